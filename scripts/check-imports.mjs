@@ -1,0 +1,70 @@
+// Checks the architecture rules of CONVENTIONS.md (run by `npm run check`):
+//  1. imports between src/ folders point one way (ALLOWED below);
+//  2. another folder is imported only through its index.ts;
+//  3. pure folders touch no fs/net/child_process, no Date.now(), no Math.random() — except files that
+//     declare themselves an edge with a first-line comment `// @edge: <reason>` (e.g. alert sinks).
+// Test files (*.test.ts) are exempt from 3. Exits 1 with one line per violation.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+export const ALLOWED = {
+  common: [],
+  physics: ['common'],
+  qkd: ['common', 'physics'],
+  postprocess: ['common', 'physics', 'qkd'],
+  sim: ['common'],
+  kms: ['common'],
+  detect: ['common', 'physics', 'qkd'],
+  network: ['common', 'physics', 'qkd', 'postprocess', 'sim', 'kms', 'detect'],
+  ipsec: ['common', 'kms', 'detect'],
+  server: ['common', 'physics', 'qkd', 'postprocess', 'sim', 'kms', 'network', 'detect', 'ipsec'],
+  cli: ['common', 'physics', 'qkd', 'postprocess', 'sim', 'kms', 'network', 'detect', 'ipsec', 'server'],
+};
+const PURE = new Set(['common', 'physics', 'qkd', 'postprocess', 'sim', 'detect']);
+const IMPURE_PATTERNS = [
+  [/from\s+['"]node:(fs|fs\/promises|net|dgram|tls|http|https|child_process)['"]/, 'imports an I/O module'],
+  [/\bDate\.now\(\)/, 'reads the wall clock (Date.now)'],
+  [/\bMath\.random\(\)/, 'uses Math.random (use a seeded Rng)'],
+];
+
+function walk(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+const root = resolve('src');
+const problems = [];
+for (const file of walk(root)) {
+  const rel = relative(root, file);
+  const folder = rel.split('/')[0];
+  const text = readFileSync(file, 'utf8');
+  const isTest = file.endsWith('.test.ts');
+  for (const m of text.matchAll(
+    /(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+  )) {
+    const spec = m[1] ?? m[2];
+    if (!spec.startsWith('.')) continue;
+    const target = relative(root, resolve(dirname(file), spec));
+    if (target.startsWith('..')) continue; // outside src (e.g. web types): not governed here
+    const tFolder = target.split('/')[0];
+    if (tFolder === folder) continue;
+    if (!(ALLOWED[folder] ?? []).includes(tFolder))
+      problems.push(`${rel}: ${folder}/ may not import ${tFolder}/ (${spec})`);
+    else if (target !== `${tFolder}/index.ts` && !isTest)
+      problems.push(`${rel}: import ${tFolder}/ through its index.ts, not ${spec}`);
+  }
+  if (PURE.has(folder) && !isTest && !/^\/\/ @edge:/.test(text)) {
+    for (const [re, what] of IMPURE_PATTERNS)
+      if (re.test(text)) problems.push(`${rel}: pure folder ${folder}/ ${what}`);
+  }
+}
+if (problems.length) {
+  console.error(problems.join('\n'));
+  console.error(`check-imports: ${problems.length} violation(s)`);
+  process.exit(1);
+}
+console.log('check-imports: import directions and purity rules hold');

@@ -1,0 +1,53 @@
+/**
+ * The `qkdnet` command. Each subcommand lives in src/cli/commands/<name>.ts and exports
+ * `register(program)`. Usage errors print one line on stderr and exit 2; other failures exit 1.
+ */
+import { Command, CommanderError } from 'commander';
+import { QkdnetError } from '../common/index.ts';
+import { COMMANDS } from './commands/index.ts';
+import { OVERVIEW } from './overview.ts';
+
+/** Builds the program with every command registered. */
+export function buildProgram(): Command {
+  const program = new Command('qkdnet')
+    .description(
+      'An open platform for quantum-secured networks: physics, links, post-processing, key managers, networks, detection, IPsec.',
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const register of COMMANDS) register(program);
+  program.addHelpText('after', `\n${OVERVIEW.split('\n').slice(2).join('\n')}`);
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      )
+        return 0;
+      return 2; // commander already printed the message
+    }
+    if (e instanceof QkdnetError) {
+      process.stderr.write(`qkdnet: ${e.message}\n`);
+      return e.code === 'CLI_USAGE' || e.status === 400 ? 2 : 1;
+    }
+    if (e instanceof RangeError) {
+      process.stderr.write(`qkdnet: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`qkdnet: unexpected failure: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}

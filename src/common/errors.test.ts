@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ERROR_CATALOGUE, QkdnetError, isQkdnetError } from './errors.ts';
+
+test('docs/errors.md lists exactly the codes and statuses of the catalogue', () => {
+  const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+  const documented = new Map<string, number>();
+  for (const m of doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)) documented.set(m[1]!, Number(m[2]));
+  const catalogue = new Map(Object.entries(ERROR_CATALOGUE).map(([k, v]) => [k, v.status as number]));
+  assert.deepEqual([...documented.entries()].sort(), [...catalogue.entries()].sort());
+});
+
+test('QkdnetError carries the status of its code', () => {
+  const e = new QkdnetError('KMS_KEY_EXHAUSTED', 'Cannot reserve 3 keys for SAE "sae-b": 0 stored');
+  assert.equal(e.status, 503);
+  assert.ok(isQkdnetError(e, 'KMS_KEY_EXHAUSTED'));
+  assert.ok(!isQkdnetError(new Error('x')));
+});

@@ -1,0 +1,69 @@
+/**
+ * The one error catalogue (CONVENTIONS.md, errors kind 2): conditions a caller handles carry a `code`
+ * from `ERROR_CATALOGUE`, each mapped to an HTTP status and documented in docs/errors.md — a test keeps
+ * the two in step. Messages say what could not be done and the current state, and never contain key
+ * material.
+ */
+
+export const ERROR_CATALOGUE = {
+  CONFIG_INVALID: { status: 400, summary: 'A configuration or scenario file failed validation.' },
+  CLI_USAGE: {
+    status: 400,
+    summary: 'A command-line argument is missing, unknown or out of range (exit code 2).',
+  },
+  UNKNOWN_MODEL: { status: 400, summary: 'No key-rate model has that name.' },
+  UNKNOWN_PRESET: { status: 400, summary: 'No parameter preset has that name.' },
+  UNKNOWN_PARAMETER: { status: 400, summary: 'A parameter key is not one the model or preset knows.' },
+  KMS_BAD_REQUEST: {
+    status: 400,
+    summary: 'An ETSI GS QKD 014 request is malformed or asks for an unsupported size, number or extension.',
+  },
+  KMS_UNAUTHORIZED: {
+    status: 401,
+    summary: 'The caller is not the SAE it claims, or not a slave the master named.',
+  },
+  KMS_NOT_FOUND: { status: 404, summary: 'The requested SAE, peer or resource is unknown to this KME.' },
+  KMS_KEY_EXHAUSTED: { status: 503, summary: 'Not enough key material is stored to serve the request.' },
+  KMS_KEY_NOT_FOUND: {
+    status: 400,
+    summary: 'A key_ID is unknown, already delivered, or reserved for another SAE.',
+  },
+  KMS_PEER_UNAVAILABLE: {
+    status: 503,
+    summary: 'A peer KME could not be reached or refused the reservation.',
+  },
+  KMS_STORE_FAILED: { status: 503, summary: 'The key store could not complete a durable write.' },
+  NETWORK_NO_PATH: { status: 503, summary: 'No route with enough key material joins the two nodes.' },
+  NETWORK_POLICY_REFUSED: {
+    status: 503,
+    summary: 'No key of a provenance the application accepts is available.',
+  },
+  SCENARIO_INVALID: { status: 400, summary: 'A scenario file does not match the scenario schema.' },
+  IPSEC_UNAVAILABLE: {
+    status: 503,
+    summary: 'strongSwan (charon/VICI) could not be reached or refused a command.',
+  },
+  IPSEC_NOT_ROOT: { status: 403, summary: 'The IPsec harness needs root to create network namespaces.' },
+  INTERNAL: { status: 500, summary: 'A broken invariant; a bug to report.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** An error a caller is expected to handle, identified by `code`. */
+export class QkdnetError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'QkdnetError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.details = details;
+  }
+}
+
+export function isQkdnetError(e: unknown, code?: ErrorCode): e is QkdnetError {
+  return e instanceof QkdnetError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,8 @@
+/** src/common: seeded RNG, packed bits, Result, errors, units, math and the cross-folder contracts. */
+export * from './rng.ts';
+export * from './bits.ts';
+export * from './result.ts';
+export * from './errors.ts';
+export * from './math.ts';
+export * from './units.ts';
+export * from './contracts.ts';
