@@ -44,6 +44,14 @@ export const ERROR_CATALOGUE = {
     summary: 'strongSwan (charon/VICI) could not be reached or refused a command.',
   },
   IPSEC_NOT_ROOT: { status: 403, summary: 'The IPsec harness needs root to create network namespaces.' },
+  DASHBOARD_UNKNOWN_TARGET: {
+    status: 404,
+    summary: 'The live network has no link or node with that id.',
+  },
+  DASHBOARD_BAD_CONTROL: {
+    status: 400,
+    summary: 'A dashboard control names an unknown attack kind or an out-of-range value.',
+  },
   INTERNAL: { status: 500, summary: 'A broken invariant; a bug to report.' },
 } as const;
 

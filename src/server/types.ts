@@ -1,0 +1,156 @@
+/**
+ * The contract between the live network and its front ends (the Fastify server, the dashboard, `/metrics`):
+ * one `LiveNetwork` interface that hides which engines run underneath, the `DashboardState` snapshot the
+ * page draws, the per-link time series behind its charts and the `LiveEvent`s pushed over SSE. The wire
+ * names here are the dashboard's JSON API (docs/dashboard.md). No key material appears in any of them:
+ * keys are described by id, size, provenance and path only.
+ */
+import type { Alert, Provenance } from '../common/index.ts';
+
+/** Operational state of a QKD link as the controller sees it. */
+export type LinkStateName = 'up' | 'down' | 'quarantined';
+
+/**
+ * What the map colours a link by: `ok` (up, no alert), `degraded` (up, pool below a quarter of its
+ * capacity or a warning alert), `alarm` (critical alert or attack under way), `down`, `quarantined`.
+ */
+export type LinkHealth = 'ok' | 'degraded' | 'alarm' | 'down' | 'quarantined';
+
+/** Bits (or keys) per provenance. */
+export type ProvenanceMix = Record<Provenance, number>;
+
+/** A node (trusted node, ground station, satellite) with its KME. */
+export interface NodeState {
+  readonly id: string;
+  readonly name: string;
+  readonly lat: number;
+  readonly lon: number;
+  readonly kind: string;
+  readonly compromised: boolean;
+  /** Base URL of the node's ETSI GS QKD 014 KME (https, mutual TLS), null if none runs. */
+  readonly kmeUrl: string | null;
+}
+
+/** A QKD link with its latest measurements. */
+export interface LinkState {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly lengthKm: number | null;
+  readonly state: LinkStateName;
+  readonly health: LinkHealth;
+  /** Attack injected on the link (e.g. `intercept-resend`), or null. */
+  readonly attack: string | null;
+  /** Final key bits in the link's pool (as both KMEs hold it). */
+  readonly poolBits: number;
+  readonly capacityBits: number;
+  /** Secret key rate over the latest block, bit/s of simulated time (0 while down). */
+  readonly keyRateBps: number;
+  /** QBER of the latest block in the key basis, null before the first block or while down. */
+  readonly qber: number | null;
+  /** Final key bits produced since start. */
+  readonly generatedBits: number;
+  /** Bits this link consumed to relay keys for other node pairs. */
+  readonly relayedBits: number;
+}
+
+/** The route an application's keys currently take. */
+export interface RouteState {
+  readonly provenance: Provenance;
+  /** Node ids of each path; one path for direct or relayed keys, k for multipath, none for pqc. */
+  readonly paths: readonly (readonly string[])[];
+}
+
+/** An application session (a master/slave SAE pair drawing keys). */
+export interface AppState {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly minProvenance: Provenance;
+  readonly servedBits: number;
+  readonly unservedBits: number;
+  readonly servedByProvenance: ProvenanceMix;
+  readonly route: RouteState | null;
+}
+
+/** A batch of keys handed to an application: metadata only. */
+export interface KeyDelivery {
+  readonly keyId: string;
+  readonly appId: string;
+  readonly timeS: number;
+  readonly keys: number;
+  readonly bits: number;
+  readonly provenance: Provenance;
+  readonly paths: readonly (readonly string[])[];
+}
+
+/** Everything the dashboard draws at one instant (GET /api/state, SSE `state`). */
+export interface DashboardState {
+  readonly scenario: { readonly name: string; readonly title: string };
+  /** Simulated seconds since start. */
+  readonly timeS: number;
+  /** Simulated seconds per real second. */
+  readonly speed: number;
+  readonly nodes: readonly NodeState[];
+  readonly links: readonly LinkState[];
+  readonly apps: readonly AppState[];
+  /** Bits delivered to applications since start, per provenance. */
+  readonly provenance: ProvenanceMix;
+  readonly reroutes: number;
+  /** Newest last, at most 100. */
+  readonly alerts: readonly Alert[];
+  /** Newest last, at most 30. */
+  readonly recentKeys: readonly KeyDelivery[];
+  /** Attack kinds `injectAttack` accepts. */
+  readonly attackKinds: readonly string[];
+  /** Which engine drives each part (e.g. `{ link: 'qkd.simulateBlock', kms: 'https-mtls' }`). */
+  readonly engines: Readonly<Record<string, string>>;
+}
+
+/** One point of a link's time series. */
+export interface LinkSample {
+  readonly timeS: number;
+  readonly qber: number | null;
+  readonly keyRateBps: number;
+  readonly poolBits: number;
+}
+
+/** A change pushed to subscribers (SSE event name = `type`). */
+export type LiveEvent =
+  | { readonly type: 'alert'; readonly alert: Alert }
+  | {
+      readonly type: 'link-state';
+      readonly timeS: number;
+      readonly linkId: string;
+      readonly state: LinkStateName;
+    }
+  | { readonly type: 'node-compromised'; readonly timeS: number; readonly nodeId: string }
+  | {
+      readonly type: 'reroute';
+      readonly timeS: number;
+      readonly appId: string;
+      readonly route: RouteState | null;
+    }
+  | { readonly type: 'sample'; readonly linkId: string; readonly sample: LinkSample }
+  | { readonly type: 'keys'; readonly delivery: KeyDelivery };
+
+/**
+ * A running network behind one interface. Controls throw `QkdnetError('DASHBOARD_UNKNOWN_TARGET')` for
+ * an unknown link or node and `QkdnetError('DASHBOARD_BAD_CONTROL')` for an unknown attack kind.
+ */
+export interface LiveNetwork {
+  state(): DashboardState;
+  /** The time series of one link (oldest first), or of every link. */
+  history(linkId: string): readonly LinkSample[];
+  /** Subscribes to changes; returns the unsubscribe function. */
+  subscribe(listener: (event: LiveEvent) => void): () => void;
+  failLink(linkId: string): void;
+  restoreLink(linkId: string): void;
+  compromiseNode(nodeId: string): void;
+  injectAttack(linkId: string, kind: string): void;
+  clearAttack(linkId: string): void;
+  /** Changes the pace (simulated seconds per real second). */
+  setSpeed(speed: number): void;
+  /** Stops every engine and closes every store; resolves when all is flushed. */
+  close(): Promise<void>;
+}
