@@ -90,8 +90,9 @@ test('initiate streams control-log events before its response, then the SA shows
   assert.ok(events.every((e) => e.name === 'control-log'));
   const log = events.map((e) => viciText(e.message, 'msg')).join('\n');
   assert.match(log, /using PPK for PPK_ID '00000000-0000-4000-8000-000000000001'/);
-  const last = ps.findLastIndex((p) => p.type === VICI_PACKET.CMD_RESPONSE);
-  assert.ok(last > ps.findLastIndex((p) => p.type === VICI_PACKET.EVENT));
+  const types = ps.map((p) => p.type);
+  const last = types.lastIndexOf(VICI_PACKET.CMD_RESPONSE);
+  assert.ok(last > types.lastIndexOf(VICI_PACKET.EVENT));
   assert.equal(viciText(ps[last]?.message, 'success'), 'yes');
   const sa = packets('swanctl-list-sas')
     .map((p) => decode(p.bytes))
