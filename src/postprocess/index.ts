@@ -1,0 +1,4 @@
+/** src/postprocess: reconciliation (Cascade), verification, privacy amplification, authentication, pipeline. */
+export * from './reconciliation.ts';
+export * from './cascade-schedule.ts';
+export * from './cascade.ts';

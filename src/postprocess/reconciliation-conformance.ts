@@ -1,0 +1,115 @@
+/**
+ * The conformance suite every error-correction algorithm passes (issue 4): it corrects keys or leaves
+ * them for verification to reject, never touches Bob's input, counts every disclosed parity and round trip
+ * exactly, is deterministic for a seed and rejects malformed input. Call `errorCorrectionConformance(alg)`
+ * from the algorithm's test file; every random key comes from an explicit seed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { BitArray, createRng } from '../common/index.ts';
+import type { Rng } from '../common/index.ts';
+import {
+  reconcile,
+  type ErrorCorrection,
+  type ParityChannel,
+  type ParityResponder,
+} from './reconciliation.ts';
+
+/** Alice's key and a copy of it with each bit flipped with probability `qber`. */
+export function noisyPair(
+  n: number,
+  qber: number,
+  rng: Rng,
+): { alice: BitArray; bob: BitArray; errors: number } {
+  const alice = BitArray.random(n, rng);
+  const bob = alice.clone();
+  let errors = 0;
+  for (let i = 0; i < n; i++)
+    if (rng.nextFloat() < qber) {
+      bob.flip(i);
+      errors++;
+    }
+  return { alice, bob, errors };
+}
+
+/** A channel that counts what crosses it. */
+function countingChannel(alg: ErrorCorrection, alice: BitArray) {
+  let responder: ParityResponder | undefined;
+  const counts = { exchanges: 0, parities: 0 };
+  const channel: ParityChannel = {
+    exchange(req) {
+      if (req.setup) responder = alg.responder(alice, req.setup);
+      const reply = responder!.handle(req);
+      counts.exchanges++;
+      counts.parities += reply.blockParities.length + reply.parities.length;
+      return reply;
+    },
+  };
+  return { channel, counts };
+}
+
+/** Registers the shared conformance tests for `alg`. */
+export function errorCorrectionConformance(alg: ErrorCorrection): void {
+  test(`${alg.name} corrects every error of 2000-bit keys at QBER 1–8% (40 seeded keys)`, () => {
+    const rng = createRng(`conformance:${alg.name}`);
+    for (let i = 0; i < 40; i++) {
+      const q = [0.01, 0.03, 0.05, 0.08][i % 4]!;
+      const { alice, bob, errors } = noisyPair(2000, q, rng);
+      const r = reconcile(alg, alice, bob, { qberEstimate: q, shuffleSeed: i });
+      assert.ok(r.key.equals(alice), `key ${i} at QBER ${q} not corrected`);
+      assert.equal(r.bitsFlipped, errors);
+    }
+  });
+
+  test(`${alg.name} counts every disclosed parity and every round trip`, () => {
+    const { alice, bob } = noisyPair(5000, 0.03, createRng(11));
+    const { channel, counts } = countingChannel(alg, alice);
+    const r = reconcile(alg, alice, bob, { qberEstimate: 0.03, shuffleSeed: 3 }, channel);
+    assert.equal(r.leakedBits, counts.parities);
+    assert.equal(r.roundTrips, counts.exchanges);
+  });
+
+  test(`${alg.name} leaves Bob's input untouched and is deterministic for a seed`, () => {
+    const { alice, bob } = noisyPair(3000, 0.04, createRng(12));
+    const before = bob.clone();
+    const r1 = reconcile(alg, alice, bob, { qberEstimate: 0.04, shuffleSeed: 9 });
+    const r2 = reconcile(alg, alice, bob, { qberEstimate: 0.04, shuffleSeed: 9 });
+    assert.ok(bob.equals(before));
+    assert.deepEqual([r1.leakedBits, r1.roundTrips], [r2.leakedBits, r2.roundTrips]);
+  });
+
+  test(`${alg.name} handles empty and identical keys`, () => {
+    const empty = reconcile(alg, new BitArray(0), new BitArray(0), { qberEstimate: 0.02, shuffleSeed: 1 });
+    assert.equal(empty.leakedBits, 0);
+    const k = BitArray.random(1000, createRng(13));
+    const same = reconcile(alg, k, k.clone(), { qberEstimate: 0.02, shuffleSeed: 1 });
+    assert.ok(same.key.equals(k));
+    assert.equal(same.bitsFlipped, 0);
+  });
+
+  test(`${alg.name} rejects keys of different lengths and impossible QBER estimates`, () => {
+    const a = new BitArray(10);
+    assert.throws(
+      () => reconcile(alg, a, new BitArray(11), { qberEstimate: 0.02, shuffleSeed: 1 }),
+      RangeError,
+    );
+    assert.throws(() => reconcile(alg, a, a, { qberEstimate: 0.7, shuffleSeed: 1 }), RangeError);
+  });
+
+  test(`${alg.name} returns Alice's key or a key that differs from it, never flips more than it says (property)`, () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 600 }),
+        fc.double({ min: 0.001, max: 0.15, noNaN: true }),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        (n, q, seed) => {
+          const { alice, bob } = noisyPair(n, q, createRng(seed));
+          const r = reconcile(alg, alice, bob, { qberEstimate: q, shuffleSeed: seed });
+          return r.key.length === n && r.key.hammingDistance(bob) === r.bitsFlipped;
+        },
+      ),
+      { seed: 4, numRuns: 150 },
+    );
+  });
+}
