@@ -1,0 +1,83 @@
+/**
+ * The dashboard's JSON API (docs/dashboard.md): read the state and the per-link series, and drive the
+ * network — cut and restore a link, inject or clear an attack, mark a node compromised, change the pace.
+ * Every route declares its schema first (TypeBox) so bad input is a 400 before any handler runs; controls
+ * answer 202 with the new state of what they touched.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { LiveNetwork } from './types.ts';
+
+const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' });
+const LinkParams = Type.Object({ id: Id });
+const AttackBody = Type.Object(
+  { kind: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+const SpeedBody = Type.Object(
+  { speed: Type.Number({ exclusiveMinimum: 0, maximum: 10_000 }) },
+  { additionalProperties: false },
+);
+const HistoryQuery = Type.Object({ points: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) });
+
+/** Registers the `/api/*` routes (except `/api/events`, see sse.ts). */
+export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
+  app.get('/api/state', async () => live.state());
+
+  app.get('/api/history', { schema: { querystring: HistoryQuery } }, async (request) => {
+    const { points } = request.query as { points?: number };
+    const links: Record<string, unknown> = {};
+    for (const l of live.state().links) links[l.id] = tail(live.history(l.id), points);
+    return { links };
+  });
+
+  app.get(
+    '/api/links/:id/history',
+    { schema: { params: LinkParams, querystring: HistoryQuery } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const { points } = request.query as { points?: number };
+      return { linkId: id, samples: tail(live.history(id), points) };
+    },
+  );
+
+  const linkControl = (path: string, act: (id: string) => void): void => {
+    app.post(`/api/links/:id/${path}`, { schema: { params: LinkParams } }, async (request, reply) => {
+      const { id } = request.params as { id: string };
+      act(id);
+      return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
+    });
+  };
+  linkControl('fail', (id) => live.failLink(id));
+  linkControl('restore', (id) => live.restoreLink(id));
+
+  app.post(
+    '/api/links/:id/attack',
+    { schema: { params: LinkParams, body: AttackBody } },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      live.injectAttack(id, (request.body as { kind: string }).kind);
+      return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
+    },
+  );
+  app.delete('/api/links/:id/attack', { schema: { params: LinkParams } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    live.clearAttack(id);
+    return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
+  });
+
+  app.post('/api/nodes/:id/compromise', { schema: { params: LinkParams } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    live.compromiseNode(id);
+    return reply.code(202).send({ node: live.state().nodes.find((n) => n.id === id) });
+  });
+
+  app.post('/api/speed', { schema: { body: SpeedBody } }, async (request, reply) => {
+    live.setSpeed((request.body as { speed: number }).speed);
+    return reply.code(202).send({ speed: live.state().speed });
+  });
+}
+
+function tail<T>(xs: readonly T[], points: number | undefined): readonly T[] {
+  return points === undefined || xs.length <= points ? xs : xs.slice(xs.length - points);
+}
