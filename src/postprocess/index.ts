@@ -2,3 +2,5 @@
 export * from './reconciliation.ts';
 export * from './cascade-schedule.ts';
 export * from './cascade.ts';
+export * from './gf128.ts';
+export * from './poly-hash.ts';
