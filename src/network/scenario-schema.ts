@@ -1,0 +1,139 @@
+/**
+ * The scenario file format (YAML or JSON), declared once as a JSON Schema with TypeBox so the validator,
+ * the TypeScript types and the published schema (scenarios/scenario.schema.json) cannot drift apart.
+ * Durations are seconds or strings such as `90s`, `15m`, `24h`; rates are bits per second; lengths km.
+ * docs/scenarios.md describes every field with an example.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$', maxLength: 64 });
+const Duration = Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: '^\\s*\\d' })], {
+  description: 'seconds, or a string such as 90s, 15m, 24h, 2d',
+});
+const ProvenanceT = Type.Union(
+  ['qkd', 'qkd-multipath', 'qkd-relayed', 'hybrid', 'pqc'].map((p) => Type.Literal(p)),
+);
+
+/** A trusted node (site). */
+export const NodeSchema = Type.Object(
+  {
+    id: Id,
+    name: Type.Optional(Type.String()),
+    lat: Type.Number({ minimum: -90, maximum: 90 }),
+    lon: Type.Number({ minimum: -180, maximum: 180 }),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('trusted-node'), Type.Literal('ground-station'), Type.Literal('satellite')]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** A satellite pass window: the link exists only during passes. */
+export const PassesSchema = Type.Object(
+  {
+    first: Duration,
+    period: Duration,
+    duration: Duration,
+  },
+  { additionalProperties: false },
+);
+
+/** A QKD link: a measured rate, or a model with a device preset, a length and overrides. */
+export const LinkSchema = Type.Object(
+  {
+    id: Id,
+    from: Id,
+    to: Id,
+    length_km: Type.Optional(Type.Number({ minimum: 0 })),
+    rate_bps: Type.Optional(
+      Type.Number({ minimum: 0, description: 'measured secret key rate; overrides the model' }),
+    ),
+    model: Type.Optional(Type.String()),
+    preset: Type.Optional(Type.String()),
+    params: Type.Optional(Type.Record(Type.String(), Type.Number())),
+    technology: Type.Optional(Type.String({ description: 'free text, e.g. "COW (idQuantique)"' })),
+    passes: Type.Optional(PassesSchema),
+    pool_capacity_bits: Type.Optional(Type.Number({ minimum: 0 })),
+    initial_pool_bits: Type.Optional(Type.Number({ minimum: 0 })),
+    source: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/** A classical (authenticated) channel between two nodes; QKD links imply one. */
+export const ClassicalSchema = Type.Object(
+  { from: Id, to: Id, latency_ms: Type.Optional(Type.Number({ minimum: 0 })) },
+  { additionalProperties: false },
+);
+
+/** An application: a pair of SAEs at two nodes and its key demand and policy. */
+export const AppSchema = Type.Object(
+  {
+    id: Id,
+    from: Id,
+    to: Id,
+    rate_bps: Type.Number({ exclusiveMinimum: 0, description: 'key demand, bits per second' }),
+    key_bits: Type.Optional(Type.Integer({ minimum: 8, maximum: 8192, multipleOf: 8 })),
+    min_provenance: Type.Optional(ProvenanceT),
+    multipath: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 8, description: 'k node-disjoint paths (1 = single path)' }),
+    ),
+    hybrid: Type.Optional(Type.Boolean({ description: 'combine every QKD key with an ML-KEM-768 secret' })),
+  },
+  { additionalProperties: false },
+);
+
+/** A scheduled event: fail or restore a link, compromise a node. */
+export const EventSchema = Type.Object(
+  {
+    at: Duration,
+    fail: Type.Optional(Id),
+    restore: Type.Optional(Id),
+    compromise: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+
+/** Scenario-wide defaults. */
+export const DefaultsSchema = Type.Object(
+  {
+    model: Type.Optional(Type.String()),
+    preset: Type.Optional(Type.String()),
+    params: Type.Optional(Type.Record(Type.String(), Type.Number())),
+    block: Type.Optional(Duration),
+    request_interval: Type.Optional(Duration),
+    sample_interval: Type.Optional(Duration),
+    pool_capacity_bits: Type.Optional(Type.Number({ minimum: 0 })),
+    initial_pool_bits: Type.Optional(Type.Number({ minimum: 0 })),
+    key_bits: Type.Optional(Type.Integer({ minimum: 8, maximum: 8192, multipleOf: 8 })),
+    pqc_rekey: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+
+/** The whole scenario file. */
+export const ScenarioSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    name: Id,
+    title: Type.String(),
+    description: Type.Optional(Type.String()),
+    sources: Type.Array(Type.String(), { minItems: 1, description: 'public sources the numbers come from' }),
+    approximate: Type.Optional(Type.String({ description: 'what is approximated and why' })),
+    duration: Type.Optional(Duration),
+    defaults: Type.Optional(DefaultsSchema),
+    nodes: Type.Array(NodeSchema, { minItems: 2 }),
+    links: Type.Array(LinkSchema),
+    classical: Type.Optional(Type.Array(ClassicalSchema)),
+    apps: Type.Array(AppSchema),
+    events: Type.Optional(Type.Array(EventSchema)),
+  },
+  { additionalProperties: false, $id: 'https://qkdnet.dev/scenario.schema.json', title: 'qkdnet scenario' },
+);
+
+/** A scenario file as written (before defaults and rates are resolved). */
+export type ScenarioFile = Static<typeof ScenarioSchema>;
+export type ScenarioNodeFile = Static<typeof NodeSchema>;
+export type ScenarioLinkFile = Static<typeof LinkSchema>;
+export type ScenarioAppFile = Static<typeof AppSchema>;
+export type ScenarioEventFile = Static<typeof EventSchema>;

@@ -1,0 +1,250 @@
+/**
+ * Loads a scenario (YAML or JSON), validates it against the scenario schema (scenario-schema.ts) and
+ * resolves it: durations to seconds, defaults applied, every QKD link given a secret key rate (measured,
+ * or from a physics model with a device preset and the link length). Any problem is one
+ * `SCENARIO_INVALID` error naming the field, never a half-loaded network.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { parseDurationS, QkdnetError, type Provenance } from '../common/index.ts';
+import { ScenarioSchema, type ScenarioFile } from './scenario-schema.ts';
+import { modelLinkRate, resolveLinkParams, type RateSource } from './link-rate.ts';
+
+/** A node of a resolved scenario. */
+export interface ScenarioNode {
+  readonly id: string;
+  readonly name: string;
+  readonly lat: number;
+  readonly lon: number;
+  readonly kind: 'trusted-node' | 'ground-station' | 'satellite';
+}
+
+/** A QKD link of a resolved scenario, with its secret key rate. */
+export interface ScenarioLink {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly lengthKm: number | undefined;
+  /** Secret key rate while the link is up (and, for satellites, during a pass), bit/s. */
+  readonly rateBps: number;
+  readonly rateSource: RateSource;
+  readonly model: string | undefined;
+  readonly technology: string | undefined;
+  /** Satellite passes: the link generates key only inside [first + i·period, … + duration). */
+  readonly passes:
+    { readonly firstS: number; readonly periodS: number; readonly durationS: number } | undefined;
+  readonly capacityBits: number;
+  readonly initialBits: number;
+  readonly source: string | undefined;
+}
+
+/** An application (SAE pair) with its demand and policy. */
+export interface ScenarioApp {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly rateBps: number;
+  readonly keyBits: number;
+  /** Weakest provenance the application accepts (PROVENANCE_ORDER). */
+  readonly minProvenance: Provenance;
+  /** Node-disjoint paths a relayed key is split over (1 = single path). */
+  readonly multipath: number;
+  readonly hybrid: boolean;
+}
+
+/** A scheduled event. */
+export interface ScenarioEvent {
+  readonly atS: number;
+  readonly kind: 'fail' | 'restore' | 'compromise';
+  readonly target: string;
+}
+
+/** A validated, resolved scenario: the input of NetworkSimulation. */
+export interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string | undefined;
+  readonly sources: readonly string[];
+  readonly approximate: string | undefined;
+  readonly durationS: number;
+  readonly blockS: number;
+  readonly requestIntervalS: number;
+  readonly sampleIntervalS: number | undefined;
+  readonly pqcRekeyS: number;
+  readonly nodes: readonly ScenarioNode[];
+  readonly links: readonly ScenarioLink[];
+  readonly classical: readonly { readonly from: string; readonly to: string; readonly latencyMs: number }[];
+  readonly apps: readonly ScenarioApp[];
+  readonly events: readonly ScenarioEvent[];
+}
+
+function invalid(origin: string, message: string): QkdnetError {
+  return new QkdnetError('SCENARIO_INVALID', `Cannot load scenario ${origin}: ${message}`);
+}
+
+function seconds(v: number | string | undefined, fallback: number, origin: string, field: string): number {
+  if (v === undefined) return fallback;
+  if (typeof v === 'number') return v;
+  try {
+    return parseDurationS(v);
+  } catch {
+    throw invalid(origin, `${field}: "${v}" is not a duration (e.g. 90s, 15m, 24h)`);
+  }
+}
+
+/** Loads a scenario from a file path, or from YAML/JSON text (anything containing a newline). */
+export function loadScenario(pathOrText: string): Scenario {
+  if (!pathOrText.includes('\n')) {
+    if (!existsSync(pathOrText))
+      throw new QkdnetError('SCENARIO_INVALID', `Cannot load scenario: no file "${pathOrText}"`);
+    return parseScenario(readFileSync(pathOrText, 'utf8'), pathOrText);
+  }
+  return parseScenario(pathOrText, '(text)');
+}
+
+/** Parses and resolves scenario text; `origin` names it in errors. */
+export function parseScenario(text: string, origin = '(text)'): Scenario {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw invalid(origin, `not valid YAML/JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!Value.Check(ScenarioSchema, raw)) {
+    const first = [...Value.Errors(ScenarioSchema, raw)][0];
+    throw invalid(origin, `${first?.path || '/'} ${first?.message ?? 'does not match the schema'}`);
+  }
+  return resolveScenario(raw, origin);
+}
+
+function checkUnique(ids: readonly string[], what: string, origin: string): void {
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id)) throw invalid(origin, `duplicate ${what} id "${id}"`);
+    seen.add(id);
+  }
+}
+
+/** Applies defaults and computes link rates of a schema-valid scenario file. */
+export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenario {
+  const d = f.defaults ?? {};
+  checkUnique(
+    f.nodes.map((n) => n.id),
+    'node',
+    origin,
+  );
+  checkUnique(
+    f.links.map((l) => l.id),
+    'link',
+    origin,
+  );
+  checkUnique(
+    f.apps.map((a) => a.id),
+    'app',
+    origin,
+  );
+  const nodeIds = new Set(f.nodes.map((n) => n.id));
+  const needNode = (id: string, where: string) => {
+    if (!nodeIds.has(id)) throw invalid(origin, `${where} names unknown node "${id}"`);
+  };
+  const links: ScenarioLink[] = f.links.map((l) => {
+    needNode(l.from, `link ${l.id}.from`);
+    needNode(l.to, `link ${l.id}.to`);
+    if (l.from === l.to) throw invalid(origin, `link ${l.id} joins node "${l.from}" to itself`);
+    let rateBps: number;
+    let rateSource: RateSource = 'measured';
+    let model: string | undefined;
+    if (l.rate_bps !== undefined) rateBps = l.rate_bps;
+    else {
+      if (l.length_km === undefined) throw invalid(origin, `link ${l.id} needs rate_bps or length_km`);
+      const params = resolveLinkParams(l.preset ?? d.preset ?? 'gys', [d.params ?? {}, l.params ?? {}]);
+      const r = modelLinkRate(l.model ?? d.model ?? 'bb84-decoy', params, l.length_km);
+      rateBps = r.rateBps;
+      rateSource = r.source;
+      model = r.model;
+    }
+    const passes = l.passes
+      ? {
+          firstS: seconds(l.passes.first, 0, origin, `link ${l.id}.passes.first`),
+          periodS: seconds(l.passes.period, 0, origin, `link ${l.id}.passes.period`),
+          durationS: seconds(l.passes.duration, 0, origin, `link ${l.id}.passes.duration`),
+        }
+      : undefined;
+    if (passes && (passes.periodS <= 0 || passes.durationS <= 0 || passes.durationS > passes.periodS))
+      throw invalid(origin, `link ${l.id}.passes needs 0 < duration ≤ period`);
+    const capacityBits = l.pool_capacity_bits ?? d.pool_capacity_bits ?? 1e8;
+    return {
+      id: l.id,
+      from: l.from,
+      to: l.to,
+      lengthKm: l.length_km,
+      rateBps,
+      rateSource,
+      model,
+      technology: l.technology,
+      passes,
+      capacityBits,
+      initialBits: Math.min(capacityBits, l.initial_pool_bits ?? d.initial_pool_bits ?? 0),
+      source: l.source,
+    };
+  });
+  const linkIds = new Set(links.map((l) => l.id));
+  const apps: ScenarioApp[] = f.apps.map((a) => {
+    needNode(a.from, `app ${a.id}.from`);
+    needNode(a.to, `app ${a.id}.to`);
+    if (a.from === a.to) throw invalid(origin, `app ${a.id} has both ends at node "${a.from}"`);
+    return {
+      id: a.id,
+      from: a.from,
+      to: a.to,
+      rateBps: a.rate_bps,
+      keyBits: a.key_bits ?? d.key_bits ?? 256,
+      minProvenance: (a.min_provenance ?? 'pqc') as Provenance,
+      multipath: a.multipath ?? 1,
+      hybrid: a.hybrid ?? false,
+    };
+  });
+  const events: ScenarioEvent[] = (f.events ?? []).map((e, i) => {
+    const kinds = (['fail', 'restore', 'compromise'] as const).filter((k) => e[k] !== undefined);
+    if (kinds.length !== 1)
+      throw invalid(origin, `events[${i}] needs exactly one of fail, restore, compromise`);
+    const kind = kinds[0]!;
+    const target = e[kind]!;
+    if (kind === 'compromise') needNode(target, `events[${i}].compromise`);
+    else if (!linkIds.has(target))
+      throw invalid(origin, `events[${i}].${kind} names unknown link "${target}"`);
+    return { atS: seconds(e.at, 0, origin, `events[${i}].at`), kind, target };
+  });
+  const classical = (f.classical ?? []).map((c) => {
+    needNode(c.from, 'classical.from');
+    needNode(c.to, 'classical.to');
+    return { from: c.from, to: c.to, latencyMs: c.latency_ms ?? 1 };
+  });
+  return {
+    name: f.name,
+    title: f.title,
+    description: f.description,
+    sources: f.sources,
+    approximate: f.approximate,
+    durationS: seconds(f.duration, 86400, origin, 'duration'),
+    blockS: seconds(d.block, 10, origin, 'defaults.block'),
+    requestIntervalS: seconds(d.request_interval, 10, origin, 'defaults.request_interval'),
+    sampleIntervalS:
+      d.sample_interval === undefined
+        ? undefined
+        : seconds(d.sample_interval, 60, origin, 'defaults.sample_interval'),
+    pqcRekeyS: seconds(d.pqc_rekey, 3600, origin, 'defaults.pqc_rekey'),
+    nodes: f.nodes.map((n) => ({
+      id: n.id,
+      name: n.name ?? n.id,
+      lat: n.lat,
+      lon: n.lon,
+      kind: n.kind ?? 'trusted-node',
+    })),
+    links,
+    classical,
+    apps,
+    events,
+  };
+}
