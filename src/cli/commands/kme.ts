@@ -1,17 +1,189 @@
 /**
- * `qkdnet kme` — run and query ETSI GS QKD 014 key managers
- * Placeholder registered by the foundation; the full command arrives with issue 5 (key manager).
+ * `qkdnet kme` — run and query ETSI GS QKD 014 key managers: `serve --config kme.yaml` runs one KME,
+ * `demo --dir DIR [--port P]` two KMEs joined by a link, `keys` and `status` talk to a KME as an SAE over
+ * mutual TLS (for manual use and scripts). Servers stop cleanly on SIGINT/SIGTERM.
  */
 import type { Command } from 'commander';
-import { QkdnetError } from '../../common/index.ts';
+import { Etsi014Client, loadKmeConfig, runKmeDemo, startKme, type DeliveredKey } from '../../kms/index.ts';
+import { formatTable, parseNumber, UsageError } from '../util.ts';
 
+/** Waits for SIGINT or SIGTERM, then runs `stop` once. */
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      process.stderr.write(`\n${sig}: shutting down\n`);
+      void stop().then(resolve, (e: Error) => {
+        process.stderr.write(`qkdnet: shutdown failed: ${e.message}\n`);
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+interface ClientFlags {
+  kme: string;
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+function clientOf(o: Partial<ClientFlags>): Etsi014Client {
+  for (const f of ['kme', 'cert', 'key', 'ca'] as const)
+    if (!o[f]) throw new UsageError(`--${f} is required (see qkdnet kme keys --help)`);
+  if (!/^https:\/\//.test(o.kme!)) throw new UsageError(`--kme: "${o.kme}" is not an https:// URL`);
+  try {
+    return Etsi014Client.fromFiles(o.kme!, { cert: o.cert!, key: o.key!, ca: o.ca! });
+  } catch (e) {
+    throw new UsageError(
+      `cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+function printKeys(keys: readonly DeliveredKey[], json: boolean): void {
+  const rows = keys.map((k) => ({
+    key_ID: k.keyId,
+    key: Buffer.from(k.key).toString('base64'),
+    bits: k.key.length * 8,
+    provenance: k.provenance ?? '',
+  }));
+  if (json) process.stdout.write(`${JSON.stringify({ keys: rows }, null, 2)}\n`);
+  else
+    process.stdout.write(
+      `${formatTable(
+        ['key_ID', 'bits', 'provenance', 'key (base64)'],
+        rows.map((r) => [r.key_ID, r.bits, r.provenance, r.key]),
+      )}\n`,
+    );
+}
+
+const withClient = (c: Command) =>
+  c
+    .requiredOption('--kme <url>', 'KME base URL, e.g. https://127.0.0.1:8443')
+    .requiredOption('--cert <file>', "this SAE's certificate (PEM)")
+    .requiredOption('--key <file>', "this SAE's private key (PEM)")
+    .requiredOption('--ca <file>', 'CA certificate that issued the KME (PEM)')
+    .option('--json', 'print JSON');
+
+/** Registers `qkdnet kme`. */
 export function register(program: Command): void {
-  program
+  const kme = program
     .command('kme')
-    .description('run and query ETSI GS QKD 014 key managers (not yet available)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new QkdnetError('INTERNAL', 'qkdnet kme is not implemented yet (issue 5 (key manager))');
+    .description('run and query ETSI GS QKD 014 key managers (mutual TLS, durable SQLite store)');
+
+  kme
+    .command('serve')
+    .description('run one KME from a YAML configuration until SIGINT/SIGTERM')
+    .requiredOption('--config <file>', 'KME configuration (YAML; see docs/kme.md)')
+    .addHelpText('after', '\nExample:\n  qkdnet kme serve --config kme-a.yaml\n')
+    .action(async (o: { config: string }) => {
+      const handle = await startKme(loadKmeConfig(o.config));
+      process.stderr.write(
+        `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop)\n`,
+      );
+      await untilSignal(() => handle.close());
+    });
+
+  kme
+    .command('demo')
+    .description(
+      'two KMEs joined by a link: A (sae-a, sae-c) at port P, B (sae-b) at P+1; prints curl commands',
+    )
+    .requiredOption('--dir <dir>', 'directory for the PKI (ca.pem, sae-{a,b,c}.pem/.key) and the stores')
+    .option('--port <port>', "KME A's port (KME B uses port+1)", '8443')
+    .addHelpText('after', '\nExample:\n  qkdnet kme demo --dir /tmp/kme-demo --port 8443\n')
+    .action(async (o: { dir: string; port: string }) => {
+      const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
+      const demo = await runKmeDemo({ dir: o.dir, port });
+      process.stdout.write(
+        `KME A (sae-a, sae-c): ${demo.a.url}\nKME B (sae-b):        ${demo.b.url}\n` +
+          `A link fills both stores every second. Try:\n\n${demo.commands.join('\n')}\n\nCtrl-C to stop.\n`,
+      );
+      await untilSignal(() => demo.close());
+    });
+
+  withClient(kme.command('keys'))
+    .description('get keys as an SAE: as master (--slave) or, with --key-id, as slave (--master)')
+    .option('--slave <sae>', 'slave SAE ID (Get key, enc_keys)')
+    .option('--master <sae>', 'master SAE ID (Get key with key IDs, dec_keys)')
+    .option('--key-id <uuid...>', 'key_ID(s) to fetch as slave')
+    .option('--number <n>', 'number of keys', '1')
+    .option('--size <bits>', 'key size in bits (multiple of 8; default: the KME default)')
+    .option('--also <sae...>', 'additional slave SAE IDs (multicast)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  qkdnet kme keys --kme https://127.0.0.1:8443 --cert d/sae-a.pem --key d/sae-a.key --ca d/ca.pem --slave sae-b --number 2\n' +
+        '  qkdnet kme keys --kme https://127.0.0.1:8444 --cert d/sae-b.pem --key d/sae-b.key --ca d/ca.pem --master sae-a --key-id UUID\n',
+    )
+    .action(
+      async (
+        o: ClientFlags & {
+          json?: boolean;
+          slave?: string;
+          master?: string;
+          keyId?: string[];
+          number: string;
+          size?: string;
+          also?: string[];
+        },
+      ) => {
+        if ((o.slave === undefined) === (o.master === undefined))
+          throw new UsageError(
+            'give exactly one of --slave (get new keys) or --master with --key-id (fetch keys)',
+          );
+        const client = clientOf(o);
+        try {
+          if (o.master !== undefined) {
+            if (!o.keyId?.length) throw new UsageError('--master needs --key-id');
+            printKeys(await client.getKeysWithIds(o.master, o.keyId), o.json === true);
+            return;
+          }
+          const number = parseNumber(o.number, '--number', { min: 1, integer: true });
+          const sizeBits =
+            o.size === undefined ? undefined : parseNumber(o.size, '--size', { min: 8, integer: true });
+          if (sizeBits !== undefined && sizeBits % 8 !== 0)
+            throw new UsageError(`--size: ${sizeBits} is not a multiple of 8`);
+          printKeys(
+            await client.getKeys(o.slave!, {
+              number,
+              ...(sizeBits !== undefined ? { sizeBits } : {}),
+              ...(o.also ? { additionalSlaves: o.also } : {}),
+            }),
+            o.json === true,
+          );
+        } finally {
+          client.close();
+        }
+      },
+    );
+
+  withClient(kme.command('status'))
+    .description('Get status of the link from this SAE (master) to a slave SAE')
+    .requiredOption('--slave <sae>', 'slave SAE ID')
+    .addHelpText(
+      'after',
+      '\nExample:\n  qkdnet kme status --kme https://127.0.0.1:8443 --cert d/sae-a.pem --key d/sae-a.key --ca d/ca.pem --slave sae-b\n',
+    )
+    .action(async (o: ClientFlags & { json?: boolean; slave: string }) => {
+      const client = clientOf(o);
+      try {
+        const s = await client.status(o.slave);
+        if (o.json) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        else
+          process.stdout.write(
+            `${formatTable(
+              ['field', 'value'],
+              Object.entries(s).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]),
+            )}\n`,
+          );
+      } finally {
+        client.close();
+      }
     });
 }

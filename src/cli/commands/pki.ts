@@ -1,17 +1,71 @@
 /**
- * `qkdnet pki` — create a CA and KME/SAE certificates
- * Placeholder registered by the foundation; the full command arrives with issue 5 (key manager).
+ * `qkdnet pki` — a CA and KME/SAE certificates for mutual TLS (ECDSA P-256, via the openssl command line;
+ * see src/kms/pki.ts). `init --dir D` creates D/ca.pem + D/ca.key; `issue --dir D --name N --kind kme|sae`
+ * creates D/N.pem + D/N.key whose subject CN is the KME or SAE ID.
  */
 import type { Command } from 'commander';
-import { QkdnetError } from '../../common/index.ts';
+import { createPki, issueCertificate } from '../../kms/index.ts';
+import { UsageError } from '../util.ts';
 
+/** Registers `qkdnet pki`. */
 export function register(program: Command): void {
-  program
+  const pki = program
     .command('pki')
-    .description('create a CA and KME/SAE certificates (not yet available)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new QkdnetError('INTERNAL', 'qkdnet pki is not implemented yet (issue 5 (key manager))');
+    .description('create a CA and KME/SAE certificates for mutual TLS (ECDSA P-256)');
+
+  pki
+    .command('init')
+    .description('create a certificate authority: DIR/ca.pem and DIR/ca.key (0600)')
+    .requiredOption('--dir <dir>', 'directory for the CA (created if missing)')
+    .option('--force', 'replace an existing CA (invalidates every certificate it issued)')
+    .option('--json', 'print the file paths as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  qkdnet pki init --dir ./pki\n  qkdnet pki issue --dir ./pki --name kme-a --kind kme\n',
+    )
+    .action(async (o: { dir: string; force?: boolean; json?: boolean }) => {
+      const p = await createPki(o.dir, { force: o.force === true });
+      if (o.json) process.stdout.write(`${JSON.stringify(p)}\n`);
+      else process.stdout.write(`CA created: ${p.caCert} (key ${p.caKey})\n`);
     });
+
+  pki
+    .command('issue')
+    .description('issue DIR/NAME.pem + DIR/NAME.key signed by the CA in DIR; the subject CN is NAME')
+    .requiredOption('--dir <dir>', 'directory holding the CA')
+    .requiredOption('--name <name>', 'KME or SAE ID (subject CN), e.g. kme-a or sae-a')
+    .requiredOption(
+      '--kind <kind>',
+      'kme (serverAuth+clientAuth, SANs localhost/127.0.0.1) or sae (clientAuth)',
+    )
+    .option('--host <host...>', 'extra DNS names or IPs for a KME reachable elsewhere')
+    .option('--force', 'replace an existing certificate of that name')
+    .option('--json', 'print the file paths as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  qkdnet pki issue --dir ./pki --name kme-a --kind kme --host kme-a.example.net 10.0.0.5\n' +
+        '  qkdnet pki issue --dir ./pki --name sae-a --kind sae\n',
+    )
+    .action(
+      async (o: {
+        dir: string;
+        name: string;
+        kind: string;
+        host?: string[];
+        force?: boolean;
+        json?: boolean;
+      }) => {
+        if (o.kind !== 'kme' && o.kind !== 'sae')
+          throw new UsageError(`--kind: "${o.kind}" is not kme or sae`);
+        const c = await issueCertificate(o.dir, o.name, o.kind, {
+          force: o.force === true,
+          hosts: o.host ?? [],
+        });
+        if (o.json) process.stdout.write(`${JSON.stringify(c)}\n`);
+        else
+          process.stdout.write(
+            `${c.kind.toUpperCase()} certificate for "${c.name}": ${c.cert} (key ${c.key})\n`,
+          );
+      },
+    );
 }

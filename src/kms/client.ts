@@ -1,0 +1,162 @@
+/**
+ * `Etsi014Client`: a TypeScript SAE client of ETSI GS QKD 014 V1.1.1 over mutual TLS. `status` (§5.1),
+ * `getKeys` (§5.2, POST enc_keys, as master) and `getKeysWithIds` (§5.3, POST dec_keys, as slave). Keys
+ * come back as bytes; a 400/401/503 becomes a QkdnetError (KMS_BAD_REQUEST, KMS_UNAUTHORIZED,
+ * KMS_KEY_EXHAUSTED) carrying the KME's message, which never contains key material.
+ */
+import { readFileSync } from 'node:fs';
+import type https from 'node:https';
+import { QkdnetError, type ErrorCode, type Provenance } from '../common/index.ts';
+import { createMtlsAgent, requestJson, type MtlsIdentity } from './https-json.ts';
+
+/** One key delivered to an SAE. */
+export interface DeliveredKey {
+  readonly keyId: string;
+  readonly key: Uint8Array;
+  /** The KME's key_extension (qkdnet metadata: provenance, path, exposedTo, blockIds when present). */
+  readonly provenance?: Provenance;
+  readonly path?: readonly string[];
+  readonly exposedTo?: readonly string[];
+  readonly extension?: Readonly<Record<string, unknown>>;
+}
+
+/** Status of a master–slave pair (014 §6.1) in camelCase. */
+export interface Etsi014Status {
+  sourceKmeId: string;
+  targetKmeId: string;
+  masterSaeId: string;
+  slaveSaeId: string;
+  keySizeBits: number;
+  storedKeyCount: number;
+  maxKeyCount: number;
+  maxKeyPerRequest: number;
+  maxKeySizeBits: number;
+  minKeySizeBits: number;
+  maxSaeIdCount: number;
+  extension?: Readonly<Record<string, unknown>>;
+}
+
+/** Options of `getKeys`. */
+export interface GetKeysOptions {
+  readonly number?: number;
+  readonly sizeBits?: number;
+  readonly additionalSlaves?: readonly string[];
+  readonly extensionMandatory?: readonly Record<string, unknown>[];
+  readonly extensionOptional?: readonly Record<string, unknown>[];
+}
+
+/** Connection options: KME base URL and the SAE's TLS identity (PEM text or Buffers). */
+export interface Etsi014ClientOptions extends MtlsIdentity {
+  /** Base URL of the KME, e.g. `https://127.0.0.1:8443`. */
+  readonly url: string;
+  readonly timeoutMs?: number;
+}
+
+const CODES: Record<number, ErrorCode> = {
+  400: 'KMS_BAD_REQUEST',
+  401: 'KMS_UNAUTHORIZED',
+  503: 'KMS_KEY_EXHAUSTED',
+};
+
+/** An SAE's ETSI GS QKD 014 client (keep-alive mTLS connection pool). */
+export class Etsi014Client {
+  readonly url: string;
+  readonly #agent: https.Agent;
+  readonly #timeoutMs: number;
+
+  constructor(opts: Etsi014ClientOptions) {
+    this.url = opts.url.replace(/\/+$/, '');
+    this.#agent = createMtlsAgent(opts);
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  /** A client from PEM files (`cert`, `key`, `ca` are paths). */
+  static fromFiles(url: string, files: { cert: string; key: string; ca: string }): Etsi014Client {
+    return new Etsi014Client({
+      url,
+      cert: readFileSync(files.cert),
+      key: readFileSync(files.key),
+      ca: readFileSync(files.ca),
+    });
+  }
+
+  /** Get status (§5.1) of the link from this SAE (master) to `slaveSaeId`. */
+  async status(slaveSaeId: string): Promise<Etsi014Status> {
+    const b = (await this.#call('GET', `${enc(slaveSaeId)}/status`)) as Record<string, unknown>;
+    return {
+      sourceKmeId: b.source_KME_ID as string,
+      targetKmeId: b.target_KME_ID as string,
+      masterSaeId: b.master_SAE_ID as string,
+      slaveSaeId: b.slave_SAE_ID as string,
+      keySizeBits: b.key_size as number,
+      storedKeyCount: b.stored_key_count as number,
+      maxKeyCount: b.max_key_count as number,
+      maxKeyPerRequest: b.max_key_per_request as number,
+      maxKeySizeBits: b.max_key_size as number,
+      minKeySizeBits: b.min_key_size as number,
+      maxSaeIdCount: b.max_SAE_ID_count as number,
+      ...(b.status_extension ? { extension: b.status_extension as Record<string, unknown> } : {}),
+    };
+  }
+
+  /** Get key (§5.2): as master, new keys shared with `slaveSaeId` (and any additional slaves). */
+  async getKeys(slaveSaeId: string, opts: GetKeysOptions = {}): Promise<DeliveredKey[]> {
+    const body: Record<string, unknown> = {};
+    if (opts.number !== undefined) body.number = opts.number;
+    if (opts.sizeBits !== undefined) body.size = opts.sizeBits;
+    if (opts.additionalSlaves) body.additional_slave_SAE_IDs = opts.additionalSlaves;
+    if (opts.extensionMandatory) body.extension_mandatory = opts.extensionMandatory;
+    if (opts.extensionOptional) body.extension_optional = opts.extensionOptional;
+    return parseContainer(await this.#call('POST', `${enc(slaveSaeId)}/enc_keys`, body));
+  }
+
+  /** Get key with key IDs (§5.3): as slave, the keys `masterSaeId` obtained for this SAE. */
+  async getKeysWithIds(masterSaeId: string, keyIds: readonly string[]): Promise<DeliveredKey[]> {
+    const body = { key_IDs: keyIds.map((id) => ({ key_ID: id })) };
+    return parseContainer(await this.#call('POST', `${enc(masterSaeId)}/dec_keys`, body));
+  }
+
+  /** Closes pooled connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async #call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    const url = `${this.url}/api/v1/keys/${path}`;
+    let a;
+    try {
+      a = await requestJson(this.#agent, url, method, body, this.#timeoutMs);
+    } catch (e) {
+      throw new QkdnetError(
+        'KMS_PEER_UNAVAILABLE',
+        `Cannot reach KME at ${this.url}: ${(e as Error).message}`,
+      );
+    }
+    if (a.status === 200) return a.body;
+    const msg = (a.body as { message?: unknown } | undefined)?.message;
+    throw new QkdnetError(
+      CODES[a.status] ?? (a.status === 404 ? 'KMS_NOT_FOUND' : 'KMS_PEER_UNAVAILABLE'),
+      `KME ${this.url} answered ${a.status}: ${typeof msg === 'string' ? msg : 'no message'}`,
+      { status: a.status },
+    );
+  }
+}
+
+const enc = (s: string) => encodeURIComponent(s);
+
+function parseContainer(b: unknown): DeliveredKey[] {
+  const keys = (b as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys))
+    throw new QkdnetError('KMS_PEER_UNAVAILABLE', 'KME answered without a key container');
+  return keys.map((k: Record<string, unknown>) => {
+    const ext = k.key_extension as Record<string, unknown> | undefined;
+    return {
+      keyId: String(k.key_ID),
+      key: new Uint8Array(Buffer.from(String(k.key), 'base64')),
+      ...(ext?.qkdnet_provenance ? { provenance: ext.qkdnet_provenance as Provenance } : {}),
+      ...(Array.isArray(ext?.qkdnet_path) ? { path: ext.qkdnet_path as string[] } : {}),
+      ...(Array.isArray(ext?.qkdnet_exposed_to) ? { exposedTo: ext.qkdnet_exposed_to as string[] } : {}),
+      ...(ext ? { extension: ext } : {}),
+    };
+  });
+}

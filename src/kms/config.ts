@@ -1,0 +1,154 @@
+/**
+ * Configuration of one KME (`qkdnet kme serve --config kme.yaml` and `startKme(config)`): node id, listen
+ * address, TLS material, the SAEs it serves with their certificate identities, peer KMEs and the SAEs
+ * behind them, the store path, key-size limits and southbound file/stream adapters. Validated with a
+ * TypeBox schema; every failure is one CONFIG_INVALID naming the field.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { QkdnetError } from '../common/index.ts';
+
+const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@-]+$' });
+const Pem = Type.Union([Type.String({ minLength: 1 }), Type.Unsafe<Buffer>({})]);
+
+const Schema = Type.Object(
+  {
+    id: Id,
+    host: Type.Optional(Type.String({ minLength: 1 })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    tls: Type.Object({ cert: Pem, key: Pem, ca: Pem }),
+    store: Type.String({ minLength: 1 }),
+    saes: Type.Array(Type.Object({ id: Id, certSubject: Type.Optional(Type.String({ minLength: 1 })) }), {
+      minItems: 1,
+    }),
+    peers: Type.Optional(
+      Type.Array(
+        Type.Object({
+          id: Id,
+          url: Type.String({ pattern: '^https://' }),
+          saes: Type.Array(Id),
+          certSubject: Type.Optional(Type.String({ minLength: 1 })),
+        }),
+      ),
+    ),
+    keys: Type.Optional(
+      Type.Object({
+        defaultSizeBits: Type.Optional(Type.Integer({ minimum: 8, multipleOf: 8 })),
+        minSizeBits: Type.Optional(Type.Integer({ minimum: 8, multipleOf: 8 })),
+        maxSizeBits: Type.Optional(Type.Integer({ minimum: 8, maximum: 1048576, multipleOf: 8 })),
+        maxPerRequest: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+        maxSaeIdCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
+        maxChunksPerPeer: Type.Optional(Type.Integer({ minimum: 1 })),
+      }),
+    ),
+    supply: Type.Optional(
+      Type.Array(
+        Type.Object({ peer: Id, file: Type.String({ minLength: 1 }), follow: Type.Optional(Type.Boolean()) }),
+      ),
+    ),
+    logLevel: Type.Optional(
+      Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    ),
+    logRequests: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * KME configuration. `tls.cert|key|ca` are PEM text (or Buffers) or file paths. `port` 0 (default) picks
+ * a free port. Peers list the SAEs they serve so this KME knows where a slave lives.
+ */
+export type KmeConfig = Static<typeof Schema>;
+
+/** Key limits with defaults filled in (014 status fields). */
+export interface KeyLimits {
+  defaultSizeBits: number;
+  minSizeBits: number;
+  maxSizeBits: number;
+  maxPerRequest: number;
+  maxSaeIdCount: number;
+  maxChunksPerPeer: number;
+}
+
+/** Checks a configuration object; throws CONFIG_INVALID with the first problem. */
+export function validateKmeConfig(raw: unknown): KmeConfig {
+  if (!Value.Check(Schema, raw)) {
+    const e = Value.Errors(Schema, raw).First();
+    throw new QkdnetError('CONFIG_INVALID', `KME config: ${e?.path || '/'} ${e?.message ?? 'is invalid'}`);
+  }
+  const c = raw;
+  const ids = new Set<string>([c.id]);
+  for (const s of [...c.saes.map((x) => x.id), ...(c.peers ?? []).flatMap((p) => [p.id, ...p.saes])]) {
+    if (ids.has(s)) throw new QkdnetError('CONFIG_INVALID', `KME config: id "${s}" appears twice`);
+    ids.add(s);
+  }
+  const k = keyLimits(c);
+  if (!(k.minSizeBits <= k.defaultSizeBits && k.defaultSizeBits <= k.maxSizeBits))
+    throw new QkdnetError(
+      'CONFIG_INVALID',
+      'KME config: keys need minSizeBits ≤ defaultSizeBits ≤ maxSizeBits',
+    );
+  const peerIds = new Set((c.peers ?? []).map((p) => p.id));
+  for (const s of c.supply ?? [])
+    if (!peerIds.has(s.peer))
+      throw new QkdnetError('CONFIG_INVALID', `KME config: supply names unknown peer "${s.peer}"`);
+  return c;
+}
+
+/** Key limits of a configuration, defaults filled in. */
+export function keyLimits(c: KmeConfig): KeyLimits {
+  return {
+    defaultSizeBits: c.keys?.defaultSizeBits ?? 256,
+    minSizeBits: c.keys?.minSizeBits ?? 8,
+    maxSizeBits: c.keys?.maxSizeBits ?? 65536,
+    maxPerRequest: c.keys?.maxPerRequest ?? 1000,
+    maxSaeIdCount: c.keys?.maxSaeIdCount ?? 8,
+    maxChunksPerPeer: c.keys?.maxChunksPerPeer ?? 1_000_000,
+  };
+}
+
+/** Reads PEM text: a Buffer or PEM string as is, anything else as a file path (relative to `baseDir`). */
+export function readPem(v: string | Buffer, baseDir = '.'): Buffer {
+  if (Buffer.isBuffer(v)) return v;
+  if (v.includes('-----BEGIN')) return Buffer.from(v);
+  const p = isAbsolute(v) ? v : resolve(baseDir, v);
+  try {
+    return readFileSync(p);
+  } catch (e) {
+    throw new QkdnetError(
+      'CONFIG_INVALID',
+      `Cannot read TLS file ${p}: ${(e as NodeJS.ErrnoException).code}`,
+    );
+  }
+}
+
+/** Loads and validates a YAML config; relative paths (TLS files, store, supply files) resolve from its folder. */
+export function loadKmeConfig(path: string): KmeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new QkdnetError(
+      'CONFIG_INVALID',
+      `Cannot read KME config ${path}: ${(e as NodeJS.ErrnoException).code}`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new QkdnetError('CONFIG_INVALID', `KME config ${path} is not valid YAML: ${(e as Error).message}`);
+  }
+  const c = validateKmeConfig(raw);
+  const dir = dirname(resolve(path));
+  const rel = (p: string) => (isAbsolute(p) || p === ':memory:' ? p : resolve(dir, p));
+  return {
+    ...c,
+    tls: { cert: readPem(c.tls.cert, dir), key: readPem(c.tls.key, dir), ca: readPem(c.tls.ca, dir) },
+    store: rel(c.store),
+    ...(c.supply ? { supply: c.supply.map((s) => ({ ...s, file: rel(s.file) })) } : {}),
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * The KME core: ETSI GS QKD 014 V1.1.1 semantics without HTTP. `status` (§5.1), `encKeys` ("Get key",
+ * §5.2) for a master SAE and `decKeys` ("Get key with key IDs", §5.3) for a slave SAE, with the checks the
+ * spec assigns to 400 and 401 and the 503 for missing key material (§5.2–5.3 status codes). Keys for a slave
+ * behind a peer KME are reserved there (./peer.ts) before the master gets them: when the master's answer
+ * arrives, its slaves can fetch the keys and nobody else can. Writes go through group commit (./batcher.ts).
+ */
+import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
+import { GroupCommitter } from './batcher.ts';
+import { keyLimits, type KeyLimits, type KmeConfig } from './config.ts';
+import type { FormedKey, KeyStore } from './store.ts';
+import { chunksFor, type SupplyItem } from './supply.ts';
+
+/** One reservation sent to a peer KME. */
+export interface Reservation {
+  readonly keyId: string;
+  readonly chunkIds: readonly string[];
+  readonly sizeBits: number;
+  readonly master: string;
+  readonly slaves: readonly string[];
+}
+
+/** Sends reservations to a peer KME; resolves when the peer has made them durable. */
+export type ReserveFn = (peerId: string, reservations: readonly Reservation[]) => Promise<void>;
+
+/** A key request in camelCase (014 §6.2). */
+export interface KeyRequest {
+  readonly number?: number | undefined;
+  readonly sizeBits?: number | undefined;
+  readonly additionalSlaves?: readonly string[] | undefined;
+  readonly extensionMandatory?: readonly Record<string, unknown>[] | undefined;
+  readonly extensionOptional?: readonly Record<string, unknown>[] | undefined;
+}
+
+/** Status of the link between a master and a slave (014 §6.1), camelCase. */
+export interface KmeStatus {
+  sourceKmeId: string;
+  targetKmeId: string;
+  masterSaeId: string;
+  slaveSaeId: string;
+  keySizeBits: number;
+  storedKeyCount: number;
+  maxKeyCount: number;
+  maxKeyPerRequest: number;
+  maxKeySizeBits: number;
+  minKeySizeBits: number;
+  maxSaeIdCount: number;
+  poolBits: number;
+}
+
+/** Extension names this KME understands (docs/kme.md). */
+export const SUPPORTED_EXTENSIONS = ['qkdnet_min_provenance'] as const;
+
+const bad = (m: string) => new QkdnetError('KMS_BAD_REQUEST', m);
+
+/** ETSI 014 logic of one KME over its store. */
+export class KmeCore {
+  readonly id: string;
+  readonly limits: KeyLimits;
+  readonly store: KeyStore;
+  readonly committer: GroupCommitter;
+  readonly #local: Set<string>;
+  readonly #saeHome = new Map<string, string>();
+  readonly #reserve: ReserveFn;
+
+  constructor(config: KmeConfig, store: KeyStore, reserve: ReserveFn) {
+    this.id = config.id;
+    this.limits = keyLimits(config);
+    this.store = store;
+    this.committer = new GroupCommitter(store.db);
+    this.#reserve = reserve;
+    this.#local = new Set(config.saes.map((s) => s.id));
+    for (const p of config.peers ?? []) {
+      this.store.level(p.id);
+      for (const s of p.saes) this.#saeHome.set(s, p.id);
+    }
+  }
+
+  /** True when `sae` is served by this KME. */
+  isLocal(sae: string): boolean {
+    return this.#local.has(sae);
+  }
+
+  /** Adds key material from the link to `peerId` (southbound); returns chunks stored. */
+  supply(peerId: string, item: SupplyItem): number {
+    return this.store.addChunks(peerId, chunksFor(this.id, peerId, item));
+  }
+
+  /** 014 §5.1 Get status, asked by `caller` (the master) about `slave`. */
+  status(caller: string, slave: string): KmeStatus {
+    this.#checkCaller(caller);
+    const pool = this.#poolFor(caller, [slave]);
+    const l = this.store.level(pool.peer ?? '');
+    const k = this.limits;
+    return {
+      sourceKmeId: this.id,
+      targetKmeId: pool.remote ? pool.peer! : this.id,
+      masterSaeId: caller,
+      slaveSaeId: slave,
+      keySizeBits: k.defaultSizeBits,
+      storedKeyCount: Math.floor((l.mineBytes * 8) / k.defaultSizeBits),
+      maxKeyCount: Math.floor((k.maxChunksPerPeer * 128) / k.defaultSizeBits),
+      maxKeyPerRequest: k.maxPerRequest,
+      maxKeySizeBits: k.maxSizeBits,
+      minKeySizeBits: k.minSizeBits,
+      maxSaeIdCount: k.maxSaeIdCount,
+      poolBits: l.mineBytes * 8,
+    };
+  }
+
+  /** 014 §5.2 Get key: `caller` (master) asks keys for `slave` (+ additional slaves). */
+  async encKeys(caller: string, slave: string, req: KeyRequest): Promise<FormedKey[]> {
+    this.#checkCaller(caller);
+    const k = this.limits;
+    const number = req.number ?? 1;
+    const sizeBits = req.sizeBits ?? k.defaultSizeBits;
+    if (!Number.isSafeInteger(number) || number < 1 || number > k.maxPerRequest)
+      throw bad(`Cannot serve ${number} keys: number must be 1..${k.maxPerRequest}`);
+    if (
+      !Number.isSafeInteger(sizeBits) ||
+      sizeBits % 8 !== 0 ||
+      sizeBits < k.minSizeBits ||
+      sizeBits > k.maxSizeBits
+    )
+      throw bad(
+        `Cannot serve keys of ${sizeBits} bits: size must be a multiple of 8 in ${k.minSizeBits}..${k.maxSizeBits}`,
+      );
+    const extra = req.additionalSlaves ?? [];
+    if (extra.length > k.maxSaeIdCount)
+      throw bad(`Cannot name ${extra.length} additional slaves: max_SAE_ID_count is ${k.maxSaeIdCount}`);
+    const slaves = [slave, ...extra];
+    if (new Set(slaves).size !== slaves.length) throw bad('additional_slave_SAE_IDs repeats a slave');
+    const maxRank = this.#extensions(req);
+    const pool = this.#poolFor(caller, slaves);
+    if (pool.peer === undefined)
+      throw new QkdnetError('KMS_KEY_EXHAUSTED', `Cannot serve keys: KME "${this.id}" has no link`);
+    const localSlaves = slaves.filter((s) => this.#local.has(s));
+    const remoteSlaves = slaves.filter((s) => !this.#local.has(s));
+    const peer = pool.peer;
+    const keys = await this.#commit(() =>
+      this.store.takeForMaster({
+        peer,
+        master: caller,
+        slaves,
+        localSlaves,
+        number,
+        sizeBits,
+        maxProvenanceRank: maxRank,
+        nowMs: Date.now(),
+      }),
+    );
+    if (remoteSlaves.length === 0) return keys;
+    const rs = keys.map((x) => ({
+      keyId: x.keyId,
+      chunkIds: x.chunkIds,
+      sizeBits,
+      master: caller,
+      slaves: remoteSlaves,
+    }));
+    try {
+      await this.#reserve(peer, rs);
+    } catch (e) {
+      // The outcome at the peer is unknown or refused: the chunks stay erased here (never reused), and
+      // local copies for multicast slaves are dropped so no one holds a key the master never received.
+      if (localSlaves.length > 0) this.store.dropKeys(keys.map((x) => x.keyId));
+      throw e instanceof QkdnetError && e.code === 'KMS_PEER_UNAVAILABLE'
+        ? e
+        : new QkdnetError(
+            'KMS_PEER_UNAVAILABLE',
+            `Cannot reserve keys at KME "${peer}": ${(e as Error).message}`,
+          );
+    }
+    return keys;
+  }
+
+  /** 014 §5.3 Get key with key IDs: `caller` (slave) fetches keys that `master` asked for. */
+  async decKeys(caller: string, master: string, keyIds: readonly string[]): Promise<FormedKey[]> {
+    this.#checkCaller(caller);
+    if (!this.#local.has(master) && !this.#saeHome.has(master))
+      throw bad(`Cannot fetch keys for master SAE "${master}": unknown SAE`);
+    if (keyIds.length === 0 || keyIds.length > this.limits.maxPerRequest)
+      throw bad(
+        `Cannot fetch ${keyIds.length} keys: between 1 and ${this.limits.maxPerRequest} key_IDs allowed`,
+      );
+    const ids = keyIds.map((s) => s.toLowerCase());
+    if (new Set(ids).size !== ids.length) throw bad('key_IDs repeats a key_ID');
+    return this.#commit(() => this.store.takeForSlave(caller, master, ids, Date.now()));
+  }
+
+  /**
+   * Applies reservations from peer KME `peerId`, each all-or-nothing; resolves with the key IDs refused
+   * (chunks missing or not the peer's) once the accepted ones are durable.
+   */
+  async receiveReservations(peerId: string, rs: readonly Reservation[]): Promise<string[]> {
+    for (const r of rs) {
+      for (const s of r.slaves)
+        if (!this.#local.has(s))
+          throw new QkdnetError(
+            'KMS_PEER_UNAVAILABLE',
+            `Cannot reserve key ${r.keyId}: SAE "${s}" is not served here`,
+          );
+      if (this.#saeHome.get(r.master) !== peerId)
+        throw new QkdnetError('KMS_UNAUTHORIZED', `KME "${peerId}" does not serve master SAE "${r.master}"`);
+    }
+    const now = Date.now();
+    return this.#commit(() => {
+      const refused: string[] = [];
+      for (const r of rs) {
+        try {
+          this.store.transaction(() => this.store.applyReservation(peerId, r, now));
+        } catch (e) {
+          if (!(e instanceof QkdnetError)) throw e;
+          refused.push(r.keyId);
+        }
+      }
+      return refused;
+    });
+  }
+
+  #checkCaller(caller: string): void {
+    if (!this.#local.has(caller))
+      throw new QkdnetError(
+        'KMS_UNAUTHORIZED',
+        `The client certificate names no SAE served by KME "${this.id}"`,
+      );
+  }
+
+  /** Which link's pool serves `master` → `slaves`; remote slaves must share one peer KME. */
+  #poolFor(master: string, slaves: readonly string[]): { peer: string | undefined; remote: boolean } {
+    let peer: string | undefined;
+    for (const s of slaves) {
+      if (s === master) throw bad(`SAE "${s}" cannot be its own slave`);
+      if (this.#local.has(s)) continue;
+      const home = this.#saeHome.get(s);
+      if (home === undefined) throw bad(`Cannot serve slave SAE "${s}": unknown to KME "${this.id}"`);
+      if (peer !== undefined && peer !== home)
+        throw bad(`Cannot serve slaves behind two KMEs ("${peer}", "${home}") in one request`);
+      peer = home;
+    }
+    if (peer !== undefined) return { peer, remote: true };
+    // All slaves are local: draw from the fullest link pool (the key never leaves this KME).
+    let best: string | undefined;
+    for (const p of this.store.peers())
+      if (best === undefined || this.store.level(p).mineBytes > this.store.level(best).mineBytes) best = p;
+    return { peer: best, remote: false };
+  }
+
+  /** Checks extensions; returns the highest provenance rank the request admits. */
+  #extensions(req: KeyRequest): number {
+    let maxRank = PROVENANCE_ORDER.length - 1;
+    const apply = (ext: Record<string, unknown>, mandatory: boolean) => {
+      if (typeof ext !== 'object' || ext === null || Array.isArray(ext))
+        throw bad('an extension is not an object');
+      for (const [name, value] of Object.entries(ext)) {
+        if (name !== 'qkdnet_min_provenance') {
+          if (mandatory) throw bad(`Unsupported mandatory extension "${name.slice(0, 64)}"`);
+          continue;
+        }
+        const rank = PROVENANCE_ORDER.indexOf(value as Provenance);
+        if (rank < 0) throw bad(`qkdnet_min_provenance must be one of ${PROVENANCE_ORDER.join(', ')}`);
+        maxRank = Math.min(maxRank, rank);
+      }
+    };
+    for (const e of req.extensionMandatory ?? []) apply(e, true);
+    for (const e of req.extensionOptional ?? []) apply(e, false);
+    return maxRank;
+  }
+
+  async #commit<T>(fn: () => T): Promise<T> {
+    try {
+      return await this.committer.submit(fn);
+    } catch (e) {
+      if (e instanceof QkdnetError) throw e;
+      throw new QkdnetError('KMS_STORE_FAILED', `The key store could not commit: ${(e as Error).message}`);
+    }
+  }
+}

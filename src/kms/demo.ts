@@ -1,0 +1,134 @@
+/**
+ * `qkdnet kme demo`: two KMEs joined by one link, for a first try. KME A (`kme-a`, SAEs `sae-a`, `sae-c`)
+ * at https://127.0.0.1:P, KME B (`kme-b`, SAE `sae-b`) at P+1; a link feeds both stores the same final
+ * key blocks every `intervalMs`. The PKI lands in DIR (ca.pem, kme-{a,b}.pem/.key, sae-{a,b,c}.pem/.key),
+ * the stores in DIR/kme-{a,b}.db. Without a `blockSource` the link is a stand-in: blocks from node:crypto's
+ * CSPRNG delivered identically to both ends (the CLI passes the real link engine when it is available).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FinalKeyBlock } from '../common/index.ts';
+import { createPki, issueCertificate } from './pki.ts';
+import { startKme, type KmeHandle } from './server.ts';
+import type { SupplyItem } from './supply.ts';
+
+/** Delivers one item to the KMEs at both ends of a link (synchronised IDs: both cut it alike). */
+export function supplyBoth(a: KmeHandle, b: KmeHandle, item: SupplyItem): { a: number; b: number } {
+  return { a: a.supply(b.id, item), b: b.supply(a.id, item) };
+}
+
+/** A stand-in link: `bits` of CSPRNG key per block (not QKD; for demos and benchmarks only). */
+export function csprngBlockSource(linkId: string, bits: number): () => FinalKeyBlock {
+  let n = 0;
+  return () => ({
+    linkId,
+    blockId: `${linkId}-${Date.now().toString(36)}-${(n++).toString(36)}`,
+    key: new Uint8Array(randomBytes(bits / 8)),
+    bits,
+    estimates: { qber: 0, phaseErrorBound: 0, leakedBits: 0, epsilonSec: 0, epsilonCor: 0 },
+    createdNs: Date.now() * 1e6,
+  });
+}
+
+/** Options of `runKmeDemo`. */
+export interface KmeDemoOptions {
+  readonly dir: string;
+  /** KME A's port; KME B listens on port + 1. Default 8443. */
+  readonly port?: number;
+  /** Bits per link block. Default 65,536. */
+  readonly blockBits?: number;
+  /** Time between blocks. Default 1000 ms. */
+  readonly intervalMs?: number;
+  /** Where the link's blocks come from (default: the CSPRNG stand-in). */
+  readonly blockSource?: () => FinalKeyBlock;
+  readonly logLevel?: 'silent' | 'error' | 'warn' | 'info';
+}
+
+/** A running demo. */
+export interface KmeDemo {
+  readonly a: KmeHandle;
+  readonly b: KmeHandle;
+  /** curl commands to try, one per line (with `#` comments). */
+  readonly commands: readonly string[];
+  close(): Promise<void>;
+}
+
+/** Starts the two-KME demo (creating the PKI in `dir` unless already there). */
+export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
+  const dir = opts.dir;
+  const port = opts.port ?? 8443;
+  if (!existsSync(join(dir, 'ca.pem'))) await createPki(dir);
+  for (const [n, kind] of [
+    ['kme-a', 'kme'],
+    ['kme-b', 'kme'],
+    ['sae-a', 'sae'],
+    ['sae-b', 'sae'],
+    ['sae-c', 'sae'],
+  ] as const)
+    if (!existsSync(join(dir, `${n}.pem`))) await issueCertificate(dir, n, kind);
+  const tls = (n: string) => ({
+    cert: join(dir, `${n}.pem`),
+    key: join(dir, `${n}.key`),
+    ca: join(dir, 'ca.pem'),
+  });
+  const logLevel = opts.logLevel ?? 'warn';
+  const urlA = `https://127.0.0.1:${port}`;
+  const urlB = `https://127.0.0.1:${port + 1}`;
+  const a = await startKme({
+    id: 'kme-a',
+    port,
+    tls: tls('kme-a'),
+    store: join(dir, 'kme-a.db'),
+    saes: [{ id: 'sae-a' }, { id: 'sae-c' }],
+    peers: [{ id: 'kme-b', url: urlB, saes: ['sae-b'] }],
+    logLevel,
+  });
+  let b: KmeHandle;
+  try {
+    b = await startKme({
+      id: 'kme-b',
+      port: port + 1,
+      tls: tls('kme-b'),
+      store: join(dir, 'kme-b.db'),
+      saes: [{ id: 'sae-b' }],
+      peers: [{ id: 'kme-a', url: urlA, saes: ['sae-a', 'sae-c'] }],
+      logLevel,
+    });
+  } catch (e) {
+    await a.close();
+    throw e;
+  }
+  const source = opts.blockSource ?? csprngBlockSource('link-a-b', opts.blockBits ?? 65536);
+  const feed = () => supplyBoth(a, b, source());
+  feed();
+  const timer = setInterval(feed, opts.intervalMs ?? 1000);
+  const c = (sae: string) =>
+    `curl -s --cert ${join(dir, `${sae}.pem`)} --key ${join(dir, `${sae}.key`)} --cacert ${join(dir, 'ca.pem')}`;
+  const commands = [
+    '# status of the link sae-a → sae-b, asked by sae-a at KME A',
+    `${c('sae-a')} ${urlA}/api/v1/keys/sae-b/status`,
+    '# two 256-bit keys for sae-a (master) shared with sae-b (slave)',
+    `${c('sae-a')} ${urlA}/api/v1/keys/sae-b/enc_keys?number=2`,
+    '# sae-b fetches one of them by its key_ID at KME B (replace KEY_ID)',
+    `${c('sae-b')} "${urlB}/api/v1/keys/sae-a/dec_keys?key_ID=KEY_ID"`,
+    '# multicast: one 512-bit key for sae-b and sae-c',
+    `${c('sae-a')} -H 'content-type: application/json' -d '{"number":1,"size":512,"additional_slave_SAE_IDs":["sae-c"]}' ${urlA}/api/v1/keys/sae-b/enc_keys`,
+    '# metrics and the OpenAPI document',
+    `${c('sae-a')} ${urlA}/metrics`,
+    `${c('sae-a')} ${urlA}/openapi.json`,
+  ];
+  let closing: Promise<void> | undefined;
+  return {
+    a,
+    b,
+    commands,
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await Promise.all([a.close(), b.close()]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * JSON over HTTPS with mutual TLS (node:https, keep-alive agent): the one transport used by the SAE
+ * client (./client.ts) and by KME-to-KME reservations (./peer.ts). The server's certificate must chain
+ * to the given CA and match the host name (Node's default checks); the client presents its own.
+ */
+import https from 'node:https';
+
+/** PEM material of one TLS identity plus the CA that issued the other side. */
+export interface MtlsIdentity {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  readonly ca: string | Buffer;
+}
+
+/** A keep-alive HTTPS agent presenting `id` as its client certificate. */
+export function createMtlsAgent(id: MtlsIdentity, maxSockets = 16): https.Agent {
+  return new https.Agent({
+    cert: id.cert,
+    key: id.key,
+    ca: id.ca,
+    keepAlive: true,
+    maxSockets,
+    minVersion: 'TLSv1.2',
+  });
+}
+
+/** An HTTP answer with its parsed JSON body (`undefined` when the body is empty or not JSON). */
+export interface JsonAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** Sends one request; resolves with status and JSON body, rejects on transport failure or timeout. */
+export function requestJson(
+  agent: https.Agent,
+  url: string,
+  method: 'GET' | 'POST',
+  body?: unknown,
+  timeoutMs = 10_000,
+): Promise<JsonAnswer> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = https.request(
+      url,
+      {
+        method,
+        agent,
+        headers: {
+          accept: 'application/json',
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+        },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = text.length ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer from ${new URL(url).host} within ${timeoutMs} ms`)),
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * src/kms — the key manager: ETSI GS QKD 014 KMEs over mutual TLS with a durable SQLite store, KME-to-KME
+ * reservations, southbound key supply, the SAE client and a small PKI. Integrators use:
+ * `startKme(config)` → KmeHandle (`url`, `supply()`, `store`, `close()`), `Etsi014Client`, `createPki` /
+ * `issueCertificate`, `linkKmes` (simulated link feeding two KMEs) and `runKmeDemo`. See docs/kme.md.
+ */
+export { startKme, LOG_REDACT, type KmeHandle, type StartKmeOptions } from './server.ts';
+export {
+  KmeCore,
+  SUPPORTED_EXTENSIONS,
+  type KeyRequest,
+  type KmeStatus,
+  type Reservation,
+  type ReserveFn,
+} from './core.ts';
+export {
+  KeyStore,
+  type KeyMeta,
+  type ChunkInput,
+  type FormedKey,
+  type PoolLevel,
+  type Delivery,
+  type KeyStoreOptions,
+} from './store.ts';
+export {
+  validateKmeConfig,
+  loadKmeConfig,
+  keyLimits,
+  readPem,
+  type KmeConfig,
+  type KeyLimits,
+} from './config.ts';
+export { chunksFor, uuidV5, ownsChunk, CHUNK_BYTES, type KeySupply, type SupplyItem } from './supply.ts';
+export { parseSupplyLine, supplyFromFile, type SupplySink, type SupplyFileOptions } from './supply-stream.ts';
+export {
+  Etsi014Client,
+  type DeliveredKey,
+  type Etsi014Status,
+  type GetKeysOptions,
+  type Etsi014ClientOptions,
+} from './client.ts';
+export { createPki, issueCertificate, pkiAt, type Pki, type IssuedCertificate } from './pki.ts';
+export { etsi014Plugin, type Etsi014PluginOptions, type CallerIdentity } from './plugin.ts';
+export { createKmeMetrics, type KmeMetrics } from './metrics.ts';
+export { createMtlsAgent, type MtlsIdentity } from './https-json.ts';
+export * from './pqc.ts';
+export { runKmeDemo, supplyBoth, csprngBlockSource, type KmeDemo, type KmeDemoOptions } from './demo.ts';

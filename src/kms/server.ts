@@ -1,0 +1,118 @@
+/**
+ * `startKme(config)`: one KME as an HTTPS server with mutual TLS (Node's TLS: `requestCert` +
+ * `rejectUnauthorized`, so a client without a certificate from the configured CA is refused in the
+ * handshake), its durable store, the ETSI 014 plugin, the peer link for reservations and the southbound
+ * supply. Logs are pino JSON with key material redacted (and none is ever passed to the logger).
+ */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { KmeCore } from './core.ts';
+import { readPem, validateKmeConfig, type KmeConfig } from './config.ts';
+import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
+import { createPeerLink } from './peer.ts';
+import { etsi014Plugin, type CallerIdentity } from './plugin.ts';
+import { KeyStore, type PoolLevel } from './store.ts';
+import type { SupplyItem } from './supply.ts';
+import { supplyFromFile } from './supply-stream.ts';
+
+/** A running KME. */
+export interface KmeHandle {
+  readonly id: string;
+  /** Base URL, e.g. `https://127.0.0.1:8443` (the API lives under `/api/v1/keys/`). */
+  readonly url: string;
+  readonly port: number;
+  readonly app: FastifyInstance;
+  readonly core: KmeCore;
+  readonly store: KeyStore;
+  readonly metrics: KmeMetrics;
+  /** Southbound: adds key material shared with KME `peerId`; returns chunks stored. */
+  supply(peerId: string, item: SupplyItem): number;
+  /** Pool level of the link to `peerId`. */
+  level(peerId: string): PoolLevel;
+  /** Stops accepting, finishes open requests, checkpoints and closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options that are not part of the file configuration. */
+export interface StartKmeOptions {
+  /** A pino logger to use (default: pino at `config.logLevel`, JSON on stdout). */
+  readonly logger?: pino.Logger;
+}
+
+/** pino redaction: key material must never reach a log even by accident. */
+export const LOG_REDACT = [
+  'key',
+  '*.key',
+  'keys[*].key',
+  'material',
+  '*.material',
+  'req.headers.authorization',
+];
+
+/** Starts a KME; resolves when it listens. */
+export async function startKme(config: KmeConfig, options: StartKmeOptions = {}): Promise<KmeHandle> {
+  const c = validateKmeConfig(config);
+  const tls = { cert: readPem(c.tls.cert), key: readPem(c.tls.key), ca: readPem(c.tls.ca) };
+  const logger =
+    options.logger ?? pino({ level: c.logLevel ?? 'info', redact: LOG_REDACT, base: { kme: c.id } });
+  const store = KeyStore.open({ path: c.store, maxChunksPerPeer: c.keys?.maxChunksPerPeer ?? 1_000_000 });
+  const peers = createPeerLink(c.id, c.peers ?? [], tls);
+  const core = new KmeCore(c, store, peers.reserve);
+  const metrics = createKmeMetrics(core);
+  const who = new Map<string, CallerIdentity>();
+  for (const s of c.saes) who.set(s.certSubject ?? s.id, { kind: 'sae', id: s.id });
+  for (const p of c.peers ?? []) who.set(p.certSubject ?? p.id, { kind: 'kme', id: p.id });
+
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: !(c.logRequests ?? false) }),
+    routerOptions: { maxParamLength: 1024 },
+    bodyLimit: 1 << 20,
+    https: { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    forceCloseConnections: true,
+  });
+  await app.register(etsi014Plugin, { core, metrics, identify: (cn) => who.get(cn) ?? null });
+  const host = c.host ?? '127.0.0.1';
+  try {
+    await app.listen({ host, port: c.port ?? 0 });
+  } catch (e) {
+    store.close();
+    peers.close();
+    throw e;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
+  const checkpoint = setInterval(() => store.checkpoint(), 30_000);
+  checkpoint.unref();
+  const stopSupply = (c.supply ?? []).map((s) =>
+    supplyFromFile((item) => core.supply(s.peer, item), s.file, {
+      follow: s.follow ?? false,
+      self: c.id,
+      peer: s.peer,
+      onError: (e) => logger.error({ file: s.file, err: e.message }, 'southbound supply failed'),
+    }),
+  );
+  let closing: Promise<void> | undefined;
+  logger.info({ url: `https://${host}:${port}`, saes: c.saes.map((s) => s.id) }, 'KME listening');
+  return {
+    id: c.id,
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    app: app as unknown as FastifyInstance,
+    core,
+    store,
+    metrics,
+    supply: (peerId, item) => core.supply(peerId, item),
+    level: (peerId) => store.level(peerId),
+    close() {
+      closing ??= (async () => {
+        clearInterval(checkpoint);
+        for (const stop of stopSupply) stop();
+        await app.close();
+        peers.close();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,384 @@
+/**
+ * The durable key store of one KME: a SQLite file (better-sqlite3) in WAL mode with `synchronous=FULL`,
+ * so a committed delivery survives power loss (SQLite docs, "PRAGMA synchronous": FULL syncs the WAL on
+ * every commit). `secure_delete=ON` overwrites freed content with zeros and `wal_checkpoint(TRUNCATE)`
+ * (run periodically and on close) clears old WAL frames: erased keys are overwritten, then deleted.
+ *
+ * Three tables. `chunks`: key material received from a link (or relay, or PQC), one row per chunk, with a
+ * UUID both KMEs derive identically, an owner flag (which of the two KMEs may hand it to a master, see
+ * docs/kme.md) and its metadata. `keys`: keys formed from chunks that still wait for local slaves.
+ * `deliveries`: the audit log of who got which key_ID in which role (no material); its primary key
+ * (key_id, sae) makes a second delivery of a key to the same SAE impossible at the database level.
+ * All methods are synchronous; callers batch them into one transaction (group commit, ./batcher.ts).
+ */
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
+import { SCHEMA_SQL, type ChunkRow, type KeyRow } from './store-sql.ts';
+
+/** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
+export interface KeyMeta {
+  readonly provenance: Provenance;
+  /** Node ids the key material travelled through, in order. */
+  readonly path: readonly string[];
+  /** Nodes that could have seen the key in the clear. */
+  readonly exposedTo: readonly string[];
+  /** Source block ids of the chunks the key was made from. */
+  readonly blockIds: readonly string[];
+}
+
+/** One chunk of key material as the store receives it. */
+export interface ChunkInput {
+  readonly id: string;
+  readonly material: Uint8Array;
+  /** True when this KME may hand the chunk to a master (the other end owns the rest). */
+  readonly mine: boolean;
+  readonly provenance: Provenance;
+  readonly path: readonly string[];
+  readonly exposedTo: readonly string[];
+  readonly blockId: string;
+}
+
+/** A key formed for a master: ID, material, metadata and the chunks it consumed. */
+export interface FormedKey {
+  readonly keyId: string;
+  readonly key: Uint8Array;
+  readonly sizeBits: number;
+  readonly chunkIds: readonly string[];
+  readonly meta: KeyMeta;
+}
+
+/** Pool figures of one peer link. */
+export interface PoolLevel {
+  /** Bytes this KME may hand to masters. */
+  mineBytes: number;
+  mineChunks: number;
+  /** Chunks the peer owns (waiting for its reservations). */
+  theirChunks: number;
+}
+
+/** One row of the delivery log. */
+export interface Delivery {
+  readonly keyId: string;
+  readonly role: 'master' | 'slave';
+  readonly sae: string;
+}
+
+/** Options of `KeyStore.open`. */
+export interface KeyStoreOptions {
+  /** Path of the SQLite file (`:memory:` for tests that need no durability). */
+  readonly path: string;
+  /** Most chunks kept per peer; supply beyond it is dropped (reported). Default 1,000,000. */
+  readonly maxChunksPerPeer?: number;
+}
+
+const rankOf = (p: Provenance): number => PROVENANCE_ORDER.indexOf(p);
+
+/** The durable key store (see the file header). */
+export class KeyStore {
+  readonly db: Database.Database;
+  readonly maxChunksPerPeer: number;
+  readonly #levels = new Map<string, PoolLevel>();
+  readonly #st: ReturnType<typeof prepare>;
+
+  /** Opens (creating if needed) the store at `opts.path`. */
+  static open(opts: KeyStoreOptions): KeyStore {
+    return new KeyStore(opts);
+  }
+
+  private constructor(opts: KeyStoreOptions) {
+    this.maxChunksPerPeer = opts.maxChunksPerPeer ?? 1_000_000;
+    this.db = new Database(opts.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('secure_delete = ON');
+    this.db.pragma('foreign_keys = OFF');
+    this.db.exec(SCHEMA_SQL);
+    this.#st = prepare(this.db);
+    for (const r of this.db
+      .prepare('SELECT peer, mine, COUNT(*) AS n, SUM(length(material)) AS b FROM chunks GROUP BY peer, mine')
+      .all() as { peer: string; mine: number; n: number; b: number }[]) {
+      const l = this.level(r.peer);
+      if (r.mine) {
+        l.mineChunks = r.n;
+        l.mineBytes = r.b;
+      } else l.theirChunks = r.n;
+    }
+  }
+
+  /** Pool level of the link to `peer` (a live object; do not mutate). */
+  level(peer: string): PoolLevel {
+    let l = this.#levels.get(peer);
+    if (!l) {
+      l = { mineBytes: 0, mineChunks: 0, theirChunks: 0 };
+      this.#levels.set(peer, l);
+    }
+    return l;
+  }
+
+  /** Peers the store has seen material from. */
+  peers(): string[] {
+    return [...this.#levels.keys()];
+  }
+
+  /** Runs `fn` in one transaction (a savepoint when nested). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** Adds chunks from the link to `peer`; returns how many were stored (duplicates and overflow dropped). */
+  addChunks(peer: string, chunks: readonly ChunkInput[]): number {
+    const l = this.level(peer);
+    let added = 0;
+    this.transaction(() => {
+      for (const c of chunks) {
+        if (l.mineChunks + l.theirChunks >= this.maxChunksPerPeer) break;
+        const r = this.#st.insertChunk.run(
+          c.id,
+          peer,
+          c.mine ? 1 : 0,
+          c.material,
+          rankOf(c.provenance),
+          JSON.stringify(c.path),
+          JSON.stringify(c.exposedTo),
+          c.blockId,
+        );
+        if (r.changes === 0) continue;
+        added++;
+        if (c.mine) {
+          l.mineChunks++;
+          l.mineBytes += c.material.length;
+        } else l.theirChunks++;
+      }
+    });
+    return added;
+  }
+
+  /**
+   * Forms `number` keys of `sizeBits` from this KME's own chunks of the link to `peer`, erases the chunks,
+   * logs the delivery to `master`, and keeps a copy for `localSlaves` (slaves served by this KME).
+   * Throws KMS_KEY_EXHAUSTED (nothing changed) when the pool is too small.
+   */
+  takeForMaster(req: {
+    peer: string;
+    master: string;
+    slaves: readonly string[];
+    localSlaves: readonly string[];
+    number: number;
+    sizeBits: number;
+    maxProvenanceRank?: number;
+    nowMs: number;
+  }): FormedKey[] {
+    const bytes = req.sizeBits / 8;
+    const l = this.level(req.peer);
+    if (l.mineBytes < bytes * req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
+    return this.transaction(() => {
+      const out: FormedKey[] = [];
+      const maxRank = req.maxProvenanceRank ?? PROVENANCE_ORDER.length - 1;
+      const rows = this.#st.selectMine.iterate(req.peer, maxRank) as IterableIterator<ChunkRow>;
+      let cur: ChunkRow[] = [];
+      let have = 0;
+      for (const row of rows) {
+        cur.push(row);
+        have += row.material.length;
+        if (have < bytes) continue;
+        out.push(formKey(cur, bytes, req.sizeBits));
+        cur = [];
+        have = 0;
+        if (out.length === req.number) break;
+      }
+      if (out.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
+      for (const k of out) {
+        for (const id of k.chunkIds) {
+          const m = this.#st.deleteChunk.get(id) as { n: number } | undefined;
+          l.mineChunks--;
+          l.mineBytes -= m?.n ?? 0;
+        }
+        this.#st.logDelivery.run(k.keyId, 'master', req.master, req.nowMs);
+        if (req.localSlaves.length > 0) this.#insertKey(req.peer, k, req.master, req.localSlaves, req.nowMs);
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Applies a peer's reservation: chunks `chunkIds` (owned by `peer`) become key `keyId` for `slaves`
+   * served here. All-or-nothing; throws KMS_PEER_UNAVAILABLE if a chunk is missing or not the peer's.
+   */
+  applyReservation(
+    peer: string,
+    r: {
+      keyId: string;
+      chunkIds: readonly string[];
+      sizeBits: number;
+      master: string;
+      slaves: readonly string[];
+    },
+    nowMs: number,
+  ): void {
+    const l = this.level(peer);
+    const rows: ChunkRow[] = [];
+    for (const id of r.chunkIds) {
+      const row = this.#st.selectChunk.get(id) as ChunkRow | undefined;
+      if (!row || row.peer !== peer || row.mine !== 0)
+        throw new QkdnetError(
+          'KMS_PEER_UNAVAILABLE',
+          `Cannot reserve key ${r.keyId} for KME "${peer}": chunk ${id} is ${row ? 'not owned by that KME' : 'not stored here'}`,
+        );
+      rows.push(row);
+    }
+    const k = formKey(rows, r.sizeBits / 8, r.sizeBits, r.keyId);
+    if (k.key.length * 8 !== r.sizeBits)
+      throw new QkdnetError(
+        'KMS_PEER_UNAVAILABLE',
+        `Cannot reserve key ${r.keyId}: chunks hold too few bits`,
+      );
+    for (const id of r.chunkIds) {
+      this.#st.deleteChunk.get(id);
+      l.theirChunks--;
+    }
+    this.#insertKey(peer, k, r.master, r.slaves, nowMs);
+  }
+
+  /**
+   * Delivers keys `keyIds` to `slave`, named by `master`: all-or-nothing. Unknown or already delivered →
+   * KMS_KEY_NOT_FOUND (400); the caller is not a slave the master named → KMS_UNAUTHORIZED (401).
+   */
+  takeForSlave(slave: string, master: string, keyIds: readonly string[], nowMs: number): FormedKey[] {
+    return this.transaction(() => {
+      const out: FormedKey[] = [];
+      for (const keyId of keyIds) {
+        const row = this.#st.selectKey.get(keyId) as KeyRow | undefined;
+        const pending: string[] = row ? JSON.parse(row.pending) : [];
+        if (!row || (!pending.includes(slave) && JSON.parse(row.slaves).includes(slave)))
+          throw new QkdnetError(
+            'KMS_KEY_NOT_FOUND',
+            `Key ${keyId} is not stored here or was already delivered`,
+          );
+        if (row.master !== master || !pending.includes(slave))
+          throw new QkdnetError(
+            'KMS_UNAUTHORIZED',
+            `Key ${keyId} was not requested for SAE "${slave}" by master SAE "${master}"`,
+          );
+        const rest = pending.filter((s) => s !== slave);
+        if (rest.length === 0) this.#st.deleteKey.run(keyId);
+        else this.#st.updatePending.run(JSON.stringify(rest), keyId);
+        this.#st.logDelivery.run(keyId, 'slave', slave, nowMs);
+        out.push({
+          keyId,
+          key: row.material,
+          sizeBits: row.size_bits,
+          chunkIds: [],
+          meta: JSON.parse(row.meta) as KeyMeta,
+        });
+      }
+      return out;
+    });
+  }
+
+  /** Removes keys formed for local slaves (used when the peer refused the matching reservation). */
+  dropKeys(keyIds: readonly string[]): void {
+    this.transaction(() => {
+      for (const id of keyIds) this.#st.deleteKey.run(id);
+    });
+  }
+
+  /** Keys waiting for local slaves. */
+  pendingKeyCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM keys').get() as { n: number }).n;
+  }
+
+  /** Chunk ids stored (for audits and tests; never material). */
+  chunkIds(): string[] {
+    return (this.db.prepare('SELECT id FROM chunks ORDER BY seq').all() as { id: string }[]).map((r) => r.id);
+  }
+
+  /** Key ids waiting for slaves (for audits and tests). */
+  keyIds(): string[] {
+    return (this.db.prepare('SELECT id FROM keys').all() as { id: string }[]).map((r) => r.id);
+  }
+
+  /** The delivery log (no material). */
+  deliveries(): Delivery[] {
+    return this.db.prepare('SELECT key_id AS keyId, role, sae FROM deliveries').all() as Delivery[];
+  }
+
+  /** Moves WAL content into the database and truncates the WAL (erases old frames holding keys). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Checkpoints and closes the file. */
+  close(): void {
+    if (!this.db.open) return;
+    this.checkpoint();
+    this.db.close();
+  }
+
+  #insertKey(peer: string, k: FormedKey, master: string, slaves: readonly string[], nowMs: number): void {
+    this.#st.insertKey.run(
+      k.keyId,
+      peer,
+      k.key,
+      k.sizeBits,
+      master,
+      JSON.stringify(slaves),
+      JSON.stringify(slaves),
+      JSON.stringify(k.meta),
+      nowMs,
+    );
+  }
+}
+
+function exhausted(peer: string, n: number, sizeBits: number, l: PoolLevel): QkdnetError {
+  return new QkdnetError(
+    'KMS_KEY_EXHAUSTED',
+    `Cannot form ${n} key(s) of ${sizeBits} bits from the link to "${peer}": ${l.mineBytes * 8} bits stored`,
+  );
+}
+
+/** Concatenates chunk material to `bytes` bytes (the rest of the last chunk is discarded) with merged metadata. */
+function formKey(rows: readonly ChunkRow[], bytes: number, sizeBits: number, keyId?: string): FormedKey {
+  const key = new Uint8Array(bytes);
+  let off = 0;
+  for (const r of rows) {
+    const take = Math.min(r.material.length, bytes - off);
+    key.set(r.material.subarray(0, take), off);
+    off += take;
+  }
+  const rank = Math.max(...rows.map((r) => r.prov_rank));
+  const path: string[] = [];
+  const exposed = new Set<string>();
+  for (const r of rows) {
+    for (const n of JSON.parse(r.path) as string[]) if (!path.includes(n)) path.push(n);
+    for (const n of JSON.parse(r.exposed) as string[]) exposed.add(n);
+  }
+  const meta: KeyMeta = {
+    provenance: PROVENANCE_ORDER[rank] ?? 'pqc',
+    path,
+    exposedTo: [...exposed],
+    blockIds: [...new Set(rows.map((r) => r.block_id))],
+  };
+  const id = keyId ?? (rows.length === 1 ? rows[0]!.id : randomUUID());
+  return { keyId: id, key: key.subarray(0, off), sizeBits, chunkIds: rows.map((r) => r.id), meta };
+}
+
+function prepare(db: Database.Database) {
+  return {
+    insertChunk: db.prepare(
+      'INSERT OR IGNORE INTO chunks (id, peer, mine, material, prov_rank, path, exposed, block_id) VALUES (?,?,?,?,?,?,?,?)',
+    ),
+    selectMine: db.prepare(
+      'SELECT * FROM chunks WHERE peer = ? AND mine = 1 AND prov_rank <= ? ORDER BY seq',
+    ),
+    selectChunk: db.prepare('SELECT * FROM chunks WHERE id = ?'),
+    deleteChunk: db.prepare('DELETE FROM chunks WHERE id = ? RETURNING length(material) AS n'),
+    insertKey: db.prepare(
+      'INSERT INTO keys (id, peer, material, size_bits, master, slaves, pending, meta, created_ms) VALUES (?,?,?,?,?,?,?,?,?)',
+    ),
+    selectKey: db.prepare('SELECT * FROM keys WHERE id = ?'),
+    deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
+    updatePending: db.prepare('UPDATE keys SET pending = ? WHERE id = ?'),
+    logDelivery: db.prepare('INSERT INTO deliveries (key_id, role, sae, at_ms) VALUES (?,?,?,?)'),
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Southbound key supply: how key material enters a KME. A QKD link delivers the same final key block
+ * (src/common FinalKeyBlock, identical at both ends) to the KMEs at its two ends; each KME cuts it into
+ * 256-bit chunks whose IDs both derive the same way — name-based UUIDs, version 5 (RFC 9562 §5.5, SHA-1 over
+ * a namespace and `qkdnet:<link>:<block>:<index>`) — so no ID has to be exchanged. Relayed and PQC keys
+ * (network engineer) arrive through the same call with their provenance, path and exposure.
+ *
+ * Ownership (who may hand a chunk to a master): chunk index even → the KME whose id sorts first (UTF-16
+ * code unit order), odd → the other. Both ends decide alike with no messages, so the two KMEs never give
+ * the same material to different masters; a key handed out at one end reaches the other only through a
+ * reservation naming its slaves (./peer.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { FinalKeyBlock, Provenance } from '../common/index.ts';
+import type { ChunkInput } from './store.ts';
+
+/** Chunk size: the default ETSI 014 key size (256 bits). */
+export const CHUNK_BYTES = 32;
+
+/** Key material from anything but a plain link block: relayed, multipath, hybrid or PQC keys. */
+export interface KeySupply {
+  /** One key with this ID at both ends (chunked if longer than 32 bytes: IDs then derived from it). */
+  readonly keyId?: string;
+  /** Or a block id shared by both ends (IDs derived as for link blocks). One of the two is required. */
+  readonly blockId?: string;
+  readonly key: Uint8Array;
+  readonly provenance: Provenance;
+  /** Node ids the material travelled through. */
+  readonly path: readonly string[];
+  /** Nodes that could have seen it in the clear (default: `path`). */
+  readonly exposedTo?: readonly string[];
+  /** KME id that may hand it to a master (default: the parity rule of the file header). */
+  readonly owner?: string;
+}
+
+/** What `supply()` accepts: a final key block from a link, or a tagged key. */
+export type SupplyItem = FinalKeyBlock | KeySupply;
+
+const NAMESPACE = Buffer.from('6f8a3c1e4b2d4f5a9e7c0d1b2a3f4e5d', 'hex'); // qkdnet's fixed v5 namespace
+
+/** Name-based UUID version 5 (RFC 9562 §5.5) in qkdnet's namespace. */
+export function uuidV5(name: string): string {
+  const h = createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** True when `self` owns chunk `index` of a block shared with `peer` (the parity rule). */
+export function ownsChunk(self: string, peer: string, index: number): boolean {
+  const selfFirst = self < peer;
+  return index % 2 === 0 ? selfFirst : !selfFirst;
+}
+
+function isBlock(item: SupplyItem): item is FinalKeyBlock {
+  return 'linkId' in item && 'estimates' in item;
+}
+
+/**
+ * Cuts a supply item into the chunks the store keeps at KME `self` for its link to `peer`. Throws
+ * TypeError on misuse (no id, empty key).
+ */
+export function chunksFor(self: string, peer: string, item: SupplyItem): ChunkInput[] {
+  const pair = self < peer ? `${self}|${peer}` : `${peer}|${self}`;
+  if (isBlock(item)) {
+    const bytes = Math.floor(item.bits / 8);
+    const path = self < peer ? [self, peer] : [peer, self];
+    return cut(item.key.subarray(0, bytes), `qkdnet:${item.linkId}:${item.blockId}`, item.blockId, {
+      self,
+      peer,
+      provenance: 'qkd',
+      path,
+      exposedTo: path,
+    });
+  }
+  if (item.key.length === 0) throw new TypeError('supply: key is empty');
+  const meta = {
+    self,
+    peer,
+    provenance: item.provenance,
+    path: item.path,
+    exposedTo: item.exposedTo ?? item.path,
+    ...(item.owner !== undefined ? { owner: item.owner } : {}),
+  };
+  if (item.keyId !== undefined) {
+    if (item.key.length <= CHUNK_BYTES) {
+      const last = parseInt(item.keyId.slice(-1), 16) || 0;
+      const mine = item.owner !== undefined ? item.owner === self : ownsChunk(self, peer, last);
+      return [{ id: item.keyId.toLowerCase(), material: item.key, mine, ...baseMeta(meta, item.keyId) }];
+    }
+    return cut(item.key, `qkdnet:${pair}:key:${item.keyId}`, item.keyId, meta);
+  }
+  if (item.blockId === undefined) throw new TypeError('supply: a KeySupply needs keyId or blockId');
+  return cut(item.key, `qkdnet:${pair}:${item.blockId}`, item.blockId, meta);
+}
+
+interface CutMeta {
+  self: string;
+  peer: string;
+  provenance: Provenance;
+  path: readonly string[];
+  exposedTo: readonly string[];
+  owner?: string;
+}
+
+function baseMeta(m: CutMeta, blockId: string) {
+  return { provenance: m.provenance, path: m.path, exposedTo: m.exposedTo, blockId };
+}
+
+function cut(key: Uint8Array, name: string, blockId: string, m: CutMeta): ChunkInput[] {
+  const out: ChunkInput[] = [];
+  for (let i = 0, off = 0; off < key.length; i++, off += CHUNK_BYTES) {
+    const mine = m.owner !== undefined ? m.owner === m.self : ownsChunk(m.self, m.peer, i);
+    out.push({
+      id: uuidV5(`${name}:${i}`),
+      material: key.slice(off, off + CHUNK_BYTES),
+      mine,
+      ...baseMeta(m, blockId),
+    });
+  }
+  return out;
+}
