@@ -1,0 +1,258 @@
+// @edge: the UE's PPK agent: ETSI 014 master SAE, drives charon over VICI, rotates on a timer
+/**
+ * The initiator's PPK agent (UE side, ETSI GS QKD 014 master SAE). One `establish()`:
+ *  1. a new key from its KME (`enc_keys`, naming the N3IWF's SAE as slave);
+ *  2. the key_ID to the N3IWF's agent over the authenticated channel, which loads the same key;
+ *  3. the key into its own charon as PPK (PPK_ID = key_ID), its copy erased; the connection reloaded with
+ *     `ppk_id` = key_ID and `ppk_required`;
+ *  4. `initiate`: a new IKE SA whose SK_d, SK_pi, SK_pr are re-keyed with the PPK (RFC 8784 §3: SK_d' =
+ *     prf+(PPK, SK_d), …), then the previous IKE SA is deleted and its PPK unloaded on both sides
+ *     (make-before-break reauthentication: a new PPK only acts on a new IKE SA).
+ * `start()` repeats this every `lifetimeS`. With no QKD key the policy decides: `fail-closed` sets up no SA
+ * (and deletes an SA whose key lifetime ran out); `pqc` derives a PPK from an ML-KEM-768 exchange between
+ * the agents (provenance `pqc`; the SA then rests on X25519 + ML-KEM). Both raise an alert; there is no
+ * path to an SA without a PPK, because both ends set `ppk_required`.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { fail, ok, type Provenance, type Result } from '../common/index.ts';
+import { agentAlert, type AlertSink } from './alerts.ts';
+import { connMessage, ppkMessage, ppkSecretId, type ConnSpec } from './connections.ts';
+import type { KeySource } from './key-source.ts';
+import type { ChannelClient } from './peer-channel.ts';
+import type { PqcKem } from './ppk-responder.ts';
+import { initiate, terminateIke } from './testbed.ts';
+import type { ViciClient } from './vici-client.ts';
+
+/** What to do when the KME has no key. */
+export type NoKeyPolicy = 'fail-closed' | 'pqc';
+
+/** Options of the initiator agent. */
+export interface InitiatorAgentOptions {
+  readonly vici: ViciClient;
+  readonly keys: KeySource;
+  readonly channel: ChannelClient;
+  /** Connection name and authentication; role, ppk_id and ppk_required are set by the agent. */
+  readonly conn: Pick<ConnSpec, 'name' | 'auth' | 'certPem'>;
+  readonly policy: NoKeyPolicy;
+  readonly pqc?: PqcKem;
+  /** Seconds between reauthentications with a fresh key. */
+  readonly lifetimeS: number;
+  /** PPK length in bits (default 256). */
+  readonly keyBits?: number;
+  readonly log: Logger;
+  readonly alert: AlertSink;
+  readonly nodeId?: string;
+}
+
+/** The SA the agent keeps up. */
+export interface ActiveSa {
+  readonly keyId: string;
+  readonly provenance: Provenance;
+  readonly ikeUniqueId: string;
+  /** Key fetch, transfer, loading and IKE set-up, milliseconds. */
+  readonly elapsedMs: number;
+}
+
+/** Why a round did not install a new SA. */
+export type EstablishFailure = 'no-key' | 'peer-refused' | 'authentication-failed' | 'ike-failed';
+
+/** Outcome of one round. */
+export type EstablishResult = Result<ActiveSa, EstablishFailure, { readonly message: string }>;
+
+/** The UE's agent. */
+export class InitiatorAgent {
+  readonly #o: InitiatorAgentOptions;
+  #current: ActiveSa | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #busy: Promise<EstablishResult> | undefined;
+
+  constructor(options: InitiatorAgentOptions) {
+    if (!(options.lifetimeS > 0))
+      throw new RangeError(`lifetimeS must be positive, got ${options.lifetimeS}`);
+    if (options.policy === 'pqc' && !options.pqc) throw new RangeError('policy pqc needs a PqcKem');
+    this.#o = options;
+  }
+
+  /** The SA currently protected by this agent's PPK, if any. */
+  get current(): ActiveSa | undefined {
+    return this.#current;
+  }
+
+  /** Establishes now, then reauthenticates every `lifetimeS` seconds until `stop()`. */
+  async start(): Promise<EstablishResult> {
+    const r = await this.establish();
+    this.#timer = setInterval(() => void this.establish(), this.#o.lifetimeS * 1000);
+    this.#timer.unref();
+    return r;
+  }
+
+  /** One round (serialised: a round started while one runs waits for it). */
+  establish(): Promise<EstablishResult> {
+    const next = (this.#busy ?? Promise.resolve()).then(() => this.#round());
+    this.#busy = next.catch((e: unknown) => fail('ike-failed', { message: (e as Error).message }));
+    return next;
+  }
+
+  /** Stops rotating, deletes the SA and unloads its PPK on both sides. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#busy;
+    const cur = this.#current;
+    this.#current = undefined;
+    if (cur) await this.#retire(cur);
+  }
+
+  async #round(): Promise<EstablishResult> {
+    const t0 = performance.now();
+    const o = this.#o;
+    const node = o.nodeId ?? 'ue';
+    const got = await o.keys.newKey(o.keyBits ?? 256);
+    let keyId: string;
+    let key: Uint8Array;
+    let provenance: Provenance;
+    if (got.ok) {
+      ({ keyId, key, provenance } = got.value);
+      const answer = await this.#ask({ type: 'ppk', keyId });
+      if (answer.ok !== true) {
+        key.fill(0);
+        return this.#refused(keyId, answer);
+      }
+    } else {
+      const what = `no QKD key from the KME (${got.reason}: ${got.message})`;
+      if (o.policy === 'fail-closed' || !o.pqc) {
+        o.alert(
+          agentAlert({
+            kind: 'ipsec-no-qkd-key',
+            nodeId: node,
+            severity: 'critical',
+            action: 'notify',
+            statistic: 'qkd-keys-available',
+            value: 0,
+            threshold: 1,
+            message: `${what}; policy fail-closed: no SA`,
+          }),
+        );
+        o.log.error({ reason: got.reason, policy: o.policy, event: 'no-key' }, `${what}; no SA set up`);
+        const stale = this.#current;
+        this.#current = undefined;
+        if (stale) await this.#retire(stale);
+        return fail('no-key', { message: what });
+      }
+      keyId = randomUUID();
+      const init = await this.#ask({ type: 'pqc-init', keyId });
+      if (init.ok !== true || typeof init.publicKey !== 'string') return this.#refused(keyId, init);
+      const { cipherText, sharedSecret } = o.pqc.encapsulate(Buffer.from(init.publicKey, 'base64'));
+      key = o.pqc.derive(sharedSecret, keyId, (o.keyBits ?? 256) / 8);
+      sharedSecret.fill(0);
+      provenance = o.pqc.provenance;
+      const fin = await this.#ask({
+        type: 'pqc-finish',
+        keyId,
+        cipherText: Buffer.from(cipherText).toString('base64'),
+      });
+      if (fin.ok !== true) {
+        key.fill(0);
+        return this.#refused(keyId, fin);
+      }
+      o.alert(
+        agentAlert({
+          kind: 'ipsec-pqc-fallback',
+          nodeId: node,
+          severity: 'warning',
+          action: 'pqc-only',
+          statistic: 'qkd-keys-available',
+          value: 0,
+          threshold: 1,
+          message: `${what}; policy pqc: PPK ${keyId} from ML-KEM-768 (provenance ${provenance})`,
+        }),
+      );
+    }
+    try {
+      await o.vici.call('load-shared', ppkMessage(keyId, key));
+    } finally {
+      key.fill(0);
+    }
+    await o.vici.call(
+      'load-conn',
+      connMessage({ ...o.conn, role: 'initiator', ppkId: keyId, ppkRequired: true }),
+    );
+    const r = await initiate(o.vici, o.conn.name);
+    if (!r.ok) {
+      await this.#unload(keyId);
+      const kind = r.reason === 'authentication-failed' ? 'authentication-failed' : 'ike-failed';
+      o.alert(
+        agentAlert({
+          kind: 'ipsec-auth-failed',
+          nodeId: node,
+          severity: 'critical',
+          action: 'notify',
+          statistic: 'ike-auth-ok',
+          value: 0,
+          threshold: 1,
+          message: `IKE SA with PPK ${keyId} failed: ${r.reason} (${r.message})`,
+        }),
+      );
+      o.log.error(
+        { keyId, reason: r.reason, event: 'ike-failed' },
+        `IKE SA with PPK ${keyId} failed: ${r.reason}`,
+      );
+      return fail(kind, { message: r.message });
+    }
+    const sa: ActiveSa = {
+      keyId,
+      provenance,
+      ikeUniqueId: r.value.ikeUniqueId,
+      elapsedMs: performance.now() - t0,
+    };
+    const previous = this.#current;
+    this.#current = sa;
+    o.log.info(
+      { keyId, provenance, ikeSa: sa.ikeUniqueId, previousKeyId: previous?.keyId, event: 'sa-up' },
+      `SA up with PPK ${keyId} (provenance ${provenance})`,
+    );
+    if (previous) await this.#retire(previous);
+    return ok(sa);
+  }
+
+  async #ask(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    try {
+      return await this.#o.channel.request(body);
+    } catch (e) {
+      return { ok: false, reason: 'unavailable', message: (e as Error).message };
+    }
+  }
+
+  #refused(keyId: string, answer: Record<string, unknown>): EstablishResult {
+    const message = `peer agent did not load PPK ${keyId}: ${String(answer.reason)} (${String(answer.message ?? '')})`;
+    this.#o.alert(
+      agentAlert({
+        kind: 'ipsec-peer-refused',
+        nodeId: this.#o.nodeId ?? 'ue',
+        severity: 'critical',
+        action: 'notify',
+        statistic: 'peer-ppk-loaded',
+        value: 0,
+        threshold: 1,
+        message,
+      }),
+    );
+    this.#o.log.error({ keyId, reason: answer.reason, event: 'peer-refused' }, message);
+    return fail('peer-refused', { message });
+  }
+
+  async #retire(sa: ActiveSa): Promise<void> {
+    await terminateIke(this.#o.vici, sa.ikeUniqueId).catch(() => undefined);
+    await this.#unload(sa.keyId);
+    this.#o.log.info(
+      { keyId: sa.keyId, ikeSa: sa.ikeUniqueId, event: 'sa-retired' },
+      `SA ${sa.ikeUniqueId} deleted, PPK ${sa.keyId} unloaded`,
+    );
+  }
+
+  async #unload(keyId: string): Promise<void> {
+    await this.#o.vici.call('unload-shared', { id: ppkSecretId(keyId) }).catch(() => undefined);
+    await this.#ask({ type: 'release', keyId });
+  }
+}

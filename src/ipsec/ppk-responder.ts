@@ -1,0 +1,123 @@
+// @edge: the N3IWF's PPK agent: serves the authenticated channel and loads keys into charon over VICI
+/**
+ * The responder's PPK agent (N3IWF side, ETSI GS QKD 014 slave SAE). The UE's agent tells it a `key_ID`
+ * over the authenticated channel (peer-channel.ts); it fetches that key from its own KME (`dec_keys`),
+ * loads it into its charon as an RFC 8784 PPK (`load-shared`, type PPK, owner = PPK_ID = key_ID), erases
+ * its copy and answers. Its charon connection has `ppk_required` and no `ppk_id`, so it accepts the
+ * PPK_ID the initiator sends and looks the key up by it (../shared/notes/strongswan.md). Under policy
+ * `pqc` it also answers an ML-KEM-768 exchange (FIPS 203) and loads the derived key. `release` unloads a
+ * used PPK. Each answer is `{ ok, reason?, provenance? }`; nothing here sends key material anywhere.
+ */
+import type { Logger } from 'pino';
+import type { Provenance } from '../common/index.ts';
+import { ppkMessage, ppkSecretId } from './connections.ts';
+import type { KeySource } from './key-source.ts';
+import { serveChannel, type ChannelServer } from './peer-channel.ts';
+import type { ViciClient } from './vici-client.ts';
+
+/** ML-KEM-768 and the key derivation the `pqc` policy uses (wired from src/kms's pqc module). */
+export interface PqcKem {
+  keygen(): { publicKey: Uint8Array; secretKey: Uint8Array };
+  encapsulate(publicKey: Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array };
+  decapsulate(cipherText: Uint8Array, secretKey: Uint8Array): Uint8Array;
+  /** A PPK of `lengthBytes` bound to `keyId` from the KEM secret. */
+  derive(sharedSecret: Uint8Array, keyId: string, lengthBytes: number): Uint8Array;
+  /** Provenance recorded for derived keys (`pqc`). */
+  readonly provenance: Provenance;
+}
+
+/** Options of the responder agent. */
+export interface ResponderAgentOptions {
+  readonly vici: ViciClient;
+  readonly keys: KeySource;
+  /** 32-byte HMAC key shared with the initiator's agent. */
+  readonly channelKey: Uint8Array;
+  readonly host?: string;
+  readonly port?: number;
+  /** Present when policy `pqc` is allowed. */
+  readonly pqc?: PqcKem;
+  readonly log: Logger;
+  /** PPK length for PQC-derived keys (bytes; default 32). */
+  readonly pqcKeyBytes?: number;
+}
+
+/** A running responder agent. */
+export interface ResponderAgent {
+  readonly port: number;
+  /** PPK_IDs currently loaded into charon by this agent. */
+  loaded(): string[];
+  /** Stops serving and unloads every PPK it loaded. */
+  close(): Promise<void>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Starts the responder's agent. */
+export async function startResponderAgent(o: ResponderAgentOptions): Promise<ResponderAgent> {
+  const loaded = new Map<string, Provenance>();
+  const pending = new Map<string, Uint8Array>(); // ML-KEM secret keys awaiting a ciphertext
+  const load = async (keyId: string, key: Uint8Array, provenance: Provenance) => {
+    try {
+      await o.vici.call('load-shared', ppkMessage(keyId, key));
+    } finally {
+      key.fill(0);
+    }
+    loaded.set(keyId, provenance);
+    o.log.info({ keyId, provenance, event: 'ppk-loaded' }, `PPK ${keyId} loaded (provenance ${provenance})`);
+    return { ok: true, provenance };
+  };
+  const handler = async (b: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const keyId = typeof b.keyId === 'string' && UUID.test(b.keyId) ? b.keyId : undefined;
+    if (!keyId) return { ok: false, reason: 'bad-request', message: 'keyId must be a UUID' };
+    switch (b.type) {
+      case 'ppk': {
+        const r = await o.keys.keyById(keyId);
+        if (!r.ok) {
+          o.log.warn({ keyId, reason: r.reason, event: 'ppk-fetch-failed' }, r.message);
+          return { ok: false, reason: r.reason, message: r.message };
+        }
+        return load(keyId, r.value.key, r.value.provenance);
+      }
+      case 'pqc-init': {
+        if (!o.pqc) return { ok: false, reason: 'refused', message: 'policy pqc is not enabled here' };
+        const kp = o.pqc.keygen();
+        pending.set(keyId, kp.secretKey);
+        return { ok: true, publicKey: Buffer.from(kp.publicKey).toString('base64') };
+      }
+      case 'pqc-finish': {
+        const sk = pending.get(keyId);
+        pending.delete(keyId);
+        if (!o.pqc || !sk || typeof b.cipherText !== 'string')
+          return { ok: false, reason: 'bad-request', message: `no ML-KEM exchange open for ${keyId}` };
+        const secret = o.pqc.decapsulate(Buffer.from(b.cipherText, 'base64'), sk);
+        sk.fill(0);
+        const key = o.pqc.derive(secret, keyId, o.pqcKeyBytes ?? 32);
+        secret.fill(0);
+        return load(keyId, key, o.pqc.provenance);
+      }
+      case 'release': {
+        if (loaded.delete(keyId)) await o.vici.call('unload-shared', { id: ppkSecretId(keyId) });
+        o.log.info({ keyId, event: 'ppk-unloaded' }, `PPK ${keyId} unloaded`);
+        return { ok: true };
+      }
+      default:
+        return { ok: false, reason: 'bad-request', message: `unknown message type ${String(b.type)}` };
+    }
+  };
+  const server: ChannelServer = await serveChannel(o.channelKey, handler, {
+    ...(o.host !== undefined ? { host: o.host } : {}),
+    ...(o.port !== undefined ? { port: o.port } : {}),
+  });
+  return {
+    port: server.port,
+    loaded: () => [...loaded.keys()],
+    close: async () => {
+      await server.close();
+      for (const sk of pending.values()) sk.fill(0);
+      pending.clear();
+      for (const keyId of loaded.keys())
+        await o.vici.call('unload-shared', { id: ppkSecretId(keyId) }).catch(() => undefined);
+      loaded.clear();
+    },
+  };
+}
