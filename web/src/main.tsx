@@ -1,0 +1,105 @@
+/**
+ * The qkdnet dashboard: one page for a security operations centre watching a live QKD network. Layout:
+ * header (scenario, simulated clock, pace, connection), map + controls, the three live charts, then links,
+ * alerts, provenance and application sessions. One column on a phone, a grid at desktop widths.
+ */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { Chart } from './Charts.tsx';
+import { control, formatTime, useLive, type LiveEvent } from './live.ts';
+import { Alerts, Apps, Controls, LinkTable, ProvenanceMix } from './Panels.tsx';
+import { Topology } from './Topology.tsx';
+import './style.css';
+
+const SPEEDS = [1, 2, 5, 10, 30, 60];
+
+function describe(e: LiveEvent): string {
+  switch (e.type) {
+    case 'alert':
+      return `${e.alert.severity} ${e.alert.kind} on ${e.alert.linkId ?? e.alert.nodeId ?? 'network'}`;
+    case 'link-state':
+      return `link ${e.linkId} is ${e.state}`;
+    case 'reroute':
+      return `${e.appId} rerouted: ${e.route ? `${e.route.provenance} via ${e.route.paths.map((p) => p.join('›')).join(' ‖ ') || 'PQC'}` : 'no route'}`;
+    case 'node-compromised':
+      return `node ${e.nodeId} compromised`;
+    default:
+      return e.type;
+  }
+}
+
+function App() {
+  const live = useLive();
+  const [link, setLink] = useState('');
+  const [node, setNode] = useState('');
+  const state = live.state;
+  useEffect(() => {
+    if (state && !link && state.links[0]) setLink(state.links[0].id);
+    if (state && !node && state.nodes[0]) setNode(state.nodes[0].id);
+  }, [state]);
+  if (!state) return <p class="loading">Connecting to the live network…</p>;
+  const links = state.links.map((l) => l.id);
+  return (
+    <div class="page">
+      <header>
+        <h1>
+          qkdnet <span class="title">{state.scenario.title}</span>
+        </h1>
+        <div class="status">
+          <span data-testid="clock">T+{formatTime(state.timeS)}</span>
+          <label>
+            pace
+            <select value={String(state.speed)} onChange={(e) => void control('POST', '/api/speed', { speed: Number((e.target as HTMLSelectElement).value) })}>
+              {[...new Set([...SPEEDS, state.speed])].sort((a, b) => a - b).map((s) => (
+                <option value={String(s)}>{`${s}×`}</option>
+              ))}
+            </select>
+          </label>
+          <span class={live.connected ? 'conn on' : 'conn off'} data-testid="connection">{live.connected ? 'live' : 'reconnecting'}</span>
+        </div>
+      </header>
+      <main>
+        <section class="panel map-panel" aria-label="Topology">
+          <h2>
+            Topology <span class="count">{`${state.nodes.length} nodes · ${state.links.length} links`}</span>
+          </h2>
+          <Topology state={state} onSelectLink={setLink} onSelectNode={setNode} />
+          <ul class="node-list" data-testid="nodes">
+            {state.nodes.map((n) => (
+              <li data-node={n.id} class={n.compromised ? 'compromised' : ''} title={n.kmeUrl ?? 'no KME'}>
+                {n.name}
+                {n.kmeUrl && <span class="kme">KME</span>}
+              </li>
+            ))}
+          </ul>
+        </section>
+        <div class="side">
+          <Controls state={state} link={link} node={node} onLink={setLink} onNode={setNode} />
+          <section class="panel activity" aria-label="Activity">
+            <h2>Activity</h2>
+            <ul data-testid="activity">
+              {live.activity.slice(0, 8).map((e) => (
+                <li class={`ev ${e.type}`}>{describe(e)}</li>
+              ))}
+              {live.activity.length === 0 && <li class="empty">Changes appear here as they happen.</li>}
+            </ul>
+          </section>
+        </div>
+        <div class="charts">
+          <Chart title="QBER (key basis)" metric="qber" links={links} history={live.history} tick={live.tick} />
+          <Chart title="Secret key rate" metric="keyRateBps" links={links} history={live.history} tick={live.tick} />
+          <Chart title="Key pool level" metric="poolBits" links={links} history={live.history} tick={live.tick} />
+        </div>
+        <LinkTable state={state} onSelect={setLink} />
+        <Alerts state={state} />
+        <ProvenanceMix state={state} />
+        <Apps state={state} />
+      </main>
+      <footer>
+        engines: {Object.entries(state.engines).map(([k, v]) => `${k}: ${v}`).join(' · ')} · <a href="/metrics">/metrics</a> · <a href="/api/state">/api/state</a>
+      </footer>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);
