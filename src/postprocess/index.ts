@@ -4,3 +4,5 @@ export * from './cascade-schedule.ts';
 export * from './cascade.ts';
 export * from './gf128.ts';
 export * from './poly-hash.ts';
+export * from './fft.ts';
+export * from './privacy-amplification.ts';
