@@ -33,10 +33,14 @@ export function simulatedKeySource(seed: string, linkId: string): LinkKeySource 
   return {
     read(offsetBytes: number, lengthBytes: number): Uint8Array {
       const out = new Uint8Array(lengthBytes);
-      for (let i = 0; i < lengthBytes; i++) {
+      let i = 0;
+      while (i < lengthBytes) {
         const pos = offsetBytes + i;
-        const word = mix32(base ^ mix32((pos >>> 2) + Math.floor(pos / 2 ** 32) * 0x9e3779b9));
-        out[i] = (word >>> ((pos & 3) * 8)) & 0xff;
+        const wordIndex = Math.floor(pos / 4);
+        const word = mix32(
+          base ^ mix32((wordIndex >>> 0) ^ Math.imul(Math.floor(wordIndex / 2 ** 32), 0x9e3779b9)),
+        );
+        for (let b = pos & 3; b < 4 && i < lengthBytes; b++, i++) out[i] = (word >>> (b * 8)) & 0xff;
       }
       return out;
     },

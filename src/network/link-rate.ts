@@ -18,10 +18,20 @@ export interface LinkRate {
   readonly rateBps: number;
   readonly source: RateSource;
   readonly model?: string;
+  /** Modelled QBER of the key (E_μ at the optimal μ), when a model gave the rate. */
+  readonly qber?: number;
 }
 
 /** Asymptotic decoy-state BB84 (GLLP, infinite decoys) key bits per pulse at the optimal μ. */
 export function gllpDecoyRatePerPulse(p: LinkParams, distanceKm: number): number {
+  return gllpDecoy(p, distanceKm).ratePerPulse;
+}
+
+/** GLLP decoy rate per pulse, the optimal signal intensity μ and the QBER E_μ there. */
+export function gllpDecoy(
+  p: LinkParams,
+  distanceKm: number,
+): { ratePerPulse: number; mu: number; qber: number } {
   const etaCh = 10 ** (-(p.attenuationDbPerKm * distanceKm + p.extraLossDb) / 10);
   const eta = etaCh * p.detectorEfficiency;
   const y0 = p.darkCountProbability;
@@ -38,7 +48,9 @@ export function gllpDecoyRatePerPulse(p: LinkParams, distanceKm: number): number
     return Number.isFinite(r) ? r : 0;
   };
   const best = maximize1d(rate, 1e-4, 1.5);
-  return Math.max(0, best.value);
+  const qMu = y0 + 1 - Math.exp(-eta * best.x);
+  const qber = (0.5 * y0 + p.misalignmentError * (1 - Math.exp(-eta * best.x))) / qMu;
+  return { ratePerPulse: Math.max(0, best.value), mu: best.x, qber };
 }
 
 interface PhysicsModelApi {
@@ -86,7 +98,13 @@ export function modelLinkRate(model: string, params: LinkParams, distanceKm: num
   const api = physics as unknown as PhysicsModelApi;
   if (physicsHasModel(api, model)) {
     const { ratePerPulse } = api.keyRate!(model, params, distanceKm);
-    return { rateBps: Math.max(0, ratePerPulse) * params.repetitionRateHz, source: 'physics-model', model };
+    const qber = gllpDecoy(params, distanceKm).qber; // the physics model reports rates only
+    return {
+      rateBps: Math.max(0, ratePerPulse) * params.repetitionRateHz,
+      source: 'physics-model',
+      model,
+      qber,
+    };
   }
   return {
     rateBps: gllpDecoyRatePerPulse(params, distanceKm) * params.repetitionRateHz,

@@ -51,6 +51,7 @@ export const LinkSchema = Type.Object(
     model: Type.Optional(Type.String()),
     preset: Type.Optional(Type.String()),
     params: Type.Optional(Type.Record(Type.String(), Type.Number())),
+    qber: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, description: 'measured QBER' })),
     technology: Type.Optional(Type.String({ description: 'free text, e.g. "COW (idQuantique)"' })),
     passes: Type.Optional(PassesSchema),
     pool_capacity_bits: Type.Optional(Type.Number({ minimum: 0 })),

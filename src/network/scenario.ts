@@ -30,6 +30,8 @@ export interface ScenarioLink {
   readonly rateBps: number;
   readonly rateSource: RateSource;
   readonly model: string | undefined;
+  /** Modelled QBER (null for a measured rate without one). */
+  readonly qber: number | null;
   readonly technology: string | undefined;
   /** Satellite passes: the link generates key only inside [first + i·period, … + duration). */
   readonly passes:
@@ -155,6 +157,7 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     let rateBps: number;
     let rateSource: RateSource = 'measured';
     let model: string | undefined;
+    let qber: number | null = l.qber ?? null;
     if (l.rate_bps !== undefined) rateBps = l.rate_bps;
     else {
       if (l.length_km === undefined) throw invalid(origin, `link ${l.id} needs rate_bps or length_km`);
@@ -163,6 +166,7 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       rateBps = r.rateBps;
       rateSource = r.source;
       model = r.model;
+      qber = l.qber ?? r.qber ?? null;
     }
     const passes = l.passes
       ? {
@@ -182,6 +186,7 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       rateBps,
       rateSource,
       model,
+      qber,
       technology: l.technology,
       passes,
       capacityBits,

@@ -19,6 +19,7 @@ import { AlertFactory, type NetworkAlertKind } from './alerts.ts';
 import {
   zeroProvenanceBits,
   type KeyRecord,
+  type LinkSample,
   type LinkState,
   type NetworkEvent,
   type NetworkSnapshot,
@@ -48,6 +49,14 @@ export interface LinkAttack {
   readonly fraction?: number;
 }
 
+/** Attack kinds `injectAttack` accepts. */
+export const ATTACK_KINDS: readonly LinkAttack['kind'][] = [
+  'intercept-resend',
+  'detector-blinding',
+  'trojan-horse',
+  'photon-number-splitting',
+];
+
 /** QBER threshold above which BB84 post-processing aborts every block (Shor–Preskill: 11%). */
 export const ABORT_QBER = 0.11;
 /** Baseline QBER assumed for an attacked link when its parameters are not modelled (≈ e_d of GYS). */
@@ -62,9 +71,11 @@ interface LinkRt {
   readonly passes: Scenario['links'][number]['passes'];
   readonly pool: KeyPool;
   readonly keys: LinkKeySource;
+  readonly baseQber: number | null;
   state: LinkState;
   attack: LinkAttack | null;
   carryBits: number;
+  lastRateBps: number;
   relayedBits: number;
   downSinceNs: number;
   downNs: number;
@@ -152,9 +163,11 @@ export class NetworkSimulation {
         passes: l.passes,
         pool: new KeyPool(l.capacityBits, l.initialBits),
         keys: simulatedKeySource(this.#seed, l.id),
+        baseQber: l.qber,
         state: 'up',
         attack: null,
         carryBits: 0,
+        lastRateBps: 0,
         relayedBits: 0,
         downSinceNs: 0,
         downNs: 0,
@@ -390,15 +403,14 @@ export class NetworkSimulation {
     if (!equalBytes(sourceKey, destKey)) throw new Error(`relay of ${keyId} delivered a different key (bug)`);
     let provenance: Provenance = route.provenance;
     if (a.app.hybrid) {
+      // One HKDF call per batch: info binds the first key_ID and the count (keys are consecutive).
       const s = this.#pqcSecret(a);
-      for (let i = 0; i < keys; i++) {
-        const id = `${a.app.id}-${a.keySeq + i}`;
-        const kA = hybridKey(sourceKey.subarray(i * keyBytes, (i + 1) * keyBytes), s.secretA, id, keyBytes);
-        const kB = hybridKey(destKey.subarray(i * keyBytes, (i + 1) * keyBytes), s.secretB, id, keyBytes);
-        if (i === 0 && !equalBytes(kA, kB)) throw new Error(`hybrid key ${id} differs between ends (bug)`);
-        kA.fill(0);
-        kB.fill(0);
-      }
+      const batchId = `${keyId}+${keys}`;
+      const kA = hybridKey(sourceKey, s.secretA, batchId, bytes);
+      const kB = hybridKey(destKey, s.secretB, batchId, bytes);
+      if (!equalBytes(kA, kB)) throw new Error(`hybrid keys ${batchId} differ between ends (bug)`);
+      kA.fill(0);
+      kB.fill(0);
       provenance = 'hybrid';
     }
     sourceKey.fill(0);
@@ -438,14 +450,12 @@ export class NetworkSimulation {
   #servePqc(a: AppRt, keys: number): void {
     const keyBytes = a.app.keyBits / 8;
     const s = this.#pqcSecret(a);
-    for (let i = 0; i < keys; i++) {
-      const id = `${a.app.id}-${a.keySeq + i}`;
-      const kA = pqcKey(s.secretA, id, keyBytes);
-      const kB = pqcKey(s.secretB, id, keyBytes);
-      if (i === 0 && !equalBytes(kA, kB)) throw new Error(`pqc key ${id} differs between ends (bug)`);
-      kA.fill(0);
-      kB.fill(0);
-    }
+    const batchId = `${a.app.id}-${a.keySeq}+${keys}`;
+    const kA = pqcKey(s.secretA, batchId, keys * keyBytes);
+    const kB = pqcKey(s.secretB, batchId, keys * keyBytes);
+    if (!equalBytes(kA, kB)) throw new Error(`pqc keys ${batchId} differ between ends (bug)`);
+    kA.fill(0);
+    kB.fill(0);
     if (!a.fallbackAlerted) {
       a.fallbackAlerted = true;
       this.#alert(
@@ -595,6 +605,22 @@ export class NetworkSimulation {
     this.quarantineLink(linkId, attack.kind);
   }
 
+  /** Removes an injected attack; a link quarantined for it is restored (fresh key from now on). */
+  clearAttack(linkId: string): void {
+    const l = this.#link(linkId);
+    if (l.attack === null) return;
+    l.attack = null;
+    if (l.state === 'quarantined') this.restoreLink(linkId);
+  }
+
+  /** QBER of a link now: its modelled or measured QBER plus an intercept-resend contribution. */
+  #qber(l: LinkRt): number | null {
+    if (l.state !== 'up') return null;
+    const base = l.baseQber ?? (l.attack ? BASELINE_QBER : null);
+    if (base === null) return null;
+    return l.attack?.kind === 'intercept-resend' ? base + (l.attack.fraction ?? 1) / 4 : base;
+  }
+
   #attackAborts(a: LinkAttack): boolean {
     return a.kind !== 'intercept-resend' || BASELINE_QBER + (a.fraction ?? 1) / 4 > ABORT_QBER;
   }
@@ -624,9 +650,21 @@ export class NetworkSimulation {
     this.#runner?.stop();
   }
 
+  /** Changes the pace of a live run (simulated seconds per real second). */
+  setSpeed(speed: number): void {
+    if (!this.#runner) throw new RangeError('setSpeed: no live run; call startLive() first');
+    this.#runner.setSpeed(speed);
+  }
+
   #sample(): void {
     const poolBits: Record<string, number> = {};
-    for (const l of this.#links) poolBits[l.id] = l.pool.levelBits;
+    const keyRateBps: Record<string, number> = {};
+    const qber: Record<string, number | null> = {};
+    for (const l of this.#links) {
+      poolBits[l.id] = l.pool.levelBits;
+      keyRateBps[l.id] = l.lastRateBps;
+      qber[l.id] = this.#qber(l);
+    }
     let demand = 0;
     let unserved = 0;
     for (const a of this.#apps) {
@@ -648,6 +686,17 @@ export class NetworkSimulation {
   /** The time series recorded so far. */
   samples(): readonly Sample[] {
     return this.#samples;
+  }
+
+  /** The time series of one link, oldest first. */
+  history(linkId: string): LinkSample[] {
+    this.#link(linkId);
+    return this.#samples.map((s) => ({
+      timeS: s.timeS,
+      qber: s.qber[linkId] ?? null,
+      keyRateBps: s.keyRateBps[linkId] ?? 0,
+      poolBits: s.poolBits[linkId] ?? 0,
+    }));
   }
 
   /** Every alert raised (the last 100). */
@@ -683,6 +732,8 @@ export class NetworkSimulation {
           (!l.passes || inPass(l.passes, t)) &&
           (l.attack === null || !this.#attackAborts(l.attack)),
         attack: l.attack?.kind ?? null,
+        keyRateBps: l.lastRateBps,
+        qber: this.#qber(l),
         poolBits: l.pool.levelBits,
         capacityBits: l.pool.capacityBits,
         generatedBits: l.pool.generatedBits,

@@ -39,6 +39,10 @@ export interface LinkView {
   readonly generating: boolean;
   /** An injected attack, if any. */
   readonly attack: string | null;
+  /** Secret key rate over the latest block, bit/s (0 while down, attacked or out of a pass). */
+  readonly keyRateBps: number;
+  /** QBER of the key now (model or measurement, plus any attack), null while down or unknown. */
+  readonly qber: number | null;
   readonly poolBits: number;
   readonly capacityBits: number;
   readonly generatedBits: number;
@@ -136,10 +140,22 @@ export interface Sample {
   readonly timeS: number;
   /** Pool level per link id, bits. */
   readonly poolBits: Readonly<Record<string, number>>;
+  /** Key rate over the latest block per link id, bit/s. */
+  readonly keyRateBps: Readonly<Record<string, number>>;
+  /** QBER per link id (null while down or unknown). */
+  readonly qber: Readonly<Record<string, number | null>>;
   /** Cumulative served bits per provenance. */
   readonly servedByProvenance: ProvenanceBits;
   readonly demandBits: number;
   readonly unservedBits: number;
+}
+
+/** One point of one link's time series (LinkSample of the dashboard contract). */
+export interface LinkSample {
+  readonly timeS: number;
+  readonly qber: number | null;
+  readonly keyRateBps: number;
+  readonly poolBits: number;
 }
 
 /** The JSON summary of `qkdnet simulate` (field names are the CLI's contract). */
