@@ -30,7 +30,15 @@ export {
   type KmeConfig,
   type KeyLimits,
 } from './config.ts';
-export { chunksFor, uuidV5, ownsChunk, CHUNK_BYTES, type KeySupply, type SupplyItem } from './supply.ts';
+export {
+  chunksFor,
+  uuidV5,
+  ownsChunk,
+  CHUNK_BYTES,
+  QKDNET_UUID_NAMESPACE,
+  type KeySupply,
+  type SupplyItem,
+} from './supply.ts';
 export { parseSupplyLine, supplyFromFile, type SupplySink, type SupplyFileOptions } from './supply-stream.ts';
 export {
   Etsi014Client,

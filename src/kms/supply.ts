@@ -36,11 +36,14 @@ export interface KeySupply {
 /** What `supply()` accepts: a final key block from a link, or a tagged key. */
 export type SupplyItem = FinalKeyBlock | KeySupply;
 
-const NAMESPACE = Buffer.from('6f8a3c1e4b2d4f5a9e7c0d1b2a3f4e5d', 'hex'); // qkdnet's fixed v5 namespace
+/** qkdnet's fixed namespace for chunk IDs (a random v4 UUID chosen once). */
+export const QKDNET_UUID_NAMESPACE = '6f8a3c1e-4b2d-4f5a-9e7c-0d1b2a3f4e5d';
 
-/** Name-based UUID version 5 (RFC 9562 §5.5) in qkdnet's namespace. */
-export function uuidV5(name: string): string {
-  const h = createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest();
+/** Name-based UUID version 5 (RFC 9562 §5.5): SHA-1 of namespace bytes ‖ UTF-8 name, version and variant set. */
+export function uuidV5(name: string, namespace: string = QKDNET_UUID_NAMESPACE): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  if (ns.length !== 16) throw new TypeError(`uuidV5: namespace "${namespace}" is not a UUID`);
+  const h = createHash('sha1').update(ns).update(name, 'utf8').digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');

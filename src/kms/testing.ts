@@ -1,0 +1,102 @@
+/**
+ * Test fixtures for src/kms (used by the *.test.ts files and the benchmark, not by production code): a
+ * throw-away PKI in a temp directory, a pair of KMEs (A: sae-a, sae-c; B: sae-b) on 127.0.0.1 with
+ * ephemeral ports, and deterministic final key blocks from a seeded RNG, so every test is reproducible.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRng, type FinalKeyBlock } from '../common/index.ts';
+import { supplyBoth } from './demo.ts';
+import { createPki, issueCertificate } from './pki.ts';
+import { startKme, type KmeHandle } from './server.ts';
+import type { KmeConfig } from './config.ts';
+
+/** A temp PKI with kme-a, kme-b, sae-a, sae-b, sae-c and a stranger CA's sae-x. */
+export interface TestPki {
+  readonly dir: string;
+  tls(name: string): { cert: string; key: string; ca: string };
+  cleanup(): void;
+}
+
+/** Creates the test PKI (about 1 s of openssl). */
+export async function makeTestPki(): Promise<TestPki> {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-kms-'));
+  await createPki(dir);
+  for (const n of ['kme-a', 'kme-b']) await issueCertificate(dir, n, 'kme');
+  for (const n of ['sae-a', 'sae-b', 'sae-c', 'sae-d']) await issueCertificate(dir, n, 'sae');
+  const other = join(dir, 'other');
+  await createPki(other);
+  await issueCertificate(other, 'sae-a', 'sae');
+  return {
+    dir,
+    tls: (name) =>
+      name === 'stranger'
+        ? { cert: join(other, 'sae-a.pem'), key: join(other, 'sae-a.key'), ca: join(dir, 'ca.pem') }
+        : { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`), ca: join(dir, 'ca.pem') },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A deterministic final key block of `bytes` bytes from `seed`. */
+export function testBlock(seed: number, blockId: string, bytes = 4096, linkId = 'link-a-b'): FinalKeyBlock {
+  const rng = createRng(seed).stream(`block:${blockId}`);
+  const key = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) key[i] = rng.nextInt(256);
+  return {
+    linkId,
+    blockId,
+    key,
+    bits: bytes * 8,
+    estimates: { qber: 0.02, phaseErrorBound: 0.05, leakedBits: 1000, epsilonSec: 1e-10, epsilonCor: 1e-15 },
+    createdNs: 0,
+  };
+}
+
+/** Configs of the KME pair (B's peer URL for A is filled in once A listens). */
+export function pairConfigs(pki: TestPki, storeDir: string, extra: Partial<KmeConfig> = {}) {
+  const a: KmeConfig = {
+    id: 'kme-a',
+    tls: pki.tls('kme-a'),
+    store: join(storeDir, 'kme-a.db'),
+    saes: [{ id: 'sae-a' }, { id: 'sae-c' }],
+    peers: [{ id: 'kme-b', url: 'https://127.0.0.1:1', saes: ['sae-b', 'sae-d'] }],
+    logLevel: 'silent',
+    ...extra,
+  };
+  const b: KmeConfig = {
+    id: 'kme-b',
+    tls: pki.tls('kme-b'),
+    store: join(storeDir, 'kme-b.db'),
+    saes: [{ id: 'sae-b' }, { id: 'sae-d' }],
+    peers: [{ id: 'kme-a', url: 'https://127.0.0.1:1', saes: ['sae-a', 'sae-c'] }],
+    logLevel: 'silent',
+    ...extra,
+  };
+  return { a, b };
+}
+
+/** Starts KME A and B joined by a link and feeds them `blocks` blocks of `bytes` bytes. */
+export async function startPair(
+  pki: TestPki,
+  opts: { blocks?: number; bytes?: number; extra?: Partial<KmeConfig> } = {},
+): Promise<{ a: KmeHandle; b: KmeHandle; storeDir: string; close: () => Promise<void> }> {
+  const storeDir = mkdtempSync(join(tmpdir(), 'qkdnet-kme-store-'));
+  const cfg = pairConfigs(pki, storeDir, opts.extra);
+  const b0 = await startKme(cfg.b);
+  const a = await startKme({ ...cfg.a, peers: [{ ...cfg.a.peers![0]!, url: b0.url }] });
+  // Restart B on the same port with A's URL (B's config needs A's port).
+  const port = b0.port;
+  await b0.close();
+  const b = await startKme({ ...cfg.b, port, peers: [{ ...cfg.b.peers![0]!, url: a.url }] });
+  for (let i = 0; i < (opts.blocks ?? 2); i++) supplyBoth(a, b, testBlock(7, `blk-${i}`, opts.bytes ?? 4096));
+  return {
+    a,
+    b,
+    storeDir,
+    close: async () => {
+      await Promise.all([a.close(), b.close()]);
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
