@@ -674,6 +674,8 @@ export class NetworkSimulation {
     const sample: Sample = {
       timeS: this.#nowS,
       poolBits,
+      keyRateBps,
+      qber,
       servedByProvenance: { ...this.#served },
       demandBits: demand,
       unservedBits: unserved,
