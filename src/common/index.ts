@@ -6,3 +6,4 @@ export * from './errors.ts';
 export * from './math.ts';
 export * from './units.ts';
 export * from './contracts.ts';
+export * from './distributions.ts';
