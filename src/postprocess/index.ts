@@ -6,3 +6,5 @@ export * from './gf128.ts';
 export * from './poly-hash.ts';
 export * from './fft.ts';
 export * from './privacy-amplification.ts';
+export * from './message-encoding.ts';
+export * from './auth.ts';

@@ -1,0 +1,165 @@
+/**
+ * Authentication of the classical channel by Wegman–Carter (M. N. Wegman, J. L. Carter, "New hash
+ * functions and their use in authentication and set equality", JCSS 22 (1981) 265–279): each message gets
+ * the tag t = H_r(m) ⊕ s, where H_r is the GF(2¹²⁸) polynomial hash (poly-hash.ts, ε-almost-XOR-universal
+ * with ε = (L+1)/2¹²⁸ for L-block messages) and s is a fresh one-time pad. The hash key r may be reused
+ * within a session because every tag is encrypted with fresh pad bits (D. R. Stinson, "Universal hashing
+ * and authentication codes", Des. Codes Cryptogr. 4 (1994) §5); the family {H_r ⊕ s} is ε-almost strongly
+ * universal, so a forger succeeds with probability ≤ ε per attempt.
+ *
+ * Key comes from a pre-shared pool at both ends, consumed in the same order: 128 bits for r when a session
+ * starts and 128 bits of pad per message. Each message carries a sequence number and its sender inside the
+ * tagged bytes; a tampered, reordered, replayed or reflected message fails `open()` and aborts the session.
+ * The pool is replenished from produced keys; what it consumes is subtracted from the net key rate.
+ */
+import { BitArray } from '../common/index.ts';
+import { Gf128Multiplier, type Gf128 } from './gf128.ts';
+import { encodeMessage } from './message-encoding.ts';
+import { polyHash } from './poly-hash.ts';
+
+/** Tag length and per-message pad consumption, bits. */
+export const AUTH_TAG_BITS = 128;
+
+/** A pool of pre-shared authentication key bits; both ends hold identical pools and draw in lockstep. */
+export class AuthKeyPool {
+  #bits: BitArray;
+  #offset = 0;
+  #consumed = 0;
+
+  /** A pool holding a copy of `initial` (pre-shared key). */
+  constructor(initial: BitArray) {
+    this.#bits = initial.clone();
+  }
+
+  /** Bits still available. */
+  get availableBits(): number {
+    return this.#bits.length - this.#offset;
+  }
+
+  /** Bits drawn since the pool was created. */
+  get consumedBits(): number {
+    return this.#consumed;
+  }
+
+  /** Draws the next 128 bits as four words, erasing them from the pool; null when the pool is short. */
+  take128(): Gf128 | null {
+    if (this.availableBits < 128) return null;
+    const out = this.#bits.slice(this.#offset, this.#offset + 128).words;
+    for (let i = this.#offset; i < this.#offset + 128; i++) this.#bits.set(i, 0);
+    this.#offset += 128;
+    this.#consumed += 128;
+    return out;
+  }
+
+  /** Appends fresh key bits (taken from a produced final key). */
+  replenish(bits: BitArray): void {
+    const rest = this.#bits.slice(this.#offset);
+    const merged = new BitArray(rest.length + bits.length);
+    for (let i = 0; i < rest.length; i++) if (rest.get(i)) merged.set(i, 1);
+    for (let i = 0; i < bits.length; i++) if (bits.get(i)) merged.set(rest.length + i, 1);
+    this.#bits.wipe();
+    rest.wipe();
+    this.#bits = merged;
+    this.#offset = 0;
+  }
+
+  /** An identical pool for the other end (simulation: both ends start from the same pre-shared bits). */
+  clone(): AuthKeyPool {
+    const p = new AuthKeyPool(this.#bits.slice(this.#offset));
+    return p;
+  }
+}
+
+/** The two ends of a link. */
+export type Party = 'alice' | 'bob';
+
+/** A message with its Wegman–Carter tag. */
+export interface SealedMessage<T> {
+  readonly seq: number;
+  readonly from: Party;
+  readonly body: T;
+  readonly tag: Gf128;
+}
+
+/** Why authentication stopped a session. */
+export type AuthFailure = 'auth-pool-exhausted' | 'auth-tag-mismatch' | 'auth-out-of-order' | 'auth-aborted';
+
+/**
+ * One end's authentication state for one block: seals what it sends and opens what it receives, both
+ * numbered in one sequence shared by the two ends. Any failure aborts the session for good.
+ */
+export class AuthSession {
+  readonly party: Party;
+  readonly #pool: AuthKeyPool;
+  #mul: Gf128Multiplier | null = null;
+  #seq = 0;
+  #failure: AuthFailure | null = null;
+  #used = 0;
+
+  constructor(party: Party, pool: AuthKeyPool) {
+    this.party = party;
+    this.#pool = pool;
+  }
+
+  /** Key bits this session consumed. */
+  get bitsUsed(): number {
+    return this.#used;
+  }
+
+  /** Why the session aborted, or null while it is healthy. */
+  get failure(): AuthFailure | null {
+    return this.#failure;
+  }
+
+  #pad(): Gf128 | null {
+    if (!this.#mul) {
+      const r = this.#pool.take128();
+      if (!r) return null;
+      this.#used += 128;
+      this.#mul = new Gf128Multiplier(r);
+      r.fill(0);
+    }
+    const s = this.#pool.take128();
+    if (s) this.#used += 128;
+    return s;
+  }
+
+  #tag(seq: number, from: Party, body: unknown, pad: Gf128): Gf128 {
+    const bytes = encodeMessage({ seq, from, body });
+    const words = new Uint32Array((bytes.length + 3) >>> 2);
+    new Uint8Array(words.buffer).set(bytes);
+    const h = polyHash(this.#mul!, words, bytes.length * 8);
+    for (let i = 0; i < 4; i++) h[i]! ^= pad[i]!;
+    pad.fill(0);
+    return h;
+  }
+
+  /** Tags `body` for the peer; fails when aborted or the pool cannot pay for the tag. */
+  seal<T>(body: T): { ok: true; sealed: SealedMessage<T> } | { ok: false; reason: AuthFailure } {
+    if (this.#failure) return { ok: false, reason: 'auth-aborted' };
+    const pad = this.#pad();
+    if (!pad) return this.#abort('auth-pool-exhausted');
+    const seq = this.#seq++;
+    return { ok: true, sealed: { seq, from: this.party, body, tag: this.#tag(seq, this.party, body, pad) } };
+  }
+
+  /** Checks a message from the peer: right sequence number, right sender, right tag. */
+  open<T>(msg: SealedMessage<T>): { ok: true; body: T } | { ok: false; reason: AuthFailure } {
+    if (this.#failure) return { ok: false, reason: 'auth-aborted' };
+    const peer: Party = this.party === 'alice' ? 'bob' : 'alice';
+    if (msg.seq !== this.#seq || msg.from !== peer) return this.#abort('auth-out-of-order');
+    const pad = this.#pad();
+    if (!pad) return this.#abort('auth-pool-exhausted');
+    this.#seq++;
+    const t = this.#tag(msg.seq, msg.from, msg.body, pad);
+    let diff = 0;
+    for (let i = 0; i < 4; i++) diff |= t[i]! ^ (msg.tag[i] ?? 0);
+    if (diff !== 0 || msg.tag.length !== 4) return this.#abort('auth-tag-mismatch');
+    return { ok: true, body: msg.body };
+  }
+
+  #abort(reason: AuthFailure): { ok: false; reason: AuthFailure } {
+    this.#failure = reason;
+    return { ok: false, reason };
+  }
+}

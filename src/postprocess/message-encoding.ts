@@ -1,0 +1,80 @@
+/**
+ * A deterministic, injective byte encoding of classical messages, so that authentication hashes exactly
+ * what is sent. Every value is written with a one-byte type tag and, where variable, a length prefix:
+ * objects as their keys in sorted order, typed arrays and BitArrays as raw little-endian bytes,
+ * numbers/strings/booleans as UTF-8 JSON text. Two different messages never share an encoding, so a tag
+ * over the encoding covers every field (a network adapter sends these bytes).
+ */
+import { BitArray } from '../common/index.ts';
+
+const utf8 = new TextEncoder();
+
+class ByteWriter {
+  #buf = new Uint8Array(256);
+  #len = 0;
+
+  #ensure(extra: number): void {
+    if (this.#len + extra <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#len + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+  }
+
+  byte(b: number): void {
+    this.#ensure(1);
+    this.#buf[this.#len++] = b;
+  }
+
+  u32(x: number): void {
+    this.#ensure(4);
+    for (let k = 0; k < 4; k++) this.#buf[this.#len++] = (x >>> (8 * k)) & 0xff;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.u32(b.length);
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+  }
+
+  result(): Uint8Array {
+    return this.#buf.slice(0, this.#len);
+  }
+}
+
+function write(w: ByteWriter, v: unknown): void {
+  if (v === undefined || v === null) w.byte(0);
+  else if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') {
+    w.byte(1);
+    w.bytes(utf8.encode(JSON.stringify(v)));
+  } else if (v instanceof BitArray) {
+    w.byte(2);
+    w.u32(v.length);
+    w.bytes(new Uint8Array(v.words.buffer, v.words.byteOffset, v.words.byteLength));
+  } else if (ArrayBuffer.isView(v)) {
+    w.byte(3);
+    w.bytes(utf8.encode(v.constructor.name));
+    w.bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  } else if (Array.isArray(v)) {
+    w.byte(4);
+    w.u32(v.length);
+    for (const x of v) write(w, x);
+  } else if (typeof v === 'object') {
+    const keys = Object.keys(v).sort();
+    w.byte(5);
+    w.u32(keys.length);
+    for (const k of keys) {
+      w.bytes(utf8.encode(k));
+      write(w, (v as Record<string, unknown>)[k]);
+    }
+  } else throw new TypeError(`Cannot encode a ${typeof v} in a classical message`);
+}
+
+/** The canonical bytes of a message (plain objects of numbers, strings, typed arrays and BitArrays). */
+export function encodeMessage(message: unknown): Uint8Array {
+  const w = new ByteWriter();
+  write(w, message);
+  return w.result();
+}
