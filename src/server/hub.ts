@@ -4,7 +4,7 @@
  * per link, derives each link's health, and fans every change out to subscribers (SSE, metrics). Controls
  * are delegated to the composition that owns the engines. Health rules: down/quarantined follow the link
  * state; `alarm` while an attack is injected or a critical alert on the link is younger than
- * `alarmHoldS`; `degraded` for a warning alert as young, or a pool below a quarter of its capacity.
+ * `alarmHoldS`; `degraded` for a warning alert as young, or a pool below `lowPoolFraction` (5%) of its capacity.
  */
 import { QkdnetError, type Alert } from '../common/index.ts';
 import type {
@@ -43,6 +43,8 @@ export interface HubInit {
   readonly speed: number;
   /** Samples kept per link (default 600). */
   readonly historyPoints?: number;
+  /** Pool level, as a fraction of capacity, below which an up link is `degraded` (default 0.05). */
+  readonly lowPoolFraction?: number;
   /** Simulated seconds an alert keeps a link in alarm/degraded (default 60). */
   readonly alarmHoldS?: number;
 }
@@ -149,7 +151,8 @@ export class LiveHub implements LiveNetwork {
     if (l.state === 'down') return 'down';
     if (l.state === 'quarantined') return 'quarantined';
     const hold = this.#init.alarmHoldS ?? 60;
-    let worst: LinkHealth = l.capacityBits > 0 && l.poolBits < l.capacityBits / 4 ? 'degraded' : 'ok';
+    const low = (this.#init.lowPoolFraction ?? 0.05) * l.capacityBits;
+    let worst: LinkHealth = l.capacityBits > 0 && l.poolBits < low ? 'degraded' : 'ok';
     if (l.attack !== null) return 'alarm';
     for (const a of this.#alerts) {
       if (a.linkId !== l.id || this.#timeS - a.timeNs / 1e9 > hold) continue;

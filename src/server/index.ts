@@ -3,3 +3,5 @@ export * from './types.ts';
 export * from './hub.ts';
 export * from './app.ts';
 export { sseFrame } from './sse.ts';
+export * from './compose.ts';
+export { startKmeFleet, freePorts, kmeName, saeName, type KmeFleet, type FleetNode } from './kme-fleet.ts';

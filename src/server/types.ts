@@ -11,8 +11,8 @@ import type { Alert, Provenance } from '../common/index.ts';
 export type LinkStateName = 'up' | 'down' | 'quarantined';
 
 /**
- * What the map colours a link by: `ok` (up, no alert), `degraded` (up, pool below a quarter of its
- * capacity or a warning alert), `alarm` (critical alert or attack under way), `down`, `quarantined`.
+ * What the map colours a link by: `ok` (up, no alert), `degraded` (up, pool below 5% of its
+ * capacity or a recent warning alert), `alarm` (critical alert or attack under way), `down`, `quarantined`.
  */
 export type LinkHealth = 'ok' | 'degraded' | 'alarm' | 'down' | 'quarantined';
 

@@ -1,19 +1,127 @@
 /**
- * `qkdnet up <scenario.yaml>` — the live demo network. Until the live network lands (issue 9) it prints
- * the CLI overview, so `npm start` always does something useful.
+ * `qkdnet up <scenario.yaml>` — the live demo network: a KME per node (HTTPS mTLS on 127.0.0.1, SQLite
+ * stores under the data directory), the scenario's links producing key in real time, relay and routing,
+ * the controller's detectors and the web dashboard. Prints the dashboard URL; Ctrl-C (SIGINT) or SIGTERM
+ * stops the web server, the clock and every KME, so the stores are closed consistently.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { OVERVIEW } from '../overview.ts';
+import { buildServer, startLiveNetwork } from '../../server/index.ts';
+import { parseNumber, UsageError } from '../util.ts';
+
+const EXAMPLES = `
+Examples:
+  npm start                                        # = qkdnet up scenarios/metro-demo.yaml
+  qkdnet up scenarios/metro-demo.yaml --port 9000  # dashboard on http://127.0.0.1:9000/
+  qkdnet up my-net.yaml --speed 60                 # one simulated minute per real second
+  qkdnet up my-net.yaml --data-dir /tmp/qkd --json # machine-readable start-up line
+
+The dashboard shows the map, live QBER / key rate / pool charts, alerts with evidence, the provenance of
+delivered keys and application sessions; its controls inject attacks, cut and restore links and
+compromise nodes. JSON API and /metrics: docs/dashboard.md. Each node's KME speaks ETSI GS QKD 014 over
+mutual TLS; certificates for its SAE are in <data-dir>/pki (sae-<node>.pem/.key, ca.pem).`;
+
+interface UpOptions {
+  port: string;
+  host: string;
+  dataDir: string;
+  speed: string;
+  seed: string;
+  kme: boolean;
+  json?: boolean;
+}
 
 export function register(program: Command): void {
   program
     .command('up')
     .description('run a live quantum-secured network with its web dashboard')
-    .argument('[scenario]', 'scenario file', 'scenarios/metro-demo.yaml')
-    .action(() => {
-      process.stdout.write(
-        `${OVERVIEW}\n\nThe live demo network is not available yet; these commands are:\n`,
-      );
-      process.stdout.write('  qkdnet --help\n');
+    .argument('[scenario]', 'scenario file (YAML or JSON)', 'scenarios/metro-demo.yaml')
+    .option('--port <n>', 'dashboard port (0 = any free port)', '8080')
+    .option('--host <addr>', 'dashboard listen address', '127.0.0.1')
+    .option('--data-dir <dir>', 'PKI and KME stores', '.qkdnet/live')
+    .option('--speed <x>', 'simulated seconds per real second', '1')
+    .option('--seed <s>', 'seed of every random stream', '1')
+    .option('--no-kme', 'run without the per-node KMEs')
+    .option('--json', 'print the start-up line as JSON')
+    .addHelpText('after', EXAMPLES)
+    .action(async (scenario: string, o: UpOptions) => {
+      const port = parseNumber(o.port, '--port', { min: 0, max: 65535, integer: true });
+      const speed = parseNumber(o.speed, '--speed', { min: 0.001, max: 10000 });
+      if (!existsSync(scenario)) throw new UsageError(`scenario: no file "${scenario}"`);
+      await runUp({
+        scenario,
+        port,
+        host: o.host,
+        dataDir: resolve(o.dataDir),
+        speed,
+        seed: o.seed,
+        kme: o.kme,
+        json: o.json === true,
+      });
     });
+}
+
+async function runUp(o: {
+  scenario: string;
+  port: number;
+  host: string;
+  dataDir: string;
+  speed: number;
+  seed: string;
+  kme: boolean;
+  json: boolean;
+}): Promise<void> {
+  const started = performance.now();
+  const net = await startLiveNetwork({
+    scenarioPath: o.scenario,
+    dataDir: o.dataDir,
+    speed: o.speed,
+    seed: o.seed,
+    kmes: o.kme,
+  });
+  const app = buildServer(net.live);
+  try {
+    await app.listen({ host: o.host, port: o.port });
+  } catch (e) {
+    await net.live.close();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') throw new UsageError(`--port: ${o.port} is already in use (try --port 0)`);
+    throw e;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const url = `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}/`;
+  const state = net.live.state();
+  const kmes = state.nodes.filter((n) => n.kmeUrl).map((n) => ({ node: n.id, url: n.kmeUrl }));
+  if (o.json) {
+    process.stdout.write(
+      `${JSON.stringify({ dashboard: url, scenario: state.scenario.name, speed: o.speed, data_dir: o.dataDir, kmes, startup_ms: Math.round(performance.now() - started) })}\n`,
+    );
+  } else {
+    process.stdout.write(`qkdnet: ${state.scenario.title}\n`);
+    process.stdout.write(
+      `  ${state.nodes.length} nodes, ${state.links.length} links, ${state.apps.length} applications, speed ${o.speed}×\n`,
+    );
+    for (const k of kmes) process.stdout.write(`  KME ${k.node.padEnd(14)} ${k.url}\n`);
+    if (kmes.length) process.stdout.write(`  PKI and stores in ${o.dataDir}\n`);
+    process.stdout.write(`\nDashboard: ${url}\nPress Ctrl-C to stop.\n`);
+  }
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      if (!o.json)
+        process.stdout.write(`\n${signal}: stopping the dashboard, the network and ${kmes.length} KMEs…\n`);
+      void (async () => {
+        await app.close();
+        await net.live.close();
+        if (!o.json) process.stdout.write('Stopped; stores closed.\n');
+        resolveStop();
+      })();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
 }

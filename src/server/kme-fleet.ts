@@ -1,0 +1,112 @@
+// @edge: starts one HTTPS KME per node, writes the PKI and SQLite stores under the data directory.
+/**
+ * The key managers of a live network: one ETSI GS QKD 014 KME per node (src/kms `startKme`: HTTPS with
+ * mutual TLS on 127.0.0.1, SQLite store `<dataDir>/kme-<node>.db`), each serving one SAE `sae-<node>`,
+ * peered with the KMEs at the other end of its QKD links. The PKI (CA, one certificate per KME and SAE)
+ * lives in `<dataDir>/pki` and is reused across runs. Ports are reserved first (bind to port 0, read,
+ * release) because each KME's configuration names its peers' URLs.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createPki, issueCertificate, LOG_REDACT, startKme, type KmeHandle } from '../kms/index.ts';
+
+/** A node's place in the fleet. */
+export interface FleetNode {
+  readonly id: string;
+  /** Ids of the nodes joined to this one by a QKD link. */
+  readonly neighbours: readonly string[];
+}
+
+/** The running KMEs. */
+export interface KmeFleet {
+  /** KME per node id. */
+  readonly kmes: ReadonlyMap<string, KmeHandle>;
+  /** The PKI directory (ca.pem, kme-<node>.pem/.key, sae-<node>.pem/.key). */
+  readonly pkiDir: string;
+  /** Closes every KME (each checkpoints and closes its store). */
+  close(): Promise<void>;
+}
+
+/** KME and SAE names of a node. */
+export const kmeName = (nodeId: string): string => `kme-${nodeId}`;
+export const saeName = (nodeId: string): string => `sae-${nodeId}`;
+
+/** Reserves `n` free TCP ports on 127.0.0.1. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<import('node:net').Server>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** Creates the CA and any missing certificate. */
+async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(join(dir, 'ca.pem'))) await createPki(dir, { commonName: 'qkdnet live CA' });
+  const wanted = nodes.flatMap((n) => [[kmeName(n.id), 'kme'] as const, [saeName(n.id), 'sae'] as const]);
+  await Promise.all(
+    wanted
+      .filter(([name]) => !existsSync(join(dir, `${name}.pem`)))
+      .map(([name, kind]) => issueCertificate(dir, name, kind)),
+  );
+}
+
+/** Starts one KME per node; on any failure, closes those already started and rethrows. */
+export async function startKmeFleet(
+  nodes: readonly FleetNode[],
+  dataDir: string,
+  logLevel: 'silent' | 'error' | 'warn' | 'info' = 'warn',
+): Promise<KmeFleet> {
+  const pkiDir = join(dataDir, 'pki');
+  await ensurePki(pkiDir, nodes);
+  const ports = await freePorts(nodes.length);
+  const url = new Map(nodes.map((n, i) => [n.id, `https://127.0.0.1:${ports[i]}`]));
+  const logger = pino({ level: logLevel, redact: LOG_REDACT });
+  const kmes = new Map<string, KmeHandle>();
+  const closeAll = async () => {
+    await Promise.all([...kmes.values()].map((k) => k.close()));
+  };
+  try {
+    for (const [i, n] of nodes.entries()) {
+      const tls = (name: string) => ({
+        cert: join(pkiDir, `${name}.pem`),
+        key: join(pkiDir, `${name}.key`),
+        ca: join(pkiDir, 'ca.pem'),
+      });
+      const kme = await startKme(
+        {
+          id: kmeName(n.id),
+          host: '127.0.0.1',
+          port: ports[i]!,
+          tls: tls(kmeName(n.id)),
+          store: join(dataDir, `${kmeName(n.id)}.db`),
+          saes: [{ id: saeName(n.id) }],
+          peers: n.neighbours.map((m) => ({ id: kmeName(m), url: url.get(m)!, saes: [saeName(m)] })),
+        },
+        { logger: logger.child({ kme: kmeName(n.id) }) },
+      );
+      kmes.set(n.id, kme);
+    }
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    kmes,
+    pkiDir,
+    close: () => (closing ??= closeAll()),
+  };
+}
