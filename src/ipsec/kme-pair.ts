@@ -7,11 +7,35 @@
  * the simulated link engine; the default is the key manager's CSPRNG stand-in). The agents reach their
  * KME with `Etsi014Client` over real mutual TLS, wrapped as a `KeySource`.
  */
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { FinalKeyBlock } from '../common/index.ts';
-import { createPki, Etsi014Client, issueCertificate, startKme, type KmeHandle } from '../kms/index.ts';
+import {
+  createPki,
+  Etsi014Client,
+  issueCertificate,
+  mlKemDecapsulate,
+  mlKemEncapsulate,
+  mlKemKeygen,
+  pqcKey,
+  startKme,
+  type KmeHandle,
+} from '../kms/index.ts';
 import { etsi014KeySource, type KeySource } from './key-source.ts';
+import type { PqcKem } from './ppk-responder.ts';
+
+/**
+ * The `pqc` policy's fallback: ML-KEM-768 (FIPS 203) from the key manager's pqc module, the PPK derived
+ * with its `pqcKey` (HKDF-SHA-256, info bound to the PPK_ID, context `ipsec-ppk`), provenance `pqc`.
+ */
+export const ML_KEM_768_PQC: PqcKem = {
+  keygen: () => mlKemKeygen(),
+  encapsulate: (publicKey) => mlKemEncapsulate(publicKey),
+  decapsulate: (cipherText, secretKey) => mlKemDecapsulate(cipherText, secretKey),
+  derive: (secret, keyId, lengthBytes) => pqcKey(secret, keyId, lengthBytes, 'ipsec-ppk'),
+  provenance: 'pqc',
+};
 
 /** SAE and KME identities of the scenario. */
 export const SAE = { ue: 'sae-ue', n3iwf: 'sae-n3iwf' } as const;
@@ -45,8 +69,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Creates the PKI in `dir` and starts both KMEs (ports picked free on 127.0.0.1). */
+/** Creates the PKI in `dir` and starts both KMEs with fresh stores (ports picked free on 127.0.0.1). */
 export async function startKmePair(dir: string): Promise<KmePair> {
+  for (const n of [KME.ue, KME.n3iwf])
+    for (const ext of ['.db', '.db-wal', '.db-shm']) rmSync(join(dir, `${n}${ext}`), { force: true });
   await createPki(dir, { force: true, commonName: 'qkdnet ipsec CA' });
   for (const n of [KME.ue, KME.n3iwf]) await issueCertificate(dir, n, 'kme', { force: true });
   for (const n of [SAE.ue, SAE.n3iwf]) await issueCertificate(dir, n, 'sae', { force: true });

@@ -44,6 +44,8 @@ export interface InitiatorAgentOptions {
   readonly log: Logger;
   readonly alert: AlertSink;
   readonly nodeId?: string;
+  /** Called after every round with its outcome (e.g. to print rotations). */
+  readonly onRound?: (r: EstablishResult) => void;
 }
 
 /** The SA the agent keeps up. */
@@ -91,6 +93,7 @@ export class InitiatorAgent {
   /** One round (serialised: a round started while one runs waits for it). */
   establish(): Promise<EstablishResult> {
     const next = (this.#busy ?? Promise.resolve()).then(() => this.#round());
+    void next.then((r) => this.#o.onRound?.(r)).catch(() => undefined);
     this.#busy = next.catch((e: unknown) => fail('ike-failed', { message: (e as Error).message }));
     return next;
   }
@@ -114,9 +117,10 @@ export class InitiatorAgent {
     let provenance: Provenance;
     if (got.ok) {
       ({ keyId, key, provenance } = got.value);
-      const answer = await this.#ask({ type: 'ppk', keyId });
+      // the peer fetches and loads its copy while this side loads its own
+      const [answer] = await Promise.all([this.#ask({ type: 'ppk', keyId }), this.#place(keyId, key)]);
       if (answer.ok !== true) {
-        key.fill(0);
+        await this.#o.vici.call('unload-shared', { id: ppkSecretId(keyId) }).catch(() => undefined);
         return this.#refused(keyId, answer);
       }
     } else {
@@ -168,16 +172,8 @@ export class InitiatorAgent {
           message: `${what}; policy pqc: PPK ${keyId} from ML-KEM-768 (provenance ${provenance})`,
         }),
       );
+      await this.#place(keyId, key);
     }
-    try {
-      await o.vici.call('load-shared', ppkMessage(keyId, key));
-    } finally {
-      key.fill(0);
-    }
-    await o.vici.call(
-      'load-conn',
-      connMessage({ ...o.conn, role: 'initiator', ppkId: keyId, ppkRequired: true }),
-    );
     const r = await initiate(o.vici, o.conn.name);
     if (!r.ok) {
       await this.#unload(keyId);
@@ -214,6 +210,19 @@ export class InitiatorAgent {
     );
     if (previous) await this.#retire(previous);
     return ok(sa);
+  }
+
+  /** Loads the PPK (erasing this copy) and the connection naming it as `ppk_id`. */
+  async #place(keyId: string, key: Uint8Array): Promise<void> {
+    try {
+      await this.#o.vici.call('load-shared', ppkMessage(keyId, key));
+    } finally {
+      key.fill(0);
+    }
+    await this.#o.vici.call(
+      'load-conn',
+      connMessage({ ...this.#o.conn, role: 'initiator', ppkId: keyId, ppkRequired: true }),
+    );
   }
 
   async #ask(body: Record<string, unknown>): Promise<Record<string, unknown>> {

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { Provenance } from '../common/index.ts';
-import { ppkMessage, ppkSecretId } from './connections.ts';
+import { IKE_ID, ppkMessage, ppkSecretId } from './connections.ts';
 import type { KeySource } from './key-source.ts';
 import { serveChannel, type ChannelServer } from './peer-channel.ts';
 import type { ViciClient } from './vici-client.ts';
@@ -24,6 +24,11 @@ export interface PqcKem {
   derive(sharedSecret: Uint8Array, keyId: string, lengthBytes: number): Uint8Array;
   /** Provenance recorded for derived keys (`pqc`). */
   readonly provenance: Provenance;
+}
+
+/** `load-shared` of a QKD key used as the IKE PSK itself (secret id `ppk-<key_ID>` too, so `release` works). */
+export function qkdPskMessage(keyId: string, key: Uint8Array) {
+  return { id: ppkSecretId(keyId), type: 'IKE', data: key, owners: [IKE_ID.ue, IKE_ID.n3iwf] };
 }
 
 /** Options of the responder agent. */
@@ -56,9 +61,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function startResponderAgent(o: ResponderAgentOptions): Promise<ResponderAgent> {
   const loaded = new Map<string, Provenance>();
   const pending = new Map<string, Uint8Array>(); // ML-KEM secret keys awaiting a ciphertext
-  const load = async (keyId: string, key: Uint8Array, provenance: Provenance) => {
+  const load = async (keyId: string, key: Uint8Array, provenance: Provenance, asPsk = false) => {
     try {
-      await o.vici.call('load-shared', ppkMessage(keyId, key));
+      await o.vici.call('load-shared', asPsk ? qkdPskMessage(keyId, key) : ppkMessage(keyId, key));
     } finally {
       key.fill(0);
     }
@@ -78,6 +83,12 @@ export async function startResponderAgent(o: ResponderAgentOptions): Promise<Res
         }
         return load(keyId, r.value.key, r.value.provenance);
       }
+      case 'psk': {
+        // the QKD key as the IKE PSK itself (mode qkd-psk of the benchmark)
+        const r = await o.keys.keyById(keyId);
+        if (!r.ok) return { ok: false, reason: r.reason, message: r.message };
+        return load(keyId, r.value.key, r.value.provenance, true);
+      }
       case 'pqc-init': {
         if (!o.pqc) return { ok: false, reason: 'refused', message: 'policy pqc is not enabled here' };
         const kp = o.pqc.keygen();
@@ -96,7 +107,8 @@ export async function startResponderAgent(o: ResponderAgentOptions): Promise<Res
         return load(keyId, key, o.pqc.provenance);
       }
       case 'release': {
-        if (loaded.delete(keyId)) await o.vici.call('unload-shared', { id: ppkSecretId(keyId) });
+        if (loaded.delete(keyId))
+          await o.vici.call('unload-shared', { id: ppkSecretId(keyId) }).catch(() => undefined);
         o.log.info({ keyId, event: 'ppk-unloaded' }, `PPK ${keyId} unloaded`);
         return { ok: true };
       }

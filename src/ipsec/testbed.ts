@@ -152,9 +152,12 @@ export async function terminateAll(vici: ViciClient, conn: string): Promise<void
   await vici.request('terminate', { ike: conn, timeout: 2000, force: 'yes' });
 }
 
-/** Terminates one IKE SA by unique id. */
-export async function terminateIke(vici: ViciClient, uniqueId: string): Promise<ViciMessage> {
-  return vici.request('terminate', { 'ike-id': uniqueId, timeout: 2000, force: 'yes' });
+/**
+ * Terminates one IKE SA by unique id. By default waits (up to 2 s) until the peer confirmed the DELETE;
+ * `force` destroys it locally right after sending the DELETE.
+ */
+export async function terminateIke(vici: ViciClient, uniqueId: string, force = false): Promise<ViciMessage> {
+  return vici.request('terminate', { 'ike-id': uniqueId, timeout: 2000, force: force ? 'yes' : 'no' });
 }
 
 const ECHO_PORT = 7007;

@@ -1,0 +1,223 @@
+// @edge: times IKEv2 SA establishment on real charons in namespaces (`qkdnet ipsec bench`)
+/**
+ * SA establishment time by authentication mode, on the testbed: from the VICI `initiate` until charon
+ * reports IKE and CHILD SA up (initiate returns then), on the initiator. Modes: `cert-ecdsa` (P-256),
+ * `cert-rsa3072`, `psk`, `psk+qkd-ppk` and `cert+qkd-ppk` (RFC 8784 PPK from the KME), `qkd-psk` (the
+ * QKD key as the IKE PSK). QKD modes run twice: with the key's journey inside the timed window (ETSI 014
+ * `enc_keys` at the UE's KME, the key_ID over the agents' channel, `dec_keys` at the N3IWF's KME, both
+ * `load-shared`, the connection reloaded with the new `ppk_id`) and with it done beforehand. The same
+ * suite (aes256gcm16-prfsha256-x25519) everywhere, so modes differ in authentication only. Runs are
+ * spread over rounds that cycle through the modes, so slow drift of a shared machine hits all alike;
+ * two warm-up runs per mode are discarded. Each run ends with the IKE SA deleted and confirmed.
+ */
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { QkdnetError } from '../common/index.ts';
+import { csprngBlockSource } from '../kms/index.ts';
+import { summarize, type ModeStats } from './bench-stats.ts';
+import { connMessage, ppkMessage, ppkSecretId, pskMessage } from './connections.ts';
+import { ensureCerts, loadCerts, type CertSet } from './creds.ts';
+import { startKmePair, type KmePair } from './kme-pair.ts';
+import { requireRoot } from './netns.ts';
+import { ChannelClient } from './peer-channel.ts';
+import { qkdPskMessage, startResponderAgent } from './ppk-responder.ts';
+import { initiate, listSas, startTestbed, terminateIke, type Testbed } from './testbed.ts';
+
+/** The modes, in the order the report lists them. */
+export const BENCH_MODES = [
+  'cert-ecdsa',
+  'cert-rsa3072',
+  'psk',
+  'psk+qkd-ppk',
+  'cert+qkd-ppk',
+  'qkd-psk',
+] as const;
+/** One benchmark mode. */
+export type BenchMode = (typeof BENCH_MODES)[number];
+
+/** The benchmark result (JSON shape of the issue). */
+export interface BenchReport {
+  readonly runs: number;
+  readonly modes: readonly ModeStats[];
+}
+
+/** Options of `runIpsecBench`. */
+export interface BenchOptions {
+  readonly runs: number;
+  readonly prefix?: string;
+  readonly dir?: string;
+  readonly log: Logger;
+  /** Called after every timed run with (done, total). */
+  readonly progress?: (done: number, total: number) => void;
+}
+
+interface Row {
+  readonly mode: BenchMode;
+  readonly fetch: boolean;
+}
+
+const CONN = 'bench';
+const isQkd = (m: BenchMode) => m === 'psk+qkd-ppk' || m === 'cert+qkd-ppk' || m === 'qkd-psk';
+
+/** The rows measured: every mode, and the QKD modes with and without the fetch in the window. */
+export function benchRows(): Row[] {
+  return BENCH_MODES.flatMap((mode): Row[] =>
+    isQkd(mode)
+      ? [
+          { mode, fetch: true },
+          { mode, fetch: false },
+        ]
+      : [{ mode, fetch: false }],
+  );
+}
+
+/** Runs the benchmark (root only); tears the testbed down whatever happens. */
+export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
+  requireRoot('run the IPsec benchmark');
+  if (!Number.isInteger(o.runs) || o.runs < 1)
+    throw new RangeError(`runs must be a positive integer, got ${o.runs}`);
+  const prefix = o.prefix ?? 'qkbench';
+  const dir = o.dir ?? join(tmpdir(), `qkdnet-ipsec-${prefix}`);
+  const rows = benchRows();
+  const tb = await startTestbed(prefix, join(dir, 'net'));
+  let kmes: KmePair | undefined;
+  let channel: ChannelClient | undefined;
+  let closeResponder: (() => Promise<void>) | undefined;
+  try {
+    const certs = { ecdsa: await ensureCerts(dir, 'ecdsa'), rsa3072: await ensureCerts(dir, 'rsa3072') };
+    for (const set of [certs.ecdsa, certs.rsa3072]) {
+      await loadCerts(tb.ue.vici, set, 'ue');
+      await loadCerts(tb.n3iwf.vici, set, 'n3iwf');
+    }
+    kmes = await startKmePair(join(dir, 'kms'));
+    const source = csprngBlockSource('link-bench', 65_536);
+    const qkdRows = rows.filter((r) => isQkd(r.mode)).length;
+    for (let i = 0; i < Math.ceil(((o.runs + 2) * qkdRows) / 100) + 1; i++) kmes.feed(source());
+    const channelKey = randomBytes(32);
+    const responder = await startResponderAgent({
+      vici: tb.n3iwf.vici,
+      keys: kmes.n3iwfKeys,
+      channelKey,
+      log: o.log,
+    });
+    closeResponder = () => responder.close();
+    channel = new ChannelClient(channelKey, '127.0.0.1', responder.port);
+    const ctx: Ctx = { tb, kmes, channel, certs, psk: randomBytes(32) };
+    const samples = new Map<Row, number[]>(rows.map((r) => [r, []]));
+    const rounds = Math.min(o.runs, 3);
+    const total = o.runs * rows.length;
+    let done = 0;
+    for (let round = 0; round < rounds; round++) {
+      const n = Math.floor(o.runs / rounds) + (round < o.runs % rounds ? 1 : 0);
+      for (const row of rows) {
+        await configure(ctx, row.mode);
+        for (let i = 0; i < n + (round === 0 ? 2 : 0); i++) {
+          const ms = await oneRun(ctx, row);
+          if (round > 0 || i >= 2) {
+            samples.get(row)!.push(ms);
+            o.progress?.(++done, total);
+          }
+        }
+      }
+    }
+    return { runs: o.runs, modes: rows.map((r) => summarize(r.mode, r.fetch, samples.get(r)!)) };
+  } finally {
+    channel?.close();
+    await closeResponder?.().catch(() => undefined);
+    await kmes?.close().catch(() => undefined);
+    await tb.close();
+  }
+}
+
+interface Ctx {
+  readonly tb: Testbed;
+  readonly kmes: KmePair;
+  readonly channel: ChannelClient;
+  readonly certs: { readonly ecdsa: CertSet; readonly rsa3072: CertSet };
+  readonly psk: Buffer;
+}
+
+/** Loads both sides' connection (and the static PSK when the mode uses it) for `mode`. */
+async function configure(c: Ctx, mode: BenchMode): Promise<void> {
+  const cert = mode === 'cert-rsa3072' ? c.certs.rsa3072 : c.certs.ecdsa;
+  const auth = mode.startsWith('cert') ? 'pubkey' : 'psk';
+  const ppkRequired = mode.endsWith('qkd-ppk');
+  for (const [ep, role, side] of [
+    [c.tb.ue, 'initiator', 'ue'],
+    [c.tb.n3iwf, 'responder', 'n3iwf'],
+  ] as const) {
+    if (mode === 'qkd-psk') await ep.vici.request('unload-shared', { id: 'psk-static' });
+    else await ep.vici.call('load-shared', pskMessage('psk-static', c.psk));
+    await ep.vici.call(
+      'load-conn',
+      connMessage({
+        name: CONN,
+        role,
+        auth,
+        ppkRequired,
+        ...(auth === 'pubkey' ? { certPem: cert[side].certPem } : {}),
+      }),
+    );
+  }
+}
+
+/** Brings the mode's QKD key to both daemons: fetch, key_ID to the peer agent, load, reload the conn. */
+async function placeKey(c: Ctx, mode: BenchMode): Promise<string> {
+  const r = await c.kmes.ueKeys.newKey(256);
+  if (!r.ok) throw new QkdnetError('IPSEC_UNAVAILABLE', `bench: no key from the UE's KME: ${r.message}`);
+  const { keyId, key } = r.value;
+  const asPsk = mode === 'qkd-psk';
+  const answer = await c.channel.request({ type: asPsk ? 'psk' : 'ppk', keyId });
+  if (answer.ok !== true) {
+    key.fill(0);
+    throw new QkdnetError(
+      'IPSEC_UNAVAILABLE',
+      `bench: N3IWF agent refused ${keyId}: ${String(answer.reason)}`,
+    );
+  }
+  try {
+    await c.tb.ue.vici.call('load-shared', asPsk ? qkdPskMessage(keyId, key) : ppkMessage(keyId, key));
+  } finally {
+    key.fill(0);
+  }
+  if (!asPsk) {
+    const auth = mode === 'cert+qkd-ppk' ? 'pubkey' : 'psk';
+    const certPem = auth === 'pubkey' ? c.certs.ecdsa.ue.certPem : undefined;
+    await c.tb.ue.vici.call(
+      'load-conn',
+      connMessage({
+        name: CONN,
+        role: 'initiator',
+        auth,
+        ppkId: keyId,
+        ppkRequired: true,
+        ...(certPem ? { certPem } : {}),
+      }),
+    );
+  }
+  return keyId;
+}
+
+/** One timed SA establishment; the SA is deleted (peer confirmed) and any QKD key unloaded afterwards. */
+async function oneRun(c: Ctx, row: Row): Promise<number> {
+  const qkd = isQkd(row.mode);
+  let keyId: string | undefined;
+  if (qkd && !row.fetch) keyId = await placeKey(c, row.mode);
+  const t0 = performance.now();
+  if (qkd && row.fetch) keyId = await placeKey(c, row.mode);
+  const r = await initiate(c.tb.ue.vici, CONN);
+  const ms = performance.now() - t0;
+  if (!r.ok)
+    throw new QkdnetError('IPSEC_UNAVAILABLE', `bench ${row.mode}: SA failed: ${r.reason}: ${r.message}`);
+  await terminateIke(c.tb.ue.vici, r.value.ikeUniqueId);
+  for (let i = 0; i < 50 && (await listSas(c.tb.n3iwf.vici)).length > 0; i++)
+    await new Promise((res) => setTimeout(res, 10));
+  if (keyId) {
+    await c.tb.ue.vici.request('unload-shared', { id: ppkSecretId(keyId) });
+    await c.channel.request({ type: 'release', keyId });
+  }
+  return ms;
+}
