@@ -1,0 +1,228 @@
+/**
+ * End-to-end: `qkdnet up scenarios/metro-demo.yaml` spawned as a real process (free ports, temporary data
+ * directory), driven in Debian's Chromium through playwright-core. Checks the issue's list: the dashboard
+ * is served within 30 s of the command starting, every node of the scenario is shown, intercept-resend on a
+ * link raises an alert and changes the link's state, cutting a link reroutes an application's keys, the
+ * per-node KMEs deliver a key over real mutual TLS, and SIGINT stops everything with consistent stores.
+ * Screenshots (desktop 1280×800 and phone 390×844) go to test-artifacts/.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Etsi014Client } from '../../src/kms/index.ts';
+import { loadScenario } from '../../src/network/index.ts';
+import type { DashboardState } from '../../src/server/index.ts';
+
+const ARTIFACTS = 'test-artifacts';
+const SCENARIO = 'scenarios/metro-demo.yaml';
+// Flags from /work/.library/env/machines/node.md: headless Chromium as root on a closed network.
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let proc: ChildProcess;
+let browser: Browser;
+let base = '';
+let dataDir = '';
+let startupMs = 0;
+let exited: Promise<number | null>;
+
+async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const end = performance.now() + deadlineMs;
+  let last: unknown;
+  while (performance.now() < end) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+async function state(): Promise<DashboardState> {
+  return (await (await fetch(`${base}api/state`)).json()) as DashboardState;
+}
+
+before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'qkdnet-e2e-'));
+  const t0 = performance.now();
+  proc = spawn(
+    process.execPath,
+    ['bin/qkdnet.js', 'up', SCENARIO, '--port', '0', '--data-dir', dataDir, '--speed', '20', '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  exited = new Promise((r) => proc.once('exit', (code) => r(code)));
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (c) => (out += String(c)));
+  proc.stderr!.on('data', (c) => (err += String(c)));
+  // The issue's requirement: the dashboard is served within 30 s of `qkdnet up` starting.
+  base = await waitFor('the start-up line', 30_000, async () => {
+    if (proc.exitCode !== null) throw new Error(`qkdnet up exited ${proc.exitCode}: ${err}`);
+    const line = out.split('\n').find((l) => l.startsWith('{'));
+    return line ? (JSON.parse(line) as { dashboard: string }).dashboard : undefined;
+  });
+  await waitFor('the dashboard page', Math.max(1000, 30_000 - (performance.now() - t0)), async () => {
+    const r = await fetch(base);
+    return r.ok && (await r.text()).includes('<div id="app">') ? true : undefined;
+  });
+  startupMs = performance.now() - t0;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (proc && proc.exitCode === null) {
+    proc.kill('SIGKILL');
+    await exited;
+  }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function openDesktop(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
+  await page.goto(base);
+  await page.waitForSelector('[data-testid="connection"]:text("live")');
+  return page;
+}
+
+test('the dashboard is served within 30 s and shows every node of the scenario', async () => {
+  assert.ok(startupMs < 30_000, `served after ${Math.round(startupMs)} ms`);
+  const page = await openDesktop();
+  const expected = loadScenario(SCENARIO).nodes.map((n) => n.id);
+  for (const id of expected) await page.waitForSelector(`[data-testid="nodes"] [data-node="${id}"]`);
+  const drawn = await page.evaluate(() =>
+    (
+      window as unknown as { __qkdnetCy: { nodes(): { map(f: (n: { id(): string }) => string): string[] } } }
+    ).__qkdnetCy
+      .nodes()
+      .map((n) => n.id()),
+  );
+  assert.deepEqual([...drawn].sort(), [...expected].sort());
+  await page.waitForFunction(() => document.querySelectorAll('.u-over').length === 3);
+  await page.waitForTimeout(3000); // let the charts gather a few samples for the screenshot
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-desktop.png') });
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-desktop-full.png'), fullPage: true });
+  await page.close();
+});
+
+test('intercept-resend on a link raises an alert with evidence and quarantines the link', async () => {
+  const page = await openDesktop();
+  const link = 'dcn-ex';
+  await page.selectOption('[data-testid="control-link"]', link);
+  await page.selectOption('[data-testid="control-attack"]', 'intercept-resend');
+  await page.click('[data-testid="inject"]');
+  const alert = await page.waitForSelector(
+    `[data-testid="alerts"] [data-alert-link="${link}"][data-alert-kind="attack-suspected"]`,
+  );
+  assert.match((await alert.textContent()) ?? '', /qber = 0\.28\d* \(threshold 0\.11/);
+  await page.waitForSelector(`tr[data-link="${link}"][data-state="quarantined"]`);
+  const s = await state();
+  assert.equal(s.links.find((l) => l.id === link)?.health, 'quarantined');
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-attack.png') });
+  await page.close();
+});
+
+test('cutting a link reroutes the keys of the application that used it', async () => {
+  const page = await openDesktop();
+  const app = 'telemetry'; // hq → dc-north, direct over hq-dcn while it is up
+  const before = await page.waitForSelector(`tr[data-app="${app}"][data-route="hq>dc-north"]`);
+  assert.ok(before);
+  const servedBefore = (await state()).apps.find((a) => a.id === app)!.servedBits;
+  await page.selectOption('[data-testid="control-link"]', 'hq-dcn');
+  await page.click('[data-testid="cut"]');
+  await page.waitForSelector('tr[data-link="hq-dcn"][data-state="down"]');
+  const row = await page.waitForSelector(
+    `tr[data-app="${app}"]:not([data-route="hq>dc-north"]):not([data-route=""])`,
+  );
+  const route = (await row.getAttribute('data-route'))!;
+  assert.ok(!route.split('|').some((p) => p === 'hq>dc-north'), route);
+  assert.match((await row.getAttribute('data-provenance'))!, /^qkd-/);
+  const served = await waitFor('keys served over the new route', 15_000, async () => {
+    const a = (await state()).apps.find((x) => x.id === app)!;
+    return a.servedBits > servedBefore ? a.servedBits : undefined;
+  });
+  assert.ok(served > servedBefore);
+  await page.waitForSelector('[data-testid="activity"] .ev.reroute');
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-reroute.png') });
+  await page.close();
+});
+
+test('the dashboard is legible on a phone-sized screen', async () => {
+  const ctx = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+  });
+  const page = await ctx.newPage();
+  await page.goto(base);
+  await page.waitForSelector('[data-testid="connection"]:text("live")');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone screen`);
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png') });
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone-full.png'), fullPage: true });
+  await ctx.close();
+});
+
+test("each node's KME delivers a key to its SAE over real mutual TLS", async () => {
+  const s = await state();
+  const hq = s.nodes.find((n) => n.id === 'hq')!;
+  const dcs = s.nodes.find((n) => n.id === 'dc-south')!;
+  const pki = join(dataDir, 'pki');
+  const files = (name: string) => ({
+    cert: join(pki, `${name}.pem`),
+    key: join(pki, `${name}.key`),
+    ca: join(pki, 'ca.pem'),
+  });
+  const master = Etsi014Client.fromFiles(hq.kmeUrl!, files('sae-hq'));
+  const slave = Etsi014Client.fromFiles(dcs.kmeUrl!, files('sae-dc-south'));
+  try {
+    const [key] = await waitFor('key material at KME hq for dc-south', 15_000, async () => {
+      const st = await master.status('sae-dc-south');
+      return st.storedKeyCount > 0 ? master.getKeys('sae-dc-south', { number: 1, sizeBits: 256 }) : undefined;
+    });
+    const [same] = await slave.getKeysWithIds('sae-hq', [key!.keyId]);
+    assert.equal(same!.keyId, key!.keyId);
+    assert.deepEqual(same!.key, key!.key);
+    assert.equal(key!.key.length, 32);
+  } finally {
+    master.close();
+    slave.close();
+  }
+});
+
+test('SIGINT stops the network cleanly and leaves consistent KME stores', async () => {
+  proc.kill('SIGINT');
+  assert.equal(await exited, 0);
+  const dbs = readdirSync(dataDir).filter((f) => f.endsWith('.db'));
+  assert.equal(dbs.length, loadScenario(SCENARIO).nodes.length);
+  for (const f of dbs) {
+    const db = new Database(join(dataDir, f), { readonly: true });
+    try {
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', f);
+    } finally {
+      db.close();
+    }
+  }
+});
