@@ -1,0 +1,16 @@
+/**
+ * The one place src/detect reaches into other folders (CONVENTIONS.md: through their index.ts only), so the
+ * detectors' dependencies are visible at a glance: contracts from common, the channel model from physics.
+ */
+export type {
+  Alert,
+  AlertAction,
+  BasisName,
+  ClassBasisCounts,
+  IntensityClass,
+  Severity,
+  TelemetrySample,
+} from '../common/index.ts';
+export { createRng, Rng } from '../common/index.ts';
+export type { LinkParams } from '../physics/index.ts';
+export { fiberTransmittance } from '../physics/index.ts';
