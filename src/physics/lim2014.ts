@@ -37,7 +37,11 @@ export interface Lim2014Bound {
   readonly phaseError: number;
 }
 
-/** Hoeffding deviation δ(n, ε) = sqrt(n/2 · ln(1/ε)) (paper, below Eq. 3, with ε = ε_sec/21). */
+/**
+ * Hoeffding deviation δ(n, ε) = sqrt(n/2 · ln(1/ε)) (paper, below Eq. 3). The paper's δ is
+ * sqrt(n/2 · ln(21/ε_sec)), i.e. this function with ε = ε_sec/21 — callers pass ε_sec/21, not 21/ε_sec
+ * (the latter makes the logarithm negative and δ NaN; fixed in issue 2's review of this file).
+ */
 export function hoeffdingDelta(n: number, eps: number): number {
   return Math.sqrt((n / 2) * Math.log(1 / eps));
 }
@@ -67,7 +71,7 @@ function decoyBounds(
 ): { s0: number; s1: number } {
   const [mu1, mu2, mu3] = mu;
   const total = counts[0] + counts[1] + counts[2];
-  const delta = hoeffdingDelta(total, 21 / epsSec);
+  const delta = hoeffdingDelta(total, epsSec / 21);
   const nMinus = (k: 0 | 1 | 2) => (Math.exp(mu[k]) / p[k]) * (counts[k] - delta);
   const nPlus = (k: 0 | 1 | 2) => (Math.exp(mu[k]) / p[k]) * (counts[k] + delta);
   const tau0 = tau(0, mu, p);
@@ -88,7 +92,7 @@ export function lim2014Bounds(c: Lim2014Counts, epsSec: number): Lim2014Bound {
   const key = decoyBounds(c.nKey, c.mu, c.p, epsSec);
   const test = decoyBounds(c.nTest, c.mu, c.p, epsSec);
   const mTotal = c.mTest[0] + c.mTest[1] + c.mTest[2];
-  const delta = hoeffdingDelta(mTotal, 21 / epsSec);
+  const delta = hoeffdingDelta(mTotal, epsSec / 21);
   const mPlus2 = (Math.exp(mu2) / c.p[1]) * (c.mTest[1] + delta);
   const mMinus3 = (Math.exp(mu3) / c.p[2]) * (c.mTest[2] - delta);
   const vTest1 = Math.max(0, (tau(1, c.mu, c.p) * (mPlus2 - mMinus3)) / (mu2 - mu3));

@@ -1,8 +1,11 @@
 /**
  * The parameters of a QKD link (source, channel, detector, post-processing) in one flat record, with the
  * snake_case names users type on the command line (`--set attenuation_db_per_km=0.2`) and see in JSON.
- * Every key-rate model and the link engine read this record; presets fill it.
+ * Every key-rate model and the link engine read this record; presets fill it. Keys added after the first
+ * release are optional (free-space, CV-QKD, TF-QKD settings) and read through `param()`, which falls back
+ * to PARAM_DEFAULTS, so records written before them stay valid.
  */
+import { QkdnetError } from '../common/index.ts';
 
 export interface LinkParams {
   /** Fiber attenuation α, dB/km. */
@@ -27,6 +30,55 @@ export interface LinkParams {
   wavelengthNm: number;
   /** Probability Alice and Bob choose the Z (key) basis; 0.5 is original BB84. */
   basisBiasZ: number;
+  /** Smallest decoy intensity the modulator can set (vacuum + weak decoy, finite key), photons/pulse. */
+  decoyIntensityMin?: number;
+  /** Phase slices M of phase-matching TF-QKD (sifting factor 2/M). */
+  tfPhaseSlices?: number;
+  /** CV-QKD: excess noise ξ at the channel input, shot-noise units. */
+  cvExcessNoise?: number;
+  /** CV-QKD: homodyne detector efficiency η_hom, 0..1 (trusted). */
+  cvDetectorEfficiency?: number;
+  /** CV-QKD: electronic noise of the homodyne detector v_el, shot-noise units (trusted). */
+  cvElectronicNoise?: number;
+  /** CV-QKD: reconciliation efficiency β, 0..1. */
+  cvReconciliationEfficiency?: number;
+  /** Free-space link when > 0: transmitter beam waist w0, m (distance is then the slant range). */
+  fsBeamWaistM?: number;
+  /** Free space: receiver telescope aperture diameter, m. */
+  fsRxApertureM?: number;
+  /** Free space: RMS pointing jitter per axis, µrad. */
+  fsPointingJitterUrad?: number;
+  /** Free space: atmospheric transmittance at zenith, 0..1. */
+  fsZenithTransmittance?: number;
+  /** Free space: satellite altitude, km (gives the elevation for a slant range). */
+  fsAltitudeKm?: number;
+}
+
+/** Every optional parameter with the value used when a preset does not set it. */
+export const PARAM_DEFAULTS: Readonly<Required<Pick<LinkParams, OptionalKey>>> = {
+  decoyIntensityMin: 0.01,
+  tfPhaseSlices: 16,
+  cvExcessNoise: 0.005,
+  cvDetectorEfficiency: 0.606,
+  cvElectronicNoise: 0.041,
+  cvReconciliationEfficiency: 0.898,
+  fsBeamWaistM: 0,
+  fsRxApertureM: 1,
+  fsPointingJitterUrad: 0,
+  fsZenithTransmittance: 1,
+  fsAltitudeKm: 500,
+};
+
+/** The keys of LinkParams that are optional (and have a default in PARAM_DEFAULTS). */
+export type OptionalKey = {
+  [K in keyof LinkParams]-?: undefined extends LinkParams[K] ? K : never;
+}[keyof LinkParams];
+
+/** Reads a parameter, falling back to PARAM_DEFAULTS for optional keys. */
+export function param<K extends keyof LinkParams>(p: LinkParams, key: K): number {
+  const v = p[key];
+  if (v !== undefined) return v;
+  return (PARAM_DEFAULTS as Record<string, number>)[key]!;
 }
 
 /** The CLI/JSON name, unit, range and meaning of each parameter. */
@@ -92,6 +144,83 @@ export const PARAM_SPECS: Readonly<
     max: 0.99,
     doc: 'probability of the Z (key) basis',
   },
+  decoyIntensityMin: {
+    name: 'decoy_intensity_min',
+    unit: 'photons',
+    min: 0,
+    max: 0.5,
+    doc: 'smallest non-vacuum decoy intensity (vacuum+weak, finite key)',
+  },
+  tfPhaseSlices: {
+    name: 'tf_phase_slices',
+    unit: '1',
+    min: 2,
+    max: 1024,
+    doc: 'phase slices M of phase-matching TF-QKD (sifting 2/M)',
+  },
+  cvExcessNoise: {
+    name: 'cv_excess_noise',
+    unit: 'SNU',
+    min: 0,
+    max: 1,
+    doc: 'CV-QKD excess noise ξ (channel input)',
+  },
+  cvDetectorEfficiency: {
+    name: 'cv_detector_efficiency',
+    unit: '1',
+    min: 1e-3,
+    max: 1,
+    doc: 'CV-QKD homodyne efficiency η',
+  },
+  cvElectronicNoise: {
+    name: 'cv_electronic_noise',
+    unit: 'SNU',
+    min: 0,
+    max: 10,
+    doc: 'CV-QKD electronic noise v_el',
+  },
+  cvReconciliationEfficiency: {
+    name: 'cv_reconciliation_efficiency',
+    unit: '1',
+    min: 0.01,
+    max: 1,
+    doc: 'CV-QKD reconciliation efficiency β',
+  },
+  fsBeamWaistM: {
+    name: 'fs_beam_waist_m',
+    unit: 'm',
+    min: 0,
+    max: 10,
+    doc: 'free-space beam waist w0 (0 = fiber link)',
+  },
+  fsRxApertureM: {
+    name: 'fs_rx_aperture_m',
+    unit: 'm',
+    min: 1e-3,
+    max: 50,
+    doc: 'free-space receiver aperture diameter',
+  },
+  fsPointingJitterUrad: {
+    name: 'fs_pointing_jitter_urad',
+    unit: 'µrad',
+    min: 0,
+    max: 1000,
+    doc: 'free-space RMS pointing jitter per axis',
+  },
+  fsZenithTransmittance: {
+    name: 'fs_zenith_transmittance',
+    unit: '1',
+    min: 1e-6,
+    max: 1,
+    doc: 'atmospheric transmittance at zenith',
+  },
+  fsAltitudeKm: {
+    name: 'fs_altitude_km',
+    unit: 'km',
+    min: 0,
+    max: 40000,
+    doc: 'satellite altitude (elevation from slant range)',
+  },
 };
 
 /** snake_case name → camelCase key. */
@@ -99,9 +228,32 @@ export const PARAM_BY_NAME: ReadonlyMap<string, keyof LinkParams> = new Map(
   (Object.keys(PARAM_SPECS) as (keyof LinkParams)[]).map((k) => [PARAM_SPECS[k].name, k]),
 );
 
-/** The record as snake_case JSON (for output). */
+/** The record as snake_case JSON (for output); optional keys appear with their effective value. */
 export function paramsToJson(p: LinkParams): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of Object.keys(PARAM_SPECS) as (keyof LinkParams)[]) out[PARAM_SPECS[k].name] = p[k];
+  for (const k of Object.keys(PARAM_SPECS) as (keyof LinkParams)[]) out[PARAM_SPECS[k].name] = param(p, k);
+  return out;
+}
+
+/**
+ * Applies `snake_case_name → value` overrides to a copy of `base`, checking each name and range.
+ * Throws QkdnetError UNKNOWN_PARAMETER for a name no model knows, RangeError for a value out of range.
+ */
+export function withOverrides(base: LinkParams, overrides: Readonly<Record<string, number>>): LinkParams {
+  const out: LinkParams = { ...base };
+  for (const [name, value] of Object.entries(overrides)) {
+    const key = PARAM_BY_NAME.get(name);
+    if (key === undefined) {
+      throw new QkdnetError(
+        'UNKNOWN_PARAMETER',
+        `Unknown parameter "${name}"; known: ${[...PARAM_BY_NAME.keys()].join(', ')}`,
+      );
+    }
+    const spec = PARAM_SPECS[key];
+    if (!Number.isFinite(value) || value < spec.min || value > spec.max) {
+      throw new RangeError(`Parameter ${name} = ${value} is outside ${spec.min}..${spec.max} ${spec.unit}`);
+    }
+    out[key] = value;
+  }
   return out;
 }

@@ -1,0 +1,87 @@
+/**
+ * Weak-coherent source and threshold detector: the analytic expectations of decoy-state BB84 in the forms of
+ * GLLP (Gottesman, Lo, Lütkenhaus, Preskill, QIC 4, 325 (2004)), H.-K. Lo, X. Ma, K. Chen, PRL 94, 230504
+ * (2005) and X. Ma, B. Qi, Y. Zhao, H.-K. Lo, PRA 72, 012326 (2005), Eqs. (1)–(8). A phase-randomised
+ * coherent state of mean μ carries n photons with Poisson probability e^{−μ}μⁿ/n!; an n-photon pulse is
+ * detected with yield Y_n = Y0 + 1 − (1−η)ⁿ, where η = η_Bob·η_channel is the whole-system transmittance.
+ * The link engine's sampled detections are checked against these expectations.
+ */
+import { poissonPmf } from '../common/index.ts';
+
+/** Background error rate e0: a dark or background count gives a random bit (Ma et al. 2005). */
+export const E0_BACKGROUND = 0.5;
+
+/** Probability that a weak coherent pulse of mean μ photons carries exactly n photons: e^{−μ}μⁿ/n!. */
+export function photonNumberProbability(n: number, mu: number): number {
+  return poissonPmf(n, mu);
+}
+
+/** n-photon yield Y_n = Y0 + 1 − (1 − η)ⁿ (Ma et al. 2005 Eq. 4, exact form; Y0 = dark counts per gate). */
+export function yieldN(n: number, eta: number, y0: number): number {
+  return y0 + 1 - Math.pow(1 - eta, n);
+}
+
+/** Overall gain Q_μ = Y0 + 1 − e^{−ημ}: probability of a detection per pulse (Ma et al. 2005 Eq. 6). */
+export function gainQ(mu: number, eta: number, y0: number): number {
+  return y0 - Math.expm1(-eta * mu);
+}
+
+/**
+ * Overall QBER E_μ = [e0·Y0 + e_d·(1 − e^{−ημ})] / Q_μ (Ma et al. 2005 Eq. 7), e0 = 1/2. Returns 0 when
+ * nothing is detected.
+ */
+export function errorE(mu: number, eta: number, y0: number, ed: number): number {
+  const q = gainQ(mu, eta, y0);
+  return q > 0 ? (E0_BACKGROUND * y0 - ed * Math.expm1(-eta * mu)) / q : 0;
+}
+
+/** n-photon error rate e_n = [e0·Y0 + e_d·(1 − (1−η)ⁿ)] / Y_n (Ma et al. 2005 Eq. 5). */
+export function errorN(n: number, eta: number, y0: number, ed: number): number {
+  const y = yieldN(n, eta, y0);
+  return y > 0 ? (E0_BACKGROUND * y0 + ed * (1 - Math.pow(1 - eta, n))) / y : 0;
+}
+
+/** A threshold single-photon detector with the imperfections issue 2 names. */
+export interface DetectorModel {
+  /** Detection efficiency (optics × detector), 0..1. */
+  readonly efficiency: number;
+  /** Dark/background count probability per gate Y0 (both detectors together). */
+  readonly darkCountProbability: number;
+  /** Probability a photon lands in the wrong detector (optical misalignment e_d). */
+  readonly misalignmentError: number;
+  /** Probability that a detection is followed by an afterpulse in the next gates. */
+  readonly afterpulseProbability: number;
+  /** Dead time after a detection, ns. */
+  readonly deadTimeNs: number;
+}
+
+/** What a detector reports per pulse: click probability and QBER, after afterpulsing and dead time. */
+export interface DetectorResponse {
+  /** Detection probability per pulse sent. */
+  readonly clickProbability: number;
+  /** Error probability among detections. */
+  readonly qber: number;
+  /** Fraction of gates open (not blinded by dead time), 0..1. */
+  readonly dutyCycle: number;
+}
+
+/**
+ * Detector response to a weak coherent pulse of mean μ after channel transmittance ηch. Afterpulses add
+ * p_ap·Q uncorrelated clicks with error 1/2 (Lim et al. 2014's model: R = (1 + p_ap)·D); dead time τ closes
+ * the detector for τ after each click, so at click rate r = Q·f the open fraction is 1/(1 + r·τ)
+ * (non-paralysable detector, e.g. Ma et al. 2005 Sec. VI).
+ */
+export function detectorResponse(
+  det: DetectorModel,
+  mu: number,
+  channelTransmittance: number,
+  repetitionRateHz: number,
+): DetectorResponse {
+  const eta = det.efficiency * channelTransmittance;
+  const q0 = gainQ(mu, eta, det.darkCountProbability);
+  const e0 = errorE(mu, eta, det.darkCountProbability, det.misalignmentError);
+  const qAp = q0 * (1 + det.afterpulseProbability);
+  const errAp = (e0 * q0 + E0_BACKGROUND * det.afterpulseProbability * q0) / qAp;
+  const dutyCycle = 1 / (1 + qAp * repetitionRateHz * det.deadTimeNs * 1e-9);
+  return { clickProbability: qAp * dutyCycle, qber: errAp, dutyCycle };
+}
