@@ -14,3 +14,4 @@ export * from './alerts.ts';
 export * from './passes.ts';
 export * from './types.ts';
 export * from './simulation.ts';
+export * from './report.ts';

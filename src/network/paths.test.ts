@@ -55,17 +55,15 @@ test('disjointPaths finds two disjoint paths in the trap topology where greedy r
 test('disjointPaths returns valid, node-disjoint paths, as many as a brute-force Menger count allows (k ≤ 2)', () => {
   fc.assert(
     fc.property(
-      fc
-        .integer({ min: 3, max: 8 })
-        .chain((n) =>
-          fc.tuple(
-            fc.constant(n),
-            fc.uniqueArray(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), {
-              maxLength: 16,
-              selector: ([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`,
-            }),
-          ),
+      fc.integer({ min: 3, max: 8 }).chain((n) =>
+        fc.tuple(
+          fc.constant(n),
+          fc.uniqueArray(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), {
+            maxLength: 16,
+            selector: ([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`,
+          }),
         ),
+      ),
       ([n, raw]) => {
         const edges = raw.filter(([a, b]) => a !== b);
         const g = graph(n, edges);

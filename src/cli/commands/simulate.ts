@@ -1,17 +1,178 @@
 /**
- * `qkdnet simulate` — simulate a whole QKD network from a scenario
- * Placeholder registered by the foundation; the full command arrives with issue 6 (network).
+ * `qkdnet simulate` — plays a scenario (a QKD network: nodes, links, applications, events) in simulated
+ * time and reports how much key demand was served, with which provenance, what failures cost and what a
+ * compromised trusted node could read. `--fail` and `--compromise` add events to the scenario's own;
+ * `--report DIR` writes an HTML page with plots over time. Same seed → same output (apart from elapsed_ms).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
-import { QkdnetError } from '../../common/index.ts';
+import { parseDurationS } from '../../common/index.ts';
+import {
+  buildReportHtml,
+  loadScenario,
+  NetworkSimulation,
+  type ScenarioEvent,
+  type SimulationSummary,
+} from '../../network/index.ts';
+import { formatTable, parseFormat, ProgressBar, UsageError } from '../util.ts';
+
+const EXAMPLES = `
+Examples:
+  qkdnet simulate scenarios/metro-demo.yaml
+      a day of the demo mesh, text summary
+  qkdnet simulate scenarios/metro-demo.yaml --duration 6h --fail link:hq-dcn@1h..3h --format json
+      cut link hq-dcn from 1 h to 3 h, JSON summary
+  qkdnet simulate scenarios/secoqc-vienna-2008.yaml --compromise node:BREI --report out/
+      a silently compromised trusted node; writes out/report.html and out/summary.json
+  qkdnet simulate scenarios/beijing-shanghai-backbone.yaml --seed 7 --fail link:JN-HF@0
+
+--fail takes link:ID@TIME (cut at TIME) or link:ID@FROM..TO (cut, then restore), comma-separated.
+--compromise takes node:ID or node:ID@TIME, comma-separated (the node reads what it relays; silent).
+Times are seconds or 90s, 15m, 24h, 2d. JSON fields: duration_s, demand_bits, served_bits,
+served_fraction, served_by_provenance, plaintext_bits, reroutes, alerts, keys_exposed,
+links[{id, generated_bits, relayed_bits, pool_min_bits, down_s}], elapsed_ms.`;
+
+function time(text: string, flag: string): number {
+  try {
+    return parseDurationS(text);
+  } catch {
+    throw new UsageError(`${flag}: "${text}" is not a time (e.g. 90s, 15m, 24h)`);
+  }
+}
+
+/** Parses `--fail link:ID@T[..T2],…` into scenario events. */
+export function parseFailures(text: string): ScenarioEvent[] {
+  const out: ScenarioEvent[] = [];
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const m = /^link:([^@]+)@([^.]+)(?:\.\.(.+))?$/.exec(item);
+    if (!m) throw new UsageError(`--fail: "${item}" is not link:ID@TIME or link:ID@FROM..TO`);
+    const from = time(m[2]!, '--fail');
+    out.push({ atS: from, kind: 'fail', target: m[1]! });
+    if (m[3] !== undefined) {
+      const to = time(m[3], '--fail');
+      if (to <= from) throw new UsageError(`--fail: "${item}" restores before it fails`);
+      out.push({ atS: to, kind: 'restore', target: m[1]! });
+    }
+  }
+  return out;
+}
+
+/** Parses `--compromise node:ID[@T],…` into scenario events. */
+export function parseCompromises(text: string): ScenarioEvent[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const m = /^node:([^@]+)(?:@(.+))?$/.exec(item);
+      if (!m) throw new UsageError(`--compromise: "${item}" is not node:ID or node:ID@TIME`);
+      return {
+        atS: m[2] === undefined ? 0 : time(m[2], '--compromise'),
+        kind: 'compromise',
+        target: m[1]!,
+      } as const;
+    });
+}
+
+interface SimulateOptions {
+  duration?: string;
+  seed: string;
+  fail?: string;
+  compromise?: string;
+  report?: string;
+  format: string;
+}
+
+function textSummary(s: SimulationSummary, name: string): string {
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const prov = Object.entries(s.served_by_provenance)
+    .map(([k, v]) => `${k} ${s.served_bits ? pct(v / s.served_bits) : '0%'}`)
+    .join(', ');
+  return [
+    `scenario ${name}: ${s.duration_s} s simulated in ${s.elapsed_ms.toFixed(0)} ms`,
+    `demand ${s.demand_bits} bits, served ${s.served_bits} bits (${pct(s.served_fraction)}); plaintext ${s.plaintext_bits} bits`,
+    `served by provenance: ${prov}`,
+    `reroutes ${s.reroutes}, alerts ${s.alerts}, keys exposed ${s.keys_exposed}`,
+    '',
+    formatTable(
+      ['link', 'generated_bits', 'relayed_bits', 'pool_min_bits', 'down_s'],
+      s.links.map((l) => [
+        l.id,
+        String(l.generated_bits),
+        String(l.relayed_bits),
+        String(l.pool_min_bits),
+        String(l.down_s),
+      ]),
+    ),
+  ].join('\n');
+}
+
+/** Runs the command; exported for tests. */
+export function runSimulate(
+  file: string,
+  o: SimulateOptions,
+): { summary: SimulationSummary; output: string } {
+  const format = parseFormat(o.format, ['text', 'json'] as const);
+  const scenario = loadScenario(file);
+  const durationS = o.duration === undefined ? scenario.durationS : time(o.duration, '--duration');
+  if (!(durationS > 0)) throw new UsageError('--duration must be positive');
+  const seed = /^-?\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
+  const events = [
+    ...(o.fail ? parseFailures(o.fail) : []),
+    ...(o.compromise ? parseCompromises(o.compromise) : []),
+  ];
+  const net = new NetworkSimulation(scenario, { seed, durationS });
+  for (const e of events) {
+    const known =
+      e.kind === 'compromise'
+        ? scenario.nodes.some((n) => n.id === e.target)
+        : scenario.links.some((l) => l.id === e.target);
+    if (!known)
+      throw new UsageError(
+        `--${e.kind === 'compromise' ? 'compromise' : 'fail'}: no ${e.kind === 'compromise' ? 'node' : 'link'} "${e.target}" in ${scenario.name}`,
+      );
+    if (e.atS > durationS)
+      throw new UsageError(
+        `--${e.kind === 'compromise' ? 'compromise' : 'fail'}: time ${e.atS} s is after the end (${durationS} s)`,
+      );
+    net.scheduleEvent(e);
+  }
+  const bar = new ProgressBar(`simulating ${scenario.name}`, 100);
+  const t0 = performance.now();
+  net.run(durationS, (f) => bar.update(Math.round(f * 100)));
+  bar.done();
+  const summary = net.summary(performance.now() - t0);
+  if (o.report !== undefined) {
+    mkdirSync(o.report, { recursive: true });
+    const html = buildReportHtml({ scenario, summary, samples: net.samples(), alerts: net.alerts(), seed });
+    writeFileSync(join(o.report, 'report.html'), html);
+    writeFileSync(join(o.report, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  }
+  const output = format === 'json' ? JSON.stringify(summary, null, 2) : textSummary(summary, scenario.name);
+  return { summary, output };
+}
 
 export function register(program: Command): void {
   program
     .command('simulate')
-    .description('simulate a whole QKD network from a scenario (not yet available)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new QkdnetError('INTERNAL', 'qkdnet simulate is not implemented yet (issue 6 (network))');
+    .summary('simulate a whole QKD network from a scenario')
+    .description(
+      'Simulate a QKD network (trusted-node relay, key-aware routing, multipath, ML-KEM fallback) from a scenario file in simulated time.',
+    )
+    .argument('<scenario>', 'scenario file (YAML or JSON), e.g. scenarios/metro-demo.yaml')
+    .option('--duration <time>', "simulated time (default: the scenario's, else 24h)")
+    .option('--seed <seed>', 'seed of every random stream', '1')
+    .option('--fail <events>', 'link failures: link:ID@TIME or link:ID@FROM..TO, comma-separated')
+    .option('--compromise <nodes>', 'silently compromised nodes: node:ID or node:ID@TIME, comma-separated')
+    .option('--report <dir>', 'write report.html (plots over time, events) and summary.json to DIR')
+    .option('--format <format>', 'text or json', 'text')
+    .addHelpText('after', EXAMPLES)
+    .action((file: string, o: SimulateOptions) => {
+      const { output } = runSimulate(file, o);
+      process.stdout.write(`${output}\n`);
     });
 }
