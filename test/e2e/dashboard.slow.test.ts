@@ -163,7 +163,7 @@ test('cutting a link reroutes the keys of the application that used it', async (
     return a.servedBits > servedBefore ? a.servedBits : undefined;
   });
   assert.ok(served > servedBefore);
-  await page.waitForSelector('[data-testid="activity"] .ev.reroute');
+  await page.waitForSelector('[data-testid="activity"] .ev-reroute');
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard-reroute.png') });
   await page.close();
 });

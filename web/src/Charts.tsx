@@ -6,7 +6,7 @@
 import uPlot, { type AlignedData, type Options } from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useEffect, useRef } from 'preact/hooks';
-import { formatBits, formatTime, type LinkSample } from './live.ts';
+import { formatTime, type LinkSample } from './live.ts';
 
 /** One colour per link, in link order. */
 export const LINK_PALETTE = ['#38bdf8', '#f472b6', '#a3e635', '#fbbf24', '#c084fc', '#2dd4bf', '#fb923c', '#e879f9', '#94a3b8', '#4ade80'];
@@ -37,10 +37,30 @@ function align(links: readonly string[], history: ChartProps['history'], metric:
   return [xs, ...cols] as AlignedData;
 }
 
+/** Compact axis values; the unit is in the chart title. */
 function valueFormat(metric: Metric): (v: number) => string {
-  if (metric === 'qber') return (v) => `${v.toFixed(1)}%`;
-  if (metric === 'keyRateBps') return (v) => `${formatBits(v)}/s`;
-  return (v) => formatBits(v);
+  if (metric === 'qber') return (v) => `${Number(v.toFixed(2))}`;
+  return (v) => {
+    const a = Math.abs(v);
+    if (a >= 1e9) return `${Number((v / 1e9).toPrecision(3))}G`;
+    if (a >= 1e6) return `${Number((v / 1e6).toPrecision(3))}M`;
+    if (a >= 1e3) return `${Number((v / 1e3).toPrecision(3))}k`;
+    return `${Number(v.toPrecision(3))}`;
+  };
+}
+
+/** The links' colours, shared by the three charts. */
+export function ChartLegend({ links }: { links: readonly string[] }) {
+  return (
+    <ul class="legend chart-legend" aria-label="Chart series">
+      {links.map((id, i) => (
+        <li>
+          <span class="swatch" style={{ background: LINK_PALETTE[i % LINK_PALETTE.length] }} />
+          {id}
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 /** One chart; `data-testid="chart-<metric>"`. */
@@ -55,13 +75,13 @@ export function Chart({ title, metric, links, history, tick }: ChartProps) {
     const make = (): uPlot => {
       const opts: Options = {
         width: Math.max(200, el.clientWidth),
-        height: 150,
-        legend: { show: true, live: false },
+        height: 160,
+        legend: { show: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: false }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
         axes: [
           { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, values: (_u, vs) => vs.map((v) => formatTime(v)) },
-          { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, size: 64, values: (_u, vs) => vs.map((v) => fmt(v)) },
+          { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, size: 48, values: (_u, vs) => vs.map((v) => fmt(v)) },
         ],
         series: [
           { label: 'time', value: (_u, v) => (v === null ? '' : formatTime(v)) },
@@ -70,14 +90,13 @@ export function Chart({ title, metric, links, history, tick }: ChartProps) {
             stroke: LINK_PALETTE[i % LINK_PALETTE.length]!,
             width: 1.5,
             spanGaps: false,
-            value: (_u: uPlot, v: number | null) => (v === null ? '–' : fmt(v)),
           })),
         ],
       };
       return new uPlot(opts, align(links, history, metric), el);
     };
     plot.current = make();
-    const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height: 150 }));
+    const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height: 160 }));
     ro.observe(el);
     return () => {
       ro.disconnect();

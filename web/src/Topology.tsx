@@ -14,23 +14,33 @@ interface Props {
   readonly onSelectNode: (id: string) => void;
 }
 
-function positions(state: DashboardState): Map<string, { x: number; y: number }> {
+/** Node positions in pixels of a `width`×`height` box: equirectangular, aspect kept, 40 px margin. */
+function positions(state: DashboardState, width: number, height: number): Map<string, { x: number; y: number }> {
   const out = new Map<string, { x: number; y: number }>();
   const n = state.nodes.length;
-  const lats = state.nodes.map((d) => d.lat);
-  const spread = Math.max(...lats) - Math.min(...lats) + Math.max(...state.nodes.map((d) => Math.abs(d.lon)));
-  if (!(spread > 0)) {
-    state.nodes.forEach((d, i) => out.set(d.id, { x: 300 * Math.cos((2 * Math.PI * i) / n), y: 300 * Math.sin((2 * Math.PI * i) / n) }));
+  const meanLat = state.nodes.reduce((a, d) => a + d.lat, 0) / Math.max(1, n);
+  const k = Math.cos((meanLat * Math.PI) / 180);
+  const xs = state.nodes.map((d) => d.lon * k);
+  const ys = state.nodes.map((d) => -d.lat);
+  const spanX = Math.max(...xs) - Math.min(...xs);
+  const spanY = Math.max(...ys) - Math.min(...ys);
+  const m = 40;
+  if (!(spanX > 0 || spanY > 0)) {
+    const r = Math.max(40, Math.min(width, height) / 2 - m);
+    state.nodes.forEach((d, i) =>
+      out.set(d.id, { x: width / 2 + r * Math.cos((2 * Math.PI * i) / n), y: height / 2 + r * Math.sin((2 * Math.PI * i) / n) }),
+    );
     return out;
   }
-  const meanLat = lats.reduce((a, b) => a + b, 0) / n;
-  const k = Math.cos((meanLat * Math.PI) / 180);
-  for (const d of state.nodes) out.set(d.id, { x: d.lon * k * 1000, y: -d.lat * 1000 });
+  const scale = Math.min((width - 2 * m) / (spanX || 1), (height - 2 * m) / (spanY || 1));
+  const ox = (width - scale * spanX) / 2 - scale * Math.min(...xs);
+  const oy = (height - scale * spanY) / 2 - scale * Math.min(...ys);
+  state.nodes.forEach((d, i) => out.set(d.id, { x: ox + scale * xs[i]!, y: oy + scale * ys[i]! }));
   return out;
 }
 
-function elements(state: DashboardState): ElementDefinition[] {
-  const pos = positions(state);
+function elements(state: DashboardState, width = 600, height = 300): ElementDefinition[] {
+  const pos = positions(state, width, height);
   const nodes: ElementDefinition[] = state.nodes.map((d) => ({
     group: 'nodes',
     data: { id: d.id, label: d.name, kind: d.kind, compromised: d.compromised ? 1 : 0 },
@@ -47,7 +57,7 @@ function elements(state: DashboardState): ElementDefinition[] {
         colour: HEALTH_COLOUR[l.health],
         width: 2 + 8 * fill,
         dashed: l.state === 'up' ? 0 : 1,
-        label: l.state === 'up' ? `${Math.round(fill * 100)}%${l.attack ? ' ⚠' : ''}` : l.state,
+        label: l.state === 'up' ? `${Math.round(fill * 100)}%${l.attack ? ' ⚠' : ''}` : l.state === 'down' ? 'cut' : 'quarantined',
       },
     };
   });
@@ -61,13 +71,13 @@ const STYLE: cytoscape.StylesheetJson = [
       'background-color': '#0ea5e9',
       label: 'data(label)',
       color: '#e2e8f0',
-      'font-size': 13,
+      'font-size': 12,
       'text-valign': 'bottom',
-      'text-margin-y': 6,
+      'text-margin-y': 4,
       'text-outline-color': '#0b1220',
       'text-outline-width': 3,
-      width: 22,
-      height: 22,
+      width: 18,
+      height: 18,
       'border-width': 2,
       'border-color': '#0b1220',
     },
@@ -82,7 +92,7 @@ const STYLE: cytoscape.StylesheetJson = [
       width: 'data(width)',
       label: 'data(label)',
       color: '#cbd5e1',
-      'font-size': 11,
+      'font-size': 10,
       'text-background-color': '#0b1220',
       'text-background-opacity': 0.85,
       'text-background-padding': '2px',
@@ -102,9 +112,11 @@ export function Topology({ state, onSelectLink, onSelectNode }: Props) {
     if (!box.current) return;
     const c = cytoscape({
       container: box.current,
-      elements: elements(state),
+      elements: elements(state, box.current.clientWidth, box.current.clientHeight),
       style: STYLE,
-      layout: { name: 'preset', fit: true, padding: 40 },
+      layout: { name: 'preset', fit: false },
+      minZoom: 0.3,
+      maxZoom: 3,
       userZoomingEnabled: true,
       wheelSensitivity: 0.3,
       boxSelectionEnabled: false,
@@ -113,8 +125,13 @@ export function Topology({ state, onSelectLink, onSelectNode }: Props) {
     c.on('tap', 'edge', (e) => onSelectLink(String(e.target.id()).slice('link:'.length)));
     c.on('tap', 'node', (e) => onSelectNode(String(e.target.id())));
     const ro = new ResizeObserver(() => {
+      const el = box.current;
+      if (!el) return;
       c.resize();
-      c.fit(undefined, 40);
+      const pos = positions(state, el.clientWidth, el.clientHeight);
+      c.nodes().positions((n) => pos.get(n.id()) ?? n.position());
+      c.zoom(1);
+      c.pan({ x: 0, y: 0 });
     });
     ro.observe(box.current);
     cy.current = c;
@@ -132,5 +149,18 @@ export function Topology({ state, onSelectLink, onSelectNode }: Props) {
       for (const el of elements(state)) c.getElementById(String(el.data.id)).data(el.data);
     });
   }, [state]);
-  return <div class="map" ref={box} role="img" aria-label="Network topology map" data-testid="topology" />;
+  return (
+    <>
+      <div class="map" ref={box} role="img" aria-label="Network topology map" data-testid="topology" />
+      <ul class="legend map-legend" aria-label="Link colours">
+        {(Object.keys(HEALTH_COLOUR) as (keyof typeof HEALTH_COLOUR)[]).map((h) => (
+          <li>
+            <span class="swatch" style={{ background: HEALTH_COLOUR[h] }} />
+            {h}
+          </li>
+        ))}
+        <li class="hint">thickness and % = key pool level</li>
+      </ul>
+    </>
+  );
 }

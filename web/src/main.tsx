@@ -5,7 +5,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { Chart } from './Charts.tsx';
+import { Chart, ChartLegend } from './Charts.tsx';
 import { control, formatTime, useLive, type LiveEvent } from './live.ts';
 import { Alerts, Apps, Controls, LinkTable, ProvenanceMix } from './Panels.tsx';
 import { Topology } from './Topology.tsx';
@@ -79,16 +79,17 @@ function App() {
             <h2>Activity</h2>
             <ul data-testid="activity">
               {live.activity.slice(0, 8).map((e) => (
-                <li class={`ev ${e.type}`}>{describe(e)}</li>
+                <li class={`ev ev-${e.type}`}>{describe(e)}</li>
               ))}
               {live.activity.length === 0 && <li class="empty">Changes appear here as they happen.</li>}
             </ul>
           </section>
         </div>
         <div class="charts">
-          <Chart title="QBER (key basis)" metric="qber" links={links} history={live.history} tick={live.tick} />
-          <Chart title="Secret key rate" metric="keyRateBps" links={links} history={live.history} tick={live.tick} />
-          <Chart title="Key pool level" metric="poolBits" links={links} history={live.history} tick={live.tick} />
+          <ChartLegend links={links} />
+          <Chart title="QBER, key basis (%)" metric="qber" links={links} history={live.history} tick={live.tick} />
+          <Chart title="Secret key rate (bit/s)" metric="keyRateBps" links={links} history={live.history} tick={live.tick} />
+          <Chart title="Key pool level (bits)" metric="poolBits" links={links} history={live.history} tick={live.tick} />
         </div>
         <LinkTable state={state} onSelect={setLink} />
         <Alerts state={state} />
