@@ -11,6 +11,7 @@
  * two warm-up runs per mode are discarded. Each run ends with the IKE SA deleted and confirmed.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -129,6 +130,7 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
     await closeResponder?.().catch(() => undefined);
     await kmes?.close().catch(() => undefined);
     await tb.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -170,34 +172,25 @@ async function placeKey(c: Ctx, mode: BenchMode): Promise<string> {
   if (!r.ok) throw new QkdnetError('IPSEC_UNAVAILABLE', `bench: no key from the UE's KME: ${r.message}`);
   const { keyId, key } = r.value;
   const asPsk = mode === 'qkd-psk';
-  const answer = await c.channel.request({ type: asPsk ? 'psk' : 'ppk', keyId });
-  if (answer.ok !== true) {
-    key.fill(0);
+  const local = async () => {
+    try {
+      await c.tb.ue.vici.call('load-shared', asPsk ? qkdPskMessage(keyId, key) : ppkMessage(keyId, key));
+    } finally {
+      key.fill(0);
+    }
+    if (asPsk) return;
+    const auth = mode === 'cert+qkd-ppk' ? 'pubkey' : 'psk';
+    const certPem = auth === 'pubkey' ? c.certs.ecdsa.ue.certPem : undefined;
+    const spec = { name: CONN, role: 'initiator', auth, ppkId: keyId, ppkRequired: true } as const;
+    await c.tb.ue.vici.call('load-conn', connMessage({ ...spec, ...(certPem ? { certPem } : {}) }));
+  };
+  // as the agent does: the peer fetches and loads its copy while this side loads its own
+  const [answer] = await Promise.all([c.channel.request({ type: asPsk ? 'psk' : 'ppk', keyId }), local()]);
+  if (answer.ok !== true)
     throw new QkdnetError(
       'IPSEC_UNAVAILABLE',
       `bench: N3IWF agent refused ${keyId}: ${String(answer.reason)}`,
     );
-  }
-  try {
-    await c.tb.ue.vici.call('load-shared', asPsk ? qkdPskMessage(keyId, key) : ppkMessage(keyId, key));
-  } finally {
-    key.fill(0);
-  }
-  if (!asPsk) {
-    const auth = mode === 'cert+qkd-ppk' ? 'pubkey' : 'psk';
-    const certPem = auth === 'pubkey' ? c.certs.ecdsa.ue.certPem : undefined;
-    await c.tb.ue.vici.call(
-      'load-conn',
-      connMessage({
-        name: CONN,
-        role: 'initiator',
-        auth,
-        ppkId: keyId,
-        ppkRequired: true,
-        ...(certPem ? { certPem } : {}),
-      }),
-    );
-  }
   return keyId;
 }
 

@@ -21,7 +21,7 @@ import { ensureCerts, loadCerts } from './creds.ts';
 import { ML_KEM_768_PQC, startKmePair, type KmePair } from './kme-pair.ts';
 import { deleteNamespace, listNamespaces, requireRoot } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
-import { InitiatorAgent, type ActiveSa, type NoKeyPolicy } from './ppk-initiator.ts';
+import { InitiatorAgent, type ActiveSa, type EstablishResult, type NoKeyPolicy } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import { echoThroughTunnel, listSas, startTestbed, type SaInfo, type Testbed } from './testbed.ts';
 
@@ -43,6 +43,8 @@ export interface HarnessOptions {
   readonly feedIntervalMs?: number;
   readonly log: Logger;
   readonly alert?: AlertSink;
+  /** Called after every PPK round of the UE's agent (first SA and each rotation). */
+  readonly onRound?: (r: EstablishResult) => void;
   /** Progress callback (one line per step). */
   readonly step?: (what: string) => void;
 }
@@ -152,6 +154,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
       lifetimeS: o.lifetimeS ?? 60,
       log: o.log.child({ agent: 'ue' }),
       alert,
+      ...(o.onRound ? { onRound: o.onRound } : {}),
     });
     undo.push(() => agent.stop());
     const first = await agent.start();

@@ -1,17 +1,258 @@
 /**
- * `qkdnet ipsec` — QKD keys into strongSwan IKEv2
- * Placeholder registered by the foundation; the full command arrives with issue 8 (IPsec).
+ * `qkdnet ipsec` — QKD keys into real strongSwan IKEv2 as RFC 8784 PPKs (issue 8, docs/ipsec.md):
+ * `up` brings up the UE/N3IWF namespaces, charons, KMEs and PPK agents and proves the tunnel; `down`
+ * removes what a killed `up` left behind; `bench` times SA set-up by authentication mode. Root only.
  */
 import type { Command } from 'commander';
-import { QkdnetError } from '../../common/index.ts';
+import pino from 'pino';
+import {
+  AGENT_LOG_REDACT,
+  harnessDown,
+  medianRatio,
+  PUBLISHED,
+  requireRoot,
+  runIpsecBench,
+  startHarness,
+  type BenchReport,
+  type HarnessStatus,
+  type NoKeyPolicy,
+  type SaInfo,
+} from '../../ipsec/index.ts';
+import { formatTable, parseFormat, parseNumber, ProgressBar, UsageError } from '../util.ts';
 
+const PREFIX = /^[a-z0-9-]{1,20}$/;
+
+function prefixOf(p: string): string {
+  if (!PREFIX.test(p)) throw new UsageError(`--prefix: "${p}" must be 1–20 of a-z 0-9 -`);
+  return p;
+}
+
+function logger(level: string): pino.Logger {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
+  if (!levels.includes(level))
+    throw new UsageError(`--log-level: "${level}" is not one of ${levels.join(', ')}`);
+  return pino({ name: 'ipsec', level, redact: AGENT_LOG_REDACT }, pino.destination(2));
+}
+
+function printStatus(s: HarnessStatus, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    return;
+  }
+  const rows: [string, SaInfo][] = [
+    ...s.ue.map((x): [string, SaInfo] => ['UE', x]),
+    ...s.n3iwf.map((x): [string, SaInfo] => ['N3IWF', x]),
+  ];
+  process.stdout.write(
+    `${formatTable(
+      ['side', 'conn', 'IKE SA', 'state', 'ppk', 'CHILD SAs'],
+      rows.map(([side, x]) => [
+        side,
+        x.conn,
+        x.uniqueId,
+        x.state,
+        x.ppk ? 'yes' : 'no',
+        x.children.map((c) => `${c.name}:${c.state}`).join(' '),
+      ]),
+    )}\n` +
+      `PPK_ID (ETSI 014 key_ID): ${s.current?.keyId ?? '-'}  provenance: ${s.current?.provenance ?? '-'}\n` +
+      `ppk = yes on both daemons: ${s.ppk ? 'yes' : 'NO'}; TCP echo 10.99.0.65 → 10.99.0.97 through the tunnel: ${s.traffic ? 'yes' : 'NO'}\n`,
+  );
+}
+
+function untilSignalOr(ms: number | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => done(sig);
+    const timer = ms === undefined ? undefined : setTimeout(() => done('duration elapsed'), ms);
+    const done = (why: string) => {
+      clearTimeout(timer);
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(why);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/** The printed comparison: our medians beside the published percentages. */
+export function benchTable(r: BenchReport): string {
+  const psk = r.modes.find((m) => m.mode === 'psk');
+  const cert = r.modes.find((m) => m.mode === 'cert-ecdsa');
+  const pct = (x: number) => (Number.isFinite(x) ? `${((1 - x) * 100).toFixed(1)}%` : '-');
+  const rows = r.modes.map((m) => {
+    const rp = medianRatio(m, psk);
+    const rc = medianRatio(m, cert);
+    return [
+      m.mode,
+      m.fetch_in_window ? 'yes' : 'no',
+      m.mean_ms,
+      m.median_ms,
+      m.p95_ms,
+      m.sd_ms,
+      rp.toFixed(3),
+      rc.toFixed(3),
+      pct(rp),
+      pct(rc),
+    ];
+  });
+  const target = r.modes.find((m) => m.mode === 'psk+qkd-ppk' && m.fetch_in_window);
+  const t = target ? medianRatio(target, psk) : Number.NaN;
+  return [
+    `SA establishment (VICI initiate → IKE + CHILD SA up), ${r.runs} runs per mode, medians compared`,
+    formatTable(
+      [
+        'mode',
+        'fetch in window',
+        'mean ms',
+        'median ms',
+        'p95 ms',
+        'sd ms',
+        '×psk',
+        '×cert-ecdsa',
+        'faster than psk',
+        'faster than cert',
+      ],
+      rows,
+    ),
+    `published: QKD ${PUBLISHED.fasterThanCertPct}% faster than certificates (×${PUBLISHED.ratioToCert.toFixed(4)}), ` +
+      `${PUBLISHED.fasterThanPskPct}% faster than PSK (×${PUBLISHED.ratioToPsk.toFixed(4)})`,
+    `target psk+qkd-ppk with fetch ≤ 1.05 × psk: ${Number.isFinite(t) ? `${t.toFixed(3)} × — ${t <= 1.05 ? 'met' : 'NOT met'}` : 'not measured'}`,
+  ].join('\n');
+}
+
+/** Registers `qkdnet ipsec`. */
 export function register(program: Command): void {
-  program
+  const ipsec = program
     .command('ipsec')
-    .description('QKD keys into strongSwan IKEv2 (not yet available)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new QkdnetError('INTERNAL', 'qkdnet ipsec is not implemented yet (issue 8 (IPsec))');
+    .description(
+      'QKD keys into strongSwan IKEv2 as RFC 8784 PPKs: harness, teardown, SA set-up benchmark (root)',
+    );
+
+  ipsec
+    .command('up')
+    .description(
+      'UE and N3IWF namespaces, charon in each, two KMEs, PPK agents; proves the tunnel, rotates keys',
+    )
+    .option('--policy <p>', 'when no QKD key: fail-closed (no SA) or pqc (ML-KEM-768 PPK)', 'fail-closed')
+    .option('--lifetime <s>', 'seconds between PPK rotations (reauthentication with a fresh key)', '60')
+    .option('--auth <a>', 'IKE authentication beside the PPK: psk or cert (ECDSA P-256)', 'psk')
+    .option(
+      '--duration <s>',
+      'tear down after this many seconds (default: on Ctrl-C; 0: right after the proof)',
+    )
+    .option('--prefix <name>', 'namespace prefix (<prefix>-ue, <prefix>-n3iwf)', 'qkdnet')
+    .option('--log-level <l>', 'agent log level on stderr (JSON): error, warn, info, debug', 'warn')
+    .option('--json', 'print the status as JSON')
+    .addHelpText(
+      'after',
+      `
+Needs root (network namespaces, charon). Only addresses inside the namespaces are used
+(10.99.0.1/30 ↔ 10.99.0.2/30 outer, 10.99.0.65 ↔ 10.99.0.97 inner); everything is removed on exit.
+
+Examples:
+  sudo qkdnet ipsec up --duration 0            # bring up, prove ppk = yes and traffic, tear down
+  sudo qkdnet ipsec up --lifetime 10           # rotate the PPK every 10 s until Ctrl-C
+  sudo qkdnet ipsec up --policy pqc --auth cert
+  sudo qkdnet ipsec down                       # clean up after a killed 'up'`,
+    )
+    .action(
+      async (o: {
+        policy: string;
+        lifetime: string;
+        auth: string;
+        duration?: string;
+        prefix: string;
+        logLevel: string;
+        json?: boolean;
+      }) => {
+        if (o.policy !== 'fail-closed' && o.policy !== 'pqc')
+          throw new UsageError(`--policy: "${o.policy}" is not fail-closed or pqc`);
+        if (o.auth !== 'psk' && o.auth !== 'cert')
+          throw new UsageError(`--auth: "${o.auth}" is not psk or cert`);
+        const lifetimeS = parseNumber(o.lifetime, '--lifetime', { min: 1 });
+        const durationS =
+          o.duration === undefined ? undefined : parseNumber(o.duration, '--duration', { min: 0 });
+        const prefix = prefixOf(o.prefix);
+        const log = logger(o.logLevel);
+        requireRoot('run qkdnet ipsec up');
+        const h = await startHarness({
+          prefix,
+          policy: o.policy as NoKeyPolicy,
+          lifetimeS,
+          auth: o.auth,
+          feedIntervalMs: 1000,
+          log,
+          step: (s) => process.stderr.write(`· ${s}\n`),
+          onRound: (r) =>
+            process.stderr.write(
+              r.ok
+                ? `rotated: PPK ${r.value.keyId} (${r.value.provenance}), IKE SA ${r.value.ikeUniqueId}, ${r.value.elapsedMs.toFixed(1)} ms\n`
+                : `rotation failed: ${r.reason}: ${r.message}\n`,
+            ),
+        });
+        try {
+          printStatus(await h.status(), o.json === true);
+          if (durationS === 0) return;
+          process.stderr.write(
+            `rotating the PPK every ${lifetimeS} s; ${durationS === undefined ? 'Ctrl-C' : `${durationS} s`} to tear down\n`,
+          );
+          const why = await untilSignalOr(durationS === undefined ? undefined : durationS * 1000);
+          process.stderr.write(`${why}: tearing down\n`);
+          if (!o.json) printStatus(await h.status(), false);
+        } finally {
+          await h.close();
+          process.stderr.write('namespaces, daemons, KMEs and agents removed\n');
+        }
+      },
+    );
+
+  ipsec
+    .command('down')
+    .description("remove what a killed 'qkdnet ipsec up' left: its process, charons, namespaces, files")
+    .option('--prefix <name>', 'namespace prefix used by up', 'qkdnet')
+    .option('--json', 'print what was removed as JSON')
+    .action(async (o: { prefix: string; json?: boolean }) => {
+      const removed = await harnessDown(prefixOf(o.prefix));
+      if (o.json) process.stdout.write(`${JSON.stringify({ removed }, null, 2)}\n`);
+      else process.stdout.write(removed.length ? `removed: ${removed.join(', ')}\n` : 'nothing to remove\n');
+    });
+
+  ipsec
+    .command('bench')
+    .description('time IKEv2 SA set-up: cert-ecdsa, cert-rsa3072, psk, psk+qkd-ppk, cert+qkd-ppk, qkd-psk')
+    .option('--runs <n>', 'timed runs per mode (after 2 warm-up runs)', '30')
+    .option('--format <f>', 'table or json', 'table')
+    .option('--prefix <name>', 'namespace prefix', 'qkbench')
+    .addHelpText(
+      'after',
+      `
+QKD modes run twice: with the ETSI 014 fetch (enc_keys, key_ID to the peer agent, dec_keys, load-shared)
+inside the timed window and with the key placed beforehand. JSON: {runs, modes: [{mode, fetch_in_window,
+mean_ms, median_ms, p95_ms, sd_ms}]}. Needs root.
+
+Examples:
+  sudo qkdnet ipsec bench --runs 30
+  sudo qkdnet ipsec bench --runs 50 --format json > ipsec.json`,
+    )
+    .action(async (o: { runs: string; format: string; prefix: string }) => {
+      const runs = parseNumber(o.runs, '--runs', { min: 1, max: 10_000, integer: true });
+      const format = parseFormat(o.format, ['table', 'json'] as const);
+      const prefix = prefixOf(o.prefix);
+      requireRoot('run qkdnet ipsec bench');
+      const bar = new ProgressBar('ipsec bench', 1);
+      let barTotal = 0;
+      const r = await runIpsecBench({
+        runs,
+        prefix,
+        log: logger('error'),
+        progress: (done, total) => {
+          if (barTotal !== total) barTotal = total;
+          bar.update(done / total);
+        },
+      });
+      bar.done();
+      if (format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else process.stdout.write(`${benchTable(r)}\n`);
     });
 }
