@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildServer } from './app.ts';
+import { startLiveNetwork } from './compose.ts';
+import type { LiveEvent } from './types.ts';
+
+// The composition over the real NetworkSimulation (no KMEs: the slow e2e suite covers those), fast-paced.
+// Seeded (seed 7) so routes and alerts are the same on every run.
+async function withNetwork(
+  fn: (net: Awaited<ReturnType<typeof startLiveNetwork>>) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-compose-'));
+  const net = await startLiveNetwork({
+    scenarioPath: 'scenarios/metro-demo.yaml',
+    dataDir: dir,
+    speed: 200,
+    seed: 7,
+    kmes: false,
+  });
+  try {
+    await fn(net);
+  } finally {
+    await net.live.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function until(
+  net: Awaited<ReturnType<typeof startLiveNetwork>>,
+  pred: () => boolean,
+  what: string,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`never saw ${what}`)), 20_000);
+    const check = setInterval(() => {
+      if (pred()) {
+        clearTimeout(deadline);
+        clearInterval(check);
+        resolve();
+      }
+    }, 20);
+    void net;
+  });
+}
+
+test('the live network shows the scenario and its links fill pools and record samples as time passes', async () => {
+  await withNetwork(async (net) => {
+    const s0 = net.live.state();
+    assert.equal(s0.scenario.name, 'metro-demo');
+    assert.equal(s0.nodes.length, 6);
+    assert.equal(s0.links.length, 9);
+    assert.ok(s0.attackKinds.includes('intercept-resend'));
+    await until(net, () => net.live.history('hq-dcn').length >= 3, 'three samples');
+    const h = net.live.history('hq-dcn');
+    assert.ok(
+      h.every((p, i) => i === 0 || p.timeS > h[i - 1]!.timeS),
+      'samples in time order',
+    );
+    assert.ok(h.at(-1)!.keyRateBps > 0, 'a working link produces key');
+    assert.ok(net.live.state().timeS > 0);
+  });
+});
+
+test('intercept-resend through the API raises an alert and quarantines the link', async () => {
+  await withNetwork(async (net) => {
+    const events: LiveEvent[] = [];
+    net.live.subscribe((e) => events.push(e));
+    const app = buildServer(net.live, { webRoot: '/nonexistent' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/links/dcn-ex/attack',
+      payload: { kind: 'intercept-resend' },
+    });
+    assert.equal(res.statusCode, 202);
+    await until(
+      net,
+      () => net.live.state().links.find((l) => l.id === 'dcn-ex')!.state === 'quarantined',
+      'quarantine',
+    );
+    const alert = events.find((e) => e.type === 'alert' && e.alert.linkId === 'dcn-ex');
+    assert.ok(alert && alert.type === 'alert');
+    // Intercept-resend on every pulse adds 1/4 to the QBER (Bennett & Brassard 1984) over the 11% abort threshold.
+    assert.ok(alert.alert.evidence.value > alert.alert.evidence.threshold);
+    assert.equal(net.live.state().links.find((l) => l.id === 'dcn-ex')!.health, 'quarantined');
+    assert.ok(
+      events.some((e) => e.type === 'link-state' && e.linkId === 'dcn-ex' && e.state === 'quarantined'),
+    );
+    await app.close();
+  });
+});
+
+test('cutting the direct link reroutes the application over trusted nodes', async () => {
+  await withNetwork(async (net) => {
+    const route = () => net.live.state().apps.find((a) => a.id === 'telemetry')!.route;
+    await until(net, () => route() !== null, 'a first route');
+    assert.deepEqual(route()!.paths, [['hq', 'dc-north']]);
+    net.live.failLink('hq-dcn');
+    await until(
+      net,
+      () => JSON.stringify(route()?.paths) !== JSON.stringify([['hq', 'dc-north']]) && route() !== null,
+      'a reroute',
+    );
+    const paths = route()!.paths;
+    assert.ok(
+      paths.every((p) => p.length > 2),
+      JSON.stringify(paths),
+    );
+    assert.equal(net.live.state().links.find((l) => l.id === 'hq-dcn')!.health, 'down');
+    assert.ok(net.live.state().reroutes >= 1);
+  });
+});
