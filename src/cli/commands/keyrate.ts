@@ -1,17 +1,251 @@
 /**
- * `qkdnet keyrate` — secret key rate against distance for QKD protocols and bounds
- * Placeholder registered by the foundation; the full command arrives with issue 2 (physics).
+ * `qkdnet keyrate` — secret key rate against distance for QKD protocols and the repeaterless bounds, from the
+ * models of src/physics (each citing its paper), for a preset parameter set with optional overrides. Prints a
+ * table, JSON or CSV and can draw the figure as SVG. Bad input is one line on stderr and exit code 2.
  */
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import {
+  MODELS,
+  PRESETS,
+  PARAM_SPECS,
+  findPreset,
+  getModel,
+  isFreeSpace,
+  keyRate,
+  maxDistanceKm,
+  paramsToJson,
+  withOverrides,
+  type LinkParams,
+} from '../../physics/index.ts';
 import { QkdnetError } from '../../common/index.ts';
+import {
+  ProgressBar,
+  UsageError,
+  formatCsv,
+  formatNumber,
+  formatTable,
+  parseFormat,
+  parseNumber,
+  parseRange,
+} from '../util.ts';
+import { renderLinePlot } from '../svg-plot.ts';
 
+/** One model's sweep, as printed with `--format json`. */
+export interface KeyrateJson {
+  model: string;
+  preset: string;
+  params: Record<string, number>;
+  points: { distance_km: number; rate_per_pulse: number; qber?: number; mu?: number; nu?: number }[];
+  /** null when the model has no maximum (bounds, or a rate still positive past 1,000 dB). */
+  max_distance_km: number | null;
+}
+
+interface KeyrateOptions {
+  model?: string;
+  distance?: string;
+  preset: string;
+  set: string[];
+  blockSize?: string;
+  format: string;
+  plot?: string;
+  models?: boolean;
+  presets?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ qkdnet keyrate --model bb84-decoy-infinite,bb84-gllp,plob --preset gys --distance 0:200:5 --plot k.svg
+      the textbook figure: decoy vs no-decoy BB84 with the GYS parameters, and the PLOB bound
+  $ qkdnet keyrate --model bb84-decoy-finite --block-size 1e8 --distance 0:120:10 --format json
+  $ qkdnet keyrate --model tf-qkd,plob --preset metro --set attenuation_db_per_km=0.16 --distance 0:500:20
+  $ qkdnet keyrate --model bb84-decoy-vacuum-weak --preset micius --distance 500:1500:100   (slant range)
+  $ qkdnet keyrate --models       list the models with their papers
+  $ qkdnet keyrate --presets      list the parameter presets with their sources
+
+Rates are secret bits per pulse sent (multiply by repetition_rate_hz for bit/s), asymptotic unless the model
+says otherwise, with intensities optimised at each distance; 0 beyond the maximum distance.
+--format json prints one object per model ({"model","preset","params","points":[…],"max_distance_km"}),
+and a JSON array when several models are given. Parameters for --set (snake_case, with units):
+${Object.values(PARAM_SPECS)
+  .map((s) => `  ${s.name.padEnd(30)} ${s.doc} [${s.unit}]`)
+  .join('\n')}`;
+
+function parseSets(items: readonly string[], base: LinkParams): LinkParams {
+  const overrides: Record<string, number> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set: "${item}" is not key=value`);
+    const name = item.slice(0, eq).trim();
+    overrides[name] = parseNumber(item.slice(eq + 1), `--set ${name}`);
+  }
+  try {
+    return withOverrides(base, overrides);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(`--set: ${e.message}`);
+    throw e;
+  }
+}
+
+function listModels(): string {
+  const rows = Object.values(MODELS).map((m) => [
+    m.name,
+    m.kind,
+    m.repeaterless ? 'yes' : 'no',
+    m.title,
+    m.source,
+  ]);
+  return formatTable(['model', 'kind', 'repeaterless', 'title', 'source'], rows);
+}
+
+function listPresets(): string {
+  return Object.values(PRESETS)
+    .map((p) => `${p.name}: ${p.title}\n  source: ${p.source}\n  notes: ${p.notes}`)
+    .join('\n\n');
+}
+
+/** Computes one model's sweep. */
+export function sweep(
+  model: string,
+  presetName: string,
+  params: LinkParams,
+  distancesKm: readonly number[],
+  blockSize: number | undefined,
+  onPoint: () => void = () => {},
+): KeyrateJson {
+  const opts = blockSize === undefined ? {} : { blockSize };
+  const points = distancesKm.map((d) => {
+    const r = keyRate(model, params, d, opts);
+    onPoint();
+    return {
+      distance_km: d,
+      rate_per_pulse: r.ratePerPulse,
+      ...(r.qber !== undefined && r.ratePerPulse > 0 ? { qber: r.qber } : {}),
+      ...(r.mu !== undefined && r.ratePerPulse > 0 ? { mu: r.mu } : {}),
+      ...(r.nu !== undefined && r.ratePerPulse > 0 ? { nu: r.nu } : {}),
+    };
+  });
+  const max = maxDistanceKm(model, params, opts);
+  return {
+    model,
+    preset: presetName,
+    params: paramsToJson(params),
+    points,
+    max_distance_km: Number.isFinite(max) ? Math.round(max * 100) / 100 : null,
+  };
+}
+
+function render(results: KeyrateJson[], format: string): string {
+  if (format === 'json') return JSON.stringify(results.length === 1 ? results[0] : results, null, 2);
+  if (format === 'csv') {
+    const rows = results.flatMap((r) =>
+      r.points.map((p) => [r.model, p.distance_km, p.rate_per_pulse, p.qber ?? '', p.mu ?? '', p.nu ?? '']),
+    );
+    return formatCsv(['model', 'distance_km', 'rate_per_pulse', 'qber', 'mu', 'nu'], rows);
+  }
+  const header = ['distance_km', ...results.map((r) => r.model)];
+  const rows = results[0]!.points.map((p, i) => [
+    p.distance_km,
+    ...results.map((r) => r.points[i]!.rate_per_pulse),
+  ]);
+  const max = results.map(
+    (r) =>
+      `  ${r.model}: ${r.max_distance_km === null ? 'no maximum' : `${formatNumber(r.max_distance_km)} km`}`,
+  );
+  return `${formatTable(header, rows)}\n\nSecret key rate in bits per pulse. Maximum distance:\n${max.join('\n')}`;
+}
+
+function plot(
+  results: KeyrateJson[],
+  params: LinkParams,
+  presetName: string,
+  distances: readonly number[],
+  file: string,
+): void {
+  const series = results.map((r) => ({
+    name: r.model,
+    points: r.points.map((p) => [p.distance_km, p.rate_per_pulse] as [number, number]),
+    dashed: getModel(r.model).kind === 'bound',
+  }));
+  if (!results.some((r) => r.model === 'plob')) {
+    const plob = sweep('plob', presetName, params, distances, undefined);
+    series.push({
+      name: 'plob',
+      points: plob.points.map((p) => [p.distance_km, p.rate_per_pulse]),
+      dashed: true,
+    });
+  }
+  const svg = renderLinePlot({
+    title: `Secret key rate vs ${isFreeSpace(params) ? 'slant range' : 'distance'} (preset ${presetName})`,
+    xLabel: isFreeSpace(params) ? 'Slant range (km)' : 'Fiber length (km)',
+    yLabel: 'Secret key rate (bits per pulse)',
+    yLog: true,
+    series,
+  });
+  try {
+    writeFileSync(file, svg);
+  } catch (e) {
+    throw new QkdnetError(
+      'CLI_USAGE',
+      `--plot: cannot write ${file}: ${(e as Error).message.split('\n')[0]}`,
+    );
+  }
+}
+
+function run(o: KeyrateOptions): void {
+  if (o.models) return void process.stdout.write(`${listModels()}\n`);
+  if (o.presets) return void process.stdout.write(`${listPresets()}\n`);
+  if (!o.model) throw new UsageError('--model is required (see qkdnet keyrate --models)');
+  if (!o.distance) throw new UsageError('--distance is required, e.g. --distance 0:200:5');
+  const format = parseFormat(o.format, ['table', 'json', 'csv'] as const);
+  const models = o.model
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (models.length === 0) throw new UsageError('--model: no model named');
+  for (const m of models) getModel(m);
+  const preset = findPreset(o.preset);
+  if (!preset)
+    throw new QkdnetError(
+      'UNKNOWN_PRESET',
+      `Unknown preset "${o.preset}"; known: ${Object.keys(PRESETS).join(', ')}`,
+    );
+  const distances = parseRange(o.distance, '--distance', { min: 0 });
+  const blockSize =
+    o.blockSize === undefined ? undefined : parseNumber(o.blockSize, '--block-size', { min: 1e6, max: 1e10 });
+  const params = parseSets(o.set, preset.params);
+  const bar = new ProgressBar('keyrate', models.length * distances.length);
+  let done = 0;
+  const results = models.map((m) =>
+    sweep(m, preset.name, params, distances, blockSize, () => bar.update(++done)),
+  );
+  bar.done();
+  if (o.plot) plot(results, params, preset.name, distances, o.plot);
+  process.stdout.write(`${render(results, format)}\n`);
+}
+
+/** Registers `qkdnet keyrate`. */
 export function register(program: Command): void {
   program
     .command('keyrate')
-    .description('secret key rate against distance for QKD protocols and bounds (not yet available)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new QkdnetError('INTERNAL', 'qkdnet keyrate is not implemented yet (issue 2 (physics))');
-    });
+    .description('secret key rate against distance for QKD protocols and bounds, from published models')
+    .option('--model <names>', 'comma-separated models (see --models)')
+    .option(
+      '--distance <from:to:step>',
+      'distances in km (slant range for free-space presets); from = to is one point',
+    )
+    .option('--preset <name>', 'parameter preset (see --presets)', 'gys')
+    .option(
+      '--set <key=value...>',
+      'override a parameter, e.g. --set attenuation_db_per_km=0.16',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--block-size <N>', 'pulses per block for bb84-decoy-finite, 1e6..1e10 (default 1e10)')
+    .option('--format <table|json|csv>', 'output format', 'table')
+    .option('--plot <file.svg>', 'also draw rate (log) vs distance with the PLOB bound as SVG')
+    .option('--models', 'list the models with their sources')
+    .option('--presets', 'list the presets with their sources')
+    .addHelpText('after', EXAMPLES)
+    .action((o: KeyrateOptions) => run(o));
 }
