@@ -19,3 +19,4 @@ export * from './cef-format.ts';
 export * from './sinks.ts';
 export * from './metrics.ts';
 export * from './synthetic.ts';
+export * from './evaluate.ts';

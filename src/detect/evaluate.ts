@@ -1,0 +1,251 @@
+/**
+ * The measurement behind `qkdnet detect evaluate`: how often, how fast and at what false-alarm cost the
+ * detectors catch an attack. Neyman–Pearson style: the false-alarm rate is measured on M attack-free
+ * blocks; the detection probability on N attacked trials, each a fresh calibrated engine facing the attack
+ * from its first block, counted as detected when a blocking alert (abort, quarantine) comes within
+ * `detectWithinBlocks` blocks. Trials continue `afterDetectionBlocks` past the first alarm to check that
+ * no attacked block's key reaches a store once detected (quarantine aborts them).
+ *
+ * The harness is pure: a `BlockSimulator` (the link engine's simulateBlock in the CLI, synthetic telemetry
+ * in unit tests) supplies telemetry, and every random stream is derived from one seed.
+ */
+import type { Rng, TelemetrySample } from './deps.ts';
+import { createRng } from './deps.ts';
+import { modelFromTelemetry, siftedPerPulse, type CalibratedModel } from './model.ts';
+import { DetectionEngine } from './engine.ts';
+import { trainAnomalyDetector, type AnomalyDetector } from './anomaly.ts';
+import type { QuantumDetectorConfig } from './quantum-detectors.ts';
+
+/** Produces one block of telemetry; `attacked` selects the attack under evaluation. */
+export type BlockSimulator = (
+  block: { blockId: number; pulses: number; attacked: boolean },
+  rng: Rng,
+) => TelemetrySample;
+
+/** Options of an evaluation. */
+export interface EvaluationOptions {
+  readonly attack: string;
+  readonly strength: number;
+  readonly trials: number;
+  readonly nullBlocks: number;
+  readonly seed: number | string;
+  /** Attack-free blocks pooled into the calibrated model (and the anomaly model's training). */
+  readonly calibrationBlocks?: number;
+  /** Sifted bits per block the block size is chosen for (default 10⁵). */
+  readonly targetSiftedBits?: number;
+  /** Pulses per block; default: sized from a pilot block for `targetSiftedBits`. */
+  readonly pulses?: number;
+  readonly detectWithinBlocks?: number;
+  /** Trials that are not detected within this many blocks are counted as missed. */
+  readonly maxBlocksPerTrial?: number;
+  readonly afterDetectionBlocks?: number;
+  readonly quantum?: Partial<QuantumDetectorConfig>;
+  /** Called with (done, total) as blocks are simulated. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** The figures the CLI prints (snake_case: they are the JSON output). */
+export interface EvaluationResult {
+  readonly attack: string;
+  readonly strength: number;
+  readonly trials: number;
+  readonly detection_probability: number;
+  readonly mean_blocks_to_detect: number | null;
+  readonly false_alarm_rate_per_block: number;
+  readonly keys_from_attacked_blocks: number;
+  readonly attacked_blocks_with_key_before_detection: number;
+  readonly null_blocks: number;
+  readonly false_alarm_budget_per_block: number;
+  readonly detect_within_blocks: number;
+  readonly pulses_per_block: number;
+  readonly sifted_bits_per_block: number;
+  readonly calibration_blocks: number;
+  readonly anomaly_detection_probability: number;
+  readonly anomaly_false_alarm_rate_per_block: number;
+  readonly alert_kinds: Readonly<Record<string, number>>;
+  readonly seed: number | string;
+}
+
+/** Stored telemetry of an evaluation, for ROC curves over thresholds without re-simulating. */
+export interface EvaluationData {
+  readonly model: CalibratedModel;
+  readonly anomaly: AnomalyDetector;
+  readonly nullSamples: readonly TelemetrySample[];
+  readonly trialSamples: readonly (readonly TelemetrySample[])[];
+}
+
+/** Runs the evaluation; returns the result and the data (for `rocCurve`). */
+export function evaluateDetection(
+  simulate: BlockSimulator,
+  o: EvaluationOptions,
+): { result: EvaluationResult; data: EvaluationData } {
+  const root = createRng(o.seed);
+  const cal = o.calibrationBlocks ?? 400;
+  const within = o.detectWithinBlocks ?? 3;
+  const maxBlocks = Math.max(within, o.maxBlocksPerTrial ?? 10);
+  const after = o.afterDetectionBlocks ?? 2;
+  const pulses = o.pulses ?? pilotPulses(simulate, root.stream('pilot'), o.targetSiftedBits ?? 1e5);
+  const total = cal + o.nullBlocks + o.trials * (maxBlocks + after);
+  let done = 0;
+  const tick = () => o.onProgress?.(++done, total);
+  const calRng = root.stream('calibration');
+  const calibration = Array.from({ length: cal }, (_, i) => {
+    tick();
+    return simulate({ blockId: i, pulses, attacked: false }, calRng);
+  });
+  const model = modelFromTelemetry(calibration);
+  const nullRng = root.stream('null');
+  const nullSamples = Array.from({ length: o.nullBlocks }, (_, i) => {
+    tick();
+    return simulate({ blockId: cal + i, pulses, attacked: false }, nullRng);
+  });
+  const anomaly = trainAnomalyDetector(model, calibration, nullSamples, root.stream('anomaly'), 1e-3);
+  const trialSamples: TelemetrySample[][] = [];
+  for (let t = 0; t < o.trials; t++) {
+    const rng = root.stream(`trial:${t}`);
+    const samples: TelemetrySample[] = [];
+    const engine = new DetectionEngine(o.quantum ? { quantum: o.quantum } : {});
+    let detectedAt = -1;
+    for (let b = 0; b < maxBlocks + after; b++) {
+      if (detectedAt < 0 && b >= maxBlocks) break;
+      if (detectedAt >= 0 && b > detectedAt + after) break;
+      const s = simulate({ blockId: b, pulses, attacked: true }, rng);
+      tick();
+      samples.push(s);
+      if (b === 0) engine.addLink(s.linkId, model);
+      if (detectedAt < 0 && engine.observe(s).abortBlock) detectedAt = b;
+    }
+    trialSamples.push(samples);
+  }
+  const scored = scoreRun(model, nullSamples, trialSamples, anomaly, within, o.quantum);
+  const result: EvaluationResult = {
+    attack: o.attack,
+    strength: o.strength,
+    trials: o.trials,
+    detection_probability: scored.detectionProbability,
+    mean_blocks_to_detect: scored.meanBlocksToDetect,
+    false_alarm_rate_per_block: scored.falseAlarmRate,
+    keys_from_attacked_blocks: scored.keysAfterDetection,
+    attacked_blocks_with_key_before_detection: scored.keysBeforeDetection,
+    null_blocks: o.nullBlocks,
+    false_alarm_budget_per_block: o.quantum?.falseAlarmPerBlock ?? 1e-3,
+    detect_within_blocks: within,
+    pulses_per_block: pulses,
+    sifted_bits_per_block: Math.round(siftedPerPulse(model) * pulses),
+    calibration_blocks: cal,
+    anomaly_detection_probability: scored.anomalyDetectionProbability,
+    anomaly_false_alarm_rate_per_block: anomaly.measuredFalseAlarmRate,
+    alert_kinds: scored.alertKinds,
+    seed: o.seed,
+  };
+  return { result, data: { model, anomaly, nullSamples, trialSamples } };
+}
+
+/** Pulses for `targetSifted` sifted bits, measured on a 10⁷-pulse attack-free pilot block. */
+function pilotPulses(simulate: BlockSimulator, rng: Rng, targetSifted: number): number {
+  const pilotPulses = 1e7;
+  const s = simulate({ blockId: -1, pulses: pilotPulses, attacked: false }, rng);
+  let sifted = 0;
+  for (const c of Object.values(s.counts ?? {})) sifted += c.Z.sifted + c.X.sifted;
+  if (sifted === 0)
+    throw new RangeError('the pilot block produced no sifted bits: the link is too lossy to evaluate');
+  return Math.ceil((targetSifted / sifted) * pilotPulses);
+}
+
+interface Scored {
+  detectionProbability: number;
+  meanBlocksToDetect: number | null;
+  falseAlarmRate: number;
+  keysAfterDetection: number;
+  keysBeforeDetection: number;
+  anomalyDetectionProbability: number;
+  alertKinds: Record<string, number>;
+}
+
+/** Replays stored telemetry through fresh engines at one detector configuration. */
+export function scoreRun(
+  model: CalibratedModel,
+  nullSamples: readonly TelemetrySample[],
+  trials: readonly (readonly TelemetrySample[])[],
+  anomaly: AnomalyDetector | undefined,
+  within: number,
+  quantum: Partial<QuantumDetectorConfig> | undefined,
+): Scored {
+  const opts = quantum ? { quantum } : {};
+  const nullEngine = new DetectionEngine(opts);
+  let falseAlarms = 0;
+  for (const [i, s] of nullSamples.entries()) {
+    if (i === 0) nullEngine.addLink(s.linkId, model);
+    if (nullEngine.observe(s).abortBlock) {
+      falseAlarms++;
+      nullEngine.restoreLink(s.linkId, s.timeNs); // the operator finds nothing and restores the link
+    }
+  }
+  let detected = 0;
+  let everDetected = 0;
+  let blocksSum = 0;
+  let anomalyDetected = 0;
+  let keysAfter = 0;
+  let keysBefore = 0;
+  const kinds: Record<string, number> = {};
+  for (const samples of trials) {
+    const engine = new DetectionEngine(opts);
+    let at = -1;
+    let anomalyAt = -1;
+    samples.forEach((s, b) => {
+      if (b === 0) engine.addLink(s.linkId, model);
+      const v = engine.observe(s);
+      if (at < 0) for (const a of v.alerts) kinds[a.kind] = (kinds[a.kind] ?? 0) + 1;
+      if (v.abortBlock && at < 0) at = b;
+      if (!v.abortBlock) {
+        if (at < 0) keysBefore++;
+        else keysAfter++;
+      }
+      if (anomalyAt < 0 && anomaly && anomaly.observe(s).length > 0) anomalyAt = b;
+    });
+    if (at >= 0 && at < within) detected++;
+    if (at >= 0) {
+      everDetected++;
+      blocksSum += at + 1;
+    }
+    if (anomalyAt >= 0 && anomalyAt < within) anomalyDetected++;
+  }
+  const n = trials.length;
+  return {
+    detectionProbability: n > 0 ? detected / n : Number.NaN,
+    meanBlocksToDetect: everDetected > 0 ? blocksSum / everDetected : null,
+    falseAlarmRate: nullSamples.length > 0 ? falseAlarms / nullSamples.length : Number.NaN,
+    keysAfterDetection: keysAfter,
+    keysBeforeDetection: keysBefore,
+    anomalyDetectionProbability: n > 0 ? anomalyDetected / n : Number.NaN,
+    alertKinds: kinds,
+  };
+}
+
+/** One operating point of the ROC curve. */
+export interface RocPoint {
+  /** The false-alarm budget per block the detectors were set to. */
+  readonly budget: number;
+  readonly falseAlarmRate: number;
+  readonly detectionProbability: number;
+}
+
+/**
+ * The ROC curve over thresholds: the stored telemetry replayed with the false-alarm budget swept over
+ * `budgets` (every threshold of every test moves with it), giving measured (false-alarm rate, detection
+ * probability) pairs.
+ */
+export function rocCurve(
+  data: EvaluationData,
+  within: number,
+  budgets: readonly number[] = [1e-9, 1e-7, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3],
+  base: Partial<QuantumDetectorConfig> = {},
+): RocPoint[] {
+  return budgets.map((budget) => {
+    const r = scoreRun(data.model, data.nullSamples, data.trialSamples, undefined, within, {
+      ...base,
+      falseAlarmPerBlock: budget,
+    });
+    return { budget, falseAlarmRate: r.falseAlarmRate, detectionProbability: r.detectionProbability };
+  });
+}
