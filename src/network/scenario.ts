@@ -162,7 +162,7 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     else {
       if (l.length_km === undefined) throw invalid(origin, `link ${l.id} needs rate_bps or length_km`);
       const params = resolveLinkParams(l.preset ?? d.preset ?? 'gys', [d.params ?? {}, l.params ?? {}]);
-      const r = modelLinkRate(l.model ?? d.model ?? 'bb84-decoy', params, l.length_km);
+      const r = modelLinkRate(l.model ?? d.model ?? 'bb84-decoy-infinite', params, l.length_km);
       rateBps = r.rateBps;
       rateSource = r.source;
       model = r.model;

@@ -16,6 +16,7 @@ import {
   type SimulationSummary,
 } from '../../network/index.ts';
 import { formatTable, parseFormat, ProgressBar, UsageError } from '../util.ts';
+import { renderLinePlot } from '../svg-plot.ts';
 
 const EXAMPLES = `
 Examples:
@@ -148,7 +149,10 @@ export function runSimulate(
   const summary = net.summary(performance.now() - t0);
   if (o.report !== undefined) {
     mkdirSync(o.report, { recursive: true });
-    const html = buildReportHtml({ scenario, summary, samples: net.samples(), alerts: net.alerts(), seed });
+    const html = buildReportHtml(
+      { scenario, summary, samples: net.samples(), alerts: net.alerts(), seed },
+      renderLinePlot,
+    );
     writeFileSync(join(o.report, 'report.html'), html);
     writeFileSync(join(o.report, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   }
