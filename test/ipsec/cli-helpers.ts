@@ -4,12 +4,12 @@ import { requireRoot as realRequireRoot, summarize } from '../../src/ipsec/index
 
 /** Runs requireRoot() as if the process had `uid`. */
 export function requireRoot(uid: number): void {
-  const real = process.getuid.bind(process);
-  process.getuid = () => uid;
+  const desc = Object.getOwnPropertyDescriptor(process, 'getuid');
+  Object.defineProperty(process, 'getuid', { value: () => uid, configurable: true, writable: true });
   try {
     realRequireRoot('run qkdnet ipsec up');
   } finally {
-    process.getuid = real;
+    if (desc) Object.defineProperty(process, 'getuid', desc);
   }
 }
 
