@@ -92,6 +92,7 @@ export class KmeDetectors {
       return;
     }
     const prev = this.#last?.pool;
+    if (!this.#lowArmed) return; // already below the mark: PQC-only is in force, no trend warning
     if (prev === undefined || !(dtS > 0) || !this.#trendArmed || bits >= prev) return;
     const secondsLeft = bits / ((prev - bits) / dtS);
     if (secondsLeft < c.exhaustionHorizonS) {
@@ -134,9 +135,9 @@ export class KmeDetectors {
   #auth(s: TelemetrySample, dtS: number, out: Finding[]): void {
     const c = this.config;
     const count = (s.authFailureRateHz ?? 0) * Math.max(0, dtS);
+    const wasAlarming = this.#windowCount() >= this.#critical();
     this.#failures.push({ timeNs: s.timeNs, count });
     const since = s.timeNs - c.authWindowS * 1e9;
-    const wasAlarming = this.#windowCount() >= this.#critical();
     this.#failures = this.#failures.filter((f) => f.timeNs > since);
     const n = this.#windowCount();
     const crit = this.#critical();
