@@ -1,0 +1,184 @@
+/**
+ * The link engine: one block of N decoy-state BB84 pulses, sampled at the cost of its detections.
+ *
+ * Pulses are independent, so the detected pulses of a live detector form a Bernoulli process with the
+ * per-pulse detection probability P = Σ cell weights (model.ts). The gap to the next detection is
+ * Geometric(P) (skip sampling, L. Devroye, "Non-Uniform Random Variate Generation", 1986, §X.2) and the
+ * detected pulse's class, bases, bits and click outcome are one draw from the cells' alias table. This is
+ * the same law as "per intensity class, detections ~ Binomial(N·p_k, P_k), placed in uniformly random
+ * slots", but also lets detections act on what follows: after a click the receiver is dead for ⌈τ·R⌉ − 1
+ * gates (non-paralysable dead time, applied to both detectors) and, with the afterpulse probability, clicks
+ * again at the first live gate with the bit of the detector that fired (a trapped-carrier release; the
+ * pulse in that gate is drawn from the source's prior). Undetected pulses are never visited: the pulses
+ * per class and basis are filled in afterwards by multinomial draws over the live and dead gates.
+ */
+import { AliasTable, BitArray, sampleMultinomial, type Rng } from '../common/index.ts';
+import { FIELD } from './cells.ts';
+import { buildModel, type BlockModel } from './model.ts';
+import { buildEve, buildTelemetry } from './telemetry.ts';
+import type { LinkBlock, LinkBlockConfig, LinkRawRecord } from './types.ts';
+
+/** Detections in time order as produced by the sampler, before packing. */
+export interface DetectionStream {
+  readonly count: number;
+  readonly slot: Float64Array;
+  readonly code: Uint16Array;
+  /** Gates lost to dead time (neither live nor detected). */
+  readonly deadGates: number;
+}
+
+function validate(cfg: LinkBlockConfig): void {
+  const N = cfg.pulses;
+  if (!(Number.isInteger(N) && N >= 0 && N <= Number.MAX_SAFE_INTEGER))
+    throw new RangeError(`pulses must be an integer 0..2^53, got ${N}`);
+  if (cfg.transmittance !== undefined && !(cfg.transmittance >= 0 && cfg.transmittance <= 1))
+    throw new RangeError(`transmittance must be in 0..1, got ${cfg.transmittance}`);
+  if (cfg.distanceKm !== undefined && !(cfg.distanceKm >= 0 && Number.isFinite(cfg.distanceKm)))
+    throw new RangeError(`distanceKm must be a finite number ≥ 0, got ${cfg.distanceKm}`);
+  const classes = cfg.intensities;
+  if (classes) {
+    if (classes.length < 1 || classes.length > 15)
+      throw new RangeError(`a source needs 1..15 intensity classes, got ${classes.length}`);
+    const sum = classes.reduce((s, c) => s + c.probability, 0);
+    if (classes.some((c) => !(c.mu >= 0 && c.probability >= 0)) || Math.abs(sum - 1) > 1e-9)
+      throw new RangeError(`intensity probabilities must be ≥ 0 and sum to 1 (sum ${sum}), μ ≥ 0`);
+  }
+  const bias = cfg.params.basisBiasZ;
+  if (!(bias > 0 && bias < 1)) throw new RangeError(`basisBiasZ must be in (0, 1), got ${bias}`);
+}
+
+class Growable {
+  slot: Float64Array;
+  code: Uint16Array;
+  n = 0;
+  constructor(capacity: number) {
+    this.slot = new Float64Array(capacity);
+    this.code = new Uint16Array(capacity);
+  }
+  grow(): void {
+    const cap = Math.max(1024, this.slot.length * 2);
+    const s = new Float64Array(cap);
+    s.set(this.slot);
+    const c = new Uint16Array(cap);
+    c.set(this.code);
+    this.slot = s;
+    this.code = c;
+  }
+}
+
+/** Samples the detections of N pulses in time order; cost grows with detections, not pulses. */
+export function sampleDetections(model: BlockModel, pulses: number, rng: Rng): DetectionStream {
+  const P = model.detectProbability;
+  const mean = pulses * P * (1 + 2 * model.afterpulseProbability);
+  const out = new Growable(Math.min(pulses, Math.ceil(mean + 8 * Math.sqrt(mean) + 1024)));
+  if (!(P > 0) || pulses === 0) return { count: 0, slot: out.slot, code: out.code, deadGates: 0 };
+  const logQ = Math.log1p(-P);
+  const table = new AliasTable(model.weights);
+  const keep = table.keep;
+  const alias = table.alias;
+  const size = table.size;
+  const fields = model.fields;
+  const after = model.afterpulseProbability > 0 ? new AliasTable(model.afterWeights) : null;
+  const dead = model.deadSlots;
+  let pos = 0;
+  let deadGates = 0;
+  for (;;) {
+    const gap = P >= 1 ? 0 : Math.floor(Math.log(rng.nextOpenFloat()) / logQ);
+    const s = pos + gap;
+    if (!(s < pulses)) break;
+    const xa = rng.nextFloat() * size;
+    const col = Math.floor(xa);
+    let code = fields[xa - col < keep[col]! ? col : alias[col]!]!;
+    if (out.n === out.slot.length) out.grow();
+    out.slot[out.n] = s;
+    out.code[out.n++] = code;
+    pos = s + 1 + dead;
+    deadGates += Math.min(dead, pulses - s - 1);
+    while (after !== null && pos < pulses && rng.nextFloat() < model.afterpulseProbability) {
+      code = model.afterFields[after.sample(rng)]! | (code & FIELD.Y);
+      if (out.n === out.slot.length) out.grow();
+      out.slot[out.n] = pos;
+      out.code[out.n++] = code;
+      deadGates += Math.min(dead, pulses - pos - 1);
+      pos += 1 + dead;
+    }
+  }
+  return { count: out.n, slot: out.slot.subarray(0, out.n), code: out.code.subarray(0, out.n), deadGates };
+}
+
+/**
+ * Pulses per (k, a, b): the detected ones counted, the rest drawn. Live undetected gates follow the prior
+ * conditioned on no detection; dead gates follow the prior.
+ */
+function sentCounts(model: BlockModel, pulses: number, det: DetectionStream, rng: Rng): Float64Array {
+  const cells = model.priorKab.length;
+  const sent = new Float64Array(cells);
+  for (let i = 0; i < det.count; i++) {
+    const f = det.code[i]!;
+    sent[(f & FIELD.K_MASK) * 4 + (f & FIELD.A ? 2 : 0) + (f & FIELD.B ? 1 : 0)]!++;
+  }
+  const live = pulses - det.count - det.deadGates;
+  const undetected = Array.from(model.priorKab, (p, i) => Math.max(0, p - model.detectedKab[i]!));
+  const liveDraw = sampleMultinomial(live, undetected, rng);
+  const deadDraw = sampleMultinomial(det.deadGates, Array.from(model.priorKab), rng);
+  for (let i = 0; i < cells; i++) sent[i]! += liveDraw[i]! + deadDraw[i]!;
+  return sent;
+}
+
+/** Packs the detection stream into the raw record's arrays. */
+function packRaw(cfg: LinkBlockConfig, model: BlockModel, det: DetectionStream, sent: Float64Array) {
+  const n = det.count;
+  const aliceBit = new BitArray(n);
+  const aliceBasis = new BitArray(n);
+  const bobBit = new BitArray(n);
+  const bobBasis = new BitArray(n);
+  const doubleClick = new BitArray(n);
+  const known = new BitArray(n);
+  const intensity = new Uint8Array(n);
+  const [w1, w2, w3, w4, w5, w6] = [aliceBit, aliceBasis, bobBit, bobBasis, doubleClick, known].map(
+    (b) => b.words,
+  ) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  for (let i = 0; i < n; i++) {
+    const f = det.code[i]!;
+    const w = i >>> 5;
+    const m = 1 << (i & 31);
+    intensity[i] = f & FIELD.K_MASK;
+    if (f & FIELD.X) w1[w]! |= m;
+    if (f & FIELD.A) w2[w]! |= m;
+    if (f & FIELD.Y) w3[w]! |= m;
+    if (f & FIELD.B) w4[w]! |= m;
+    if (f & FIELD.DOUBLE) w5[w]! |= m;
+    if (f & FIELD.KNOWN) w6[w]! |= m;
+  }
+  const raw: LinkRawRecord = {
+    linkId: cfg.linkId,
+    blockId: cfg.blockId,
+    pulses: cfg.pulses,
+    count: n,
+    intensities: model.ctx.intensities,
+    slot: det.slot,
+    aliceBit,
+    aliceBasis,
+    intensity,
+    bobBit,
+    bobBasis,
+    doubleClick,
+    sent,
+    basisBiasZ: model.ctx.pZ,
+  };
+  return { raw, known };
+}
+
+/**
+ * Simulates one block. Deterministic: the detections come from `rng.stream('block:<id>:detections')` and
+ * the undetected pulses' classes from `rng.stream('block:<id>:sent')`, so the same rng and block id give
+ * identical records, and different block ids independent ones.
+ */
+export function simulateBlock(cfg: LinkBlockConfig, rng: Rng): LinkBlock {
+  validate(cfg);
+  const model = buildModel(cfg);
+  const det = sampleDetections(model, cfg.pulses, rng.stream(`block:${cfg.blockId}:detections`));
+  const sent = sentCounts(model, cfg.pulses, det, rng.stream(`block:${cfg.blockId}:sent`));
+  const { raw, known } = packRaw(cfg, model, det, sent);
+  return { raw, telemetry: buildTelemetry(cfg, model, raw), eve: buildEve(cfg, model, raw, known) };
+}

@@ -1,0 +1,19 @@
+/**
+ * src/qkd: the event-level decoy-state BB84 link engine — detections sampled directly (cost follows
+ * detections, not pulses), attacks on the quantum signals, sifting and parameter estimation.
+ * See docs/link-engine.md.
+ */
+export * from './types.ts';
+export { simulateBlock, sampleDetections, type DetectionStream } from './engine.ts';
+export { sift, countsByClass, sentByClassBasis } from './sift.ts';
+export { estimate, asymptoticDecoy, type EstimateOptions } from './estimate.ts';
+export { parseAttack, formatAttack, ATTACK_DEFAULTS, trojanLeak } from './attacks.ts';
+export {
+  buildModel,
+  channelTransmittance,
+  DEFAULT_INTENSITIES,
+  MONITOR_FLOOR_W,
+  ALICE_ISOLATION_DB,
+  MONITOR_TAP,
+  type BlockModel,
+} from './model.ts';

@@ -1,0 +1,86 @@
+/**
+ * Sifting of decoy-state BB84 (C. H. Bennett, G. Brassard 1984; efficient BB84: H.-K. Lo, H. F. Chau,
+ * M. Ardehali, J. Cryptology 18, 133, 2005): Bob announces which gates clicked and his basis, Alice her
+ * basis and intensity class; detections with matching bases are kept. Z-basis bits of every class form the
+ * key (as in C. C.-W. Lim et al., PRA 89, 022307, 2014, where the decoy bounds then credit only
+ * single-photon events); X-basis bits are disclosed to test the phase error. Sans-IO: a pure function of
+ * the raw record.
+ */
+import { BitArray, type ClassBasisCounts, type RawRecord } from '../common/index.ts';
+import type { CountsByClass, LinkRawRecord, Sifted, SiftedBasis } from './types.ts';
+
+/**
+ * Pulses per (k, a, b) at k·4 + a·2 + b: the record's own counts when it carries them (the engine's
+ * LinkRawRecord), else the expectation from the pulse count, the class probabilities and the Z-basis
+ * share of Alice's detected pulses (an unbiased estimate of her basis bias).
+ */
+export function sentByClassBasis(raw: RawRecord): Float64Array {
+  const withSent = raw as Partial<LinkRawRecord>;
+  const K = raw.intensities.length;
+  if (withSent.sent instanceof Float64Array && withSent.sent.length === K * 4) return withSent.sent;
+  const zShare = withSent.basisBiasZ ?? (raw.count > 0 ? 1 - raw.aliceBasis.popcount() / raw.count : 0.5);
+  const out = new Float64Array(K * 4);
+  raw.intensities.forEach((c, k) => {
+    for (let a = 0; a < 2; a++)
+      for (let b = 0; b < 2; b++)
+        out[k * 4 + a * 2 + b] =
+          raw.pulses * c.probability * (a === 0 ? zShare : 1 - zShare) * (b === 0 ? zShare : 1 - zShare);
+  });
+  return out;
+}
+
+/** Detections and errors per (k, a, b) in one pass over the record. */
+export function tally(raw: RawRecord): { detected: Float64Array; errors: Float64Array } {
+  const K = raw.intensities.length;
+  const detected = new Float64Array(K * 4);
+  const errors = new Float64Array(K * 4);
+  for (let i = 0; i < raw.count; i++) {
+    const c = raw.intensity[i]! * 4 + raw.aliceBasis.get(i) * 2 + raw.bobBasis.get(i);
+    detected[c]!++;
+    if (raw.aliceBit.get(i) !== raw.bobBit.get(i)) errors[c]!++;
+  }
+  return { detected, errors };
+}
+
+/** Per intensity class name and Alice's basis: sent, detected, sifted, errors. */
+export function countsByClass(raw: RawRecord): CountsByClass {
+  const sent = sentByClassBasis(raw);
+  const { detected, errors } = tally(raw);
+  const out: CountsByClass = {};
+  raw.intensities.forEach((c, k) => {
+    const basis = (a: number): ClassBasisCounts => {
+      const i = k * 4 + a * 2;
+      return {
+        sent: sent[i]! + sent[i + 1]!,
+        detected: detected[i]! + detected[i + 1]!,
+        sifted: detected[i + a]!,
+        errors: errors[i + a]!,
+      };
+    };
+    out[c.name] = { Z: basis(0), X: basis(1) };
+  });
+  return out;
+}
+
+function pick(raw: RawRecord, basis: number): SiftedBasis {
+  const idx: number[] = [];
+  for (let i = 0; i < raw.count; i++)
+    if (raw.aliceBasis.get(i) === basis && raw.bobBasis.get(i) === basis) idx.push(i);
+  const n = idx.length;
+  const alice = new BitArray(n);
+  const bob = new BitArray(n);
+  const intensity = new Uint8Array(n);
+  const detection = Uint32Array.from(idx);
+  for (let j = 0; j < n; j++) {
+    const i = idx[j]!;
+    if (raw.aliceBit.get(i)) alice.words[j >>> 5]! |= 1 << (j & 31);
+    if (raw.bobBit.get(i)) bob.words[j >>> 5]! |= 1 << (j & 31);
+    intensity[j] = raw.intensity[i]!;
+  }
+  return { alice, bob, intensity, detection };
+}
+
+/** Sifts a raw record: Z-basis key bits, X-basis test bits, and counts per class and basis. */
+export function sift(raw: RawRecord): Sifted {
+  return { key: pick(raw, 0), test: pick(raw, 1), counts: countsByClass(raw) };
+}

@@ -1,0 +1,76 @@
+/**
+ * What a block shows the outside world: the telemetry sample Alice and Bob can compute from their public
+ * discussion (contract TelemetrySample in src/common/contracts.ts), and — kept apart — what Eve knows.
+ * Telemetry time is the end of the block: startNs + N / R in integer nanoseconds.
+ */
+import { BitArray, NS_PER_S, popcount32, type TelemetrySample } from '../common/index.ts';
+import type { BlockModel } from './model.ts';
+import { countsByClass, sentByClassBasis } from './sift.ts';
+import type { EveKnowledge, LinkBlockConfig, LinkRawRecord } from './types.ts';
+
+/** Sifted error rate of one basis over all classes (0 when nothing was sifted). */
+function qberOf(counts: ReturnType<typeof countsByClass>, basis: 'Z' | 'X'): number {
+  let sifted = 0;
+  let errors = 0;
+  for (const c of Object.values(counts)) {
+    sifted += c[basis].sifted;
+    errors += c[basis].errors;
+  }
+  return sifted > 0 ? errors / sifted : 0;
+}
+
+/** The block's telemetry sample. */
+export function buildTelemetry(cfg: LinkBlockConfig, model: BlockModel, raw: LinkRawRecord): TelemetrySample {
+  const counts = countsByClass(raw);
+  const durationS = cfg.pulses / model.ctx.repetitionRateHz;
+  const sent = sentByClassBasis(raw);
+  const gates = [0, 0];
+  for (let i = 0; i < sent.length; i++) gates[i & 1]! += sent[i]!;
+  const bobX = raw.bobBasis.popcount();
+  return {
+    linkId: cfg.linkId,
+    timeNs: (cfg.startNs ?? 0) + Math.round(durationS * NS_PER_S),
+    blockId: cfg.blockId,
+    pulses: cfg.pulses,
+    detections: raw.count,
+    doubleClicks: raw.doubleClick.popcount(),
+    counts,
+    qberZ: qberOf(counts, 'Z'),
+    qberX: qberOf(counts, 'X'),
+    detectionRateHz: durationS > 0 ? raw.count / durationS : 0,
+    detectionRateByBobBasis: {
+      Z: gates[0]! > 0 ? (raw.count - bobX) / gates[0]! : 0,
+      X: gates[1]! > 0 ? bobX / gates[1]! : 0,
+    },
+    monitorPowerW: model.monitorPowerW,
+    blockDurationS: durationS,
+  };
+}
+
+/** Eve's knowledge: the certain-knowledge mask, its count over Z-sifted bits, and her information. */
+export function buildEve(
+  cfg: LinkBlockConfig,
+  model: BlockModel,
+  raw: LinkRawRecord,
+  known: BitArray,
+): EveKnowledge {
+  let knownKeyBits = 0;
+  let zSifted = 0;
+  const a = raw.aliceBasis.words;
+  const b = raw.bobBasis.words;
+  const k = known.words;
+  for (let w = 0; w < a.length; w++) {
+    // Z-sifted: both bases 0. Bits past `count` are zero in every array, so mask them out via `valid`.
+    const valid = w === a.length - 1 && raw.count % 32 !== 0 ? (1 << (raw.count % 32)) - 1 : 0xffffffff;
+    const z = ~(a[w]! | b[w]!) & valid;
+    zSifted += popcount32(z);
+    knownKeyBits += popcount32(z & k[w]!);
+  }
+  return {
+    attack: cfg.attack ?? null,
+    knownMask: known,
+    knownKeyBits,
+    informationBits: knownKeyBits + (zSifted - knownKeyBits) * model.infoPerUnknownBit,
+    details: { ...model.details, monitorPowerW: model.monitorPowerW },
+  };
+}
