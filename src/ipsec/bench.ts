@@ -43,6 +43,11 @@ export type BenchMode = (typeof BENCH_MODES)[number];
 export interface BenchReport {
   readonly runs: number;
   readonly modes: readonly ModeStats[];
+  /**
+   * Where the time of the QKD modes with the fetch goes: the key's journey alone (enc_keys, key_ID to the
+   * peer agent, dec_keys, both load-shared, conn reload), summarised like `modes`. Not part of the CLI JSON.
+   */
+  readonly keyJourney?: readonly ModeStats[];
 }
 
 /** Options of `runIpsecBench`. */
@@ -108,6 +113,7 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
     channel = new ChannelClient(channelKey, '127.0.0.1', responder.port);
     const ctx: Ctx = { tb, kmes, channel, certs, psk: randomBytes(32) };
     const samples = new Map<Row, number[]>(rows.map((r) => [r, []]));
+    const journeys = new Map<Row, number[]>(rows.filter((r) => r.fetch).map((r) => [r, []]));
     const rounds = Math.min(o.runs, 3);
     const total = o.runs * rows.length;
     let done = 0;
@@ -116,15 +122,20 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
       for (const row of rows) {
         await configure(ctx, row.mode);
         for (let i = 0; i < n + (round === 0 ? 2 : 0); i++) {
-          const ms = await oneRun(ctx, row);
+          const { ms, journeyMs } = await oneRun(ctx, row);
           if (round > 0 || i >= 2) {
             samples.get(row)!.push(ms);
+            if (row.fetch) journeys.get(row)!.push(journeyMs);
             o.progress?.(++done, total);
           }
         }
       }
     }
-    return { runs: o.runs, modes: rows.map((r) => summarize(r.mode, r.fetch, samples.get(r)!)) };
+    return {
+      runs: o.runs,
+      modes: rows.map((r) => summarize(r.mode, r.fetch, samples.get(r)!)),
+      keyJourney: [...journeys].map(([r, xs]) => summarize(r.mode, true, xs)),
+    };
   } finally {
     channel?.close();
     await closeResponder?.().catch(() => undefined);
@@ -195,12 +206,13 @@ async function placeKey(c: Ctx, mode: BenchMode): Promise<string> {
 }
 
 /** One timed SA establishment; the SA is deleted (peer confirmed) and any QKD key unloaded afterwards. */
-async function oneRun(c: Ctx, row: Row): Promise<number> {
+async function oneRun(c: Ctx, row: Row): Promise<{ ms: number; journeyMs: number }> {
   const qkd = isQkd(row.mode);
   let keyId: string | undefined;
   if (qkd && !row.fetch) keyId = await placeKey(c, row.mode);
   const t0 = performance.now();
   if (qkd && row.fetch) keyId = await placeKey(c, row.mode);
+  const journeyMs = performance.now() - t0;
   const r = await initiate(c.tb.ue.vici, CONN);
   const ms = performance.now() - t0;
   if (!r.ok)
@@ -212,5 +224,5 @@ async function oneRun(c: Ctx, row: Row): Promise<number> {
     await c.tb.ue.vici.request('unload-shared', { id: ppkSecretId(keyId) });
     await c.channel.request({ type: 'release', keyId });
   }
-  return ms;
+  return { ms, journeyMs };
 }

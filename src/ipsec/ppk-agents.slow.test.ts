@@ -23,6 +23,7 @@ import { ChannelClient } from './peer-channel.ts';
 import { InitiatorAgent, type InitiatorAgentOptions } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import { harnessDown, startHarness } from './harness.ts';
+import { runIpsecBench } from './bench.ts';
 import { echoThroughTunnel, espPackets, listSas, startTestbed, type Testbed } from './testbed.ts';
 import { viciToText } from './vici-codec.ts';
 import type { ViciClient } from './vici-client.ts';
@@ -254,5 +255,38 @@ describe('qkdnet ipsec up/down harness', { skip: !canRun && 'needs root and stro
       await h.close();
     }
     assert.deepEqual(await harnessDown('qkharn', dir), [], 'nothing left');
+  });
+});
+
+describe('qkdnet ipsec bench', { skip: !canRun && 'needs root and strongSwan' }, () => {
+  test('every mode sets up its SAs and the report has the issue JSON shape', async () => {
+    const r = await runIpsecBench({ runs: 2, prefix: 'qkbslow', log: agentLogger('b', 'silent') });
+    assert.equal(r.runs, 2);
+    assert.deepEqual(
+      r.modes.map((m) => `${m.mode}/${m.fetch_in_window}`),
+      [
+        'cert-ecdsa/false',
+        'cert-rsa3072/false',
+        'psk/false',
+        'psk+qkd-ppk/true',
+        'psk+qkd-ppk/false',
+        'cert+qkd-ppk/true',
+        'cert+qkd-ppk/false',
+        'qkd-psk/true',
+        'qkd-psk/false',
+      ],
+    );
+    for (const m of r.modes) {
+      assert.deepEqual(Object.keys(m), [
+        'mode',
+        'fetch_in_window',
+        'mean_ms',
+        'median_ms',
+        'p95_ms',
+        'sd_ms',
+      ]);
+      assert.ok(m.median_ms > 0 && m.median_ms < 5000);
+    }
+    assert.doesNotMatch(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }), /qkbslow/);
   });
 });

@@ -252,7 +252,8 @@ Examples:
         },
       });
       bar.done();
-      if (format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      if (format === 'json')
+        process.stdout.write(`${JSON.stringify({ runs: r.runs, modes: r.modes }, null, 2)}\n`);
       else process.stdout.write(`${benchTable(r)}\n`);
     });
 }
