@@ -11,7 +11,7 @@
 /** PLOB bound −log₂(1 − η), bits per use. */
 export function plobBound(eta: number): number {
   if (!(eta >= 0 && eta <= 1)) throw new RangeError(`transmittance must be in [0, 1], got ${eta}`);
-  return -Math.log1p(-eta) / Math.LN2;
+  return eta === 0 ? 0 : -Math.log1p(-eta) / Math.LN2;
 }
 
 /** TGW bound log₂((1 + η)/(1 − η)) = [ln(1+η) − ln(1−η)]/ln 2, bits per use. */

@@ -45,12 +45,18 @@ export function atmosphericTransmittance(zenithTransmittance: number, elevationD
   return Math.pow(zenithTransmittance, airMass(elevationDeg));
 }
 
-/** Elevation (degrees) of a satellite at `altitudeKm` seen at slant range ρ: sin θ = ((R+h)² − R² − ρ²)/(2Rρ). */
+/**
+ * Elevation (degrees) of a satellite at `altitudeKm` seen at slant range ρ: the vertical component of the
+ * line of sight is ρ·sin θ = ((R+h)² − R² − ρ²)/(2R); θ = atan2(ρ sin θ, √(ρ² − (ρ sin θ)²)), well conditioned
+ * near the zenith too.
+ */
 export function elevationFromRangeDeg(rangeKm: number, altitudeKm: number): number {
   if (rangeKm <= altitudeKm) return 90;
   const R = EARTH_RADIUS_KM;
-  const s = ((R + altitudeKm) ** 2 - R * R - rangeKm * rangeKm) / (2 * R * rangeKm);
-  return (Math.asin(Math.max(-1, Math.min(1, s))) * 180) / Math.PI;
+  const up = (altitudeKm * (2 * R + altitudeKm) - rangeKm * rangeKm) / (2 * R);
+  const clamped = Math.max(-rangeKm, Math.min(rangeKm, up));
+  const across = Math.sqrt((rangeKm - clamped) * (rangeKm + clamped));
+  return (Math.atan2(clamped, across) * 180) / Math.PI;
 }
 
 /** Slant range (km) to a satellite at `altitudeKm` seen at elevation θ: ρ = √(R²sin²θ + 2Rh + h²) − R sin θ. */

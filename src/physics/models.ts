@@ -17,7 +17,7 @@ import {
   type Bb84Channel,
 } from './bb84-asymptotic.ts';
 import { optimizeFiniteKey } from './bb84-finite.ts';
-import { pmQkdRate } from './tf-qkd.ts';
+import { snsTfRate } from './tf-qkd.ts';
 import { gg02Rate } from './cv-gg02.ts';
 import { plobBound, tgwBound } from './bounds.ts';
 import { maximizeScan } from './optimize.ts';
@@ -83,8 +83,8 @@ export const MODELS: Readonly<Record<string, ModelInfo>> = {
   ),
   'tf-qkd': m(
     'tf-qkd',
-    'Twin-field QKD, phase-matching, asymptotic',
-    'X. Ma, P. Zeng, H. Zhou, PRX 8, 031043 (2018); M. Lucamarini et al., Nature 557, 400 (2018)',
+    'Twin-field QKD, sending-or-not-sending, asymptotic (nu = sending probability)',
+    'X.-B. Wang, Z.-W. Yu, X.-L. Hu, PRA 98, 062323 (2018); M. Lucamarini et al., Nature 557, 400 (2018)',
     'protocol',
     false,
   ),
@@ -177,18 +177,19 @@ function compute(model: string, p: LinkParams, distanceKm: number, blockSize: nu
       return { ratePerPulse: r.rate, qber: r.qber, mu: r.settings.mu1, nu: r.settings.mu2 };
     }
     case 'tf-qkd': {
-      const half = isFreeSpace(p)
-        ? channelTransmittance(p, distanceKm)
-        : dbToTransmittance((p.attenuationDbPerKm * distanceKm + p.extraLossDb) / 2);
+      const armLossDb = isFreeSpace(p)
+        ? channelLossDb(p, distanceKm) / 2
+        : (p.attenuationDbPerKm * distanceKm + p.extraLossDb) / 2;
       const ch = {
-        etaArm: p.detectorEfficiency * (isFreeSpace(p) ? Math.sqrt(half) : half),
+        etaArm: p.detectorEfficiency * dbToTransmittance(armLossDb),
         darkPerDetector: p.darkCountProbability / 2,
         ed: p.misalignmentError,
         f: p.errorCorrectionEfficiency,
-        phaseSlices: param(p, 'tfPhaseSlices'),
       };
-      const best = maximizeScan((mu) => pmQkdRate(ch, mu).rate, MU_LO, MU_HI);
-      return { ratePerPulse: best.value, qber: pmQkdRate(ch, best.x).qber, mu: best.x };
+      const bestEps = (mu: number) => maximizeScan((eps) => snsTfRate(ch, mu, eps).rate, 1e-3, 0.5, 10, 1e-4);
+      const best = maximizeScan((mu) => bestEps(mu).value, 0.01, 1.2, 12, 1e-4);
+      const eps = bestEps(best.x).x;
+      return { ratePerPulse: best.value, qber: snsTfRate(ch, best.x, eps).qber, mu: best.x, nu: eps };
     }
     case 'cv-qkd-gg02': {
       const base = {

@@ -32,8 +32,6 @@ export interface LinkParams {
   basisBiasZ: number;
   /** Smallest decoy intensity the modulator can set (vacuum + weak decoy, finite key), photons/pulse. */
   decoyIntensityMin?: number;
-  /** Phase slices M of phase-matching TF-QKD (sifting factor 2/M). */
-  tfPhaseSlices?: number;
   /** CV-QKD: excess noise ξ at the channel input, shot-noise units. */
   cvExcessNoise?: number;
   /** CV-QKD: homodyne detector efficiency η_hom, 0..1 (trusted). */
@@ -57,7 +55,6 @@ export interface LinkParams {
 /** Every optional parameter with the value used when a preset does not set it. */
 export const PARAM_DEFAULTS: Readonly<Required<Pick<LinkParams, OptionalKey>>> = {
   decoyIntensityMin: 0.01,
-  tfPhaseSlices: 16,
   cvExcessNoise: 0.005,
   cvDetectorEfficiency: 0.606,
   cvElectronicNoise: 0.041,
@@ -150,13 +147,6 @@ export const PARAM_SPECS: Readonly<
     min: 0,
     max: 0.5,
     doc: 'smallest non-vacuum decoy intensity (vacuum+weak, finite key)',
-  },
-  tfPhaseSlices: {
-    name: 'tf_phase_slices',
-    unit: '1',
-    min: 2,
-    max: 1024,
-    doc: 'phase slices M of phase-matching TF-QKD (sifting 2/M)',
   },
   cvExcessNoise: {
     name: 'cv_excess_noise',

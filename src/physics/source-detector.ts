@@ -18,7 +18,14 @@ export function photonNumberProbability(n: number, mu: number): number {
 
 /** n-photon yield Y_n = Y0 + 1 − (1 − η)ⁿ (Ma et al. 2005 Eq. 4, exact form; Y0 = dark counts per gate). */
 export function yieldN(n: number, eta: number, y0: number): number {
-  return y0 + 1 - Math.pow(1 - eta, n);
+  return y0 + detectedFraction(n, eta);
+}
+
+/** 1 − (1 − η)ⁿ computed as −expm1(n·log1p(−η)), exact to rounding even for η ~ 1e-20. */
+function detectedFraction(n: number, eta: number): number {
+  if (n === 0) return 0;
+  if (eta >= 1) return 1;
+  return -Math.expm1(n * Math.log1p(-eta));
 }
 
 /** Overall gain Q_μ = Y0 + 1 − e^{−ημ}: probability of a detection per pulse (Ma et al. 2005 Eq. 6). */
@@ -38,7 +45,7 @@ export function errorE(mu: number, eta: number, y0: number, ed: number): number 
 /** n-photon error rate e_n = [e0·Y0 + e_d·(1 − (1−η)ⁿ)] / Y_n (Ma et al. 2005 Eq. 5). */
 export function errorN(n: number, eta: number, y0: number, ed: number): number {
   const y = yieldN(n, eta, y0);
-  return y > 0 ? (E0_BACKGROUND * y0 + ed * (1 - Math.pow(1 - eta, n))) / y : 0;
+  return y > 0 ? (E0_BACKGROUND * y0 + ed * detectedFraction(n, eta)) / y : 0;
 }
 
 /** A threshold single-photon detector with the imperfections issue 2 names. */
