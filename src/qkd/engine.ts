@@ -67,7 +67,12 @@ class Growable {
 }
 
 /** Samples the detections of N pulses in time order; cost grows with detections, not pulses. */
-export function sampleDetections(model: BlockModel, pulses: number, rng: Rng): DetectionStream {
+export function sampleDetections(
+  model: BlockModel,
+  pulses: number,
+  rng: Rng,
+  onProgress?: (pulsesDone: number) => void,
+): DetectionStream {
   const P = model.detectProbability;
   const mean = pulses * P * (1 + 2 * model.afterpulseProbability);
   const out = new Growable(Math.min(pulses, Math.ceil(mean + 8 * Math.sqrt(mean) + 1024)));
@@ -90,6 +95,7 @@ export function sampleDetections(model: BlockModel, pulses: number, rng: Rng): D
     const col = Math.floor(xa);
     let code = fields[xa - col < keep[col]! ? col : alias[col]!]!;
     if (out.n === out.slot.length) out.grow();
+    if (onProgress !== undefined && (out.n & 0xffff) === 0) onProgress(s);
     out.slot[out.n] = s;
     out.code[out.n++] = code;
     pos = s + 1 + dead;
@@ -169,15 +175,26 @@ function packRaw(cfg: LinkBlockConfig, model: BlockModel, det: DetectionStream, 
   return { raw, known };
 }
 
+/** Options of `simulateBlock` that do not change its result. */
+export interface SimulateOptions {
+  /** Called every 65,536 detections with the pulse index reached (progress bars). */
+  readonly onProgress?: (pulsesDone: number) => void;
+}
+
 /**
  * Simulates one block. Deterministic: the detections come from `rng.stream('block:<id>:detections')` and
  * the undetected pulses' classes from `rng.stream('block:<id>:sent')`, so the same rng and block id give
  * identical records, and different block ids independent ones.
  */
-export function simulateBlock(cfg: LinkBlockConfig, rng: Rng): LinkBlock {
+export function simulateBlock(cfg: LinkBlockConfig, rng: Rng, opts: SimulateOptions = {}): LinkBlock {
   validate(cfg);
   const model = buildModel(cfg);
-  const det = sampleDetections(model, cfg.pulses, rng.stream(`block:${cfg.blockId}:detections`));
+  const det = sampleDetections(
+    model,
+    cfg.pulses,
+    rng.stream(`block:${cfg.blockId}:detections`),
+    opts.onProgress,
+  );
   const sent = sentCounts(model, cfg.pulses, det, rng.stream(`block:${cfg.blockId}:sent`));
   const { raw, known } = packRaw(cfg, model, det, sent);
   return { raw, telemetry: buildTelemetry(cfg, model, raw), eve: buildEve(cfg, model, raw, known) };
