@@ -51,7 +51,16 @@ export type RelayStep =
 export function xorBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length !== b.length) throw new RangeError(`xorBytes: lengths differ (${a.length} vs ${b.length})`);
   const out = new Uint8Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i]!;
+  let i = 0;
+  if (a.length >= 64 && (a.byteOffset & 3) === 0 && (b.byteOffset & 3) === 0) {
+    const n = a.length >>> 2;
+    const wa = new Uint32Array(a.buffer, a.byteOffset, n);
+    const wb = new Uint32Array(b.buffer, b.byteOffset, n);
+    const wo = new Uint32Array(out.buffer, 0, n);
+    for (let k = 0; k < n; k++) wo[k] = wa[k]! ^ wb[k]!;
+    i = 4 * n;
+  }
+  for (; i < a.length; i++) out[i] = a[i]! ^ b[i]!;
   return out;
 }
 

@@ -97,22 +97,22 @@ interface AppRt {
   keySeq: number;
   pqc: { secretA: Uint8Array; secretB: Uint8Array; atNs: number } | undefined;
   fallbackAlerted: boolean;
+  lastFallbackNs: number;
   refusedAlerted: boolean;
 }
 
 const PRIORITY = { control: -1, generate: 0, request: 1, sample: 2 } as const;
 const MAX_ALERTS = 100;
+/** An app back on QKD is announced only after this long without a fallback (no alert flapping). */
+const ALERT_HOLD_NS = 300 * NS_PER_S;
 const MAX_RECENT_KEYS = 50;
 
-/** Random bytes from a seeded stream (simulation only). */
+/** Random bytes from a seeded stream (simulation only), drawn a 32-bit word at a time. */
 function bytesFrom(rng: Rng): (n: number) => Uint8Array {
   return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i += 4) {
-      const w = rng.nextUint32();
-      for (let j = 0; j < 4 && i + j < n; j++) out[i + j] = (w >>> (8 * j)) & 0xff;
-    }
-    return out;
+    const words = new Uint32Array(Math.ceil(n / 4));
+    rng.fillUint32(words);
+    return new Uint8Array(words.buffer, 0, n);
   };
 }
 
@@ -142,6 +142,7 @@ export class NetworkSimulation {
   #keysServed = 0;
   #keysExposed = 0;
   #lastGenNs = 0;
+  #lowWater: number | undefined;
   #runner: WallClockRunner | undefined;
 
   constructor(scenario: Scenario, opts: NetworkSimulationOptions = {}) {
@@ -211,6 +212,7 @@ export class NetworkSimulation {
       keySeq: 0,
       pqc: undefined,
       fallbackAlerted: false,
+      lastFallbackNs: 0,
       refusedAlerted: false,
     }));
     this.#schedule(scenario, opts);
@@ -234,7 +236,7 @@ export class NetworkSimulation {
     this.kernel.every(blockNs, () => this.#generate(), { priority: PRIORITY.generate, label: 'generate' });
     const reqNs = Math.round(scenario.requestIntervalS * NS_PER_S);
     for (const a of this.#apps) {
-      const phase = 1 + a.rng.nextInt(Math.max(1, reqNs));
+      const phase = 1 + Math.floor(a.rng.nextFloat() * reqNs);
       this.kernel.every(reqNs, () => this.#request(a, scenario.requestIntervalS), {
         priority: PRIORITY.request,
         label: `request:${a.app.id}`,
@@ -308,15 +310,18 @@ export class NetworkSimulation {
       const whole = Math.floor(bits / 8) * 8;
       l.carryBits = bits - whole;
       if (whole > 0) l.pool.add(whole);
-      if (l.lowAlerted && l.pool.levelBits >= Math.min(l.pool.capacityBits, 4 * this.#lowWaterBits()))
+      if (l.lowAlerted && l.pool.levelBits >= Math.min(l.pool.capacityBits / 2, 4 * this.#lowWaterBits()))
         l.lowAlerted = false;
     }
   }
 
   #lowWaterBits(): number {
-    let m = 0;
-    for (const a of this.#apps) m = Math.max(m, a.app.rateBps * this.scenario.requestIntervalS);
-    return Math.max(256, m);
+    if (this.#lowWater === undefined) {
+      let m = 0;
+      for (const a of this.#apps) m = Math.max(m, a.app.rateBps * this.scenario.requestIntervalS);
+      this.#lowWater = Math.max(256, m);
+    }
+    return this.#lowWater;
   }
 
   #checkLow(l: LinkRt): void {
@@ -415,7 +420,7 @@ export class NetworkSimulation {
     }
     sourceKey.fill(0);
     destKey.fill(0);
-    if (a.fallbackAlerted) {
+    if (a.fallbackAlerted && this.kernel.nowNs - a.lastFallbackNs >= ALERT_HOLD_NS) {
       a.fallbackAlerted = false;
       this.#alert(
         'qkd-restored',
@@ -456,6 +461,7 @@ export class NetworkSimulation {
     if (!equalBytes(kA, kB)) throw new Error(`pqc keys ${batchId} differ between ends (bug)`);
     kA.fill(0);
     kB.fill(0);
+    a.lastFallbackNs = this.kernel.nowNs;
     if (!a.fallbackAlerted) {
       a.fallbackAlerted = true;
       this.#alert(
@@ -820,7 +826,5 @@ function sameRoute(a: Route | undefined, b: Route | undefined): boolean {
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }
