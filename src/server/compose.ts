@@ -16,7 +16,11 @@ import {
   type LinkAttack,
   type NetworkSnapshot,
 } from '../network/index.ts';
+import type { Registry } from 'prom-client';
+import { QkdnetError } from '../common/index.ts';
 import { csprngBlockSource, supplyBoth } from '../kms/index.ts';
+import type { AttackKind } from '../qkd/index.ts';
+import { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-telemetry.ts';
 import { LiveHub } from './hub.ts';
 import { startKmeFleet, type KmeFleet } from './kme-fleet.ts';
 import type { LiveNetwork } from './types.ts';
@@ -35,6 +39,10 @@ export interface LiveNetworkOptions {
   readonly kmes?: boolean;
   /** Cap on the bits supplied to the KMEs per link and real second (default 65,536). */
   readonly kmeSupplyBitsPerS?: number;
+  /** Run the link engine and the detectors on every fiber link (default true). */
+  readonly linkEngine?: boolean;
+  /** Pulses per representative block of the link engine (default 2·10⁶). */
+  readonly pulsesPerBlock?: number;
   /** KME log level (default `warn`). */
   readonly kmeLogLevel?: 'silent' | 'error' | 'warn' | 'info';
 }
@@ -45,6 +53,10 @@ export interface RunningNetwork {
   readonly hub: LiveHub;
   readonly simulation: NetworkSimulation;
   readonly fleet: KmeFleet | null;
+  /** Link engines + detection engine, when on. */
+  readonly telemetry: LinkTelemetry | null;
+  /** Extra metric registries to serve on /metrics (the detectors'). */
+  readonly registries: readonly Registry[];
 }
 
 const CHUNK_BITS = 256;
@@ -75,6 +87,20 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           opts.kmeLogLevel ?? 'warn',
         );
   const first = sim.snapshot();
+  let hubRef: LiveHub | undefined;
+  const telemetry =
+    opts.linkEngine === false
+      ? null
+      : new LinkTelemetry(scenario, scenarioLinkParams(opts.scenarioPath), {
+          seed: opts.seed ?? 1,
+          ...(opts.pulsesPerBlock === undefined ? {} : { pulsesPerBlock: opts.pulsesPerBlock }),
+          onAlert: (a) => hubRef?.addAlert(a),
+          quarantine: (id, a) => sim.quarantineLink(id, `detector ${a.kind}`),
+        });
+  const qberNow = new Map<string, number | null>();
+  const attackOf = (id: string, fallback: string | null): string | null =>
+    telemetry?.has(id) ? (telemetry.attackOf(id)?.kind ?? null) : fallback;
+  const nowNs = () => Math.round(sim.snapshot().timeS * 1e9);
   let runner: ReturnType<NetworkSimulation['startLive']> | undefined;
   const hub: LiveHub = new LiveHub(
     {
@@ -82,31 +108,62 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
       nodes: first.nodes.map((n) => ({ ...n, kmeUrl: fleet?.kmes.get(n.id)?.url ?? null })),
       links: first.links.map((l) => linkFields(l, 0)),
       apps: first.apps.map((a) => ({ ...a, route: a.route })),
-      attackKinds: ATTACK_KINDS,
+      attackKinds: telemetry ? LIVE_ATTACK_KINDS : ATTACK_KINDS,
       engines: {
         network: 'NetworkSimulation (src/network) paced by the wall clock',
         kms: fleet ? `${fleet.kmes.size} ETSI GS QKD 014 KMEs, HTTPS mTLS, SQLite` : 'off',
-        link: 'scenario key-rate model (src/network link-rate)',
-        detect: 'network controller (QBER threshold, key exhaustion, link state)',
+        link: telemetry
+          ? 'link engine (src/qkd simulateBlock) per fiber link; key rate from the scenario model'
+          : 'scenario key-rate model (src/network link-rate)',
+        detect: telemetry
+          ? 'DetectionEngine (src/detect) on link telemetry + network controller'
+          : 'network controller (QBER threshold, key exhaustion, link state)',
       },
       speed,
     },
     {
       failLink: (id) => sim.failLink(id),
-      restoreLink: (id) => sim.restoreLink(id),
+      restoreLink: (id) => {
+        if (telemetry?.has(id)) {
+          telemetry.setAttack(id, null);
+          telemetry.restore(id, nowNs());
+        }
+        sim.restoreLink(id);
+      },
       compromiseNode: (id) => sim.compromiseNode(id),
-      injectAttack: (id, kind) => sim.injectAttack(id, { kind: kind as LinkAttack['kind'] }),
-      clearAttack: (id) => sim.clearAttack(id),
+      injectAttack: (id, kind) => {
+        if (telemetry?.has(id)) return telemetry.setAttack(id, kind as AttackKind);
+        if (!(ATTACK_KINDS as readonly string[]).includes(kind))
+          throw new QkdnetError(
+            'DASHBOARD_BAD_CONTROL',
+            `Cannot inject ${kind} on ${id}: the link has no link engine`,
+          );
+        sim.injectAttack(id, { kind: kind as LinkAttack['kind'] });
+      },
+      clearAttack: (id) => {
+        if (!telemetry?.has(id)) return sim.clearAttack(id);
+        telemetry.setAttack(id, null);
+        if (sim.snapshot().links.find((l) => l.id === id)?.state === 'quarantined') {
+          telemetry.restore(id, nowNs());
+          sim.restoreLink(id);
+        }
+      },
       setSpeed: (s) => runner?.setSpeed(s),
       close: () => close(),
     },
   );
+  hubRef = hub;
 
   const rates = new Map<string, number>();
   let lastGenerated = new Map(first.links.map((l) => [l.id, { t: 0, bits: l.generatedBits }]));
   const refresh = (snap: NetworkSnapshot): void => {
     hub.setTime(snap.timeS);
-    for (const l of snap.links) hub.updateLink(l.id, linkFields(l, rates.get(l.id) ?? 0));
+    for (const l of snap.links)
+      hub.updateLink(l.id, {
+        ...linkFields(l, rates.get(l.id) ?? 0),
+        attack: attackOf(l.id, l.attack),
+        qber: telemetry?.has(l.id) ? (l.state === 'up' ? (qberNow.get(l.id) ?? null) : null) : l.qber,
+      });
     for (const a of snap.apps)
       hub.updateApp(a.id, {
         servedBits: a.servedBits,
@@ -138,7 +195,12 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
         const rate = dt > 0 ? (l.generatedBits - prev.bits) / dt : 0;
         next.set(l.id, { t: snap.timeS, bits: l.generatedBits });
         rates.set(l.id, l.state === 'up' ? rate : 0);
-        hub.recordSample(l.id, { timeS: snap.timeS, qber: l.qber, keyRateBps: rate, poolBits: l.poolBits });
+        let qber = l.qber;
+        if (telemetry?.has(l.id)) {
+          qber = l.state === 'up' ? (telemetry.step(l.id, Math.round(snap.timeS * 1e9)).qberZ ?? null) : null;
+          qberNow.set(l.id, qber);
+        }
+        hub.recordSample(l.id, { timeS: snap.timeS, qber, keyRateBps: rate, poolBits: l.poolBits });
       }
       lastGenerated = next;
     } else refresh(sim.snapshot());
@@ -167,9 +229,17 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
       sim.stopLive();
       clearInterval(feeder);
       unsubscribe();
+      telemetry?.close();
       await fleet?.close();
     })());
-  return { live: hub, hub, simulation: sim, fleet };
+  return {
+    live: hub,
+    hub,
+    simulation: sim,
+    fleet,
+    telemetry,
+    registries: telemetry ? [telemetry.metrics.registry] : [],
+  };
 }
 
 /** The hub's view of a network link; the key rate is measured from generated bits between samples. */

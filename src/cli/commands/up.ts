@@ -80,7 +80,7 @@ async function runUp(o: {
     seed: o.seed,
     kmes: o.kme,
   });
-  const app = buildServer(net.live);
+  const app = buildServer(net.live, { registries: net.registries });
   try {
     await app.listen({ host: o.host, port: o.port });
   } catch (e) {
