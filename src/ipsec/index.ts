@@ -18,7 +18,15 @@ export {
   type ResponderAgentOptions,
 } from './ppk-responder.ts';
 export {
+  startAgentService,
+  readChannelKey,
+  readConnTemplate,
+  type AgentService,
+  type AgentServiceOptions,
+} from './agent-service.ts';
+export {
   InitiatorAgent,
+  withPpk,
   type InitiatorAgentOptions,
   type NoKeyPolicy,
   type ActiveSa,

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -24,6 +24,7 @@ import { InitiatorAgent, type InitiatorAgentOptions } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import { harnessDown, startHarness } from './harness.ts';
 import { runIpsecBench } from './bench.ts';
+import { readChannelKey, readConnTemplate, startAgentService } from './agent-service.ts';
 import { echoThroughTunnel, espPackets, listSas, startTestbed, type Testbed } from './testbed.ts';
 import { viciToText } from './vici-codec.ts';
 import type { ViciClient } from './vici-client.ts';
@@ -234,6 +235,66 @@ describe(
       assert.equal(alerts.at(-1)?.kind, 'ipsec-pqc-fallback');
       assert.equal(alerts.at(-1)?.action, 'pqc-only');
       await a.stop();
+    });
+    test('qkdnet ipsec agent beside "own" strongSwan: a YAML connection template gets the PPK', async () => {
+      const files = join(DIR, 'own');
+      mkdirSync(files, { recursive: true });
+      writeFileSync(join(files, 'chan.key'), `${randomBytes(32).toString('hex')}\n`);
+      writeFileSync(
+        join(files, 'conn.yaml'),
+        [
+          'own-conn:',
+          '  version: 2',
+          '  local_addrs: [10.99.0.1]',
+          '  remote_addrs: [10.99.0.2]',
+          '  proposals: [aes256gcm16-prfsha256-x25519]',
+          '  local: { auth: psk, id: ue.qkdnet.test }',
+          '  remote: { auth: psk, id: n3iwf.qkdnet.test }',
+          '  children:',
+          '    own-child: { local_ts: [10.99.0.65/32], remote_ts: [10.99.0.97/32], esp_proposals: [aes256gcm16] }',
+          '',
+        ].join('\n'),
+      );
+      const key = readChannelKey(join(files, 'chan.key'));
+      const sae = (n: string) => ({
+        cert: join(DIR, 'kms', `${n}.pem`),
+        key: join(DIR, 'kms', `${n}.key`),
+        ca: join(DIR, 'kms', 'ca.pem'),
+      });
+      const log = agentLogger('own', 'silent');
+      const resp = await startAgentService({
+        role: 'responder',
+        viciPath: tb.n3iwf.charon.viciPath,
+        kme: { url: kmes.n3iwf.url, ...sae('sae-n3iwf') },
+        peerSaeId: 'sae-ue',
+        channelKey: key,
+        listen: { host: '127.0.0.1', port: 0 },
+        log,
+      });
+      const init = await startAgentService({
+        role: 'initiator',
+        viciPath: tb.ue.charon.viciPath,
+        kme: { url: kmes.ue.url, ...sae('sae-ue') },
+        peerSaeId: 'sae-n3iwf',
+        channelKey: key,
+        peer: { host: '127.0.0.1', port: resp.port! },
+        connTemplate: readConnTemplate(join(files, 'conn.yaml')),
+        log,
+      });
+      try {
+        assert.ok(init.first?.ok, init.first && !init.first.ok ? init.first.message : '');
+        const sas = await listSas(tb.ue.vici);
+        assert.equal(sas[0]?.conn, 'own-conn');
+        assert.equal(sas[0]?.ppk, true);
+        assert.deepEqual(
+          sas[0]?.children.map((c) => c.name),
+          ['own-child'],
+        );
+      } finally {
+        await init.close();
+        await resp.close();
+      }
+      assert.deepEqual(await listSas(tb.ue.vici), []);
     });
   },
 );

@@ -23,6 +23,7 @@ import type { KeySource } from './key-source.ts';
 import type { ChannelClient } from './peer-channel.ts';
 import type { PqcKem } from './ppk-responder.ts';
 import { initiate, terminateIke } from './testbed.ts';
+import type { ViciMessageIn } from './vici-codec.ts';
 import type { ViciClient } from './vici-client.ts';
 
 /** What to do when the KME has no key. */
@@ -35,6 +36,13 @@ export interface InitiatorAgentOptions {
   readonly channel: ChannelClient;
   /** Connection name and authentication; role, ppk_id and ppk_required are set by the agent. */
   readonly conn: Pick<ConnSpec, 'name' | 'auth' | 'certPem'>;
+  /**
+   * With one's own strongSwan: builds the `load-conn` message naming `ppkId` (default: the testbed's
+   * connection from `conn`). See `withPpk()` for a template-based builder.
+   */
+  readonly connFor?: (ppkId: string) => ViciMessageIn;
+  /** The CHILD SA to initiate (default `n3gpp`, the testbed's). */
+  readonly childName?: string;
   readonly policy: NoKeyPolicy;
   readonly pqc?: PqcKem;
   /** Seconds between reauthentications with a fresh key. */
@@ -174,7 +182,7 @@ export class InitiatorAgent {
       );
       await this.#place(keyId, key);
     }
-    const r = await initiate(o.vici, o.conn.name);
+    const r = await initiate(o.vici, o.conn.name, 5000, o.childName);
     if (!r.ok) {
       await this.#unload(keyId);
       const kind = r.reason === 'authentication-failed' ? 'authentication-failed' : 'ike-failed';
@@ -221,7 +229,8 @@ export class InitiatorAgent {
     }
     await this.#o.vici.call(
       'load-conn',
-      connMessage({ ...this.#o.conn, role: 'initiator', ppkId: keyId, ppkRequired: true }),
+      this.#o.connFor?.(keyId) ??
+        connMessage({ ...this.#o.conn, role: 'initiator', ppkId: keyId, ppkRequired: true }),
     );
   }
 
@@ -264,4 +273,22 @@ export class InitiatorAgent {
     await this.#o.vici.call('unload-shared', { id: ppkSecretId(keyId) }).catch(() => undefined);
     await this.#ask({ type: 'release', keyId });
   }
+}
+
+/**
+ * A `connFor` from a `load-conn` template of one's own (one connection, as swanctl.conf's `connections`
+ * section would send it): sets `ppk_id` to the key_ID and `ppk_required = yes`, leaves the rest alone.
+ */
+export function withPpk(template: ViciMessageIn): (ppkId: string) => ViciMessageIn {
+  const names = Object.keys(template);
+  const conn = template[names[0] ?? ''];
+  if (
+    names.length !== 1 ||
+    typeof conn !== 'object' ||
+    conn === null ||
+    Array.isArray(conn) ||
+    conn instanceof Uint8Array
+  )
+    throw new RangeError(`a connection template holds exactly one connection section, got ${names.length}`);
+  return (ppkId) => ({ [names[0]!]: { ...(conn as ViciMessageIn), ppk_id: ppkId, ppk_required: 'yes' } });
 }

@@ -84,10 +84,11 @@ export async function initiate(
   vici: ViciClient,
   conn: string,
   timeoutMs = 5000,
+  child: string = CHILD_NAME,
 ): Promise<Result<Initiated, InitiateFailure, { message: string; log: string[] }>> {
   const t0 = performance.now();
   const { response, events } = await vici.stream('initiate', 'control-log', {
-    child: CHILD_NAME,
+    child,
     ike: conn,
     timeout: timeoutMs,
     'init-limits': 'no',

@@ -17,6 +17,10 @@ import {
   type HarnessStatus,
   type NoKeyPolicy,
   type SaInfo,
+  readChannelKey,
+  readConnTemplate,
+  startAgentService,
+  type EstablishResult,
 } from '../../ipsec/index.ts';
 import { formatTable, parseFormat, parseNumber, ProgressBar, UsageError } from '../util.ts';
 
@@ -73,6 +77,23 @@ function untilSignalOr(ms: number | undefined): Promise<string> {
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
+}
+
+function hostPort(text: string, flag: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(text);
+  if (!m) throw new UsageError(`${flag}: "${text}" is not host:port`);
+  return {
+    host: m[1]!.replace(/^\[|\]$/g, ''),
+    port: parseNumber(m[2]!, flag, { min: 0, max: 65535, integer: true }),
+  };
+}
+
+function printRound(r: EstablishResult): void {
+  process.stderr.write(
+    r.ok
+      ? `SA up: PPK ${r.value.keyId} (${r.value.provenance}), IKE SA ${r.value.ikeUniqueId}, ${r.value.elapsedMs.toFixed(1)} ms\n`
+      : `no SA: ${r.reason}: ${r.message}\n`,
+  );
 }
 
 /** The printed comparison: our medians beside the published percentages. */
@@ -217,6 +238,101 @@ Examples:
       if (o.json) process.stdout.write(`${JSON.stringify({ removed }, null, 2)}\n`);
       else process.stdout.write(removed.length ? `removed: ${removed.join(', ')}\n` : 'nothing to remove\n');
     });
+
+  ipsec
+    .command('agent')
+    .description(
+      'run one PPK agent beside your own strongSwan (initiator = ETSI 014 master, responder = slave)',
+    )
+    .requiredOption('--role <r>', 'initiator or responder')
+    .option('--vici <path>', "charon's VICI socket", '/var/run/charon.vici')
+    .requiredOption('--kme <url>', "this SAE's KME, e.g. https://kme-a.example:8443")
+    .requiredOption('--cert <file>', "this SAE's client certificate (PEM)")
+    .requiredOption('--key <file>', "this SAE's private key (PEM)")
+    .requiredOption('--ca <file>', 'CA of the KME (PEM)')
+    .requiredOption(
+      '--peer-sae <id>',
+      "the other SAE's ID (slave for the initiator, master for the responder)",
+    )
+    .requiredOption(
+      '--channel-key <file>',
+      'key shared by the two agents: 64 hex digits (openssl rand -hex 32)',
+    )
+    .option('--peer <host:port>', 'initiator: the responder agent')
+    .option('--conn <file>', 'initiator: the connection to protect, YAML/JSON load-conn template')
+    .option('--listen <host:port>', 'responder: where to listen', '127.0.0.1:7300')
+    .option('--lifetime <s>', 'initiator: seconds between PPK rotations', '3600')
+    .option('--policy <p>', 'initiator: fail-closed or pqc when the KME has no key', 'fail-closed')
+    .option('--allow-pqc', 'responder: answer ML-KEM-768 exchanges of a pqc-policy initiator')
+    .option('--log-level <l>', 'log level on stderr (JSON)', 'info')
+    .addHelpText(
+      'after',
+      `
+The responder's own connection must set ppk_required = yes and no ppk_id; the initiator's template is the
+connection without them (the agent sets ppk_id = key_ID on every rotation). Key_IDs travel between the
+agents as HMAC-SHA-256-authenticated messages; key material never travels between the agents.
+
+Examples:
+  openssl rand -hex 32 > chan.key      # copy to both hosts
+  qkdnet ipsec agent --role responder --kme https://kme-b:8443 --cert sae-b.pem --key sae-b.key \\
+      --ca ca.pem --peer-sae sae-a --channel-key chan.key --listen 0.0.0.0:7300
+  qkdnet ipsec agent --role initiator --kme https://kme-a:8443 --cert sae-a.pem --key sae-a.key \\
+      --ca ca.pem --peer-sae sae-b --channel-key chan.key --peer gw-b:7300 --conn conn.yaml --lifetime 600`,
+    )
+    .action(
+      async (o: {
+        role: string;
+        vici: string;
+        kme: string;
+        cert: string;
+        key: string;
+        ca: string;
+        peerSae: string;
+        channelKey: string;
+        peer?: string;
+        conn?: string;
+        listen: string;
+        lifetime: string;
+        policy: string;
+        allowPqc?: boolean;
+        logLevel: string;
+      }) => {
+        if (o.role !== 'initiator' && o.role !== 'responder')
+          throw new UsageError(`--role: "${o.role}" is not initiator or responder`);
+        if (!/^https:\/\//.test(o.kme)) throw new UsageError(`--kme: "${o.kme}" is not an https:// URL`);
+        if (o.policy !== 'fail-closed' && o.policy !== 'pqc')
+          throw new UsageError(`--policy: "${o.policy}" is not fail-closed or pqc`);
+        const lifetimeS = parseNumber(o.lifetime, '--lifetime', { min: 1 });
+        const listen = hostPort(o.listen, '--listen');
+        if (o.role === 'initiator' && (!o.peer || !o.conn))
+          throw new UsageError('--peer and --conn are required with --role initiator');
+        const peer = o.peer ? hostPort(o.peer, '--peer') : undefined;
+        const log = logger(o.logLevel);
+        const svc = await startAgentService({
+          role: o.role,
+          viciPath: o.vici,
+          kme: { url: o.kme, cert: o.cert, key: o.key, ca: o.ca },
+          peerSaeId: o.peerSae,
+          channelKey: readChannelKey(o.channelKey),
+          listen,
+          ...(peer ? { peer } : {}),
+          ...(o.conn ? { connTemplate: readConnTemplate(o.conn) } : {}),
+          lifetimeS,
+          policy: o.policy as NoKeyPolicy,
+          allowPqc: o.allowPqc === true,
+          log,
+          onRound: printRound,
+        });
+        if (svc.port !== undefined)
+          process.stderr.write(`responder agent listening on ${listen.host}:${svc.port}\n`);
+        try {
+          const why = await untilSignalOr(undefined);
+          process.stderr.write(`${why}: stopping the agent\n`);
+        } finally {
+          await svc.close();
+        }
+      },
+    );
 
   ipsec
     .command('bench')
