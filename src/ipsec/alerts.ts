@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { Alert, AlertAction, Severity } from '../common/index.ts';
+import type { AlertSink as DetectSink } from '../detect/index.ts';
 
 /** Receives every alert of an agent. */
 export type AlertSink = (alert: Alert) => void;
@@ -28,6 +29,21 @@ export function agentLogger(
 export function loggerAlertSink(log: Logger): AlertSink {
   return (a) =>
     a.severity === 'critical' ? log.error({ alert: a }, a.message) : log.warn({ alert: a }, a.message);
+}
+
+/**
+ * Sends every alert to the detection folder's sinks (syslog, file, webhook — src/detect/sinks.ts) and to
+ * the logger. A failing sink is logged, never thrown into the agent.
+ */
+export function detectAlertSink(sinks: readonly DetectSink[], log: Logger): AlertSink {
+  const logged = loggerAlertSink(log);
+  return (a) => {
+    logged(a);
+    for (const s of sinks)
+      s.send(a).catch((e: unknown) =>
+        log.error({ sink: s.name, alertId: a.id }, `alert sink failed: ${(e as Error).message}`),
+      );
+  };
 }
 
 /** What an agent alerts about. */

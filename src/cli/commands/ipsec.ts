@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import pino from 'pino';
+import { FileSink } from '../../detect/index.ts';
 import {
   AGENT_LOG_REDACT,
   harnessDown,
@@ -21,6 +22,7 @@ import {
   readConnTemplate,
   startAgentService,
   type EstablishResult,
+  detectAlertSink,
 } from '../../ipsec/index.ts';
 import { formatTable, parseFormat, parseNumber, ProgressBar, UsageError } from '../util.ts';
 
@@ -86,6 +88,24 @@ function hostPort(text: string, flag: string): { host: string; port: number } {
     host: m[1]!.replace(/^\[|\]$/g, ''),
     port: parseNumber(m[2]!, flag, { min: 0, max: 65535, integer: true }),
   };
+}
+
+const sinks = {
+  open: [] as FileSink[],
+  async close(): Promise<void> {
+    for (const f of this.open.splice(0)) await f.close();
+  },
+};
+
+/** `--alerts FILE`: alerts also go to a JSON-lines file through the detection folder's FileSink. */
+function alertsTo(
+  file: string | undefined,
+  log: pino.Logger,
+): { alert?: ReturnType<typeof detectAlertSink> } {
+  if (!file) return {};
+  const f = new FileSink(file);
+  sinks.open.push(f);
+  return { alert: detectAlertSink([f], log) };
 }
 
 function printRound(r: EstablishResult): void {
@@ -164,6 +184,7 @@ export function register(program: Command): void {
     )
     .option('--prefix <name>', 'namespace prefix (<prefix>-ue, <prefix>-n3iwf)', 'qkdnet')
     .option('--log-level <l>', 'agent log level on stderr (JSON): error, warn, info, debug', 'warn')
+    .option('--alerts <file>', 'also append alerts (no QKD key, auth failure, pqc fallback) as JSON lines')
     .option('--json', 'print the status as JSON')
     .addHelpText(
       'after',
@@ -185,6 +206,7 @@ Examples:
         duration?: string;
         prefix: string;
         logLevel: string;
+        alerts?: string;
         json?: boolean;
       }) => {
         if (o.policy !== 'fail-closed' && o.policy !== 'pqc')
@@ -205,12 +227,8 @@ Examples:
           feedIntervalMs: 1000,
           log,
           step: (s) => process.stderr.write(`· ${s}\n`),
-          onRound: (r) =>
-            process.stderr.write(
-              r.ok
-                ? `rotated: PPK ${r.value.keyId} (${r.value.provenance}), IKE SA ${r.value.ikeUniqueId}, ${r.value.elapsedMs.toFixed(1)} ms\n`
-                : `rotation failed: ${r.reason}: ${r.message}\n`,
-            ),
+          onRound: printRound,
+          ...alertsTo(o.alerts, log),
         });
         try {
           printStatus(await h.status(), o.json === true);
@@ -223,6 +241,7 @@ Examples:
           if (!o.json) printStatus(await h.status(), false);
         } finally {
           await h.close();
+          await sinks.close();
           process.stderr.write('namespaces, daemons, KMEs and agents removed\n');
         }
       },
@@ -265,6 +284,7 @@ Examples:
     .option('--policy <p>', 'initiator: fail-closed or pqc when the KME has no key', 'fail-closed')
     .option('--allow-pqc', 'responder: answer ML-KEM-768 exchanges of a pqc-policy initiator')
     .option('--log-level <l>', 'log level on stderr (JSON)', 'info')
+    .option('--alerts <file>', 'also append alerts as JSON lines (detect FileSink)')
     .addHelpText(
       'after',
       `
@@ -296,6 +316,7 @@ Examples:
         policy: string;
         allowPqc?: boolean;
         logLevel: string;
+        alerts?: string;
       }) => {
         if (o.role !== 'initiator' && o.role !== 'responder')
           throw new UsageError(`--role: "${o.role}" is not initiator or responder`);
@@ -321,6 +342,7 @@ Examples:
           policy: o.policy as NoKeyPolicy,
           allowPqc: o.allowPqc === true,
           log,
+          ...alertsTo(o.alerts, log),
           onRound: printRound,
         });
         if (svc.port !== undefined)
@@ -330,6 +352,7 @@ Examples:
           process.stderr.write(`${why}: stopping the agent\n`);
         } finally {
           await svc.close();
+          await sinks.close();
         }
       },
     );
