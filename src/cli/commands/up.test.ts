@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../main.ts';
+
+async function run(argv: string[]): Promise<{ code: number; stderr: string }> {
+  const write = process.stderr.write.bind(process.stderr);
+  let stderr = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await main(argv), stderr };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+test('qkdnet up rejects bad flags with one line on stderr and exit code 2', async () => {
+  for (const [argv, pattern] of [
+    [['up', '--speed', 'fast'], /^qkdnet: --speed: "fast" is not a number\n$/],
+    [['up', '--speed', '0'], /^qkdnet: --speed: 0 is below the minimum 0\.001\n$/],
+    [['up', '--port', '70000'], /^qkdnet: --port: 70000 is above the maximum 65535\n$/],
+    [['up', 'no-such-scenario.yaml'], /^qkdnet: scenario: no file "no-such-scenario\.yaml"\n$/],
+  ] as const) {
+    const r = await run([...argv]);
+    assert.equal(r.code, 2, argv.join(' '));
+    assert.match(r.stderr, pattern);
+  }
+});
+
+test('qkdnet up names the field of an invalid scenario and exits 2 before starting anything', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-up-'));
+  try {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'name: bad\nnodes: []\nlinks: [{ id: x, from: a, to: b, length_km: 5 }]\napps: []\n');
+    const r = await run(['up', file, '--data-dir', join(dir, 'data'), '--port', '0']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+    assert.match(r.stderr, /^qkdnet: Cannot load scenario/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
