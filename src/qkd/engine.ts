@@ -47,22 +47,23 @@ function validate(cfg: LinkBlockConfig): void {
   if (!(bias > 0 && bias < 1)) throw new RangeError(`basisBiasZ must be in (0, 1), got ${bias}`);
 }
 
+/** Detection arrays that double when full (rare: the first capacity is the mean + 8σ). */
 class Growable {
   slot: Float64Array;
   code: Uint16Array;
-  n = 0;
   constructor(capacity: number) {
     this.slot = new Float64Array(capacity);
     this.code = new Uint16Array(capacity);
   }
-  grow(): void {
+  grow(used: number): [Float64Array, Uint16Array] {
     const cap = Math.max(1024, this.slot.length * 2);
     const s = new Float64Array(cap);
-    s.set(this.slot);
+    s.set(this.slot.subarray(0, used));
     const c = new Uint16Array(cap);
-    c.set(this.code);
+    c.set(this.code.subarray(0, used));
     this.slot = s;
     this.code = c;
+    return [s, c];
   }
 }
 
@@ -76,7 +77,8 @@ export function sampleDetections(
   const P = model.detectProbability;
   const mean = pulses * P * (1 + 2 * model.afterpulseProbability);
   const out = new Growable(Math.min(pulses, Math.ceil(mean + 8 * Math.sqrt(mean) + 1024)));
-  if (!(P > 0) || pulses === 0) return { count: 0, slot: out.slot, code: out.code, deadGates: 0 };
+  if (!(P > 0) || pulses === 0)
+    return { count: 0, slot: new Float64Array(0), code: new Uint16Array(0), deadGates: 0 };
   const logQ = Math.log1p(-P);
   const table = new AliasTable(model.weights);
   const keep = table.keep;
@@ -85,6 +87,12 @@ export function sampleDetections(
   const fields = model.fields;
   const after = model.afterpulseProbability > 0 ? new AliasTable(model.afterWeights) : null;
   const dead = model.deadSlots;
+  const yBit = FIELD.Y;
+  const afterP = model.afterpulseProbability;
+  const afterFields = model.afterFields;
+  let slot = out.slot;
+  let codes = out.code;
+  let n = 0;
   let pos = 0;
   let deadGates = 0;
   for (;;) {
@@ -94,35 +102,38 @@ export function sampleDetections(
     const xa = rng.nextFloat() * size;
     const col = Math.floor(xa);
     let code = fields[xa - col < keep[col]! ? col : alias[col]!]!;
-    if (out.n === out.slot.length) out.grow();
-    if (onProgress !== undefined && (out.n & 0xffff) === 0) onProgress(s);
-    out.slot[out.n] = s;
-    out.code[out.n++] = code;
+    if (n === slot.length) [slot, codes] = out.grow(n);
+    if (onProgress !== undefined && (n & 0xffff) === 0) onProgress(s);
+    slot[n] = s;
+    codes[n++] = code;
     pos = s + 1 + dead;
     deadGates += Math.min(dead, pulses - s - 1);
-    while (after !== null && pos < pulses && rng.nextFloat() < model.afterpulseProbability) {
-      code = model.afterFields[after.sample(rng)]! | (code & FIELD.Y);
-      if (out.n === out.slot.length) out.grow();
-      out.slot[out.n] = pos;
-      out.code[out.n++] = code;
+    while (after !== null && pos < pulses && rng.nextFloat() < afterP) {
+      code = afterFields[after.sample(rng)]! | (code & yBit);
+      if (n === slot.length) [slot, codes] = out.grow(n);
+      slot[n] = pos;
+      codes[n++] = code;
       deadGates += Math.min(dead, pulses - pos - 1);
       pos += 1 + dead;
     }
   }
-  return { count: out.n, slot: out.slot.subarray(0, out.n), code: out.code.subarray(0, out.n), deadGates };
+  return { count: n, slot: slot.subarray(0, n), code: codes.subarray(0, n), deadGates };
 }
 
 /**
  * Pulses per (k, a, b): the detected ones counted, the rest drawn. Live undetected gates follow the prior
  * conditioned on no detection; dead gates follow the prior.
  */
-function sentCounts(model: BlockModel, pulses: number, det: DetectionStream, rng: Rng): Float64Array {
+function sentCounts(
+  model: BlockModel,
+  pulses: number,
+  det: DetectionStream,
+  detected: Float64Array,
+  rng: Rng,
+) {
   const cells = model.priorKab.length;
   const sent = new Float64Array(cells);
-  for (let i = 0; i < det.count; i++) {
-    const f = det.code[i]!;
-    sent[(f & FIELD.K_MASK) * 4 + (f & FIELD.A ? 2 : 0) + (f & FIELD.B ? 1 : 0)]!++;
-  }
+  for (let i = 0; i < cells; i++) sent[i] = detected[i]!;
   const live = pulses - det.count - det.deadGates;
   const undetected = Array.from(model.priorKab, (p, i) => Math.max(0, p - model.detectedKab[i]!));
   const liveDraw = sampleMultinomial(live, undetected, rng);
@@ -131,48 +142,62 @@ function sentCounts(model: BlockModel, pulses: number, det: DetectionStream, rng
   return sent;
 }
 
-/** Packs the detection stream into the raw record's arrays. */
-function packRaw(cfg: LinkBlockConfig, model: BlockModel, det: DetectionStream, sent: Float64Array) {
+/** Packs the detection stream into the raw record's arrays, tallying detections and errors per (k, a, b). */
+function packBits(model: BlockModel, det: DetectionStream) {
   const n = det.count;
-  const aliceBit = new BitArray(n);
-  const aliceBasis = new BitArray(n);
-  const bobBit = new BitArray(n);
-  const bobBasis = new BitArray(n);
-  const doubleClick = new BitArray(n);
-  const known = new BitArray(n);
+  const bits = Array.from({ length: 6 }, () => new BitArray(n));
+  const [w1, w2, w3, w4, w5, w6] = bits.map((b) => b.words) as [
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
   const intensity = new Uint8Array(n);
-  const [w1, w2, w3, w4, w5, w6] = [aliceBit, aliceBasis, bobBit, bobBasis, doubleClick, known].map(
-    (b) => b.words,
-  ) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  // Per packed (k, a, b, x, y) pattern: how many detections; turned into per-(k, a, b) tallies below.
+  const patterns = new Float64Array(1 << 8);
+  const code = det.code;
+  // Local copies: an imported binding is a getter call per use under some loaders (tsx).
+  const [K_MASK, X, A, Y, B, DOUBLE, KNOWN] = [
+    FIELD.K_MASK,
+    FIELD.X,
+    FIELD.A,
+    FIELD.Y,
+    FIELD.B,
+    FIELD.DOUBLE,
+    FIELD.KNOWN,
+  ];
   for (let i = 0; i < n; i++) {
-    const f = det.code[i]!;
+    const f = code[i]!;
     const w = i >>> 5;
     const m = 1 << (i & 31);
-    intensity[i] = f & FIELD.K_MASK;
-    if (f & FIELD.X) w1[w]! |= m;
-    if (f & FIELD.A) w2[w]! |= m;
-    if (f & FIELD.Y) w3[w]! |= m;
-    if (f & FIELD.B) w4[w]! |= m;
-    if (f & FIELD.DOUBLE) w5[w]! |= m;
-    if (f & FIELD.KNOWN) w6[w]! |= m;
+    intensity[i] = f & K_MASK;
+    patterns[f & 0xff]!++;
+    if (f & X) w1[w]! |= m;
+    if (f & A) w2[w]! |= m;
+    if (f & Y) w3[w]! |= m;
+    if (f & B) w4[w]! |= m;
+    if (f & DOUBLE) w5[w]! |= m;
+    if (f & KNOWN) w6[w]! |= m;
   }
-  const raw: LinkRawRecord = {
-    linkId: cfg.linkId,
-    blockId: cfg.blockId,
-    pulses: cfg.pulses,
-    count: n,
-    intensities: model.ctx.intensities,
-    slot: det.slot,
-    aliceBit,
-    aliceBasis,
-    intensity,
-    bobBit,
-    bobBasis,
-    doubleClick,
-    sent,
-    basisBiasZ: model.ctx.pZ,
-  };
-  return { raw, known };
+  const cells = model.priorKab.length;
+  const tallied = { detected: new Float64Array(cells), errors: new Float64Array(cells) };
+  patterns.forEach((c, f) => {
+    if (c === 0) return;
+    const i = (f & FIELD.K_MASK) * 4 + (f & FIELD.A ? 2 : 0) + (f & FIELD.B ? 1 : 0);
+    tallied.detected[i]! += c;
+    if (((f & FIELD.X) !== 0) !== ((f & FIELD.Y) !== 0)) tallied.errors[i]! += c;
+  });
+  const [aliceBit, aliceBasis, bobBit, bobBasis, doubleClick, known] = bits as [
+    BitArray,
+    BitArray,
+    BitArray,
+    BitArray,
+    BitArray,
+    BitArray,
+  ];
+  return { aliceBit, aliceBasis, bobBit, bobBasis, doubleClick, known, intensity, tallied };
 }
 
 /** Options of `simulateBlock` that do not change its result. */
@@ -195,7 +220,22 @@ export function simulateBlock(cfg: LinkBlockConfig, rng: Rng, opts: SimulateOpti
     rng.stream(`block:${cfg.blockId}:detections`),
     opts.onProgress,
   );
-  const sent = sentCounts(model, cfg.pulses, det, rng.stream(`block:${cfg.blockId}:sent`));
-  const { raw, known } = packRaw(cfg, model, det, sent);
-  return { raw, telemetry: buildTelemetry(cfg, model, raw), eve: buildEve(cfg, model, raw, known) };
+  const { known, tallied, ...arrays } = packBits(model, det);
+  const sent = sentCounts(model, cfg.pulses, det, tallied.detected, rng.stream(`block:${cfg.blockId}:sent`));
+  const raw: LinkRawRecord = {
+    linkId: cfg.linkId,
+    blockId: cfg.blockId,
+    pulses: cfg.pulses,
+    count: det.count,
+    intensities: model.ctx.intensities,
+    slot: det.slot,
+    ...arrays,
+    sent,
+    basisBiasZ: model.ctx.pZ,
+  };
+  return {
+    raw,
+    telemetry: buildTelemetry(cfg, model, raw, tallied),
+    eve: buildEve(cfg, model, raw, known),
+  };
 }

@@ -6,7 +6,7 @@
  * single-photon events); X-basis bits are disclosed to test the phase error. Sans-IO: a pure function of
  * the raw record.
  */
-import { BitArray, type ClassBasisCounts, type RawRecord } from '../common/index.ts';
+import { BitArray, popcount32, type ClassBasisCounts, type RawRecord } from '../common/index.ts';
 import type { CountsByClass, LinkRawRecord, Sifted, SiftedBasis } from './types.ts';
 
 /**
@@ -29,23 +29,36 @@ export function sentByClassBasis(raw: RawRecord): Float64Array {
   return out;
 }
 
+/** Detections and errors per (k, a, b) at k·4 + a·2 + b. */
+export interface Tally {
+  readonly detected: Float64Array;
+  readonly errors: Float64Array;
+}
+
 /** Detections and errors per (k, a, b) in one pass over the record. */
-export function tally(raw: RawRecord): { detected: Float64Array; errors: Float64Array } {
+export function tally(raw: RawRecord): Tally {
   const K = raw.intensities.length;
   const detected = new Float64Array(K * 4);
   const errors = new Float64Array(K * 4);
+  const ab = raw.aliceBasis.words;
+  const bb = raw.bobBasis.words;
+  const ax = raw.aliceBit.words;
+  const by = raw.bobBit.words;
+  const cls = raw.intensity;
   for (let i = 0; i < raw.count; i++) {
-    const c = raw.intensity[i]! * 4 + raw.aliceBasis.get(i) * 2 + raw.bobBasis.get(i);
+    const w = i >>> 5;
+    const sh = i & 31;
+    const c = cls[i]! * 4 + ((ab[w]! >>> sh) & 1) * 2 + ((bb[w]! >>> sh) & 1);
     detected[c]!++;
-    if (raw.aliceBit.get(i) !== raw.bobBit.get(i)) errors[c]!++;
+    errors[c]! += ((ax[w]! ^ by[w]!) >>> sh) & 1;
   }
   return { detected, errors };
 }
 
 /** Per intensity class name and Alice's basis: sent, detected, sifted, errors. */
-export function countsByClass(raw: RawRecord): CountsByClass {
+export function countsByClass(raw: RawRecord, tallied: Tally = tally(raw)): CountsByClass {
   const sent = sentByClassBasis(raw);
-  const { detected, errors } = tally(raw);
+  const { detected, errors } = tallied;
   const out: CountsByClass = {};
   raw.intensities.forEach((c, k) => {
     const basis = (a: number): ClassBasisCounts => {
@@ -62,20 +75,39 @@ export function countsByClass(raw: RawRecord): CountsByClass {
   return out;
 }
 
+/** Bits of the detections where both bases equal `basis`, found word by word. */
 function pick(raw: RawRecord, basis: number): SiftedBasis {
-  const idx: number[] = [];
-  for (let i = 0; i < raw.count; i++)
-    if (raw.aliceBasis.get(i) === basis && raw.bobBasis.get(i) === basis) idx.push(i);
-  const n = idx.length;
+  const ab = raw.aliceBasis.words;
+  const bb = raw.bobBasis.words;
+  const words = ab.length;
+  const tail = raw.count & 31 ? (1 << (raw.count & 31)) - 1 : 0xffffffff;
+  const maskOf = (w: number) => {
+    const m = basis === 0 ? ~(ab[w]! | bb[w]!) : ab[w]! & bb[w]!;
+    return w === words - 1 ? m & tail : m;
+  };
+  const pc = popcount32; // a local binding: imported ones may be getters under tsx
+  let n = 0;
+  for (let w = 0; w < words; w++) n += pc(maskOf(w));
   const alice = new BitArray(n);
   const bob = new BitArray(n);
   const intensity = new Uint8Array(n);
-  const detection = Uint32Array.from(idx);
-  for (let j = 0; j < n; j++) {
-    const i = idx[j]!;
-    if (raw.aliceBit.get(i)) alice.words[j >>> 5]! |= 1 << (j & 31);
-    if (raw.bobBit.get(i)) bob.words[j >>> 5]! |= 1 << (j & 31);
-    intensity[j] = raw.intensity[i]!;
+  const detection = new Uint32Array(n);
+  const ax = raw.aliceBit.words;
+  const by = raw.bobBit.words;
+  const aw = alice.words;
+  const bw = bob.words;
+  let j = 0;
+  for (let w = 0; w < words; w++) {
+    let m = maskOf(w) >>> 0;
+    while (m !== 0) {
+      const sh = 31 - Math.clz32(m & -m);
+      m &= m - 1;
+      const i = w * 32 + sh;
+      aw[j >>> 5]! |= ((ax[w]! >>> sh) & 1) << (j & 31);
+      bw[j >>> 5]! |= ((by[w]! >>> sh) & 1) << (j & 31);
+      intensity[j] = raw.intensity[i]!;
+      detection[j++] = i;
+    }
   }
   return { alice, bob, intensity, detection };
 }

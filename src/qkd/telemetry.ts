@@ -5,7 +5,7 @@
  */
 import { BitArray, NS_PER_S, popcount32, type TelemetrySample } from '../common/index.ts';
 import type { BlockModel } from './model.ts';
-import { countsByClass, sentByClassBasis } from './sift.ts';
+import { countsByClass, sentByClassBasis, tally, type Tally } from './sift.ts';
 import type { EveKnowledge, LinkBlockConfig, LinkRawRecord } from './types.ts';
 
 /** Sifted error rate of one basis over all classes (0 when nothing was sifted). */
@@ -20,8 +20,13 @@ function qberOf(counts: ReturnType<typeof countsByClass>, basis: 'Z' | 'X'): num
 }
 
 /** The block's telemetry sample. */
-export function buildTelemetry(cfg: LinkBlockConfig, model: BlockModel, raw: LinkRawRecord): TelemetrySample {
-  const counts = countsByClass(raw);
+export function buildTelemetry(
+  cfg: LinkBlockConfig,
+  model: BlockModel,
+  raw: LinkRawRecord,
+  tallied: Tally = tally(raw),
+): TelemetrySample {
+  const counts = countsByClass(raw, tallied);
   const durationS = cfg.pulses / model.ctx.repetitionRateHz;
   const sent = sentByClassBasis(raw);
   const gates = [0, 0];
@@ -54,6 +59,7 @@ export function buildEve(
   raw: LinkRawRecord,
   known: BitArray,
 ): EveKnowledge {
+  const pc = popcount32; // a local binding: imported ones may be getters under tsx
   let knownKeyBits = 0;
   let zSifted = 0;
   const a = raw.aliceBasis.words;
@@ -63,8 +69,8 @@ export function buildEve(
     // Z-sifted: both bases 0. Bits past `count` are zero in every array, so mask them out via `valid`.
     const valid = w === a.length - 1 && raw.count % 32 !== 0 ? (1 << (raw.count % 32)) - 1 : 0xffffffff;
     const z = ~(a[w]! | b[w]!) & valid;
-    zSifted += popcount32(z);
-    knownKeyBits += popcount32(z & k[w]!);
+    zSifted += pc(z);
+    knownKeyBits += pc(z & k[w]!);
   }
   return {
     attack: cfg.attack ?? null,
