@@ -130,8 +130,11 @@ export async function startCharon(name: string, namespace: string, dir: string):
   throw new QkdnetError('IPSEC_UNAVAILABLE', `charon for ${name} did not answer on VICI within 3 s: ${tail}`);
 }
 
-/** Sends SIGTERM to `pid` (its process group), then SIGKILL if it is still alive after 3 s. */
-export async function stopPid(pid: number, gone: () => boolean = () => !alive(pid)): Promise<void> {
+/**
+ * Sends SIGTERM to `pid` (its process group), then SIGKILL if it is still alive after 3 s. Returns false
+ * when there was nothing to stop.
+ */
+export async function stopPid(pid: number, gone: () => boolean = () => !alive(pid)): Promise<boolean> {
   const signal = (s: NodeJS.Signals) => {
     try {
       process.kill(-pid, s);
@@ -143,10 +146,11 @@ export async function stopPid(pid: number, gone: () => boolean = () => !alive(pi
       }
     }
   };
-  if (gone() || !alive(pid)) return;
+  if (gone() || !alive(pid)) return false;
   signal('SIGTERM');
   for (let i = 0; i < 60 && !gone() && alive(pid); i++) await sleep(50);
   if (!gone() && alive(pid)) signal('SIGKILL');
+  return true;
 }
 
 function alive(pid: number): boolean {

@@ -191,6 +191,15 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   }
 }
 
+/** True when `/proc/<pid>/cmdline` mentions `needle` (Linux; the harness is Linux-only). */
+function runs(pid: number, needle: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Removes what a harness with `prefix` left behind (a killed `ipsec up`): stops its owner process and
  * daemons, deletes the namespaces and the work directory. Returns what it removed.
@@ -204,14 +213,11 @@ export async function harnessDown(
   const state = join(dir, 'state.json');
   if (existsSync(state)) {
     const s = JSON.parse(readFileSync(state, 'utf8')) as { owner?: number; charons?: number[] };
-    if (s.owner && s.owner !== process.pid) {
-      await stopPid(s.owner);
+    // a recycled PID must not be killed: check what runs under it first
+    if (s.owner && s.owner !== process.pid && runs(s.owner, 'ipsec') && (await stopPid(s.owner)))
       removed.push(`process ${s.owner}`);
-    }
-    for (const pid of s.charons ?? []) {
-      await stopPid(pid);
-      removed.push(`charon ${pid}`);
-    }
+    for (const pid of s.charons ?? [])
+      if (runs(pid, 'charon') && (await stopPid(pid))) removed.push(`charon ${pid}`);
   }
   for (const ns of await listNamespaces(`${prefix}-`)) {
     if (ns !== `${prefix}-ue` && ns !== `${prefix}-n3iwf`) continue;
