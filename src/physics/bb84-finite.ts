@@ -78,6 +78,17 @@ function decode(x: readonly number[], muMin: number): FiniteKeySettings {
   return { mu1, mu2, p1, p2, pZ };
 }
 
+/** Inverse of `decode` (settings inside the ranges decode produces). */
+function encode(s: FiniteKeySettings, muMin: number): number[] {
+  return [
+    logit(s.mu1 / 1.5),
+    logit((s.mu2 - muMin) / ((s.mu1 - muMin) * 0.98)),
+    logit(s.p1 / 0.98),
+    logit(s.p2 / ((1 - s.p1) * 0.98)),
+    logit((s.pZ - 0.01) / 0.98),
+  ];
+}
+
 /** Optimised expected finite-key rate at one distance. */
 export function optimizeFiniteKey(ch: FiniteKeyChannel): {
   rate: number;
@@ -111,6 +122,24 @@ export function optimizeFiniteKey(ch: FiniteKeyChannel): {
               x0 = x;
             }
           }
+  if (!(v0 > 0)) {
+    // Near the maximum distance the positive region is small: search a 4⁵ grid before giving up.
+    for (const mu1 of [0.2, 0.35, 0.5, 0.7])
+      for (const r2 of [0.1, 0.25, 0.4, 0.6])
+        for (const p1 of [0.3, 0.5, 0.7, 0.9])
+          for (const r3 of [0.2, 0.4, 0.6, 0.8])
+            for (const pZ of [0.5, 0.7, 0.85, 0.95]) {
+              const mu2 = Math.max(ch.muMin * 1.01, mu1 * r2);
+              const x = encode({ mu1, mu2, p1, p2: (1 - p1) * r3, pZ }, ch.muMin);
+              const v = f(x);
+              if (v > v0) {
+                v0 = v;
+                x0 = x;
+              }
+            }
+    const s0 = decode(x0, ch.muMin);
+    if (!(v0 > 0)) return { rate: 0, qber: finiteKeyRate(ch, s0).qber, settings: s0 };
+  }
   let best = nelderMeadMax(f, x0, [0.8, 0.8, 0.8, 0.8, 0.8], 600);
   best = nelderMeadMax(f, best.x, [0.3, 0.3, 0.3, 0.3, 0.3], 400);
   const settings = decode(best.x, ch.muMin);

@@ -17,9 +17,9 @@ function block(N: number) {
   const pz = 0.8;
   const gain = (m: number) => y0 - Math.expm1(-eta * m);
   const err = (m: number) => 0.5 * y0 - ed * Math.expm1(-eta * m);
-  const nKey = mu.map((m, k) => N * p[k] * pz * pz * gain(m)) as unknown as [number, number, number];
-  const nTest = mu.map((m, k) => N * p[k] * (1 - pz) ** 2 * gain(m)) as unknown as [number, number, number];
-  const mTest = mu.map((m, k) => N * p[k] * (1 - pz) ** 2 * err(m)) as unknown as [number, number, number];
+  const nKey = mu.map((m, k) => N * p[k]! * pz * pz * gain(m)) as unknown as [number, number, number];
+  const nTest = mu.map((m, k) => N * p[k]! * (1 - pz) ** 2 * gain(m)) as unknown as [number, number, number];
+  const mTest = mu.map((m, k) => N * p[k]! * (1 - pz) ** 2 * err(m)) as unknown as [number, number, number];
   const trueS1 = N * pz * pz * tau(1, mu, p) * yieldN(1, eta, y0);
   return { counts: { mu, p, nKey, nTest, mTest }, trueS1, trueE1: errorN(1, eta, y0, ed) };
 }

@@ -157,7 +157,7 @@ function compute(model: string, p: LinkParams, distanceKm: number, blockSize: nu
       const bestNu = (mu: number) =>
         mu <= nuMin * 1.01
           ? { x: nuMin, value: 0 }
-          : maximizeScan((nu) => bb84VacuumWeakRate(ch, mu, nu).rate, nuMin, mu * 0.99, 8, 1e-4);
+          : maximizeScan((nu) => bb84VacuumWeakRate(ch, mu, nu).rate, nuMin, mu * 0.99, 8, 1e-4, false);
       const best = maximizeScan((mu) => bestNu(mu).value, MU_LO, MU_HI, 16, 1e-4);
       const nu = bestNu(best.x).x;
       return { ratePerPulse: best.value, qber: bb84VacuumWeakRate(ch, best.x, nu).qber, mu: best.x, nu };

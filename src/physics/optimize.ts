@@ -7,8 +7,9 @@
 import { maximize1d } from '../common/index.ts';
 
 /**
- * Maximises f on [lo, hi] (lo > 0): scans `points` log-spaced values, then refines around the best with
- * golden section. Returns the argmax and value; value 0 at x = lo when f is never positive.
+ * Maximises f on [lo, hi] (lo > 0): scans `points` log-spaced values (12× finer once more when none is
+ * positive, unless `retry` is false), then refines around the best with golden section. Returns the argmax and value; value 0 when f is
+ * never positive.
  */
 export function maximizeScan(
   f: (x: number) => number,
@@ -16,6 +17,7 @@ export function maximizeScan(
   hi: number,
   points = 24,
   tol = 1e-5,
+  retry = true,
 ): { x: number; value: number } {
   const r = Math.pow(hi / lo, 1 / (points - 1));
   let bestI = 0;
@@ -27,7 +29,11 @@ export function maximizeScan(
       bestI = i;
     }
   }
-  if (!(bestV > 0)) return { x: lo * Math.pow(r, bestI), value: Math.max(0, bestV) };
+  if (!(bestV > 0)) {
+    // Near a model's maximum distance the positive window can fall between scan points: look again, finer.
+    if (retry) return maximizeScan(f, lo, hi, points * 12, tol, false);
+    return { x: lo * Math.pow(r, bestI), value: Math.max(0, bestV) };
+  }
   const a = lo * Math.pow(r, Math.max(0, bestI - 1));
   const b = lo * Math.pow(r, Math.min(points - 1, bestI + 1));
   const refined = maximize1d(f, a, b, tol, 80);
