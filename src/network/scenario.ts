@@ -199,6 +199,9 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     needNode(a.from, `app ${a.id}.from`);
     needNode(a.to, `app ${a.id}.to`);
     if (a.from === a.to) throw invalid(origin, `app ${a.id} has both ends at node "${a.from}"`);
+    const minP = a.min_provenance ?? 'pqc';
+    if (a.hybrid && minP !== 'hybrid' && minP !== 'pqc')
+      throw invalid(origin, `app ${a.id} is hybrid but its min_provenance "${minP}" refuses hybrid keys`);
     return {
       id: a.id,
       from: a.from,
@@ -226,6 +229,10 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     needNode(c.to, 'classical.to');
     return { from: c.from, to: c.to, latencyMs: c.latency_ms ?? 1 };
   });
+  const blockS = seconds(d.block, 10, origin, 'defaults.block');
+  const requestIntervalS = seconds(d.request_interval, 10, origin, 'defaults.request_interval');
+  if (!(blockS > 0) || !(requestIntervalS > 0))
+    throw invalid(origin, 'defaults.block and defaults.request_interval must be positive');
   return {
     name: f.name,
     title: f.title,
@@ -233,8 +240,8 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     sources: f.sources,
     approximate: f.approximate,
     durationS: seconds(f.duration, 86400, origin, 'duration'),
-    blockS: seconds(d.block, 10, origin, 'defaults.block'),
-    requestIntervalS: seconds(d.request_interval, 10, origin, 'defaults.request_interval'),
+    blockS,
+    requestIntervalS,
     sampleIntervalS:
       d.sample_interval === undefined
         ? undefined

@@ -408,14 +408,15 @@ export class NetworkSimulation {
     if (!equalBytes(sourceKey, destKey)) throw new Error(`relay of ${keyId} delivered a different key (bug)`);
     let provenance: Provenance = route.provenance;
     if (a.app.hybrid) {
-      // One HKDF call per batch: info binds the first key_ID and the count (keys are consecutive).
+      // One HKDF call per chunk of consecutive keys (info binds the first key_ID and the count).
       const s = this.#pqcSecret(a);
-      const batchId = `${keyId}+${keys}`;
-      const kA = hybridKey(sourceKey, s.secretA, batchId, bytes);
-      const kB = hybridKey(destKey, s.secretB, batchId, bytes);
-      if (!equalBytes(kA, kB)) throw new Error(`hybrid keys ${batchId} differ between ends (bug)`);
-      kA.fill(0);
-      kB.fill(0);
+      this.#deriveChunks(a, keys, (id, from, to) => {
+        const kA = hybridKey(sourceKey.subarray(from, to), s.secretA, id, to - from);
+        const kB = hybridKey(destKey.subarray(from, to), s.secretB, id, to - from);
+        if (!equalBytes(kA, kB)) throw new Error(`hybrid keys ${id} differ between ends (bug)`);
+        kA.fill(0);
+        kB.fill(0);
+      });
       provenance = 'hybrid';
     }
     sourceKey.fill(0);
@@ -439,6 +440,20 @@ export class NetworkSimulation {
     this.#record(a, keys, provenance, paths, exposedTo, exposed);
   }
 
+  /** Calls `derive` per chunk of ≤ 8160 bytes (HKDF-SHA-256's output limit, RFC 5869 §2.3). */
+  #deriveChunks(
+    a: AppRt,
+    keys: number,
+    derive: (id: string, fromByte: number, toByte: number) => void,
+  ): void {
+    const keyBytes = a.app.keyBits / 8;
+    const perChunk = Math.max(1, Math.floor((255 * 32) / keyBytes));
+    for (let k = 0; k < keys; k += perChunk) {
+      const n = Math.min(perChunk, keys - k);
+      derive(`${a.app.id}-${a.keySeq + k}+${n}`, k * keyBytes, (k + n) * keyBytes);
+    }
+  }
+
   #pqcSecret(a: AppRt): { secretA: Uint8Array; secretB: Uint8Array } {
     const now = this.kernel.nowNs;
     if (!a.pqc || now - a.pqc.atNs >= this.scenario.pqcRekeyS * NS_PER_S) {
@@ -453,14 +468,14 @@ export class NetworkSimulation {
   }
 
   #servePqc(a: AppRt, keys: number): void {
-    const keyBytes = a.app.keyBits / 8;
     const s = this.#pqcSecret(a);
-    const batchId = `${a.app.id}-${a.keySeq}+${keys}`;
-    const kA = pqcKey(s.secretA, batchId, keys * keyBytes);
-    const kB = pqcKey(s.secretB, batchId, keys * keyBytes);
-    if (!equalBytes(kA, kB)) throw new Error(`pqc keys ${batchId} differ between ends (bug)`);
-    kA.fill(0);
-    kB.fill(0);
+    this.#deriveChunks(a, keys, (id, from, to) => {
+      const kA = pqcKey(s.secretA, id, to - from);
+      const kB = pqcKey(s.secretB, id, to - from);
+      if (!equalBytes(kA, kB)) throw new Error(`pqc keys ${id} differ between ends (bug)`);
+      kA.fill(0);
+      kB.fill(0);
+    });
     a.lastFallbackNs = this.kernel.nowNs;
     if (!a.fallbackAlerted) {
       a.fallbackAlerted = true;

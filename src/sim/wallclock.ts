@@ -33,6 +33,7 @@ export class WallClockRunner {
   #timer: ReturnType<typeof setInterval> | undefined;
   #anchorRealMs = 0;
   #anchorSimNs = 0;
+  #lagging = false;
 
   constructor(sim: Simulation, opts: WallClockOptions = {}) {
     this.#sim = sim;
@@ -46,6 +47,11 @@ export class WallClockRunner {
   /** True while the runner advances the clock. */
   get running(): boolean {
     return this.#timer !== undefined;
+  }
+
+  /** True when the last tick could not keep the requested pace (simulated time runs slower). */
+  get lagging(): boolean {
+    return this.#lagging;
   }
 
   /** Simulated seconds per real second. */
@@ -76,8 +82,18 @@ export class WallClockRunner {
   }
 
   #advance(): void {
-    const elapsedMs = performance.now() - this.#anchorRealMs;
+    const nowMs = performance.now();
+    const elapsedMs = nowMs - this.#anchorRealMs;
     let target = this.#anchorSimNs + Math.floor(elapsedMs * 1e6 * this.#speed);
+    // Never try to catch up more than one tick's worth at a time: if the machine cannot keep the pace,
+    // simulated time slows down (and `lagging` says so) instead of blocking the event loop ever longer.
+    const maxStepNs = Math.ceil(this.#tickMs * 1e6 * this.#speed);
+    if (target - this.#sim.nowNs > 2 * maxStepNs) {
+      target = this.#sim.nowNs + maxStepNs;
+      this.#anchorRealMs = nowMs;
+      this.#anchorSimNs = target;
+      this.#lagging = true;
+    } else this.#lagging = false;
     if (this.#untilNs !== undefined) target = Math.min(target, this.#untilNs);
     try {
       if (target > this.#sim.nowNs) this.#sim.run(target);

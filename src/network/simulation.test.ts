@@ -1,0 +1,140 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadScenario } from './scenario.ts';
+import { NetworkSimulation } from './simulation.ts';
+import type { KeyRecord, NetworkEvent } from './types.ts';
+
+const metro = loadScenario('scenarios/metro-demo.yaml');
+
+test('the same seed gives the same summary (apart from elapsed_ms)', () => {
+  const run = () => {
+    const net = new NetworkSimulation(metro, { seed: 42, durationS: 3600 });
+    net.scheduleEvent({ atS: 600, kind: 'fail', target: 'hq-dcn' });
+    net.run();
+    return { ...net.summary(0), samples: net.samples() };
+  };
+  assert.deepEqual(run(), run());
+});
+
+test('a cut link is rerouted around, counted, alerted and its downtime measured; restore brings it back', () => {
+  const net = new NetworkSimulation(metro, { seed: 1, durationS: 2 * 3600 });
+  const events: NetworkEvent[] = [];
+  net.subscribe((e) => e.type !== 'keys' && e.type !== 'sample' && events.push(e));
+  net.scheduleEvent({ atS: 1800, kind: 'fail', target: 'hq-dcn' });
+  net.scheduleEvent({ atS: 3600, kind: 'restore', target: 'hq-dcn' });
+  net.run();
+  const s = net.summary(0);
+  assert.equal(s.plaintext_bits, 0);
+  assert.equal(s.served_fraction, 1);
+  assert.equal(s.served_by_provenance.pqc, 0, 'the mesh keeps every app on QKD');
+  assert.ok(s.reroutes >= 1);
+  assert.equal(s.links.find((l) => l.id === 'hq-dcn')!.down_s, 1800);
+  const kinds = events.filter((e) => e.type === 'alert').map((e) => (e.type === 'alert' ? e.alert.kind : ''));
+  assert.deepEqual(kinds.slice(0, 2), ['link-down', 'link-restored']);
+  assert.ok(events.some((e) => e.type === 'reroute'));
+});
+
+test('with QKD removed, demand is served as pqc with alerts, refused where policy forbids pqc, never in plaintext', () => {
+  const net = new NetworkSimulation(metro, { seed: 3, durationS: 1800 });
+  for (const l of metro.links) net.scheduleEvent({ atS: 0, kind: 'fail', target: l.id });
+  net.run();
+  const snap = net.snapshot();
+  const s = net.summary(0);
+  assert.equal(s.plaintext_bits, 0);
+  const { qkd, 'qkd-relayed': relayed, 'qkd-multipath': mp, hybrid } = s.served_by_provenance;
+  assert.equal(qkd + relayed + mp + hybrid, 0);
+  const telemetry = snap.apps.find((a) => a.id === 'telemetry')!; // policy: pqc allowed
+  assert.equal(telemetry.servedByProvenance.pqc, telemetry.demandBits);
+  const bank = snap.apps.find((a) => a.id === 'bank')!; // policy: qkd-relayed or better
+  assert.equal(bank.servedBits, 0);
+  assert.equal(bank.unservedBits, bank.demandBits);
+  const records = snap.apps.find((a) => a.id === 'records')!; // hybrid, accepts pqc? no: min hybrid
+  assert.equal(records.servedBits, 0);
+  const alertKinds = new Set(net.alerts().map((a) => a.kind));
+  assert.ok(alertKinds.has('pqc-fallback'));
+  assert.ok(alertKinds.has('policy-refused'));
+  assert.equal(s.served_bits, s.served_by_provenance.pqc);
+});
+
+test('a compromised relay exposes single-path keys it relays, but never multipath keys', () => {
+  const net = new NetworkSimulation(metro, { seed: 5, durationS: 1800 });
+  const keys: KeyRecord[] = [];
+  net.subscribe((e) => e.type === 'keys' && keys.push(e.record));
+  for (const n of ['hq', 'dc-south']) net.compromiseNode(n); // one node on each ipsec-branches path
+  net.run();
+  const multipath = keys.filter((k) => k.provenance === 'qkd-multipath');
+  assert.ok(multipath.length > 0);
+  for (const k of multipath) {
+    assert.equal(k.exposedTo.length, 0);
+    const mids = k.paths.map((p) => p.slice(1, -1));
+    assert.ok(mids.every((m, i) => mids.every((o, j) => i === j || m.every((n) => !o.includes(n)))));
+  }
+  // With hq AND dc-south compromised, a multipath key is exposed only if both paths cross them.
+  for (const k of multipath) {
+    const bothSeen = k.paths.every((p) => p.slice(1, -1).some((n) => n === 'hq' || n === 'dc-south'));
+    assert.equal(k.exposed, bothSeen);
+  }
+  const relayedViaHq = keys.filter(
+    (k) => k.provenance === 'qkd-relayed' && k.paths[0]!.slice(1, -1).includes('hq'),
+  );
+  for (const k of relayedViaHq) assert.ok(k.exposed && k.exposedTo.includes('hq'));
+  const exposedKeys = keys.filter((k) => k.exposed).reduce((s, k) => s + k.keys, 0);
+  assert.equal(net.summary(0).keys_exposed, exposedKeys);
+});
+
+test('an intercept-resend attack above 11% QBER aborts the link, quarantines it and discards its key', () => {
+  const net = new NetworkSimulation(metro, { seed: 7, durationS: 3600 });
+  net.run(600);
+  net.injectAttack('hq-bw', { kind: 'intercept-resend', fraction: 1 });
+  let link = net.snapshot().links.find((l) => l.id === 'hq-bw')!;
+  assert.equal(link.state, 'quarantined');
+  assert.equal(link.poolBits, 0);
+  assert.equal(link.qber, null);
+  assert.ok(net.alerts().some((a) => a.kind === 'attack-suspected' && a.evidence.value > 0.11));
+  net.run(1200);
+  assert.equal(net.snapshot().links.find((l) => l.id === 'hq-bw')!.generatedBits, link.generatedBits);
+  net.clearAttack('hq-bw');
+  net.run(1800);
+  link = net.snapshot().links.find((l) => l.id === 'hq-bw')!;
+  assert.equal(link.state, 'up');
+  assert.ok(link.poolBits > 0);
+  assert.equal(net.summary(0).plaintext_bits, 0);
+});
+
+test('a weak intercept-resend (QBER below 11%) is not caught by the threshold and the link keeps running', () => {
+  const net = new NetworkSimulation(metro, { seed: 7, durationS: 600 });
+  net.injectAttack('hq-bw', { kind: 'intercept-resend', fraction: 0.2 });
+  net.run();
+  const link = net.snapshot().links.find((l) => l.id === 'hq-bw')!;
+  assert.equal(link.state, 'up');
+  assert.ok(Math.abs(link.qber! - (0.0331 + 0.05)) < 0.002);
+});
+
+test('a satellite link generates key only during its passes (rate × pass time)', () => {
+  const micius = loadScenario('scenarios/micius-satellite.yaml');
+  const net = new NetworkSimulation(micius, { seed: 1, durationS: 2 * 86400 });
+  net.run();
+  const link = net.summary(0).links.find((l) => l.id === 'micius-xinglong')!;
+  // Two passes of 300 s at 47.8 kbit/s (whole bytes only: ≤ 8 bits lost per block).
+  assert.ok(Math.abs(link.generated_bits - 2 * 300 * 47800) <= 8 * 2 * 31);
+});
+
+test('controls refuse unknown links and nodes', () => {
+  const net = new NetworkSimulation(metro, { seed: 1, durationS: 60 });
+  assert.throws(() => net.failLink('nope'), RangeError);
+  assert.throws(() => net.compromiseNode('nope'), RangeError);
+});
+
+test('the live mode paces the same simulation by the wall clock', async () => {
+  const net = new NetworkSimulation(metro, { seed: 1, durationS: 86400 });
+  let samples = 0;
+  net.subscribe((e) => void (e.type === 'sample' && samples++));
+  const runner = net.startLive({ speed: 600, tickMs: 10 });
+  await new Promise((r) => setTimeout(r, 300));
+  net.setSpeed(1200);
+  await new Promise((r) => setTimeout(r, 100));
+  net.stopLive();
+  assert.equal(runner.running, false);
+  assert.ok(net.snapshot().timeS > 0);
+  assert.ok(samples > 0);
+});
