@@ -26,8 +26,18 @@ export interface LinePlotSpec {
   readonly height?: number;
 }
 
-/** Okabe–Ito palette without yellow (too faint on white). */
-export const PLOT_COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
+/** Okabe–Ito palette without yellow (too faint on white), then Paul Tol's wine and grey: 9 distinct lines. */
+export const PLOT_COLOURS = [
+  '#0072B2',
+  '#D55E00',
+  '#009E73',
+  '#CC79A7',
+  '#E69F00',
+  '#56B4E9',
+  '#000000',
+  '#882255',
+  '#888888',
+];
 
 const SUPERSCRIPT: Record<string, string> = {
   '-': '⁻',
@@ -185,7 +195,7 @@ export function renderLinePlot(spec: LinePlotSpec): string {
           `<polyline clip-path="url(#plot-area)" fill="none" stroke="${colour}" stroke-width="2"${dash} points="${seg.join(' ')}"/>`,
         );
   });
-  const lw = Math.min(320, 40 + 7.2 * Math.max(...spec.series.map((s) => s.name.length), 4));
+  const lw = Math.min(340, 52 + 7.6 * Math.max(...spec.series.map((s) => s.name.length), 4));
   const lx = x1 - lw - 10;
   const ly = y1 + 10;
   out.push(
