@@ -9,8 +9,9 @@
  *                         finite-key length (Lim Eq. 6, leak f·n·h(Q)) is zero;
  *   qber-above-threshold  QBER of the key or test basis above the threshold (default 11 %: one-way BB84
  *                         with perfect error correction, Shor–Preskill);
- *   decoy-inconsistent    the decoy statistics admit no single-photon contribution (Y1 lower bound ≤ 0,
- *                         or phase error not bounded below ½) — the signature of a PNS attack.
+ *   decoy-inconsistent    the decoy statistics admit no single-photon contribution even asymptotically
+ *                         (Y1 lower bound ≤ 0 or e1 not below ½) — the signature of a PNS attack; when
+ *                         only the finite-size bound vanishes the reason is too-few-counts.
  */
 import { binaryEntropy, type RawRecord } from '../common/index.ts';
 import {
@@ -153,7 +154,7 @@ function verdict(
   qberX: number,
   threshold: number,
   y1Lower: number,
-  asymptotic: { y1Lower: number },
+  asymptotic: { y1Lower: number; e1Upper: number },
   phaseError: number,
   keyLengthBits: number,
   asymptoticLength: number,
@@ -163,7 +164,10 @@ function verdict(
     if (counts[0] <= delta || counts[1] <= delta) return 'too-few-counts';
   }
   if (qberZ > threshold || qberX > threshold) return 'qber-above-threshold';
-  if (!(y1Lower > 0) || !(asymptotic.y1Lower > 0) || !(phaseError < 0.5)) return 'decoy-inconsistent';
+  // Inconsistent decoy statistics show without finite-size corrections; a bound that only the
+  // finite-size terms push to zero means the block is too small.
+  if (!(asymptotic.y1Lower > 0) || !(asymptotic.e1Upper < 0.5)) return 'decoy-inconsistent';
+  if (!(y1Lower > 0) || !(phaseError < 0.5)) return 'too-few-counts';
   // No key: blame the finite-size penalty only if the asymptotic phase error would have left a key.
   if (keyLengthBits <= 0) return asymptoticLength > 0 ? 'too-few-counts' : 'qber-above-threshold';
   return undefined;
