@@ -23,7 +23,7 @@ export interface LeoPassOptions {
   readonly timeStepS?: number;
   /** Optics of the downlink (default: the `micius` preset's values). */
   readonly link?: Omit<FreeSpaceLink, 'rangeKm' | 'elevationDeg'>;
-  /** Loss outside the free-space budget (receiver optics not in η_Bob), dB (default 0). */
+  /** Loss outside the free-space budget, dB (default MICIUS_EXTRA_LOSS_DB with the default link, else 0). */
   readonly extraLossDb?: number;
 }
 
@@ -43,6 +43,9 @@ export const MICIUS_DOWNLINK: Omit<FreeSpaceLink, 'rangeKm' | 'elevationDeg'> = 
   pointingJitterUrad: 0.5,
   zenithTransmittance: 0.8,
 };
+
+/** The `micius` preset's extra loss (turbulence broadening, receiver optics before η_Bob), dB. */
+export const MICIUS_EXTRA_LOSS_DB = 6;
 
 const DEG = Math.PI / 180;
 
@@ -77,7 +80,7 @@ export function leoPass(opts: LeoPassOptions): LeoPassSample[] {
   if (!(stepS > 0)) throw new RangeError(`timeStepS must be > 0, got ${stepS}`);
   if (maxElevationDeg < minElevationDeg) return [];
   const link = opts.link ?? MICIUS_DOWNLINK;
-  const extra = opts.extraLossDb ?? 0;
+  const extra = opts.extraLossDb ?? (opts.link === undefined ? MICIUS_EXTRA_LOSS_DB : 0);
   const omega = (2 * Math.PI) / orbitalPeriodS(altitudeKm);
   const psiMin = centralAngleRad(maxElevationDeg, altitudeKm);
   const psiEdge = centralAngleRad(minElevationDeg, altitudeKm);
