@@ -214,6 +214,11 @@ function run(o: KeyrateOptions): void {
   const blockSize =
     o.blockSize === undefined ? undefined : parseNumber(o.blockSize, '--block-size', { min: 1e6, max: 1e10 });
   const params = parseSets(o.set, preset.params);
+  const altitudeKm = params.fsAltitudeKm ?? 0;
+  if (isFreeSpace(params) && distances[0]! < altitudeKm)
+    throw new UsageError(
+      `--distance: slant range ${distances[0]} km is below the satellite altitude ${altitudeKm} km (preset ${preset.name})`,
+    );
   const bar = new ProgressBar('keyrate', models.length * distances.length);
   let done = 0;
   const results = models.map((m) =>
