@@ -79,7 +79,7 @@ export function sampleDetections(
   const out = new Growable(Math.min(pulses, Math.ceil(mean + 8 * Math.sqrt(mean) + 1024)));
   if (!(P > 0) || pulses === 0)
     return { count: 0, slot: new Float64Array(0), code: new Uint16Array(0), deadGates: 0 };
-  const logQ = Math.log1p(-P);
+  const invLogQ = 1 / Math.log1p(-P);
   const table = new AliasTable(model.weights);
   const keep = table.keep;
   const alias = table.alias;
@@ -96,18 +96,20 @@ export function sampleDetections(
   let pos = 0;
   let deadGates = 0;
   for (;;) {
-    const gap = P >= 1 ? 0 : Math.floor(Math.log(rng.nextOpenFloat()) / logQ);
+    const gap = P >= 1 ? 0 : Math.floor(Math.log(rng.nextOpenFloat()) * invLogQ);
     const s = pos + gap;
     if (!(s < pulses)) break;
     const xa = rng.nextFloat() * size;
     const col = Math.floor(xa);
-    let code = fields[xa - col < keep[col]! ? col : alias[col]!]!;
+    const other = alias[col]!;
+    // Branch-free keep-or-alias (the outcome is random, a branch would often mispredict).
+    let code = fields[other + (col - other) * +(xa - col < keep[col]!)]!;
     if (n === slot.length) [slot, codes] = out.grow(n);
     if (onProgress !== undefined && (n & 0xffff) === 0) onProgress(s);
     slot[n] = s;
     codes[n++] = code;
     pos = s + 1 + dead;
-    deadGates += Math.min(dead, pulses - s - 1);
+    if (dead > 0) deadGates += Math.min(dead, pulses - s - 1);
     while (after !== null && pos < pulses && rng.nextFloat() < afterP) {
       code = afterFields[after.sample(rng)]! | (code & yBit);
       if (n === slot.length) [slot, codes] = out.grow(n);
@@ -168,18 +170,37 @@ function packBits(model: BlockModel, det: DetectionStream) {
     FIELD.DOUBLE,
     FIELD.KNOWN,
   ];
+  if (A !== 1 << 4 || X !== 1 << 5 || B !== 1 << 6 || Y !== 1 << 7 || DOUBLE !== 1 << 8 || KNOWN !== 1 << 9)
+    throw new Error('packBits: cell layout changed without this loop');
+  // Branch-free: the bits are random, so `if (bit)` would mispredict half the time. Words are built in
+  // registers and stored once full.
+  let v1 = 0;
+  let v2 = 0;
+  let v3 = 0;
+  let v4 = 0;
+  let v5 = 0;
+  let v6 = 0;
   for (let i = 0; i < n; i++) {
     const f = code[i]!;
-    const w = i >>> 5;
-    const m = 1 << (i & 31);
+    const sh = i & 31;
     intensity[i] = f & K_MASK;
     patterns[f & 0xff]!++;
-    if (f & X) w1[w]! |= m;
-    if (f & A) w2[w]! |= m;
-    if (f & Y) w3[w]! |= m;
-    if (f & B) w4[w]! |= m;
-    if (f & DOUBLE) w5[w]! |= m;
-    if (f & KNOWN) w6[w]! |= m;
+    v1 |= ((f & X) >>> 5) << sh;
+    v2 |= ((f & A) >>> 4) << sh;
+    v3 |= ((f & Y) >>> 7) << sh;
+    v4 |= ((f & B) >>> 6) << sh;
+    v5 |= ((f & DOUBLE) >>> 8) << sh;
+    v6 |= ((f & KNOWN) >>> 9) << sh;
+    if (sh === 31 || i === n - 1) {
+      const w = i >>> 5;
+      w1[w] = v1;
+      w2[w] = v2;
+      w3[w] = v3;
+      w4[w] = v4;
+      w5[w] = v5;
+      w6[w] = v6;
+      v1 = v2 = v3 = v4 = v5 = v6 = 0;
+    }
   }
   const cells = model.priorKab.length;
   const tallied = { detected: new Float64Array(cells), errors: new Float64Array(cells) };

@@ -17,3 +17,4 @@ export {
   MONITOR_TAP,
   type BlockModel,
 } from './model.ts';
+export { FIELD, packCell } from './cells.ts';
