@@ -15,6 +15,7 @@
 import { BitArray } from '../common/index.ts';
 import { Gf128Multiplier, type Gf128 } from './gf128.ts';
 import { encodeMessage } from './message-encoding.ts';
+import { copyBits } from './bit-utils.ts';
 import { polyHash } from './poly-hash.ts';
 
 /** Tag length and per-message pad consumption, bits. */
@@ -44,7 +45,9 @@ export class AuthKeyPool {
   /** Draws the next 128 bits as four words, erasing them from the pool; null when the pool is short. */
   take128(): Gf128 | null {
     if (this.availableBits < 128) return null;
-    const out = this.#bits.slice(this.#offset, this.#offset + 128).words;
+    const chunk = new BitArray(128);
+    copyBits(this.#bits, this.#offset, 128, chunk, 0);
+    const out = chunk.words;
     for (let i = this.#offset; i < this.#offset + 128; i++) this.#bits.set(i, 0);
     this.#offset += 128;
     this.#consumed += 128;
@@ -53,12 +56,10 @@ export class AuthKeyPool {
 
   /** Appends fresh key bits (taken from a produced final key). */
   replenish(bits: BitArray): void {
-    const rest = this.#bits.slice(this.#offset);
-    const merged = new BitArray(rest.length + bits.length);
-    for (let i = 0; i < rest.length; i++) if (rest.get(i)) merged.set(i, 1);
-    for (let i = 0; i < bits.length; i++) if (bits.get(i)) merged.set(rest.length + i, 1);
+    const merged = new BitArray(this.availableBits + bits.length);
+    copyBits(this.#bits, this.#offset, this.availableBits, merged, 0);
+    copyBits(bits, 0, bits.length, merged, this.availableBits);
     this.#bits.wipe();
-    rest.wipe();
     this.#bits = merged;
     this.#offset = 0;
   }
@@ -85,20 +86,35 @@ export interface SealedMessage<T> {
 export type AuthFailure = 'auth-pool-exhausted' | 'auth-tag-mismatch' | 'auth-out-of-order' | 'auth-aborted';
 
 /**
+ * How messages are authenticated. `per-message`: every message carries its own tag (128 pad bits each).
+ * `transcript` (delayed authentication): messages travel untagged but are absorbed, in order and with
+ * their sequence numbers and senders, into one running polynomial hash; `checkpoint()` then sends
+ * H_r(transcript) ⊕ s. Any tampered, injected, dropped, replayed or reordered message changes the
+ * transcript, so the checkpoint fails and the block is discarded before any key is output. Cost: 128 bits
+ * of hash key + 128 per checkpoint, instead of 128 per message (Cascade exchanges hundreds of messages).
+ */
+export type AuthMode = 'per-message' | 'transcript';
+
+/**
  * One end's authentication state for one block: seals what it sends and opens what it receives, both
  * numbered in one sequence shared by the two ends. Any failure aborts the session for good.
  */
 export class AuthSession {
   readonly party: Party;
+  readonly mode: AuthMode;
   readonly #pool: AuthKeyPool;
   #mul: Gf128Multiplier | null = null;
   #seq = 0;
   #failure: AuthFailure | null = null;
   #used = 0;
+  /** Running transcript hash (Horner state) and absorbed length in bits. */
+  readonly #h = new Uint32Array(4);
+  #absorbedBits = 0;
 
-  constructor(party: Party, pool: AuthKeyPool) {
+  constructor(party: Party, pool: AuthKeyPool, mode: AuthMode = 'per-message') {
     this.party = party;
     this.#pool = pool;
+    this.mode = mode;
   }
 
   /** Key bits this session consumed. */
@@ -111,43 +127,90 @@ export class AuthSession {
     return this.#failure;
   }
 
+  #hashKey(): boolean {
+    if (this.#mul) return true;
+    const r = this.#pool.take128();
+    if (!r) return false;
+    this.#used += 128;
+    this.#mul = new Gf128Multiplier(r);
+    r.fill(0);
+    return true;
+  }
+
   #pad(): Gf128 | null {
-    if (!this.#mul) {
-      const r = this.#pool.take128();
-      if (!r) return null;
-      this.#used += 128;
-      this.#mul = new Gf128Multiplier(r);
-      r.fill(0);
-    }
+    if (!this.#hashKey()) return null;
     const s = this.#pool.take128();
     if (s) this.#used += 128;
     return s;
   }
 
-  #tag(seq: number, from: Party, body: unknown, pad: Gf128): Gf128 {
+  static #words(seq: number, from: Party, body: unknown): { words: Uint32Array; bits: number } {
     const bytes = encodeMessage({ seq, from, body });
-    const words = new Uint32Array((bytes.length + 3) >>> 2);
+    const words = new Uint32Array(((bytes.length + 15) >>> 4) << 2);
     new Uint8Array(words.buffer).set(bytes);
-    const h = polyHash(this.#mul!, words, bytes.length * 8);
+    return { words, bits: bytes.length * 8 };
+  }
+
+  #tag(seq: number, from: Party, body: unknown, pad: Gf128): Gf128 {
+    const { words, bits } = AuthSession.#words(seq, from, body);
+    const h = polyHash(this.#mul!, words, bits);
     for (let i = 0; i < 4; i++) h[i]! ^= pad[i]!;
     pad.fill(0);
     return h;
   }
 
-  /** Tags `body` for the peer; fails when aborted or the pool cannot pay for the tag. */
+  /** Absorbs a message into the transcript hash (each encoding padded to whole 128-bit blocks). */
+  #absorb(seq: number, from: Party, body: unknown): void {
+    const { words } = AuthSession.#words(seq, from, body);
+    const h = this.#h;
+    for (let i = 0; i < words.length; i += 4) {
+      h[0]! ^= words[i]!;
+      h[1]! ^= words[i + 1]!;
+      h[2]! ^= words[i + 2]!;
+      h[3]! ^= words[i + 3]!;
+      this.#mul!.mulInPlace(h);
+    }
+    this.#absorbedBits += words.length * 32;
+  }
+
+  /** H_r(transcript) ⊕ pad, closing the polynomial with the absorbed length and the checkpoint's origin. */
+  #transcriptTag(from: Party, pad: Gf128): Gf128 {
+    const h = this.#h.slice();
+    h[0]! ^= this.#absorbedBits >>> 0;
+    h[1]! ^= Math.floor(this.#absorbedBits / 2 ** 32) >>> 0;
+    h[2]! ^= from === 'alice' ? 1 : 2;
+    this.#mul!.mulInPlace(h);
+    for (let i = 0; i < 4; i++) h[i]! ^= pad[i]!;
+    pad.fill(0);
+    return h;
+  }
+
+  /** Tags `body` for the peer (or, in transcript mode, absorbs it); fails when aborted or the pool is short. */
   seal<T>(body: T): { ok: true; sealed: SealedMessage<T> } | { ok: false; reason: AuthFailure } {
     if (this.#failure) return { ok: false, reason: 'auth-aborted' };
+    if (this.mode === 'transcript') {
+      if (!this.#hashKey()) return this.#abort('auth-pool-exhausted');
+      const seq = this.#seq++;
+      this.#absorb(seq, this.party, body);
+      return { ok: true, sealed: { seq, from: this.party, body, tag: new Uint32Array(0) } };
+    }
     const pad = this.#pad();
     if (!pad) return this.#abort('auth-pool-exhausted');
     const seq = this.#seq++;
     return { ok: true, sealed: { seq, from: this.party, body, tag: this.#tag(seq, this.party, body, pad) } };
   }
 
-  /** Checks a message from the peer: right sequence number, right sender, right tag. */
+  /** Checks a message from the peer: right sequence number, right sender, right tag (per-message mode). */
   open<T>(msg: SealedMessage<T>): { ok: true; body: T } | { ok: false; reason: AuthFailure } {
     if (this.#failure) return { ok: false, reason: 'auth-aborted' };
     const peer: Party = this.party === 'alice' ? 'bob' : 'alice';
     if (msg.seq !== this.#seq || msg.from !== peer) return this.#abort('auth-out-of-order');
+    if (this.mode === 'transcript') {
+      if (!this.#hashKey()) return this.#abort('auth-pool-exhausted');
+      this.#seq++;
+      this.#absorb(msg.seq, msg.from, msg.body);
+      return { ok: true, body: msg.body };
+    }
     const pad = this.#pad();
     if (!pad) return this.#abort('auth-pool-exhausted');
     this.#seq++;
@@ -156,6 +219,31 @@ export class AuthSession {
     for (let i = 0; i < 4; i++) diff |= t[i]! ^ (msg.tag[i] ?? 0);
     if (diff !== 0 || msg.tag.length !== 4) return this.#abort('auth-tag-mismatch');
     return { ok: true, body: msg.body };
+  }
+
+  /** Transcript mode: a message carrying this end's tag over everything exchanged so far. */
+  checkpoint():
+    { ok: true; sealed: SealedMessage<{ type: 'checkpoint' }> } | { ok: false; reason: AuthFailure } {
+    if (this.#failure) return { ok: false, reason: 'auth-aborted' };
+    const pad = this.#pad();
+    if (!pad) return this.#abort('auth-pool-exhausted');
+    const seq = this.#seq++;
+    const tag = this.#transcriptTag(this.party, pad);
+    return { ok: true, sealed: { seq, from: this.party, body: { type: 'checkpoint' }, tag } };
+  }
+
+  /** Transcript mode: checks the peer's checkpoint against this end's own transcript. */
+  verifyCheckpoint(msg: SealedMessage<unknown>): { ok: true } | { ok: false; reason: AuthFailure } {
+    if (this.#failure) return { ok: false, reason: 'auth-aborted' };
+    const peer: Party = this.party === 'alice' ? 'bob' : 'alice';
+    if (msg.seq !== this.#seq || msg.from !== peer) return this.#abort('auth-out-of-order');
+    const pad = this.#pad();
+    if (!pad) return this.#abort('auth-pool-exhausted');
+    this.#seq++;
+    const t = this.#transcriptTag(peer, pad);
+    let diff = msg.tag.length === 4 ? 0 : 1;
+    for (let i = 0; i < 4; i++) diff |= t[i]! ^ (msg.tag[i] ?? 0);
+    return diff === 0 ? { ok: true } : this.#abort('auth-tag-mismatch');
   }
 
   #abort(reason: AuthFailure): { ok: false; reason: AuthFailure } {

@@ -79,29 +79,51 @@ export interface Shuffle {
 }
 
 const cache = new Map<string, Shuffle>();
+const masterCache = new Map<string, Uint32Array>();
 const CACHE_LIMIT = 48;
 
-/** The shuffle of pass `pass` (1-based; pass 1 → null, the identity) for n bits and a public seed. */
+function remember<T>(m: Map<string, T>, id: string, v: T): T {
+  if (m.size >= CACHE_LIMIT) m.delete(m.keys().next().value!);
+  m.set(id, v);
+  return v;
+}
+
+/** A seeded Fisher–Yates permutation of 0..size−1 (size a power of two). */
+function masterPermutation(size: number, seed: number, pass: number): Uint32Array {
+  const id = `${size}:${seed}:${pass}`;
+  const hit = masterCache.get(id);
+  if (hit) return hit;
+  const rng = createRng(`cascade-shuffle:${seed}`).stream(`pass-${pass}:${size}`);
+  const perm = new Uint32Array(size);
+  for (let i = 0; i < size; i++) perm[i] = i;
+  // Lemire's multiply-shift range reduction: bias ≤ size/2³², irrelevant for a public shuffle's quality.
+  for (let i = size - 1; i > 0; i--) {
+    const j = Math.floor((rng.nextUint32() * (i + 1)) / 4294967296);
+    const t = perm[i]!;
+    perm[i] = perm[j]!;
+    perm[j] = t;
+  }
+  return remember(masterCache, id, perm);
+}
+
+/**
+ * The shuffle of pass `pass` (1-based; pass 1 → null, the identity) for n bits and a public seed: the
+ * entries below n of a cached uniform permutation of the next power of two, in order — itself a uniform
+ * permutation of 0..n−1 — so keys of any length between two powers of two share one generated master.
+ */
 export function passShuffle(n: number, seed: number, pass: number): Shuffle | null {
   if (pass <= 1) return null;
   const id = `${n}:${seed}:${pass}`;
   const hit = cache.get(id);
   if (hit) return hit;
-  const rng = createRng(`cascade-shuffle:${seed}`).stream(`pass-${pass}`);
-  const perm = new Uint32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.nextInt(i + 1);
-    const t = perm[i]!;
-    perm[i] = perm[j]!;
-    perm[j] = t;
-  }
+  let size = 1;
+  while (size < n) size *= 2;
+  const master = masterPermutation(size, seed, pass);
+  const perm = size === n ? master : new Uint32Array(n);
+  if (size !== n) for (let i = 0, k = 0; k < n; i++) if (master[i]! < n) perm[k++] = master[i]!;
   const inv = new Uint32Array(n);
   for (let i = 0; i < n; i++) inv[perm[i]!] = i;
-  const s = { perm, inv };
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-  cache.set(id, s);
-  return s;
+  return remember(cache, id, { perm, inv });
 }
 
 /** Packs bits of `src` in shuffled order into `out`: out bit i = src bit perm[i]. */
@@ -141,9 +163,7 @@ export function passBlockMasks(n: number, seed: number, pass: number, k: number)
     const j = sh.perm[i]!;
     masks[Math.floor(i / k) * words + (j >>> 5)]! |= 1 << (j & 31);
   }
-  if (maskCache.size >= CACHE_LIMIT) maskCache.delete(maskCache.keys().next().value!);
-  maskCache.set(id, masks);
-  return masks;
+  return remember(maskCache, id, masks);
 }
 
 /** Parities of every block through `passBlockMasks`, into `out` (one byte per block). */

@@ -38,6 +38,9 @@ import {
   type Shuffle,
 } from './cascade-schedule.ts';
 
+/** Round cap: this many times passes·(log₂ n + 2) rounds (honest runs use well under a tenth). */
+export const MAX_ROUNDS_FACTOR = 20;
+
 /** One pass as Bob sees it. */
 interface PassState {
   readonly k: number;
@@ -89,6 +92,7 @@ export class CascadeCorrector implements ErrorCorrector {
   #round = 0;
   #leaked = 0;
   #flipped = 0;
+  #gaveUp = false;
 
   constructor(schedule: CascadeSchedule, bobKey: BitArray, qberEstimate: number, shuffleSeed: number) {
     if (!(qberEstimate >= 0 && qberEstimate < 0.5))
@@ -105,7 +109,12 @@ export class CascadeCorrector implements ErrorCorrector {
   }
 
   get stats(): ReconcileStats {
-    return { leakedBits: this.#leaked, roundTrips: this.#round, bitsFlipped: this.#flipped };
+    return {
+      leakedBits: this.#leaked,
+      roundTrips: this.#round,
+      bitsFlipped: this.#flipped,
+      converged: !this.#gaveUp,
+    };
   }
 
   start(): CorrectorOutput {
@@ -125,6 +134,17 @@ export class CascadeCorrector implements ErrorCorrector {
     this.#asked = [];
     for (let i = 0; i < asked.length; i++) this.#step(asked[i]!, reply.parities[i]!);
     this.#drain();
+    // Honest answers need at most ~passes·log₂(n) rounds plus cascades and fewer flips than bits; beyond
+    // generous caps the answers are inconsistent (tampering), so stop and let verification reject the key.
+    if (
+      this.#round > MAX_ROUNDS_FACTOR * this.#schedule.passes * (Math.log2(this.#n) + 2) ||
+      this.#flipped > this.#n
+    ) {
+      this.#gaveUp = true;
+      this.#asked = [];
+      this.#queue = [];
+      return { type: 'reconcile-done', round: this.#round };
+    }
     if (this.#asked.length > 0) return this.#request(-1, 0, 0);
     if (this.#passes.length < this.#schedule.passes) return this.#beginPass(false);
     return { type: 'reconcile-done', round: this.#round };
@@ -262,6 +282,7 @@ export class CascadeCorrector implements ErrorCorrector {
   #drain(): void {
     const reuse = this.#schedule.reuseSubBlocks;
     while (this.#queue.length > 0) {
+      if (this.#flipped > this.#n) return; // inconsistent answers; receive() gives up
       const s = this.#queue.pop()!;
       if (s.hi - s.lo === 1) {
         const ps = this.#passes[s.p]!;

@@ -2,12 +2,23 @@
  * A deterministic, injective byte encoding of classical messages, so that authentication hashes exactly
  * what is sent. Every value is written with a one-byte type tag and, where variable, a length prefix:
  * objects as their keys in sorted order, typed arrays and BitArrays as raw little-endian bytes,
- * numbers/strings/booleans as UTF-8 JSON text. Two different messages never share an encoding, so a tag
+ * numbers as IEEE-754 doubles, strings/booleans as UTF-8 JSON text. Two different messages never share an encoding, so a tag
  * over the encoding covers every field (a network adapter sends these bytes).
  */
 import { BitArray } from '../common/index.ts';
 
 const utf8 = new TextEncoder();
+const textCache = new Map<string, Uint8Array>();
+
+/** UTF-8 bytes of short strings (field names, type names), cached. */
+function text(s: string): Uint8Array {
+  let b = textCache.get(s);
+  if (!b) {
+    b = utf8.encode(s);
+    if (s.length <= 32 && textCache.size < 1024) textCache.set(s, b);
+  }
+  return b;
+}
 
 class ByteWriter {
   #buf = new Uint8Array(256);
@@ -32,6 +43,12 @@ class ByteWriter {
     for (let k = 0; k < 4; k++) this.#buf[this.#len++] = (x >>> (8 * k)) & 0xff;
   }
 
+  f64(x: number): void {
+    this.#ensure(8);
+    new DataView(this.#buf.buffer, this.#len, 8).setFloat64(0, x, true);
+    this.#len += 8;
+  }
+
   bytes(b: Uint8Array): void {
     this.u32(b.length);
     this.#ensure(b.length);
@@ -46,16 +63,19 @@ class ByteWriter {
 
 function write(w: ByteWriter, v: unknown): void {
   if (v === undefined || v === null) w.byte(0);
-  else if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') {
+  else if (typeof v === 'number') {
+    w.byte(6);
+    w.f64(v);
+  } else if (typeof v === 'string' || typeof v === 'boolean') {
     w.byte(1);
-    w.bytes(utf8.encode(JSON.stringify(v)));
+    w.bytes(text(JSON.stringify(v)));
   } else if (v instanceof BitArray) {
     w.byte(2);
     w.u32(v.length);
     w.bytes(new Uint8Array(v.words.buffer, v.words.byteOffset, v.words.byteLength));
   } else if (ArrayBuffer.isView(v)) {
     w.byte(3);
-    w.bytes(utf8.encode(v.constructor.name));
+    w.bytes(text(v.constructor.name));
     w.bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
   } else if (Array.isArray(v)) {
     w.byte(4);
@@ -66,7 +86,7 @@ function write(w: ByteWriter, v: unknown): void {
     w.byte(5);
     w.u32(keys.length);
     for (const k of keys) {
-      w.bytes(utf8.encode(k));
+      w.bytes(text(k));
       write(w, (v as Record<string, unknown>)[k]);
     }
   } else throw new TypeError(`Cannot encode a ${typeof v} in a classical message`);

@@ -59,7 +59,25 @@ export function errorCorrectionConformance(alg: ErrorCorrection): void {
       const r = reconcile(alg, alice, bob, { qberEstimate: q, shuffleSeed: i });
       assert.ok(r.key.equals(alice), `key ${i} at QBER ${q} not corrected`);
       assert.equal(r.bitsFlipped, errors);
+      assert.equal(r.converged, true);
     }
+  });
+
+  test(`${alg.name} terminates and reports non-convergence when Alice's answers are inconsistent`, () => {
+    const { alice, bob } = noisyPair(4000, 0.03, createRng(14));
+    let responder: ParityResponder | undefined;
+    let k = 0;
+    const liar: ParityChannel = {
+      exchange(req) {
+        if (req.setup) responder = alg.responder(alice, req.setup);
+        const reply = responder!.handle(req);
+        const flip = (a: Uint8Array) => a.map((x) => (k++ % 3 === 0 ? x ^ 1 : x));
+        return { ...reply, blockParities: flip(reply.blockParities), parities: flip(reply.parities) };
+      },
+    };
+    const r = reconcile(alg, alice, bob, { qberEstimate: 0.03, shuffleSeed: 1 }, liar);
+    assert.ok(!r.key.equals(alice));
+    assert.ok(r.roundTrips < 20 * 14 * 14);
   });
 
   test(`${alg.name} counts every disclosed parity and every round trip`, () => {

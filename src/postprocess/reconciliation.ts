@@ -64,6 +64,11 @@ export interface ReconcileStats {
   readonly roundTrips: number;
   /** Bits Bob flipped. */
   readonly bitsFlipped: number;
+  /**
+   * False when the corrector gave up: inconsistent answers (a tampered channel) can make bisection chase
+   * its own corrections forever, so work is capped. The key is then left for verification to reject.
+   */
+  readonly converged: boolean;
 }
 
 /** Bob's side: corrects his key towards Alice's by asking parities. */
