@@ -7,7 +7,7 @@
  * `enc_keys` at the UE's KME, the key_ID over the agents' channel, `dec_keys` at the N3IWF's KME, both
  * `load-shared`, the connection reloaded with the new `ppk_id`) and with it done beforehand. The same
  * suite (aes256gcm16-prfsha256-x25519) everywhere, so modes differ in authentication only. Runs are
- * spread over rounds that cycle through the modes, so slow drift of a shared machine hits all alike;
+ * interleaved — each round runs every mode once — so drift of a shared machine hits all modes alike;
  * two warm-up runs per mode are discarded. Each run ends with the IKE SA deleted and confirmed.
  */
 import { randomBytes } from 'node:crypto';
@@ -66,6 +66,8 @@ interface Row {
 }
 
 const CONN = 'bench';
+/** Pause before each timed run, so TLS, GC and charon's background work of the previous step settle. */
+const SETTLE_MS = 20;
 const isQkd = (m: BenchMode) => m === 'psk+qkd-ppk' || m === 'cert+qkd-ppk' || m === 'qkd-psk';
 
 /** The rows measured: every mode, and the QKD modes with and without the fetch in the window. */
@@ -114,7 +116,7 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
     const ctx: Ctx = { tb, kmes, channel, certs, psk: randomBytes(32) };
     const samples = new Map<Row, number[]>(rows.map((r) => [r, []]));
     const journeys = new Map<Row, number[]>(rows.filter((r) => r.fetch).map((r) => [r, []]));
-    const rounds = Math.min(o.runs, 3);
+    const rounds = o.runs; // one run of every mode per round: drift of a shared machine hits all modes alike
     const total = o.runs * rows.length;
     let done = 0;
     for (let round = 0; round < rounds; round++) {
@@ -210,6 +212,8 @@ async function oneRun(c: Ctx, row: Row): Promise<{ ms: number; journeyMs: number
   const qkd = isQkd(row.mode);
   let keyId: string | undefined;
   if (qkd && !row.fetch) keyId = await placeKey(c, row.mode);
+  // every mode starts from a quiet moment: the previous teardown (and a key placed "beforehand") settled
+  await new Promise((res) => setTimeout(res, SETTLE_MS));
   const t0 = performance.now();
   if (qkd && row.fetch) keyId = await placeKey(c, row.mode);
   const journeyMs = performance.now() - t0;
