@@ -101,6 +101,10 @@ test('rates are 0 past the maximum distance and positive just before it', () => 
         assert.equal(keyRate(model, p, max + extra).ratePerPulse, 0, model);
     }
   }
+  const finite = maxDistanceKm('bb84-decoy-finite', gys, { blockSize: 1e9 });
+  assert.ok(keyRate('bb84-decoy-finite', gys, finite - 0.5, { blockSize: 1e9 }).ratePerPulse > 0);
+  for (const extra of [0.05, 5, 50])
+    assert.equal(keyRate('bb84-decoy-finite', gys, finite + extra, { blockSize: 1e9 }).ratePerPulse, 0);
   assert.equal(maxDistanceKm('plob', gys), Infinity);
 });
 
