@@ -57,7 +57,9 @@ test('the finite-size bound is Lim et al. 2014 on the block counts, and QBERs fo
     s.key.alice.length,
   );
   assert.equal(e.qberZ, s.key.alice.hammingDistance(s.key.bob) / s.key.alice.length);
-  assert.equal(e.e1Upper, e.bound!.phaseError);
+  assert.equal(e.e1Upper, e.bound.phaseError);
+  assert.deepEqual([...s.nKey], [...e.limCounts!.nKey]);
+  assert.equal(e.qber, e.qberX);
 });
 
 test('verdicts: too-few-counts on a short block, qber-above-threshold below the QBER, decoy-inconsistent on a two-class source', () => {
@@ -75,7 +77,10 @@ test('verdicts: too-few-counts on a short block, qber-above-threshold below the 
     ],
   });
   const e3 = estimate(two.s, two.b.raw);
-  assert.deepEqual([e3.secure, e3.reason, e3.bound], [false, 'decoy-inconsistent', null]);
+  assert.deepEqual(
+    [e3.secure, e3.reason, e3.limCounts, e3.bound.sKey1],
+    [false, 'decoy-inconsistent', null, 0],
+  );
   assert.throws(() => estimate(s, b.raw, { epsSec: 0 }), RangeError);
 });
 

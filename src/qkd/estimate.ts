@@ -80,7 +80,7 @@ export function estimate(sifted: Sifted, raw: RawRecord, opts: EstimateOptions =
   });
   const qberZ = ratio(sifted.key.alice.hammingDistance(sifted.key.bob), sifted.key.alice.length);
   const qberX = ratio(sifted.test.alice.hammingDistance(sifted.test.bob), sifted.test.alice.length);
-  const base = { qberZ, qberX, classes, epsSec, qberThreshold };
+  const base = { qberZ, qberX, qber: qberX, classes, epsSec, qberThreshold };
 
   // Lim et al. need three classes with μ1 > μ2 + μ3, μ2 > μ3 ≥ 0; order them by μ.
   const order = cls.map((_, k) => k).sort((x, y) => cls[y]!.mu - cls[x]!.mu);
@@ -95,7 +95,7 @@ export function estimate(sifted: Sifted, raw: RawRecord, opts: EstimateOptions =
       y1Lower: 0,
       e1Upper: 0.5,
       limCounts: null,
-      bound: null,
+      bound: { sKey0: 0, sKey1: 0, sTest1: 0, vTest1: 0, phaseError: 0.5 },
       keyLengthBits: 0,
       secure: false,
       reason: 'decoy-inconsistent',

@@ -114,5 +114,17 @@ function pick(raw: RawRecord, basis: number): SiftedBasis {
 
 /** Sifts a raw record: Z-basis key bits, X-basis test bits, and counts per class and basis. */
 export function sift(raw: RawRecord): Sifted {
-  return { key: pick(raw, 0), test: pick(raw, 1), counts: countsByClass(raw) };
+  const t = tally(raw);
+  const key = pick(raw, 0);
+  const perClass = (f: (k: number) => number) => raw.intensities.map((_, k) => f(k));
+  return {
+    key,
+    test: pick(raw, 1),
+    counts: countsByClass(raw, t),
+    alice: key.alice,
+    bob: key.bob,
+    nKey: perClass((k) => t.detected[k * 4]!),
+    nTest: perClass((k) => t.detected[k * 4 + 3]!),
+    mTest: perClass((k) => t.errors[k * 4 + 3]!),
+  };
 }

@@ -111,6 +111,13 @@ export interface Sifted {
   readonly key: SiftedBasis;
   readonly test: SiftedBasis;
   readonly counts: CountsByClass;
+  /** The key bits again (`key.alice`, `key.bob`): the flat view the post-processing pipeline reads. */
+  readonly alice: BitArray;
+  readonly bob: BitArray;
+  /** Per intensity class (raw record order): Z-sifted detections, X-sifted detections, X errors. */
+  readonly nKey: readonly number[];
+  readonly nTest: readonly number[];
+  readonly mTest: readonly number[];
 }
 
 export type EstimateFailure = 'qber-above-threshold' | 'too-few-counts' | 'decoy-inconsistent';
@@ -127,8 +134,11 @@ export interface ClassEstimate {
 
 /** Parameter estimation of one block. */
 export interface Estimates {
+  /** Sifted QBER of the key basis (Alice and Bob's bits compared: known in simulation only). */
   readonly qberZ: number;
   readonly qberX: number;
+  /** The key-QBER estimate available before error correction: the test-basis QBER (= qberX). */
+  readonly qber: number;
   readonly classes: readonly ClassEstimate[];
   /** Asymptotic vacuum + weak decoy bounds (Ma, Qi, Zhao, Lo, PRA 72, 012326, 2005, Eqs. 34 and 37). */
   readonly asymptotic: { readonly y1Lower: number; readonly e1Upper: number };
@@ -138,7 +148,8 @@ export interface Estimates {
   readonly e1Upper: number;
   /** The counts handed to Lim et al. 2014 and its bounds (privacy amplification reads these). */
   readonly limCounts: Lim2014Counts | null;
-  readonly bound: Lim2014Bound | null;
+  /** Lim 2014 bounds; all zero with phase error ½ when the source is not a three-intensity decoy source. */
+  readonly bound: Lim2014Bound;
   /** Finite-key length (Lim 2014 Eq. 6) with the estimated leak f·n_Z·h(QBER_Z), bits; 0 if none. */
   readonly keyLengthBits: number;
   readonly epsSec: number;
