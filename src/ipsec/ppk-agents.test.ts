@@ -1,0 +1,213 @@
+/**
+ * The PPK agents' logic without strongSwan (the real thing is in ppk-agents.slow.test.ts): both charons are
+ * fakes that record VICI commands, the channel and the responder agent are real (HMAC over TCP on
+ * 127.0.0.1), keys come from an in-memory KeySource pair. Checks that both sides load the same key under
+ * PPK_ID = key_ID, that copies are erased, and what each policy does when no key comes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Alert } from '../common/index.ts';
+import { agentLogger } from './alerts.ts';
+import type { KeySource, SourcedKey } from './key-source.ts';
+import { ML_KEM_768_PQC } from './kme-pair.ts';
+import { ChannelClient } from './peer-channel.ts';
+import { InitiatorAgent } from './ppk-initiator.ts';
+import { startResponderAgent } from './ppk-responder.ts';
+import type { ViciMessage, ViciMessageIn } from './vici-codec.ts';
+import type { ViciClient } from './vici-client.ts';
+
+type Call = { cmd: string; msg: ViciMessageIn | undefined; data?: Buffer };
+
+function fakeVici(initiateOk: () => boolean = () => true) {
+  const calls: Call[] = [];
+  let ike = 0;
+  const yes = { success: Buffer.from('yes') } as ViciMessage;
+  const v = {
+    calls,
+    async call(cmd: string, msg?: ViciMessageIn) {
+      const data = msg?.data instanceof Uint8Array ? Buffer.from(msg.data) : undefined; // copy before erasure
+      calls.push({ cmd, msg, ...(data ? { data } : {}) });
+      return yes;
+    },
+    async request(cmd: string, msg?: ViciMessageIn) {
+      calls.push({ cmd, msg });
+      return yes;
+    },
+    async stream(cmd: string, _event: string, msg?: ViciMessageIn) {
+      calls.push({ cmd, msg });
+      if (initiateOk()) {
+        const id = String(++ike);
+        return {
+          response: yes,
+          events: [{ msg: Buffer.from('IKE_SA established'), 'ikesa-uniqueid': Buffer.from(id) }],
+        };
+      }
+      return {
+        response: { success: Buffer.from('no'), errmsg: Buffer.from("establishing CHILD_SA 'n3gpp' failed") },
+        events: [{ msg: Buffer.from('received AUTHENTICATION_FAILED notify error') }],
+      };
+    },
+  };
+  return { v, client: v as unknown as ViciClient };
+}
+
+/** Two KeySources sharing a pool of `n` keys (master and slave views), remembering what they handed out. */
+function memoryPair(n: number) {
+  const pool = new Map<string, Buffer>();
+  const handed: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) pool.set(randomUUID(), randomBytes(32));
+  const give = (keyId: string, bytes: Buffer): SourcedKey => {
+    const key = Uint8Array.from(bytes);
+    handed.push(key);
+    return { keyId, key, provenance: 'qkd' };
+  };
+  const master: KeySource = {
+    async newKey() {
+      const next = [...pool.keys()].find((k) => !taken.has(k));
+      if (!next) return { ok: false, reason: 'exhausted', message: '0 keys stored' };
+      taken.add(next);
+      return { ok: true, value: give(next, pool.get(next)!) };
+    },
+    keyById: async () => ({ ok: false, reason: 'refused', message: 'master only' }),
+  };
+  const taken = new Set<string>();
+  const slave: KeySource = {
+    newKey: async () => ({ ok: false, reason: 'refused', message: 'slave only' }),
+    async keyById(id) {
+      const b = pool.get(id);
+      return b ? { ok: true, value: give(id, b) } : { ok: false, reason: 'not-found', message: `no ${id}` };
+    },
+  };
+  return { master, slave, handed };
+}
+
+async function rig(opts: { keys?: number; policy?: 'fail-closed' | 'pqc'; initiateOk?: () => boolean } = {}) {
+  const channelKey = randomBytes(32);
+  const ue = fakeVici(opts.initiateOk);
+  const n3 = fakeVici();
+  const keys = memoryPair(opts.keys ?? 3);
+  const log = agentLogger('t', 'silent');
+  const responder = await startResponderAgent({
+    vici: n3.client,
+    keys: keys.slave,
+    channelKey,
+    pqc: ML_KEM_768_PQC,
+    log,
+  });
+  const alerts: Alert[] = [];
+  const channel = new ChannelClient(channelKey, '127.0.0.1', responder.port);
+  const agent = new InitiatorAgent({
+    vici: ue.client,
+    keys: keys.master,
+    channel,
+    conn: { name: 'c', auth: 'psk' },
+    policy: opts.policy ?? 'fail-closed',
+    pqc: ML_KEM_768_PQC,
+    lifetimeS: 3600,
+    log,
+    alert: (a) => alerts.push(a),
+  });
+  const close = async () => {
+    await agent.stop();
+    channel.close();
+    await responder.close();
+  };
+  return { ue: ue.v, n3: n3.v, keys, responder, agent, alerts, close };
+}
+
+const loads = (calls: Call[]) => calls.filter((c) => c.cmd === 'load-shared');
+
+test('both sides load the same key as PPK with PPK_ID = key_ID, then the UE initiates with ppk_id set', async () => {
+  const r = await rig();
+  try {
+    const res = await r.agent.establish();
+    assert.ok(res.ok);
+    const [u] = loads(r.ue.calls);
+    const [n] = loads(r.n3.calls);
+    assert.deepEqual(u?.msg?.owners, [res.value.keyId]);
+    assert.deepEqual(n?.msg?.owners, [res.value.keyId]);
+    assert.equal(u?.msg?.type, 'PPK');
+    assert.deepEqual(u?.data, n?.data, 'same key bytes on both sides');
+    const conn = r.ue.calls.find((c) => c.cmd === 'load-conn')?.msg?.c as Record<string, unknown>;
+    assert.equal(conn.ppk_id, res.value.keyId);
+    assert.equal(conn.ppk_required, true);
+    assert.ok(
+      r.ue.calls.findIndex((c) => c.cmd === 'load-conn') < r.ue.calls.findIndex((c) => c.cmd === 'initiate'),
+    );
+    assert.ok(
+      r.keys.handed.every((k) => k.every((b) => b === 0)),
+      'every copy handed out was erased',
+    );
+  } finally {
+    await r.close();
+  }
+});
+
+test('a second round retires the first SA: terminate by its id, unload its PPK here and at the peer', async () => {
+  const r = await rig();
+  try {
+    const a = await r.agent.establish();
+    const b = await r.agent.establish();
+    assert.ok(a.ok && b.ok);
+    const term = r.ue.calls.find((c) => c.cmd === 'terminate');
+    assert.equal(term?.msg?.['ike-id'], a.value.ikeUniqueId);
+    const unloadedHere = r.ue.calls.filter((c) => c.cmd === 'unload-shared').map((c) => c.msg?.id);
+    const unloadedThere = r.n3.calls.filter((c) => c.cmd === 'unload-shared').map((c) => c.msg?.id);
+    assert.deepEqual(unloadedHere, [`ppk-${a.value.keyId}`]);
+    assert.deepEqual(unloadedThere, [`ppk-${a.value.keyId}`]);
+    assert.deepEqual(r.responder.loaded(), [b.value.keyId]);
+  } finally {
+    await r.close();
+  }
+});
+
+test('fail-closed without a key: no initiate, a critical alert, no load anywhere', async () => {
+  const r = await rig({ keys: 0 });
+  try {
+    const res = await r.agent.establish();
+    assert.ok(!res.ok && res.reason === 'no-key');
+    assert.equal(
+      r.ue.calls.some((c) => c.cmd === 'initiate'),
+      false,
+    );
+    assert.deepEqual(loads(r.ue.calls), []);
+    assert.deepEqual(loads(r.n3.calls), []);
+    assert.equal(r.alerts.length, 1);
+    assert.equal(r.alerts[0]!.kind, 'ipsec-no-qkd-key');
+    assert.equal(r.alerts[0]!.severity, 'critical');
+  } finally {
+    await r.close();
+  }
+});
+
+test('pqc without a key: both sides derive the same ML-KEM-768 PPK, provenance pqc, and a warning alert', async () => {
+  const r = await rig({ keys: 0, policy: 'pqc' });
+  try {
+    const res = await r.agent.establish();
+    assert.ok(res.ok);
+    assert.equal(res.value.provenance, 'pqc');
+    const [u] = loads(r.ue.calls);
+    const [n] = loads(r.n3.calls);
+    assert.equal(u?.data?.length, 32);
+    assert.deepEqual(u?.data, n?.data);
+    assert.equal(r.alerts[0]?.kind, 'ipsec-pqc-fallback');
+    assert.equal(r.alerts[0]?.action, 'pqc-only');
+  } finally {
+    await r.close();
+  }
+});
+
+test('an authentication failure is a value with an alert, and the PPK is unloaded on both sides', async () => {
+  const r = await rig({ initiateOk: () => false });
+  try {
+    const res = await r.agent.establish();
+    assert.ok(!res.ok && res.reason === 'authentication-failed');
+    assert.equal(r.alerts[0]?.kind, 'ipsec-auth-failed');
+    assert.equal(r.ue.calls.filter((c) => c.cmd === 'unload-shared').length, 1);
+    assert.deepEqual(r.responder.loaded(), []);
+    assert.equal(r.agent.current, undefined);
+  } finally {
+    await r.close();
+  }
+});
