@@ -27,7 +27,14 @@ function fixture() {
     setSpeed: (s) => calls.push(`speed ${s}`),
     close: async () => void calls.push('close'),
   };
-  const link = { lengthKm: 10, state: 'up' as const, attack: null, poolBits: 9000, capacityBits: 10000 };
+  const link = {
+    lengthKm: 10,
+    state: 'up' as const,
+    attack: null,
+    poolBits: 9000,
+    capacityBits: 10000,
+    kmeBits: 0,
+  };
   const hub: LiveHub = new LiveHub(
     {
       scenario: { name: 'tiny', title: 'Tiny' },

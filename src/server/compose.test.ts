@@ -19,6 +19,7 @@ async function withNetwork(
     speed: 200,
     seed: 7,
     kmes: false,
+    sampleIntervalMs: 100,
   });
   try {
     await fn(net);
@@ -110,5 +111,26 @@ test('cutting the direct link reroutes the application over trusted nodes', asyn
     );
     assert.equal(net.live.state().links.find((l) => l.id === 'hq-dcn')!.health, 'down');
     assert.ok(net.live.state().reroutes >= 1);
+  });
+});
+
+test('stopping the attack restores the quarantined link, its QBER falls back and /metrics has the detectors', async () => {
+  await withNetwork(async (net) => {
+    const app = buildServer(net.live, { webRoot: '/nonexistent', registries: net.registries });
+    const link = () => net.live.state().links.find((l) => l.id === 'hq-bw')!;
+    net.live.injectAttack('hq-bw', 'intercept-resend');
+    await until(net, () => link().state === 'quarantined', 'quarantine');
+    const res = await app.inject({ method: 'DELETE', url: '/api/links/hq-bw/attack' });
+    assert.equal(res.statusCode, 202);
+    assert.equal(link().state, 'up');
+    assert.equal(link().attack, null);
+    const after = net.live.history('hq-bw').length;
+    await until(net, () => net.live.history('hq-bw').length >= after + 2, 'two fresh samples');
+    // GYS at 7 km: QBER ≈ e_d = 3.3% (Gobby et al. 2004; Ma et al. 2005 Table I); far below 11% again.
+    assert.ok(net.live.history('hq-bw').at(-1)!.qber! < 0.06);
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^qkdnet_detect_alerts_total\{[^}]*link="hq-bw"[^}]*\} \d+$/m);
+    assert.match(metrics, /^qkdnet_link_up\{link="hq-bw"\} 1$/m);
+    await app.close();
   });
 });

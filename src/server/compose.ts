@@ -18,9 +18,10 @@ import {
 } from '../network/index.ts';
 import type { Registry } from 'prom-client';
 import { QkdnetError } from '../common/index.ts';
-import { csprngBlockSource, supplyBoth } from '../kms/index.ts';
 import type { AttackKind } from '../qkd/index.ts';
 import { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-telemetry.ts';
+import { LinkKeySupply, type SupplyLink } from './key-supply.ts';
+import { startStandInFeed } from './standin-feed.ts';
 import { LiveHub } from './hub.ts';
 import { startKmeFleet, type KmeFleet } from './kme-fleet.ts';
 import type { LiveNetwork } from './types.ts';
@@ -39,8 +40,12 @@ export interface LiveNetworkOptions {
   readonly kmes?: boolean;
   /** Cap on the bits supplied to the KMEs per link and real second (default 65,536). */
   readonly kmeSupplyBitsPerS?: number;
+  /** Real milliseconds between samples of the live series (default 1000). */
+  readonly sampleIntervalMs?: number;
   /** Run the link engine and the detectors on every fiber link (default true). */
   readonly linkEngine?: boolean;
+  /** Pulses per block distilled into KME key by the post-processing worker (default 10⁹). */
+  readonly keyBlockPulses?: number;
   /** Pulses per representative block of the link engine (default 2·10⁶). */
   readonly pulsesPerBlock?: number;
   /** KME log level (default `warn`). */
@@ -59,18 +64,14 @@ export interface RunningNetwork {
   readonly registries: readonly Registry[];
 }
 
-const CHUNK_BITS = 256;
-
 /** Loads the scenario, starts the KMEs and the paced simulation; resolves when all listen. */
 export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<RunningNetwork> {
   const scenario = loadScenario(opts.scenarioPath);
   const speed = opts.speed ?? 1;
-  // One sample per real second at the starting pace, and never finer than a block.
-  const sampleIntervalS = Math.max(scenario.blockS, speed);
   const sim = new NetworkSimulation(scenario, {
     ...(opts.seed === undefined ? {} : { seed: opts.seed }),
     durationS: Math.max(scenario.durationS, 10 * 365 * 86400),
-    sampleIntervalS,
+    sampleIntervalS: 3600, // the live series are sampled here, by the wall clock
     maxSamples: 10,
   });
   const neighbours = new Map<string, string[]>(scenario.nodes.map((n) => [n.id, []]));
@@ -88,15 +89,29 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
         );
   const first = sim.snapshot();
   let hubRef: LiveHub | undefined;
+  const params = opts.linkEngine === false ? new Map() : scenarioLinkParams(opts.scenarioPath);
   const telemetry =
     opts.linkEngine === false
       ? null
-      : new LinkTelemetry(scenario, scenarioLinkParams(opts.scenarioPath), {
+      : new LinkTelemetry(scenario, params, {
           seed: opts.seed ?? 1,
           ...(opts.pulsesPerBlock === undefined ? {} : { pulsesPerBlock: opts.pulsesPerBlock }),
           onAlert: (a) => hubRef?.addAlert(a),
           quarantine: (id, a) => sim.quarantineLink(id, `detector ${a.kind}`),
         });
+
+  const supplyLinks: SupplyLink[] = telemetry
+    ? scenario.links
+        .filter((l) => telemetry.has(l.id))
+        .map((l) => ({
+          id: l.id,
+          from: l.from,
+          to: l.to,
+          params: params.get(l.id)!,
+          distanceKm: l.lengthKm!,
+        }))
+    : [];
+  const standInLinks = scenario.links.filter((l) => !supplyLinks.some((x) => x.id === l.id));
   const qberNow = new Map<string, number | null>();
   const attackOf = (id: string, fallback: string | null): string | null =>
     telemetry?.has(id) ? (telemetry.attackOf(id)?.kind ?? null) : fallback;
@@ -106,12 +121,18 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     {
       scenario: first.scenario,
       nodes: first.nodes.map((n) => ({ ...n, kmeUrl: fleet?.kmes.get(n.id)?.url ?? null })),
-      links: first.links.map((l) => linkFields(l, 0)),
+      links: first.links.map((l) => ({ ...linkFields(l, 0), kmeBits: 0 })),
       apps: first.apps.map((a) => ({ ...a, route: a.route })),
       attackKinds: telemetry ? LIVE_ATTACK_KINDS : ATTACK_KINDS,
       engines: {
         network: 'NetworkSimulation (src/network) paced by the wall clock',
         kms: fleet ? `${fleet.kmes.size} ETSI GS QKD 014 KMEs, HTTPS mTLS, SQLite` : 'off',
+        ...(fleet && supplyLinks.length > 0
+          ? { keys: 'post-processed blocks (src/postprocess runPipeline) in a worker' }
+          : {}),
+        ...(fleet && standInLinks.length > 0
+          ? { 'stand-in keys': `CSPRNG, not QKD, for ${standInLinks.map((l) => l.id).join(', ')}` }
+          : {}),
         link: telemetry
           ? 'link engine (src/qkd simulateBlock) per fiber link; key rate from the scenario model'
           : 'scenario key-rate model (src/network link-rate)',
@@ -185,51 +206,75 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
         provenance: e.record.provenance,
         paths: e.record.paths,
       });
-    else if (e.type === 'sample') {
-      const snap = sim.snapshot();
-      refresh(snap);
-      const next = new Map<string, { t: number; bits: number }>();
-      for (const l of snap.links) {
-        const prev = lastGenerated.get(l.id)!;
-        const dt = snap.timeS - prev.t;
-        const rate = dt > 0 ? (l.generatedBits - prev.bits) / dt : 0;
-        next.set(l.id, { t: snap.timeS, bits: l.generatedBits });
-        rates.set(l.id, l.state === 'up' ? rate : 0);
-        let qber = l.qber;
-        if (telemetry?.has(l.id)) {
-          qber = l.state === 'up' ? (telemetry.step(l.id, Math.round(snap.timeS * 1e9)).qberZ ?? null) : null;
-          qberNow.set(l.id, qber);
-        }
-        hub.recordSample(l.id, { timeS: snap.timeS, qber, keyRateBps: rate, poolBits: l.poolBits });
-      }
-      lastGenerated = next;
-    } else refresh(sim.snapshot());
+    else if (e.type === 'reroute') {
+      refresh(sim.snapshot());
+      hub.reroute(e.appId, e.route);
+    } else if (e.type !== 'sample') refresh(sim.snapshot());
   });
 
-  // Feed the KMEs: each real second, the key each link produced since the last feed (capped).
-  const capBits = opts.kmeSupplyBitsPerS ?? 65_536;
-  const supplied = new Map(first.links.map((l) => [l.id, l.generatedBits]));
-  const feed = (): void => {
-    if (!fleet) return;
-    for (const l of sim.snapshot().links) {
-      const delta = l.generatedBits - supplied.get(l.id)!;
-      supplied.set(l.id, l.generatedBits);
-      const bits = Math.floor(Math.min(delta, capBits) / CHUNK_BITS) * CHUNK_BITS;
-      const a = fleet.kmes.get(l.from);
-      const b = fleet.kmes.get(l.to);
-      if (bits > 0 && a && b) supplyBoth(a, b, csprngBlockSource(l.id, bits)());
+  // One sample per real second (whatever the pace): the network's figures, plus one block of the link
+  // engine per fiber link, examined by the detectors.
+  const takeSample = (): void => {
+    const snap = sim.snapshot();
+    refresh(snap);
+    const next = new Map<string, { t: number; bits: number }>();
+    for (const l of snap.links) {
+      const prev = lastGenerated.get(l.id)!;
+      const dt = snap.timeS - prev.t;
+      const rate = dt > 0 ? (l.generatedBits - prev.bits) / dt : 0;
+      next.set(l.id, { t: snap.timeS, bits: l.generatedBits });
+      rates.set(l.id, l.state === 'up' ? rate : 0);
+      let qber = l.qber;
+      if (telemetry?.has(l.id)) {
+        qber = l.state === 'up' ? (telemetry.step(l.id, Math.round(snap.timeS * 1e9)).qberZ ?? null) : null;
+        qberNow.set(l.id, qber);
+      }
+      hub.recordSample(l.id, { timeS: snap.timeS, qber, keyRateBps: rate, poolBits: l.poolBits });
     }
+    lastGenerated = next;
   };
-  const feeder = setInterval(feed, 1000);
+  const sampler = setInterval(takeSample, opts.sampleIntervalMs ?? 1000);
+
+  // Feed the KMEs. Fiber links with a link engine: post-processed final key blocks from the worker
+  // (key-supply.ts). Other links (measured rates, satellites): a CSPRNG stand-in at the link's produced
+  // rate, capped per real second — not QKD key, and said so in `engines`.
+  const linkState = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.state;
+  const keySupply =
+    fleet && supplyLinks.length > 0
+      ? new LinkKeySupply({
+          links: supplyLinks,
+          kmes: fleet.kmes,
+          seed: String(opts.seed ?? 1),
+          ...(opts.keyBlockPulses === undefined ? {} : { pulsesPerBlock: opts.keyBlockPulses }),
+          usable: (id) => linkState(id) === 'up',
+          attackOf: (id) => telemetry?.attackOf(id) ?? null,
+          nowNs,
+          onBlock: (id, o) => {
+            if ('bits' in o) hub.updateLink(id, { kmeBits: keySupply!.stats(id)!.bits });
+          },
+        })
+      : null;
+  const generated = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.generatedBits ?? 0;
+  const stopStandIn = fleet
+    ? startStandInFeed({
+        links: standInLinks,
+        kmes: fleet.kmes,
+        generatedBits: generated,
+        ...(opts.kmeSupplyBitsPerS === undefined ? {} : { capBitsPerS: opts.kmeSupplyBitsPerS }),
+        onSupplied: (id, bits) => hub.updateLink(id, { kmeBits: bits }),
+      })
+    : () => undefined;
 
   runner = sim.startLive({ speed, tickMs: 100, onTick: () => refresh(sim.snapshot()) });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       sim.stopLive();
-      clearInterval(feeder);
+      clearInterval(sampler);
+      stopStandIn();
       unsubscribe();
       telemetry?.close();
+      await keySupply?.close();
       await fleet?.close();
     })());
   return {

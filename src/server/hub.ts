@@ -202,15 +202,18 @@ export class LiveHub implements LiveNetwork {
     this.#emit({ type: 'alert', alert });
   }
 
-  /** Replaces an application's state; emits `reroute` when its route changes. */
+  /** Updates an application's figures and current route (silently: reroutes are announced by `reroute`). */
   updateApp(appId: string, patch: Partial<Omit<AppState, 'id' | 'from' | 'to'>>): void {
     const old = this.#apps.get(appId);
     if (!old) throw new Error(`LiveHub.updateApp: unknown app ${appId}`);
     this.#apps.set(appId, { ...old, ...patch });
-    if (patch.route !== undefined && !sameRoute(old.route, patch.route)) {
-      this.#reroutes++;
-      this.#emit({ type: 'reroute', timeS: this.#timeS, appId, route: patch.route });
-    }
+  }
+
+  /** Announces that the controller moved an application to another route (or to none). */
+  reroute(appId: string, route: RouteState | null): void {
+    this.updateApp(appId, { route });
+    this.#reroutes++;
+    this.#emit({ type: 'reroute', timeS: this.#timeS, appId, route });
   }
 
   /** Records a key delivery (metadata only) and its provenance. */
@@ -234,8 +237,4 @@ export class LiveHub implements LiveNetwork {
     if (!h) throw new QkdnetError('DASHBOARD_UNKNOWN_TARGET', `No link "${linkId}" in this network`);
     return h;
   }
-}
-
-function sameRoute(a: RouteState | null, b: RouteState | null): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -52,6 +52,8 @@ export interface LinkState {
   readonly generatedBits: number;
   /** Bits this link consumed to relay keys for other node pairs. */
   readonly relayedBits: number;
+  /** Final key bits supplied to the KMEs at both ends (post-processed blocks), since start. */
+  readonly kmeBits: number;
 }
 
 /** The route an application's keys currently take. */

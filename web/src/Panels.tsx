@@ -98,6 +98,7 @@ export function LinkTable({ state, onSelect }: { state: State; onSelect: (id: st
               <td>
                 <meter min={0} max={l.capacityBits || 1} low={(l.capacityBits || 1) / 4} optimum={l.capacityBits || 1} value={l.poolBits} />
                 {formatBits(l.poolBits)}
+                <div class="sub" title="Final key supplied to the KMEs at both ends since start">{`KMEs ${formatBits(l.kmeBits)}`}</div>
               </td>
               <td>{l.qber === null ? '–' : `${(l.qber * 100).toFixed(2)}%`}</td>
               <td>{`${formatBits(l.keyRateBps)}/s`}</td>
