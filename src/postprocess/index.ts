@@ -9,6 +9,5 @@ export * from './privacy-amplification.ts';
 export * from './message-encoding.ts';
 export * from './auth.ts';
 export * from './bit-utils.ts';
-export * from './sift-estimate.ts';
 export * from './raw-fixture.ts';
 export * from './pipeline.ts';

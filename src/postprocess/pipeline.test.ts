@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BitArray, binaryEntropy, createRng } from '../common/index.ts';
-import { lim2014Bounds, lim2014KeyLength } from '../physics/index.ts';
+import { lim2014KeyLength } from '../physics/index.ts';
 import { AuthKeyPool, type SealedMessage } from './auth.ts';
 import { cascadeOriginal } from './cascade.ts';
 import { linkPostprocessFields, runPipeline } from './pipeline.ts';
@@ -10,7 +10,7 @@ import { verificationMessage, verifyKey } from './poly-hash.ts';
 import { EXAMPLE_LINK, simulateRawRecord } from './raw-fixture.ts';
 import { noisyPair } from './reconciliation-conformance.ts';
 import { reconcile } from './reconciliation.ts';
-import { siftLocal } from './sift-estimate.ts';
+import { estimate, sift } from '../qkd/index.ts';
 
 const raw = simulateRawRecord(EXAMPLE_LINK, createRng('pipeline-test'), 'alice-bob', 7);
 
@@ -31,13 +31,9 @@ test('runPipeline emits identical final key blocks at both ends with their estim
 
 test('the output length is Lim et al. 2014 Eq. 6 on the block counts with the measured leakage', () => {
   const r = runPipeline(raw, {}, createRng(2));
-  const s = siftLocal(raw);
-  const tri = (a: number[]) => [a[0]!, a[1]!, a[2]!] as const;
-  const bound = lim2014Bounds(
-    { mu: EXAMPLE_LINK.mu, p: EXAMPLE_LINK.p, nKey: tri(s.nKey), nTest: tri(s.nTest), mTest: tri(s.mTest) },
-    1e-10,
-  );
-  assert.equal(r.stats.pa_output_bits, lim2014KeyLength(bound, r.stats.leak_ec_bits, 1e-10, 1e-15));
+  const est = estimate(sift(raw), raw, { epsSec: 1e-10 });
+  assert.ok(est.bound);
+  assert.equal(r.stats.pa_output_bits, lim2014KeyLength(est.bound, r.stats.leak_ec_bits, 1e-10, 1e-15));
   // Efficiency as the issue defines it: parities / (n·h(QBER)), QBER from the corrected errors.
   const parities = r.stats.leak_ec_bits - 128;
   assert.ok(

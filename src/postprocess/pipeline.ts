@@ -34,7 +34,7 @@ import type {
   ParityResponder,
   ReconcileAlgorithmName,
 } from './reconciliation.ts';
-import { estimateLocal, siftLocal, type Estimates, type Sifted } from './sift-estimate.ts';
+import { estimate, sift, type EstimateOptions, type Estimates, type Sifted } from '../qkd/index.ts';
 
 /** Frame length for reconciliation, bits. */
 export const FRAME_BITS = 2 ** 17;
@@ -55,10 +55,8 @@ export interface PipelineOptions {
   readonly authMode?: AuthMode;
   /** Time stamped on the final key blocks (simulation ns; pure code reads no clock). */
   readonly timeNs?: number;
-  /** The link engine's sifting (default: the local adapter in sift-estimate.ts). */
-  readonly sift?: (raw: RawRecord) => Sifted;
-  /** The link engine's estimation (default: the local adapter). */
-  readonly estimate?: (sifted: Sifted, raw: RawRecord, opts: { epsSec: number }) => Estimates;
+  /** Estimation (default: the link engine's `estimate` from src/qkd); tests inject doubles here. */
+  readonly estimate?: (sifted: Sifted, raw: RawRecord, opts: EstimateOptions) => Estimates;
   /** An active attacker on the classical channel (tests): may alter, replay or reorder messages. */
   readonly tamper?: (msg: SealedMessage<unknown>, index: number) => SealedMessage<unknown>;
 }
@@ -167,7 +165,7 @@ class Wire {
 /** Cascade over the wire, frame by frame; returns Bob's corrected key and the counts. */
 function reconcileFrames(
   wire: Wire,
-  sifted: Sifted,
+  sifted: { alice: BitArray; bob: BitArray },
   algorithm: ReconcileAlgorithmName,
   qber: number,
   seed: number,
@@ -254,15 +252,21 @@ export function runPipeline(raw: RawRecord, opts: PipelineOptions, rng: Rng): Pi
     eps_sec: epsSec,
     eps_cor: epsCor,
   };
-  const sifted = (opts.sift ?? siftLocal)(raw);
+  const siftedAll = sift(raw);
+  const sifted = siftedAll.key;
   stats.sifted_bits = sifted.alice.length;
   const wipeSifted = () => (sifted.alice.wipe(), sifted.bob.wipe());
-  const est = (opts.estimate ?? estimateLocal)(sifted, raw, { epsSec });
-  if (!est.secure)
-    return (
-      wipeSifted(),
-      { ok: false, reason: 'insecure-estimate', detail: est.reason ?? 'insecure', stats }
-    );
+  // The estimate's own key-length check uses f = 1.05, the efficiency our Cascade reaches (bench).
+  const est = (opts.estimate ?? estimate)(siftedAll, raw, {
+    epsSec,
+    epsCor,
+    errorCorrectionEfficiency: 1.05,
+  });
+  const bound = est.bound;
+  if (!est.secure || !bound) {
+    wipeSifted();
+    return { ok: false, reason: 'insecure-estimate', detail: est.reason ?? 'no-bound', stats };
+  }
   if (sifted.alice.length === 0) return { ok: false, reason: 'empty-sifted-key', stats };
   if (polyHashCollisionBound(sifted.alice.length) > epsCor)
     throw new RangeError(`ε_cor ${epsCor} is below the verification hash's collision bound`);
@@ -271,7 +275,7 @@ export function runPipeline(raw: RawRecord, opts: PipelineOptions, rng: Rng): Pi
     opts.authPool ?? new AuthKeyPool(BitArray.random(BOOTSTRAP_AUTH_POOL_BITS, rng.stream('auth-bootstrap')));
   const wire = new Wire(alicePool, alicePool.clone(), opts.authMode ?? 'transcript', opts.tamper);
   try {
-    const qberEstimate = Math.min(0.25, Math.max(1e-4, est.qber));
+    const qberEstimate = Math.min(0.25, Math.max(1e-4, est.qberX)); // disclosed test-basis QBER
     const ec = reconcileFrames(wire, sifted, algorithm, qberEstimate, linkShuffleSeed(raw.linkId));
     const n = sifted.alice.length;
     const errors = ec.key.hammingDistance(sifted.bob);
@@ -289,7 +293,7 @@ export function runPipeline(raw: RawRecord, opts: PipelineOptions, rng: Rng): Pi
       return { ok: false, reason: 'verification-failed', stats };
     }
     // Privacy amplification to the Lim 2014 length; Alice announces the family, length and seed.
-    const m = lim2014KeyLength(est.bound, stats.leak_ec_bits, epsSec, epsCor);
+    const m = lim2014KeyLength(bound, stats.leak_ec_bits, epsSec, epsCor);
     const pa = wire.send('alice', {
       type: 'privacy-amplification',
       family: paFamily,
@@ -314,7 +318,7 @@ export function runPipeline(raw: RawRecord, opts: PipelineOptions, rng: Rng): Pi
       return (aliceOut.wipe(), bobOut.wipe(), { ok: false, reason: 'no-secure-key', stats });
     const estimates = {
       qber: stats.qber,
-      phaseErrorBound: est.bound.phaseError,
+      phaseErrorBound: bound.phaseError,
       leakedBits: stats.leak_ec_bits,
       epsilonSec: epsSec,
       epsilonCor: epsCor,

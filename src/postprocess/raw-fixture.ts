@@ -2,8 +2,9 @@
  * Raw records of a decoy-state BB84 link drawn from the channel model of Lim et al. 2014 (PRA 89, 022307,
  * "Numerical simulation" section): per pulse of intensity μ_k the detection probability is
  * D_k = 1 − (1 − 2·p_dc)·e^{−η·μ_k} and the error probability e_k with e_k·D_k = p_dc + e_mis·(1 − e^{−η·μ_k}).
- * Used by tests, the benchmark and `qkdnet reconcile` until the link engine (src/qkd, issue 3) lands; the
- * same model gives the expected counts the finite-key comparison uses. Detection counts are sampled per
+ * A small, fast, independent generator for tests and the benchmark (the link engine's `simulateBlock` models
+ * far more: dead time, afterpulses, attacks); the same closed-form model gives the expected counts the
+ * finite-key comparison uses. Detection counts are sampled per
  * class and basis pair (exact binomials), never per pulse, then laid out in random order.
  */
 import { BitArray, sampleBinomial } from '../common/index.ts';
@@ -65,16 +66,23 @@ export function expectedCounts(m: DecoyLinkModel): { counts: Lim2014Counts; qber
 }
 
 /** One block's raw record drawn from the model. */
-export function simulateRawRecord(m: DecoyLinkModel, rng: Rng, linkId = 'fixture', blockId = 0): RawRecord {
+export function simulateRawRecord(
+  m: DecoyLinkModel,
+  rng: Rng,
+  linkId = 'fixture',
+  blockId = 0,
+): RawRecord & { readonly sent: Float64Array; readonly basisBiasZ: number } {
   const codes: number[] = [];
   const runs: number[] = [];
+  const sent = new Float64Array(12);
   for (let k = 0; k < 3; k++) {
     const { d, e } = detectionProb(m, k);
     for (let a = 0; a < 2; a++)
       for (let b = 0; b < 2; b++) {
         const pa = a === 0 ? m.pZ : 1 - m.pZ;
         const pb = b === 0 ? m.pZ : 1 - m.pZ;
-        const det = sampleBinomial(Math.round(m.pulses * m.p[k]! * pa * pb), d, rng);
+        sent[k * 4 + a * 2 + b] = Math.round(m.pulses * m.p[k]! * pa * pb);
+        const det = sampleBinomial(sent[k * 4 + a * 2 + b]!, d, rng);
         const err = sampleBinomial(det, a === b ? e : 0.5, rng);
         const base = (k << 3) | (a << 2) | (b << 1);
         codes.push(base | 1, base);
@@ -123,5 +131,8 @@ export function simulateRawRecord(m: DecoyLinkModel, rng: Rng, linkId = 'fixture
     bobBit,
     bobBasis,
     doubleClick: new BitArray(count),
+    // The link engine's extension of the contract (src/qkd LinkRawRecord): pulses per (k, a, b), Z bias.
+    sent,
+    basisBiasZ: m.pZ,
   };
 }
