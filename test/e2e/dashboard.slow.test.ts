@@ -108,8 +108,9 @@ async function openDesktop(): Promise<Page> {
   return page;
 }
 
-test('the dashboard is served within 30 s and shows every node of the scenario', async () => {
+test('the dashboard is served within 30 s and shows every node of the scenario', async (t) => {
   assert.ok(startupMs < 30_000, `served after ${Math.round(startupMs)} ms`);
+  t.diagnostic(`npm start → dashboard served in ${Math.round(startupMs)} ms`);
   const page = await openDesktop();
   const expected = loadScenario(SCENARIO).nodes.map((n) => n.id);
   for (const id of expected) await page.waitForSelector(`[data-testid="nodes"] [data-node="${id}"]`);
