@@ -186,7 +186,7 @@ function compute(model: string, p: LinkParams, distanceKm: number, blockSize: nu
         ed: p.misalignmentError,
         f: p.errorCorrectionEfficiency,
       };
-      const bestEps = (mu: number) => maximizeScan((eps) => snsTfRate(ch, mu, eps).rate, 1e-3, 0.5, 10, 1e-4);
+      const bestEps = (mu: number) => maximizeScan((eps) => snsTfRate(ch, mu, eps).rate, 1e-6, 0.5, 14, 1e-4);
       const best = maximizeScan((mu) => bestEps(mu).value, 0.01, 1.2, 12, 1e-4);
       const eps = bestEps(best.x).x;
       return { ratePerPulse: best.value, qber: snsTfRate(ch, best.x, eps).qber, mu: best.x, nu: eps };
