@@ -10,7 +10,7 @@ export { estimate, asymptoticDecoy, type EstimateOptions } from './estimate.ts';
 export { parseAttack, formatAttack, ATTACK_DEFAULTS, trojanLeak } from './attacks.ts';
 export {
   buildModel,
-  channelTransmittance,
+  blockTransmittance,
   DEFAULT_INTENSITIES,
   MONITOR_FLOOR_W,
   ALICE_ISOLATION_DB,

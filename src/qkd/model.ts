@@ -7,7 +7,7 @@
  */
 import type { IntensityClass } from '../common/index.ts';
 import { PLANCK_J_S, SPEED_OF_LIGHT_M_PER_S } from '../common/index.ts';
-import { fiberTransmittance, type LinkParams } from '../physics/index.ts';
+import { channelTransmittance, type LinkParams } from '../physics/index.ts';
 import { addBlinding, addInterceptResend, addPns, addTimeShift, trojanLeak } from './attacks.ts';
 import { CellTable, packCell } from './cells.ts';
 import { addHonestShare, basisProbability, makeContext, type ModelContext } from './channel.ts';
@@ -50,15 +50,14 @@ export interface BlockModel {
   readonly details: Record<string, number>;
 }
 
-/** Channel transmittance of a block: explicit, else from the fiber length; 0 under a fiber cut. */
-export function channelTransmittance(cfg: LinkBlockConfig): number {
+/**
+ * Channel transmittance of a block: explicit, else from the distance through src/physics
+ * (fiber length, or slant range for a free-space preset); 0 under a fiber cut.
+ */
+export function blockTransmittance(cfg: LinkBlockConfig): number {
   if (cfg.attack?.kind === 'fiber-cut') return 0;
   if (cfg.transmittance !== undefined) return cfg.transmittance;
-  return fiberTransmittance({
-    distanceKm: cfg.distanceKm ?? 0,
-    attenuationDbPerKm: cfg.params.attenuationDbPerKm,
-    extraLossDb: cfg.params.extraLossDb,
-  });
+  return channelTransmittance(cfg.params, cfg.distanceKm ?? 0);
 }
 
 /** Builds the block's outcome law. */
@@ -67,7 +66,7 @@ export function buildModel(cfg: LinkBlockConfig): BlockModel {
   const attack: AttackSpec | undefined = cfg.attack;
   const intensities = cfg.intensities ?? DEFAULT_INTENSITIES;
   const jamHz = attack?.kind === 'jamming' ? attack.param : 0;
-  const ctx = makeContext(intensities, p, channelTransmittance(cfg), jamHz);
+  const ctx = makeContext(intensities, p, blockTransmittance(cfg), jamHz);
   const table = new CellTable();
   // Fraction of pulses the attack handles (time-shift acts on every pulse; its parameter is the mismatch).
   const share = !attack

@@ -43,7 +43,10 @@ export interface LinkBlockConfig {
   /** Pulses Alice sends (integer, up to 2^53; 1e10 and more is routine). */
   readonly pulses: number;
   readonly params: LinkParams;
-  /** Fiber length; the channel transmittance is then 10^(−(α·L + extra loss)/10). */
+  /**
+   * Fiber length (or slant range for a free-space preset); the channel transmittance then comes from
+   * src/physics `channelTransmittance` — for fiber 10^(−(α·L + extra loss)/10).
+   */
   readonly distanceKm?: number;
   /** Channel transmittance η_ch (0..1), overriding `distanceKm` (free-space passes, measured links). */
   readonly transmittance?: number;
