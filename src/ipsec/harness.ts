@@ -37,7 +37,7 @@ export interface HarnessOptions {
   /** IKE authentication beside the PPK: a random PSK or ECDSA certificates. Default psk. */
   readonly auth?: 'psk' | 'cert';
   /** Blocks of the QKD link; default the key manager's stand-in link (CSPRNG, identical at both ends). */
-  readonly blockSource?: () => FinalKeyBlock;
+  readonly blockSource?: () => FinalKeyBlock | undefined;
   /** Blocks delivered before the first SA (default 4) and then every `feedIntervalMs` (0: never). */
   readonly initialBlocks?: number;
   readonly feedIntervalMs?: number;
@@ -103,8 +103,12 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     const kmes = await startKmePair(join(dir, 'kms'));
     undo.push(() => kmes.close());
     const source = o.blockSource ?? csprngBlockSource('link-ue-n3iwf', 65_536);
-    for (let i = 0; i < (o.initialBlocks ?? 4); i++) kmes.feed(source());
-    if ((o.feedIntervalMs ?? 0) > 0) timer = setInterval(() => kmes.feed(source()), o.feedIntervalMs);
+    const feed = () => {
+      const block = source(); // undefined: the block gave no secret key (e.g. an estimate failed)
+      if (block) kmes.feed(block);
+    };
+    for (let i = 0; i < (o.initialBlocks ?? 4); i++) feed();
+    if ((o.feedIntervalMs ?? 0) > 0) timer = setInterval(feed, o.feedIntervalMs);
     step(`IKE authentication: ${o.auth ?? 'psk'}; connections with ppk_required on both sides`);
     const auth = o.auth === 'cert' ? 'pubkey' : 'psk';
     let certPem: string | undefined;
