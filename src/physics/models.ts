@@ -6,8 +6,8 @@
  * evaluates thousands of links with a few shared records pays the optimisation once per (model, distance);
  * treat a LinkParams record as immutable after passing it here.
  */
-import { QkdnetError } from '../common/index.ts';
-import { channelLossDb, channelTransmittance, systemTransmittance, isFreeSpace } from './channel.ts';
+import { QkdnetError, dbToTransmittance } from '../common/index.ts';
+import { channelLossDb, channelTransmittance, systemTransmittance } from './channel.ts';
 import { param, type LinkParams } from './params.ts';
 import {
   bb84DecoyInfiniteRate,
@@ -21,7 +21,6 @@ import { snsTfRate } from './tf-qkd.ts';
 import { gg02Rate } from './cv-gg02.ts';
 import { plobBound, tgwBound } from './bounds.ts';
 import { maximizeScan } from './optimize.ts';
-import { dbToTransmittance } from '../common/index.ts';
 
 /** One entry of the registry. */
 export interface ModelInfo {
@@ -177,9 +176,8 @@ function compute(model: string, p: LinkParams, distanceKm: number, blockSize: nu
       return { ratePerPulse: r.rate, qber: r.qber, mu: r.settings.mu1, nu: r.settings.mu2 };
     }
     case 'tf-qkd': {
-      const armLossDb = isFreeSpace(p)
-        ? channelLossDb(p, distanceKm) / 2
-        : (p.attenuationDbPerKm * distanceKm + p.extraLossDb) / 2;
+      // Charlie sits halfway: each arm carries half the channel loss (fiber or free space).
+      const armLossDb = channelLossDb(p, distanceKm) / 2;
       const ch = {
         etaArm: p.detectorEfficiency * dbToTransmittance(armLossDb),
         darkPerDetector: p.darkCountProbability / 2,
