@@ -136,3 +136,26 @@ export function simulateRawRecord(
     basisBiasZ: m.pZ,
   };
 }
+
+/**
+ * Alice's random key and Bob's copy through a binary symmetric channel: each bit flipped independently
+ * with probability `qber` (the frames `qkdnet reconcile` and the benchmarks measure Cascade on).
+ */
+export function noisyPair(
+  n: number,
+  qber: number,
+  rng: Rng,
+): { alice: BitArray; bob: BitArray; errors: number } {
+  if (!(Number.isInteger(n) && n >= 0))
+    throw new RangeError(`key length must be a whole number ≥ 0, got ${n}`);
+  if (!(qber >= 0 && qber <= 1)) throw new RangeError(`QBER must be in [0, 1], got ${qber}`);
+  const alice = BitArray.random(n, rng);
+  const bob = alice.clone();
+  let errors = 0;
+  for (let i = 0; i < n; i++)
+    if (rng.nextFloat() < qber) {
+      bob.flip(i);
+      errors++;
+    }
+  return { alice, bob, errors };
+}

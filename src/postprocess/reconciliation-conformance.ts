@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BitArray, createRng } from '../common/index.ts';
-import type { Rng } from '../common/index.ts';
+import { noisyPair } from './raw-fixture.ts';
 import {
   reconcile,
   type ErrorCorrection,
@@ -16,22 +16,7 @@ import {
   type ParityResponder,
 } from './reconciliation.ts';
 
-/** Alice's key and a copy of it with each bit flipped with probability `qber`. */
-export function noisyPair(
-  n: number,
-  qber: number,
-  rng: Rng,
-): { alice: BitArray; bob: BitArray; errors: number } {
-  const alice = BitArray.random(n, rng);
-  const bob = alice.clone();
-  let errors = 0;
-  for (let i = 0; i < n; i++)
-    if (rng.nextFloat() < qber) {
-      bob.flip(i);
-      errors++;
-    }
-  return { alice, bob, errors };
-}
+export { noisyPair };
 
 /** A channel that counts what crosses it. */
 function countingChannel(alg: ErrorCorrection, alice: BitArray) {

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { main } from '../main.ts';
+
+/** Runs the CLI in-process and captures stdout, stderr and the exit code. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const wo = process.stdout.write.bind(process.stdout);
+  const we = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(['reconcile', ...args]);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = wo;
+    process.stderr.write = we;
+  }
+}
+
+test('reconcile --format json prints every field of issue 4 with plausible values', async () => {
+  const r = await run([
+    '--qber',
+    '0.03',
+    '--block-size',
+    '10000',
+    '--runs',
+    '8',
+    '--seed',
+    '5',
+    '--format',
+    'json',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.deepEqual(Object.keys(j), [
+    'algorithm',
+    'qber',
+    'block_size',
+    'runs',
+    'efficiency_mean',
+    'efficiency_sd',
+    'frame_error_rate',
+    'round_trips_mean',
+    'leaked_bits_mean',
+    'throughput_mbps',
+  ]);
+  assert.equal(j.algorithm, 'cascade-improved');
+  assert.deepEqual([j.qber, j.block_size, j.runs, j.frame_error_rate], [0.03, 10000, 8, 0]);
+  assert.ok(j.efficiency_mean > 1 && j.efficiency_mean < 1.15, `efficiency ${j.efficiency_mean}`);
+  // leaked ≈ f·n·h(0.03) = f·1944 bits
+  assert.ok(Math.abs(j.leaked_bits_mean / (j.efficiency_mean * 10000 * 0.19439) - 1) < 0.05);
+  assert.ok(j.throughput_mbps > 0);
+});
+
+test('the same seed gives the same figures (apart from throughput)', async () => {
+  const args = [
+    '--qber',
+    '0.05',
+    '--block-size',
+    '2000',
+    '--runs',
+    '4',
+    '--algorithm',
+    'cascade-original',
+    '--format',
+    'json',
+  ];
+  const a = JSON.parse((await run(args)).out);
+  const b = JSON.parse((await run(args)).out);
+  delete a.throughput_mbps;
+  delete b.throughput_mbps;
+  assert.deepEqual(a, b);
+});
+
+test('bad input is one line on stderr and exit code 2', async () => {
+  for (const args of [
+    ['--block-size', '100'],
+    ['--qber', '0.6', '--block-size', '100'],
+    ['--qber', '0.02', '--block-size', '1.5'],
+    ['--qber', '0.02', '--block-size', '100', '--algorithm', 'ldpc'],
+    ['--qber', '0.02', '--block-size', '100', '--format', 'xml'],
+  ]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /^qkdnet: /);
+  }
+});
+
+test('text output is a table with the efficiency', async () => {
+  const r = await run(['--qber', '0.02', '--block-size', '5000', '--runs', '2']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /algorithm +qber +block_size/);
+  assert.match(r.out, /cascade-improved/);
+});
