@@ -191,3 +191,13 @@ test("an attack spec is recorded in Eve's knowledge", () => {
   assert.deepEqual(b.eve.attack, spec);
   assert.ok('t1' in b.eve.details && 'tm' in b.eve.details);
 });
+
+test('pns at 5 km has photons to spare: Eve forwards some single photons (t1 > 0), the signal gain still matches', () => {
+  const b = run('pns', { km: 5, pulses: 5e7, seed: 'pns5' });
+  const eta5 =
+    GYS.detectorEfficiency * fiberTransmittance({ distanceKm: 5, attenuationDbPerKm: 0.21, extraLossDb: 0 });
+  assert.ok(b.eve.details.t1! > 0 && b.eve.details.t1! < 1 && b.eve.details.tm === 1);
+  const sig = gainOf(b, 'signal');
+  const q = gainQ(0.5, eta5, Y0);
+  assert.ok(Math.abs(sig.gain - q) < 4 * Math.sqrt(q / sig.sent), `signal gain ${sig.gain} vs ${q}`);
+});

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { createRng } from '../common/index.ts';
 import { PRESETS, errorE, fiberTransmittance, gainQ, type LinkParams } from '../physics/index.ts';
+import { parseAttack } from './attacks.ts';
 import { simulateBlock } from './engine.ts';
 import { countsByClass } from './sift.ts';
 import type { LinkBlockConfig } from './types.ts';
@@ -130,4 +132,70 @@ test('invalid configurations are refused with a RangeError', () => {
   assert.throws(() => block({ pulses: -1 }), RangeError);
   assert.throws(() => block({ transmittance: 2 }), RangeError);
   assert.throws(() => block({ intensities: [{ name: 's', mu: 0.5, probability: 0.5 }] }), RangeError);
+});
+
+test('invariants hold for any link, source and attack (property): slots, pulses per cell, counts, Eve', () => {
+  const kinds = [
+    undefined,
+    'intercept-resend:0.3',
+    'pns',
+    'blinding:0.5',
+    'trojan-horse:1',
+    'time-shift:0.9',
+    'jamming:1e4',
+    'fiber-cut',
+  ];
+  fc.assert(
+    fc.property(
+      fc.record({
+        seed: fc.integer(),
+        km: fc.double({ min: 0, max: 250, noNaN: true }),
+        bias: fc.double({ min: 0.05, max: 0.95, noNaN: true }),
+        deadNs: fc.constantFrom(0, 100, 5000),
+        ap: fc.constantFrom(0, 0.02, 0.3),
+        attack: fc.constantFrom(...kinds),
+        pulses: fc.integer({ min: 1, max: 300_000 }),
+      }),
+      (c) => {
+        const params = {
+          ...GYS,
+          basisBiasZ: c.bias,
+          deadTimeNs: c.deadNs,
+          afterpulseProbability: c.ap,
+          repetitionRateHz: 1e8,
+        };
+        const b = simulateBlock(
+          {
+            linkId: 'p',
+            blockId: 1,
+            pulses: c.pulses,
+            params,
+            distanceKm: c.km,
+            ...(c.attack ? { attack: parseAttack(c.attack) } : {}),
+          },
+          createRng(c.seed),
+        );
+        const { raw, telemetry, eve } = b;
+        for (let i = 1; i < raw.count; i++) assert.ok(raw.slot[i]! > raw.slot[i - 1]!);
+        if (raw.count > 0) assert.ok(raw.slot[raw.count - 1]! < c.pulses && raw.slot[0]! >= 0);
+        assert.equal(
+          raw.sent.reduce((s, v) => s + v, 0),
+          c.pulses,
+        );
+        let detected = 0;
+        let zSifted = 0;
+        for (const cls of Object.values(telemetry.counts!))
+          for (const basis of ['Z', 'X'] as const) {
+            const x = cls[basis];
+            assert.ok(x.errors <= x.sifted && x.sifted <= x.detected && x.detected <= x.sent);
+            detected += x.detected;
+            if (basis === 'Z') zSifted += x.sifted;
+          }
+        assert.equal(detected, raw.count);
+        assert.ok(eve.knownKeyBits <= zSifted && eve.informationBits <= zSifted + 1e-9);
+        assert.ok(telemetry.doubleClicks! <= raw.count);
+      },
+    ),
+    { seed: 2024, numRuns: 60 },
+  );
 });

@@ -40,8 +40,8 @@ function validate(cfg: LinkBlockConfig): void {
     if (classes.length < 1 || classes.length > 15)
       throw new RangeError(`a source needs 1..15 intensity classes, got ${classes.length}`);
     const sum = classes.reduce((s, c) => s + c.probability, 0);
-    if (classes.some((c) => !(c.mu >= 0 && c.probability >= 0)) || Math.abs(sum - 1) > 1e-9)
-      throw new RangeError(`intensity probabilities must be ≥ 0 and sum to 1 (sum ${sum}), μ ≥ 0`);
+    if (classes.some((c) => !(c.mu >= 0 && c.mu <= 100 && c.probability >= 0)) || Math.abs(sum - 1) > 1e-9)
+      throw new RangeError(`intensity probabilities must be ≥ 0 and sum to 1 (sum ${sum}), 0 ≤ μ ≤ 100`);
   }
   const bias = cfg.params.basisBiasZ;
   if (!(bias > 0 && bias < 1)) throw new RangeError(`basisBiasZ must be in (0, 1), got ${bias}`);
