@@ -48,6 +48,11 @@ test('disjointPaths finds two disjoint paths in the trap topology where greedy r
   assert.deepEqual(greedy?.nodes, [s, a, b, t]);
   const paths = disjointPaths(g, s, t, 2, (l) => w[l]);
   assert.equal(paths.length, 2);
+  // Excluding the crossing a–b leaves exactly the two disjoint paths; excluding a–t leaves one.
+  assert.equal(disjointPaths(g, s, t, 2, (l) => (l === 1 ? undefined : w[l])).length, 2);
+  const one = disjointPaths(g, s, t, 2, (l) => (l === 3 ? undefined : w[l]));
+  assert.equal(one.length, 1);
+  assert.ok(!one[0]!.links.includes(3));
   const mids = paths.flatMap((p) => p.nodes.slice(1, -1));
   assert.equal(new Set(mids).size, mids.length);
 });

@@ -1,8 +1,8 @@
 /**
  * Path finding on the trusted-node graph: key-aware shortest paths (Dijkstra, E. W. Dijkstra, Numer. Math.
  * 1, 269 (1959)) and k node-disjoint paths of least total weight by successive shortest augmenting paths
- * on the node-split graph (min-cost flow; J. W. Suurballe, Networks 4, 125 (1974) solves k = 2 the same
- * way). Link weights come from the caller, which encodes key awareness: an unusable link (down,
+ * on the node-split graph (min-cost flow with Johnson potentials, so every augmentation is a Dijkstra;
+ * J. W. Suurballe, Networks 4, 125 (1974) solves k = 2 the same way). Link weights come from the caller, which encodes key awareness: an unusable link (down,
  * quarantined, too little key) has weight undefined and is skipped.
  */
 
@@ -64,8 +64,8 @@ export function shortestPath(
 
 /**
  * Up to k node-disjoint src–dst paths of least total weight (fewer if the graph has fewer). Min-cost flow
- * on the split graph (node v → v_in = 2v, v_out = 2v + 1, capacity 1) with SPFA (Bellman–Ford queue)
- * because residual arcs carry negative cost.
+ * on the split graph (node v → v_in = 2v, v_out = 2v + 1, capacity 1); residual arcs carry negative cost,
+ * which the potentials absorb.
  */
 export function disjointPaths(
   g: PathGraph,
@@ -75,60 +75,56 @@ export function disjointPaths(
   weight: LinkWeight,
 ): GraphPath[] {
   if (src === dst || k < 1) return [];
-  const to: number[] = [];
-  const cap: number[] = [];
-  const cost: number[] = [];
-  const link: number[] = [];
-  const head = new Int32Array(2 * g.nodeCount).fill(-1);
-  const next: number[] = [];
-  const addArc = (u: number, v: number, c: number, w: number, li: number) => {
-    for (const [a, b, cc, ww] of [
-      [u, v, c, w],
-      [v, u, 0, -w],
-    ] as const) {
-      to.push(b);
-      cap.push(cc);
-      cost.push(ww);
-      link.push(li);
-      next.push(head[a]!);
-      head[a] = to.length - 1;
+  const { to, link, next, head } = splitGraph(g);
+  // Per call: capacities and costs from the current weights (arc 2i forward, 2i + 1 its residual twin).
+  const cap = new Int32Array(to.length);
+  const cost = new Float64Array(to.length);
+  for (let e = 0; e < to.length; e += 2) {
+    const li = link[e]!;
+    if (li < 0) {
+      const v = to[e]! >> 1;
+      cap[e] = v === src || v === dst ? k : 1;
+      continue;
     }
-  };
-  for (let v = 0; v < g.nodeCount; v++) addArc(2 * v, 2 * v + 1, v === src || v === dst ? k : 1, 0, -1);
-  for (let u = 0; u < g.nodeCount; u++) {
-    for (const [li, v] of g.adjacency[u]!) {
-      const w = weight(li);
-      if (w !== undefined) addArc(2 * u + 1, 2 * v, 1, w, li);
+    const w = weight(li);
+    if (w === undefined) {
+      cap[e] = -1; // excluded: never carries flow (and is not mistaken for used flow below)
+      continue;
     }
+    cap[e] = 1;
+    cost[e] = w;
+    cost[e + 1] = -w;
   }
   const s = 2 * src + 1;
   const t = 2 * dst;
   const n = 2 * g.nodeCount;
+  // Successive shortest paths with Johnson potentials (Suurballe): reduced costs c + π(u) − π(v) stay
+  // ≥ 0 on residual arcs, so each augmentation is one Dijkstra instead of a Bellman–Ford.
+  const potential = new Float64Array(n);
   let flow = 0;
   while (flow < k) {
     const dist = new Float64Array(n).fill(Infinity);
-    const inQueue = new Uint8Array(n);
     const prevArc = new Int32Array(n).fill(-1);
-    const queue = [s];
+    const done = new Uint8Array(n);
+    const heap: [number, number][] = [[0, s]];
     dist[s] = 0;
-    for (let qi = 0; qi < queue.length; qi++) {
-      const u = queue[qi]!;
-      inQueue[u] = 0;
+    while (heap.length > 0) {
+      const [d, u] = heapPop(heap);
+      if (done[u] || d > dist[u]!) continue;
+      done[u] = 1;
       for (let e = head[u]!; e !== -1; e = next[e]!) {
         if (cap[e]! <= 0) continue;
         const v = to[e]!;
-        const nd = dist[u]! + cost[e]!;
+        const nd = d + cost[e]! + potential[u]! - potential[v]!;
         if (nd < dist[v]! - 1e-12) {
           dist[v] = nd;
           prevArc[v] = e;
-          if (!inQueue[v]) {
-            inQueue[v] = 1;
-            queue.push(v);
-          }
+          heapPush(heap, [nd, v]);
         }
       }
     }
     if (dist[t] === Infinity) break;
+    for (let v = 0; v < n; v++) potential[v] = potential[v]! + (dist[v] === Infinity ? dist[t]! : dist[v]!);
     for (let v = t; v !== s; v = to[prevArc[v]! ^ 1]!) {
       cap[prevArc[v]!]!--;
       cap[prevArc[v]! ^ 1]!++;
@@ -158,6 +154,43 @@ export function disjointPaths(
     paths.push({ nodes, links });
   }
   return paths;
+}
+
+interface SplitGraph {
+  readonly to: Int32Array;
+  readonly link: Int32Array;
+  readonly next: Int32Array;
+  readonly head: Int32Array;
+}
+
+const SPLIT_CACHE = new WeakMap<PathGraph, SplitGraph>();
+
+/** The node-split arc structure of a graph (built once per graph, weights applied per call). */
+function splitGraph(g: PathGraph): SplitGraph {
+  const hit = SPLIT_CACHE.get(g);
+  if (hit) return hit;
+  let arcs = 2 * g.nodeCount;
+  for (const adj of g.adjacency) arcs += 2 * adj.length;
+  const to = new Int32Array(arcs);
+  const link = new Int32Array(arcs);
+  const next = new Int32Array(arcs);
+  const head = new Int32Array(2 * g.nodeCount).fill(-1);
+  let e = 0;
+  const addPair = (u: number, v: number, li: number) => {
+    to[e] = v;
+    link[e] = li;
+    next[e] = head[u]!;
+    head[u] = e++;
+    to[e] = u;
+    link[e] = li;
+    next[e] = head[v]!;
+    head[v] = e++;
+  };
+  for (let v = 0; v < g.nodeCount; v++) addPair(2 * v, 2 * v + 1, -1);
+  for (let u = 0; u < g.nodeCount; u++) for (const [li, v] of g.adjacency[u]!) addPair(2 * u + 1, 2 * v, li);
+  const sg = { to, link, next, head };
+  SPLIT_CACHE.set(g, sg);
+  return sg;
 }
 
 function heapPush(h: [number, number][], x: [number, number]): void {

@@ -40,6 +40,12 @@ export interface NetworkSimulationOptions {
   readonly sampleIntervalS?: number;
   /** Keep at most this many samples (oldest dropped; default 5000). */
   readonly maxSamples?: number;
+  /**
+   * Relay real key bytes hop by hop, derive hybrid/PQC keys and check both ends agree (default true).
+   * False = accounting mode for large planning runs: pools, paths, provenance and exposure are tracked
+   * exactly, but no key bytes are made.
+   */
+  readonly materializeKeys?: boolean;
 }
 
 /** An attack injected on a link (delegated to detection once src/detect provides its detectors). */
@@ -143,6 +149,7 @@ export class NetworkSimulation {
   #keysExposed = 0;
   #lastGenNs = 0;
   #lowWater: number | undefined;
+  readonly #materialize: boolean;
   #runner: WallClockRunner | undefined;
 
   constructor(scenario: Scenario, opts: NetworkSimulationOptions = {}) {
@@ -152,6 +159,7 @@ export class NetworkSimulation {
     this.durationS = opts.durationS ?? scenario.durationS;
     if (!(this.durationS > 0)) throw new RangeError(`durationS must be positive, got ${this.durationS}`);
     this.#maxSamples = opts.maxSamples ?? 5000;
+    this.#materialize = opts.materializeKeys ?? true;
     scenario.nodes.forEach((n, i) => this.#nodeIndex.set(n.id, i));
     this.#links = scenario.links.map((l, index) => {
       this.#linkIndex.set(l.id, index);
@@ -383,7 +391,8 @@ export class NetworkSimulation {
     };
   }
 
-  #serveQkd(a: AppRt, route: Route, keys: number): void {
+  /** Relays real (simulated) key bytes hop by hop and derives hybrid keys at both ends; checks they agree. */
+  #relayKeys(a: AppRt, route: Route, keys: number): void {
     const keyBytes = a.app.keyBits / 8;
     const bytes = keys * keyBytes;
     const keyId = `${a.app.id}-${a.keySeq}`;
@@ -406,7 +415,6 @@ export class NetworkSimulation {
       destKey = r.key;
     }
     if (!equalBytes(sourceKey, destKey)) throw new Error(`relay of ${keyId} delivered a different key (bug)`);
-    let provenance: Provenance = route.provenance;
     if (a.app.hybrid) {
       // One HKDF call per chunk of consecutive keys (info binds the first key_ID and the count).
       const s = this.#pqcSecret(a);
@@ -417,10 +425,27 @@ export class NetworkSimulation {
         kA.fill(0);
         kB.fill(0);
       });
-      provenance = 'hybrid';
     }
     sourceKey.fill(0);
     destKey.fill(0);
+  }
+
+  /** Accounting mode: takes the bits from every hop's pool without materialising key bytes. */
+  #accountKeys(route: Route, bits: number): void {
+    for (const p of route.paths) {
+      for (const li of p.links) {
+        const l = this.#links[li]!;
+        l.pool.take(bits);
+        l.relayedBits += bits;
+        this.#checkLow(l);
+      }
+    }
+  }
+
+  #serveQkd(a: AppRt, route: Route, keys: number): void {
+    if (this.#materialize) this.#relayKeys(a, route, keys);
+    else this.#accountKeys(route, keys * a.app.keyBits);
+    const provenance: Provenance = a.app.hybrid ? 'hybrid' : route.provenance;
     if (a.fallbackAlerted && this.kernel.nowNs - a.lastFallbackNs >= ALERT_HOLD_NS) {
       a.fallbackAlerted = false;
       this.#alert(
@@ -468,14 +493,15 @@ export class NetworkSimulation {
   }
 
   #servePqc(a: AppRt, keys: number): void {
-    const s = this.#pqcSecret(a);
-    this.#deriveChunks(a, keys, (id, from, to) => {
-      const kA = pqcKey(s.secretA, id, to - from);
-      const kB = pqcKey(s.secretB, id, to - from);
-      if (!equalBytes(kA, kB)) throw new Error(`pqc keys ${id} differ between ends (bug)`);
-      kA.fill(0);
-      kB.fill(0);
-    });
+    const s = this.#materialize ? this.#pqcSecret(a) : undefined;
+    if (s)
+      this.#deriveChunks(a, keys, (id, from, to) => {
+        const kA = pqcKey(s.secretA, id, to - from);
+        const kB = pqcKey(s.secretB, id, to - from);
+        if (!equalBytes(kA, kB)) throw new Error(`pqc keys ${id} differ between ends (bug)`);
+        kA.fill(0);
+        kB.fill(0);
+      });
     a.lastFallbackNs = this.kernel.nowNs;
     if (!a.fallbackAlerted) {
       a.fallbackAlerted = true;
