@@ -188,6 +188,12 @@ test('the dashboard is legible on a phone-sized screen', async () => {
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone screen`);
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png') });
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone-full.png'), fullPage: true });
+  for (const [label, file] of [
+    ['Alerts', 'phone-alerts.png'],
+    ['Links', 'phone-links.png'],
+    ['Application sessions', 'phone-apps.png'],
+  ] as const)
+    await page.locator(`[aria-label="${label}"]`).screenshot({ path: join(ARTIFACTS, file) });
   await ctx.close();
 });
 
