@@ -48,6 +48,8 @@ export interface BenchReport {
    * peer agent, dec_keys, both load-shared, conn reload), summarised like `modes`. Not part of the CLI JSON.
    */
   readonly keyJourney?: readonly ModeStats[];
+  /** Of that journey, over all fetch runs: the master's `enc_keys` alone, and the rest (channel, dec_keys, loads). */
+  readonly fetchBreakdown?: readonly ModeStats[];
 }
 
 /** Options of `runIpsecBench`. */
@@ -116,6 +118,8 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
     const ctx: Ctx = { tb, kmes, channel, certs, psk: randomBytes(32) };
     const samples = new Map<Row, number[]>(rows.map((r) => [r, []]));
     const journeys = new Map<Row, number[]>(rows.filter((r) => r.fetch).map((r) => [r, []]));
+    const encMs: number[] = [];
+    const restMs: number[] = [];
     const rounds = o.runs; // one run of every mode per round: drift of a shared machine hits all modes alike
     const total = o.runs * rows.length;
     let done = 0;
@@ -124,10 +128,14 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
       for (const row of rows) {
         await configure(ctx, row.mode);
         for (let i = 0; i < n + (round === 0 ? 2 : 0); i++) {
-          const { ms, journeyMs } = await oneRun(ctx, row);
+          const { ms, journeyMs, encKeysMs } = await oneRun(ctx, row);
           if (round > 0 || i >= 2) {
             samples.get(row)!.push(ms);
-            if (row.fetch) journeys.get(row)!.push(journeyMs);
+            if (row.fetch) {
+              journeys.get(row)!.push(journeyMs);
+              encMs.push(encKeysMs);
+              restMs.push(journeyMs - encKeysMs);
+            }
             o.progress?.(++done, total);
           }
         }
@@ -137,6 +145,7 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
       runs: o.runs,
       modes: rows.map((r) => summarize(r.mode, r.fetch, samples.get(r)!)),
       keyJourney: [...journeys].map(([r, xs]) => summarize(r.mode, true, xs)),
+      fetchBreakdown: [summarize('enc_keys', true, encMs), summarize('channel+dec_keys+loads', true, restMs)],
     };
   } finally {
     channel?.close();
@@ -180,8 +189,10 @@ async function configure(c: Ctx, mode: BenchMode): Promise<void> {
 }
 
 /** Brings the mode's QKD key to both daemons: fetch, key_ID to the peer agent, load, reload the conn. */
-async function placeKey(c: Ctx, mode: BenchMode): Promise<string> {
+async function placeKey(c: Ctx, mode: BenchMode): Promise<{ keyId: string; encKeysMs: number }> {
+  const t0 = performance.now();
   const r = await c.kmes.ueKeys.newKey(256);
+  const encKeysMs = performance.now() - t0;
   if (!r.ok) throw new QkdnetError('IPSEC_UNAVAILABLE', `bench: no key from the UE's KME: ${r.message}`);
   const { keyId, key } = r.value;
   const asPsk = mode === 'qkd-psk';
@@ -204,18 +215,19 @@ async function placeKey(c: Ctx, mode: BenchMode): Promise<string> {
       'IPSEC_UNAVAILABLE',
       `bench: N3IWF agent refused ${keyId}: ${String(answer.reason)}`,
     );
-  return keyId;
+  return { keyId, encKeysMs };
 }
 
 /** One timed SA establishment; the SA is deleted (peer confirmed) and any QKD key unloaded afterwards. */
-async function oneRun(c: Ctx, row: Row): Promise<{ ms: number; journeyMs: number }> {
+async function oneRun(c: Ctx, row: Row): Promise<{ ms: number; journeyMs: number; encKeysMs: number }> {
   const qkd = isQkd(row.mode);
   let keyId: string | undefined;
-  if (qkd && !row.fetch) keyId = await placeKey(c, row.mode);
+  if (qkd && !row.fetch) keyId = (await placeKey(c, row.mode)).keyId;
   // every mode starts from a quiet moment: the previous teardown (and a key placed "beforehand") settled
   await new Promise((res) => setTimeout(res, SETTLE_MS));
   const t0 = performance.now();
-  if (qkd && row.fetch) keyId = await placeKey(c, row.mode);
+  let encKeysMs = 0;
+  if (qkd && row.fetch) ({ keyId, encKeysMs } = await placeKey(c, row.mode));
   const journeyMs = performance.now() - t0;
   const r = await initiate(c.tb.ue.vici, CONN);
   const ms = performance.now() - t0;
@@ -228,5 +240,5 @@ async function oneRun(c: Ctx, row: Row): Promise<{ ms: number; journeyMs: number
     await c.tb.ue.vici.request('unload-shared', { id: ppkSecretId(keyId) });
     await c.channel.request({ type: 'release', keyId });
   }
-  return { ms, journeyMs };
+  return { ms, journeyMs, encKeysMs };
 }
