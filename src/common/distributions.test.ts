@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   AliasTable,
+  binomialLogPmf,
   sampleBinomial,
   sampleGeometric,
   sampleMultinomial,
@@ -90,26 +91,29 @@ test('sampleBinomial follows the exact pmf (χ², BTRS branch n = 200, p = 0.3 a
   );
 });
 
-test('sampleBinomial for n = 1e10 has mean n·p and variance n·p·(1−p) within 5 standard errors', () => {
-  const rng = createRng('binom-huge');
-  const n = 1e10;
-  const p = 1.5e-3;
-  const draws = 20_000;
-  let s = 0;
-  let s2 = 0;
-  for (let i = 0; i < draws; i++) {
-    const k = sampleBinomial(n, p, rng);
-    assert.ok(Number.isInteger(k) && k >= 0 && k <= n);
-    s += k;
-    s2 += k * k;
-  }
-  const mean = s / draws;
-  const variance = s2 / draws - mean * mean;
-  const v = n * p * (1 - p);
-  assert.ok(Math.abs(mean - n * p) < 5 * Math.sqrt(v / draws), `mean ${mean}`);
-  // Var of the sample variance ≈ 2σ⁴/draws for a near-normal law.
-  assert.ok(Math.abs(variance - v) < 5 * v * Math.sqrt(2 / draws), `variance ${variance} vs ${v}`);
-});
+for (const [n, p] of [
+  [1e10, 1.5e-3],
+  [1e15, 0.3],
+] as const)
+  test(`sampleBinomial for n = ${n}, p = ${p} has mean n·p and variance n·p·(1−p) within 5 standard errors`, () => {
+    const rng = createRng(`binom-huge:${n}`);
+    const draws = 20_000;
+    // Deviations from n·p: sums of k² would lose every digit of the variance at n = 1e15.
+    let s = 0;
+    let s2 = 0;
+    for (let i = 0; i < draws; i++) {
+      const k = sampleBinomial(n, p, rng);
+      assert.ok(Number.isInteger(k) && k >= 0 && k <= n);
+      s += k - n * p;
+      s2 += (k - n * p) ** 2;
+    }
+    const mean = n * p + s / draws;
+    const variance = s2 / draws - (s / draws) ** 2;
+    const v = n * p * (1 - p);
+    assert.ok(Math.abs(mean - n * p) < 5 * Math.sqrt(v / draws), `mean ${mean}`);
+    // Var of the sample variance ≈ 2σ⁴/draws for a near-normal law.
+    assert.ok(Math.abs(variance - v) < 5 * v * Math.sqrt(2 / draws), `variance ${variance} vs ${v}`);
+  });
 
 test('samplePoisson follows the exact pmf (χ², μ = 3 and μ = 40)', () => {
   const pmf = (mu: number) => (k: number) => Math.exp(-mu + k * Math.log(mu) - logFactorial(k));
@@ -178,4 +182,20 @@ test('samplers are deterministic for a seed', () => {
   const a = createRng('same');
   const b = createRng('same');
   for (let i = 0; i < 100; i++) assert.equal(sampleBinomial(1e12, 1e-4, a), sampleBinomial(1e12, 1e-4, b));
+});
+
+test('binomialLogPmf matches exact log-factorial sums for moderate n and the normal density at n = 2^53', () => {
+  for (const [k, n, p] of [
+    [3, 10, 0.3],
+    [50, 200, 0.3],
+    [0, 40, 0.1],
+    [40, 40, 0.1],
+    [1234, 5000, 0.25],
+  ] as const)
+    assert.ok(Math.abs(binomialLogPmf(k, n, p) - Math.log(binomialPmf(k, n, p))) < 1e-9, `${k} ${n} ${p}`);
+  // Near the mode of Bin(2^53, 0.3) the pmf is 1/(σ·√(2π)) to O(1/σ).
+  const n = 2 ** 53;
+  const sigma = Math.sqrt(n * 0.3 * 0.7);
+  const mode = Math.floor((n + 1) * 0.3);
+  assert.ok(Math.abs(binomialLogPmf(mode, n, 0.3) + Math.log(sigma * Math.sqrt(2 * Math.PI))) < 1e-6);
 });

@@ -5,7 +5,8 @@
  *   "Non-Uniform Random Variate Generation", 1986, §X.4.3 — the second waiting-time method), O(n·p);
  *   otherwise BTRS, transformed rejection with squeeze (W. Hörmann, "The generation of binomial random
  *   variates", J. Statist. Comput. Simul. 46, 101–110, 1993), O(1) expected for any n — exact (rejection,
- *   no approximation), and valid for n up to 2^53 because every n-dependent term is formed with log1p.
+ *   no approximation); its acceptance test uses C. Loader's saddle-point form of the binomial pmf ("Fast
+ *   and accurate computation of binomial probabilities", 2000), accurate for n up to 2^53.
  * - Poisson(μ): multiplication/inversion for μ < 10 (Knuth, TAOCP vol. 2, §3.4.1), PTRS for μ ≥ 10
  *   (W. Hörmann, "The transformed rejection method for generating Poisson random variables",
  *   Insurance: Mathematics and Economics 12, 39–45, 1993).
@@ -26,16 +27,52 @@ export function sampleGeometric(p: number, rng: Rng): number {
   return Math.floor(Math.log(rng.nextOpenFloat()) / Math.log1p(-p));
 }
 
-/** Stirling tail f(k) = ln k! − [(k+½)ln(k+1) − (k+1) + ½ln 2π], tabulated for k ≤ 9 (Hörmann 1993). */
-const STIRLING_TAIL = [
-  0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509, 0.0166446911898211,
-  0.0138761288230707, 0.0118967099458917, 0.010411265261972, 0.00925546218271273, 0.00833056343336287,
-];
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
-function stirlingTail(k: number): number {
-  if (k <= 9) return STIRLING_TAIL[k]!;
-  const kp1sq = (k + 1) * (k + 1);
-  return (1 / 12 - (1 / 360 - 1 / 1260 / kp1sq) / kp1sq) / (k + 1);
+/** stirlerr(n) = ln n! − [(n + ½)·ln n − n + ½·ln 2π] (C. Loader, "Fast and accurate computation of binomial probabilities", 2000). */
+function stirlerr(n: number): number {
+  if (n < 16) return logFactorial(n) - ((n + 0.5) * Math.log(n) - n + HALF_LOG_2PI);
+  const nn = n * n;
+  return (1 / 12 - (1 / 360 - (1 / 1260 - (1 / 1680 - 1 / 1188 / nn) / nn) / nn) / nn) / n;
+}
+
+/**
+ * Loader's deviance bd0(x, M) = x·ln(x/M) + M − x, given `diff` = x − M computed accurately by the caller;
+ * a series when x is near M, so the result keeps full relative precision for x, M up to 2^53.
+ */
+function bd0(x: number, mean: number, diff: number): number {
+  if (Math.abs(diff) < 0.1 * (x + mean)) {
+    let v = diff / (x + mean);
+    let s = diff * v;
+    let ej = 2 * x * v;
+    v *= v;
+    for (let j = 1; j < 1000; j++) {
+      ej *= v;
+      const s1 = s + ej / (2 * j + 1);
+      if (s1 === s) return s1;
+      s = s1;
+    }
+    return s;
+  }
+  return x * Math.log(x / mean) - diff;
+}
+
+/** ln P(K = k) for K ~ Binomial(n, p), accurate for n up to 2^53 (Loader 2000, saddle-point form). */
+export function binomialLogPmf(k: number, n: number, p: number): number {
+  if (k === 0) return n * Math.log1p(-p);
+  if (k === n) return n * Math.log(p);
+  const np = n * p;
+  const nq = n - np;
+  const dev = k - np; // x − np; (n − k) − nq = −dev
+  return (
+    stirlerr(n) -
+    stirlerr(k) -
+    stirlerr(n - k) -
+    bd0(k, np, dev) -
+    bd0(n - k, nq, -dev) +
+    0.5 * Math.log(n / (k * (n - k))) -
+    HALF_LOG_2PI
+  );
 }
 
 /** Binomial by geometric waiting times: expected cost n·p + 1 draws. Requires p ≤ 1/2. */
@@ -58,8 +95,8 @@ function binomialBtrs(n: number, p: number, rng: Rng): number {
   const c = n * p + 0.5;
   const vr = 0.92 - 4.2 / b;
   const alpha = (2.83 + 5.1 / b) * spq;
-  const r = p / (1 - p);
   const m = Math.floor((n + 1) * p);
+  const logPmfM = binomialLogPmf(m, n, p);
   for (;;) {
     const u = rng.nextFloat() - 0.5;
     let v = rng.nextFloat();
@@ -68,16 +105,9 @@ function binomialBtrs(n: number, p: number, rng: Rng): number {
     if (k < 0 || k > n) continue;
     if (us >= 0.07 && v <= vr) return k;
     v = Math.log((v * alpha) / (a / (us * us) + b));
-    // ln f(k)/f(m) by Stirling's formula with tabulated tails (Hörmann 1993, step 3.3); the (n+1)·ln term
-    // uses log1p so that n up to 2^53 keeps full precision.
-    const bound =
-      (m + 0.5) * Math.log((m + 1) / (r * (n - m + 1))) +
-      (n + 1) * Math.log1p((k - m) / (n - k + 1)) +
-      (k + 0.5) * Math.log((r * (n - k + 1)) / (k + 1)) +
-      stirlingTail(m) +
-      stirlingTail(n - m) -
-      stirlingTail(k) -
-      stirlingTail(n - k);
+    // ln f(k)/f(m) (Hörmann 1993, step 3.3) in Loader's form: every term is O(1) or O(ln n), so no
+    // cancellation of huge numbers even for n·p ~ 10^15.
+    const bound = binomialLogPmf(k, n, p) - logPmfM;
     if (v <= bound) return k;
   }
 }
