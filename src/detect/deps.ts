@@ -1,6 +1,6 @@
 /**
  * The one place src/detect reaches into other folders (CONVENTIONS.md: through their index.ts only), so the
- * detectors' dependencies are visible at a glance: contracts from common, the channel model from physics.
+ * detectors' dependencies are visible at a glance: contracts from common, the channel model from physics, the link engine from qkd.
  */
 export type {
   Alert,
@@ -14,3 +14,13 @@ export type {
 export { createRng, Rng } from '../common/index.ts';
 export type { LinkParams } from '../physics/index.ts';
 export { fiberTransmittance } from '../physics/index.ts';
+export { sampleBinomial, sampleMultinomial } from '../common/index.ts';
+export {
+  buildModel,
+  simulateBlock,
+  parseAttack,
+  ATTACK_KINDS,
+  ATTACK_DEFAULTS,
+  DEFAULT_INTENSITIES as ENGINE_INTENSITIES,
+} from '../qkd/index.ts';
+export type { AttackSpec, AttackKind, LinkBlockConfig } from '../qkd/index.ts';

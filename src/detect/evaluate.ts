@@ -80,7 +80,7 @@ export function evaluateDetection(
   o: EvaluationOptions,
 ): { result: EvaluationResult; data: EvaluationData } {
   const root = createRng(o.seed);
-  const cal = o.calibrationBlocks ?? 400;
+  const cal = o.calibrationBlocks ?? 2000;
   const within = o.detectWithinBlocks ?? 3;
   const maxBlocks = Math.max(within, o.maxBlocksPerTrial ?? 10);
   const after = o.afterDetectionBlocks ?? 2;

@@ -20,3 +20,4 @@ export * from './sinks.ts';
 export * from './metrics.ts';
 export * from './synthetic.ts';
 export * from './evaluate.ts';
+export * from './link-telemetry.ts';

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRng } from '../common/index.ts';
+import { createRng, sampleBinomial } from '../common/index.ts';
 import { Cusum, qberLogLikelihoodRatio, Sprt } from './sequential.ts';
-import { sampleBinomial } from './synthetic.ts';
 
 test('the block LLR is the Bernoulli log-likelihood ratio', () => {
   // 10 errors in 100 bits, e0 = 5%, e1 = 10%: 10·ln 2 + 90·ln(0.9/0.95)
@@ -21,7 +20,7 @@ test('CUSUM and SPRT keep false alarms under α per block (Ville/Wald bound), se
   let s = 0;
   const blocks = 20000;
   for (let i = 0; i < blocks; i++) {
-    const k = sampleBinomial(rng, 1000, 0.03);
+    const k = sampleBinomial(1000, 0.03, rng);
     const llr = qberLogLikelihoodRatio([{ sifted: 1000, errors: k, errorProb: 0.03 }], 0.01);
     if (cusum.update(llr).alarm) c++;
     if (sprt.update(llr).alarm) s++;
@@ -37,7 +36,7 @@ test('SPRT and CUSUM detect a shift within a few blocks', () => {
   let cAt = -1;
   let sAt = -1;
   for (let i = 0; i < 50; i++) {
-    const k = sampleBinomial(rng, 2000, 0.04);
+    const k = sampleBinomial(2000, 0.04, rng);
     const llr = qberLogLikelihoodRatio([{ sifted: 2000, errors: k, errorProb: 0.03 }], 0.01);
     if (cusum.update(llr).alarm && cAt < 0) cAt = i;
     if (sprt.update(llr).alarm && sAt < 0) sAt = i;

@@ -72,7 +72,7 @@ function sumFrom(k: number, n: number, p: number, direction: 1 | -1): number {
   let sum = 0;
   for (let j = k; j >= 0 && j <= n; j += direction) {
     sum += term;
-    if (term < sum * 1e-17) break;
+    if (term < sum * 1e-17 || term === 0) break; // (sum·1e-17 underflows to 0 for denormal sums)
     term *= direction === 1 ? ((n - j) / (j + 1)) * odds : j / (n - j + 1) / odds;
   }
   return sum;
