@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseCompromises, parseFailures, runSimulate } from './simulate.ts';
+
+const FIELDS = [
+  'duration_s',
+  'demand_bits',
+  'served_bits',
+  'served_fraction',
+  'served_by_provenance',
+  'plaintext_bits',
+  'reroutes',
+  'alerts',
+  'keys_exposed',
+  'links',
+  'elapsed_ms',
+];
+
+test('--format json prints exactly the documented fields; same seed → same output apart from elapsed_ms', () => {
+  const o = {
+    seed: '9',
+    format: 'json',
+    duration: '1h',
+    fail: 'link:hq-dcn@10m..30m',
+    compromise: 'node:hq',
+  };
+  const a = JSON.parse(runSimulate('scenarios/metro-demo.yaml', o).output);
+  const b = JSON.parse(runSimulate('scenarios/metro-demo.yaml', o).output);
+  assert.deepEqual(Object.keys(a), FIELDS);
+  assert.deepEqual(Object.keys(a.links[0]), [
+    'id',
+    'generated_bits',
+    'relayed_bits',
+    'pool_min_bits',
+    'down_s',
+  ]);
+  assert.equal(a.duration_s, 3600);
+  assert.equal(a.plaintext_bits, 0);
+  assert.equal(a.links.find((l: { id: string }) => l.id === 'hq-dcn').down_s, 1200);
+  assert.ok(a.keys_exposed > 0);
+  delete a.elapsed_ms;
+  delete b.elapsed_ms;
+  assert.deepEqual(a, b);
+});
+
+test('--report writes report.html with plots and summary.json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-sim-'));
+  runSimulate('scenarios/metro-demo.yaml', { seed: '1', format: 'text', duration: '30m', report: dir });
+  const html = readFileSync(join(dir, 'report.html'), 'utf8');
+  assert.ok(
+    html.includes('<svg') && html.includes('Key pool level per link') && html.includes('by provenance'),
+  );
+  assert.ok(existsSync(join(dir, 'summary.json')));
+});
+
+test('failure and compromise lists are parsed; bad ones are usage errors', () => {
+  assert.deepEqual(parseFailures('link:a@1h,link:b@2h..3h'), [
+    { atS: 3600, kind: 'fail', target: 'a' },
+    { atS: 7200, kind: 'fail', target: 'b' },
+    { atS: 10800, kind: 'restore', target: 'b' },
+  ]);
+  assert.deepEqual(parseCompromises('node:x,node:y@30m'), [
+    { atS: 0, kind: 'compromise', target: 'x' },
+    { atS: 1800, kind: 'compromise', target: 'y' },
+  ]);
+  assert.throws(() => parseFailures('a@1h'), /link:ID@TIME/);
+  assert.throws(() => parseFailures('link:a@2h..1h'), /restores before/);
+  assert.throws(() => parseCompromises('x'), /node:ID/);
+});
+
+test('bad input is one line on stderr and exit code 2', () => {
+  for (const args of [
+    ['simulate', 'no-such.yaml'],
+    ['simulate', 'scenarios/metro-demo.yaml', '--fail', 'link:nope@1h'],
+    ['simulate', 'scenarios/metro-demo.yaml', '--duration', 'forever'],
+    ['simulate', 'scenarios/metro-demo.yaml', '--format', 'xml'],
+  ]) {
+    const r = spawnSync(process.execPath, ['bin/qkdnet.js', ...args], { encoding: 'utf8' });
+    assert.equal(r.status, 2, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^qkdnet: /);
+  }
+});
