@@ -199,3 +199,19 @@ test('binomialLogPmf matches exact log-factorial sums for moderate n and the nor
   const mode = Math.floor((n + 1) * 0.3);
   assert.ok(Math.abs(binomialLogPmf(mode, n, 0.3) + Math.log(sigma * Math.sqrt(2 * Math.PI))) < 1e-6);
 });
+
+test('samplePoisson for μ = 1e13 has mean and variance μ within 5 standard errors', () => {
+  const rng = createRng('poisson-huge');
+  const mu = 1e13;
+  const draws = 20_000;
+  let s = 0;
+  let s2 = 0;
+  for (let i = 0; i < draws; i++) {
+    const d = samplePoisson(mu, rng) - mu;
+    s += d;
+    s2 += d * d;
+  }
+  const variance = s2 / draws - (s / draws) ** 2;
+  assert.ok(Math.abs(s / draws) < 5 * Math.sqrt(mu / draws));
+  assert.ok(Math.abs(variance - mu) < 5 * mu * Math.sqrt(2 / draws), `variance ${variance}`);
+});

@@ -7,7 +7,8 @@
  *   variates", J. Statist. Comput. Simul. 46, 101–110, 1993), O(1) expected for any n — exact (rejection,
  *   no approximation); its acceptance test uses C. Loader's saddle-point form of the binomial pmf ("Fast
  *   and accurate computation of binomial probabilities", 2000), accurate for n up to 2^53.
- * - Poisson(μ): multiplication/inversion for μ < 10 (Knuth, TAOCP vol. 2, §3.4.1), PTRS for μ ≥ 10
+ * - Poisson(μ): multiplication/inversion for μ < 10 (Knuth, TAOCP vol. 2, §3.4.1), PTRS for μ ≥ 10 with
+ *   the same pmf form
  *   (W. Hörmann, "The transformed rejection method for generating Poisson random variables",
  *   Insurance: Mathematics and Economics 12, 39–45, 1993).
  * - Geometric(p): failures before the first success, ⌊ln U / ln(1−p)⌋ (Devroye 1986, §X.2).
@@ -138,7 +139,6 @@ export function samplePoisson(mu: number, rng: Rng): number {
     return k;
   }
   const slam = Math.sqrt(mu);
-  const loglam = Math.log(mu);
   const b = 0.931 + 2.53 * slam;
   const a = -0.059 + 0.02483 * b;
   const invalpha = 1.1239 + 1.1328 / (b - 3.4);
@@ -150,8 +150,9 @@ export function samplePoisson(mu: number, rng: Rng): number {
     const k = Math.floor(((2 * a) / us + b) * u + mu + 0.43);
     if (us >= 0.07 && v <= vr) return k;
     if (k < 0 || (us < 0.013 && v > us)) continue;
-    if (Math.log(v) + Math.log(invalpha) - Math.log(a / (us * us) + b) <= -mu + k * loglam - logFactorial(k))
-      return k;
+    // ln P(k) = −μ + k·ln μ − ln k!, in Loader's form (no cancellation of k·ln μ against ln k! for huge μ).
+    const logPk = k === 0 ? -mu : -stirlerr(k) - bd0(k, mu, k - mu) - 0.5 * Math.log(k) - HALF_LOG_2PI;
+    if (Math.log(v) + Math.log(invalpha) - Math.log(a / (us * us) + b) <= logPk) return k;
   }
 }
 
