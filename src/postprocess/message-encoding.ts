@@ -8,6 +8,9 @@
 import { BitArray } from '../common/index.ts';
 
 const utf8 = new TextEncoder();
+/** Scratch for writing doubles (little-endian on every platform Node 20 supports). */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
 const textCache = new Map<string, Uint8Array>();
 
 /** UTF-8 bytes of short strings (field names, type names), cached. */
@@ -45,7 +48,8 @@ class ByteWriter {
 
   f64(x: number): void {
     this.#ensure(8);
-    new DataView(this.#buf.buffer, this.#len, 8).setFloat64(0, x, true);
+    F64[0] = x;
+    this.#buf.set(F64_BYTES, this.#len);
     this.#len += 8;
   }
 
