@@ -7,10 +7,9 @@
  *   variates", J. Statist. Comput. Simul. 46, 101–110, 1993), O(1) expected for any n — exact (rejection,
  *   no approximation); its acceptance test uses C. Loader's saddle-point form of the binomial pmf ("Fast
  *   and accurate computation of binomial probabilities", 2000), accurate for n up to 2^53.
- * - Poisson(μ): multiplication/inversion for μ < 10 (Knuth, TAOCP vol. 2, §3.4.1), PTRS for μ ≥ 10 with
- *   the same pmf form
+ * - Poisson(μ): multiplication/inversion for μ < 10 (Knuth, TAOCP vol. 2, §3.4.1), PTRS for μ ≥ 10
  *   (W. Hörmann, "The transformed rejection method for generating Poisson random variables",
- *   Insurance: Mathematics and Economics 12, 39–45, 1993).
+ *   Insurance: Mathematics and Economics 12, 39–45, 1993), its acceptance test also in Loader's form.
  * - Geometric(p): failures before the first success, ⌊ln U / ln(1−p)⌋ (Devroye 1986, §X.2).
  * - Multinomial by conditional binomials; Walker's alias table (A. J. Walker, ACM TOMS 3, 253, 1977) built
  *   with Vose's linear method (IEEE TSE 17, 972, 1991) for O(1) draws from a fixed discrete law.
