@@ -25,6 +25,7 @@ import { startStandInFeed } from './standin-feed.ts';
 import { LiveHub } from './hub.ts';
 import { startKmeFleet, type KmeFleet } from './kme-fleet.ts';
 import type { LiveNetwork } from './types.ts';
+import { appFields, engineNotes, linkFields } from './views.ts';
 
 /** Options of `startLiveNetwork`. */
 export interface LiveNetworkOptions {
@@ -87,220 +88,197 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           opts.dataDir,
           opts.kmeLogLevel ?? 'warn',
         );
-  const first = sim.snapshot();
-  let hubRef: LiveHub | undefined;
-  const params = opts.linkEngine === false ? new Map() : scenarioLinkParams(opts.scenarioPath);
-  const telemetry =
-    opts.linkEngine === false
-      ? null
-      : new LinkTelemetry(scenario, params, {
-          seed: opts.seed ?? 1,
-          ...(opts.pulsesPerBlock === undefined ? {} : { pulsesPerBlock: opts.pulsesPerBlock }),
-          onAlert: (a) => hubRef?.addAlert(a),
-          quarantine: (id, a) => sim.quarantineLink(id, `detector ${a.kind}`),
-        });
+  try {
+    const first = sim.snapshot();
+    let hubRef: LiveHub | undefined;
+    const params = opts.linkEngine === false ? new Map() : scenarioLinkParams(opts.scenarioPath);
+    const telemetry =
+      opts.linkEngine === false
+        ? null
+        : new LinkTelemetry(scenario, params, {
+            seed: opts.seed ?? 1,
+            ...(opts.pulsesPerBlock === undefined ? {} : { pulsesPerBlock: opts.pulsesPerBlock }),
+            onAlert: (a) => hubRef?.addAlert(a),
+            quarantine: (id, a) => sim.quarantineLink(id, `detector ${a.kind}`),
+          });
 
-  const supplyLinks: SupplyLink[] = telemetry
-    ? scenario.links
-        .filter((l) => telemetry.has(l.id))
-        .map((l) => ({
-          id: l.id,
-          from: l.from,
-          to: l.to,
-          params: params.get(l.id)!,
-          distanceKm: l.lengthKm!,
-        }))
-    : [];
-  const standInLinks = scenario.links.filter((l) => !supplyLinks.some((x) => x.id === l.id));
-  const qberNow = new Map<string, number | null>();
-  const attackOf = (id: string, fallback: string | null): string | null =>
-    telemetry?.has(id) ? (telemetry.attackOf(id)?.kind ?? null) : fallback;
-  const nowNs = () => Math.round(sim.snapshot().timeS * 1e9);
-  let runner: ReturnType<NetworkSimulation['startLive']> | undefined;
-  const hub: LiveHub = new LiveHub(
-    {
-      scenario: first.scenario,
-      nodes: first.nodes.map((n) => ({ ...n, kmeUrl: fleet?.kmes.get(n.id)?.url ?? null })),
-      links: first.links.map((l) => ({ ...linkFields(l, 0), kmeBits: 0 })),
-      apps: first.apps.map((a) => ({ ...a, route: a.route })),
-      attackKinds: telemetry ? LIVE_ATTACK_KINDS : ATTACK_KINDS,
-      engines: {
-        network: 'NetworkSimulation (src/network) paced by the wall clock',
-        kms: fleet ? `${fleet.kmes.size} ETSI GS QKD 014 KMEs, HTTPS mTLS, SQLite` : 'off',
-        ...(fleet && supplyLinks.length > 0
-          ? { keys: 'post-processed blocks (src/postprocess runPipeline) in a worker' }
-          : {}),
-        ...(fleet && standInLinks.length > 0
-          ? { 'stand-in keys': `CSPRNG, not QKD, for ${standInLinks.map((l) => l.id).join(', ')}` }
-          : {}),
-        link: telemetry
-          ? 'link engine (src/qkd simulateBlock) per fiber link; key rate from the scenario model'
-          : 'scenario key-rate model (src/network link-rate)',
-        detect: telemetry
-          ? 'DetectionEngine (src/detect) on link telemetry + network controller'
-          : 'network controller (QBER threshold, key exhaustion, link state)',
+    const supplyLinks: SupplyLink[] = telemetry
+      ? scenario.links
+          .filter((l) => telemetry.has(l.id))
+          .map((l) => ({
+            id: l.id,
+            from: l.from,
+            to: l.to,
+            params: params.get(l.id)!,
+            distanceKm: l.lengthKm!,
+          }))
+      : [];
+    const standInLinks = scenario.links.filter((l) => !supplyLinks.some((x) => x.id === l.id));
+    const qberNow = new Map<string, number | null>();
+    const attackOf = (id: string, fallback: string | null): string | null =>
+      telemetry?.has(id) ? (telemetry.attackOf(id)?.kind ?? null) : fallback;
+    const nowNs = () => Math.round(sim.snapshot().timeS * 1e9);
+    let runner: ReturnType<NetworkSimulation['startLive']> | undefined;
+    const hub: LiveHub = new LiveHub(
+      {
+        scenario: first.scenario,
+        nodes: first.nodes.map((n) => ({ ...n, kmeUrl: fleet?.kmes.get(n.id)?.url ?? null })),
+        links: first.links.map((l) => ({ ...linkFields(l, 0), kmeBits: 0 })),
+        apps: first.apps.map(appFields),
+        attackKinds: telemetry ? LIVE_ATTACK_KINDS : ATTACK_KINDS,
+        engines: engineNotes({
+          kmes: fleet?.kmes.size ?? 0,
+          linkEngine: telemetry !== null,
+          postProcessedLinks: supplyLinks.length,
+          standInLinks: standInLinks.map((l) => l.id),
+        }),
+        speed,
       },
-      speed,
-    },
-    {
-      failLink: (id) => sim.failLink(id),
-      restoreLink: (id) => {
-        if (telemetry?.has(id)) {
-          telemetry.setAttack(id, null);
-          telemetry.restore(id, nowNs());
-        }
-        sim.restoreLink(id);
-      },
-      compromiseNode: (id) => sim.compromiseNode(id),
-      injectAttack: (id, kind) => {
-        if (telemetry?.has(id)) return telemetry.setAttack(id, kind as AttackKind);
-        if (!(ATTACK_KINDS as readonly string[]).includes(kind))
-          throw new QkdnetError(
-            'DASHBOARD_BAD_CONTROL',
-            `Cannot inject ${kind} on ${id}: the link has no link engine`,
-          );
-        sim.injectAttack(id, { kind: kind as LinkAttack['kind'] });
-      },
-      clearAttack: (id) => {
-        if (!telemetry?.has(id)) return sim.clearAttack(id);
-        telemetry.setAttack(id, null);
-        if (sim.snapshot().links.find((l) => l.id === id)?.state === 'quarantined') {
-          telemetry.restore(id, nowNs());
+      {
+        failLink: (id) => sim.failLink(id),
+        restoreLink: (id) => {
+          if (telemetry?.has(id)) {
+            telemetry.setAttack(id, null);
+            telemetry.restore(id, nowNs());
+          }
           sim.restoreLink(id);
-        }
+        },
+        compromiseNode: (id) => sim.compromiseNode(id),
+        injectAttack: (id, kind) => {
+          if (telemetry?.has(id)) return telemetry.setAttack(id, kind as AttackKind);
+          if (!(ATTACK_KINDS as readonly string[]).includes(kind))
+            throw new QkdnetError(
+              'DASHBOARD_BAD_CONTROL',
+              `Cannot inject ${kind} on ${id}: the link has no link engine`,
+            );
+          sim.injectAttack(id, { kind: kind as LinkAttack['kind'] });
+        },
+        clearAttack: (id) => {
+          if (!telemetry?.has(id)) return sim.clearAttack(id);
+          telemetry.setAttack(id, null);
+          if (sim.snapshot().links.find((l) => l.id === id)?.state === 'quarantined') {
+            telemetry.restore(id, nowNs());
+            sim.restoreLink(id);
+          }
+        },
+        setSpeed: (s) => runner?.setSpeed(s),
+        close: () => close(),
       },
-      setSpeed: (s) => runner?.setSpeed(s),
-      close: () => close(),
-    },
-  );
-  hubRef = hub;
+    );
+    hubRef = hub;
 
-  const rates = new Map<string, number>();
-  let lastGenerated = new Map(first.links.map((l) => [l.id, { t: 0, bits: l.generatedBits }]));
-  const refresh = (snap: NetworkSnapshot): void => {
-    hub.setTime(snap.timeS);
-    for (const l of snap.links)
-      hub.updateLink(l.id, {
-        ...linkFields(l, rates.get(l.id) ?? 0),
-        attack: attackOf(l.id, l.attack),
-        qber: telemetry?.has(l.id) ? (l.state === 'up' ? (qberNow.get(l.id) ?? null) : null) : l.qber,
-      });
-    for (const a of snap.apps)
-      hub.updateApp(a.id, {
-        servedBits: a.servedBits,
-        unservedBits: a.unservedBits,
-        servedByProvenance: a.servedByProvenance,
-        route: a.route,
-      });
-    for (const n of snap.nodes) if (n.compromised) hub.markCompromised(n.id);
-  };
-  const unsubscribe = sim.subscribe((e) => {
-    if (e.type === 'alert') hub.addAlert(e.alert);
-    else if (e.type === 'keys')
-      hub.addDelivery({
-        keyId: e.record.keyId,
-        appId: e.record.appId,
-        timeS: e.record.timeS,
-        keys: e.record.keys,
-        bits: e.record.bits,
-        provenance: e.record.provenance,
-        paths: e.record.paths,
-      });
-    else if (e.type === 'reroute') {
-      refresh(sim.snapshot());
-      hub.reroute(e.appId, e.route);
-    } else if (e.type !== 'sample') refresh(sim.snapshot());
-  });
+    const rates = new Map<string, number>();
+    let lastGenerated = new Map(first.links.map((l) => [l.id, { t: 0, bits: l.generatedBits }]));
+    const refresh = (snap: NetworkSnapshot): void => {
+      hub.setTime(snap.timeS);
+      for (const l of snap.links)
+        hub.updateLink(l.id, {
+          ...linkFields(l, rates.get(l.id) ?? 0),
+          attack: attackOf(l.id, l.attack),
+          qber: telemetry?.has(l.id) ? (l.state === 'up' ? (qberNow.get(l.id) ?? null) : null) : l.qber,
+        });
+      for (const a of snap.apps)
+        hub.updateApp(a.id, {
+          servedBits: a.servedBits,
+          unservedBits: a.unservedBits,
+          servedByProvenance: a.servedByProvenance,
+          route: a.route,
+        });
+      for (const n of snap.nodes) if (n.compromised) hub.markCompromised(n.id);
+    };
+    const unsubscribe = sim.subscribe((e) => {
+      if (e.type === 'alert') hub.addAlert(e.alert);
+      else if (e.type === 'keys')
+        hub.addDelivery({
+          keyId: e.record.keyId,
+          appId: e.record.appId,
+          timeS: e.record.timeS,
+          keys: e.record.keys,
+          bits: e.record.bits,
+          provenance: e.record.provenance,
+          paths: e.record.paths,
+        });
+      else if (e.type === 'reroute') {
+        refresh(sim.snapshot());
+        hub.reroute(e.appId, e.route);
+      } else if (e.type !== 'sample') refresh(sim.snapshot());
+    });
 
-  // One sample per real second (whatever the pace): the network's figures, plus one block of the link
-  // engine per fiber link, examined by the detectors.
-  const takeSample = (): void => {
-    const snap = sim.snapshot();
-    refresh(snap);
-    const next = new Map<string, { t: number; bits: number }>();
-    for (const l of snap.links) {
-      const prev = lastGenerated.get(l.id)!;
-      const dt = snap.timeS - prev.t;
-      const rate = dt > 0 ? (l.generatedBits - prev.bits) / dt : 0;
-      next.set(l.id, { t: snap.timeS, bits: l.generatedBits });
-      rates.set(l.id, l.state === 'up' ? rate : 0);
-      let qber = l.qber;
-      if (telemetry?.has(l.id)) {
-        qber = l.state === 'up' ? (telemetry.step(l.id, Math.round(snap.timeS * 1e9)).qberZ ?? null) : null;
-        qberNow.set(l.id, qber);
+    // One sample per real second (whatever the pace): the network's figures, plus one block of the link
+    // engine per fiber link, examined by the detectors.
+    const takeSample = (): void => {
+      const snap = sim.snapshot();
+      refresh(snap);
+      const next = new Map<string, { t: number; bits: number }>();
+      for (const l of snap.links) {
+        const prev = lastGenerated.get(l.id)!;
+        const dt = snap.timeS - prev.t;
+        const rate = dt > 0 ? (l.generatedBits - prev.bits) / dt : 0;
+        next.set(l.id, { t: snap.timeS, bits: l.generatedBits });
+        rates.set(l.id, l.state === 'up' ? rate : 0);
+        let qber = l.qber;
+        if (telemetry?.has(l.id)) {
+          qber = l.state === 'up' ? (telemetry.step(l.id, Math.round(snap.timeS * 1e9)).qberZ ?? null) : null;
+          qberNow.set(l.id, qber);
+        }
+        hub.recordSample(l.id, { timeS: snap.timeS, qber, keyRateBps: rate, poolBits: l.poolBits });
       }
-      hub.recordSample(l.id, { timeS: snap.timeS, qber, keyRateBps: rate, poolBits: l.poolBits });
-    }
-    lastGenerated = next;
-  };
-  const sampler = setInterval(takeSample, opts.sampleIntervalMs ?? 1000);
+      lastGenerated = next;
+    };
+    const sampler = setInterval(takeSample, opts.sampleIntervalMs ?? 1000);
 
-  // Feed the KMEs. Fiber links with a link engine: post-processed final key blocks from the worker
-  // (key-supply.ts). Other links (measured rates, satellites): a CSPRNG stand-in at the link's produced
-  // rate, capped per real second — not QKD key, and said so in `engines`.
-  const linkState = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.state;
-  const keySupply =
-    fleet && supplyLinks.length > 0
-      ? new LinkKeySupply({
-          links: supplyLinks,
+    // Feed the KMEs. Fiber links with a link engine: post-processed final key blocks from the worker
+    // (key-supply.ts). Other links (measured rates, satellites): a CSPRNG stand-in at the link's produced
+    // rate, capped per real second — not QKD key, and said so in `engines`.
+    const linkState = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.state;
+    const keySupply =
+      fleet && supplyLinks.length > 0
+        ? new LinkKeySupply({
+            links: supplyLinks,
+            kmes: fleet.kmes,
+            seed: String(opts.seed ?? 1),
+            ...(opts.keyBlockPulses === undefined ? {} : { pulsesPerBlock: opts.keyBlockPulses }),
+            usable: (id) => linkState(id) === 'up',
+            attackOf: (id) => telemetry?.attackOf(id) ?? null,
+            nowNs,
+            onBlock: (id, o) => {
+              if ('bits' in o) hub.updateLink(id, { kmeBits: keySupply!.stats(id)!.bits });
+            },
+          })
+        : null;
+    const generated = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.generatedBits ?? 0;
+    const stopStandIn = fleet
+      ? startStandInFeed({
+          links: standInLinks,
           kmes: fleet.kmes,
-          seed: String(opts.seed ?? 1),
-          ...(opts.keyBlockPulses === undefined ? {} : { pulsesPerBlock: opts.keyBlockPulses }),
-          usable: (id) => linkState(id) === 'up',
-          attackOf: (id) => telemetry?.attackOf(id) ?? null,
-          nowNs,
-          onBlock: (id, o) => {
-            if ('bits' in o) hub.updateLink(id, { kmeBits: keySupply!.stats(id)!.bits });
-          },
+          generatedBits: generated,
+          ...(opts.kmeSupplyBitsPerS === undefined ? {} : { capBitsPerS: opts.kmeSupplyBitsPerS }),
+          onSupplied: (id, bits) => hub.updateLink(id, { kmeBits: bits }),
         })
-      : null;
-  const generated = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.generatedBits ?? 0;
-  const stopStandIn = fleet
-    ? startStandInFeed({
-        links: standInLinks,
-        kmes: fleet.kmes,
-        generatedBits: generated,
-        ...(opts.kmeSupplyBitsPerS === undefined ? {} : { capBitsPerS: opts.kmeSupplyBitsPerS }),
-        onSupplied: (id, bits) => hub.updateLink(id, { kmeBits: bits }),
-      })
-    : () => undefined;
+      : () => undefined;
 
-  runner = sim.startLive({ speed, tickMs: 100, onTick: () => refresh(sim.snapshot()) });
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      sim.stopLive();
-      clearInterval(sampler);
-      stopStandIn();
-      unsubscribe();
-      telemetry?.close();
-      await keySupply?.close();
-      await fleet?.close();
-    })());
-  return {
-    live: hub,
-    hub,
-    simulation: sim,
-    fleet,
-    telemetry,
-    registries: telemetry ? [telemetry.metrics.registry] : [],
-  };
-}
-
-/** The hub's view of a network link; the key rate is measured from generated bits between samples. */
-function linkFields(l: NetworkSnapshot['links'][number], measuredRateBps: number) {
-  return {
-    id: l.id,
-    from: l.from,
-    to: l.to,
-    lengthKm: l.lengthKm,
-    state: l.state,
-    attack: l.attack,
-    poolBits: l.poolBits,
-    capacityBits: l.capacityBits,
-    keyRateBps: l.keyRateBps > 0 ? l.keyRateBps : measuredRateBps,
-    qber: l.qber,
-    generatedBits: l.generatedBits,
-    relayedBits: l.relayedBits,
-  };
+    runner = sim.startLive({ speed, tickMs: 100, onTick: () => refresh(sim.snapshot()) });
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        sim.stopLive();
+        clearInterval(sampler);
+        stopStandIn();
+        unsubscribe();
+        telemetry?.close();
+        await keySupply?.close();
+        await fleet?.close();
+      })());
+    return {
+      live: hub,
+      hub,
+      simulation: sim,
+      fleet,
+      telemetry,
+      registries: telemetry ? [telemetry.metrics.registry] : [],
+    };
+  } catch (e) {
+    await fleet?.close(); // nothing half-started stays listening
+    throw e;
+  }
 }
