@@ -200,6 +200,19 @@ export function register(program: Command): void {
     .command('ipsec')
     .description(
       'QKD keys into strongSwan IKEv2 as RFC 8784 PPKs: harness, teardown, SA set-up benchmark (root)',
+    )
+    .addHelpText(
+      'after',
+      `
+The UE's agent (ETSI 014 master) fetches a key from its KME, passes the key_ID to the N3IWF's agent (slave)
+over an HMAC-authenticated channel; both load it into charon as PPK (PPK_ID = key_ID) and the UE initiates.
+Keys rotate by reauthentication; with no key the policy is fail-closed (no SA) or pqc (ML-KEM-768), never
+an SA without a PPK. Details: docs/ipsec.md.
+
+Examples:
+  sudo qkdnet ipsec up --duration 0       # bring up, prove ppk = yes and traffic, tear down
+  sudo qkdnet ipsec bench --runs 30       # SA set-up times beside the published percentages
+  qkdnet ipsec agent --help               # the agent beside your own strongSwan`,
     );
 
   ipsec
