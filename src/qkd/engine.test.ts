@@ -132,6 +132,12 @@ test('invalid configurations are refused with a RangeError', () => {
   assert.throws(() => block({ pulses: -1 }), RangeError);
   assert.throws(() => block({ transmittance: 2 }), RangeError);
   assert.throws(() => block({ intensities: [{ name: 's', mu: 0.5, probability: 0.5 }] }), RangeError);
+  const twins = [
+    { name: 's', mu: 0.5, probability: 0.5 },
+    { name: 's', mu: 0.1, probability: 0.5 },
+  ];
+  assert.throws(() => block({ intensities: twins }), /distinct/);
+  assert.throws(() => block({ pulses: 1e15, distanceKm: 0 }), /split it into smaller blocks/);
 });
 
 test('invariants hold for any link, source and attack (property): slots, pulses per cell, counts, Eve', () => {

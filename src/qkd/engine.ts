@@ -43,6 +43,10 @@ function validate(cfg: LinkBlockConfig): void {
     if (classes.some((c) => !(c.mu >= 0 && c.mu <= 100 && c.probability >= 0)) || Math.abs(sum - 1) > 1e-9)
       throw new RangeError(`intensity probabilities must be ≥ 0 and sum to 1 (sum ${sum}), 0 ≤ μ ≤ 100`);
   }
+  if (classes && new Set(classes.map((c) => c.name)).size !== classes.length)
+    throw new RangeError(
+      `intensity class names must be distinct, got ${classes.map((c) => c.name).join(', ')}`,
+    );
   const bias = cfg.params.basisBiasZ;
   if (!(bias > 0 && bias < 1)) throw new RangeError(`basisBiasZ must be in (0, 1), got ${bias}`);
 }
@@ -221,6 +225,9 @@ function packBits(model: BlockModel, det: DetectionStream) {
   return { aliceBit, aliceBasis, bobBit, bobBasis, doubleClick, known, intensity, tallied };
 }
 
+/** Most detections one block may hold (sifted positions are indexed by 32-bit integers). */
+export const MAX_BLOCK_DETECTIONS = 2e9;
+
 /** Options of `simulateBlock` that do not change its result. */
 export interface SimulateOptions {
   /** Called every 65,536 detections with the pulse index reached (progress bars). */
@@ -235,6 +242,11 @@ export interface SimulateOptions {
 export function simulateBlock(cfg: LinkBlockConfig, rng: Rng, opts: SimulateOptions = {}): LinkBlock {
   validate(cfg);
   const model = buildModel(cfg);
+  const expected = cfg.pulses * model.detectProbability * (1 + 2 * model.afterpulseProbability);
+  if (expected > MAX_BLOCK_DETECTIONS)
+    throw new RangeError(
+      `a block of ${cfg.pulses} pulses would record about ${expected.toExponential(2)} detections, more than ${MAX_BLOCK_DETECTIONS.toExponential(0)}; split it into smaller blocks`,
+    );
   const det = sampleDetections(
     model,
     cfg.pulses,

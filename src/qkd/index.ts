@@ -4,7 +4,13 @@
  * See docs/link-engine.md.
  */
 export * from './types.ts';
-export { simulateBlock, sampleDetections, type DetectionStream, type SimulateOptions } from './engine.ts';
+export {
+  simulateBlock,
+  sampleDetections,
+  MAX_BLOCK_DETECTIONS,
+  type DetectionStream,
+  type SimulateOptions,
+} from './engine.ts';
 export { sift, countsByClass, sentByClassBasis } from './sift.ts';
 export { estimate, asymptoticDecoy, type EstimateOptions } from './estimate.ts';
 export { parseAttack, formatAttack, ATTACK_DEFAULTS, trojanLeak } from './attacks.ts';
