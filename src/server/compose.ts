@@ -185,6 +185,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           route: a.route,
         });
       for (const n of snap.nodes) if (n.compromised) hub.markCompromised(n.id);
+      hub.setProvenance(snap.totals.servedByProvenance);
     };
     const unsubscribe = sim.subscribe((e) => {
       if (e.type === 'alert') hub.addAlert(e.alert);

@@ -216,12 +216,16 @@ export class LiveHub implements LiveNetwork {
     this.#emit({ type: 'reroute', timeS: this.#timeS, appId, route });
   }
 
-  /** Records a key delivery (metadata only) and its provenance. */
+  /** Records a key delivery (metadata only). */
   addDelivery(d: KeyDelivery): void {
     this.#keys.push(d);
     if (this.#keys.length > 30) this.#keys.shift();
-    this.#provenance[d.provenance] += d.bits;
     this.#emit({ type: 'keys', delivery: d });
+  }
+
+  /** Sets the bits delivered per provenance since start (the network's own totals). */
+  setProvenance(mix: ProvenanceMix): void {
+    this.#provenance = { ...mix };
   }
 
   #emit(e: LiveEvent): void {
