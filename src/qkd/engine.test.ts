@@ -205,3 +205,22 @@ test('invariants hold for any link, source and attack (property): slots, pulses 
     { seed: 2024, numRuns: 60 },
   );
 });
+
+test('an explicit transmittance replaces the distance; a fiber cut overrides both; progress is reported in order', () => {
+  const eta = fiberTransmittance({
+    distanceKm: 30,
+    attenuationDbPerKm: GYS.attenuationDbPerKm,
+    extraLossDb: 0,
+  });
+  const byEta = block({ distanceKm: 999, transmittance: eta, pulses: 1e8 }, 'eta');
+  const byKm = block({ distanceKm: 30, pulses: 1e8 }, 'eta');
+  assert.equal(byEta.raw.count, byKm.raw.count, 'same law, same seed, same detections');
+  const cut = block({ transmittance: 1, attack: parseAttack('fiber-cut'), pulses: 1e8 });
+  assert.ok(cut.raw.count < 1e8 * GYS.darkCountProbability * 2);
+  const seen: number[] = [];
+  simulateBlock({ linkId: 'p', blockId: 1, pulses: 1e9, params: GYS, distanceKm: 10 }, createRng(1), {
+    onProgress: (done) => seen.push(done),
+  });
+  assert.ok(seen.length > 10);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]! && seen[i]! < 1e9);
+});
