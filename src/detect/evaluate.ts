@@ -9,12 +9,24 @@
  * The harness is pure: a `BlockSimulator` (the link engine's simulateBlock in the CLI, synthetic telemetry
  * in unit tests) supplies telemetry, and every random stream is derived from one seed.
  */
-import type { Rng, TelemetrySample } from './deps.ts';
-import { createRng } from './deps.ts';
+import type { AttackKind, Rng, TelemetrySample } from './deps.ts';
+import { ATTACK_DEFAULTS, ATTACK_KINDS, createRng } from './deps.ts';
 import { modelFromTelemetry, siftedPerPulse, type CalibratedModel } from './model.ts';
 import { DetectionEngine } from './engine.ts';
 import { trainAnomalyDetector, type AnomalyDetector } from './anomaly.ts';
 import type { QuantumDetectorConfig } from './quantum-detectors.ts';
+
+/**
+ * Default strength per attack in `qkdnet detect evaluate`: the link engine's defaults, except
+ * intercept-resend on 5% of pulses (the issue's benchmark case; the engine's default intercepts every pulse).
+ */
+export const EVALUATE_DEFAULT_STRENGTH: Readonly<Record<AttackKind, number>> = {
+  ...(Object.fromEntries(ATTACK_KINDS.map((k) => [k, ATTACK_DEFAULTS[k].param])) as Record<
+    AttackKind,
+    number
+  >),
+  'intercept-resend': 0.05,
+};
 
 /** Produces one block of telemetry; `attacked` selects the attack under evaluation. */
 export type BlockSimulator = (

@@ -16,6 +16,7 @@ import {
   type AttackKind,
 } from '../../qkd/index.ts';
 import {
+  EVALUATE_DEFAULT_STRENGTH,
   evaluateDetection,
   rocCurve,
   sampleLinkTelemetryWith,
@@ -24,15 +25,6 @@ import {
 } from '../../detect/index.ts';
 import { renderLinePlot } from '../svg-plot.ts';
 import { formatTable, parseFormat, parseNumber, ProgressBar, UsageError } from '../util.ts';
-
-/**
- * Default strength per attack: the link engine's defaults, except intercept-resend on 5% of pulses (the
- * issue's benchmark case; the engine's default intercepts every pulse, which any QBER check sees).
- */
-export const EVALUATE_DEFAULT_STRENGTH: Readonly<Record<AttackKind, number>> = {
-  ...Object.fromEntries(ATTACK_KINDS.map((k) => [k, ATTACK_DEFAULTS[k].param])),
-  'intercept-resend': 0.05,
-} as Record<AttackKind, number>;
 
 interface EvaluateFlags {
   attack: string;
