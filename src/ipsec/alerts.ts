@@ -48,7 +48,11 @@ export function detectAlertSink(sinks: readonly DetectSink[], log: Logger): Aler
 
 /** What an agent alerts about. */
 export type AgentAlertKind =
-  'ipsec-no-qkd-key' | 'ipsec-pqc-fallback' | 'ipsec-auth-failed' | 'ipsec-peer-refused';
+  | 'ipsec-no-qkd-key'
+  | 'ipsec-pqc-fallback'
+  | 'ipsec-auth-failed'
+  | 'ipsec-peer-refused'
+  | 'ipsec-unavailable';
 
 /** Builds an alert of the agent at `nodeId`; `value`/`threshold` are the evidence (e.g. keys available 0 < 1). */
 export function agentAlert(args: {

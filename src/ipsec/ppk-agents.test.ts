@@ -211,3 +211,21 @@ test('an authentication failure is a value with an alert, and the PPK is unloade
     await r.close();
   }
 });
+
+test('a daemon that goes away mid-round gives a failure value and an alert, never an exception', async () => {
+  const r = await rig();
+  try {
+    (r.ue as { call: unknown }).call = async () => {
+      throw new Error('VICI socket closed');
+    };
+    const res = await r.agent.establish();
+    assert.ok(!res.ok && res.reason === 'ike-failed');
+    assert.match(res.message, /VICI socket closed/);
+    assert.equal(r.alerts.at(-1)?.kind, 'ipsec-unavailable');
+    assert.deepEqual(r.responder.loaded(), [], "the peer's copy was released");
+    const again = await r.agent.establish(); // the agent is still usable
+    assert.ok(!again.ok);
+  } finally {
+    await r.close();
+  }
+});

@@ -100,10 +100,31 @@ export class InitiatorAgent {
 
   /** One round (serialised: a round started while one runs waits for it). */
   establish(): Promise<EstablishResult> {
-    const next = (this.#busy ?? Promise.resolve()).then(() => this.#round());
+    const next = (this.#busy ?? Promise.resolve()).then(() =>
+      this.#round().catch((e: unknown) => this.#broken(e)),
+    );
     void next.then((r) => this.#o.onRound?.(r)).catch(() => undefined);
-    this.#busy = next.catch((e: unknown) => fail('ike-failed', { message: (e as Error).message }));
+    this.#busy = next;
     return next;
+  }
+
+  /** charon or the KME client failed unexpectedly (socket closed, daemon gone): no SA, an alert. */
+  #broken(e: unknown): EstablishResult {
+    const message = `PPK round failed: ${(e as Error)?.message ?? String(e)}`;
+    this.#o.alert(
+      agentAlert({
+        kind: 'ipsec-unavailable',
+        nodeId: this.#o.nodeId ?? 'ue',
+        severity: 'critical',
+        action: 'notify',
+        statistic: 'ppk-round-ok',
+        value: 0,
+        threshold: 1,
+        message,
+      }),
+    );
+    this.#o.log.error({ event: 'round-failed' }, message);
+    return fail('ike-failed', { message });
   }
 
   /** Stops rotating, deletes the SA and unloads its PPK on both sides. */
@@ -126,10 +147,18 @@ export class InitiatorAgent {
     if (got.ok) {
       ({ keyId, key, provenance } = got.value);
       // the peer fetches and loads its copy while this side loads its own
-      const [answer] = await Promise.all([this.#ask({ type: 'ppk', keyId }), this.#place(keyId, key)]);
-      if (answer.ok !== true) {
+      const [answer, placed] = await Promise.allSettled([
+        this.#ask({ type: 'ppk', keyId }),
+        this.#place(keyId, key),
+      ]);
+      if (placed.status === 'rejected') {
+        await this.#ask({ type: 'release', keyId }); // the peer's copy must not outlive the failed round
+        throw placed.reason;
+      }
+      if (answer.status === 'rejected') throw answer.reason; // #ask never rejects; kept for the types
+      if (answer.value.ok !== true) {
         await this.#o.vici.call('unload-shared', { id: ppkSecretId(keyId) }).catch(() => undefined);
-        return this.#refused(keyId, answer);
+        return this.#refused(keyId, answer.value);
       }
     } else {
       const what = `no QKD key from the KME (${got.reason}: ${got.message})`;
