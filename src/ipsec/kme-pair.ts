@@ -39,6 +39,7 @@ export const ML_KEM_768_PQC: PqcKem = {
 
 /** SAE and KME identities of the scenario. */
 export const SAE = { ue: 'sae-ue', n3iwf: 'sae-n3iwf' } as const;
+/** KME identities of the scenario. */
 export const KME = { ue: 'kme-ue', n3iwf: 'kme-n3iwf' } as const;
 
 /** The running pair. */
