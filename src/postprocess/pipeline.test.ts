@@ -51,11 +51,12 @@ test('the same seed gives the same keys and figures', () => {
 });
 
 function flipFirstParity(msg: SealedMessage<unknown>): SealedMessage<unknown> {
-  const body = msg.body as { type?: string; blockParities?: Uint8Array };
-  if (body.type !== 'parity-reply' || !body.blockParities?.length) return msg;
-  const bp = body.blockParities.slice();
+  const body = msg.body as { type?: string; replies?: { blockParities: Uint8Array }[] };
+  if (body.type !== 'frame-replies' || !body.replies?.[0]?.blockParities.length) return msg;
+  const first = body.replies[0];
+  const bp = first.blockParities.slice();
   bp[0]! ^= 1;
-  return { ...msg, body: { ...body, blockParities: bp } };
+  return { ...msg, body: { ...body, replies: [{ ...first, blockParities: bp }, ...body.replies.slice(1)] } };
 }
 
 test('a tampered classical message aborts the block in both authentication modes', () => {

@@ -10,14 +10,16 @@
  * uses an exactly two-universal family, which is what Eq. 6 assumes. The authentication key the block used
  * is taken back from its output into the pool, and only the rest is emitted (net key).
  *
- * Long sifted keys are reconciled in frames of FRAME_BITS (2¹⁷) with a fixed public shuffle seed per link,
- * so the precomputed shuffles are reused from block to block.
+ * Long sifted keys are reconciled in frames of FRAME_BITS (2¹⁷; the last padded with public zeros) with a
+ * fixed public shuffle seed per link, so the precomputed shuffles are reused from block to block, and all
+ * frames advance together so one message per direction per round carries every frame's questions.
  */
 import { BitArray, binaryEntropy, createRng } from '../common/index.ts';
 import type { FinalKeyBlock, RawRecord, Rng } from '../common/index.ts';
 import { lim2014KeyLength } from '../physics/index.ts';
 import { AuthKeyPool, AuthSession, type AuthFailure, type AuthMode, type SealedMessage } from './auth.ts';
-import { concatBits } from './bit-utils.ts';
+import { concatBits, copyBits } from './bit-utils.ts';
+import { cascadeSchedule } from './cascade-schedule.ts';
 import { errorCorrection } from './cascade.ts';
 import {
   polyHashCollisionBound,
@@ -28,8 +30,8 @@ import {
 } from './poly-hash.ts';
 import { privacyAmplify, randomPaSeed, type PaFamily } from './privacy-amplification.ts';
 import type {
-  ParityChannel,
-  ParityReply,
+  CorrectorOutput,
+  ErrorCorrector,
   ParityRequest,
   ParityResponder,
   ReconcileAlgorithmName,
@@ -172,31 +174,57 @@ function reconcileFrames(
 ) {
   const alg = errorCorrection(algorithm);
   const n = sifted.alice.length;
-  const frames = Math.max(1, Math.ceil(n / FRAME_BITS));
-  const parts: BitArray[] = [];
-  let leaked = 0;
-  let roundTrips = 0;
+  // Every frame has exactly `size` bits so shuffles and masks are reused across frames and blocks; the
+  // last frame is padded with public zeros at both ends.
+  const size = Math.min(n, FRAME_BITS);
+  const frames = Math.max(1, Math.ceil(n / size));
+  const alices: BitArray[] = [];
+  const bobs: ErrorCorrector[] = [];
   for (let f = 0; f < frames; f++) {
-    const from = f * FRAME_BITS;
-    const to = Math.min(n, from + FRAME_BITS);
-    const aliceFrame = sifted.alice.slice(from, to);
-    const bob = alg.corrector(sifted.bob.slice(from, to), { qberEstimate: qber, shuffleSeed: seed });
-    let responder: ParityResponder | undefined;
-    const channel: ParityChannel = {
-      exchange(req: ParityRequest): ParityReply {
-        const got = wire.send('bob', req);
-        if (got.setup) responder = alg.responder(aliceFrame, got.setup);
-        if (!responder) throw new Error('first parity request carried no setup');
-        return wire.send('alice', responder.handle(got));
-      },
-    };
-    let msg = bob.start();
-    while (msg.type === 'parity-request') msg = bob.receive(channel.exchange(msg));
-    wire.send('bob', msg);
-    parts.push(bob.key);
-    leaked += bob.stats.leakedBits;
-    roundTrips += bob.stats.roundTrips;
-    aliceFrame.wipe();
+    const from = f * size;
+    const len = Math.min(n, from + size) - from;
+    const a = new BitArray(size);
+    const b = new BitArray(size);
+    copyBits(sifted.alice, from, len, a, 0);
+    copyBits(sifted.bob, from, len, b, 0);
+    alices.push(a);
+    bobs.push(alg.corrector(b, { qberEstimate: qber, shuffleSeed: seed }));
+    b.wipe();
+  }
+  // All frames advance together: one message per direction per round carries every frame's questions.
+  const responders: (ParityResponder | undefined)[] = [];
+  const next: CorrectorOutput[] = bobs.map((b) => b.start());
+  let roundTrips = 0;
+  for (;;) {
+    const active = next.flatMap((m, i) => (m.type === 'parity-request' ? [i] : []));
+    if (active.length === 0) break;
+    const asked = wire.send('bob', {
+      type: 'frame-requests',
+      frames: Uint16Array.from(active),
+      requests: active.map((i) => next[i] as ParityRequest),
+    });
+    const replies = asked.requests.map((req, j) => {
+      const i = asked.frames[j]!;
+      if (req.setup) responders[i] = alg.responder(alices[i]!, req.setup);
+      const r = responders[i];
+      if (!r) throw new Error(`frame ${i}: first parity request carried no setup`);
+      return r.handle(req);
+    });
+    const got = wire.send('alice', { type: 'frame-replies', frames: asked.frames, replies });
+    got.replies.forEach((reply, j) => (next[active[j]!] = bobs[active[j]!]!.receive(reply)));
+    roundTrips++;
+  }
+  wire.send('bob', { type: 'reconcile-done', frames });
+  // Pass-1 blocks lying wholly in the padding have parity 0 for everyone: they disclose nothing.
+  const pad = frames * size - n;
+  const k1 = cascadeSchedule(algorithm).blockSize(1, qber, size);
+  const paddingParities = Math.ceil(size / k1) - Math.ceil((size - pad) / k1);
+  let leaked = -paddingParities;
+  const parts: BitArray[] = [];
+  for (let f = 0; f < frames; f++) {
+    leaked += bobs[f]!.stats.leakedBits;
+    parts.push(bobs[f]!.key.slice(0, Math.min(n, (f + 1) * size) - f * size));
+    alices[f]!.wipe();
   }
   const key = concatBits(parts);
   for (const p of parts) p.wipe();

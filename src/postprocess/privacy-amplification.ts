@@ -78,7 +78,7 @@ export function toeplitzHashFft(key: BitArray, seed: BitArray, m: number): BitAr
 }
 
 const HEX_CHARS = new TextEncoder().encode('0123456789abcdef');
-const latin1 = new TextDecoder('latin1');
+const ascii = new TextDecoder(); // hex digits are ASCII, and the UTF-8 path is the fastest decoder
 
 /** Bits [from, to) of `bits` as packed words (word-wise shift, no per-bit loop). */
 function wordsOf(bits: BitArray, from: number, to: number): Uint32Array {
@@ -108,7 +108,7 @@ export function bitsToBigInt(bits: BitArray, from = 0, to = bits.length): bigint
     const x = w[w.length - 1 - i]!;
     for (let k = 28; k >= 0; k -= 4) chars[c++] = HEX_CHARS[(x >>> k) & 15]!;
   }
-  return BigInt(latin1.decode(chars));
+  return BigInt(ascii.decode(chars));
 }
 
 /** The low `length` bits of a non-negative BigInt as a BitArray. */
