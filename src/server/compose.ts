@@ -22,6 +22,7 @@ import type { AttackKind } from '../qkd/index.ts';
 import { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-telemetry.ts';
 import { LinkKeySupply, type SupplyLink } from './key-supply.ts';
 import { startStandInFeed } from './standin-feed.ts';
+import { startKmeSessions } from './kme-sessions.ts';
 import { LiveHub } from './hub.ts';
 import { startKmeFleet, type KmeFleet } from './kme-fleet.ts';
 import type { LiveNetwork } from './types.ts';
@@ -124,7 +125,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
         scenario: first.scenario,
         nodes: first.nodes.map((n) => ({ ...n, kmeUrl: fleet?.kmes.get(n.id)?.url ?? null })),
         links: first.links.map((l) => ({ ...linkFields(l, 0), kmeBits: 0 })),
-        apps: first.apps.map(appFields),
+        apps: first.apps.map((a) => ({ ...appFields(a), kme: null })),
         attackKinds: telemetry ? LIVE_ATTACK_KINDS : ATTACK_KINDS,
         engines: engineNotes({
           kmes: fleet?.kmes.size ?? 0,
@@ -248,6 +249,16 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           })
         : null;
     const generated = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.generatedBits ?? 0;
+    // Applications whose two nodes share a link draw real keys from their KMEs (ETSI GS QKD 014).
+    const adjacent = (x: string, y: string) =>
+      scenario.links.some((l) => (l.from === x && l.to === y) || (l.from === y && l.to === x));
+    const stopSessions = fleet
+      ? startKmeSessions({
+          apps: scenario.apps.filter((a) => adjacent(a.from, a.to)),
+          fleet,
+          onUpdate: (id, st) => hub.updateApp(id, { kme: st }),
+        })
+      : async () => undefined;
     const stopStandIn = fleet
       ? startStandInFeed({
           links: standInLinks,
@@ -267,6 +278,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
         stopStandIn();
         unsubscribe();
         telemetry?.close();
+        await stopSessions();
         await keySupply?.close();
         await fleet?.close();
       })());

@@ -63,6 +63,15 @@ export interface RouteState {
   readonly paths: readonly (readonly string[])[];
 }
 
+/** Keys an application drew from its two KMEs over ETSI GS QKD 014 (metadata only). */
+export interface KmeSessionState {
+  readonly delivered: number;
+  readonly failed: number;
+  readonly lastKeyId: string | null;
+  /** Error code or message of the latest failure, null after a success. */
+  readonly lastError: string | null;
+}
+
 /** An application session (a master/slave SAE pair drawing keys). */
 export interface AppState {
   readonly id: string;
@@ -73,6 +82,8 @@ export interface AppState {
   readonly unservedBits: number;
   readonly servedByProvenance: ProvenanceMix;
   readonly route: RouteState | null;
+  /** Real keys drawn from the KMEs, when the two nodes share a link and the KMEs run; else null. */
+  readonly kme: KmeSessionState | null;
 }
 
 /** A batch of keys handed to an application: metadata only. */

@@ -29,7 +29,7 @@ export function linkFields(
 }
 
 /** An application of the snapshot. */
-export function appFields(a: NetworkSnapshot['apps'][number]): AppState {
+export function appFields(a: NetworkSnapshot['apps'][number]): Omit<AppState, 'kme'> {
   return {
     id: a.id,
     from: a.from,

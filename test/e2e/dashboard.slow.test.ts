@@ -231,6 +231,20 @@ test("each node's KME delivers a key to its SAE over real mutual TLS", async () 
   }
 });
 
+test('applications on a direct link draw real keys from their KMEs, shown on the page', async () => {
+  // records: dc-north → dc-south over dcn-dcs; its session asks the KMEs every 2 s once the link's first
+  // post-processed block has arrived (third in the worker's round-robin).
+  const delivered = await waitFor('keys drawn by the records session', 90_000, async () => {
+    const app = (await state()).apps.find((a) => a.id === 'records')!;
+    return app.kme && app.kme.delivered > 0 ? app.kme.delivered : undefined;
+  });
+  assert.ok(delivered > 0);
+  const page = await openDesktop();
+  const cell = await page.waitForSelector('tr[data-app="records"] [data-kme-delivered]');
+  assert.match((await cell.textContent()) ?? '', /ETSI 014: \d+ keys from the KMEs/);
+  await page.close();
+});
+
 test('Ctrl-C (SIGINT) stops the network cleanly and leaves consistent KME stores', async () => {
   process.kill(-proc.pid!, 'SIGINT');
   const { code, signal } = await exited;

@@ -184,6 +184,11 @@ export function Apps({ state }: { state: State }) {
               <td>
                 {a.route ? <span class="tag" style={{ borderColor: PROVENANCE_COLOUR[a.route.provenance] }}>{a.route.provenance}</span> : <span class="tag danger">no route</span>}
                 <div class="sub">{a.route ? a.route.paths.map((p) => p.join(' › ')).join(' ‖ ') || 'post-quantum (no QKD path)' : ''}</div>
+                {a.kme && (
+                  <div class={a.kme.lastError ? 'sub kme-err' : 'sub kme-ok'} data-kme-delivered={a.kme.delivered} title="Keys drawn from the two KMEs over ETSI GS QKD 014 (mutual TLS)">
+                    {`ETSI 014: ${a.kme.delivered} keys from the KMEs${a.kme.lastError ? ` · last: ${a.kme.lastError}` : ''}`}
+                  </div>
+                )}
               </td>
               <td>{formatBits(a.servedBits)}</td>
               <td>{formatBits(a.unservedBits)}</td>

@@ -1,0 +1,95 @@
+// @edge: ETSI GS QKD 014 clients over mutual TLS, on timers.
+/**
+ * Application sessions that draw real keys from the KMEs: for every application whose two nodes share a
+ * QKD link, the master SAE (`sae-<from>`) asks its KME for a 256-bit key (ETSI GS QKD 014 §5.2 Get key),
+ * the slave SAE (`sae-<to>`) fetches the same key by its key_ID from its own KME (§5.3 Get key with key
+ * IDs), and the two are compared in constant time, then wiped. The dashboard shows how many keys each
+ * session received this way and the last error (for instance `KMS_KEY_EXHAUSTED` while the link is cut).
+ * Relayed applications have no KME path here (the KMEs do not relay), so they have no session.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { join } from 'node:path';
+import { isQkdnetError } from '../common/index.ts';
+import { Etsi014Client } from '../kms/index.ts';
+import { saeName, type KmeFleet } from './kme-fleet.ts';
+import type { KmeSessionState } from './types.ts';
+
+/** An application served by a KME pair. */
+export interface KmeSessionApp {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** Options of the sessions. */
+export interface KmeSessionOptions {
+  readonly apps: readonly KmeSessionApp[];
+  readonly fleet: KmeFleet;
+  /** Real milliseconds between keys per session (default 2000). */
+  readonly intervalMs?: number;
+  readonly onUpdate: (appId: string, state: KmeSessionState) => void;
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
+
+/** Starts one session per app; returns the function that stops them all (awaiting requests in flight). */
+export function startKmeSessions(o: KmeSessionOptions): () => Promise<void> {
+  const stop = new AbortController();
+  const files = (name: string) => ({
+    cert: join(o.fleet.pkiDir, `${name}.pem`),
+    key: join(o.fleet.pkiDir, `${name}.key`),
+    ca: join(o.fleet.pkiDir, 'ca.pem'),
+  });
+  const loops = o.apps.map(async (app) => {
+    const master = Etsi014Client.fromFiles(o.fleet.kmes.get(app.from)!.url, files(saeName(app.from)));
+    const slave = Etsi014Client.fromFiles(o.fleet.kmes.get(app.to)!.url, files(saeName(app.to)));
+    const st: { -readonly [K in keyof KmeSessionState]: KmeSessionState[K] } = {
+      delivered: 0,
+      failed: 0,
+      lastKeyId: null,
+      lastError: null,
+    };
+    try {
+      while (!stop.signal.aborted) {
+        try {
+          const [k] = await master.getKeys(saeName(app.to), { number: 1, sizeBits: 256 });
+          // The reservation reaches the slave's KME asynchronously (src/kms/peer.ts): retry briefly.
+          let same: Uint8Array | undefined;
+          for (let attempt = 0; same === undefined; attempt++) {
+            try {
+              same = (await slave.getKeysWithIds(saeName(app.from), [k!.keyId]))[0]!.key;
+            } catch (e) {
+              if (attempt >= 4 || stop.signal.aborted) throw e;
+              await sleep(250, stop.signal);
+            }
+          }
+          const equal = k!.key.length === same.length && timingSafeEqual(k!.key, same);
+          k!.key.fill(0);
+          same.fill(0);
+          if (!equal) throw new Error('the two ends received different keys');
+          st.delivered++;
+          st.lastKeyId = k!.keyId;
+          st.lastError = null;
+        } catch (e) {
+          st.failed++;
+          st.lastError = isQkdnetError(e) ? e.code : (e as Error).message;
+        }
+        if (!stop.signal.aborted) o.onUpdate(app.id, { ...st });
+        await sleep(o.intervalMs ?? 2000, stop.signal);
+      }
+    } finally {
+      master.close();
+      slave.close();
+    }
+  });
+  return async () => {
+    stop.abort();
+    await Promise.allSettled(loops);
+  };
+}
