@@ -26,9 +26,14 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   for (const cmd of program.commands) cmd.exitOverride();
+  // A command signals a non-zero exit by setting process.exitCode; whatever was set before this call
+  // (e.g. by node:test after a failed test in the same process) must not leak into our answer.
+  const previous = process.exitCode;
+  process.exitCode = undefined;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    const code = process.exitCode;
+    return typeof code === 'number' ? code : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (
@@ -49,5 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`qkdnet: unexpected failure: ${(e as Error)?.stack ?? String(e)}\n`);
     return 1;
+  } finally {
+    process.exitCode = previous;
   }
 }
