@@ -7,8 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileSink } from '../detect/index.ts';
 import type { Alert } from '../common/index.ts';
-import { agentLogger } from './alerts.ts';
+import { agentLogger, detectAlertSink } from './alerts.ts';
 import type { KeySource, SourcedKey } from './key-source.ts';
 import { ML_KEM_768_PQC } from './kme-pair.ts';
 import { ChannelClient } from './peer-channel.ts';
@@ -82,7 +86,14 @@ function memoryPair(n: number) {
   return { master, slave, handed };
 }
 
-async function rig(opts: { keys?: number; policy?: 'fail-closed' | 'pqc'; initiateOk?: () => boolean } = {}) {
+async function rig(
+  opts: {
+    keys?: number;
+    policy?: 'fail-closed' | 'pqc';
+    initiateOk?: () => boolean;
+    sink?: (a: Alert) => void;
+  } = {},
+) {
   const channelKey = randomBytes(32);
   const ue = fakeVici(opts.initiateOk);
   const n3 = fakeVici();
@@ -106,7 +117,10 @@ async function rig(opts: { keys?: number; policy?: 'fail-closed' | 'pqc'; initia
     pqc: ML_KEM_768_PQC,
     lifetimeS: 3600,
     log,
-    alert: (a) => alerts.push(a),
+    alert: (a) => {
+      alerts.push(a);
+      opts.sink?.(a);
+    },
   });
   const close = async () => {
     await agent.stop();
@@ -227,5 +241,26 @@ test('a daemon that goes away mid-round gives a failure value and an alert, neve
     assert.ok(!again.ok);
   } finally {
     await r.close();
+  }
+});
+
+test("alerts reach the detection folder's sinks: a fail-closed alert lands in a JSON-lines FileSink", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ipsec-alerts-'));
+  const file = new FileSink(join(dir, 'alerts.jsonl'));
+  const r = await rig({ keys: 0, sink: detectAlertSink([file], agentLogger('t', 'silent')) });
+  try {
+    await r.agent.establish();
+    const path = join(dir, 'alerts.jsonl');
+    const text = () => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+    for (let i = 0; i < 250 && !text().endsWith('\n'); i++) await new Promise((res) => setTimeout(res, 20)); // the sink writes asynchronously
+    await file.close();
+    const lines = text().trim().split('\n');
+    const last = JSON.parse(lines.at(-1)!) as Alert;
+    assert.equal(last.kind, 'ipsec-no-qkd-key');
+    assert.equal(last.nodeId, 'ue');
+    assert.equal(last.evidence.statistic, 'qkd-keys-available');
+  } finally {
+    await r.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
