@@ -40,7 +40,9 @@ export function anomalyFeatures(model: CalibratedModel, s: TelemetrySample): num
   const g = model.bobBasisZShare;
   f.push(g && share !== undefined && g.sd > 0 ? (share - g.mean) / g.sd : 0);
   const m = model.monitorPowerW;
-  f.push(m && s.monitorPowerW !== undefined && m.sd > 0 ? (s.monitorPowerW - m.mean) / m.sd : 0);
+  // a noiseless monitor (sd 0 in calibration): deviation relative to 10⁻³ of the mean instead
+  const scale = m ? (m.sd > 0 ? m.sd : Math.abs(m.mean) * 1e-3) : 0;
+  f.push(m && s.monitorPowerW !== undefined && scale > 0 ? (s.monitorPowerW - m.mean) / scale : 0);
   return f;
 }
 
