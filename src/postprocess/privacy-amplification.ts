@@ -124,14 +124,26 @@ export function bigIntToBits(x: bigint, length: number): BitArray {
   return new BitArray(length, w);
 }
 
+/** Seeds already converted (both ends hash with the same announced seed; in-process they share it). */
+const seedCache = new WeakMap<BitArray, { n: number; m: number; aLo: bigint; aHi: bigint; b: bigint }>();
+
 /** h_{a,b}(x) = ⌊((a·x + b) mod 2^{n+m}) / 2ⁿ⌋, seed = a ‖ b (each n+m bits). */
 export function multiplyAddShiftHash(key: BitArray, seed: BitArray, m: number): BitArray {
   const n = key.length;
   const w = n + m;
   const x = bitsToBigInt(key);
-  const aLo = bitsToBigInt(seed, 0, n);
-  const aHi = bitsToBigInt(seed, n, w);
-  const b = bitsToBigInt(seed, w, 2 * w);
+  let s = seedCache.get(seed);
+  if (!s || s.n !== n || s.m !== m) {
+    s = {
+      n,
+      m,
+      aLo: bitsToBigInt(seed, 0, n),
+      aHi: bitsToBigInt(seed, n, w),
+      b: bitsToBigInt(seed, w, 2 * w),
+    };
+    seedCache.set(seed, s);
+  }
+  const { aLo, aHi, b } = s;
   const bn = BigInt(n);
   const bm = BigInt(m);
   // a·x mod 2^{n+m} = a_lo·x + 2ⁿ·((a_hi·(x mod 2^m)) mod 2^m)   (mod 2^{n+m})
