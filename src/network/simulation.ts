@@ -29,6 +29,20 @@ import {
   type SimulationSummary,
 } from './types.ts';
 import { passOverlapS, inPass } from './passes.ts';
+import {
+  ABORT_QBER,
+  BASELINE_QBER,
+  attackAborts,
+  bytesFrom,
+  equalBytes,
+  linkQber,
+  sameRoute,
+  type AppRt,
+  type LinkAttack,
+  type LinkRt,
+} from './runtime.ts';
+export { ABORT_QBER, ATTACK_KINDS, type LinkAttack } from './runtime.ts';
+import { linkView, summaryOf } from './views.ts';
 
 /** Options of a network simulation. */
 export interface NetworkSimulationOptions {
@@ -48,79 +62,11 @@ export interface NetworkSimulationOptions {
   readonly materializeKeys?: boolean;
 }
 
-/** An attack injected on a link (delegated to detection once src/detect provides its detectors). */
-export interface LinkAttack {
-  readonly kind: 'intercept-resend' | 'detector-blinding' | 'trojan-horse' | 'photon-number-splitting';
-  /** Fraction of pulses attacked (intercept-resend), 0..1; default 1. */
-  readonly fraction?: number;
-}
-
-/** Attack kinds `injectAttack` accepts. */
-export const ATTACK_KINDS: readonly LinkAttack['kind'][] = [
-  'intercept-resend',
-  'detector-blinding',
-  'trojan-horse',
-  'photon-number-splitting',
-];
-
-/** QBER threshold above which BB84 post-processing aborts every block (Shor–Preskill: 11%). */
-export const ABORT_QBER = 0.11;
-/** Baseline QBER assumed for an attacked link when its parameters are not modelled (≈ e_d of GYS). */
-const BASELINE_QBER = 0.033;
-
-interface LinkRt {
-  readonly index: number;
-  readonly id: string;
-  readonly from: number;
-  readonly to: number;
-  readonly rateBps: number;
-  readonly passes: Scenario['links'][number]['passes'];
-  readonly pool: KeyPool;
-  readonly keys: LinkKeySource;
-  readonly baseQber: number | null;
-  state: LinkState;
-  attack: LinkAttack | null;
-  carryBits: number;
-  lastRateBps: number;
-  relayedBits: number;
-  downSinceNs: number;
-  downNs: number;
-  lowAlerted: boolean;
-}
-
-interface AppRt {
-  readonly index: number;
-  readonly app: Scenario['apps'][number];
-  readonly src: number;
-  readonly dst: number;
-  readonly rng: Rng;
-  carryBits: number;
-  route: Route | undefined;
-  demandBits: number;
-  servedBits: number;
-  unservedBits: number;
-  readonly byProvenance: ProvenanceBits;
-  keySeq: number;
-  pqc: { secretA: Uint8Array; secretB: Uint8Array; atNs: number } | undefined;
-  fallbackAlerted: boolean;
-  lastFallbackNs: number;
-  refusedAlerted: boolean;
-}
-
 const PRIORITY = { control: -1, generate: 0, request: 1, sample: 2 } as const;
 const MAX_ALERTS = 100;
 /** An app back on QKD is announced only after this long without a fallback (no alert flapping). */
 const ALERT_HOLD_NS = 300 * NS_PER_S;
 const MAX_RECENT_KEYS = 50;
-
-/** Random bytes from a seeded stream (simulation only), drawn a 32-bit word at a time. */
-function bytesFrom(rng: Rng): (n: number) => Uint8Array {
-  return (n) => {
-    const words = new Uint32Array(Math.ceil(n / 4));
-    rng.fillUint32(words);
-    return new Uint8Array(words.buffer, 0, n);
-  };
-}
 
 /** A whole QKD network running in simulated time (see the file header). */
 export class NetworkSimulation {
@@ -312,7 +258,7 @@ export class NetworkSimulation {
     const toS = now / NS_PER_S;
     this.#lastGenNs = now;
     for (const l of this.#links) {
-      if (l.state !== 'up' || (l.attack !== null && this.#attackAborts(l.attack))) continue;
+      if (l.state !== 'up' || (l.attack !== null && attackAborts(l.attack))) continue;
       const seconds = l.passes ? passOverlapS(l.passes, fromS, toS) : toS - fromS;
       const bits = l.carryBits + l.rateBps * seconds;
       const whole = Math.floor(bits / 8) * 8;
@@ -660,18 +606,6 @@ export class NetworkSimulation {
     if (l.state === 'quarantined') this.restoreLink(linkId);
   }
 
-  /** QBER of a link now: its modelled or measured QBER plus an intercept-resend contribution. */
-  #qber(l: LinkRt): number | null {
-    if (l.state !== 'up') return null;
-    const base = l.baseQber ?? (l.attack ? BASELINE_QBER : null);
-    if (base === null) return null;
-    return l.attack?.kind === 'intercept-resend' ? base + (l.attack.fraction ?? 1) / 4 : base;
-  }
-
-  #attackAborts(a: LinkAttack): boolean {
-    return a.kind !== 'intercept-resend' || BASELINE_QBER + (a.fraction ?? 1) / 4 > ABORT_QBER;
-  }
-
   // ----- running -----
 
   /** Runs to `untilS` (default: the duration) as fast as possible; `onProgress(fraction)` now and then. */
@@ -710,7 +644,7 @@ export class NetworkSimulation {
     for (const l of this.#links) {
       poolBits[l.id] = l.pool.levelBits;
       keyRateBps[l.id] = l.lastRateBps;
-      qber[l.id] = this.#qber(l);
+      qber[l.id] = linkQber(l);
     }
     let demand = 0;
     let unserved = 0;
@@ -769,27 +703,7 @@ export class NetworkSimulation {
         kind: n.kind,
         compromised: this.#compromised.has(i),
       })),
-      links: this.#links.map((l) => ({
-        id: l.id,
-        from: this.scenario.nodes[l.from]!.id,
-        to: this.scenario.nodes[l.to]!.id,
-        lengthKm: this.scenario.links[l.index]!.lengthKm ?? null,
-        rateBps: l.rateBps,
-        state: l.state,
-        generating:
-          l.state === 'up' &&
-          (!l.passes || inPass(l.passes, t)) &&
-          (l.attack === null || !this.#attackAborts(l.attack)),
-        attack: l.attack?.kind ?? null,
-        keyRateBps: l.lastRateBps,
-        qber: this.#qber(l),
-        poolBits: l.pool.levelBits,
-        capacityBits: l.pool.capacityBits,
-        generatedBits: l.pool.generatedBits,
-        relayedBits: l.relayedBits,
-        poolMinBits: l.pool.minBits,
-        downS: (l.downNs + (l.state === 'up' ? 0 : now - l.downSinceNs)) / NS_PER_S,
-      })),
+      links: this.#links.map((l) => linkView(l, this.scenario, now)),
       apps: this.#apps.map((a) => ({
         id: a.app.id,
         from: a.app.from,
@@ -833,39 +747,6 @@ export class NetworkSimulation {
 
   /** The summary `qkdnet simulate --format json` prints. */
   summary(elapsedMs: number): SimulationSummary {
-    const s = this.snapshot();
-    const t = s.totals;
-    return {
-      duration_s: s.timeS,
-      demand_bits: t.demandBits,
-      served_bits: t.servedBits,
-      served_fraction: t.demandBits > 0 ? t.servedBits / t.demandBits : 1,
-      served_by_provenance: t.servedByProvenance,
-      plaintext_bits: t.plaintextBits,
-      reroutes: t.reroutes,
-      alerts: t.alerts,
-      keys_exposed: t.keysExposed,
-      links: s.links.map((l) => ({
-        id: l.id,
-        generated_bits: l.generatedBits,
-        relayed_bits: l.relayedBits,
-        pool_min_bits: l.poolMinBits,
-        down_s: l.downS,
-      })),
-      elapsed_ms: elapsedMs,
-    };
+    return summaryOf(this.snapshot(), elapsedMs);
   }
-}
-
-function sameRoute(a: Route | undefined, b: Route | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.paths.length !== b.paths.length) return false;
-  return a.paths.every(
-    (p, i) =>
-      p.links.length === b.paths[i]!.links.length && p.links.every((l, j) => l === b.paths[i]!.links[j]),
-  );
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }

@@ -73,11 +73,16 @@ test('failure and compromise lists are parsed; bad ones are usage errors', () =>
 });
 
 test('bad input is one line on stderr and exit code 2', () => {
+  const o = { seed: '1', format: 'text', duration: '1m' };
+  assert.throws(
+    () => runSimulate('scenarios/metro-demo.yaml', { ...o, fail: 'link:nope@1h' }),
+    /no link "nope"/,
+  );
+  assert.throws(() => runSimulate('scenarios/metro-demo.yaml', { ...o, duration: 'forever' }), /--duration/);
+  assert.throws(() => runSimulate('scenarios/metro-demo.yaml', { ...o, format: 'xml' }), /--format/);
   for (const args of [
     ['simulate', 'no-such.yaml'],
     ['simulate', 'scenarios/metro-demo.yaml', '--fail', 'link:nope@1h'],
-    ['simulate', 'scenarios/metro-demo.yaml', '--duration', 'forever'],
-    ['simulate', 'scenarios/metro-demo.yaml', '--format', 'xml'],
   ]) {
     const r = spawnSync(process.execPath, ['bin/qkdnet.js', ...args], { encoding: 'utf8' });
     assert.equal(r.status, 2, args.join(' '));

@@ -1,0 +1,106 @@
+/**
+ * Runtime records of a network simulation (one per link and per application), the attack model shared by
+ * the controller and the snapshot, and small byte helpers. Internal to src/network (not re-exported
+ * except the attack types).
+ */
+import type { Rng } from '../common/index.ts';
+import type { Scenario } from './scenario.ts';
+import type { KeyPool, LinkKeySource } from './key-material.ts';
+import type { Route } from './router.ts';
+import type { LinkState, ProvenanceBits } from './types.ts';
+
+/** An attack injected on a link (delegated to detection once src/detect provides its detectors). */
+export interface LinkAttack {
+  readonly kind: 'intercept-resend' | 'detector-blinding' | 'trojan-horse' | 'photon-number-splitting';
+  /** Fraction of pulses attacked (intercept-resend), 0..1; default 1. */
+  readonly fraction?: number;
+}
+
+/** Attack kinds `injectAttack` accepts. */
+export const ATTACK_KINDS: readonly LinkAttack['kind'][] = [
+  'intercept-resend',
+  'detector-blinding',
+  'trojan-horse',
+  'photon-number-splitting',
+];
+
+/** QBER threshold above which BB84 post-processing aborts every block (Shor–Preskill: 11%). */
+export const ABORT_QBER = 0.11;
+/** Baseline QBER assumed for an attacked link when its parameters are not modelled (≈ e_d of GYS). */
+export const BASELINE_QBER = 0.033;
+
+export interface LinkRt {
+  readonly index: number;
+  readonly id: string;
+  readonly from: number;
+  readonly to: number;
+  readonly rateBps: number;
+  readonly passes: Scenario['links'][number]['passes'];
+  readonly pool: KeyPool;
+  readonly keys: LinkKeySource;
+  readonly baseQber: number | null;
+  state: LinkState;
+  attack: LinkAttack | null;
+  carryBits: number;
+  lastRateBps: number;
+  relayedBits: number;
+  downSinceNs: number;
+  downNs: number;
+  lowAlerted: boolean;
+}
+
+export interface AppRt {
+  readonly index: number;
+  readonly app: Scenario['apps'][number];
+  readonly src: number;
+  readonly dst: number;
+  readonly rng: Rng;
+  carryBits: number;
+  route: Route | undefined;
+  demandBits: number;
+  servedBits: number;
+  unservedBits: number;
+  readonly byProvenance: ProvenanceBits;
+  keySeq: number;
+  pqc: { secretA: Uint8Array; secretB: Uint8Array; atNs: number } | undefined;
+  fallbackAlerted: boolean;
+  lastFallbackNs: number;
+  refusedAlerted: boolean;
+}
+
+/** True if the attack makes post-processing abort every block (QBER above ABORT_QBER, or detected). */
+export function attackAborts(a: LinkAttack): boolean {
+  return a.kind !== 'intercept-resend' || BASELINE_QBER + (a.fraction ?? 1) / 4 > ABORT_QBER;
+}
+
+/** QBER of a link now: its modelled or measured QBER plus an intercept-resend contribution. */
+export function linkQber(l: LinkRt): number | null {
+  if (l.state !== 'up') return null;
+  const base = l.baseQber ?? (l.attack ? BASELINE_QBER : null);
+  if (base === null) return null;
+  return l.attack?.kind === 'intercept-resend' ? base + (l.attack.fraction ?? 1) / 4 : base;
+}
+
+/** Random bytes from a seeded stream (simulation only), drawn a 32-bit word at a time. */
+export function bytesFrom(rng: Rng): (n: number) => Uint8Array {
+  return (n) => {
+    const words = new Uint32Array(Math.ceil(n / 4));
+    rng.fillUint32(words);
+    return new Uint8Array(words.buffer, 0, n);
+  };
+}
+
+/** True if two routes use the same links in the same order. */
+export function sameRoute(a: Route | undefined, b: Route | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.paths.length !== b.paths.length) return false;
+  return a.paths.every(
+    (p, i) =>
+      p.links.length === b.paths[i]!.links.length && p.links.every((l, j) => l === b.paths[i]!.links[j]),
+  );
+}
+
+/** Constant-size comparison of two byte arrays (simulation checks only). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+}
