@@ -201,8 +201,8 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           paths: e.record.paths,
         });
       else if (e.type === 'reroute') {
-        refresh(sim.snapshot());
         hub.reroute(e.appId, e.route);
+        refresh(sim.snapshot());
       } else if (e.type !== 'sample') refresh(sim.snapshot());
     });
 

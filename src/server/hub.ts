@@ -209,9 +209,14 @@ export class LiveHub implements LiveNetwork {
     this.#apps.set(appId, { ...old, ...patch });
   }
 
-  /** Announces that the controller moved an application to another route (or to none). */
+  /**
+   * Announces that the controller moved an application to another route (or to none). A first route
+   * (from none) is an assignment, not a reroute: it is recorded silently.
+   */
   reroute(appId: string, route: RouteState | null): void {
+    const old = this.#apps.get(appId)?.route ?? null;
     this.updateApp(appId, { route });
+    if (old === null) return;
     this.#reroutes++;
     this.#emit({ type: 'reroute', timeS: this.#timeS, appId, route });
   }
