@@ -62,6 +62,8 @@ test('the live network shows the scenario and its links fill pools and record sa
     );
     assert.ok(h.at(-1)!.keyRateBps > 0, 'a working link produces key');
     assert.ok(net.live.state().timeS > 0);
+    // Metadata only: no key material in the state the API and SSE serve.
+    assert.doesNotMatch(JSON.stringify(net.live.state()), /"(key|material|secret)"\s*:/);
     // The provenance mix is the network's own total of delivered bits.
     assert.deepEqual(net.live.state().provenance, net.simulation.snapshot().totals.servedByProvenance);
     net.live.setSpeed(50);
