@@ -1,12 +1,14 @@
 /**
  * Group commit (the classic database technique, e.g. Gray & Reuter, "Transaction Processing", §9.4.7):
  * operations that arrive while the event loop is busy are run together in ONE SQLite transaction, so one
- * fsync (synchronous=FULL) makes a whole batch durable instead of one fsync per request. Each operation
+ * fsync makes a whole batch durable instead of one fsync per request. In the store's `group` durability
+ * mode the fsync (fdatasync of the WAL file) runs on the libuv thread pool, so the next batch forms and
+ * commits while the previous one is being synced. Each operation
  * runs in its own savepoint (better-sqlite3 nests transactions as savepoints), so a failing operation rolls
- * back alone and the others commit. Promises resolve only after the batch's COMMIT has returned, i.e.
- * after the data is on disk; an answer is never sent for a write that could still be lost.
+ * back alone and the others commit. Promises resolve only after the batch's COMMIT and sync have
+ * returned, i.e. after the data is on disk; an answer is never sent for a write that could still be lost.
  */
-import type Database from 'better-sqlite3';
+import type { KeyStore } from './store.ts';
 
 interface Op<T> {
   readonly run: () => T;
@@ -16,14 +18,14 @@ interface Op<T> {
 
 /** Batches synchronous store operations into one durable transaction per event-loop turn. */
 export class GroupCommitter {
-  readonly #db: Database.Database;
+  readonly #store: KeyStore;
   #queue: Op<unknown>[] = [];
   #scheduled = false;
   #batches = 0;
   #ops = 0;
 
-  constructor(db: Database.Database) {
-    this.#db = db;
+  constructor(store: KeyStore) {
+    this.#store = store;
   }
 
   /** Runs `fn` inside the next batch's transaction; resolves after the batch is committed. */
@@ -48,11 +50,12 @@ export class GroupCommitter {
     this.#queue = [];
     if (ops.length === 0) return;
     const results: ({ ok: true; v: unknown } | { ok: false; e: unknown })[] = [];
+    const db = this.#store.db;
     try {
-      this.#db.transaction(() => {
+      db.transaction(() => {
         for (const op of ops) {
           try {
-            results.push({ ok: true, v: this.#db.transaction(op.run)() });
+            results.push({ ok: true, v: db.transaction(op.run)() });
           } catch (e) {
             results.push({ ok: false, e });
           }
@@ -65,10 +68,13 @@ export class GroupCommitter {
     }
     this.#batches++;
     this.#ops += ops.length;
-    ops.forEach((op, i) => {
-      const r = results[i]!;
-      if (r.ok) op.resolve(r.v);
-      else op.reject(r.e);
-    });
+    const settle = () =>
+      ops.forEach((op, i) => {
+        const r = results[i]!;
+        if (r.ok) op.resolve(r.v);
+        else op.reject(r.e);
+      });
+    // In group mode the batch is on disk only after the WAL fsync; the loop keeps serving meanwhile.
+    this.#store.syncWal().then(settle, (e: unknown) => ops.forEach((op) => op.reject(e)));
   }
 }

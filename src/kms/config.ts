@@ -21,6 +21,7 @@ const Schema = Type.Object(
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
     tls: Type.Object({ cert: Pem, key: Pem, ca: Pem }),
     store: Type.String({ minLength: 1 }),
+    durability: Type.Optional(Type.Union([Type.Literal('group'), Type.Literal('full')])),
     saes: Type.Array(Type.Object({ id: Id, certSubject: Type.Optional(Type.String({ minLength: 1 })) }), {
       minItems: 1,
     }),

@@ -1,27 +1,29 @@
 /**
  * The KME core: ETSI GS QKD 014 V1.1.1 semantics without HTTP. `status` (§5.1), `encKeys` ("Get key",
  * §5.2) for a master SAE and `decKeys` ("Get key with key IDs", §5.3) for a slave SAE, with the checks the
- * spec assigns to 400 and 401 and the 503 for missing key material (§5.2–5.3 status codes). Keys for a slave
- * behind a peer KME are reserved there (./peer.ts) before the master gets them: when the master's answer
- * arrives, its slaves can fetch the keys and nobody else can. Writes go through group commit (./batcher.ts).
+ * spec assigns to 400 and 401 and the 503 for missing key material (§5.2–5.3 status codes). A key for a
+ * slave behind a peer KME is reserved in the same durable transaction that hands it to the master (an
+ * outbox entry, ./peer.ts): from then on only the named slaves can obtain it, at either KME. The entry is
+ * pushed to the peer in the background and pulled by the peer on demand. Writes go through group commit
+ * (./batcher.ts): an answer leaves only after its transaction is on disk.
  */
-import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
+import { isQkdnetError, QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
 import { GroupCommitter } from './batcher.ts';
 import { keyLimits, type KeyLimits, type KmeConfig } from './config.ts';
-import type { FormedKey, KeyStore } from './store.ts';
+import type { PeerLink } from './peer.ts';
+import type { FormedKey, KeyStore, ReservationRecord } from './store.ts';
 import { chunksFor, type SupplyItem } from './supply.ts';
 
-/** One reservation sent to a peer KME. */
-export interface Reservation {
-  readonly keyId: string;
-  readonly chunkIds: readonly string[];
-  readonly sizeBits: number;
-  readonly master: string;
-  readonly slaves: readonly string[];
+/** Where the core reports background events (pino-compatible). */
+export interface CoreLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
-/** Sends reservations to a peer KME; resolves when the peer has made them durable. */
-export type ReserveFn = (peerId: string, reservations: readonly Reservation[]) => Promise<void>;
+/** Delay before re-sending reservations to a peer that could not be reached. */
+export const PEER_RETRY_MS = 1000;
+/** Reservations made within this window travel to the peer in one message (slaves that ask sooner pull). */
+export const PUSH_DELAY_MS = 5;
 
 /** A key request in camelCase (014 §6.2). */
 export interface KeyRequest {
@@ -61,14 +63,20 @@ export class KmeCore {
   readonly committer: GroupCommitter;
   readonly #local: Set<string>;
   readonly #saeHome = new Map<string, string>();
-  readonly #reserve: ReserveFn;
+  readonly #peer: PeerLink | undefined;
+  readonly #log: CoreLog | undefined;
+  readonly #flushing = new Set<string>();
+  readonly #again = new Set<string>();
+  readonly #retry = new Map<string, NodeJS.Timeout>();
+  #closed = false;
 
-  constructor(config: KmeConfig, store: KeyStore, reserve: ReserveFn) {
+  constructor(config: KmeConfig, store: KeyStore, peer?: PeerLink, log?: CoreLog) {
     this.id = config.id;
     this.limits = keyLimits(config);
     this.store = store;
-    this.committer = new GroupCommitter(store.db);
-    this.#reserve = reserve;
+    this.committer = new GroupCommitter(store);
+    this.#peer = peer;
+    this.#log = log;
     this.#local = new Set(config.saes.map((s) => s.id));
     for (const p of config.peers ?? []) {
       this.store.level(p.id);
@@ -143,33 +151,14 @@ export class KmeCore {
         master: caller,
         slaves,
         localSlaves,
+        remoteSlaves,
         number,
         sizeBits,
         maxProvenanceRank: maxRank,
         nowMs: Date.now(),
       }),
     );
-    if (remoteSlaves.length === 0) return keys;
-    const rs = keys.map((x) => ({
-      keyId: x.keyId,
-      chunkIds: x.chunkIds,
-      sizeBits,
-      master: caller,
-      slaves: remoteSlaves,
-    }));
-    try {
-      await this.#reserve(peer, rs);
-    } catch (e) {
-      // The outcome at the peer is unknown or refused: the chunks stay erased here (never reused), and
-      // local copies for multicast slaves are dropped so no one holds a key the master never received.
-      if (localSlaves.length > 0) this.store.dropKeys(keys.map((x) => x.keyId));
-      throw e instanceof QkdnetError && e.code === 'KMS_PEER_UNAVAILABLE'
-        ? e
-        : new QkdnetError(
-            'KMS_PEER_UNAVAILABLE',
-            `Cannot reserve keys at KME "${peer}": ${(e as Error).message}`,
-          );
-    }
+    if (remoteSlaves.length > 0) this.pushReservations(peer);
     return keys;
   }
 
@@ -184,14 +173,86 @@ export class KmeCore {
       );
     const ids = keyIds.map((s) => s.toLowerCase());
     if (new Set(ids).size !== ids.length) throw bad('key_IDs repeats a key_ID');
-    return this.#commit(() => this.store.takeForSlave(caller, master, ids, Date.now()));
+    const take = () => this.#commit(() => this.store.takeForSlave(caller, master, ids, Date.now()));
+    const home = this.#saeHome.get(master);
+    try {
+      return await take();
+    } catch (e) {
+      if (!isQkdnetError(e, 'KMS_KEY_NOT_FOUND') || home === undefined || !this.#peer) throw e;
+      // The owner's reservation may not have been pushed yet: pull it, then try once more (also when a
+      // push landed in the same batch as the first attempt).
+      const missing = ids.filter((id) => !this.store.knows(id));
+      if (missing.length > 0) {
+        const rs = await this.#peer.lookup(home, missing);
+        if (rs.length > 0) await this.receiveReservations(home, rs);
+      }
+      return take();
+    }
+  }
+
+  /**
+   * Sends the unacknowledged reservations for `peerId` (in batches, in the background; retried every
+   * PEER_RETRY_MS while the peer is unreachable). Called after every delivery and at start.
+   */
+  pushReservations(peerId: string): void {
+    if (this.#closed || !this.#peer) return;
+    if (this.#flushing.has(peerId)) {
+      this.#again.add(peerId);
+      return;
+    }
+    this.#flushing.add(peerId);
+    void new Promise((r) => setTimeout(r, PUSH_DELAY_MS))
+      .then(() => this.#flush(peerId))
+      .catch((e: Error) => this.#log?.error({ peer: peerId, err: e.message }, 'reservation push failed'))
+      .finally(() => {
+        this.#flushing.delete(peerId);
+        if (this.#again.delete(peerId)) this.pushReservations(peerId);
+      });
+  }
+
+  /** Stops background pushes (before the store closes). */
+  stop(): void {
+    this.#closed = true;
+    for (const t of this.#retry.values()) clearTimeout(t);
+  }
+
+  async #flush(peerId: string): Promise<void> {
+    while (!this.#closed) {
+      const rs = this.store.outbox(peerId, 5000);
+      if (rs.length === 0) return;
+      let refused: string[];
+      try {
+        refused = await this.#peer!.send(peerId, rs);
+      } catch (e) {
+        this.#log?.warn(
+          { peer: peerId, pending: rs.length, err: (e as Error).message },
+          'reservations not delivered; will retry',
+        );
+        if (!this.#retry.has(peerId) && !this.#closed) {
+          const t = setTimeout(() => {
+            this.#retry.delete(peerId);
+            this.pushReservations(peerId);
+          }, PEER_RETRY_MS);
+          t.unref();
+          this.#retry.set(peerId, t);
+        }
+        return;
+      }
+      if (refused.length > 0)
+        this.#log?.error(
+          { peer: peerId, refused: refused.length },
+          'peer refused reservations: key material out of step',
+        );
+      if (this.#closed) return;
+      await this.#commit(() => this.store.clearOutbox(peerId, rs.at(-1)!.seq));
+    }
   }
 
   /**
    * Applies reservations from peer KME `peerId`, each all-or-nothing; resolves with the key IDs refused
    * (chunks missing or not the peer's) once the accepted ones are durable.
    */
-  async receiveReservations(peerId: string, rs: readonly Reservation[]): Promise<string[]> {
+  async receiveReservations(peerId: string, rs: readonly ReservationRecord[]): Promise<string[]> {
     for (const r of rs) {
       for (const s of r.slaves)
         if (!this.#local.has(s))

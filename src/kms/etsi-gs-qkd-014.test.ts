@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { createMtlsAgent, requestJson, type JsonAnswer } from './https-json.ts';
-import { makeTestPki, startPair, type TestPki } from './testing.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeTestPki, pairConfigs, startPair, type TestPki } from './testing.ts';
+import { startKme } from './server.ts';
 import type { KmeHandle } from './server.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -17,6 +19,7 @@ let pki: TestPki;
 let a: KmeHandle;
 let b: KmeHandle;
 let close: () => Promise<void>;
+let storeDir: string;
 const agents = new Map<string, https.Agent>();
 
 function agent(sae: string): https.Agent {
@@ -47,10 +50,11 @@ function assertError(r: JsonAnswer, status: number, re?: RegExp) {
 
 before(async () => {
   pki = await makeTestPki();
-  ({ a, b, close } = await startPair(pki, { blocks: 4, bytes: 4096 }));
+  ({ a, b, close, storeDir } = await startPair(pki, { blocks: 4, bytes: 4096 }));
 });
 after(async () => {
   for (const ag of agents.values()) ag.destroy();
+  await Promise.all([a.close(), b.close()]);
   await close();
   pki.cleanup();
 });
@@ -287,9 +291,29 @@ describe('transport, documents and the peer route', () => {
     assert.match(m, /qkdnet_kme_request_duration_seconds_bucket/);
     assert.doesNotMatch(m, /[0-9a-f]{8}-[0-9a-f]{4}-/); // no key IDs in metrics
   });
-  test('when the slave KME is down, the master gets 503 and no key', async () => {
+  test('with the slave KME down, the master still gets its key; the slave gets it once its KME is back', async () => {
+    const port = b.port;
     await b.close();
-    assertError(await call('sae-a', a, 'GET', 'sae-b/enc_keys'), 503, /kme-b/);
-    assert.equal(a.store.pendingKeyCount(), 0);
+    const r = await call('sae-a', a, 'GET', 'sae-b/enc_keys');
+    assert.equal(r.status, 200);
+    const id = keysOf(r)[0]!.key_ID;
+    assert.equal(a.store.outbox('kme-b', 10).length, 1);
+    b = await startKme({
+      ...pairConfigs(pki, storeDir).b,
+      port,
+      peers: [{ id: 'kme-a', url: a.url, saes: ['sae-a', 'sae-c'] }],
+    });
+    // Asked before the push arrives, KME B pulls the reservation from KME A.
+    const s = await call('sae-b', b, 'GET', `sae-a/dec_keys?key_ID=${id}`);
+    assert.equal(s.status, 200);
+    assert.equal(keysOf(s)[0]!.key, keysOf(r)[0]!.key);
+    assertError(await call('sae-d', b, 'GET', `sae-a/dec_keys?key_ID=${id}`), 400);
+  });
+  test('reservations are pushed in the background and acknowledged', async () => {
+    const r = await call('sae-a', a, 'POST', 'sae-b/enc_keys', { number: 5 });
+    const ids = keysOf(r).map((k) => k.key_ID);
+    for (let i = 0; i < 100 && a.store.outbox('kme-b', 10).length > 0; i++) await sleep(20);
+    assert.equal(a.store.outbox('kme-b', 10).length, 0);
+    assert.ok(ids.every((id) => b.store.knows(id)));
   });
 });

@@ -10,8 +10,8 @@ export {
   SUPPORTED_EXTENSIONS,
   type KeyRequest,
   type KmeStatus,
-  type Reservation,
-  type ReserveFn,
+  type CoreLog,
+  PEER_RETRY_MS,
 } from './core.ts';
 export {
   KeyStore,
@@ -21,6 +21,7 @@ export {
   type PoolLevel,
   type Delivery,
   type KeyStoreOptions,
+  type ReservationRecord,
 } from './store.ts';
 export {
   validateKmeConfig,
@@ -53,3 +54,4 @@ export { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 export { createMtlsAgent, type MtlsIdentity } from './https-json.ts';
 export * from './pqc.ts';
 export { runKmeDemo, supplyBoth, csprngBlockSource, type KmeDemo, type KmeDemoOptions } from './demo.ts';
+export { createPeerLink, type PeerLink } from './peer.ts';

@@ -13,6 +13,7 @@ import type { KmeCore, KmeStatus } from './core.ts';
 import type { KmeMetrics } from './metrics.ts';
 import { buildOpenApi } from './openapi.ts';
 import * as S from './schema.ts';
+import { reservationFromWire, reservationToWire } from './peer.ts';
 import type { FormedKey } from './store.ts';
 
 /** Who a TLS client certificate belongs to. */
@@ -24,11 +25,19 @@ export interface Etsi014PluginOptions {
   readonly metrics: KmeMetrics;
   /** Maps a certificate subject CN to an SAE or peer KME (null: unknown). */
   readonly identify: (subjectCn: string) => CallerIdentity;
+  /**
+   * Replaces certificate-based identification — ONLY for `inject()` tests, which have no TLS socket.
+   * startKme never sets it.
+   */
+  readonly callerOfRequest?: (req: FastifyRequest) => CallerIdentity;
 }
 
 const ids = new WeakMap<object, CallerIdentity>();
+const overrides = new WeakMap<object, (req: FastifyRequest) => CallerIdentity>();
 
 function callerOf(req: FastifyRequest, identify: Etsi014PluginOptions['identify']): CallerIdentity {
+  const override = overrides.get(req.server);
+  if (override) return override(req);
   const sock = req.raw.socket as TLSSocket;
   let who = ids.get(sock);
   if (who !== undefined) return who;
@@ -86,6 +95,7 @@ const errors = { 400: S.ErrorSchema, 401: S.ErrorSchema, 503: S.ErrorSchema };
 /** Registers the 014 routes, reservation route, `/openapi.json` and `/metrics` on `app`. */
 export async function etsi014Plugin(app: FastifyInstance, opts: Etsi014PluginOptions): Promise<void> {
   const { core, metrics, identify } = opts;
+  if (opts.callerOfRequest) overrides.set(app, opts.callerOfRequest);
   const params = S.SaePathSchema;
   const container = { 200: S.KeyContainerSchema, ...errors };
 
@@ -207,15 +217,21 @@ export async function etsi014Plugin(app: FastifyInstance, opts: Etsi014PluginOpt
       const who = callerOf(req, identify);
       if (!who || who.kind !== 'kme' || who.id !== req.params.sae)
         throw new QkdnetError('KMS_UNAUTHORIZED', 'Only the named peer KME may reserve keys here');
-      const rs = req.body.reservations.map((r) => ({
-        keyId: r.key_ID.toLowerCase(),
-        chunkIds: r.chunk_IDs.map((c) => c.toLowerCase()),
-        sizeBits: r.size,
-        master: r.master_SAE_ID,
-        slaves: r.slave_SAE_IDs,
-      }));
+      const rs = req.body.reservations.map(reservationFromWire);
       const refused = await core.receiveReservations(who.id, rs);
       return { accepted: rs.length - refused.length, refused_key_IDs: refused };
+    },
+  );
+
+  app.post(
+    '/api/v1/kme/:sae/lookup',
+    { schema: { params, body: S.LookupSchema, response: { 200: S.ReservationSchema, ...errors } } },
+    async (req: Req<S.LookupWire>) => {
+      const who = callerOf(req, identify);
+      if (!who || who.kind !== 'kme' || who.id !== req.params.sae)
+        throw new QkdnetError('KMS_UNAUTHORIZED', 'Only the named peer KME may look up reservations here');
+      const ids = req.body.key_IDs.map((k) => k.toLowerCase());
+      return { reservations: core.store.outbox(who.id, ids.length, ids).map(reservationToWire) };
     },
   );
 

@@ -93,7 +93,7 @@ export const ReservationSchema = Type.Object({
   reservations: Type.Array(
     Type.Object({
       key_ID: KeyId,
-      chunk_IDs: Type.Array(KeyId, { minItems: 1, maxItems: 1024 }),
+      chunk_IDs: Type.Array(KeyId, { minItems: 1, maxItems: 4096 }),
       size: Type.Integer({ minimum: 8 }),
       master_SAE_ID: Type.String({ minLength: 1 }),
       slave_SAE_IDs: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
@@ -102,6 +102,12 @@ export const ReservationSchema = Type.Object({
   ),
 });
 export type ReservationWire = Static<typeof ReservationSchema>;
+
+/** Pull of reservations by the slave's KME when a slave asks for a key it has not heard of yet. */
+export const LookupSchema = Type.Object({
+  key_IDs: Type.Array(KeyId, { minItems: 1, maxItems: 100000 }),
+});
+export type LookupWire = Static<typeof LookupSchema>;
 
 /** Answer of the peer KME to a reservation. */
 export const ReservationAnswerSchema = Type.Object({

@@ -55,9 +55,13 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const tls = { cert: readPem(c.tls.cert), key: readPem(c.tls.key), ca: readPem(c.tls.ca) };
   const logger =
     options.logger ?? pino({ level: c.logLevel ?? 'info', redact: LOG_REDACT, base: { kme: c.id } });
-  const store = KeyStore.open({ path: c.store, maxChunksPerPeer: c.keys?.maxChunksPerPeer ?? 1_000_000 });
+  const store = KeyStore.open({
+    path: c.store,
+    maxChunksPerPeer: c.keys?.maxChunksPerPeer ?? 1_000_000,
+    durability: c.durability ?? 'group',
+  });
   const peers = createPeerLink(c.id, c.peers ?? [], tls);
-  const core = new KmeCore(c, store, peers.reserve);
+  const core = new KmeCore(c, store, peers, logger);
   const metrics = createKmeMetrics(core);
   const who = new Map<string, CallerIdentity>();
   for (const s of c.saes) who.set(s.certSubject ?? s.id, { kind: 'sae', id: s.id });
@@ -82,6 +86,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
+  for (const p of store.outboxPeers()) core.pushReservations(p); // left over from before a restart
   const checkpoint = setInterval(() => store.checkpoint(), 30_000);
   checkpoint.unref();
   const stopSupply = (c.supply ?? []).map((s) =>
@@ -108,6 +113,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
       closing ??= (async () => {
         clearInterval(checkpoint);
         for (const stop of stopSupply) stop();
+        core.stop();
         await app.close();
         peers.close();
         store.close();

@@ -32,9 +32,22 @@ CREATE TABLE IF NOT EXISTS deliveries (
   key_id TEXT NOT NULL,
   role TEXT NOT NULL,
   sae TEXT NOT NULL,
-  at_ms INTEGER NOT NULL,
-  PRIMARY KEY (key_id, sae)
+  at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS received (
+  key_id TEXT PRIMARY KEY
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  chunk_ids TEXT NOT NULL,
+  size_bits INTEGER NOT NULL,
+  master TEXT NOT NULL,
+  slaves TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_peer ON outbox (peer, seq);
 PRAGMA user_version = 1;
 `;
 
@@ -49,6 +62,18 @@ export interface ChunkRow {
   path: string;
   exposed: string;
   block_id: string;
+}
+
+/** A row of `outbox`: a reservation the peer KME has not acknowledged yet (no key material). */
+export interface OutboxRow {
+  seq: number;
+  key_id: string;
+  peer: string;
+  chunk_ids: string;
+  size_bits: number;
+  master: string;
+  slaves: string;
+  created_ms: number;
 }
 
 /** A row of `keys`. */

@@ -1,20 +1,24 @@
 /**
- * The durable key store of one KME: a SQLite file (better-sqlite3) in WAL mode with `synchronous=FULL`,
- * so a committed delivery survives power loss (SQLite docs, "PRAGMA synchronous": FULL syncs the WAL on
- * every commit). `secure_delete=ON` overwrites freed content with zeros and `wal_checkpoint(TRUNCATE)`
+ * The durable key store of one KME: a SQLite file (better-sqlite3) in WAL mode, every acknowledged write
+ * synced to disk before the answer leaves (SQLite docs, "PRAGMA synchronous": with FULL, SQLite syncs the
+ * WAL in every COMMIT; in the default `group` mode the group committer syncs the WAL file once per batch
+ * on the thread pool — the same on-disk state, without stalling the event loop). `secure_delete=ON` overwrites freed content with zeros and `wal_checkpoint(TRUNCATE)`
  * (run periodically and on close) clears old WAL frames: erased keys are overwritten, then deleted.
  *
- * Three tables. `chunks`: key material received from a link (or relay, or PQC), one row per chunk, with a
+ * Five tables. `chunks`: key material received from a link (or relay, or PQC), one row per chunk, with a
  * UUID both KMEs derive identically, an owner flag (which of the two KMEs may hand it to a master, see
  * docs/kme.md) and its metadata. `keys`: keys formed from chunks that still wait for local slaves.
- * `deliveries`: the audit log of who got which key_ID in which role (no material); its primary key
- * (key_id, sae) makes a second delivery of a key to the same SAE impossible at the database level.
+ * `deliveries`: the append-only audit log of who got which key_ID in which role (no material).
+ * `received`: key IDs of reservations applied here (so a re-sent reservation is recognised).
+ * `outbox`: reservations for slaves behind a peer KME, written in the same transaction as the master's
+ * delivery and deleted once the peer has acknowledged them (IDs only, no material).
  * All methods are synchronous; callers batch them into one transaction (group commit, ./batcher.ts).
  */
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
-import { SCHEMA_SQL, type ChunkRow, type KeyRow } from './store-sql.ts';
+import { SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
 export interface KeyMeta {
@@ -45,6 +49,8 @@ export interface FormedKey {
   readonly key: Uint8Array;
   readonly sizeBits: number;
   readonly chunkIds: readonly string[];
+  /** Store positions and sizes of the chunks (internal; empty for keys delivered to slaves). */
+  readonly chunks: readonly { seq: number; bytes: number }[];
   readonly meta: KeyMeta;
 }
 
@@ -55,6 +61,20 @@ export interface PoolLevel {
   mineChunks: number;
   /** Chunks the peer owns (waiting for its reservations). */
   theirChunks: number;
+}
+
+/** A reservation for a peer KME: chunks `chunkIds` form key `keyId` for `slaves` named by `master`. */
+export interface ReservationRecord {
+  readonly keyId: string;
+  readonly chunkIds: readonly string[];
+  readonly sizeBits: number;
+  readonly master: string;
+  readonly slaves: readonly string[];
+}
+
+/** An outbox entry: a reservation and its position in the outbox. */
+export interface OutboxRecord extends ReservationRecord {
+  readonly seq: number;
 }
 
 /** One row of the delivery log. */
@@ -70,14 +90,24 @@ export interface KeyStoreOptions {
   readonly path: string;
   /** Most chunks kept per peer; supply beyond it is dropped (reported). Default 1,000,000. */
   readonly maxChunksPerPeer?: number;
+  /**
+   * `full`: PRAGMA synchronous=FULL, SQLite fsyncs the WAL inside every COMMIT (blocking the event loop).
+   * `group` (default): synchronous=NORMAL and the group committer fsyncs the WAL file itself, off the
+   * event loop, before any answer leaves — the same guarantee for every acknowledged write (docs/kme.md).
+   */
+  readonly durability?: 'full' | 'group';
 }
 
 const rankOf = (p: Provenance): number => PROVENANCE_ORDER.indexOf(p);
+/** Full chunk size (bytes) as cut by ./supply.ts. */
+const CHUNK_SIZE = 32;
 
 /** The durable key store (see the file header). */
 export class KeyStore {
   readonly db: Database.Database;
   readonly maxChunksPerPeer: number;
+  readonly durability: 'full' | 'group';
+  readonly #walFd: number | undefined;
   readonly #levels = new Map<string, PoolLevel>();
   readonly #st: ReturnType<typeof prepare>;
 
@@ -89,11 +119,15 @@ export class KeyStore {
   private constructor(opts: KeyStoreOptions) {
     this.maxChunksPerPeer = opts.maxChunksPerPeer ?? 1_000_000;
     this.db = new Database(opts.path);
+    const memory = opts.path === ':memory:' || opts.path === '';
+    this.durability = memory ? 'full' : (opts.durability ?? 'group');
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db.pragma(this.durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
     this.db.pragma('secure_delete = ON');
     this.db.pragma('foreign_keys = OFF');
     this.db.exec(SCHEMA_SQL);
+    // The WAL file exists once the schema transaction has run; keep a descriptor to fsync it.
+    this.#walFd = this.durability === 'group' ? openSync(`${opts.path}-wal`, 'r+') : undefined;
     this.#st = prepare(this.db);
     for (const r of this.db
       .prepare('SELECT peer, mine, COUNT(*) AS n, SUM(length(material)) AS b FROM chunks GROUP BY peer, mine')
@@ -151,6 +185,7 @@ export class KeyStore {
         } else l.theirChunks++;
       }
     });
+    this.syncWalSync();
     return added;
   }
 
@@ -164,6 +199,8 @@ export class KeyStore {
     master: string;
     slaves: readonly string[];
     localSlaves: readonly string[];
+    /** Slaves behind the peer KME: a reservation for them goes to the outbox in the same transaction. */
+    remoteSlaves?: readonly string[];
     number: number;
     sizeBits: number;
     maxProvenanceRank?: number;
@@ -175,7 +212,10 @@ export class KeyStore {
     return this.transaction(() => {
       const out: FormedKey[] = [];
       const maxRank = req.maxProvenanceRank ?? PROVENANCE_ORDER.length - 1;
-      const rows = this.#st.selectMine.iterate(req.peer, maxRank) as IterableIterator<ChunkRow>;
+      // Enough rows for full-size chunks; the rare short (tail) chunk falls back to iterating.
+      const want = Math.ceil(bytes / CHUNK_SIZE) * req.number;
+      const first = this.#st.selectMine.all(req.peer, maxRank, want) as ChunkRow[];
+      const rows = first.length < want ? first : this.#more(first, req.peer, maxRank);
       let cur: ChunkRow[] = [];
       let have = 0;
       for (const row of rows) {
@@ -189,13 +229,23 @@ export class KeyStore {
       }
       if (out.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
       for (const k of out) {
-        for (const id of k.chunkIds) {
-          const m = this.#st.deleteChunk.get(id) as { n: number } | undefined;
+        for (const c of k.chunks) {
+          this.#st.deleteChunk.run(c.seq);
           l.mineChunks--;
-          l.mineBytes -= m?.n ?? 0;
+          l.mineBytes -= c.bytes;
         }
         this.#st.logDelivery.run(k.keyId, 'master', req.master, req.nowMs);
         if (req.localSlaves.length > 0) this.#insertKey(req.peer, k, req.master, req.localSlaves, req.nowMs);
+        if (req.remoteSlaves && req.remoteSlaves.length > 0)
+          this.#st.insertOutbox.run(
+            k.keyId,
+            req.peer,
+            JSON.stringify(k.chunkIds),
+            req.sizeBits,
+            req.master,
+            JSON.stringify(req.remoteSlaves),
+            req.nowMs,
+          );
       }
       return out;
     });
@@ -205,18 +255,10 @@ export class KeyStore {
    * Applies a peer's reservation: chunks `chunkIds` (owned by `peer`) become key `keyId` for `slaves`
    * served here. All-or-nothing; throws KMS_PEER_UNAVAILABLE if a chunk is missing or not the peer's.
    */
-  applyReservation(
-    peer: string,
-    r: {
-      keyId: string;
-      chunkIds: readonly string[];
-      sizeBits: number;
-      master: string;
-      slaves: readonly string[];
-    },
-    nowMs: number,
-  ): void {
+  applyReservation(peer: string, r: ReservationRecord, nowMs: number): void {
     const l = this.level(peer);
+    // Idempotent: a reservation seen before (pushed and pulled, or re-sent after a crash) is a no-op.
+    if (this.#st.selectReceived.get(r.keyId)) return;
     const rows: ChunkRow[] = [];
     for (const id of r.chunkIds) {
       const row = this.#st.selectChunk.get(id) as ChunkRow | undefined;
@@ -233,10 +275,11 @@ export class KeyStore {
         'KMS_PEER_UNAVAILABLE',
         `Cannot reserve key ${r.keyId}: chunks hold too few bits`,
       );
-    for (const id of r.chunkIds) {
-      this.#st.deleteChunk.get(id);
+    for (const row of rows) {
+      this.#st.deleteChunk.run(row.seq);
       l.theirChunks--;
     }
+    this.#st.insertReceived.run(r.keyId);
     this.#insertKey(peer, k, r.master, r.slaves, nowMs);
   }
 
@@ -269,6 +312,7 @@ export class KeyStore {
           key: row.material,
           sizeBits: row.size_bits,
           chunkIds: [],
+          chunks: [],
           meta: JSON.parse(row.meta) as KeyMeta,
         });
       }
@@ -276,11 +320,39 @@ export class KeyStore {
     });
   }
 
-  /** Removes keys formed for local slaves (used when the peer refused the matching reservation). */
-  dropKeys(keyIds: readonly string[]): void {
-    this.transaction(() => {
-      for (const id of keyIds) this.#st.deleteKey.run(id);
-    });
+  /** Up to `limit` unacknowledged reservations for `peer`, oldest first (all of `keyIds` if given). */
+  outbox(peer: string, limit: number, keyIds?: readonly string[]): OutboxRecord[] {
+    let rows: OutboxRow[];
+    if (keyIds) {
+      // Pulls are rare and the outbox short (entries leave once acknowledged): a scan is fine.
+      const want = new Set(keyIds);
+      rows = (this.#st.selectOutboxAll.all(peer) as OutboxRow[]).filter((r) => want.has(r.key_id));
+    } else rows = this.#st.selectOutbox.all(peer, limit) as OutboxRow[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      keyId: r.key_id,
+      chunkIds: JSON.parse(r.chunk_ids) as string[],
+      sizeBits: r.size_bits,
+      master: r.master,
+      slaves: JSON.parse(r.slaves) as string[],
+    }));
+  }
+
+  /** Forgets the reservations for `peer` up to outbox position `seq` (the peer acknowledged them). */
+  clearOutbox(peer: string, seq: number): void {
+    this.#st.deleteOutbox.run(peer, seq);
+  }
+
+  /** True when `keyId` waits here for a slave or was delivered from here. */
+  knows(keyId: string): boolean {
+    return Boolean(this.#st.selectKey.get(keyId) || this.#st.selectReceived.get(keyId));
+  }
+
+  /** Peers with unacknowledged reservations. */
+  outboxPeers(): string[] {
+    return (this.db.prepare('SELECT DISTINCT peer FROM outbox').all() as { peer: string }[]).map(
+      (r) => r.peer,
+    );
   }
 
   /** Keys waiting for local slaves. */
@@ -303,6 +375,21 @@ export class KeyStore {
     return this.db.prepare('SELECT key_id AS keyId, role, sae FROM deliveries').all() as Delivery[];
   }
 
+  /**
+   * Makes every transaction committed so far durable: fdatasync of the WAL file on the libuv thread pool
+   * (group mode; SQLite already synced inside COMMIT in full mode). Resolves when the data is on disk.
+   */
+  syncWal(): Promise<void> {
+    const fd = this.#walFd;
+    if (fd === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+  }
+
+  /** `syncWal` for callers that cannot wait asynchronously (the southbound `supply`). */
+  syncWalSync(): void {
+    if (this.#walFd !== undefined) fdatasyncSync(this.#walFd);
+  }
+
   /** Moves WAL content into the database and truncates the WAL (erases old frames holding keys). */
   checkpoint(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -313,6 +400,14 @@ export class KeyStore {
     if (!this.db.open) return;
     this.checkpoint();
     this.db.close();
+    if (this.#walFd !== undefined) closeSync(this.#walFd);
+  }
+
+  /** Rows after `first` (used when tail chunks are shorter than CHUNK_SIZE). */
+  *#more(first: readonly ChunkRow[], peer: string, maxRank: number): Generator<ChunkRow> {
+    yield* first;
+    const last = first.at(-1);
+    yield* this.#st.selectMineFrom.iterate(peer, maxRank, last ? last.seq : -1) as IterableIterator<ChunkRow>;
   }
 
   #insertKey(peer: string, k: FormedKey, master: string, slaves: readonly string[], nowMs: number): void {
@@ -360,7 +455,14 @@ function formKey(rows: readonly ChunkRow[], bytes: number, sizeBits: number, key
     blockIds: [...new Set(rows.map((r) => r.block_id))],
   };
   const id = keyId ?? (rows.length === 1 ? rows[0]!.id : randomUUID());
-  return { keyId: id, key: key.subarray(0, off), sizeBits, chunkIds: rows.map((r) => r.id), meta };
+  return {
+    keyId: id,
+    key: key.subarray(0, off),
+    sizeBits,
+    chunkIds: rows.map((r) => r.id),
+    chunks: rows.map((r) => ({ seq: r.seq, bytes: r.material.length })),
+    meta,
+  };
 }
 
 function prepare(db: Database.Database) {
@@ -369,16 +471,27 @@ function prepare(db: Database.Database) {
       'INSERT OR IGNORE INTO chunks (id, peer, mine, material, prov_rank, path, exposed, block_id) VALUES (?,?,?,?,?,?,?,?)',
     ),
     selectMine: db.prepare(
-      'SELECT * FROM chunks WHERE peer = ? AND mine = 1 AND prov_rank <= ? ORDER BY seq',
+      'SELECT * FROM chunks WHERE peer = ? AND mine = 1 AND prov_rank <= ? ORDER BY seq LIMIT ?',
+    ),
+    selectMineFrom: db.prepare(
+      'SELECT * FROM chunks WHERE peer = ? AND mine = 1 AND prov_rank <= ? AND seq > ? ORDER BY seq',
     ),
     selectChunk: db.prepare('SELECT * FROM chunks WHERE id = ?'),
-    deleteChunk: db.prepare('DELETE FROM chunks WHERE id = ? RETURNING length(material) AS n'),
+    deleteChunk: db.prepare('DELETE FROM chunks WHERE seq = ?'),
     insertKey: db.prepare(
       'INSERT INTO keys (id, peer, material, size_bits, master, slaves, pending, meta, created_ms) VALUES (?,?,?,?,?,?,?,?,?)',
     ),
     selectKey: db.prepare('SELECT * FROM keys WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
     updatePending: db.prepare('UPDATE keys SET pending = ? WHERE id = ?'),
+    selectReceived: db.prepare('SELECT 1 FROM received WHERE key_id = ?'),
+    insertReceived: db.prepare('INSERT INTO received (key_id) VALUES (?)'),
+    insertOutbox: db.prepare(
+      'INSERT INTO outbox (key_id, peer, chunk_ids, size_bits, master, slaves, created_ms) VALUES (?,?,?,?,?,?,?)',
+    ),
+    selectOutbox: db.prepare('SELECT * FROM outbox WHERE peer = ? ORDER BY seq LIMIT ?'),
+    selectOutboxAll: db.prepare('SELECT * FROM outbox WHERE peer = ?'),
+    deleteOutbox: db.prepare('DELETE FROM outbox WHERE peer = ? AND seq <= ?'),
     logDelivery: db.prepare('INSERT INTO deliveries (key_id, role, sae, at_ms) VALUES (?,?,?,?)'),
   };
 }
