@@ -70,13 +70,16 @@ export function trainAnomalyDetector(
   if (normal.length < 20)
     throw new RangeError(`anomaly training needs ≥ 20 normal blocks, got ${normal.length}`);
   const half = Math.floor(normal.length / 2);
-  const forest = IsolationForest.train(
-    normal.slice(0, half).map((s) => anomalyFeatures(model, s)),
-    rng,
-    100,
-    256,
-  );
-  const score = (s: TelemetrySample) => forest.score(anomalyFeatures(model, s));
+  const training = normal.slice(0, half).map((s) => anomalyFeatures(model, s));
+  const forest = IsolationForest.train(training, rng, 100, 256);
+  // A feature constant in training (e.g. a noiseless monitor diode) gives the forest nothing to split on;
+  // any departure from that constant is isolated by one split, so it scores 1.
+  const constant = training[0]!.map((v, f) => (training.every((r) => r[f] === v) ? v : undefined));
+  const score = (s: TelemetrySample) => {
+    const x = anomalyFeatures(model, s);
+    if (constant.some((v, f) => v !== undefined && Math.abs(x[f]! - v) > 1e-9)) return 1;
+    return forest.score(x);
+  };
   const held = normal
     .slice(half)
     .map(score)
