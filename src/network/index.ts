@@ -15,3 +15,4 @@ export * from './passes.ts';
 export * from './types.ts';
 export * from './simulation.ts';
 export * from './report.ts';
+export * from './kme-relay.ts';

@@ -25,7 +25,7 @@ function hopKeys(seed: string): HopKeys {
       const ref = p.take(n * 8);
       return { ref, key: simulatedKeySource(seed, linkId).read(ref, n) };
     },
-    fetch: (linkId, ref, n) => simulatedKeySource(seed, linkId).read(ref, n),
+    fetch: (linkId, ref, n) => simulatedKeySource(seed, linkId).read(Number(ref), n),
   };
 }
 

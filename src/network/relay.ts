@@ -10,12 +10,15 @@
  * over mutual TLS).
  */
 
+/** Reference of a link key: a byte offset in a simulation, an ETSI key_ID between live KMEs. */
+export type KeyRef = number | string;
+
 /** Link key access at one node: the sender takes fresh key, the receiver fetches the same key by ref. */
 export interface HopKeys {
   /** Reserves `lengthBytes` of link key (sender side); undefined if the link has too little. */
-  take(linkId: string, lengthBytes: number): { readonly ref: number; readonly key: Uint8Array } | undefined;
+  take(linkId: string, lengthBytes: number): { readonly ref: KeyRef; readonly key: Uint8Array } | undefined;
   /** The link key a `take` at the other end returned (receiver side); undefined if unknown. */
-  fetch(linkId: string, ref: number, lengthBytes: number): Uint8Array | undefined;
+  fetch(linkId: string, ref: KeyRef, lengthBytes: number): Uint8Array | undefined;
 }
 
 /** One share of a relayed key on one hop, encrypted with that hop's link key. */
@@ -31,7 +34,7 @@ export interface RelayShareMessage {
   /** Index in `path` of the receiving node (1 … path.length − 1). */
   readonly hop: number;
   /** Reference of the link key used on this hop (the key_ID in a live network). */
-  readonly linkKeyRef: number;
+  readonly linkKeyRef: KeyRef;
   readonly ciphertext: Uint8Array;
 }
 
@@ -166,17 +169,19 @@ export class ShareCollector {
 }
 
 /**
- * Runs a whole relay synchronously through `nodes` (the simulator's transport: instant, lossless).
+ * Runs a whole relay synchronously (the simulator's transport: instant, lossless). `keys` is one HopKeys
+ * for every node (simulated pools) or each node's own (e.g. its KME key store, see kme-relay.ts).
  * Returns the key the destination reassembled and every intermediate node's view.
  */
 export function relayInProcess(
   keyId: string,
   key: Uint8Array,
   routes: readonly RelayRoute[],
-  keys: HopKeys,
+  keys: HopKeys | ((nodeId: string) => HopKeys),
   random: (n: number) => Uint8Array,
 ): { ok: true; key: Uint8Array; views: Map<string, Uint8Array[]> } | { ok: false; reason: string } {
-  const start = startRelay(keyId, key, routes, keys, random);
+  const at = typeof keys === 'function' ? keys : () => keys;
+  const start = startRelay(keyId, key, routes, at(routes[0]?.nodes[0] ?? ''), random);
   if (!start.ok) return start;
   const views = new Map<string, Uint8Array[]>();
   const collector = new ShareCollector();
@@ -185,7 +190,7 @@ export function relayInProcess(
   while (queue.length > 0) {
     const msg = queue.shift()!;
     const nodeId = msg.path[msg.hop]!;
-    const step = relayReceive(nodeId, msg, keys);
+    const step = relayReceive(nodeId, msg, at(nodeId));
     if (step.kind === 'error') return { ok: false, reason: step.reason };
     if (step.kind === 'forward') {
       const v = views.get(nodeId) ?? [];

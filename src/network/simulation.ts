@@ -149,7 +149,7 @@ export class NetworkSimulation {
         return { ref, key: l.keys.read(ref, lengthBytes) };
       },
       fetch: (linkId, ref, lengthBytes) =>
-        this.#links[this.#linkIndex.get(linkId)!]!.keys.read(ref, lengthBytes),
+        this.#links[this.#linkIndex.get(linkId)!]!.keys.read(Number(ref), lengthBytes),
     };
     this.#apps = scenario.apps.map((app, index) => ({
       index,
