@@ -5,3 +5,7 @@ export * from './app.ts';
 export { sseFrame } from './sse.ts';
 export * from './compose.ts';
 export { startKmeFleet, freePorts, kmeName, saeName, type KmeFleet, type FleetNode } from './kme-fleet.ts';
+export { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-telemetry.ts';
+export { LinkKeySupply, type SupplyLink, type KeySupplyOptions, type SupplyStats } from './key-supply.ts';
+export { startKmeSessions, type KmeSessionApp, type KmeSessionOptions } from './kme-sessions.ts';
+export { startStandInFeed, type StandInLink, type StandInOptions } from './standin-feed.ts';
