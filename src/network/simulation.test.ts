@@ -138,3 +138,14 @@ test('the live mode paces the same simulation by the wall clock', async () => {
   assert.ok(net.snapshot().timeS > 0);
   assert.ok(samples > 0);
 });
+
+test('accounting mode gives the same numbers as byte mode (it only skips making the bytes)', () => {
+  const run = (materializeKeys: boolean) => {
+    const net = new NetworkSimulation(metro, { seed: 8, durationS: 1800, materializeKeys });
+    net.scheduleEvent({ atS: 300, kind: 'fail', target: 'hq-bw' });
+    net.compromiseNode('dc-north');
+    net.run();
+    return net.summary(0);
+  };
+  assert.deepEqual(run(false), run(true));
+});

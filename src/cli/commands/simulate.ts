@@ -26,7 +26,8 @@ Examples:
       cut link hq-dcn from 1 h to 3 h, JSON summary
   qkdnet simulate scenarios/secoqc-vienna-2008.yaml --compromise node:BREI --report out/
       a silently compromised trusted node; writes out/report.html and out/summary.json
-  qkdnet simulate scenarios/beijing-shanghai-backbone.yaml --seed 7 --fail link:JN-HF@0
+  qkdnet simulate scenarios/beijing-shanghai-backbone.yaml --seed 7 --fail link:JN-R10@2h --accounting
+      a backbone cut (the chain falls back to hybrid/PQC); accounting mode for speed
 
 --fail takes link:ID@TIME (cut at TIME) or link:ID@FROM..TO (cut, then restore), comma-separated.
 --compromise takes node:ID or node:ID@TIME, comma-separated (the node reads what it relays; silent).
@@ -86,6 +87,7 @@ interface SimulateOptions {
   compromise?: string;
   report?: string;
   format: string;
+  accounting?: boolean;
 }
 
 function textSummary(s: SimulationSummary, name: string): string {
@@ -126,7 +128,7 @@ export function runSimulate(
     ...(o.fail ? parseFailures(o.fail) : []),
     ...(o.compromise ? parseCompromises(o.compromise) : []),
   ];
-  const net = new NetworkSimulation(scenario, { seed, durationS });
+  const net = new NetworkSimulation(scenario, { seed, durationS, materializeKeys: o.accounting !== true });
   for (const e of events) {
     const known =
       e.kind === 'compromise'
@@ -174,6 +176,10 @@ export function register(program: Command): void {
     .option('--compromise <nodes>', 'silently compromised nodes: node:ID or node:ID@TIME, comma-separated')
     .option('--report <dir>', 'write report.html (plots over time, events) and summary.json to DIR')
     .option('--format <format>', 'text or json', 'text')
+    .option(
+      '--accounting',
+      'track pools, routes, provenance and exposure without making key bytes (large networks; same numbers)',
+    )
     .addHelpText('after', EXAMPLES)
     .action((file: string, o: SimulateOptions) => {
       const { output } = runSimulate(file, o);
