@@ -25,3 +25,35 @@ test(
     assert.doesNotMatch(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }), /qkcli/);
   },
 );
+
+test(
+  'as an unprivileged user, ipsec up, down and bench refuse with one line (IPSEC_NOT_ROOT) and exit 1',
+  { skip: process.getuid?.() !== 0 && 'needs root to drop to nobody' },
+  (t) => {
+    const drop = ['--reuid', '65534', '--regid', '65534', '--clear-groups'];
+    if (spawnSync('setpriv', [...drop, 'test', '-r', bin]).status !== 0)
+      return t.skip('the checkout is not readable by nobody (e.g. under /root)');
+    for (const sub of [['up', '--duration', '0'], ['down'], ['bench', '--runs', '1']]) {
+      const r = spawnSync(
+        'setpriv',
+        [
+          '--reuid',
+          '65534',
+          '--regid',
+          '65534',
+          '--clear-groups',
+          'env',
+          'HOME=/tmp',
+          process.execPath,
+          bin,
+          'ipsec',
+          ...sub,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      assert.equal(r.status, 1, `${sub[0]}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.match(r.stderr, /need root \(uid is 65534\)/);
+    }
+  },
+);
