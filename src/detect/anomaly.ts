@@ -1,6 +1,6 @@
 /**
  * The multivariate second opinion: an isolation forest (isolation-forest.ts) over a block's standardized
- * residuals against the calibrated model. Features are z-scores (observed − expected)/σ_binomial of every
+ * residuals against the calibrated model. Features summarise z-scores (observed − expected)/σ_binomial of every
  * class-and-basis gain, sifted share and QBER, plus the double-click rate, Bob's Z share and the monitor
  * power, so the forest sees departures in any combination rather than one statistic at a time.
  *
@@ -21,18 +21,27 @@ function z(observed: number, trials: number, p: number): number {
   return sd > 0 ? (observed - trials * p) / sd : 0;
 }
 
-/** The feature vector of one block (fixed length for a given model). */
+/**
+ * The feature vector of one block (9 values): for gains, sifted shares and QBERs, the sum of the class ×
+ * basis z-scores over √(terms) and their largest |z|; then the double-click, Bob's-share and monitor
+ * residuals. Summaries rather than all 18 raw z-scores, so a departure in one statistic is not diluted
+ * among many irrelevant dimensions (an isolation forest picks split features at random).
+ */
 export function anomalyFeatures(model: CalibratedModel, s: TelemetrySample): number[] {
-  const f: number[] = [];
+  const groups: number[][] = [[], [], []];
   for (const c of model.classes)
     for (const b of BASES) {
       const k = s.counts?.[c.name]?.[b];
-      f.push(
-        k ? z(k.detected, k.sent, c.detectProb[b]) : 0,
-        k ? z(k.sifted, k.detected, c.siftProb[b]) : 0,
-        k ? z(k.errors, k.sifted, c.errorProb[b]) : 0,
-      );
+      if (!k) continue;
+      groups[0]!.push(z(k.detected, k.sent, c.detectProb[b]));
+      groups[1]!.push(z(k.sifted, k.detected, c.siftProb[b]));
+      groups[2]!.push(z(k.errors, k.sifted, c.errorProb[b]));
     }
+  const f: number[] = [];
+  for (const g of groups) {
+    f.push(g.length ? g.reduce((a, v) => a + v, 0) / Math.sqrt(g.length) : 0);
+    f.push(g.reduce((a, v) => Math.max(a, Math.abs(v)), 0));
+  }
   f.push(
     s.detections && s.doubleClicks !== undefined ? z(s.doubleClicks, s.detections, model.doubleClickProb) : 0,
   );

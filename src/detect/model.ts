@@ -9,7 +9,7 @@
  * after B blocks is 1/√B of one block's — see docs/detection.md for how that enters the thresholds.
  */
 import type { BasisName, IntensityClass, LinkParams, TelemetrySample } from './deps.ts';
-import { fiberTransmittance } from './deps.ts';
+import { ENGINE_INTENSITIES, fiberTransmittance } from './deps.ts';
 
 /** Probabilities of one intensity class, per Alice basis. */
 export interface ClassCalibration {
@@ -47,22 +47,16 @@ export interface CalibratedModel {
 
 const BASES: readonly BasisName[] = ['Z', 'X'];
 
-/** Default intensities (Ma et al. 2005 §V style: signal 0.5, weak decoy 0.1, vacuum) used when none are given. */
-export const DEFAULT_INTENSITIES: readonly IntensityClass[] = [
-  { name: 'signal', mu: 0.5, probability: 0.8 },
-  { name: 'decoy', mu: 0.1, probability: 0.15 },
-  { name: 'vacuum', mu: 0, probability: 0.05 },
-];
-
 /**
- * The analytic model of a link of `distanceKm` (GYS formulas above). Double clicks: dark counts in both
+ * The analytic model of a link of `distanceKm` (GYS formulas above); intensities default to the link
+ * engine's source (src/qkd DEFAULT_INTENSITIES). Double clicks: dark counts in both
  * detectors, (Y₀/2)², plus a coherent pulse split between the two detectors — with probability e_d per
  * photon in the matched basis, ½ in the other: (1−e^{−ημe})(1−e^{−ημ(1−e)}).
  */
 export function modelFromParams(
   params: LinkParams,
   distanceKm: number,
-  intensities: readonly IntensityClass[] = DEFAULT_INTENSITIES,
+  intensities: readonly IntensityClass[] = ENGINE_INTENSITIES,
 ): CalibratedModel {
   const eta =
     params.detectorEfficiency *

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng, type TelemetrySample } from '../common/index.ts';
 import { PRESETS } from '../physics/index.ts';
-import { modelFromParams, modelFromTelemetry, siftedPerPulse, DEFAULT_INTENSITIES } from './model.ts';
+import { DEFAULT_INTENSITIES } from '../qkd/index.ts';
+import { modelFromParams, modelFromTelemetry, siftedPerPulse } from './model.ts';
 import { syntheticTelemetry, type Distortion } from './synthetic.ts';
 import { QuantumDetectors } from './quantum-detectors.ts';
 
