@@ -34,7 +34,27 @@ import {
 } from '../src/postprocess/index.ts';
 
 const quick = process.argv.includes('--quick');
-const now = () => performance.now();
+/**
+ * Timing: CPU milliseconds of this process (user + system) and wall milliseconds, both per timed region.
+ * The machine is shared (load often > 6 on two cores), so wall time mostly measures the queue; CPU time
+ * measures our code on one core, which is what the targets ask. Wall-clock throughput is reported beside.
+ */
+class Clock {
+  cpuMs = 0;
+  wallMs = 0;
+  #c = 0;
+  #w = 0;
+  start(): void {
+    const u = process.cpuUsage();
+    this.#c = (u.user + u.system) / 1000;
+    this.#w = performance.now();
+  }
+  stop(): void {
+    const u = process.cpuUsage();
+    this.cpuMs += (u.user + u.system) / 1000 - this.#c;
+    this.wallMs += performance.now() - this.#w;
+  }
+}
 
 /** Straightforward Cascade (BS93 schedule) on unpacked bits: the baseline. Returns leaked parities. */
 function naiveCascade(alice: Uint8Array, bob: Uint8Array, q: number, rng: Rng): number {
@@ -103,6 +123,7 @@ interface CascadeRow {
   frame_error_rate: number;
   round_trips_mean: number;
   throughput_mbps: number;
+  throughput_wall_mbps: number;
 }
 
 function benchCascade(alg: ErrorCorrection, n: number, q: number, frames: number): CascadeRow {
@@ -110,14 +131,14 @@ function benchCascade(alg: ErrorCorrection, n: number, q: number, frames: number
   const inputs = Array.from({ length: frames + 1 }, () => noisyPair(n, q, rng));
   const opts = { qberEstimate: q, shuffleSeed: 1 };
   reconcile(alg, inputs[0]!.alice, inputs[0]!.bob, opts); // warm-up: JIT and shuffles (untimed)
-  let ms = 0;
+  const clk = new Clock();
   let eff = 0;
   let wrong = 0;
   let rt = 0;
   for (const { alice, bob, errors } of inputs.slice(1)) {
-    const t0 = now();
+    clk.start();
     const r = reconcile(alg, alice, bob, opts);
-    ms += now() - t0;
+    clk.stop();
     eff += r.leakedBits / (n * binaryEntropy(errors / n));
     rt += r.roundTrips;
     if (!r.key.equals(alice)) wrong++;
@@ -130,7 +151,8 @@ function benchCascade(alg: ErrorCorrection, n: number, q: number, frames: number
     efficiency_mean: +(eff / frames).toFixed(4),
     frame_error_rate: wrong / frames,
     round_trips_mean: rt / frames,
-    throughput_mbps: +((n * frames) / (ms * 1000)).toFixed(2),
+    throughput_mbps: +((n * frames) / (clk.cpuMs * 1000)).toFixed(2),
+    throughput_wall_mbps: +((n * frames) / (clk.wallMs * 1000)).toFixed(2),
   };
   if (!(row.efficiency_mean > 1 && row.efficiency_mean < 1.6) || row.frame_error_rate > 0.2)
     throw new Error(`sanity: ${JSON.stringify(row)}`);
@@ -141,12 +163,12 @@ function benchNaiveCascade(n: number, q: number, frames: number) {
   const rng = createRng(`naive:${n}:${q}`);
   const inputs = Array.from({ length: frames }, () => noisyPair(n, q, rng));
   const unpacked = inputs.map((f) => ({ a: unpack(f.alice), b: unpack(f.bob), errors: f.errors }));
-  let ms = 0;
+  const clk = new Clock();
   let eff = 0;
   for (const f of unpacked) {
-    const t0 = now();
+    clk.start();
     const leak = naiveCascade(f.a, f.b, q, rng);
-    ms += now() - t0;
+    clk.stop();
     eff += leak / (n * binaryEntropy(f.errors / n));
   }
   return {
@@ -155,7 +177,8 @@ function benchNaiveCascade(n: number, q: number, frames: number) {
     block_size: n,
     frames,
     efficiency_mean: +(eff / frames).toFixed(4),
-    throughput_mbps: +((n * frames) / (ms * 1000)).toFixed(2),
+    throughput_mbps: +((n * frames) / (clk.cpuMs * 1000)).toFixed(2),
+    throughput_wall_mbps: +((n * frames) / (clk.wallMs * 1000)).toFixed(2),
   };
 }
 
@@ -167,19 +190,20 @@ function benchPa(family: 'multiply-add-shift' | 'toeplitz', n: number, reps: num
   privacyAmplify(family, key, seed, m); // warm-up
   // A fresh seed object per repetition, so converted seeds are never reused: the cost of one end.
   const seeds = Array.from({ length: reps }, () => seed.clone());
-  let ms = 0;
+  const clk = new Clock();
   for (let i = 0; i < reps; i++) {
-    const t0 = now();
+    clk.start();
     const out = privacyAmplify(family, key, seeds[i]!, m);
-    ms += now() - t0;
+    clk.stop();
     if (out.length !== m) throw new Error(`sanity: PA output ${out.length} ≠ ${m}`);
   }
   return {
     family,
     input_bits: n,
     output_bits: m,
-    ms_per_hash: +(ms / reps).toFixed(2),
-    throughput_mbps: +(n / ((ms / reps) * 1000)).toFixed(2),
+    ms_per_hash: +(clk.cpuMs / reps).toFixed(2),
+    throughput_mbps: +(n / ((clk.cpuMs / reps) * 1000)).toFixed(2),
+    throughput_wall_mbps: +(n / ((clk.wallMs / reps) * 1000)).toFixed(2),
   };
 }
 
@@ -188,9 +212,11 @@ function benchNaiveToeplitz(n: number, extrapolateTo: number) {
   const m = Math.floor(0.4 * n);
   const key = BitArray.random(n, rng);
   const seed = randomPaSeed('toeplitz', n, m, rng);
-  const t0 = now();
+  const clk = new Clock();
+  clk.start();
   toeplitzHashNaive(key, seed, m);
-  const ms = now() - t0;
+  clk.stop();
+  const ms = clk.cpuMs;
   const big = (ms * (extrapolateTo * 0.4 * extrapolateTo)) / (n * m);
   return {
     family: 'toeplitz-naive (baseline)',
@@ -206,14 +232,14 @@ function benchPipeline(blocks: number) {
   const rng = createRng('bench-pipeline');
   const raws = Array.from({ length: blocks + 1 }, (_, b) => simulateRawRecord(EXAMPLE_LINK, rng, 'bench', b));
   runPipeline(raws[0]!, {}, rng.stream('warm')); // warm-up (untimed)
-  let ms = 0;
+  const clk = new Clock();
   let sifted = 0;
   let finalBits = 0;
   let eff = 0;
   for (const raw of raws.slice(1)) {
-    const t0 = now();
+    clk.start();
     const r = runPipeline(raw, {}, rng.stream(`b${raw.blockId}`));
-    ms += now() - t0;
+    clk.stop();
     if (!r.ok || !r.stats.keys_equal)
       throw new Error(`sanity: pipeline block failed: ${JSON.stringify(r.stats)}`);
     sifted += r.stats.sifted_bits;
@@ -225,8 +251,9 @@ function benchPipeline(blocks: number) {
     sifted_bits_per_block: Math.round(sifted / blocks),
     final_key_bits_per_block: Math.round(finalBits / blocks),
     efficiency_mean: +(eff / blocks).toFixed(4),
-    ms_per_block: +(ms / blocks).toFixed(1),
-    sifted_mbps: +(sifted / (ms * 1000)).toFixed(2),
+    ms_per_block: +(clk.cpuMs / blocks).toFixed(1),
+    sifted_mbps: +(sifted / (clk.cpuMs * 1000)).toFixed(2),
+    sifted_wall_mbps: +(sifted / (clk.wallMs * 1000)).toFixed(2),
   };
 }
 
