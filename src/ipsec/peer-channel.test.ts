@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { ChannelClient, open, seal, serveChannel } from './peer-channel.ts';
+import { ChannelClient, openSealed as open, seal, serveChannel } from './peer-channel.ts';
 
 const KEY = new Uint8Array(32).fill(7); // test-only channel key
 const OTHER = new Uint8Array(32).fill(8);

@@ -40,7 +40,11 @@ export function seal(
 }
 
 /** Checks a message's MAC and direction; returns the body or `undefined` when it is not authentic. */
-export function open(key: Uint8Array, dir: SealedMessage['dir'], raw: unknown): SealedMessage | undefined {
+export function openSealed(
+  key: Uint8Array,
+  dir: SealedMessage['dir'],
+  raw: unknown,
+): SealedMessage | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const m = raw as Partial<SealedMessage>;
   if (m.dir !== dir || !Number.isSafeInteger(m.seq) || typeof m.sentMs !== 'number') return undefined;
@@ -98,7 +102,7 @@ export async function serveChannel(
     } catch {
       return void s.destroy();
     }
-    const m = open(key, 'req', raw);
+    const m = openSealed(key, 'req', raw);
     if (!m || seen.has(m.seq) || Math.abs(clock() - m.sentMs) > maxSkewMs) return void s.destroy();
     seen.add(m.seq);
     let body: Record<string, unknown>;
@@ -194,7 +198,7 @@ export class ChannelClient {
       const head = this.#waiting[0];
       let m: SealedMessage | undefined;
       try {
-        m = open(this.#key, 'resp', JSON.parse(line));
+        m = openSealed(this.#key, 'resp', JSON.parse(line));
       } catch {
         m = undefined;
       }
