@@ -65,8 +65,17 @@ async function serve(kind: string, pkiDir: string, ports: [number, number], bloc
       : { ...cfg.b, port: ports[1], peers: [{ ...cfg.b.peers![0]!, url: urls[0]! }] };
   const kme = await startKme(config);
   const peer = kind === 'kme-a' ? 'kme-b' : 'kme-a';
-  for (let i = 0; i < blocks; i++) kme.supply(peer, testBlock(2026, `bench-${i}`, 65536, 'bench-link'));
+  let next = 0;
+  const feed = (n: number) => {
+    for (let i = 0; i < n; i++, next++)
+      kme.supply(peer, testBlock(2026, `bench-${next}`, 65536, 'bench-link'));
+  };
+  feed(blocks);
   process.on('message', (m: string) => {
+    if (m.startsWith('supply:')) {
+      feed(Number(m.slice(7)));
+      process.send!({ supplied: next });
+    }
     if (m === 'stats')
       process.send!({
         deliveries: kme.store.deliveries().length,
@@ -148,18 +157,25 @@ interface Run {
 
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 10);
-  const connectionList = (process.argv[3] ?? '10,50').split(',').map(Number);
+  const connectionList = (process.argv[3] ?? '10,50,100').split(',').map(Number);
   const pki = await makeTestPki();
   const t = pki.tls('sae-a');
   const tlsOptions = { cert: readFileSync(t.cert), key: readFileSync(t.key), ca: readFileSync(t.ca) };
-  // Material for ~20k req/s over every run (each key uses one 256-bit chunk owned by KME A; blocks of 2048 chunks).
-  const blocks = Math.ceil((20_000 * (seconds + 2) * connectionList.length * 2) / 2048);
+  // Material for up to ~10k req/s per run (each key uses one 256-bit chunk owned by KME A; a 64 KiB block
+  // holds 2048 chunks, 1024 of them A's). Both KMEs are fed the same blocks before each run, untimed.
+  const blocksPerRun = Math.ceil((10_000 * (seconds + 2)) / 1024);
+  const blocks = 4;
   const runs: Run[] = [];
+  const children: ChildProcess[] = [];
   try {
     const ports: [number, number] = [await freePort(), await freePort()];
-    process.stderr.write(`starting KME A and B (separate processes), each fed ${blocks} blocks of 64 KiB…\n`);
+    process.stderr.write(
+      `starting KME A and B (separate processes); ${blocksPerRun} blocks of 64 KiB per run…\n`,
+    );
     const kmeB = await spawnServer('kme-b', pki.dir, ports, blocks);
+    children.push(kmeB.child);
     const kmeA = await spawnServer('kme-a', pki.dir, ports, blocks);
+    children.push(kmeA.child);
     const url = kmeA.info.url as string;
     const master = new Etsi014Client({ url, ...tlsOptions });
     const slave = Etsi014Client.fromFiles(kmeB.info.url as string, pki.tls('sae-b'));
@@ -173,10 +189,15 @@ async function main(): Promise<void> {
     for (const connections of connectionList) {
       // The baseline runs while the KMEs idle, so both see the same machine state within seconds.
       const bare = await spawnServer('bare', pki.dir, barePorts, 0);
+      children.push(bare.child);
       await load(bare.info.url as string, tlsOptions, 2, connections); // warm-up
       const baseline = await load(bare.info.url as string, tlsOptions, seconds, connections);
       bare.child.kill('SIGTERM');
       await new Promise((r) => bare.child.once('exit', r));
+      await Promise.all([
+        ask(kmeA.child, `supply:${blocksPerRun}`),
+        ask(kmeB.child, `supply:${blocksPerRun}`),
+      ]);
       await load(url, tlsOptions, 2, connections); // warm-up
       const before = await ask(kmeA.child, 'stats');
       const ours = await load(url, tlsOptions, seconds, connections);
@@ -187,6 +208,8 @@ async function main(): Promise<void> {
           `sanity: non-2xx answers or errors (${ours.non_2xx}, ${ours.errors}, ${baseline.non_2xx})`,
         );
       // Requests still in flight when autocannon stops are delivered but not counted: at most one per connection.
+      const level = (after.poolChunks as number) > 0;
+      if (!level) throw new Error('sanity: the pool ran dry during the run (raise blocksPerRun)');
       if (delivered < ours.total_2xx || delivered > ours.total_2xx + connections)
         throw new Error(`sanity: ${delivered} deliveries logged for ${ours.total_2xx} answers`);
       const c0 = before.commits as { batches: number; ops: number };
@@ -235,6 +258,7 @@ async function main(): Promise<void> {
     writeFileSync('bench/results/kme.json', `${JSON.stringify(result, null, 2)}\n`);
     console.log(JSON.stringify(result, null, 2));
   } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     pki.cleanup();
   }
 }

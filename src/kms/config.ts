@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { QkdnetError } from '../common/index.ts';
 
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@-]+$' });
-const Pem = Type.Union([Type.String({ minLength: 1 }), Type.Unsafe<Buffer>({})]);
+const Pem = Type.Union([Type.String({ minLength: 1 }), Type.Uint8Array()]);
 
 const Schema = Type.Object(
   {
@@ -112,8 +112,8 @@ export function keyLimits(c: KmeConfig): KeyLimits {
 }
 
 /** Reads PEM text: a Buffer or PEM string as is, anything else as a file path (relative to `baseDir`). */
-export function readPem(v: string | Buffer, baseDir = '.'): Buffer {
-  if (Buffer.isBuffer(v)) return v;
+export function readPem(v: string | Uint8Array, baseDir = '.'): Buffer {
+  if (typeof v !== 'string') return Buffer.isBuffer(v) ? v : Buffer.from(v);
   if (v.includes('-----BEGIN')) return Buffer.from(v);
   const p = isAbsolute(v) ? v : resolve(baseDir, v);
   try {

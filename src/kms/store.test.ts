@@ -133,6 +133,19 @@ test('a reservation naming chunks the peer does not own is refused whole', () =>
   assert.equal(b.chunkIds().length, 32);
 });
 
+test('a block supplied again after its keys were served is ignored, never served twice', () => {
+  const { a, b } = pairStores();
+  feed(a, b, 9, 'blk-0', 256);
+  take(a, 4);
+  assert.equal(a.level('kme-b').mineChunks, 0);
+  feed(a, b, 9, 'blk-0', 256);
+  assert.equal(a.level('kme-b').mineChunks, 0);
+  assert.throws(
+    () => take(a, 1),
+    (e) => isQkdnetError(e, 'KMS_KEY_EXHAUSTED'),
+  );
+});
+
 test('deliveries and pools survive closing and reopening the file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkdnet-store-'));
   try {

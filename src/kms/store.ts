@@ -5,11 +5,13 @@
  * on the thread pool — the same on-disk state, without stalling the event loop). `secure_delete=ON` overwrites freed content with zeros and `wal_checkpoint(TRUNCATE)`
  * (run periodically and on close) clears old WAL frames: erased keys are overwritten, then deleted.
  *
- * Five tables. `chunks`: key material received from a link (or relay, or PQC), one row per chunk, with a
+ * Six tables. `chunks`: key material received from a link (or relay, or PQC), one row per chunk, with a
  * UUID both KMEs derive identically, an owner flag (which of the two KMEs may hand it to a master, see
  * docs/kme.md) and its metadata. `keys`: keys formed from chunks that still wait for local slaves.
  * `deliveries`: the append-only audit log of who got which key_ID in which role (no material).
  * `received`: key IDs of reservations applied here (so a re-sent reservation is recognised).
+ * `supplied`: every (peer, block) ever accepted, so material re-delivered after a restart (a device file
+ * read again) is ignored instead of being served a second time.
  * `outbox`: reservations for slaves behind a peer KME, written in the same transaction as the master's
  * delivery and deleted once the peer has acknowledged them (IDs only, no material).
  * All methods are synchronous; callers batch them into one transaction (group commit, ./batcher.ts).
@@ -160,12 +162,22 @@ export class KeyStore {
     return this.db.transaction(fn)();
   }
 
-  /** Adds chunks from the link to `peer`; returns how many were stored (duplicates and overflow dropped). */
+  /**
+   * Adds chunks from the link to `peer`; returns how many were stored. Chunks of a block already supplied
+   * once (even if consumed since), duplicates and overflow are dropped.
+   */
   addChunks(peer: string, chunks: readonly ChunkInput[]): number {
     const l = this.level(peer);
     let added = 0;
     this.transaction(() => {
+      const fresh = new Map<string, boolean>();
       for (const c of chunks) {
+        let ok = fresh.get(c.blockId);
+        if (ok === undefined) {
+          ok = this.#st.insertSupplied.run(peer, c.blockId).changes === 1;
+          fresh.set(c.blockId, ok);
+        }
+        if (!ok) continue;
         if (l.mineChunks + l.theirChunks >= this.maxChunksPerPeer) break;
         const r = this.#st.insertChunk.run(
           c.id,
@@ -484,6 +496,7 @@ function prepare(db: Database.Database) {
     selectKey: db.prepare('SELECT * FROM keys WHERE id = ?'),
     deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
     updatePending: db.prepare('UPDATE keys SET pending = ? WHERE id = ?'),
+    insertSupplied: db.prepare('INSERT OR IGNORE INTO supplied (peer, block_id) VALUES (?, ?)'),
     selectReceived: db.prepare('SELECT 1 FROM received WHERE key_id = ?'),
     insertReceived: db.prepare('INSERT INTO received (key_id) VALUES (?)'),
     insertOutbox: db.prepare(
