@@ -24,7 +24,7 @@ function text(s: string): Uint8Array {
 }
 
 class ByteWriter {
-  #buf = new Uint8Array(256);
+  #buf = new Uint8Array(4096);
   #len = 0;
 
   #ensure(extra: number): void {

@@ -336,7 +336,11 @@ export function runPipeline(raw: RawRecord, opts: PipelineOptions, rng: Rng): Pi
     stats.pa_output_bits = m;
     stats.auth_bits_used = wire.alice.bitsUsed;
     stats.keys_equal = aliceOut.equals(bobOut);
-    if (!stats.keys_equal) return { ok: false, reason: 'keys-differ', stats };
+    if (!stats.keys_equal) {
+      aliceOut.wipe();
+      bobOut.wipe();
+      return { ok: false, reason: 'keys-differ', stats };
+    }
     // Give the pool back what authentication consumed; the rest is the block's net key.
     const refill = Math.min(m, stats.auth_bits_used);
     alicePool.replenish(aliceOut.slice(0, refill));
