@@ -5,7 +5,8 @@
  * `<prefix>-n3iwf` joined by one veth pair. Outer (IKE) addresses 10.99.0.1/30 and 10.99.0.2/30; inner
  * (tunnelled) hosts 10.99.0.65/32 and 10.99.0.97/32 on `lo` — separate subnets, as kernel-libipsec needs
  * (../shared/notes/strongswan.md). The host's interfaces are never touched: the veth is created inside
- * the UE namespace and its peer moved into the N3IWF namespace. `destroy()` is idempotent.
+ * the UE namespace and its peer moved into the N3IWF namespace. Existing namespaces of the same names are
+never reused or removed (another run may own them); `destroy()` is idempotent.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -81,8 +82,13 @@ export async function createNetnsPair(prefix: string): Promise<NetnsPair> {
     await deleteNamespace(ue);
     await deleteNamespace(n3iwf);
   };
+  const existing = (await listNamespaces(`${prefix}-`)).filter((n) => n === ue || n === n3iwf);
+  if (existing.length > 0)
+    throw new QkdnetError(
+      'IPSEC_UNAVAILABLE',
+      `Cannot create namespaces ${ue} and ${n3iwf}: ${existing.join(' and ')} ${existing.length === 1 ? 'exists' : 'exist'} already — another run with prefix "${prefix}" is active or crashed (qkdnet ipsec down --prefix ${prefix})`,
+    );
   try {
-    await destroy(); // leftovers of a crashed run with the same prefix
     await ip(['netns', 'add', ue]);
     await ip(['netns', 'add', n3iwf]);
     const { ueOuter, n3iwfOuter, outerPrefix, ueInner, n3iwfInner } = NETNS_ADDR;
