@@ -95,3 +95,17 @@ test('Prometheus metrics count samples, aborts, alerts and quarantine', async ()
   assert.match(text, /qkdnet_detect_qber\{link="a-b",basis="Z"\} 0.03/);
   assert.match(text, /qkdnet_detect_false_alarm_budget_per_block\{link="a-b"\} 0.001/);
 });
+
+test('with quarantineAfter 2 the first alarmed block is only aborted, the second quarantines', () => {
+  const engine = new DetectionEngine({ quarantineAfter: 2, escalationWindowBlocks: 5 });
+  engine.addLink('a-b', model);
+  const first = engine.observe(block(10, 0.0125));
+  assert.equal(first.abortBlock, true);
+  assert.equal(first.quarantined, false);
+  assert.ok(first.alerts.every((a) => a.action === 'abort-block'));
+  assert.equal(engine.observe(block(11)).abortBlock, false);
+  const second = engine.observe(block(12, 0.0125));
+  assert.equal(second.quarantined, true);
+  assert.ok(second.alerts.some((a) => a.action === 'quarantine-link'));
+  assert.throws(() => new DetectionEngine({ quarantineAfter: 0 }), RangeError);
+});

@@ -35,6 +35,14 @@ export interface DetectionEngineOptions {
   readonly hooks?: ActionHooks;
   /** Node id to put on alerts from samples about a KME rather than a link. */
   readonly nodeId?: string;
+  /**
+   * Escalation policy: a `quarantine-link` finding quarantines only when it is the n-th alarmed block of
+   * the link within `escalationWindowBlocks`; before that it aborts the block (`abort-block`). Default 1:
+   * quarantine on the first alarm. 2 trades one more attacked block (aborted, so no key) for false
+   * quarantines ~1/α times rarer.
+   */
+  readonly quarantineAfter?: number;
+  readonly escalationWindowBlocks?: number;
 }
 
 /** What the engine decided about one sample. */
@@ -56,6 +64,9 @@ interface LinkState {
   anomaly?: AnomalyDetector;
   kme: KmeDetectors;
   quarantined: boolean;
+  /** Block ids (or sample counters) of recent alarmed blocks, for escalation. */
+  alarmed: number[];
+  samples: number;
 }
 
 /** Feed telemetry, subscribe to alerts, act through hooks. */
@@ -69,6 +80,9 @@ export class DetectionEngine {
   readonly listenerErrors: unknown[] = [];
 
   constructor(opts: DetectionEngineOptions = {}) {
+    const n = opts.quarantineAfter ?? 1;
+    if (!(Number.isInteger(n) && n >= 1))
+      throw new RangeError(`quarantineAfter must be an integer ≥ 1, got ${n}`);
     this.#opts = opts;
   }
 
@@ -105,6 +119,7 @@ export class DetectionEngine {
     const st = this.#links.get(linkId);
     if (!st?.quarantined) return undefined;
     st.quarantined = false;
+    st.alarmed = [];
     st.quantum?.reset();
     const alert = this.#alert(
       {
@@ -130,7 +145,10 @@ export class DetectionEngine {
     if (st.quantum && s.counts) findings.push(...st.quantum.observe(s));
     findings.push(...st.kme.observe(s));
     if (st.anomaly && s.counts) findings.push(...st.anomaly.observe(s));
-    const alerts = strongestPerKind(findings).map((f) => this.#alert(f, s.linkId, s.timeNs));
+    st.samples++;
+    const alerts = this.#escalate(st, s, strongestPerKind(findings)).map((f) =>
+      this.#alert(f, s.linkId, s.timeNs),
+    );
     let abort = st.quarantined && s.blockId !== undefined;
     const hooks = this.#opts.hooks ?? {};
     for (const a of alerts) {
@@ -156,10 +174,31 @@ export class DetectionEngine {
     return verdict;
   }
 
+  /** Applies the escalation policy: quarantine only on the n-th alarmed block within the window. */
+  #escalate(st: LinkState, s: TelemetrySample, findings: Finding[]): Finding[] {
+    const need = this.#opts.quarantineAfter ?? 1;
+    if (need === 1 || st.quarantined || !findings.some((f) => f.action === 'quarantine-link'))
+      return findings;
+    const at = s.blockId ?? st.samples;
+    const window = this.#opts.escalationWindowBlocks ?? 10;
+    st.alarmed = st.alarmed.filter((b) => b > at - window);
+    st.alarmed.push(at);
+    if (st.alarmed.length >= need) return findings;
+    return findings.map((f) =>
+      f.action === 'quarantine-link'
+        ? {
+            ...f,
+            action: 'abort-block',
+            message: `${f.message} — block aborted (${st.alarmed.length}/${need} alarms before quarantine)`,
+          }
+        : f,
+    );
+  }
+
   #state(linkId: string): LinkState {
     let st = this.#links.get(linkId);
     if (!st) {
-      st = { kme: new KmeDetectors(this.#opts.kme), quarantined: false };
+      st = { kme: new KmeDetectors(this.#opts.kme), quarantined: false, alarmed: [], samples: 0 };
       this.#links.set(linkId, st);
     }
     return st;
