@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['bin/qkdnet.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+
+test('qkdnet pki init and issue create a CA and certificates that verify against it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-pki-cli-'));
+  try {
+    assert.equal(cli('pki', 'init', '--dir', dir).status, 0);
+    const r = cli('pki', 'issue', '--dir', dir, '--name', 'kme-a', '--kind', 'kme', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { cert: string; key: string };
+    assert.equal(statSync(out.key).mode & 0o777, 0o600);
+    assert.equal(cli('pki', 'issue', '--dir', dir, '--name', 'sae-a', '--kind', 'sae').status, 0);
+    for (const n of ['kme-a', 'sae-a'])
+      assert.match(
+        execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, `${n}.pem`)]).toString(),
+        /OK/,
+      );
+    const text = execFileSync('openssl', [
+      'x509',
+      '-in',
+      join(dir, 'kme-a.pem'),
+      '-noout',
+      '-text',
+    ]).toString();
+    assert.match(text, /CN ?= ?kme-a/);
+    assert.match(text, /IP Address:127\.0\.0\.1/);
+    assert.match(text, /prime256v1|P-256/);
+    // Refuses to overwrite without --force.
+    const again = cli('pki', 'issue', '--dir', dir, '--name', 'sae-a', '--kind', 'sae');
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /already exists/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad pki and kme arguments print one line on stderr and exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-pki-cli-'));
+  try {
+    for (const args of [
+      ['pki', 'issue', '--dir', dir, '--name', 'x', '--kind', 'router'],
+      ['pki', 'issue', '--dir', dir, '--name', 'x', '--kind', 'sae'],
+      ['pki', 'issue', '--dir', dir, '--name', 'bad/name', '--kind', 'sae'],
+      ['kme', 'keys', '--kme', 'https://127.0.0.1:1', '--cert', 'a', '--key', 'b', '--ca', 'c'],
+      ['kme', 'keys', '--kme', 'http://x', '--cert', 'a', '--key', 'b', '--ca', 'c', '--slave', 's'],
+      ['kme', 'serve', '--config', join(dir, 'missing.yaml')],
+      ['kme', 'demo', '--dir', dir, '--port', '70000'],
+    ]) {
+      const r = cli(...args);
+      assert.equal(r.status, 2, `${args.join(' ')} → ${r.status}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.ok(!existsSync(join(dir, 'x.pem')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
