@@ -58,10 +58,11 @@ test('cascade-original efficiency on 10⁴-bit frames at QBER 1–5% is near the
   }
 });
 
-// Issue 4 targets: improved ≤ 1.10 at QBER 2–5% on 10⁴ bits (at 1% we measure 1.105 ± 0.008, reported
-// in docs/postprocess.md) and ≤ 1.05 at 2% on 10⁵ bits (Demystifying Fig. 10 shows opt. (8) near 1.04).
-test('cascade-improved efficiency is ≤ 1.10 on 10⁴-bit frames at QBER 2–5%', () => {
-  for (const q of [0.02, 0.03, 0.05]) {
+// Issue 4 targets: improved ≤ 1.10 at QBER 1–5% on 10⁴ bits (we measure 1.05–1.07, σ ≈ 0.01–0.02 per
+// frame, so 40 frames sit > 10 standard errors below the limit) and ≤ 1.05 at 2% on 10⁵ bits
+// (Demystifying Fig. 10 shows opt. (8) near 1.04; we measure 1.040).
+test('cascade-improved efficiency is ≤ 1.10 on 10⁴-bit frames at QBER 1–5%', () => {
+  for (const q of [0.01, 0.02, 0.03, 0.05]) {
     const { mean, wrong } = efficiency(cascadeImproved, 1e4, q, 40);
     assert.ok(mean <= 1.1, `QBER ${q}: efficiency ${mean}`);
     assert.equal(wrong, 0);

@@ -85,6 +85,8 @@ export class CascadeCorrector implements ErrorCorrector {
   readonly #setup: ReconcileSetup;
   readonly #passes: PassState[] = [];
   #queue: Search[] = [];
+  /** (pass, block) pairs made odd by a correction, opened once nothing else is in flight. */
+  #deferred: number[] = [];
   #asked: Search[] = [];
   #pendingBlockPass = -1;
   /** Parity of Alice's whole key (XOR of pass 1's block parities). */
@@ -134,6 +136,15 @@ export class CascadeCorrector implements ErrorCorrector {
     this.#asked = [];
     for (let i = 0; i < asked.length; i++) this.#step(asked[i]!, reply.parities[i]!);
     this.#drain();
+    while (this.#asked.length === 0 && this.#deferred.length > 0) {
+      const d = this.#deferred;
+      this.#deferred = [];
+      for (let i = 0; i < d.length; i += 2) {
+        const ps = this.#passes[d[i]!]!;
+        if (ps.rootOdd[d[i + 1]!] && !ps.searching[d[i + 1]!]) this.#open(d[i]!, d[i + 1]!);
+      }
+      this.#drain();
+    }
     // Honest answers need at most ~passes·log₂(n) rounds plus cascades and fewer flips than bits; beyond
     // generous caps the answers are inconsistent (tampering), so stop and let verification reject the key.
     if (
@@ -309,6 +320,7 @@ export class CascadeCorrector implements ErrorCorrector {
     this.#flipped++;
     const key = this.#key;
     key[j >>> 5]! ^= 1 << (j & 31);
+    let opened = false;
     for (let q = 0; q < this.#passes.length; q++) {
       const ps = this.#passes[q]!;
       const at = ps.shuffle ? ps.shuffle.inv[j]! : j;
@@ -316,7 +328,14 @@ export class CascadeCorrector implements ErrorCorrector {
       if (q === this.#pendingBlockPass) continue; // parities not yet known
       const b = Math.floor(at / ps.k);
       ps.rootOdd[b]! ^= 1;
-      if (ps.rootOdd[b] && !ps.searching[b]) this.#open(q, b);
+      if (!ps.rootOdd[b] || ps.searching[b]) continue;
+      // Open one cascade search per correction (the earliest pass: smallest blocks) and defer the rest:
+      // the other blocks often hold the same error and turn even when it is found, saving their questions.
+      if (opened) this.#deferred.push(q, b);
+      else {
+        this.#open(q, b);
+        opened = true;
+      }
     }
   }
 }
