@@ -96,6 +96,8 @@ export class NetworkSimulation {
   #lastGenNs = 0;
   #lowWater: number | undefined;
   readonly #materialize: boolean;
+  /** Link key taken by a sender and not yet fetched by the receiver (erased on fetch). */
+  readonly #inFlight = new Map<string, Uint8Array>();
   #runner: WallClockRunner | undefined;
 
   constructor(scenario: Scenario, opts: NetworkSimulationOptions = {}) {
@@ -146,10 +148,18 @@ export class NetworkSimulation {
         const ref = l.pool.take(lengthBytes * 8);
         l.relayedBits += lengthBytes * 8;
         this.#checkLow(l);
-        return { ref, key: l.keys.read(ref, lengthBytes) };
+        const key = l.keys.read(ref, lengthBytes);
+        // The other end reads the very same bytes; in one process hand it a copy instead of recomputing.
+        this.#inFlight.set(`${linkId}\u0000${ref}`, key.slice());
+        return { ref, key };
       },
-      fetch: (linkId, ref, lengthBytes) =>
-        this.#links[this.#linkIndex.get(linkId)!]!.keys.read(Number(ref), lengthBytes),
+      fetch: (linkId, ref, lengthBytes) => {
+        const k = `${linkId}\u0000${ref}`;
+        const cached = this.#inFlight.get(k);
+        this.#inFlight.delete(k);
+        if (cached && cached.length === lengthBytes) return cached;
+        return this.#links[this.#linkIndex.get(linkId)!]!.keys.read(Number(ref), lengthBytes);
+      },
     };
     this.#apps = scenario.apps.map((app, index) => ({
       index,
