@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:tls';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +120,59 @@ test('syslog over TCP uses RFC 6587 octet counting, two frames on one connection
   assert.equal(frames.length, 2);
   for (const f of frames) checkRfc5424(f);
   assert.match(frames[1]!, /id="a-b:8"/);
+});
+
+test('syslog over TLS (RFC 5425) reaches a real TLS listener and verifies its certificate', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'qkdnet-tls-'));
+  // a throw-away self-signed certificate for 127.0.0.1 (openssl is installed wherever strongSwan is)
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=syslog-test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const key = await readFile(join(dir, 'key.pem'));
+  const cert = await readFile(join(dir, 'cert.pem'));
+  const chunks: Buffer[] = [];
+  let done: () => void;
+  const ended = new Promise<void>((r) => (done = r));
+  const server = createTlsServer({ key, cert }, (s) => {
+    s.on('data', (d) => chunks.push(d));
+    s.on('end', () => done());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  const untrusting = new SyslogTcpSink({ host: '127.0.0.1', port, tls: {} });
+  await assert.rejects(untrusting.send(alert), /Cannot connect to syslog receiver/);
+  const sink = new SyslogTcpSink({ host: '127.0.0.1', port, tls: { ca: cert } });
+  assert.equal(sink.name, `syslog+tls://127.0.0.1:${port}`);
+  await sink.send(alert);
+  await sink.close();
+  await ended;
+  server.close();
+  const buf = Buffer.concat(chunks);
+  const sp = buf.indexOf(0x20);
+  const len = Number(buf.subarray(0, sp).toString('ascii'));
+  assert.equal(buf.length, sp + 1 + len);
+  checkRfc5424(buf.subarray(sp + 1).toString('utf8'));
+  await rm(dir, { recursive: true });
 });
 
 test('a TCP sink reports an unreachable receiver as a failed send, not a crash', async () => {

@@ -1,12 +1,13 @@
 // @edge: alert sink — sockets, files and HTTP; the formatting itself lives in syslog-format.ts and cef-format.ts
 /**
- * Alert sinks: syslog over UDP (RFC 5426: one message per datagram) and TCP (RFC 6587 octet counting),
- * each carrying RFC 5424 or CEF messages; a JSON-lines file (one Alert object per line); a webhook (HTTP
+ * Alert sinks: syslog over UDP (RFC 5426: one message per datagram), TCP (RFC 6587 octet counting) and
+ * TLS (RFC 5425), each carrying RFC 5424 or CEF messages; a JSON-lines file (one Alert object per line); a webhook (HTTP
  * POST of the Alert as JSON). `attachSinks` connects sinks to a DetectionEngine: a failing sink is counted
  * and reported through `onError`, never thrown into the telemetry path, and never blocks the others.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect, isIPv6, type Socket } from 'node:net';
+import { connect, isIP, isIPv6, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Alert } from './deps.ts';
 import { formatRfc5424, octetCountingFrame, type SyslogOptions } from './syslog-format.ts';
@@ -67,26 +68,38 @@ export class SyslogUdpSink implements AlertSink {
   }
 }
 
-/** Syslog over TCP with octet-counting framing (RFC 6587 §3.4.1); reconnects on the next send after a failure. */
+/**
+ * Syslog over TCP with octet-counting framing (RFC 6587 §3.4.1), or over TLS when `tls` is given (RFC 5425:
+ * same framing, port 6514 by convention; the certificate is verified unless the options say otherwise).
+ * Reconnects on the next send after a failure.
+ */
 export class SyslogTcpSink implements AlertSink {
   readonly name: string;
   readonly #host: string;
   readonly #port: number;
   readonly #opts: FormatOptions;
+  readonly #tls: ConnectionOptions | undefined;
   #socket: Promise<Socket> | undefined;
 
-  constructor(target: { host: string; port: number }, opts: FormatOptions = {}) {
+  constructor(target: { host: string; port: number; tls?: ConnectionOptions }, opts: FormatOptions = {}) {
     this.#host = target.host;
     this.#port = target.port;
+    this.#tls = target.tls;
     this.#opts = opts;
-    this.name = `syslog+tcp://${target.host}:${target.port}`;
+    this.name = `syslog+${target.tls ? 'tls' : 'tcp'}://${target.host}:${target.port}`;
   }
 
   #connect(): Promise<Socket> {
     this.#socket ??= new Promise<Socket>((resolve, reject) => {
-      const s = connect({ host: this.#host, port: this.#port });
-      s.once('connect', () => {
-        s.removeListener('error', reject);
+      const s = this.#tls
+        ? connectTls({
+            ...(isIP(this.#host) ? {} : { servername: this.#host }), // SNI takes names only (RFC 6066 §3)
+            ...this.#tls,
+            host: this.#host,
+            port: this.#port,
+          })
+        : connect({ host: this.#host, port: this.#port });
+      s.once(this.#tls ? 'secureConnect' : 'connect', () => {
         s.on('error', () => (this.#socket = undefined));
         s.on('close', () => (this.#socket = undefined));
         resolve(s);
