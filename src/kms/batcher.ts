@@ -21,6 +21,7 @@ export class GroupCommitter {
   readonly #store: KeyStore;
   #queue: Op<unknown>[] = [];
   #scheduled = false;
+  #syncing = false;
   #batches = 0;
   #ops = 0;
 
@@ -32,11 +33,16 @@ export class GroupCommitter {
   submit<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ run: fn, resolve, reject } as Op<unknown>);
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#schedule();
     });
+  }
+
+  #schedule(): void {
+    // One sync in flight at a time: a COMMIT's WAL write() would wait on the file's lock during the
+    // fsync anyway, so requests arriving meanwhile wait in the queue and form the next (larger) batch.
+    if (this.#scheduled || this.#syncing || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
   }
 
   /** Batches committed and operations run so far (for metrics and the benchmark). */
@@ -75,6 +81,20 @@ export class GroupCommitter {
         else op.reject(r.e);
       });
     // In group mode the batch is on disk only after the WAL fsync; the loop keeps serving meanwhile.
-    this.#store.syncWal().then(settle, (e: unknown) => ops.forEach((op) => op.reject(e)));
+    this.#syncing = true;
+    const done = () => {
+      this.#syncing = false;
+      this.#schedule();
+    };
+    this.#store.syncWal().then(
+      () => {
+        done();
+        settle();
+      },
+      (e: unknown) => {
+        done();
+        ops.forEach((op) => op.reject(e));
+      },
+    );
   }
 }
