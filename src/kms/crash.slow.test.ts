@@ -55,9 +55,13 @@ after(() => {
 
 let stderr = '';
 function serve(): ChildProcess {
-  const child = spawn(process.execPath, ['bin/qkdnet.js', 'kme', 'serve', '--config', join(dir, 'kme-a.yaml')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['bin/qkdnet.js', 'kme', 'serve', '--config', join(dir, 'kme-a.yaml')],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return child;
 }
