@@ -28,16 +28,21 @@ const GATE_Z = 2.5;
 
 /**
  * Tests `observed` ~ Binomial(trials, p) against the upper tail at `alphaHigh` and the lower tail at
- * `alphaLow` (pass 0 to skip a side).
+ * `alphaLow` (pass 0 to skip a side). With `dispersion` φ > 1 the count is tested as quasi-binomial:
+ * observed/φ successes in trials/φ trials (same mean rate, variance × φ).
  */
 export function binomialTest(
-  observed: number,
-  trials: number,
+  observedCount: number,
+  trialCount: number,
   p: number,
   alphaHigh: number,
   alphaLow: number,
+  dispersion = 1,
 ): BinomialVerdict {
-  const rate = trials > 0 ? observed / trials : 0;
+  const phi = dispersion > 1 ? dispersion : 1;
+  const rate = trialCount > 0 ? observedCount / trialCount : 0;
+  const trials = Math.round(trialCount / phi);
+  const observed = Math.min(trials, Math.round(observedCount / phi));
   const none = { pValue: 1, rate, criticalRate: Number.NaN };
   if (!(trials > 0) || !(p >= 0 && p <= 1)) return none;
   const mean = trials * p;

@@ -43,6 +43,14 @@ export interface CalibratedModel {
   readonly bobBasisZShare?: GaussianCalibration;
   /** Alice's monitor-photodiode power, W. */
   readonly monitorPowerW?: GaussianCalibration;
+  /**
+   * Dispersion φ ≥ 1 per statistic (keys as in alerts: `gain[signal,Z]`, `qber[decoy,X]`,
+   * `sifted-share[…]`, `detections-per-pulse`, `double-clicks-per-detection`, `bob-basis-z-share`): the
+   * variance over calibration blocks in units of the binomial variance. Afterpulses and dead time correlate
+   * detections and make counts over-dispersed; the tests then treat a count as binomial with n/φ trials
+   * (quasi-binomial). Missing keys mean 1.
+   */
+  readonly dispersion?: Readonly<Record<string, number>>;
 }
 
 const BASES: readonly BasisName[] = ['Z', 'X'];
@@ -135,7 +143,55 @@ export function modelFromTelemetry(
       withCounts.map((s) => s.monitorPowerW),
     ),
   };
-  return model;
+  return { ...model, dispersion: estimateDispersion(model, withCounts) };
+}
+
+/**
+ * φ̂ = mean over blocks of (x − n·p)²/(n·p·(1−p)), kept only when it exceeds 1 by more than 3 standard
+ * errors (√(2/B) for B blocks), and then inflated by that margin so the tests stay conservative.
+ */
+function estimateDispersion(
+  model: CalibratedModel,
+  blocks: readonly TelemetrySample[],
+): Record<string, number> {
+  const acc = new Map<string, { sum: number; n: number }>();
+  const add = (key: string, x: number, n: number, p: number) => {
+    const v = n * p * (1 - p);
+    if (!(v > 0)) return;
+    const a = acc.get(key) ?? { sum: 0, n: 0 };
+    a.sum += (x - n * p) ** 2 / v;
+    a.n += 1;
+    acc.set(key, a);
+  };
+  for (const s of blocks) {
+    let sent = 0;
+    let detected = 0;
+    let expected = 0;
+    for (const c of model.classes)
+      for (const b of BASES) {
+        const k = s.counts?.[c.name]?.[b];
+        if (!k) continue;
+        add(`gain[${c.name},${b}]`, k.detected, k.sent, c.detectProb[b]);
+        add(`sifted-share[${c.name},${b}]`, k.sifted, k.detected, c.siftProb[b]);
+        add(`qber[${c.name},${b}]`, k.errors, k.sifted, c.errorProb[b]);
+        sent += k.sent;
+        detected += k.detected;
+        expected += k.sent * c.detectProb[b];
+      }
+    if (sent > 0) add('detections-per-pulse', detected, sent, expected / sent);
+    if (s.detections && s.doubleClicks !== undefined)
+      add('double-clicks-per-detection', s.doubleClicks, s.detections, model.doubleClickProb);
+    const share = bobZShare(s);
+    if (share !== undefined && s.detections && model.bobBasisZShare)
+      add('bob-basis-z-share', Math.round(share * s.detections), s.detections, model.bobBasisZShare.mean);
+  }
+  const out: Record<string, number> = {};
+  for (const [key, a] of acc) {
+    const phi = a.sum / a.n;
+    const margin = 3 * Math.sqrt(2 / a.n);
+    if (phi > 1 + margin) out[key] = phi * (1 + margin);
+  }
+  return out;
 }
 
 /** rate_Z / (rate_Z + rate_X) of a sample, if it reports detection rates by Bob's basis. */

@@ -96,3 +96,23 @@ test('per-test level is the budget split over the tests', () => {
   assert.ok(Math.abs(det.perTestAlpha * det.testCount - 1e-4) < 1e-18);
   assert.throws(() => new QuantumDetectors(analytic, { falseAlarmPerBlock: 0 }), RangeError);
 });
+
+test('over-dispersed counts (afterpulse-like) are calibrated as quasi-binomial and keep the budget', () => {
+  // the gain wanders ±3% from block to block: variance far above binomial for 1e5-count blocks
+  const rng = createRng('disp');
+  const wander = (i: number) =>
+    block(i, rng, { gain: { signal: 1 + 0.03 * rng.nextGaussian(), decoy: 1 + 0.03 * rng.nextGaussian() } });
+  const cal = Array.from({ length: 600 }, (_, i) => wander(i));
+  const m = modelFromTelemetry(cal, DEFAULT_INTENSITIES);
+  assert.ok((m.dispersion?.['gain[signal,Z]'] ?? 1) > 10, `φ = ${m.dispersion?.['gain[signal,Z]']}`);
+  assert.equal(m.dispersion?.['qber[signal,Z]'], undefined, 'errors stay binomial');
+  const det = new QuantumDetectors(m);
+  let alarms = 0;
+  for (let i = 0; i < 1000; i++) if (det.observe(wander(1000 + i)).length > 0) alarms++;
+  // budget 1e-3 → about 1 in 1000 (P(Bin(1000, 1e-3) ≥ 6) = 6e-4)
+  assert.ok(alarms < 6, `${alarms} false alarms in 1000 blocks`);
+  const naive = new QuantumDetectors({ ...m, dispersion: {} });
+  let naiveAlarms = 0;
+  for (let i = 0; i < 100; i++) if (naive.observe(wander(3000 + i)).length > 0) naiveAlarms++;
+  assert.ok(naiveAlarms > 30, `without dispersion ${naiveAlarms}/100 blocks alarm`);
+});

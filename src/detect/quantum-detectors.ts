@@ -94,6 +94,7 @@ export class QuantumDetectors {
     const window = s.blockId === undefined ? 'block' : `block ${s.blockId}`;
     const a = this.perTestAlpha;
     const m = this.model;
+    const phi = (key: string) => m.dispersion?.[key] ?? 1;
     let expectedDetections = 0;
     let observedDetections = 0;
     let pulsesCounted = 0;
@@ -106,8 +107,13 @@ export class QuantumDetectors {
         expectedDetections += k.sent * c.detectProb[b];
         observedDetections += k.detected;
         pulsesCounted += k.sent;
-        errObs.push({ sifted: k.sifted, errors: k.errors, errorProb: c.errorProb[b] });
-        const err = binomialTest(k.errors, k.sifted, c.errorProb[b], a, a);
+        errObs.push({
+          sifted: k.sifted,
+          errors: k.errors,
+          errorProb: c.errorProb[b],
+          dispersion: phi(`qber[${tag}]`),
+        });
+        const err = binomialTest(k.errors, k.sifted, c.errorProb[b], a, a, phi(`qber[${tag}]`));
         if (err.side) {
           const kind = isVacuum(c)
             ? 'decoy-inconsistent'
@@ -116,10 +122,10 @@ export class QuantumDetectors {
               : 'qber-too-low';
           out.push(rateFinding(kind, `qber[${tag}]`, err, window, 'quarantine-link'));
         }
-        const det = binomialTest(k.detected, k.sent, c.detectProb[b], a, a);
+        const det = binomialTest(k.detected, k.sent, c.detectProb[b], a, a, phi(`gain[${tag}]`));
         if (det.side)
           out.push(rateFinding('decoy-inconsistent', `gain[${tag}]`, det, window, 'quarantine-link'));
-        const sift = binomialTest(k.sifted, k.detected, c.siftProb[b], a, a);
+        const sift = binomialTest(k.sifted, k.detected, c.siftProb[b], a, a, phi(`sifted-share[${tag}]`));
         if (sift.side)
           out.push(rateFinding('detector-control', `sifted-share[${tag}]`, sift, window, 'quarantine-link'));
       }
@@ -127,7 +133,7 @@ export class QuantumDetectors {
     }
     if (pulsesCounted > 0) {
       const meanP = expectedDetections / pulsesCounted;
-      const tot = binomialTest(observedDetections, pulsesCounted, meanP, a, a);
+      const tot = binomialTest(observedDetections, pulsesCounted, meanP, a, a, phi('detections-per-pulse'));
       if (tot.side) {
         const ratio = observedDetections / Math.max(expectedDetections, 1e-300);
         const kind =
@@ -140,7 +146,14 @@ export class QuantumDetectors {
       }
     }
     if (s.detections !== undefined && s.doubleClicks !== undefined) {
-      const dc = binomialTest(s.doubleClicks, s.detections, m.doubleClickProb, a, a);
+      const dc = binomialTest(
+        s.doubleClicks,
+        s.detections,
+        m.doubleClickProb,
+        a,
+        a,
+        phi('double-clicks-per-detection'),
+      );
       if (dc.side)
         out.push(rateFinding('blinding', 'double-clicks-per-detection', dc, window, 'quarantine-link'));
     }
@@ -181,7 +194,14 @@ export class QuantumDetectors {
       const d = s.detections;
       const bin =
         d !== undefined && d > 0
-          ? binomialTest(Math.round(share * d), d, g.mean, this.perTestAlpha, this.perTestAlpha)
+          ? binomialTest(
+              Math.round(share * d),
+              d,
+              g.mean,
+              this.perTestAlpha,
+              this.perTestAlpha,
+              m.dispersion?.['bob-basis-z-share'] ?? 1,
+            )
           : undefined;
       const r = bin
         ? { side: bin.side, threshold: bin.criticalRate }

@@ -19,6 +19,8 @@ export interface ErrorObservation {
   readonly errors: number;
   /** Calibrated e₀ of this class and basis. */
   readonly errorProb: number;
+  /** Over-dispersion φ ≥ 1 of the error count (model.ts); the LLR is divided by it (quasi-likelihood). */
+  readonly dispersion?: number;
 }
 
 /** Log-likelihood ratio of one block for a QBER shift of `shift` (absolute), summed over classes. */
@@ -28,7 +30,8 @@ export function qberLogLikelihoodRatio(obs: readonly ErrorObservation[], shift: 
     const e0 = o.errorProb;
     const e1 = Math.min(0.5, e0 + shift);
     if (!(e1 > e0) || !(e0 > 0) || o.sifted === 0) continue; // no information (e.g. vacuum at e₀ = ½)
-    llr += o.errors * Math.log(e1 / e0) + (o.sifted - o.errors) * Math.log((1 - e1) / (1 - e0));
+    const phi = o.dispersion !== undefined && o.dispersion > 1 ? o.dispersion : 1;
+    llr += (o.errors * Math.log(e1 / e0) + (o.sifted - o.errors) * Math.log((1 - e1) / (1 - e0))) / phi;
   }
   return llr;
 }
