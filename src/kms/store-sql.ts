@@ -1,7 +1,9 @@
 /**
- * SQL schema of the key store (./store.ts) and the row shapes better-sqlite3 returns. Kept apart so the
- * store's logic reads without DDL in the way. Version 1; a future change adds a `user_version` migration.
+ * SQL schema of the key store (./store.ts), its prepared statements and the row shapes better-sqlite3
+ * returns. Kept apart so the store's logic reads without SQL in the way. Version 1; a future change adds a
+ * `user_version` migration.
  */
+import type Database from 'better-sqlite3';
 
 /** Tables and indexes (idempotent). */
 export const SCHEMA_SQL = `
@@ -92,4 +94,37 @@ export interface KeyRow {
   pending: string;
   meta: string;
   created_ms: number;
+}
+
+/** The store's prepared statements. */
+export function prepare(db: Database.Database) {
+  return {
+    insertChunk: db.prepare(
+      'INSERT OR IGNORE INTO chunks (id, peer, mine, material, prov_rank, path, exposed, block_id) VALUES (?,?,?,?,?,?,?,?)',
+    ),
+    selectMine: db.prepare(
+      'SELECT * FROM chunks WHERE peer = ? AND mine = 1 AND prov_rank <= ? ORDER BY seq LIMIT ?',
+    ),
+    selectMineFrom: db.prepare(
+      'SELECT * FROM chunks WHERE peer = ? AND mine = 1 AND prov_rank <= ? AND seq > ? ORDER BY seq',
+    ),
+    selectChunk: db.prepare('SELECT * FROM chunks WHERE id = ?'),
+    deleteChunk: db.prepare('DELETE FROM chunks WHERE seq = ?'),
+    insertKey: db.prepare(
+      'INSERT INTO keys (id, peer, material, size_bits, master, slaves, pending, meta, created_ms) VALUES (?,?,?,?,?,?,?,?,?)',
+    ),
+    selectKey: db.prepare('SELECT * FROM keys WHERE id = ?'),
+    deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
+    updatePending: db.prepare('UPDATE keys SET pending = ? WHERE id = ?'),
+    insertSupplied: db.prepare('INSERT OR IGNORE INTO supplied (peer, block_id) VALUES (?, ?)'),
+    selectReceived: db.prepare('SELECT 1 FROM received WHERE key_id = ?'),
+    insertReceived: db.prepare('INSERT INTO received (key_id) VALUES (?)'),
+    insertOutbox: db.prepare(
+      'INSERT INTO outbox (key_id, peer, chunk_ids, size_bits, master, slaves, created_ms) VALUES (?,?,?,?,?,?,?)',
+    ),
+    selectOutbox: db.prepare('SELECT * FROM outbox WHERE peer = ? ORDER BY seq LIMIT ?'),
+    selectOutboxAll: db.prepare('SELECT * FROM outbox WHERE peer = ?'),
+    deleteOutbox: db.prepare('DELETE FROM outbox WHERE peer = ? AND seq <= ?'),
+    logDelivery: db.prepare('INSERT INTO deliveries (key_id, role, sae, at_ms) VALUES (?,?,?,?)'),
+  };
 }

@@ -20,7 +20,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
-import { SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
+import { prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
 export interface KeyMeta {
@@ -474,37 +474,5 @@ function formKey(rows: readonly ChunkRow[], bytes: number, sizeBits: number, key
     chunkIds: rows.map((r) => r.id),
     chunks: rows.map((r) => ({ seq: r.seq, bytes: r.material.length })),
     meta,
-  };
-}
-
-function prepare(db: Database.Database) {
-  return {
-    insertChunk: db.prepare(
-      'INSERT OR IGNORE INTO chunks (id, peer, mine, material, prov_rank, path, exposed, block_id) VALUES (?,?,?,?,?,?,?,?)',
-    ),
-    selectMine: db.prepare(
-      'SELECT * FROM chunks WHERE peer = ? AND mine = 1 AND prov_rank <= ? ORDER BY seq LIMIT ?',
-    ),
-    selectMineFrom: db.prepare(
-      'SELECT * FROM chunks WHERE peer = ? AND mine = 1 AND prov_rank <= ? AND seq > ? ORDER BY seq',
-    ),
-    selectChunk: db.prepare('SELECT * FROM chunks WHERE id = ?'),
-    deleteChunk: db.prepare('DELETE FROM chunks WHERE seq = ?'),
-    insertKey: db.prepare(
-      'INSERT INTO keys (id, peer, material, size_bits, master, slaves, pending, meta, created_ms) VALUES (?,?,?,?,?,?,?,?,?)',
-    ),
-    selectKey: db.prepare('SELECT * FROM keys WHERE id = ?'),
-    deleteKey: db.prepare('DELETE FROM keys WHERE id = ?'),
-    updatePending: db.prepare('UPDATE keys SET pending = ? WHERE id = ?'),
-    insertSupplied: db.prepare('INSERT OR IGNORE INTO supplied (peer, block_id) VALUES (?, ?)'),
-    selectReceived: db.prepare('SELECT 1 FROM received WHERE key_id = ?'),
-    insertReceived: db.prepare('INSERT INTO received (key_id) VALUES (?)'),
-    insertOutbox: db.prepare(
-      'INSERT INTO outbox (key_id, peer, chunk_ids, size_bits, master, slaves, created_ms) VALUES (?,?,?,?,?,?,?)',
-    ),
-    selectOutbox: db.prepare('SELECT * FROM outbox WHERE peer = ? ORDER BY seq LIMIT ?'),
-    selectOutboxAll: db.prepare('SELECT * FROM outbox WHERE peer = ?'),
-    deleteOutbox: db.prepare('DELETE FROM outbox WHERE peer = ? AND seq <= ?'),
-    logDelivery: db.prepare('INSERT INTO deliveries (key_id, role, sae, at_ms) VALUES (?,?,?,?)'),
   };
 }
