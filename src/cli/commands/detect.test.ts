@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../main.ts';
+
+/** Runs the CLI in-process, capturing stdout and stderr. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const wo = process.stdout.write.bind(process.stdout);
+  const we = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = wo;
+    process.stderr.write = we;
+    process.exitCode = undefined;
+  }
+}
+
+const quick = ['--trials', '5', '--null-blocks', '300', '--calibration-blocks', '100', '--seed', '3'];
+
+test('detect evaluate --format json prints the issue fields', async () => {
+  const r = await run(['detect', 'evaluate', '--attack', 'intercept-resend', ...quick, '--format', 'json']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  for (const k of [
+    'attack',
+    'strength',
+    'trials',
+    'detection_probability',
+    'mean_blocks_to_detect',
+    'false_alarm_rate_per_block',
+    'keys_from_attacked_blocks',
+  ])
+    assert.ok(k in j, `missing ${k}`);
+  assert.equal(j.attack, 'intercept-resend');
+  assert.equal(j.strength, 0.05);
+  assert.equal(j.trials, 5);
+  assert.equal(j.detection_probability, 1);
+  assert.equal(j.keys_from_attacked_blocks, 0);
+});
+
+test('detect evaluate --roc writes an SVG, the table names its columns', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'qkdnet-roc-'));
+  const file = join(dir, 'roc.svg');
+  const r = await run([
+    'detect',
+    'evaluate',
+    '--attack',
+    'trojan-horse',
+    '--strength',
+    '1e-6',
+    ...quick,
+    '--roc',
+    file,
+  ]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /P\(detect ≤3\)/);
+  const svg = await readFile(file, 'utf8');
+  assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(svg, /ROC: trojan-horse/);
+  await rm(dir, { recursive: true });
+});
+
+test('bad input is one line on stderr and exit code 2', async () => {
+  for (const args of [
+    ['detect', 'evaluate', '--attack', 'teleport'],
+    ['detect', 'evaluate', '--attack', 'pns', '--strength', '2'],
+    ['detect', 'evaluate', '--attack', 'pns', '--trials', '0'],
+    ['detect', 'evaluate', '--attack', 'pns', '--format', 'xml'],
+  ]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}`);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.equal(r.out, '');
+  }
+});
+
+test('detect evaluate --help teaches with examples', async () => {
+  const r = await run(['detect', 'evaluate', '--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /Examples:/);
+  assert.match(r.out, /intercept-resend\s+0\.05/);
+});
