@@ -11,3 +11,4 @@ export * from './auth.ts';
 export * from './bit-utils.ts';
 export * from './raw-fixture.ts';
 export * from './pipeline.ts';
+export * from './pipeline-channel.ts';
