@@ -316,4 +316,12 @@ describe('transport, documents and the peer route', () => {
     assert.equal(a.store.outbox('kme-b', 10).length, 0);
     assert.ok(ids.every((id) => b.store.knows(id)));
   });
+  test('a slave asking for a key its KME has not heard of, while the master KME is down, gets 503', async () => {
+    await a.close();
+    assertError(
+      await call('sae-b', b, 'GET', 'sae-a/dec_keys?key_ID=00000000-0000-4000-8000-0000000000ff'),
+      503,
+      /kme-a/,
+    );
+  });
 });

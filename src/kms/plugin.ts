@@ -145,7 +145,9 @@ export async function etsi014Plugin(app: FastifyInstance, opts: Etsi014PluginOpt
 
   const delivered = (role: 'master' | 'slave', keys: readonly FormedKey[]) => {
     metrics.delivered.inc({ role }, keys.length);
-    return containerWire(keys);
+    const wire = containerWire(keys);
+    for (const k of keys) k.key.fill(0); // the base64 copy is all that leaves; erase the bytes
+    return wire;
   };
 
   app.get(
