@@ -42,6 +42,27 @@ test('the output length is Lim et al. 2014 Eq. 6 on the block counts with the me
   assert.ok(r.stats.efficiency > 1 && r.stats.efficiency < 1.06, `efficiency ${r.stats.efficiency}`);
 });
 
+test('PA output length follows Lim 2014 Eq. 6 for any link and block (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 3e7, max: 1e8 }),
+      fc.double({ min: 0.005, max: 0.04, noNaN: true }),
+      fc.integer({ min: 0, max: 2 ** 31 }),
+      (pulses, misalignment, seed) => {
+        const rr = simulateRawRecord({ ...EXAMPLE_LINK, pulses, misalignment }, createRng(seed));
+        const r = runPipeline(rr, {}, createRng(seed + 1));
+        const est = estimate(sift(rr), rr, { epsSec: 1e-10, epsCor: 1e-15, errorCorrectionEfficiency: 1.05 });
+        if (!est.secure || !est.bound) return !r.ok && r.reason === 'insecure-estimate';
+        const l = lim2014KeyLength(est.bound, r.stats.leak_ec_bits, 1e-10, 1e-15);
+        return (
+          r.stats.pa_output_bits === l && r.stats.final_key_bits === Math.max(0, l - r.stats.auth_bits_used)
+        );
+      },
+    ),
+    { seed: 21, numRuns: 6 },
+  );
+});
+
 test('the same seed gives the same keys and figures', () => {
   const a = runPipeline(raw, {}, createRng(3));
   const b = runPipeline(raw, {}, createRng(3));
