@@ -329,9 +329,11 @@ export class CascadeCorrector implements ErrorCorrector {
       const b = Math.floor(at / ps.k);
       ps.rootOdd[b]! ^= 1;
       if (!ps.rootOdd[b] || ps.searching[b]) continue;
-      // Open one cascade search per correction (the earliest pass: smallest blocks) and defer the rest:
-      // the other blocks often hold the same error and turn even when it is found, saving their questions.
-      if (opened) this.#deferred.push(q, b);
+      // Blocks a correction made odd often hold the same second error, found by whichever search ends
+      // first; the others then turn even, so their questions are saved by deferring them until nothing is in
+      // flight. The improved schedule opens one at once (the earliest pass: smallest blocks), the original
+      // defers all (see CascadeSchedule.deferCascades for the measured trade-off).
+      if (opened || this.#schedule.deferCascades === 'all') this.#deferred.push(q, b);
       else {
         this.#open(q, b);
         opened = true;
