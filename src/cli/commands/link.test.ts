@@ -116,3 +116,50 @@ test('bad input is one line on stderr and exit code 2', async () => {
     assert.equal(r.out, '');
   }
 });
+
+test('--postprocess adds the issue-4 fields; at 10 km the two ends hold equal keys of the pipeline length', async () => {
+  const r = await run([
+    '--distance',
+    '10',
+    '--pulses',
+    '1e9',
+    '--seed',
+    '3',
+    '--postprocess',
+    '--format',
+    'json',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  for (const f of [
+    'final_key_bits',
+    'secret_key_rate_per_pulse',
+    'leak_ec_bits',
+    'efficiency',
+    'auth_bits_used',
+    'keys_equal',
+  ]) {
+    assert.ok(f in j, `missing ${f}`);
+  }
+  assert.equal(j.keys_equal, true);
+  assert.ok(j.final_key_bits > 0);
+  assert.equal(j.secret_key_rate_per_pulse, j.final_key_bits / 1e9);
+  // efficiency = leaked bits / (n·h(Q)): the improved Cascade is within 1.0–1.10 at QBER ≈ 3.4 % (issue 4)
+  assert.ok(j.efficiency > 1 && j.efficiency < 1.1, `efficiency ${j.efficiency}`);
+  assert.ok(j.auth_bits_used > 0);
+});
+
+test('--postprocess on an insecure block emits no key and says why', async () => {
+  const r = await run(['--distance', '50', '--pulses', '1e7', '--postprocess', '--format', 'json']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.final_key_bits, 0);
+  assert.equal(j.keys_equal, false);
+  assert.equal(typeof j.postprocess_reason, 'string');
+});
+
+test('--algorithm outside the two Cascades is a usage error before any simulation', async () => {
+  const r = await run(['--postprocess', '--algorithm', 'ldpc']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--algorithm/);
+});

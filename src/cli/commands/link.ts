@@ -26,6 +26,7 @@ import {
   type LinkBlockConfig,
   type Sifted,
 } from '../../qkd/index.ts';
+import { linkPostprocessFields, runPipeline, type PipelineResult } from '../../postprocess/index.ts';
 import { ProgressBar, UsageError, formatTable, parseFormat, parseNumber } from '../util.ts';
 
 /** The JSON `qkdnet link simulate --format json` prints (issue 3 names the first fourteen fields). */
@@ -77,6 +78,8 @@ interface Options {
   seed: string;
   set: string[];
   format: string;
+  postprocess?: boolean;
+  algorithm?: string;
 }
 
 /** Most detections one run may record (≈ 10 bytes each in memory). */
@@ -90,6 +93,8 @@ Examples:
       Eve measures and resends 20 % of the pulses: QBER rises by ≈ 0.05, she knows ≈ 10 % of the key
   $ qkdnet link simulate --attack pns --pulses 1e10      signal gain normal, decoy gain not: rejected
   $ qkdnet link simulate --channel link.yaml --seed 7    parameters from a file
+  $ qkdnet link simulate --distance 10 --pulses 1e9 --postprocess --format json
+      …and on to final keys: Cascade, verification, privacy amplification, authentication
 
 Attacks (--attack kind[:param], default strength in brackets):
 ${ATTACK_KINDS.map((k) => `  ${k.padEnd(18)} ${ATTACK_DEFAULTS[k].doc} [${ATTACK_DEFAULTS[k].param}]`).join('\n')}
@@ -266,6 +271,39 @@ export function runLinkSimulate(o: Options, progress?: (pulsesDone: number) => v
   return { config, block, sifted, estimates: est, json };
 }
 
+/** Checks `--algorithm` (before any simulation runs). */
+function parseAlgorithm(text: string | undefined): 'cascade-improved' | 'cascade-original' {
+  const algorithm = text ?? 'cascade-improved';
+  if (algorithm !== 'cascade-improved' && algorithm !== 'cascade-original') {
+    throw new UsageError(`--algorithm: "${algorithm}" is not one of cascade-improved, cascade-original`);
+  }
+  return algorithm;
+}
+
+/**
+ * `--postprocess`: runs the block through the authenticated pipeline (src/postprocess: Cascade,
+ * verification, privacy amplification, Wegman–Carter) and merges issue 4's fields into the JSON:
+ * `final_key_bits, secret_key_rate_per_pulse, leak_ec_bits, efficiency, auth_bits_used, keys_equal`, plus
+ * `postprocess_reason` when no key was emitted. The final keys themselves are wiped, never printed.
+ */
+export function addPostprocess(run: LinkSimulateRun, o: Options): void {
+  const algorithm = parseAlgorithm(o.algorithm);
+  const t0 = performance.now();
+  const result: PipelineResult = runPipeline(
+    run.block.raw,
+    { algorithm },
+    createRng(o.seed).stream('postprocess'),
+  );
+  const fields = linkPostprocessFields(result);
+  if (result.ok) {
+    result.alice.key.fill(0);
+    result.bob.key.fill(0);
+  }
+  Object.assign(run.json, fields);
+  if (!result.ok) run.json['postprocess_reason'] = result.reason;
+  run.json['postprocess_ms'] = Math.round((performance.now() - t0) * 10) / 10;
+}
+
 /** Renders the JSON as a two-column table. */
 export function renderTable(json: LinkSimulateJson): string {
   const rows = Object.entries(json).map(([k, v]) => [k, typeof v === 'number' ? v : String(v)] as const);
@@ -295,6 +333,11 @@ export function register(program: Command): void {
       [],
     )
     .option('--format <format>', 'table or json', 'table')
+    .option(
+      '--postprocess',
+      'also run Cascade, verification, privacy amplification and authentication: final key figures',
+    )
+    .option('--algorithm <name>', 'error correction for --postprocess: cascade-improved or cascade-original')
     .addHelpText('after', EXAMPLES)
     .action((o: Options) => {
       const format = parseFormat(o.format, ['table', 'json'] as const);
@@ -303,9 +346,11 @@ export function register(program: Command): void {
         max: Number.MAX_SAFE_INTEGER,
         integer: true,
       });
+      if (o.algorithm !== undefined) parseAlgorithm(o.algorithm);
       const bar = new ProgressBar('simulating', pulses);
       const run = runLinkSimulate(o, (done) => bar.update(done));
       bar.done();
+      if (o.postprocess) addPostprocess(run, o);
       process.stdout.write(
         `${format === 'json' ? JSON.stringify(run.json, null, 2) : renderTable(run.json)}\n`,
       );
