@@ -123,15 +123,20 @@ test('SIGKILL under concurrent load loses no acknowledged delivery and serves no
   for (const id of afterRestart) assert.ok(initial.has(id));
   // Fetch everything still owed to the slave.
   const owed = asMaster.map((k) => k.keyId).filter((id) => !asSlave.some((s) => s.keyId === id));
+  // A dec_keys cut by the crash may have committed without its answer arriving: those keys must show up
+  // in the delivery log as delivered to the slave (checked below); every other owed key must be fetchable.
+  const lostAnswers: string[] = [];
   for (const id of owed) {
     try {
       asSlave.push(...(await slave.getKeysWithIds('sae-a', [id])));
-    } catch (e) {
-      assert.fail(
-        `key ${id} acknowledged to the master is not fetchable after the restart: ${(e as Error).message}`,
-      );
+    } catch {
+      lostAnswers.push(id);
     }
   }
+  assert.ok(
+    lostAnswers.length <= 8,
+    `${lostAnswers.length} owed keys unfetchable (at most 4 workers × 2 in flight)`,
+  );
   // A second fetch of anything is refused.
   if (owed[0]) await assert.rejects(slave.getKeysWithIds('sae-a', [owed[0]]));
   kme.kill('SIGTERM');
@@ -157,6 +162,17 @@ test('SIGKILL under concurrent load loses no acknowledged delivery and serves no
   );
   db.close();
   const deliveredMaster = new Set(log.filter((r) => r.role === 'master').map((r) => r.id));
+  const deliveredSlave = log.filter((r) => r.role === 'slave').map((r) => r.id);
+  assert.equal(
+    new Set(deliveredSlave).size,
+    deliveredSlave.length,
+    'log shows a double delivery to the slave',
+  );
+  for (const id of lostAnswers)
+    assert.ok(
+      deliveredSlave.includes(id),
+      `key ${id} acknowledged to the master vanished before the slave got it`,
+    );
   assert.equal(
     deliveredMaster.size,
     log.filter((r) => r.role === 'master').length,
