@@ -14,7 +14,7 @@
  */
 import { BitArray } from '../common/index.ts';
 import { Gf128Multiplier, type Gf128 } from './gf128.ts';
-import { encodeMessage } from './message-encoding.ts';
+import { encodeMessageWords } from './message-encoding.ts';
 import { copyBits } from './bit-utils.ts';
 import { polyHash } from './poly-hash.ts';
 
@@ -144,11 +144,10 @@ export class AuthSession {
     return s;
   }
 
+  /** The message's canonical encoding as zero-padded words (a view reused by the next call: hash at once). */
   static #words(seq: number, from: Party, body: unknown): { words: Uint32Array; bits: number } {
-    const bytes = encodeMessage({ seq, from, body });
-    const words = new Uint32Array(((bytes.length + 15) >>> 4) << 2);
-    new Uint8Array(words.buffer).set(bytes);
-    return { words, bits: bytes.length * 8 };
+    const { words, bytes } = encodeMessageWords({ seq, from, body });
+    return { words, bits: bytes * 8 };
   }
 
   #tag(seq: number, from: Party, body: unknown, pad: Gf128): Gf128 {
@@ -162,14 +161,7 @@ export class AuthSession {
   /** Absorbs a message into the transcript hash (each encoding padded to whole 128-bit blocks). */
   #absorb(seq: number, from: Party, body: unknown): void {
     const { words } = AuthSession.#words(seq, from, body);
-    const h = this.#h;
-    for (let i = 0; i < words.length; i += 4) {
-      h[0]! ^= words[i]!;
-      h[1]! ^= words[i + 1]!;
-      h[2]! ^= words[i + 2]!;
-      h[3]! ^= words[i + 3]!;
-      this.#mul!.mulInPlace(h);
-    }
+    this.#mul!.absorbBlocks(this.#h, words, 0, words.length);
     this.#absorbedBits += words.length * 32;
   }
 

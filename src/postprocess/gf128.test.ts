@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { createRng } from '../common/index.ts';
 import { gf128, gf128MulNaive, gf128MulX, Gf128Multiplier } from './gf128.ts';
 
 const elem = fc
@@ -40,4 +41,21 @@ test('multiplication is commutative and distributes over XOR (property)', () => 
     }),
     { seed: 2, numRuns: 100 },
   );
+});
+
+test('absorbBlocks equals a mulInPlace per block (Horner), on random inputs', () => {
+  const rng = createRng('gf128-absorb');
+  for (let trial = 0; trial < 20; trial++) {
+    const mul = new Gf128Multiplier(rng.fillUint32(new Uint32Array(4)));
+    const words = rng.fillUint32(new Uint32Array(4 * (1 + rng.nextInt(30))));
+    const start = rng.fillUint32(new Uint32Array(4));
+    const want = start.slice();
+    for (let i = 0; i < words.length; i += 4) {
+      for (let w = 0; w < 4; w++) want[w]! ^= words[i + w]!;
+      mul.mulInPlace(want);
+    }
+    const got = start.slice();
+    mul.absorbBlocks(got, words, 0, words.length);
+    assert.deepEqual(got, want);
+  }
 });

@@ -21,14 +21,8 @@ export function polyHash(mul: Gf128Multiplier, words: Uint32Array, bitLength: nu
     throw new RangeError(`polyHash of ${bitLength} bits needs ${(bitLength + 31) >>> 5} words`);
   const h = new Uint32Array(4);
   const full = (words.length >>> 2) << 2;
-  let i = 0;
-  for (; i < full; i += 4) {
-    h[0]! ^= words[i]!;
-    h[1]! ^= words[i + 1]!;
-    h[2]! ^= words[i + 2]!;
-    h[3]! ^= words[i + 3]!;
-    mul.mulInPlace(h);
-  }
+  mul.absorbBlocks(h, words, 0, full);
+  const i = full;
   if (i < words.length) {
     for (let w = 0; i + w < words.length; w++) h[w]! ^= words[i + w]!;
     mul.mulInPlace(h);
