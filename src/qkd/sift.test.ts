@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { createRng } from '../common/index.ts';
 import { PRESETS } from '../physics/index.ts';
 import { simulateBlock } from './engine.ts';
-import { sift } from './sift.ts';
+import { sift, tally } from './sift.ts';
 
 test('sift keeps exactly the matching-basis detections, in order, with their bits and classes (property)', () => {
   fc.assert(
@@ -43,5 +43,31 @@ test('sift keeps exactly the matching-basis detections, in order, with their bit
       },
     ),
     { seed: 11, numRuns: 20 },
+  );
+});
+
+test('tally (word-wise, class bytes four at a time) equals a bit-by-bit count, aligned or not (property)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 1e6 }), fc.integer({ min: 0, max: 3 }), (seed, offset) => {
+      const { raw } = simulateBlock(
+        { linkId: 't', blockId: seed, pulses: 1e5, params: PRESETS.gys!.params, distanceKm: 1 },
+        createRng(seed),
+      );
+      // The same record with its class bytes at an unaligned offset takes the byte-by-byte path.
+      const moved = new Uint8Array(raw.count + offset).subarray(offset);
+      moved.set(raw.intensity);
+      for (const r of [raw, { ...raw, intensity: moved }]) {
+        const K = r.intensities.length;
+        const detected = new Float64Array(K * 4);
+        const errors = new Float64Array(K * 4);
+        for (let i = 0; i < r.count; i++) {
+          const c = r.intensity[i]! * 4 + r.aliceBasis.get(i) * 2 + r.bobBasis.get(i);
+          detected[c]!++;
+          errors[c]! += r.aliceBit.get(i) ^ r.bobBit.get(i);
+        }
+        assert.deepEqual(tally(r), { detected, errors });
+      }
+    }),
+    { seed: 12, numRuns: 10 },
   );
 });

@@ -35,8 +35,16 @@ export interface Tally {
   readonly errors: Float64Array;
 }
 
-/** Detections and errors per (k, a, b) in one pass over the record. */
+/** Tallies already made (sift and estimate both need one; a record is never changed once built). */
+const tallies = new WeakMap<RawRecord, Tally>();
+
+/**
+ * Detections and errors per (k, a, b) in one pass over the record, word by word: per 32 detections one
+ * class mask each, then popcounts of class ∧ basis pattern (∧ error). Cached per record (treat as read-only).
+ */
 export function tally(raw: RawRecord): Tally {
+  const cached = tallies.get(raw);
+  if (cached) return cached;
   const K = raw.intensities.length;
   const detected = new Float64Array(K * 4);
   const errors = new Float64Array(K * 4);
@@ -45,14 +53,63 @@ export function tally(raw: RawRecord): Tally {
   const ax = raw.aliceBit.words;
   const by = raw.bobBit.words;
   const cls = raw.intensity;
-  for (let i = 0; i < raw.count; i++) {
-    const w = i >>> 5;
-    const sh = i & 31;
-    const c = cls[i]! * 4 + ((ab[w]! >>> sh) & 1) * 2 + ((bb[w]! >>> sh) & 1);
-    detected[c]!++;
-    errors[c]! += ((ax[w]! ^ by[w]!) >>> sh) & 1;
+  const count = raw.count;
+  const pc = popcount32; // a local binding: imported ones may be getters under tsx
+  const masks = new Int32Array(Math.max(K, 4));
+  // Class bytes four at a time when they fit in two bits: bit 0 and bit 1 of each byte, gathered into
+  // four adjacent bits by one multiplication (bytes' bits 0, 8, 16, 24 land on 21, 22, 23, 24).
+  const swar = K <= 4 && (cls.byteOffset & 3) === 0;
+  const quads = swar ? new Uint32Array(cls.buffer, cls.byteOffset, count >>> 2) : null;
+  for (let w = 0, base = 0; base < count; w++, base += 32) {
+    masks.fill(0);
+    const end = Math.min(32, count - base);
+    if (quads && end === 32) {
+      let m0 = 0;
+      let m1 = 0;
+      let m2 = 0;
+      let m3 = 0;
+      for (let g = 0, q = base >>> 2; g < 32; g += 4, q++) {
+        const v = quads[q]!;
+        const lo = v & 0x01010101;
+        const hi = (v >>> 1) & 0x01010101;
+        const nlo = lo ^ 0x01010101;
+        const nhi = hi ^ 0x01010101;
+        m0 |= ((Math.imul(nlo & nhi, 0x204081) >>> 21) & 15) << g;
+        m1 |= ((Math.imul(lo & nhi, 0x204081) >>> 21) & 15) << g;
+        m2 |= ((Math.imul(nlo & hi, 0x204081) >>> 21) & 15) << g;
+        m3 |= ((Math.imul(lo & hi, 0x204081) >>> 21) & 15) << g;
+      }
+      masks[0] = m0;
+      masks[1] = m1;
+      masks[2] = m2;
+      masks[3] = m3;
+    } else for (let sh = 0; sh < end; sh++) masks[cls[base + sh]!]! |= 1 << sh;
+    const a = ab[w]!;
+    const b = bb[w]!;
+    const e = ax[w]! ^ by[w]!;
+    for (let k = 0; k < K; k++) {
+      const m = masks[k]!;
+      if (m === 0) continue;
+      const za = m & ~a;
+      const xa = m & a;
+      const c00 = za & ~b;
+      const c01 = za & b;
+      const c10 = xa & ~b;
+      const c11 = xa & b;
+      const i = k * 4;
+      detected[i]! += pc(c00);
+      detected[i + 1]! += pc(c01);
+      detected[i + 2]! += pc(c10);
+      detected[i + 3]! += pc(c11);
+      errors[i]! += pc(c00 & e);
+      errors[i + 1]! += pc(c01 & e);
+      errors[i + 2]! += pc(c10 & e);
+      errors[i + 3]! += pc(c11 & e);
+    }
   }
-  return { detected, errors };
+  const out = { detected, errors };
+  tallies.set(raw, out);
+  return out;
 }
 
 /** Per intensity class name and Alice's basis: sent, detected, sifted, errors. */
@@ -96,18 +153,36 @@ function pick(raw: RawRecord, basis: number): SiftedBasis {
   const by = raw.bobBit.words;
   const aw = alice.words;
   const bw = bob.words;
+  const cls = raw.intensity;
   let j = 0;
   for (let w = 0; w < words; w++) {
     let m = maskOf(w) >>> 0;
+    if (m === 0) continue;
+    // Gather this word's kept bits into k low bits, then append them at bit j (at most two words).
+    const xa = ax[w]!;
+    const yb = by[w]!;
+    let va = 0;
+    let vb = 0;
+    let k = 0;
+    const base = w * 32;
     while (m !== 0) {
       const sh = 31 - Math.clz32(m & -m);
       m &= m - 1;
-      const i = w * 32 + sh;
-      aw[j >>> 5]! |= ((ax[w]! >>> sh) & 1) << (j & 31);
-      bw[j >>> 5]! |= ((by[w]! >>> sh) & 1) << (j & 31);
-      intensity[j] = raw.intensity[i]!;
-      detection[j++] = i;
+      va |= ((xa >>> sh) & 1) << k;
+      vb |= ((yb >>> sh) & 1) << k;
+      intensity[j + k] = cls[base + sh]!;
+      detection[j + k] = base + sh;
+      k++;
     }
+    const at = j & 31;
+    const q = j >>> 5;
+    aw[q]! |= va << at;
+    bw[q]! |= vb << at;
+    if (at + k > 32) {
+      aw[q + 1]! |= va >>> (32 - at);
+      bw[q + 1]! |= vb >>> (32 - at);
+    }
+    j += k;
   }
   return { alice, bob, intensity, detection };
 }
