@@ -51,6 +51,24 @@ test('BigInt conversion round-trips and reads bit i as 2^i', () => {
   assert.ok(bigIntToBits(bitsToBigInt(r), 1000).equals(r));
 });
 
+test('table-driven BigInt conversions equal bit-by-bit definitions at any offset and length (property)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 700 }), fc.nat(), fc.nat(), fc.nat(), (len, f, t, seed) => {
+      const bits = BitArray.random(len, createRng(seed));
+      const from = len === 0 ? 0 : f % (len + 1);
+      const to = from + (len === 0 ? 0 : t % (len - from + 1));
+      let naive = 0n;
+      for (let i = to - 1; i >= from; i--) naive = (naive << 1n) | BigInt(bits.get(i));
+      const x = bitsToBigInt(bits, from, to);
+      const back = bigIntToBits(x, to - from);
+      let same = back.length === to - from;
+      for (let i = from; i < to; i++) same &&= back.get(i - from) === bits.get(i);
+      return x === naive && same;
+    }),
+    { seed: 8, numRuns: 300 },
+  );
+});
+
 /** Fraction of all seeds on which x and y collide, by enumeration. */
 function collisionFraction(
   family: 'toeplitz' | 'multiply-add-shift',
