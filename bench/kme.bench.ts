@@ -110,7 +110,12 @@ function spawnServer(
   return new Promise((resolve, reject) => {
     const args = ['--serve', kind, pkiDir, String(ports[0]), String(ports[1]), String(blocks)];
     const child = fork(new URL(import.meta.url).pathname, args, {
-      execArgv: ['--import', 'tsx'],
+      // KME_BENCH_PROF=DIR writes a CPU profile of each server process into DIR (for finding hot spots).
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.KME_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KME_BENCH_PROF}`] : []),
+      ],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
