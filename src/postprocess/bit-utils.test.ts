@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { BitArray, createRng } from '../common/index.ts';
-import { concatBits, copyBits } from './bit-utils.ts';
+import assert from 'node:assert/strict';
+import { bitsToBytes, concatBits, copyBits } from './bit-utils.ts';
 
 test('concatBits equals concatenating the bit strings (property)', () => {
   fc.assert(
@@ -25,5 +26,15 @@ test('copyBits moves any range to any offset (property)', () => {
       return dst.slice(37).toString() === src.slice(from, from + count).toString();
     }),
     { seed: 12, numRuns: 200 },
+  );
+});
+
+test('bitsToBytes equals BitArray.toBytes (property)', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 300 }), fc.nat(), (n, seed) => {
+      const b = BitArray.random(n, createRng(seed));
+      assert.deepEqual(bitsToBytes(b), b.toBytes());
+    }),
+    { seed: 9, numRuns: 200 },
   );
 });

@@ -32,3 +32,23 @@ export function concatBits(parts: readonly BitArray[]): BitArray {
   }
   return out;
 }
+
+/** Byte value → the same byte with its bit order reversed. */
+const REVERSED = new Uint8Array(256);
+for (let v = 0; v < 256; v++) {
+  let r = 0;
+  for (let k = 0; k < 8; k++) r |= ((v >>> k) & 1) << (7 - k);
+  REVERSED[v] = r;
+}
+
+/**
+ * `bits.toBytes()` (most significant bit of byte 0 first, last byte zero-padded) a byte at a time through
+ * a bit-reversal table instead of bit by bit: final keys are turned into bytes at both ends of every block.
+ */
+export function bitsToBytes(bits: BitArray): Uint8Array {
+  const out = new Uint8Array((bits.length + 7) >>> 3);
+  const w = bits.words; // bits past `length` are zero, so the padded last byte comes out right
+  const rev = REVERSED;
+  for (let i = 0; i < out.length; i++) out[i] = rev[(w[i >>> 2]! >>> ((i & 3) << 3)) & 0xff]!;
+  return out;
+}

@@ -17,6 +17,7 @@ import { BitArray, binaryEntropy, createRng } from '../common/index.ts';
 import type { FinalKeyBlock, RawRecord, Rng } from '../common/index.ts';
 import { lim2014KeyLength } from '../physics/index.ts';
 import { AuthKeyPool, type AuthFailure, type AuthMode } from './auth.ts';
+import { bitsToBytes } from './bit-utils.ts';
 import { AuthAbort, reconcileFrames, Wire, type Tamper } from './pipeline-channel.ts';
 import {
   polyHashCollisionBound,
@@ -113,7 +114,7 @@ function keyBlock(
   return {
     linkId: raw.linkId,
     blockId: `${raw.linkId}:${raw.blockId}`,
-    key: key.toBytes(),
+    key: bitsToBytes(key),
     bits: key.length,
     estimates: est,
     createdNs: timeNs,
