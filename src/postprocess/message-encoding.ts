@@ -90,15 +90,22 @@ class ByteWriter {
   f64(x: number): void {
     this.#ensure(8);
     F64[0] = x;
-    this.#buf.set(F64_BYTES, this.#len);
-    this.#len += 8;
+    const buf = this.#buf;
+    const at = this.#len;
+    for (let k = 0; k < 8; k++) buf[at + k] = F64_BYTES[k]!;
+    this.#len = at + 8;
   }
 
   bytes(b: Uint8Array): void {
-    this.u32(b.length);
-    this.#ensure(b.length);
-    this.#buf.set(b, this.#len);
-    this.#len += b.length;
+    const n = b.length;
+    this.u32(n);
+    this.#ensure(n);
+    const buf = this.#buf;
+    const at = this.#len;
+    // TypedArray#set has a fixed cost that dominates for field names and small arrays.
+    if (n <= 32) for (let k = 0; k < n; k++) buf[at + k] = b[k]!;
+    else buf.set(b, at);
+    this.#len = at + n;
   }
 
   result(): Uint8Array {
@@ -137,7 +144,7 @@ function write(w: ByteWriter, v: unknown): void {
   } else if (Array.isArray(v)) {
     w.byte(4);
     w.u32(v.length);
-    for (const x of v) write(w, x);
+    for (let i = 0; i < v.length; i++) write(w, v[i]);
   } else if (typeof v === 'object') {
     const keys = sortedKeys(v);
     w.byte(5);
