@@ -2,7 +2,7 @@
  * src/kms — the key manager: ETSI GS QKD 014 KMEs over mutual TLS with a durable SQLite store, KME-to-KME
  * reservations, southbound key supply, the SAE client and a small PKI. Integrators use:
  * `startKme(config)` → KmeHandle (`url`, `supply()`, `store`, `close()`), `Etsi014Client`, `createPki` /
- * `issueCertificate`, `linkKmes` (simulated link feeding two KMEs) and `runKmeDemo`. See docs/kme.md.
+ * `issueCertificate`, `supplyBoth` (a link feeding the KMEs at its two ends) and `runKmeDemo`. See docs/kme.md.
  */
 export { startKme, LOG_REDACT, type KmeHandle, type StartKmeOptions } from './server.ts';
 export {
