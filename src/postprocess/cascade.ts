@@ -50,8 +50,14 @@ interface PassState {
   copy: Uint32Array | null;
   /** Block masks (few large blocks), so block parities need no shuffled copy. */
   readonly masks: Uint32Array | null;
-  /** Per block, per heap node: 0 unknown, 2 | parity when Alice's parity is known. */
-  readonly known: Uint8Array;
+  /** Alice's parity of each top-level block: 0 unknown, 2 | parity when known. */
+  readonly rootKnown: Uint8Array;
+  /**
+   * Per block, per heap node below the root: 0 unknown, 2 | parity when Alice's parity is known (improved
+   * schedule only). Allocated on the first sub-block answer: ≈ 2n bytes a pass, and most late passes of a
+   * frame never open a block.
+   */
+  known: Uint8Array | null;
   readonly treeSize: number;
   /** Error parity (Alice's ⊕ Bob's) of each top-level block. */
   readonly rootOdd: Uint8Array;
@@ -175,7 +181,8 @@ export class CascadeCorrector implements ErrorCorrector {
       shuffle,
       copy: shuffle ? null : this.#key,
       masks,
-      known: new Uint8Array(blocks * treeSize),
+      rootKnown: new Uint8Array(blocks),
+      known: null,
       treeSize,
       rootOdd: new Uint8Array(blocks),
       searching: new Uint8Array(blocks),
@@ -230,7 +237,7 @@ export class CascadeCorrector implements ErrorCorrector {
     }
     for (let b = 0; b < ps.blocks; b++) {
       const a = b < alice.length ? alice[b]! : rest;
-      ps.known[b * ps.treeSize + 1] = 2 | a;
+      ps.rootKnown[b] = 2 | a;
       if (bob[b] !== a) {
         ps.rootOdd[b] = 1;
         this.#open(p, b);
@@ -253,7 +260,7 @@ export class CascadeCorrector implements ErrorCorrector {
     this.#copyOf(ps);
     ps.searching[b] = 1;
     const lo = b * ps.k;
-    const a = ps.known[b * ps.treeSize + 1]! & 1;
+    const a = ps.rootKnown[b]! & 1;
     this.#queue.push({ p, b, h: 1, lo, hi: Math.min(lo + ps.k, this.#n), a });
   }
 
@@ -274,8 +281,9 @@ export class CascadeCorrector implements ErrorCorrector {
     const mid = (s.lo + s.hi) >>> 1;
     const base = s.b * ps.treeSize;
     if (this.#schedule.reuseSubBlocks) {
-      ps.known[base + 2 * s.h] = 2 | left;
-      ps.known[base + 2 * s.h + 1] = 2 | (s.a ^ left);
+      const known = (ps.known ??= new Uint8Array(ps.blocks * ps.treeSize));
+      known[base + 2 * s.h] = 2 | left;
+      known[base + 2 * s.h + 1] = 2 | (s.a ^ left);
     }
     if (parityOfRange(copy, s.lo, mid) !== left) {
       s.h = 2 * s.h;
@@ -303,7 +311,7 @@ export class CascadeCorrector implements ErrorCorrector {
       }
       if (reuse) {
         const ps = this.#passes[s.p]!;
-        const kl = ps.known[s.b * ps.treeSize + 2 * s.h]!;
+        const kl = ps.known ? ps.known[s.b * ps.treeSize + 2 * s.h]! : 0;
         if (kl !== 0) {
           this.#step(s, kl & 1);
           continue;
