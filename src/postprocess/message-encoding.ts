@@ -36,11 +36,10 @@ function jsonText(v: string | boolean): Uint8Array {
 }
 
 /**
- * Object.keys(v) in the order of Array.prototype.sort() (UTF-16 code units, which is what `<` compares),
- * by insertion sort: messages have a dozen keys, where this beats the generic sort several times over.
+ * Sorts keys in place in the order of Array.prototype.sort() (UTF-16 code units, which is what `<`
+ * compares), by insertion sort: messages have a dozen keys, where this beats the generic sort.
  */
-function sortedKeys(v: object): string[] {
-  const keys = Object.keys(v);
+function sortInPlace(keys: string[]): string[] {
   for (let i = 1; i < keys.length; i++) {
     const k = keys[i]!;
     let j = i - 1;
@@ -51,6 +50,34 @@ function sortedKeys(v: object): string[] {
     keys[j + 1] = k;
   }
   return keys;
+}
+
+/** An object layout seen before: its keys in own-property order, sorted, and their encoded names. */
+interface Shape {
+  readonly keys: readonly string[];
+  readonly sorted: readonly string[];
+  readonly names: readonly Uint8Array[];
+}
+/** The few layouts classical messages use (Cascade requests, replies, envelopes), most recent first. */
+const shapes: Shape[] = [];
+const MAX_SHAPES = 16;
+
+/** The shape of `v` (same keys in the same order ⇒ same sorted order and names); cached when seen. */
+function shapeOf(v: object): Shape {
+  const keys = Object.keys(v);
+  search: for (let s = 0; s < shapes.length; s++) {
+    const sh = shapes[s]!;
+    if (sh.keys.length !== keys.length) continue;
+    for (let i = 0; i < keys.length; i++) if (sh.keys[i] !== keys[i]) continue search;
+    return sh;
+  }
+  const sorted = sortInPlace(keys.slice());
+  const sh = { keys, sorted, names: sorted.map(text) };
+  if (keys.length <= 32 && sorted.every((k) => k.length <= 32)) {
+    if (shapes.length === MAX_SHAPES) shapes.pop();
+    shapes.unshift(sh);
+  }
+  return sh;
 }
 
 class ByteWriter {
@@ -146,12 +173,12 @@ function write(w: ByteWriter, v: unknown): void {
     w.u32(v.length);
     for (let i = 0; i < v.length; i++) write(w, v[i]);
   } else if (typeof v === 'object') {
-    const keys = sortedKeys(v);
+    const { sorted, names } = shapeOf(v);
     w.byte(5);
-    w.u32(keys.length);
-    for (const k of keys) {
-      w.bytes(text(k));
-      write(w, (v as Record<string, unknown>)[k]);
+    w.u32(sorted.length);
+    for (let i = 0; i < sorted.length; i++) {
+      w.bytes(names[i]!);
+      write(w, (v as Record<string, unknown>)[sorted[i]!]);
     }
   } else throw new TypeError(`Cannot encode a ${typeof v} in a classical message`);
 }
