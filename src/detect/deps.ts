@@ -22,5 +22,6 @@ export {
   ATTACK_KINDS,
   ATTACK_DEFAULTS,
   DEFAULT_INTENSITIES as ENGINE_INTENSITIES,
+  FIELD as CELL_FIELD,
 } from '../qkd/index.ts';
 export type { AttackSpec, AttackKind, LinkBlockConfig } from '../qkd/index.ts';

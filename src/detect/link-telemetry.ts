@@ -14,6 +14,7 @@ import {
   sampleBinomial,
   sampleMultinomial,
   simulateBlock,
+  CELL_FIELD,
   type BasisName,
   type ClassBasisCounts,
   type LinkBlockConfig,
@@ -21,13 +22,8 @@ import {
   type TelemetrySample,
 } from './deps.ts';
 
-// Packed cell layout of src/qkd/cells.ts (FIELD), which src/qkd/index.ts does not export: a local mirror.
-const K_MASK = 0xf;
-const A = 1 << 4;
-const X = 1 << 5;
-const B = 1 << 6;
-const Y = 1 << 7;
-const DOUBLE = 1 << 8;
+// The link engine's packed cell layout (src/qkd/cells.ts), copied into locals for the hot loop.
+const { K_MASK, A, X, B, Y, DOUBLE } = CELL_FIELD;
 
 /** True when `sampleLinkTelemetry` draws counts directly (no dead time, no afterpulses). */
 export function countLevelExact(cfg: LinkBlockConfig): boolean {
