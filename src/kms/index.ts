@@ -55,3 +55,4 @@ export { createMtlsAgent, type MtlsIdentity } from './https-json.ts';
 export * from './pqc.ts';
 export { runKmeDemo, supplyBoth, csprngBlockSource, type KmeDemo, type KmeDemoOptions } from './demo.ts';
 export { createPeerLink, type PeerLink } from './peer.ts';
+export { relaySaeId, RELAY_SAE_PREFIX, applyRelayReservations, type RelayHandler } from './relay-route.ts';

@@ -18,6 +18,15 @@ export interface PeerLink {
   send(peerId: string, rs: readonly ReservationRecord[]): Promise<string[]>;
   /** Asks the peer for its unacknowledged reservations of `keyIds` destined to this KME. */
   lookup(peerId: string, keyIds: readonly string[]): Promise<ReservationRecord[]>;
+  /**
+   * Sends one opaque relay message with the reservations of the link keys it uses to the peer's relay
+   * route (./relay-route.ts); resolves with the peer handler's result.
+   */
+  relay?(
+    peerId: string,
+    rs: readonly ReservationRecord[],
+    message: Record<string, unknown>,
+  ): Promise<unknown>;
   close(): void;
 }
 
@@ -48,7 +57,7 @@ export function createPeerLink(
   selfId: string,
   peers: readonly { id: string; url: string }[],
   identity: MtlsIdentity,
-): PeerLink {
+): PeerLink & Required<Pick<PeerLink, 'relay'>> {
   const agent = createMtlsAgent(identity, 8);
   const urls = new Map(peers.map((p) => [p.id, p.url.replace(/\/+$/, '')]));
   const post = async (peerId: string, route: string, body: unknown) => {
@@ -78,6 +87,10 @@ export function createPeerLink(
       const b = await post(peerId, 'lookup', { key_IDs: keyIds });
       const list = (b.reservations as ReturnType<typeof reservationToWire>[] | undefined) ?? [];
       return list.map(reservationFromWire);
+    },
+    async relay(peerId, rs, message) {
+      const b = await post(peerId, 'relay', { reservations: rs.map(reservationToWire), message });
+      return b.result;
     },
     close: () => agent.destroy(),
   };

@@ -14,6 +14,7 @@ import type { KmeMetrics } from './metrics.ts';
 import { buildOpenApi } from './openapi.ts';
 import * as S from './schema.ts';
 import { reservationFromWire, reservationToWire } from './peer.ts';
+import { registerRelayRoute, type RelayHandler } from './relay-route.ts';
 import type { FormedKey } from './store.ts';
 
 /** Who a TLS client certificate belongs to. */
@@ -30,6 +31,8 @@ export interface Etsi014PluginOptions {
    * startKme never sets it.
    */
   readonly callerOfRequest?: (req: FastifyRequest) => CallerIdentity;
+  /** The relay handler registered by the composition, if any (./relay-route.ts). */
+  readonly relay?: () => RelayHandler | undefined;
 }
 
 const ids = new WeakMap<object, CallerIdentity>();
@@ -236,6 +239,8 @@ export async function etsi014Plugin(app: FastifyInstance, opts: Etsi014PluginOpt
       return { reservations: core.store.outbox(who.id, ids.length, ids).map(reservationToWire) };
     },
   );
+
+  registerRelayRoute(app, core, (req) => callerOf(req, identify), opts.relay ?? (() => undefined));
 
   const openapi = buildOpenApi(core.id);
   app.get('/openapi.json', async () => openapi);

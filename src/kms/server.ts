@@ -11,7 +11,8 @@ import { readPem, validateKmeConfig, type KmeConfig } from './config.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 import { createPeerLink } from './peer.ts';
 import { etsi014Plugin, type CallerIdentity } from './plugin.ts';
-import { KeyStore, type PoolLevel } from './store.ts';
+import type { RelayHandler } from './relay-route.ts';
+import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
 import type { SupplyItem } from './supply.ts';
 import { supplyFromFile } from './supply-stream.ts';
 
@@ -29,6 +30,17 @@ export interface KmeHandle {
   supply(peerId: string, item: SupplyItem): number;
   /** Pool level of the link to `peerId`. */
   level(peerId: string): PoolLevel;
+  /** Registers the handler of relay messages from peer KMEs (replaces any previous one). */
+  onRelay(handler: RelayHandler): void;
+  /**
+   * Sends a relay message, with the reservations of the link keys it uses, to peer KME `peerId` over
+   * mutual TLS; resolves with the peer handler's result (rejects with KMS_PEER_UNAVAILABLE).
+   */
+  sendRelay(
+    peerId: string,
+    rs: readonly ReservationRecord[],
+    message: Record<string, unknown>,
+  ): Promise<unknown>;
   /** Stops accepting, finishes open requests, checkpoints and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -75,7 +87,13 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     https: { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
     forceCloseConnections: true,
   });
-  await app.register(etsi014Plugin, { core, metrics, identify: (cn) => who.get(cn) ?? null });
+  let relayHandler: RelayHandler | undefined;
+  await app.register(etsi014Plugin, {
+    core,
+    metrics,
+    identify: (cn) => who.get(cn) ?? null,
+    relay: () => relayHandler,
+  });
   const host = c.host ?? '127.0.0.1';
   try {
     await app.listen({ host, port: c.port ?? 0 });
@@ -109,6 +127,10 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     metrics,
     supply: (peerId, item) => core.supply(peerId, item),
     level: (peerId) => store.level(peerId),
+    onRelay: (h) => {
+      relayHandler = h;
+    },
+    sendRelay: (peerId, rs, message) => peers.relay(peerId, rs, message),
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);

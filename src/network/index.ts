@@ -16,3 +16,4 @@ export * from './types.ts';
 export * from './simulation.ts';
 export * from './report.ts';
 export * from './kme-relay.ts';
+export * from './live-relay.ts';

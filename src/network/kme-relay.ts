@@ -7,7 +7,7 @@
  * direct call, between live KMEs their mutual-TLS peer channel. Key material is erased from both stores
  * once used, exactly as for an application key (ITU-T Y.3803 key relay over the KM layer).
  */
-import type { KeyStore } from '../kms/index.ts';
+import { relaySaeId, type KeyStore } from '../kms/index.ts';
 import type { HopKeys, KeyRef } from './relay.ts';
 
 /** A KME reservation record (what `KeyStore.applyReservation` takes). */
@@ -18,7 +18,7 @@ export type ReservationTransport = (from: string, to: string, record: Reservatio
 
 /** The SAE name a relaying node's KME uses for itself (masters and slaves of relay keys). */
 export function relaySae(nodeId: string): string {
-  return `relay:${nodeId}`;
+  return relaySaeId(nodeId); // the naming the KMEs' relay route checks
 }
 
 /**

@@ -162,6 +162,13 @@ export class ShareCollector {
     return parts.reduce((acc, p) => xorBytes(acc!, p!))!;
   }
 
+  /** Forgets the shares of `keyId` (relay aborted); true if any were held. */
+  drop(keyId: string): boolean {
+    const parts = this.#parts.get(keyId);
+    for (const p of parts ?? []) p?.fill(0);
+    return this.#parts.delete(keyId);
+  }
+
   /** Keys waiting for shares. */
   get pending(): number {
     return this.#parts.size;
