@@ -3,6 +3,7 @@
  * routes validate with (./schema.ts), so the document cannot drift from the code. Paths, parameters and
  * status codes follow ETSI GS QKD 014 V1.1.1 clause 5; the reservation route is qkdnet's own.
  */
+import { RelayAnswerSchema, RelayRequestSchema } from './relay-route.ts';
 import * as S from './schema.ts';
 
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
@@ -89,6 +90,14 @@ export function buildOpenApi(kmeId: string): Record<string, unknown> {
           parameters: [{ name: 'KME_ID', in: 'path', required: true, schema: { type: 'string' } }],
           requestBody: json({ $ref: '#/components/schemas/Reservation' }),
           responses: { '200': { description: 'Applied', ...json(S.ReservationAnswerSchema) }, ...errors },
+        },
+      },
+      '/api/v1/kme/{KME_ID}/relay': {
+        post: {
+          summary: 'KME-to-KME trusted-node relay message (qkdnet; caller certificate must name KME_ID)',
+          parameters: [{ name: 'KME_ID', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: json(RelayRequestSchema),
+          responses: { '200': { description: 'Handled', ...json(RelayAnswerSchema) }, ...errors },
         },
       },
       '/metrics': {
