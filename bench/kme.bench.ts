@@ -8,16 +8,16 @@
  * bench/results/kme.json. Sanity checks: no non-2xx answers, the KME's delivery log holds exactly the
  * answered requests, and a key fetched by the slave equals the master's.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import os from 'node:os';
 import Fastify from 'fastify';
 import { Etsi014Client, startKme } from '../src/kms/index.ts';
 import { makeTestPki, pairConfigs, testBlock } from '../src/kms/testing.ts';
+import { benchContext, writeBenchResult } from './meta.ts';
 
 /** The part of autocannon's API used here (the package ships no types). */
 type Autocannon = (o: Record<string, unknown>) => Promise<{
@@ -250,18 +250,9 @@ async function main(): Promise<void> {
       runs,
       seconds,
       durability: 'group (WAL + fdatasync per batch before answering)',
-      machine: {
-        cpu: os.cpus()[0]?.model,
-        cores: os.cpus().length,
-        os: `${os.platform()} ${os.release()}`,
-        loadavg: os.loadavg(),
-      },
-      node: process.version,
-      commit: execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(),
-      date: new Date().toISOString(),
+      ...benchContext(),
     };
-    mkdirSync('bench/results', { recursive: true });
-    writeFileSync('bench/results/kme.json', `${JSON.stringify(result, null, 2)}\n`);
+    writeBenchResult('kme', result);
     console.log(JSON.stringify(result, null, 2));
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');

@@ -11,12 +11,10 @@
  * Sanity: detections within 5σ of N·P for every run; the naive loop's detection rate within 5σ of P.
  * Inputs (configs, models, seeds) are built outside the timed regions. Writes bench/results/link.json.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { AliasTable, createRng } from '../src/common/index.ts';
 import { PRESETS } from '../src/physics/index.ts';
 import { buildModel, estimate, sift, simulateBlock, type LinkBlockConfig } from '../src/qkd/index.ts';
+import { benchContext, writeBenchResult } from './meta.ts';
 
 const reps = Number(process.argv[2] ?? 5);
 if (!Number.isInteger(reps) || reps < 1)
@@ -128,18 +126,9 @@ const result = {
     extrapolated_cpu_ms_for_1e10: +naiveExtrapolatedMs.toFixed(0),
     speedup_of_engine: +(naiveExtrapolatedMs / target.cpu_ms_best).toFixed(1),
   },
-  machine: {
-    cpu: os.cpus()[0]?.model,
-    cores: os.cpus().length,
-    os: `${os.platform()} ${os.release()}`,
-    loadavg: os.loadavg(),
-  },
-  node: process.version,
-  commit: execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(),
-  date: new Date().toISOString(),
+  ...benchContext(),
 };
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/link.json', `${JSON.stringify(result, null, 2)}\n`);
+writeBenchResult('link', result);
 console.log(
   `link: 1e10 pulses at 50 km in ${target.cpu_ms_best} ms CPU (wall ${target.wall_ms_best} ms; target ≤ 1000): ` +
     `${target.pulses_per_s} pulses/s, ${target.detections_per_s} detections/s; naive per-pulse loop ` +

@@ -12,13 +12,11 @@
  * same number of no-op events (what the event machinery alone costs). Inputs (graph, link rates) are
  * built outside the timed region. Writes bench/results/sim.json with machine, Node version and commit.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { createRng, type Rng } from '../src/common/index.ts';
 import { findPreset, keyRate } from '../src/physics/index.ts';
 import { Simulation } from '../src/sim/index.ts';
 import { NetworkSimulation, resolveScenario, type ScenarioFile } from '../src/network/index.ts';
+import { benchContext, writeBenchResult } from './meta.ts';
 
 const quick = process.argv.includes('--quick');
 const SIDE_KM = 1000;
@@ -186,18 +184,9 @@ const result = {
     bytes_ms: targetBytes.simulated_s === DAY ? targetBytes.wall_ms : null,
     met: target.wall_ms <= 60000,
   },
-  machine: {
-    cpu: os.cpus()[0]?.model,
-    cores: os.cpus().length,
-    os: `${os.platform()} ${os.release()}`,
-    loadavg: os.loadavg(),
-  },
-  node: process.version,
-  commit: execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(),
-  date: new Date().toISOString(),
+  ...benchContext(),
 };
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/sim.json', `${JSON.stringify(result, null, 2)}\n`);
+writeBenchResult('sim', result);
 console.log(
   `target: 1000 nodes, 24 h, accounting ${target.wall_ms} ms (limit 60000), bytes ${result.target.bytes_ms} ms`,
 );
