@@ -3,25 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../main.ts';
+import { runCliInProcess } from '../run-in-process.ts';
 
 /** Runs the CLI in-process, capturing stdout and stderr. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const wo = process.stdout.write.bind(process.stdout);
-  const we = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = wo;
-    process.stderr.write = we;
-    process.exitCode = undefined;
-  }
-}
+const run = (args: string[]) => runCliInProcess(args);
 
 const quick = ['--trials', '5', '--null-blocks', '300', '--calibration-blocks', '100', '--seed', '3'];
 

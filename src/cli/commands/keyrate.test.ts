@@ -3,24 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../main.ts';
+import { runCliInProcess } from '../run-in-process.ts';
 
-/** Runs the CLI in-process and captures stdout, stderr and the exit code. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const wo = process.stdout.write.bind(process.stdout);
-  const we = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['keyrate', ...args]);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = wo;
-    process.stderr.write = we;
-  }
-}
+/** Runs `qkdnet keyrate …` in-process. */
+const run = (args: string[]) => runCliInProcess(['keyrate', ...args]);
 
 test('keyrate --format json prints the issue-2 shape, with rate 0 past the maximum distance', async () => {
   const r = await run(['--model', 'bb84-decoy-infinite', '--distance', '0:200:50', '--format', 'json']);
