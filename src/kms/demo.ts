@@ -40,8 +40,11 @@ export interface KmeDemoOptions {
   readonly blockBits?: number;
   /** Time between blocks. Default 1000 ms. */
   readonly intervalMs?: number;
-  /** Where the link's blocks come from (default: the CSPRNG stand-in). */
-  readonly blockSource?: () => FinalKeyBlock;
+  /**
+   * Where the link's blocks come from: a function polled every `intervalMs`, `null` when the caller feeds
+   * both KMEs itself (e.g. the CLI's simulated QKD link), or by default the CSPRNG stand-in (tests).
+   */
+  readonly blockSource?: (() => FinalKeyBlock) | null;
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info';
 }
 
@@ -99,10 +102,13 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
     await a.close();
     throw e;
   }
-  const source = opts.blockSource ?? csprngBlockSource('link-a-b', opts.blockBits ?? 65536);
-  const feed = () => supplyBoth(a, b, source());
+  const source =
+    opts.blockSource === null
+      ? null
+      : (opts.blockSource ?? csprngBlockSource('link-a-b', opts.blockBits ?? 65536));
+  const feed = () => source && supplyBoth(a, b, source());
   feed();
-  const timer = setInterval(feed, opts.intervalMs ?? 1000);
+  const timer = source ? setInterval(feed, opts.intervalMs ?? 1000) : undefined;
   const c = (sae: string) =>
     `curl -s --cert ${join(dir, `${sae}.pem`)} --key ${join(dir, `${sae}.key`)} --cacert ${join(dir, 'ca.pem')}`;
   const commands = [

@@ -5,6 +5,10 @@
  */
 import type { Command } from 'commander';
 import { Etsi014Client, loadKmeConfig, runKmeDemo, startKme, type DeliveredKey } from '../../kms/index.ts';
+import { randomUUID } from 'node:crypto';
+import { findPreset } from '../../physics/index.ts';
+import { LinkKeySupply } from '../../server/index.ts';
+import type { KmeHandle } from '../../kms/index.ts';
 import { formatTable, parseNumber, UsageError } from '../util.ts';
 
 /** Waits for SIGINT or SIGTERM, then runs `stop` once. */
@@ -96,15 +100,41 @@ export function register(program: Command): void {
     )
     .requiredOption('--dir <dir>', 'directory for the PKI (ca.pem, sae-{a,b,c}.pem/.key) and the stores')
     .option('--port <port>', "KME A's port (KME B uses port+1)", '8443')
-    .addHelpText('after', '\nExample:\n  qkdnet kme demo --dir /tmp/kme-demo --port 8443\n')
-    .action(async (o: { dir: string; port: string }) => {
+    .option(
+      '--stand-in',
+      'fill the stores from node:crypto instead of the simulated QKD link (instant; not QKD key)',
+    )
+    .addHelpText(
+      'after',
+      '\nThe link between the KMEs is the simulated QKD link: GYS preset, 10 km, blocks of 10⁹ pulses through\n' +
+        'the link engine and post-processing (a few seconds of one core each, in a worker thread).\n' +
+        '\nExample:\n  qkdnet kme demo --dir /tmp/kme-demo --port 8443\n',
+    )
+    .action(async (o: { dir: string; port: string; standIn?: boolean }) => {
       const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
-      const demo = await runKmeDemo({ dir: o.dir, port });
+      const demo = await runKmeDemo({ dir: o.dir, port, ...(o.standIn ? {} : { blockSource: null }) });
+      let supply: LinkKeySupply | undefined;
+      if (o.standIn) {
+        process.stderr.write('Stand-in link: blocks from node:crypto every second (not QKD key).\n');
+      } else {
+        process.stderr.write(
+          'Distilling the first key block from the simulated QKD link (GYS, 10 km, 10⁹ pulses)…\n',
+        );
+        try {
+          supply = await startDemoLink(demo.a, demo.b);
+        } catch (e) {
+          await demo.close();
+          throw e;
+        }
+      }
       process.stdout.write(
         `KME A (sae-a, sae-c): ${demo.a.url}\nKME B (sae-b):        ${demo.b.url}\n` +
-          `A link fills both stores every second. Try:\n\n${demo.commands.join('\n')}\n\nCtrl-C to stop.\n`,
+          `The link keeps filling both stores. Try:\n\n${demo.commands.join('\n')}\n\nCtrl-C to stop.\n`,
       );
-      await untilSignal(() => demo.close());
+      await untilSignal(async () => {
+        await supply?.close();
+        await demo.close();
+      });
     });
 
   withClient(kme.command('keys'))
@@ -186,4 +216,37 @@ export function register(program: Command): void {
         client.close();
       }
     });
+}
+
+/**
+ * The demo's QKD link between KME A and KME B: the live key supply of `qkdnet up` (link engine and
+ * post-processing in a worker thread) on one GYS link of 10 km. Resolves once the first block is stored, so
+ * the printed curl commands work at once; rejects if the first block cannot be made.
+ */
+async function startDemoLink(a: KmeHandle, b: KmeHandle): Promise<LinkKeySupply> {
+  const gys = findPreset('gys');
+  if (!gys) throw new Error('the gys preset is missing (bug)');
+  let supply: LinkKeySupply | undefined;
+  await new Promise<void>((resolve, reject) => {
+    let firstBlock = true;
+    supply = new LinkKeySupply({
+      links: [{ id: 'link-a-b', from: a.id, to: b.id, params: gys.params, distanceKm: 10 }],
+      kmes: new Map([
+        [a.id, a],
+        [b.id, b],
+      ]),
+      seed: randomUUID(),
+      pauseMs: 1000,
+      usable: () => true,
+      attackOf: () => null,
+      nowNs: () => Number(process.hrtime.bigint()),
+      onBlock: (_link, outcome) => {
+        if (!firstBlock) return;
+        firstBlock = false;
+        if ('bits' in outcome) resolve();
+        else reject(new Error(`The simulated link produced no key in its first block: ${outcome.reason}`));
+      },
+    });
+  });
+  return supply!;
 }
