@@ -2,7 +2,8 @@
  * The quantum side of a live network: for every fiber link of the scenario, the link engine (src/qkd
  * `simulateBlock`, decoy-state BB84 with the link's device preset and length) simulates one representative
  * block per sample interval, and the detection engine (src/detect `DetectionEngine`, calibrated from the
- * analytic model of the same link, `modelFromParams`) examines its telemetry. Attacks injected from the
+ * analytic model of the same link, or from attack-free blocks where afterpulses or dead time make the
+ * analytic model too narrow) examines its telemetry. Attacks injected from the
  * dashboard go into the link engine — the detectors have to find them from the counts alone, as in the
  * field; a `quarantine-link` verdict is carried out on the network (the controller reroutes). Blocks are
  * small (`pulsesPerBlock`, default 2·10⁶ ≈ 1 s of a 2 MHz source) so nine links cost ~0.1 s of CPU per
@@ -23,9 +24,14 @@ import {
   createDetectionMetrics,
   DetectionEngine,
   modelFromParams,
+  modelFromTelemetry,
+  type CalibratedModel,
   type DetectionMetrics,
 } from '../detect/index.ts';
 import { resolveLinkParams, type Scenario } from '../network/index.ts';
+
+/** Attack-free blocks per link for calibrating detectors on links with afterpulses or dead time. */
+const CALIBRATION_BLOCKS = 100;
 
 /** Attack kinds the link engine simulates (the dashboard's attack menu). */
 export const LIVE_ATTACK_KINDS: readonly AttackKind[] = ATTACK_KINDS;
@@ -92,8 +98,24 @@ export class LinkTelemetry {
         blockId: 0,
         attack: null,
       });
-      this.detection.addLink(l.id, modelFromParams(p, l.lengthKm));
+      this.detection.addLink(l.id, this.#calibrate(l.id, p, l.lengthKm, root.stream(`calibrate:${l.id}`)));
     }
+  }
+
+  /**
+   * The detectors' model of a link. Without afterpulses and dead time the analytic decoy model is the
+   * engine's own law (Ma et al. 2005), so it is used directly. With them, counts spread more than binomially
+   * and the analytic model would raise false alarms; the link is then calibrated from attack-free blocks, as
+   * an operator does at commissioning (`modelFromTelemetry` measures the extra dispersion).
+   */
+  #calibrate(linkId: string, p: LinkParams, distanceKm: number, rng: Rng): CalibratedModel {
+    if (p.afterpulseProbability === 0 && p.deadTimeNs === 0) return modelFromParams(p, distanceKm);
+    const samples: TelemetrySample[] = [];
+    for (let i = 0; i < CALIBRATION_BLOCKS; i++) {
+      const cfg = { linkId, blockId: -1 - i, pulses: this.#pulses, params: p, distanceKm };
+      samples.push(simulateBlock(cfg, rng).telemetry);
+    }
+    return modelFromTelemetry(samples);
   }
 
   /** True if the link has a link engine (fiber link with a length). */
