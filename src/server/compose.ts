@@ -11,6 +11,7 @@
  */
 import {
   ATTACK_KINDS,
+  attachLiveRelay,
   loadScenario,
   NetworkSimulation,
   type LinkAttack,
@@ -80,6 +81,12 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
   for (const l of scenario.links) {
     neighbours.get(l.from)!.push(l.to);
     neighbours.get(l.to)!.push(l.from);
+  }
+  // The two end KMEs of a relayed application peer too: the end key's reservation travels between them.
+  for (const a of scenario.apps) {
+    if (neighbours.get(a.from)!.includes(a.to)) continue;
+    neighbours.get(a.from)!.push(a.to);
+    neighbours.get(a.to)!.push(a.from);
   }
   const fleet =
     opts.kmes === false
@@ -249,13 +256,18 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           })
         : null;
     const generated = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.generatedBits ?? 0;
-    // Applications whose two nodes share a link draw real keys from their KMEs (ETSI GS QKD 014).
+    // Applications draw real keys from their KMEs (ETSI GS QKD 014): directly when their two nodes share a
+    // link; otherwise first relayed between the live KMEs (src/network live-relay.ts, mutual TLS) along the
+    // route the simulation's key-aware router currently gives the application.
     const adjacent = (x: string, y: string) =>
       scenario.links.some((l) => (l.from === x && l.to === y) || (l.from === y && l.to === x));
+    const relays = fleet ? new Map([...fleet.kmes].map(([n, k]) => [n, attachLiveRelay(k)])) : undefined;
     const stopSessions = fleet
       ? startKmeSessions({
-          apps: scenario.apps.filter((a) => adjacent(a.from, a.to)),
+          apps: scenario.apps.map((a) => ({ ...a, relayed: !adjacent(a.from, a.to) })),
           fleet,
+          ...(relays ? { relays } : {}),
+          routeOf: (id) => sim.snapshot().apps.find((a) => a.id === id)?.route?.paths ?? [],
           onUpdate: (id, st) => hub.updateApp(id, { kme: st }),
         })
       : async () => undefined;

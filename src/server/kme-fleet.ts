@@ -15,7 +15,7 @@ import { createPki, issueCertificate, LOG_REDACT, startKme, type KmeHandle } fro
 /** A node's place in the fleet. */
 export interface FleetNode {
   readonly id: string;
-  /** Ids of the nodes joined to this one by a QKD link. */
+  /** Ids of the nodes whose KMEs peer with this one: QKD-link neighbours and relayed-application ends. */
   readonly neighbours: readonly string[];
 }
 

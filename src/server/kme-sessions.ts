@@ -5,13 +5,17 @@
  * the slave SAE (`sae-<to>`) fetches the same key by its key_ID from its own KME (§5.3 Get key with key
  * IDs), and the two are compared in constant time, then wiped. The dashboard shows how many keys each
  * session received this way and the last error (for instance `KMS_KEY_EXHAUSTED` while the link is cut).
- * Relayed applications have no KME path here (the KMEs do not relay), so they have no session.
+ * For a relayed application (its nodes share no link) each key is first relayed between the live KMEs
+ * along the application's current route (src/network `attachLiveRelay`: hop by hop one-time pad over
+ * the KMEs' mutual-TLS relay route, XOR shares when the route is multipath), which supplies it into both
+ * end KMEs; the two SAEs then fetch it exactly as above.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { isQkdnetError } from '../common/index.ts';
 import { Etsi014Client } from '../kms/index.ts';
-import { saeName, type KmeFleet } from './kme-fleet.ts';
+import type { LiveRelayNode } from '../network/index.ts';
+import { kmeName, saeName, type KmeFleet } from './kme-fleet.ts';
 import type { KmeSessionState } from './types.ts';
 
 /** An application served by a KME pair. */
@@ -19,6 +23,8 @@ export interface KmeSessionApp {
   readonly id: string;
   readonly from: string;
   readonly to: string;
+  /** True when the two nodes share no link: each key is relayed between the KMEs first. */
+  readonly relayed?: boolean;
 }
 
 /** Options of the sessions. */
@@ -28,13 +34,22 @@ export interface KmeSessionOptions {
   /** Real milliseconds between keys per session (default 2000). */
   readonly intervalMs?: number;
   readonly onUpdate: (appId: string, state: KmeSessionState) => void;
+  /** Live relay nodes by node id (needed for relayed applications). */
+  readonly relays?: ReadonlyMap<string, LiveRelayNode>;
+  /** The node paths an application's keys currently take (one, or k disjoint ones). */
+  readonly routeOf?: (appId: string) => readonly (readonly string[])[];
 }
 
 /** Waits `ms`, or less if `signal` aborts first. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done); // else one listener per sleep piles up on the signal
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }
 
@@ -46,6 +61,17 @@ export function startKmeSessions(o: KmeSessionOptions): () => Promise<void> {
     key: join(o.fleet.pkiDir, `${name}.key`),
     ca: join(o.fleet.pkiDir, 'ca.pem'),
   });
+  /** Relays one 256-bit key for `app` between the live KMEs (throws a one-line reason on failure). */
+  const relay = async (app: KmeSessionApp) => {
+    const paths = (o.routeOf?.(app.id) ?? []).filter((p) => p.length >= 2);
+    const node = o.relays?.get(app.from);
+    if (!node || paths.length === 0) throw new Error('no QKD route to relay a key');
+    const r = await node.relayKey(
+      paths.map((p) => p.map(kmeName)),
+      32,
+    );
+    if (!r.ok) throw new Error(`relay failed at ${r.at}: ${r.reason}`);
+  };
   const loops = o.apps.map(async (app) => {
     const master = Etsi014Client.fromFiles(o.fleet.kmes.get(app.from)!.url, files(saeName(app.from)));
     const slave = Etsi014Client.fromFiles(o.fleet.kmes.get(app.to)!.url, files(saeName(app.to)));
@@ -58,6 +84,7 @@ export function startKmeSessions(o: KmeSessionOptions): () => Promise<void> {
     try {
       while (!stop.signal.aborted) {
         try {
+          if (app.relayed) await relay(app);
           const [k] = await master.getKeys(saeName(app.to), { number: 1, sizeBits: 256 });
           // The reservation reaches the slave's KME asynchronously (src/kms/peer.ts): retry briefly.
           let same: Uint8Array | undefined;
