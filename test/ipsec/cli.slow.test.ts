@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { charonInstalled } from '../../src/ipsec/index.ts';
+import { runCliInProcess } from '../../src/cli/run-in-process.ts';
 
 const canRun = process.getuid?.() === 0 && charonInstalled();
 const bin = new URL('../../bin/qkdnet.js', import.meta.url).pathname;
@@ -29,11 +30,27 @@ test(
 test(
   'as an unprivileged user, ipsec up, down and bench refuse with one line (IPSEC_NOT_ROOT) and exit 1',
   { skip: process.getuid?.() !== 0 && 'needs root to drop to nobody' },
-  (t) => {
+  async () => {
+    const subcommands = [['up', '--duration', '0'], ['down'], ['bench', '--runs', '1']];
     const drop = ['--reuid', '65534', '--regid', '65534', '--clear-groups'];
-    if (spawnSync('setpriv', [...drop, 'test', '-r', bin]).status !== 0)
-      return t.skip('the checkout is not readable by nobody (e.g. under /root)');
-    for (const sub of [['up', '--duration', '0'], ['down'], ['bench', '--runs', '1']]) {
+    if (spawnSync('setpriv', [...drop, 'test', '-r', bin]).status !== 0) {
+      // The checkout is not readable by nobody (e.g. under /root): check the same refusal through the CLI
+      // in this process, with the uid it sees set to nobody's.
+      const realGetuid = process.getuid;
+      process.getuid = () => 65534;
+      try {
+        for (const sub of subcommands) {
+          const r = await runCliInProcess(['ipsec', ...sub]);
+          assert.equal(r.code, 1, `${sub[0]}: ${r.err}`);
+          assert.equal(r.err.trim().split('\n').length, 1);
+          assert.match(r.err, /need root \(uid is 65534\)/);
+        }
+      } finally {
+        if (realGetuid) process.getuid = realGetuid;
+      }
+      return;
+    }
+    for (const sub of subcommands) {
       const r = spawnSync(
         'setpriv',
         [
