@@ -17,3 +17,4 @@ export * from './simulation.ts';
 export * from './report.ts';
 export * from './kme-relay.ts';
 export * from './live-relay.ts';
+export * from './event-level.ts';

@@ -4,6 +4,8 @@
  * except the attack types).
  */
 import type { Rng } from '../common/index.ts';
+import type { LinkParams } from '../physics/index.ts';
+import type { EventKeyStore } from './event-level.ts';
 import type { Scenario } from './scenario.ts';
 import type { KeyPool, LinkKeySource } from './key-material.ts';
 import type { Route } from './router.ts';
@@ -29,6 +31,22 @@ export const ABORT_QBER = 0.11;
 /** Baseline QBER assumed for an attacked link when its parameters are not modelled (≈ e_d of GYS). */
 export const BASELINE_QBER = 0.033;
 
+/** Event-level generation state of a link (src/network/event-level.ts). */
+export interface EventLinkRt {
+  readonly pulses: number;
+  /** Simulated seconds one block stands for: pulses / repetition rate. */
+  readonly blockS: number;
+  readonly params: LinkParams;
+  readonly distanceKm: number;
+  /** The link's seeded stream `event-level:<linkId>`. */
+  readonly rng: Rng;
+  /** Real key bytes (materialised runs only). */
+  readonly store: EventKeyStore | undefined;
+  blocks: number;
+  failed: number;
+  readonly failures: Record<string, number>;
+}
+
 export interface LinkRt {
   readonly index: number;
   readonly id: string;
@@ -47,6 +65,8 @@ export interface LinkRt {
   downSinceNs: number;
   downNs: number;
   lowAlerted: boolean;
+  /** Set when the link is filled by event-level blocks. */
+  readonly event: EventLinkRt | undefined;
 }
 
 export interface AppRt {

@@ -14,6 +14,19 @@ const ProvenanceT = Type.Union(
   ['qkd', 'qkd-multipath', 'qkd-relayed', 'hybrid', 'pqc'].map((p) => Type.Literal(p)),
 );
 
+/**
+ * How a link's pool is filled: `model` — at the key-rate model's (or the measured) rate; `event-level` —
+ * by real final key blocks from the link engine (src/qkd) through post-processing (src/postprocess).
+ */
+const GenerationSource = Type.Union([Type.Literal('model'), Type.Literal('event-level')], {
+  description: 'model (key-rate model or measured rate) or event-level (simulated blocks + post-processing)',
+});
+const EventPulses = Type.Number({
+  minimum: 1,
+  maximum: 9007199254740992,
+  description: 'pulses per event-level block (default 1e9); one block every pulses / repetition rate seconds',
+});
+
 /** A trusted node (site). */
 export const NodeSchema = Type.Object(
   {
@@ -56,7 +69,8 @@ export const LinkSchema = Type.Object(
     passes: Type.Optional(PassesSchema),
     pool_capacity_bits: Type.Optional(Type.Number({ minimum: 0 })),
     initial_pool_bits: Type.Optional(Type.Number({ minimum: 0 })),
-    source: Type.Optional(Type.String()),
+    source: Type.Optional(GenerationSource),
+    event_pulses: Type.Optional(EventPulses),
   },
   { additionalProperties: false },
 );
@@ -108,6 +122,8 @@ export const DefaultsSchema = Type.Object(
     initial_pool_bits: Type.Optional(Type.Number({ minimum: 0 })),
     key_bits: Type.Optional(Type.Integer({ minimum: 8, maximum: 8192, multipleOf: 8 })),
     pqc_rekey: Type.Optional(Duration),
+    source: Type.Optional(GenerationSource),
+    event_pulses: Type.Optional(EventPulses),
   },
   { additionalProperties: false },
 );

@@ -10,6 +10,13 @@ import { parse as parseYaml } from 'yaml';
 import { parseDurationS, QkdnetError, type Provenance } from '../common/index.ts';
 import { ScenarioSchema, type ScenarioFile } from './scenario-schema.ts';
 import { modelLinkRate, resolveLinkParams, type RateSource } from './link-rate.ts';
+import type { LinkParams } from '../physics/index.ts';
+
+/** How a link's pool is filled (see `ScenarioLink.source`). */
+export type GenerationSource = 'model' | 'event-level';
+
+/** Default pulses per event-level block: the smallest that gives finite-key bits on a ~10 km GYS link. */
+export const DEFAULT_EVENT_PULSES = 1e9;
 
 /** A node of a resolved scenario. */
 export interface ScenarioNode {
@@ -38,7 +45,17 @@ export interface ScenarioLink {
     { readonly firstS: number; readonly periodS: number; readonly durationS: number } | undefined;
   readonly capacityBits: number;
   readonly initialBits: number;
-  readonly source: string | undefined;
+  /**
+   * `model`: the pool fills at `rateBps`. `event-level`: by final key blocks of `eventPulses` pulses each,
+   * simulated by src/qkd and post-processed by src/postprocess (one block per eventPulses / rep. rate).
+   */
+  readonly source: GenerationSource;
+  /** Pulses per event-level block. */
+  readonly eventPulses: number;
+  /** Resolved device parameters (preset + overrides) of a modelled link; undefined for a measured rate. */
+  readonly params: LinkParams | undefined;
+  /** Device preset name of a modelled link. */
+  readonly preset: string | undefined;
 }
 
 /** An application (SAE pair) with its demand and policy. */
@@ -158,10 +175,13 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     let rateSource: RateSource = 'measured';
     let model: string | undefined;
     let qber: number | null = l.qber ?? null;
+    let params: LinkParams | undefined;
+    let preset: string | undefined;
     if (l.rate_bps !== undefined) rateBps = l.rate_bps;
     else {
       if (l.length_km === undefined) throw invalid(origin, `link ${l.id} needs rate_bps or length_km`);
-      const params = resolveLinkParams(l.preset ?? d.preset ?? 'gys', [d.params ?? {}, l.params ?? {}]);
+      preset = l.preset ?? d.preset ?? 'gys';
+      params = resolveLinkParams(preset, [d.params ?? {}, l.params ?? {}]);
       const r = modelLinkRate(l.model ?? d.model ?? 'bb84-decoy-infinite', params, l.length_km);
       rateBps = r.rateBps;
       rateSource = r.source;
@@ -178,6 +198,12 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     if (passes && (passes.periodS <= 0 || passes.durationS <= 0 || passes.durationS > passes.periodS))
       throw invalid(origin, `link ${l.id}.passes needs 0 < duration ≤ period`);
     const capacityBits = l.pool_capacity_bits ?? d.pool_capacity_bits ?? 1e8;
+    const source = l.source ?? d.source ?? 'model';
+    const eventPulses = Math.round(l.event_pulses ?? d.event_pulses ?? DEFAULT_EVENT_PULSES);
+    if (source === 'event-level') {
+      const why = eventLevelObstacle({ rateBps: l.rate_bps, model, passes, preset });
+      if (why) throw invalid(origin, `link ${l.id} cannot be source: event-level: ${why}`);
+    }
     return {
       id: l.id,
       from: l.from,
@@ -191,7 +217,10 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       passes,
       capacityBits,
       initialBits: Math.min(capacityBits, l.initial_pool_bits ?? d.initial_pool_bits ?? 0),
-      source: l.source,
+      source,
+      eventPulses,
+      params,
+      preset,
     };
   });
   const linkIds = new Set(links.map((l) => l.id));
@@ -258,5 +287,42 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     classical,
     apps,
     events,
+  };
+}
+
+/**
+ * Why a link cannot be simulated event by event, or undefined if it can: the link engine simulates
+ * decoy-state BB84 over fiber, so the link needs a modelled (not measured) rate, a `bb84…` model, no
+ * satellite passes and a fiber preset (not the free-space `micius`).
+ */
+export function eventLevelObstacle(l: {
+  readonly rateBps?: number | undefined;
+  readonly model: string | undefined;
+  readonly passes: unknown;
+  readonly preset: string | undefined;
+}): string | undefined {
+  if (l.rateBps !== undefined || l.model === undefined || l.preset === undefined)
+    return 'it has a measured rate_bps (the link engine needs length_km and a device preset)';
+  if (!l.model.startsWith('bb84'))
+    return `model "${l.model}" is not decoy-state BB84 (the link engine's protocol)`;
+  if (l.passes) return 'satellite passes are not simulated event by event';
+  if (l.preset === 'micius') return 'the micius preset is free-space (the link engine models fiber)';
+  return undefined;
+}
+
+/**
+ * The scenario with every link that can be simulated event by event (`eventLevelObstacle`) switched to
+ * `source: event-level` — what `qkdnet simulate --event-level` runs. Other links keep their source.
+ */
+export function withEventLevel(s: Scenario): Scenario {
+  return {
+    ...s,
+    links: s.links.map((l) =>
+      l.source === 'model' &&
+      eventLevelObstacle({ model: l.model, passes: l.passes, preset: l.preset }) === undefined &&
+      l.rateSource === 'physics-model'
+        ? { ...l, source: 'event-level' as const }
+        : l,
+    ),
   };
 }

@@ -10,7 +10,7 @@
 import { NS_PER_S, type Alert, type Provenance, type Rng } from '../common/index.ts';
 import { Simulation, WallClockRunner, type WallClockOptions } from '../sim/index.ts';
 import { establishPqcSecret, hybridKey, pqcKey } from '../kms/index.ts';
-import type { Scenario, ScenarioEvent } from './scenario.ts';
+import { withEventLevel, type Scenario, type ScenarioEvent, type ScenarioLink } from './scenario.ts';
 import type { PathGraph } from './paths.ts';
 import { KeyPool, simulatedKeySource, type LinkKeySource } from './key-material.ts';
 import { relayInProcess, type HopKeys } from './relay.ts';
@@ -43,6 +43,7 @@ import {
 } from './runtime.ts';
 export { ABORT_QBER, ATTACK_KINDS, type LinkAttack } from './runtime.ts';
 import { linkView, summaryOf } from './views.ts';
+import { EventKeyStore, runEventBlock } from './event-level.ts';
 
 /** Options of a network simulation. */
 export interface NetworkSimulationOptions {
@@ -60,6 +61,11 @@ export interface NetworkSimulationOptions {
    * exactly, but no key bytes are made.
    */
   readonly materializeKeys?: boolean;
+  /**
+   * Switch every link that can be simulated event by event to `source: event-level` (what
+   * `qkdnet simulate --event-level` sets); see `withEventLevel` in scenario.ts. Default false.
+   */
+  readonly eventLevel?: boolean;
 }
 
 const PRIORITY = { control: -1, generate: 0, request: 1, sample: 2 } as const;
@@ -101,6 +107,7 @@ export class NetworkSimulation {
   #runner: WallClockRunner | undefined;
 
   constructor(scenario: Scenario, opts: NetworkSimulationOptions = {}) {
+    if (opts.eventLevel) scenario = withEventLevel(scenario);
     this.scenario = scenario;
     this.#seed = String(opts.seed ?? 1);
     this.kernel = new Simulation(this.#seed);
@@ -111,6 +118,7 @@ export class NetworkSimulation {
     scenario.nodes.forEach((n, i) => this.#nodeIndex.set(n.id, i));
     this.#links = scenario.links.map((l, index) => {
       this.#linkIndex.set(l.id, index);
+      const event = this.#eventRt(l);
       return {
         index,
         id: l.id,
@@ -119,7 +127,7 @@ export class NetworkSimulation {
         rateBps: l.rateBps,
         passes: l.passes,
         pool: new KeyPool(l.capacityBits, l.initialBits),
-        keys: simulatedKeySource(this.#seed, l.id),
+        keys: event?.store ?? simulatedKeySource(this.#seed, l.id),
         baseQber: l.qber,
         state: 'up',
         attack: null,
@@ -129,6 +137,7 @@ export class NetworkSimulation {
         downSinceNs: 0,
         downNs: 0,
         lowAlerted: false,
+        event,
       };
     });
     const adjacency: [number, number][][] = scenario.nodes.map(() => []);
@@ -182,6 +191,24 @@ export class NetworkSimulation {
     this.#schedule(scenario, opts);
   }
 
+  #eventRt(l: ScenarioLink): LinkRt['event'] {
+    if (l.source !== 'event-level' || !l.params || l.lengthKm === undefined) return undefined;
+    const initialBytes = new KeyPool(l.capacityBits, l.initialBits).levelBits / 8;
+    return {
+      pulses: l.eventPulses,
+      blockS: l.eventPulses / l.params.repetitionRateHz,
+      params: l.params,
+      distanceKm: l.lengthKm,
+      rng: this.kernel.rng(`event-level:${l.id}`),
+      store: this.#materialize
+        ? new EventKeyStore(simulatedKeySource(this.#seed, l.id), initialBytes)
+        : undefined,
+      blocks: 0,
+      failed: 0,
+      failures: {},
+    };
+  }
+
   #node(id: string): number {
     const i = this.#nodeIndex.get(id);
     if (i === undefined) throw new RangeError(`Unknown node "${id}"`);
@@ -198,6 +225,14 @@ export class NetworkSimulation {
   #schedule(scenario: Scenario, opts: NetworkSimulationOptions): void {
     const blockNs = Math.round(scenario.blockS * NS_PER_S);
     this.kernel.every(blockNs, () => this.#generate(), { priority: PRIORITY.generate, label: 'generate' });
+    for (const l of this.#links) {
+      if (!l.event) continue;
+      const ev = l.event;
+      this.kernel.every(Math.max(1, Math.round(ev.blockS * NS_PER_S)), () => this.#eventBlock(l, ev), {
+        priority: PRIORITY.generate,
+        label: `event-level:${l.id}`,
+      });
+    }
     const reqNs = Math.round(scenario.requestIntervalS * NS_PER_S);
     for (const a of this.#apps) {
       const phase = 1 + Math.floor(a.rng.nextFloat() * reqNs);
@@ -268,6 +303,7 @@ export class NetworkSimulation {
     const toS = now / NS_PER_S;
     this.#lastGenNs = now;
     for (const l of this.#links) {
+      if (l.event) continue; // filled by #eventBlock
       if (l.state !== 'up' || (l.attack !== null && attackAborts(l.attack))) continue;
       const seconds = l.passes ? passOverlapS(l.passes, fromS, toS) : toS - fromS;
       const bits = l.carryBits + l.rateBps * seconds;
@@ -277,6 +313,58 @@ export class NetworkSimulation {
       if (l.lowAlerted && l.pool.levelBits >= Math.min(l.pool.capacityBits / 2, 4 * this.#lowWaterBits()))
         l.lowAlerted = false;
     }
+  }
+
+  /**
+   * One event-level block of link `l` (its interval of simulated time just ended): simulated by the link
+   * engine with any injected attack, post-processed; the final key (whole bytes) goes to the pool. A block
+   * refused while an attack is injected raises `attack-suspected` and quarantines the link.
+   */
+  #eventBlock(l: LinkRt, ev: NonNullable<LinkRt['event']>): void {
+    if (l.state !== 'up') {
+      l.lastRateBps = 0;
+      return;
+    }
+    const blockId = ev.blocks++;
+    const out = runEventBlock(
+      {
+        linkId: l.id,
+        blockId,
+        pulses: ev.pulses,
+        params: ev.params,
+        distanceKm: ev.distanceKm,
+        attack: l.attack,
+        timeNs: this.kernel.nowNs,
+        wantKey: ev.store !== undefined,
+      },
+      ev.rng,
+    );
+    if (!out.ok) {
+      ev.failed++;
+      ev.failures[out.reason] = (ev.failures[out.reason] ?? 0) + 1;
+      l.lastRateBps = 0;
+      if (l.attack !== null) {
+        this.#alert(
+          'attack-suspected',
+          { linkId: l.id },
+          { statistic: 'postprocess_refused_blocks', value: 1, threshold: 1 },
+          `Post-processing refused block ${blockId} on link ${l.id} (${out.reason}) under ${l.attack.kind}`,
+        );
+        this.quarantineLink(l.id, l.attack.kind);
+      }
+      return;
+    }
+    const whole = Math.floor(out.bits / 8) * 8;
+    const before = l.pool.levelBits;
+    l.pool.add(whole);
+    const keptBytes = (l.pool.levelBits - before) / 8;
+    if (out.key) {
+      ev.store?.append(out.key.subarray(0, keptBytes));
+      out.key.fill(0);
+    }
+    l.lastRateBps = out.bits / ev.blockS;
+    if (l.lowAlerted && l.pool.levelBits >= Math.min(l.pool.capacityBits / 2, 4 * this.#lowWaterBits()))
+      l.lowAlerted = false;
   }
 
   #lowWaterBits(): number {
@@ -548,6 +636,7 @@ export class NetworkSimulation {
     const l = this.#link(id);
     if (l.state === 'quarantined') return;
     l.pool.flush();
+    l.event?.store?.flush();
     this.#setState(l, 'quarantined');
     this.#alert(
       'link-quarantined',
@@ -584,10 +673,13 @@ export class NetworkSimulation {
    * e_d + f/4 (Bennett & Brassard 1984; each intercepted pulse is wrong with probability 1/4); above 11%
    * post-processing aborts every block, the link produces no key and the controller quarantines it.
    * Other attacks are quarantined on detection (the detectors of src/detect will refine this).
+   * On an event-level link the attack is simulated in every following block instead; the link is
+   * quarantined when post-processing refuses a block under it.
    */
   injectAttack(linkId: string, attack: LinkAttack): void {
     const l = this.#link(linkId);
     l.attack = attack;
+    if (l.event) return; // event-level: the attack goes into the next blocks; post-processing decides
     if (attack.kind === 'intercept-resend') {
       const qber = BASELINE_QBER + (attack.fraction ?? 1) / 4;
       if (qber <= ABORT_QBER) return; // undetected by the threshold; key still distilled (with less margin)

@@ -49,6 +49,10 @@ export interface LinkView {
   readonly relayedBits: number;
   readonly poolMinBits: number;
   readonly downS: number;
+  /** Event-level links only: blocks simulated, blocks post-processing refused, refusals by reason. */
+  readonly eventBlocks?: number;
+  readonly eventBlocksFailed?: number;
+  readonly eventFailures?: Readonly<Record<string, number>>;
 }
 
 /** The route an application currently uses. */
@@ -175,6 +179,12 @@ export interface SimulationSummary {
     relayed_bits: number;
     pool_min_bits: number;
     down_s: number;
+    /** Event-level links only (absent on model links): how the pool was filled and block counts. */
+    source?: 'event-level';
+    event_blocks?: number;
+    event_blocks_failed?: number;
+    /** Refused blocks by post-processing reason (e.g. insecure-estimate). */
+    event_failures?: Record<string, number>;
   }[];
   elapsed_ms: number;
 }

@@ -20,7 +20,7 @@ export function linkView(l: LinkRt, scenario: Scenario, nowNs: number): LinkView
     generating:
       l.state === 'up' &&
       (!l.passes || inPass(l.passes, nowNs / NS_PER_S)) &&
-      (l.attack === null || !attackAborts(l.attack)),
+      (l.event !== undefined || l.attack === null || !attackAborts(l.attack)),
     attack: l.attack?.kind ?? null,
     keyRateBps: l.lastRateBps,
     qber: linkQber(l),
@@ -30,6 +30,13 @@ export function linkView(l: LinkRt, scenario: Scenario, nowNs: number): LinkView
     relayedBits: l.relayedBits,
     poolMinBits: l.pool.minBits,
     downS: (l.downNs + (l.state === 'up' ? 0 : nowNs - l.downSinceNs)) / NS_PER_S,
+    ...(l.event
+      ? {
+          eventBlocks: l.event.blocks,
+          eventBlocksFailed: l.event.failed,
+          eventFailures: { ...l.event.failures },
+        }
+      : {}),
   };
 }
 
@@ -52,6 +59,14 @@ export function summaryOf(s: NetworkSnapshot, elapsedMs: number): SimulationSumm
       relayed_bits: l.relayedBits,
       pool_min_bits: l.poolMinBits,
       down_s: l.downS,
+      ...(l.eventBlocks !== undefined
+        ? {
+            source: 'event-level' as const,
+            event_blocks: l.eventBlocks,
+            event_blocks_failed: l.eventBlocksFailed ?? 0,
+            event_failures: l.eventFailures ?? {},
+          }
+        : {}),
     })),
     elapsed_ms: elapsedMs,
   };
