@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -89,4 +89,31 @@ test('bad input is one line on stderr and exit code 2', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /^qkdnet: /);
   }
+});
+
+test('--event-level fills BB84 fiber links from simulated blocks and reports event_blocks per link', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-sim-event-'));
+  const file = join(dir, 'pair.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: pair',
+      'title: one 10 km GYS link',
+      'sources: [GYS preset]',
+      'nodes: [{ id: a, lat: 0, lon: 0 }, { id: b, lat: 0, lon: 0.1 }]',
+      'links: [{ id: ab, from: a, to: b, length_km: 10 }, { id: m, from: a, to: b, rate_bps: 100 }]',
+      'apps: [{ id: app, from: a, to: b, rate_bps: 8 }]',
+    ].join('\n'),
+  );
+  const o = { seed: '1', format: 'json', duration: '20m' };
+  const model = JSON.parse(runSimulate(file, o).output);
+  assert.equal(model.links[0].event_blocks, undefined, 'model links keep exactly the documented fields');
+  const event = JSON.parse(runSimulate(file, { ...o, eventLevel: true }).output);
+  const [ab, m] = event.links;
+  assert.equal(ab.source, 'event-level');
+  assert.equal(ab.event_blocks, 2, '1e9 pulses at 2 MHz = one block per 500 s');
+  assert.equal(ab.event_blocks_failed, 0);
+  assert.ok(ab.generated_bits > 0 && ab.generated_bits !== model.links[0].generated_bits);
+  assert.equal(m.source, undefined, 'a measured rate stays on the model');
+  assert.equal(m.generated_bits, model.links[1].generated_bits);
 });
