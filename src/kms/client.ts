@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type https from 'node:https';
 import { QkdnetError, type ErrorCode, type Provenance } from '../common/index.ts';
+import type { Etsi014StatusFields } from './core.ts';
 import { createMtlsAgent, requestJson, type MtlsIdentity } from './https-json.ts';
 
 /** One key delivered to an SAE. */
@@ -20,19 +21,8 @@ export interface DeliveredKey {
   readonly extension?: Readonly<Record<string, unknown>>;
 }
 
-/** Status of a master–slave pair (014 §6.1) in camelCase. */
-export interface Etsi014Status {
-  sourceKmeId: string;
-  targetKmeId: string;
-  masterSaeId: string;
-  slaveSaeId: string;
-  keySizeBits: number;
-  storedKeyCount: number;
-  maxKeyCount: number;
-  maxKeyPerRequest: number;
-  maxKeySizeBits: number;
-  minKeySizeBits: number;
-  maxSaeIdCount: number;
+/** Status of a master–slave pair (014 §6.1) in camelCase, as a client reads it. */
+export interface Etsi014Status extends Etsi014StatusFields {
   extension?: Readonly<Record<string, unknown>>;
 }
 

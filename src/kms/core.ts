@@ -34,8 +34,8 @@ export interface KeyRequest {
   readonly extensionOptional?: readonly Record<string, unknown>[] | undefined;
 }
 
-/** Status of the link between a master and a slave (014 §6.1), camelCase. */
-export interface KmeStatus {
+/** The fields of ETSI GS QKD 014 §6.1 Status, camelCase (shared by the KME and its client). */
+export interface Etsi014StatusFields {
   sourceKmeId: string;
   targetKmeId: string;
   masterSaeId: string;
@@ -47,6 +47,10 @@ export interface KmeStatus {
   maxKeySizeBits: number;
   minKeySizeBits: number;
   maxSaeIdCount: number;
+}
+
+/** Status of the link between a master and a slave as the KME computes it: §6.1 plus its pool. */
+export interface KmeStatus extends Etsi014StatusFields {
   poolBits: number;
 }
 

@@ -17,20 +17,13 @@ import type {
   LiveEvent,
   LiveNetwork,
   NodeState,
+  LiveControls,
   ProvenanceMix,
   RouteState,
 } from './types.ts';
 
-/** What a composition must provide to act on the network. */
-export interface LiveControls {
-  failLink(linkId: string): void;
-  restoreLink(linkId: string): void;
-  compromiseNode(nodeId: string): void;
-  injectAttack(linkId: string, kind: string): void;
-  clearAttack(linkId: string): void;
-  setSpeed(speed: number): void;
-  close(): Promise<void>;
-}
+/** What a composition must provide to act on the network (declared with the LiveNetwork it backs). */
+export type { LiveControls } from './types.ts';
 
 /** Static description a hub starts from. */
 export interface HubInit {

@@ -151,12 +151,8 @@ export type LiveEvent =
  * A running network behind one interface. Controls throw `QkdnetError('DASHBOARD_UNKNOWN_TARGET')` for
  * an unknown link or node and `QkdnetError('DASHBOARD_BAD_CONTROL')` for an unknown attack kind.
  */
-export interface LiveNetwork {
-  state(): DashboardState;
-  /** The time series of one link (oldest first), or of every link. */
-  history(linkId: string): readonly LinkSample[];
-  /** Subscribes to changes; returns the unsubscribe function. */
-  subscribe(listener: (event: LiveEvent) => void): () => void;
+/** What acts on a live network: the dashboard's controls, and the composition behind them. */
+export interface LiveControls {
   failLink(linkId: string): void;
   restoreLink(linkId: string): void;
   compromiseNode(nodeId: string): void;
@@ -166,4 +162,12 @@ export interface LiveNetwork {
   setSpeed(speed: number): void;
   /** Stops every engine and closes every store; resolves when all is flushed. */
   close(): Promise<void>;
+}
+
+export interface LiveNetwork extends LiveControls {
+  state(): DashboardState;
+  /** The time series of one link (oldest first), or of every link. */
+  history(linkId: string): readonly LinkSample[];
+  /** Subscribes to changes; returns the unsubscribe function. */
+  subscribe(listener: (event: LiveEvent) => void): () => void;
 }
