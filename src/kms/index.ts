@@ -49,6 +49,14 @@ export {
   type Etsi014ClientOptions,
 } from './client.ts';
 export { createPki, issueCertificate, pkiAt, type Pki, type IssuedCertificate } from './pki.ts';
+export {
+  ROLES,
+  ROLE_OID,
+  ROLE_ARC,
+  roleOfCertificate,
+  isCertificateRole,
+  type CertificateRole,
+} from './roles.ts';
 export { etsi014Plugin, type Etsi014PluginOptions, type CallerIdentity } from './plugin.ts';
 export { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 export { createMtlsAgent, type MtlsIdentity } from './https-json.ts';

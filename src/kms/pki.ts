@@ -13,6 +13,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { QkdnetError } from '../common/index.ts';
+import { isCertificateRole, ROLE_OID, ROLE_TLS_EKU, type CertificateRole } from './roles.ts';
 
 const run = promisify(execFile);
 
@@ -28,7 +29,7 @@ export interface Pki {
 /** Paths of an issued certificate and its key. */
 export interface IssuedCertificate {
   readonly name: string;
-  readonly kind: 'kme' | 'sae';
+  readonly kind: CertificateRole;
   /** `DIR/<name>.pem` */
   readonly cert: string;
   /** `DIR/<name>.key` (mode 0600) */
@@ -105,15 +106,15 @@ export async function createPki(
 export async function issueCertificate(
   dir: string,
   name: string,
-  kind: 'kme' | 'sae',
+  kind: CertificateRole,
   opts: { force?: boolean; hosts?: readonly string[] } = {},
 ): Promise<IssuedCertificate> {
   if (!NAME.test(name))
     throw new RangeError(
       `Certificate name "${name}" must be 1–64 of A-Z a-z 0-9 . _ @ - (starting alphanumeric)`,
     );
-  if (kind !== 'kme' && kind !== 'sae')
-    throw new RangeError(`Certificate kind "${String(kind)}" is not kme or sae`);
+  if (!isCertificateRole(kind))
+    throw new RangeError(`Certificate kind "${String(kind)}" is not kme, sae, operator, viewer or metrics`);
   const p = pkiAt(dir);
   if (!existsSync(p.caCert) || !existsSync(p.caKey))
     throw new QkdnetError(
@@ -143,7 +144,7 @@ export async function issueCertificate(
     [
       'basicConstraints=critical,CA:FALSE',
       'keyUsage=critical,digitalSignature,keyAgreement',
-      `extendedKeyUsage=${kind === 'kme' ? 'serverAuth,clientAuth' : 'clientAuth'}`,
+      `extendedKeyUsage=${ROLE_TLS_EKU[kind]},${ROLE_OID[kind]}`,
       `subjectAltName=${[...new Set(san)].join(',')}`,
       '',
     ].join('\n'),

@@ -4,7 +4,7 @@
  * creates D/N.pem + D/N.key whose subject CN is the KME or SAE ID.
  */
 import type { Command } from 'commander';
-import { createPki, issueCertificate } from '../../kms/index.ts';
+import { createPki, isCertificateRole, issueCertificate } from '../../kms/index.ts';
 import { UsageError } from '../util.ts';
 
 /** Registers `qkdnet pki`. */
@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .requiredOption('--name <name>', 'KME or SAE ID (subject CN), e.g. kme-a or sae-a')
     .requiredOption(
       '--kind <kind>',
-      'kme (serverAuth+clientAuth, SANs localhost/127.0.0.1) or sae (clientAuth)',
+      'kme (serverAuth+clientAuth, SANs localhost/127.0.0.1), sae, operator, viewer or metrics (clientAuth); the role is bound into the certificate (src/kms/roles.ts)',
     )
     .option('--host <host...>', 'extra DNS names or IPs for a KME reachable elsewhere')
     .option('--force', 'replace an existing certificate of that name')
@@ -55,8 +55,8 @@ export function register(program: Command): void {
         force?: boolean;
         json?: boolean;
       }) => {
-        if (o.kind !== 'kme' && o.kind !== 'sae')
-          throw new UsageError(`--kind: "${o.kind}" is not kme or sae`);
+        if (!isCertificateRole(o.kind))
+          throw new UsageError(`--kind: "${o.kind}" is not kme, sae, operator, viewer or metrics`);
         const c = await issueCertificate(o.dir, o.name, o.kind, {
           force: o.force === true,
           hosts: o.host ?? [],
