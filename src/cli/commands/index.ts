@@ -9,6 +9,8 @@ import { register as simulate } from './simulate.ts';
 import { register as detect } from './detect.ts';
 import { register as ipsec } from './ipsec.ts';
 import { register as up } from './up.ts';
+import { register as netem } from './netem.ts';
+import { register as ppPeer } from './pp-peer.ts';
 
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   keyrate,
@@ -20,4 +22,6 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   detect,
   ipsec,
   up,
+  netem,
+  ppPeer,
 ];
