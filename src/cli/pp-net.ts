@@ -32,6 +32,7 @@ function startChild(args: readonly string[]): Child {
   const first = new Promise<Record<string, unknown>>(
     (res, rej) => ((resolveFirst = res), (rejectFirst = rej)),
   );
+  first.catch(() => {}); // only Alice's first line (her port) is awaited; Bob's is his report
   let buf = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => {
     buf += s;

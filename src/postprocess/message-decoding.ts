@@ -101,7 +101,13 @@ function read(r: ByteReader, depth: number): unknown {
     case 6:
       return r.f64();
     case 1: {
-      const v: unknown = JSON.parse(r.text());
+      let v: unknown;
+      try {
+        v = JSON.parse(r.text());
+      } catch (e) {
+        if (e instanceof MessageDecodeError) throw e;
+        throw new MessageDecodeError('a text value is not JSON');
+      }
       if (typeof v !== 'string' && typeof v !== 'boolean')
         throw new MessageDecodeError('a text value is neither a string nor a boolean');
       return v;

@@ -246,10 +246,10 @@ export function register(program: Command): void {
           `${formatTable(
             [
               'algorithm',
-              'channel',
-              'rtt ms',
               'qber',
               'block_size',
+              'channel',
+              'rtt ms',
               'frames',
               'window',
               'efficiency',
@@ -264,10 +264,10 @@ export function register(program: Command): void {
             [
               [
                 r.algorithm,
-                r.channel,
-                r.rtt_ms,
                 r.qber,
                 r.block_size,
+                r.channel,
+                r.rtt_ms,
                 r.frames,
                 r.window,
                 r.efficiency_mean,
