@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { findPreset } from '../../physics/index.ts';
 import { LinkKeySupply } from '../../server/index.ts';
 import type { KmeHandle } from '../../kms/index.ts';
+import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
 import { formatTable, parseNumber, UsageError } from '../util.ts';
 
 /** Waits for SIGINT or SIGTERM, then runs `stop` once. */
@@ -100,7 +101,11 @@ export function register(program: Command): void {
     .requiredOption('--config <file>', 'KME configuration (YAML; see docs/kme.md)')
     .addHelpText('after', '\nExample:\n  qkdnet kme serve --config kme-a.yaml\n')
     .action(async (o: { config: string }) => {
-      const handle = await startKme(loadKmeConfig(o.config));
+      readInputFile(o.config, '--config');
+      const config = loadKmeConfig(o.config);
+      if (config.store !== ':memory:') checkStoreFile(config.store, 'store');
+      await checkPortFree(config.host ?? '127.0.0.1', config.port ?? 0, 'port');
+      const handle = await startKme(config);
       process.stderr.write(
         `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop)\n`,
       );
@@ -126,6 +131,9 @@ export function register(program: Command): void {
     )
     .action(async (o: { dir: string; port: string; standIn?: boolean }) => {
       const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
+      checkWritableDir(o.dir, '--dir');
+      await checkPortFree('127.0.0.1', port, '--port');
+      await checkPortFree('127.0.0.1', port + 1, '--port (+1, KME B)');
       const demo = await runKmeDemo({ dir: o.dir, port, ...(o.standIn ? {} : { blockSource: null }) });
       let supply: LinkKeySupply | undefined;
       if (o.standIn) {
