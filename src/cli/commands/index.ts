@@ -9,6 +9,7 @@ import { register as simulate } from './simulate.ts';
 import { register as detect } from './detect.ts';
 import { register as ipsec } from './ipsec.ts';
 import { register as up } from './up.ts';
+import { register as validate } from './validate.ts';
 import { register as netem } from './netem.ts';
 import { register as ppPeer } from './pp-peer.ts';
 
@@ -22,6 +23,7 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   detect,
   ipsec,
   up,
+  validate,
   netem,
   ppPeer,
 ];
