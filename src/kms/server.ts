@@ -15,6 +15,10 @@ import type { RelayHandler } from './relay-route.ts';
 import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
 import type { SupplyItem } from './supply.ts';
 import { supplyFromFile } from './supply-stream.ts';
+import { makePrivateDir } from './private-fs.ts';
+import { loadKeyring, storeKeySource } from './store-key.ts';
+import { startStoreKeyRotation } from './store-rotation.ts';
+import { dirname, join } from 'node:path';
 
 /** A running KME. */
 export interface KmeHandle {
@@ -49,6 +53,10 @@ export interface KmeHandle {
 export interface StartKmeOptions {
   /** A pino logger to use (default: pino at `config.logLevel`, JSON on stdout). */
   readonly logger?: pino.Logger;
+  /** Refuse a store-key file open to other users instead of warning (`--strict-permissions`). */
+  readonly strictPermissions?: boolean;
+  /** Where one-line permission warnings go (default: stderr). */
+  readonly warn?: (line: string) => void;
 }
 
 /** pino redaction: key material must never reach a log even by accident. */
@@ -67,10 +75,18 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const tls = { cert: readPem(c.tls.cert), key: readPem(c.tls.key), ca: readPem(c.tls.ca) };
   const logger =
     options.logger ?? pino({ level: c.logLevel ?? 'info', redact: LOG_REDACT, base: { kme: c.id } });
+  const memory = c.store === ':memory:';
+  if (!memory) makePrivateDir(dirname(c.store));
+  const keySource = storeKeySource(c.storeKey, memory ? null : join(dirname(c.store), 'store.key'));
+  const keyring = loadKeyring(keySource, {
+    strict: options.strictPermissions ?? false,
+    ...(options.warn ? { warn: options.warn } : {}),
+  });
   const store = KeyStore.open({
     path: c.store,
     maxChunksPerPeer: c.keys?.maxChunksPerPeer ?? 1_000_000,
     durability: c.durability ?? 'group',
+    keyring,
   });
   const peers = createPeerLink(c.id, c.peers ?? [], tls);
   const core = new KmeCore(c, store, peers, logger);
@@ -107,6 +123,12 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   for (const p of store.outboxPeers()) core.pushReservations(p); // left over from before a restart
   const checkpoint = setInterval(() => store.checkpoint(), 30_000);
   checkpoint.unref();
+  const stopRotation = startStoreKeyRotation({
+    store,
+    committer: core.committer,
+    source: keySource,
+    log: logger,
+  });
   const stopSupply = (c.supply ?? []).map((s) =>
     supplyFromFile((item) => core.supply(s.peer, item), s.file, {
       follow: s.follow ?? false,
@@ -134,6 +156,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);
+        stopRotation();
         for (const stop of stopSupply) stop();
         core.stop();
         await app.close();

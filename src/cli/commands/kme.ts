@@ -10,6 +10,9 @@ import { findPreset } from '../../physics/index.ts';
 import { LinkKeySupply } from '../../server/index.ts';
 import type { KmeHandle } from '../../kms/index.ts';
 import { formatTable, parseNumber, UsageError } from '../util.ts';
+import { registerStoreCommands } from './kme-store.ts';
+import { checkDataDir } from '../../kms/index.ts';
+import { dirname } from 'node:path';
 
 /** Waits for SIGINT or SIGTERM, then runs `stop` once. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
@@ -84,9 +87,14 @@ export function register(program: Command): void {
     .command('serve')
     .description('run one KME from a YAML configuration until SIGINT/SIGTERM')
     .requiredOption('--config <file>', 'KME configuration (YAML; see docs/kme.md)')
+    .option('--strict-permissions', "refuse to start if the store's directory or key file is open to others")
     .addHelpText('after', '\nExample:\n  qkdnet kme serve --config kme-a.yaml\n')
-    .action(async (o: { config: string }) => {
-      const handle = await startKme(loadKmeConfig(o.config));
+    .action(async (o: { config: string; strictPermissions?: boolean }) => {
+      const config = loadKmeConfig(o.config);
+      const strict = o.strictPermissions === true;
+      if (config.store !== ':memory:') checkDataDir(dirname(config.store), { strict });
+      process.umask(0o077); // files this process (and SQLite) creates are private from the start
+      const handle = await startKme(config, { strictPermissions: strict });
       process.stderr.write(
         `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop)\n`,
       );
@@ -100,6 +108,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--dir <dir>', 'directory for the PKI (ca.pem, sae-{a,b,c}.pem/.key) and the stores')
     .option('--port <port>', "KME A's port (KME B uses port+1)", '8443')
+    .option('--strict-permissions', 'refuse to start if --dir is open to other users (else a warning)')
     .option(
       '--stand-in',
       'fill the stores from node:crypto instead of the simulated QKD link (instant; not QKD key)',
@@ -110,9 +119,15 @@ export function register(program: Command): void {
         'the link engine and post-processing (a few seconds of one core each, in a worker thread).\n' +
         '\nExample:\n  qkdnet kme demo --dir /tmp/kme-demo --port 8443\n',
     )
-    .action(async (o: { dir: string; port: string; standIn?: boolean }) => {
+    .action(async (o: { dir: string; port: string; standIn?: boolean; strictPermissions?: boolean }) => {
       const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
-      const demo = await runKmeDemo({ dir: o.dir, port, ...(o.standIn ? {} : { blockSource: null }) });
+      process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
+      const demo = await runKmeDemo({
+        dir: o.dir,
+        port,
+        strictPermissions: o.strictPermissions === true,
+        ...(o.standIn ? {} : { blockSource: null }),
+      });
       let supply: LinkKeySupply | undefined;
       if (o.standIn) {
         process.stderr.write('Stand-in link: blocks from node:crypto every second (not QKD key).\n');
@@ -136,6 +151,8 @@ export function register(program: Command): void {
         await demo.close();
       });
     });
+
+  registerStoreCommands(kme);
 
   withClient(kme.command('keys'))
     .description('get keys as an SAE: as master (--slave) or, with --key-id, as slave (--master)')
