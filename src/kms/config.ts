@@ -153,7 +153,10 @@ export function loadKmeConfig(path: string): KmeConfig {
   try {
     raw = parseYaml(text);
   } catch (e) {
-    throw new QkdnetError('CONFIG_INVALID', `KME config ${path} is not valid YAML: ${(e as Error).message}`);
+    throw new QkdnetError(
+      'CONFIG_INVALID',
+      `KME config ${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   const c = validateKmeConfig(raw);
   const dir = dirname(resolve(path));

@@ -96,7 +96,8 @@ export const ReservationSchema = Type.Object({
       chunk_IDs: Type.Array(KeyId, { minItems: 1, maxItems: 4096 }),
       size: Type.Integer({ minimum: 8 }),
       master_SAE_ID: Type.String({ minLength: 1 }),
-      slave_SAE_IDs: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+      // Empty: an erase notice (the owner delivered or abandoned the key; the peer erases its copy).
+      slave_SAE_IDs: Type.Array(Type.String({ minLength: 1 })),
     }),
     { minItems: 1, maxItems: 100000 },
   ),

@@ -121,7 +121,10 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
   for (const p of store.outboxPeers()) core.pushReservations(p); // left over from before a restart
-  const checkpoint = setInterval(() => store.checkpoint(), 30_000);
+  const checkpoint = setInterval(() => {
+    store.checkpoint();
+    core.reclaimOrphans(Date.now());
+  }, 30_000);
   checkpoint.unref();
   const stopRotation = startStoreKeyRotation({
     store,

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { findPreset } from '../../physics/index.ts';
 import { LinkKeySupply } from '../../server/index.ts';
 import type { KmeHandle } from '../../kms/index.ts';
+import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
 import { formatTable, parseNumber, UsageError } from '../util.ts';
 import { registerStoreCommands } from './kme-store.ts';
 import { checkDataDir } from '../../kms/index.ts';
@@ -90,9 +91,14 @@ export function register(program: Command): void {
     .option('--strict-permissions', "refuse to start if the store's directory or key file is open to others")
     .addHelpText('after', '\nExample:\n  qkdnet kme serve --config kme-a.yaml\n')
     .action(async (o: { config: string; strictPermissions?: boolean }) => {
+      readInputFile(o.config, '--config');
       const config = loadKmeConfig(o.config);
       const strict = o.strictPermissions === true;
-      if (config.store !== ':memory:') checkDataDir(dirname(config.store), { strict });
+      if (config.store !== ':memory:') {
+        checkStoreFile(config.store, 'store');
+        checkDataDir(dirname(config.store), { strict });
+      }
+      await checkPortFree(config.host ?? '127.0.0.1', config.port ?? 0, 'port');
       process.umask(0o077); // files this process (and SQLite) creates are private from the start
       const handle = await startKme(config, { strictPermissions: strict });
       process.stderr.write(
@@ -121,6 +127,9 @@ export function register(program: Command): void {
     )
     .action(async (o: { dir: string; port: string; standIn?: boolean; strictPermissions?: boolean }) => {
       const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
+      checkWritableDir(o.dir, '--dir');
+      await checkPortFree('127.0.0.1', port, '--port');
+      await checkPortFree('127.0.0.1', port + 1, '--port (+1, KME B)');
       process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
       const demo = await runKmeDemo({
         dir: o.dir,
