@@ -6,17 +6,20 @@
  * lives in `<dataDir>/pki` and is reused across runs. Ports are reserved first (bind to port 0, read,
  * release) because each KME's configuration names its peers' URLs.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import {
   createPki,
+  crlPath,
   issueCertificate,
   withDataDirLock,
   LOG_REDACT,
   makePrivateDir,
+  spkiSha256,
   startKme,
+  writeCrl,
   type KmeHandle,
   type ProcessLock,
 } from '../kms/index.ts';
@@ -70,6 +73,7 @@ async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void
       .filter(([name]) => !existsSync(join(dir, `${name}.pem`)))
       .map(([name, kind]) => issueCertificate(dir, name, kind)),
   );
+  if (!existsSync(crlPath(dir))) await writeCrl(dir);
 }
 
 /** Starts one KME per node; on any failure, closes those already started and rethrows. */
@@ -95,6 +99,9 @@ async function startFleet(
   const ports = await freePorts(nodes.length);
   const url = new Map(nodes.map((n, i) => [n.id, `https://127.0.0.1:${ports[i]}`]));
   const logger = pino({ level: logLevel, redact: LOG_REDACT });
+  // The fleet issued every certificate, so each identity is pinned by its key (SPKI SHA-256): a new key
+  // pair under a known name is refused; revocations in <pki>/crl.pem apply within a second.
+  const pin = (name: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(pkiDir, `${name}.pem`)))] });
   const kmes = new Map<string, KmeHandle>();
   const closeAll = async () => {
     await Promise.all([...kmes.values()].map((k) => k.close()));
@@ -106,6 +113,7 @@ async function startFleet(
         cert: join(pkiDir, `${name}.pem`),
         key: join(pkiDir, `${name}.key`),
         ca: join(pkiDir, 'ca.pem'),
+        crl: crlPath(pkiDir),
       });
       const kme = await startKme(
         {
@@ -115,8 +123,13 @@ async function startFleet(
           tls: tls(kmeName(n.id)),
           store: join(dataDir, `${kmeName(n.id)}.db`),
           storeKey,
-          saes: [{ id: saeName(n.id) }],
-          peers: n.neighbours.map((m) => ({ id: kmeName(m), url: url.get(m)!, saes: [saeName(m)] })),
+          saes: [{ id: saeName(n.id), pin: pin(saeName(n.id)) }],
+          peers: n.neighbours.map((m) => ({
+            id: kmeName(m),
+            url: url.get(m)!,
+            saes: [saeName(m)],
+            pin: pin(kmeName(m)),
+          })),
         },
         { logger: logger.child({ kme: kmeName(n.id) }) },
       );
