@@ -17,14 +17,17 @@ import { QkdnetError } from '../common/index.ts';
 const uid = () => process.getuid?.() ?? 0;
 const unsafe = (what: string) => new QkdnetError('IPSEC_UNAVAILABLE', `Refusing to use ${what}`);
 
+function lstatOrRefuse(path: string) {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    throw unsafe(`${path}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+}
+
 /** Throws unless `dir` is a real directory (not a symlink) of this user with mode 0700 or stricter. */
 export function assertPrivateDir(dir: string): void {
-  let st;
-  try {
-    st = lstatSync(dir);
-  } catch (e) {
-    throw unsafe(`${dir}: ${(e as NodeJS.ErrnoException).code}`);
-  }
+  const st = lstatOrRefuse(dir);
   if (st.isSymbolicLink()) throw unsafe(`${dir}: it is a symbolic link`);
   if (!st.isDirectory()) throw unsafe(`${dir}: not a directory`);
   if (st.uid !== uid()) throw unsafe(`${dir}: owned by uid ${st.uid}, not ${uid()}`);
@@ -36,12 +39,7 @@ export function assertPrivateDir(dir: string): void {
  * by this user or root, and either not writable by group/others or sticky (like /tmp).
  */
 export function assertSafeParent(dir: string): void {
-  let st;
-  try {
-    st = lstatSync(dir);
-  } catch (e) {
-    throw unsafe(`${dir}: ${(e as NodeJS.ErrnoException).code}`);
-  }
+  const st = lstatOrRefuse(dir);
   if (st.isSymbolicLink() || !st.isDirectory()) throw unsafe(`${dir}: not a real directory`);
   if (st.uid !== uid() && st.uid !== 0) throw unsafe(`${dir}: owned by uid ${st.uid}`);
   if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)
@@ -105,7 +103,7 @@ export function findWorkDirs(prefix: string, parent: string = tmpdir()): string[
 /** Throws unless `path` is a socket of this user in a private directory (a VICI socket nobody can swap). */
 export function assertOwnSocket(path: string): void {
   assertPrivateDir(dirname(path));
-  const st = lstatSync(path);
+  const st = lstatOrRefuse(path);
   if (!st.isSocket()) throw unsafe(`${path}: not a socket`);
   if (st.uid !== uid()) throw unsafe(`${path}: socket owned by uid ${st.uid}`);
 }
