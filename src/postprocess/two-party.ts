@@ -300,7 +300,7 @@ export class ReconcileAliceFrame extends UnitBase {
           throw new TypeError(
             `frame asks for ${String(req.setup.algorithm)}, this end runs ${this.#alg.name}`,
           );
-        this.#responder = this.#alg.responder(this.#key, req.setup);
+        this.#responder = this.#alg.responder(this.#key, req.setup, this.#rng.stream('responder'));
       }
       if (!this.#responder) throw new TypeError('first parity request carried no setup');
       return this.seal(this.#responder.handle(req));

@@ -59,9 +59,12 @@ Examples:
   $ qkdnet reconcile --qber 0.02 --block-size 1e5 --channel tcp --rtt-ms 1 --frames 100 --window 16
       Alice and Bob as two processes, 1 ms round trip between them, 16 frames in flight
   $ qkdnet reconcile --qber 0.03 --block-size 10000 --algorithm cascade-original --frames 200 --format json
+  $ qkdnet reconcile --qber 0.03 --block-size 100000 --algorithm ldpc --channel tcp --rtt-ms 10
+      rate-adaptive LDPC (one-way syndrome, blind retries): latency matters little
 
-Efficiency f = leaked parity bits / (n·h(e)), with e the frame's actual error fraction (f = 1 is the
-Shannon limit; the original Cascade is near 1.15, the improved one near 1.04 on long frames).
+Efficiency f = every disclosed bit (parities; for ldpc the syndrome less the bits padded by punctured
+symbols, plus every revealed or confirmation bit) / (n·h(e)), with e the frame's actual error fraction
+(f = 1 is the Shannon limit; the original Cascade is near 1.15, the improved one near 1.04 on long frames).
 frame_error_rate counts frames still wrong after error correction; frames_discarded counts frames that
 produced nothing (verification failed, decoder failure, authentication failed).
 throughput_mbps is frame bits of verified frames per second of wall time, from the first message to the
@@ -187,7 +190,7 @@ export function register(program: Command): void {
   program
     .command('reconcile')
     .description(
-      'measure error correction between two ends: efficiency, frame errors, round trips, throughput',
+      'measure error correction (Cascade, LDPC) between two ends: efficiency, frame errors, round trips, throughput',
     )
     .option('--qber <q>', 'bit error rate between the keys, 0 < q < 0.5 (e.g. 0.02)')
     .option('--block-size <n>', 'frame length in bits, 1..2·10^6 (e.g. 100000 or 1e5)')
