@@ -70,8 +70,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Creates the PKI in `dir` and starts both KMEs with fresh stores (ports picked free on 127.0.0.1). */
-export async function startKmePair(dir: string): Promise<KmePair> {
+/**
+ * Creates the PKI in `dir` and starts both KMEs with fresh stores (ports picked free on 127.0.0.1).
+ * `testSaes`: configure both SAEs `test: true`, so they accept `simulated-deterministic` keys
+ * (`qkdnet ipsec up --deterministic-keys`).
+ */
+export async function startKmePair(dir: string, opts: { testSaes?: boolean } = {}): Promise<KmePair> {
+  const test = opts.testSaes === true ? { test: true } : {};
   for (const n of [KME.ue, KME.n3iwf])
     for (const ext of ['.db', '.db-wal', '.db-shm']) rmSync(join(dir, `${n}${ext}`), { force: true });
   await createPki(dir, { force: true, commonName: 'qkdnet ipsec CA' });
@@ -89,7 +94,7 @@ export async function startKmePair(dir: string): Promise<KmePair> {
     port: pu,
     tls: tls(KME.ue),
     store: join(dir, `${KME.ue}.db`),
-    saes: [{ id: SAE.ue }],
+    saes: [{ id: SAE.ue, ...test }],
     peers: [{ id: KME.n3iwf, url: url(pn), saes: [SAE.n3iwf] }],
     logLevel: 'silent',
   });
@@ -100,7 +105,7 @@ export async function startKmePair(dir: string): Promise<KmePair> {
       port: pn,
       tls: tls(KME.n3iwf),
       store: join(dir, `${KME.n3iwf}.db`),
-      saes: [{ id: SAE.n3iwf }],
+      saes: [{ id: SAE.n3iwf, ...test }],
       peers: [{ id: KME.ue, url: url(pu), saes: [SAE.ue] }],
       logLevel: 'silent',
     });

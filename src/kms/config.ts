@@ -22,9 +22,15 @@ const Schema = Type.Object(
     tls: Type.Object({ cert: Pem, key: Pem, ca: Pem }),
     store: Type.String({ minLength: 1 }),
     durability: Type.Optional(Type.Union([Type.Literal('group'), Type.Literal('full')])),
-    saes: Type.Array(Type.Object({ id: Id, certSubject: Type.Optional(Type.String({ minLength: 1 })) }), {
-      minItems: 1,
-    }),
+    saes: Type.Array(
+      Type.Object({
+        id: Id,
+        certSubject: Type.Optional(Type.String({ minLength: 1 })),
+        /** A test SAE: may receive `simulated-deterministic` keys (reproducible from a public seed). */
+        test: Type.Optional(Type.Boolean()),
+      }),
+      { minItems: 1 },
+    ),
     peers: Type.Optional(
       Type.Array(
         Type.Object({

@@ -45,6 +45,11 @@ export interface KmeDemoOptions {
    * both KMEs itself (e.g. the CLI's simulated QKD link), or by default the CSPRNG stand-in (tests).
    */
   readonly blockSource?: (() => FinalKeyBlock) | null;
+  /**
+   * Configure sae-a, sae-b and sae-c as test SAEs (`test: true`), the only SAEs a KME hands
+   * `simulated-deterministic` keys (`qkdnet kme demo --deterministic-keys`). Default false.
+   */
+  readonly testSaes?: boolean;
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info';
 }
 
@@ -76,6 +81,7 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
     ca: join(dir, 'ca.pem'),
   });
   const logLevel = opts.logLevel ?? 'warn';
+  const sae = (id: string) => (opts.testSaes ? { id, test: true } : { id });
   const urlA = `https://127.0.0.1:${port}`;
   const urlB = `https://127.0.0.1:${port + 1}`;
   const a = await startKme({
@@ -83,7 +89,7 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
     port,
     tls: tls('kme-a'),
     store: join(dir, 'kme-a.db'),
-    saes: [{ id: 'sae-a' }, { id: 'sae-c' }],
+    saes: [sae('sae-a'), sae('sae-c')],
     peers: [{ id: 'kme-b', url: urlB, saes: ['sae-b'] }],
     logLevel,
   });
@@ -94,7 +100,7 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
       port: port + 1,
       tls: tls('kme-b'),
       store: join(dir, 'kme-b.db'),
-      saes: [{ id: 'sae-b' }],
+      saes: [sae('sae-b')],
       peers: [{ id: 'kme-a', url: urlA, saes: ['sae-a', 'sae-c'] }],
       logLevel,
     });

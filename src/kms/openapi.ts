@@ -3,6 +3,7 @@
  * routes validate with (./schema.ts), so the document cannot drift from the code. Paths, parameters and
  * status codes follow ETSI GS QKD 014 V1.1.1 clause 5; the reservation route is qkdnet's own.
  */
+import { PROVENANCE_ORDER } from '../common/index.ts';
 import { RelayAnswerSchema, RelayRequestSchema } from './relay-route.ts';
 import * as S from './schema.ts';
 
@@ -37,7 +38,7 @@ export function buildOpenApi(kmeId: string): Record<string, unknown> {
       description:
         'Mutual TLS: the caller SAE is identified by its client certificate (subject CN). Keys are base64; sizes in bits. ' +
         'key_extension carries qkdnet_provenance, qkdnet_path, qkdnet_exposed_to, qkdnet_block_IDs. ' +
-        'Supported extension (mandatory or optional): {"qkdnet_min_provenance": "qkd"|"qkd-multipath"|"qkd-relayed"|"hybrid"|"pqc"}.',
+        `Supported extension (mandatory or optional): {"qkdnet_min_provenance": ${PROVENANCE_ORDER.map((p) => `"${p}"`).join('|')}}.`,
     },
     servers: [{ url: '/' }],
     paths: {

@@ -12,3 +12,4 @@ export * from './bit-utils.ts';
 export * from './raw-fixture.ts';
 export * from './pipeline.ts';
 export * from './pipeline-channel.ts';
+export * from './distill.ts';

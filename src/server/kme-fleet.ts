@@ -68,6 +68,8 @@ export async function startKmeFleet(
   nodes: readonly FleetNode[],
   dataDir: string,
   logLevel: 'silent' | 'error' | 'warn' | 'info' = 'warn',
+  /** Configure every node's SAE `test: true` (for `simulated-deterministic` keys). */
+  testSaes = false,
 ): Promise<KmeFleet> {
   const pkiDir = join(dataDir, 'pki');
   await ensurePki(pkiDir, nodes);
@@ -92,7 +94,7 @@ export async function startKmeFleet(
           port: ports[i]!,
           tls: tls(kmeName(n.id)),
           store: join(dataDir, `${kmeName(n.id)}.db`),
-          saes: [{ id: saeName(n.id) }],
+          saes: [{ id: saeName(n.id), ...(testSaes ? { test: true } : {}) }],
           peers: n.neighbours.map((m) => ({ id: kmeName(m), url: url.get(m)!, saes: [saeName(m)] })),
         },
         { logger: logger.child({ kme: kmeName(n.id) }) },

@@ -20,7 +20,12 @@ Examples:
 The dashboard shows the map, live QBER / key rate / pool charts, alerts with evidence, the provenance of
 delivered keys and application sessions; its controls inject attacks, cut and restore links and
 compromise nodes. JSON API and /metrics: docs/dashboard.md. Each node's KME speaks ETSI GS QKD 014 over
-mutual TLS; certificates for its SAE are in <data-dir>/pki (sae-<node>.pem/.key, ca.pem).`;
+mutual TLS; certificates for its SAE are in <data-dir>/pki (sae-<node>.pem/.key, ca.pem).
+
+The links are simulated (physics from --seed); the KMEs' key bits come from node:crypto, so nobody
+recomputes them and a restart on the same --data-dir never repeats one. --deterministic-keys makes them
+reproducible from --seed for tests: such keys carry provenance simulated-deterministic and go only to
+SAEs configured test: true.`;
 
 interface UpOptions {
   port: string;
@@ -29,6 +34,7 @@ interface UpOptions {
   speed: string;
   seed: string;
   kme: boolean;
+  deterministicKeys?: boolean;
   json?: boolean;
 }
 
@@ -41,7 +47,11 @@ export function register(program: Command): void {
     .option('--host <addr>', 'dashboard listen address', '127.0.0.1')
     .option('--data-dir <dir>', 'PKI and KME stores', '.qkdnet/live')
     .option('--speed <x>', 'simulated seconds per real second', '1')
-    .option('--seed <s>', 'seed of every random stream', '1')
+    .option('--seed <s>', 'seed of every simulated stream (physics, statistics, attacks)', '1')
+    .option(
+      '--deterministic-keys',
+      'KME key bytes reproducible from --seed (provenance simulated-deterministic, node SAEs become test SAEs); tests only',
+    )
     .option('--no-kme', 'run without the per-node KMEs')
     .option('--json', 'print the start-up line as JSON')
     .addHelpText('after', EXAMPLES)
@@ -57,6 +67,7 @@ export function register(program: Command): void {
         speed,
         seed: o.seed,
         kme: o.kme,
+        keys: o.deterministicKeys ? 'deterministic' : 'secret',
         json: o.json === true,
       });
     });
@@ -70,6 +81,7 @@ async function runUp(o: {
   speed: number;
   seed: string;
   kme: boolean;
+  keys: 'secret' | 'deterministic';
   json: boolean;
 }): Promise<void> {
   const started = performance.now();
@@ -78,6 +90,7 @@ async function runUp(o: {
     dataDir: o.dataDir,
     speed: o.speed,
     seed: o.seed,
+    keys: o.keys,
     kmes: o.kme,
   });
   const app = buildServer(net.live, { registries: net.registries });
