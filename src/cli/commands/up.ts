@@ -4,10 +4,11 @@
  * the controller's detectors and the web dashboard. Prints the dashboard URL; Ctrl-C (SIGINT) or SIGTERM
  * stops the web server, the clock and every KME, so the stores are closed consistently.
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseScenario } from '../../network/index.ts';
 import { buildServer, startLiveNetwork } from '../../server/index.ts';
+import { checkPortFree, checkWritableDir, readInputFile } from '../preflight.ts';
 import { parseNumber, UsageError } from '../util.ts';
 
 const EXAMPLES = `
@@ -58,7 +59,10 @@ export function register(program: Command): void {
     .action(async (scenario: string, o: UpOptions) => {
       const port = parseNumber(o.port, '--port', { min: 0, max: 65535, integer: true });
       const speed = parseNumber(o.speed, '--speed', { min: 0.001, max: 10000 });
-      if (!existsSync(scenario)) throw new UsageError(`scenario: no file "${scenario}"`);
+      // Everything that can be wrong with the input is checked before the PKI and stores are created.
+      parseScenario(readInputFile(scenario, 'scenario'), scenario);
+      if (o.kme) checkWritableDir(o.dataDir, '--data-dir');
+      await checkPortFree(o.host, port, '--port');
       await runUp({
         scenario,
         port,
