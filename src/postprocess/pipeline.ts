@@ -13,7 +13,7 @@
  * Reconciliation runs on fixed-size frames over the in-process wire of pipeline-channel.ts, with a public
  * shuffle seed fixed per link so precomputed shuffles are reused from block to block.
  */
-import { BitArray, binaryEntropy, createRng } from '../common/index.ts';
+import { BitArray, binaryEntropy, createRng, Rng } from '../common/index.ts';
 import type { FinalKeyBlock, RandomWords, RawRecord } from '../common/index.ts';
 import { lim2014KeyLength } from '../physics/index.ts';
 import { AuthKeyPool, type AuthFailure, type AuthMode } from './auth.ts';
@@ -100,6 +100,15 @@ export type PipelineResult =
       readonly stats: PipelineStats;
     };
 
+/** Alice's private random choices in reconciliation, as a stream keyed by 256 bits of `secret`. */
+function privateRng(secret: RandomWords): Rng {
+  if (secret instanceof Rng) return secret;
+  const seed = secret.fillUint32(new Uint32Array(8));
+  const rng = new Rng(new Uint8Array(seed.buffer));
+  seed.fill(0);
+  return rng;
+}
+
 /** A link's public Cascade shuffle seed (fixed per link so shuffles are reused between blocks). */
 function linkShuffleSeed(linkId: string): number {
   return createRng(`cascade-shuffle:${linkId}`).nextUint32();
@@ -175,7 +184,14 @@ export function runPipeline(raw: RawRecord, opts: PipelineOptions, secret: Rando
   const wire = new Wire(alicePool, alicePool.clone(), opts.authMode ?? 'transcript', opts.tamper);
   try {
     const qberEstimate = Math.min(0.25, Math.max(1e-4, est.qberX)); // disclosed test-basis QBER
-    const ec = reconcileFrames(wire, sifted, algorithm, qberEstimate, linkShuffleSeed(raw.linkId));
+    const ec = reconcileFrames(
+      wire,
+      sifted,
+      algorithm,
+      qberEstimate,
+      linkShuffleSeed(raw.linkId),
+      privateRng(rng),
+    );
     const n = sifted.alice.length;
     const errors = ec.key.hammingDistance(sifted.bob);
     stats.qber = errors / n;

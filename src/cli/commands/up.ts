@@ -37,6 +37,7 @@ interface UpOptions {
   kme: boolean;
   deterministicKeys?: boolean;
   json?: boolean;
+  strictPermissions?: boolean;
 }
 
 export function register(program: Command): void {
@@ -55,6 +56,7 @@ export function register(program: Command): void {
     )
     .option('--no-kme', 'run without the per-node KMEs')
     .option('--json', 'print the start-up line as JSON')
+    .option('--strict-permissions', 'refuse to start if the data dir is open to other users (else a warning)')
     .addHelpText('after', EXAMPLES)
     .action(async (scenario: string, o: UpOptions) => {
       const port = parseNumber(o.port, '--port', { min: 0, max: 65535, integer: true });
@@ -63,6 +65,7 @@ export function register(program: Command): void {
       parseScenario(readInputFile(scenario, 'scenario'), scenario);
       if (o.kme) checkWritableDir(o.dataDir, '--data-dir');
       await checkPortFree(o.host, port, '--port');
+      process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
       await runUp({
         scenario,
         port,
@@ -73,6 +76,7 @@ export function register(program: Command): void {
         kme: o.kme,
         keys: o.deterministicKeys ? 'deterministic' : 'secret',
         json: o.json === true,
+        strictPermissions: o.strictPermissions === true,
       });
     });
 }
@@ -87,6 +91,7 @@ async function runUp(o: {
   kme: boolean;
   keys: 'secret' | 'deterministic';
   json: boolean;
+  strictPermissions: boolean;
 }): Promise<void> {
   const started = performance.now();
   const net = await startLiveNetwork({
@@ -96,6 +101,7 @@ async function runUp(o: {
     seed: o.seed,
     keys: o.keys,
     kmes: o.kme,
+    strictPermissions: o.strictPermissions,
   });
   const app = buildServer(net.live, { registries: net.registries });
   try {
