@@ -110,8 +110,8 @@ function Dashboard({ session, logout }: { session: SessionInfo; logout: () => Pr
           <section class="panel activity" aria-label="Activity">
             <h2>Activity</h2>
             <ul data-testid="activity">
-              {live.activity.slice(0, 8).map((e) => (
-                <li class={`ev ev-${e.type}${e.type === 'audit' ? ` ${e.record.outcome}` : ''}`} data-audit-action={e.type === 'audit' ? e.record.action : undefined}>
+              {live.activity.map((e) => (
+                <li class={`ev ev-${e.type}${e.type === 'audit' ? ` ${e.record.outcome}` : ''}`} data-audit-action={e.type === 'audit' ? e.record.action : undefined} title={describe(e)}>
                   {describe(e)}
                 </li>
               ))}
