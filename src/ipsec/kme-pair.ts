@@ -7,7 +7,7 @@
  * the simulated link engine; the default is the key manager's CSPRNG stand-in). The agents reach their
  * KME with `Etsi014Client` over real mutual TLS, wrapped as a `KeySource`.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { FinalKeyBlock } from '../common/index.ts';
@@ -19,6 +19,7 @@ import {
   mlKemEncapsulate,
   mlKemKeygen,
   pqcKey,
+  spkiSha256,
   startKme,
   type KmeHandle,
 } from '../kms/index.ts';
@@ -82,6 +83,8 @@ export async function startKmePair(dir: string): Promise<KmePair> {
     key: join(dir, `${n}.key`),
     ca: join(dir, 'ca.pem'),
   });
+  // This pair issued every certificate, so each identity is pinned by its key (SPKI SHA-256).
+  const pin = (n: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(dir, `${n}.pem`)))] });
   const [pu, pn] = [await freePort(), await freePort()];
   const url = (p: number) => `https://127.0.0.1:${p}`;
   const ue = await startKme({
@@ -89,8 +92,8 @@ export async function startKmePair(dir: string): Promise<KmePair> {
     port: pu,
     tls: tls(KME.ue),
     store: join(dir, `${KME.ue}.db`),
-    saes: [{ id: SAE.ue }],
-    peers: [{ id: KME.n3iwf, url: url(pn), saes: [SAE.n3iwf] }],
+    saes: [{ id: SAE.ue, pin: pin(SAE.ue) }],
+    peers: [{ id: KME.n3iwf, url: url(pn), saes: [SAE.n3iwf], pin: pin(KME.n3iwf) }],
     logLevel: 'silent',
   });
   let n3iwf: KmeHandle;
@@ -100,8 +103,8 @@ export async function startKmePair(dir: string): Promise<KmePair> {
       port: pn,
       tls: tls(KME.n3iwf),
       store: join(dir, `${KME.n3iwf}.db`),
-      saes: [{ id: SAE.n3iwf }],
-      peers: [{ id: KME.ue, url: url(pu), saes: [SAE.ue] }],
+      saes: [{ id: SAE.n3iwf, pin: pin(SAE.n3iwf) }],
+      peers: [{ id: KME.ue, url: url(pu), saes: [SAE.ue], pin: pin(KME.ue) }],
       logLevel: 'silent',
     });
   } catch (e) {
@@ -109,11 +112,11 @@ export async function startKmePair(dir: string): Promise<KmePair> {
     throw e;
   }
   const client = (sae: string, kme: KmeHandle) =>
-    Etsi014Client.fromFiles(kme.url, {
-      cert: join(dir, `${sae}.pem`),
-      key: join(dir, `${sae}.key`),
-      ca: join(dir, 'ca.pem'),
-    });
+    Etsi014Client.fromFiles(
+      kme.url,
+      { cert: join(dir, `${sae}.pem`), key: join(dir, `${sae}.key`), ca: join(dir, 'ca.pem') },
+      { kmeId: kme.id, pinSpki: pin(kme.id).spkiSha256 }, // the agent accepts only its own KME
+    );
   const ueClient = client(SAE.ue, ue);
   const n3iwfClient = client(SAE.n3iwf, n3iwf);
   return {

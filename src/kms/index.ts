@@ -47,8 +47,28 @@ export {
   type Etsi014Status,
   type GetKeysOptions,
   type Etsi014ClientOptions,
+  type KmePinning,
 } from './client.ts';
-export { createPki, issueCertificate, pkiAt, type Pki, type IssuedCertificate } from './pki.ts';
+export {
+  createPki,
+  issueCertificate,
+  pkiAt,
+  revokeCertificate,
+  writeCrl,
+  crlPath,
+  type Pki,
+  type IssuedCertificate,
+} from './pki.ts';
+export {
+  IdentityBook,
+  spkiSha256,
+  serverCheck,
+  type CertPin,
+  type Caller,
+  type KmeExpectation,
+  type Principal,
+} from './identity.ts';
+export { loadCrl, parseCrl, watchCrl, type RevocationList, type CrlWatch } from './crl.ts';
 export {
   ROLES,
   ROLE_OID,
@@ -59,7 +79,7 @@ export {
 } from './roles.ts';
 export { etsi014Plugin, type Etsi014PluginOptions, type CallerIdentity } from './plugin.ts';
 export { createKmeMetrics, type KmeMetrics } from './metrics.ts';
-export { createMtlsAgent, type MtlsIdentity } from './https-json.ts';
+export { createMtlsAgent, KME_TLS, type MtlsIdentity } from './https-json.ts';
 export * from './pqc.ts';
 export { runKmeDemo, supplyBoth, csprngBlockSource, type KmeDemo, type KmeDemoOptions } from './demo.ts';
 export { createPeerLink, type PeerLink } from './peer.ts';

@@ -125,6 +125,9 @@ export function prepare(db: Database.Database) {
     selectOutbox: db.prepare('SELECT * FROM outbox WHERE peer = ? ORDER BY seq LIMIT ?'),
     selectOutboxAll: db.prepare('SELECT * FROM outbox WHERE peer = ?'),
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE peer = ? AND seq <= ?'),
+    deleteOutboxKey: db.prepare('DELETE FROM outbox WHERE peer = ? AND key_id = ?'),
+    eraseOnlyOutboxKey: db.prepare("UPDATE outbox SET slaves = '[]' WHERE peer = ? AND key_id = ?"),
+    reclaimRelayKeys: db.prepare("DELETE FROM keys WHERE master LIKE 'relay:%' AND created_ms < ?"),
     logDelivery: db.prepare('INSERT INTO deliveries (key_id, role, sae, at_ms) VALUES (?,?,?,?)'),
   };
 }

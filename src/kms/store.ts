@@ -111,6 +111,7 @@ export class KeyStore {
   readonly durability: 'full' | 'group';
   readonly #walFd: number | undefined;
   readonly #levels = new Map<string, PoolLevel>();
+  readonly #dropped = new Map<string, number>();
   readonly #st: ReturnType<typeof prepare>;
 
   /** Opens (creating if needed) the store at `opts.path`. */
@@ -164,11 +165,13 @@ export class KeyStore {
 
   /**
    * Adds chunks from the link to `peer`; returns how many were stored. Chunks of a block already supplied
-   * once (even if consumed since), duplicates and overflow are dropped.
+   * once (even if consumed since) and duplicates are ignored; overflow beyond `maxChunksPerPeer` is
+   * dropped and counted (`droppedChunks`; the KME raises an alert).
    */
   addChunks(peer: string, chunks: readonly ChunkInput[]): number {
     const l = this.level(peer);
     let added = 0;
+    let dropped = 0;
     this.transaction(() => {
       const fresh = new Map<string, boolean>();
       for (const c of chunks) {
@@ -178,7 +181,10 @@ export class KeyStore {
           fresh.set(c.blockId, ok);
         }
         if (!ok) continue;
-        if (l.mineChunks + l.theirChunks >= this.maxChunksPerPeer) break;
+        if (l.mineChunks + l.theirChunks >= this.maxChunksPerPeer) {
+          dropped++;
+          continue;
+        }
         const r = this.#st.insertChunk.run(
           c.id,
           peer,
@@ -198,7 +204,13 @@ export class KeyStore {
       }
     });
     this.syncWalSync();
+    if (dropped > 0) this.#dropped.set(peer, (this.#dropped.get(peer) ?? 0) + dropped);
     return added;
+  }
+
+  /** Chunks of new supply from `peer` dropped at `maxChunksPerPeer` since the store opened. */
+  droppedChunks(peer: string): number {
+    return this.#dropped.get(peer) ?? 0;
   }
 
   /**
@@ -213,6 +225,11 @@ export class KeyStore {
     localSlaves: readonly string[];
     /** Slaves behind the peer KME: a reservation for them goes to the outbox in the same transaction. */
     remoteSlaves?: readonly string[];
+    /**
+     * No slave behind the peer: queue an erase notice (a reservation naming no slave) so the peer KME
+     * erases its copy of the chunks too. Ignored when `remoteSlaves` is non-empty.
+     */
+    eraseAtPeer?: boolean;
     number: number;
     sizeBits: number;
     maxProvenanceRank?: number;
@@ -248,14 +265,15 @@ export class KeyStore {
         }
         this.#st.logDelivery.run(k.keyId, 'master', req.master, req.nowMs);
         if (req.localSlaves.length > 0) this.#insertKey(req.peer, k, req.master, req.localSlaves, req.nowMs);
-        if (req.remoteSlaves && req.remoteSlaves.length > 0)
+        const remote = req.remoteSlaves ?? [];
+        if (remote.length > 0 || req.eraseAtPeer)
           this.#st.insertOutbox.run(
             k.keyId,
             req.peer,
             JSON.stringify(k.chunkIds),
             req.sizeBits,
             req.master,
-            JSON.stringify(req.remoteSlaves),
+            JSON.stringify(remote),
             req.nowMs,
           );
       }
@@ -292,7 +310,9 @@ export class KeyStore {
       l.theirChunks--;
     }
     this.#st.insertReceived.run(r.keyId);
-    this.#insertKey(peer, k, r.master, r.slaves, nowMs);
+    // No slaves: an erase notice (the owner delivered the key elsewhere or abandoned it) — copy erased.
+    if (r.slaves.length > 0) this.#insertKey(peer, k, r.master, r.slaves, nowMs);
+    k.key.fill(0);
   }
 
   /**
@@ -353,6 +373,28 @@ export class KeyStore {
   /** Forgets the reservations for `peer` up to outbox position `seq` (the peer acknowledged them). */
   clearOutbox(peer: string, seq: number): void {
     this.#st.deleteOutbox.run(peer, seq);
+  }
+
+  /** Forgets the one reservation `keyId` for `peer` (the peer applied it with a relay message). */
+  clearOutboxKey(peer: string, keyId: string): void {
+    this.#st.deleteOutboxKey.run(peer, keyId);
+  }
+
+  /**
+   * Turns the unacknowledged reservation `keyId` for `peer` into an erase notice (no slaves): when it
+   * reaches the peer, the peer erases its copy of the chunks instead of keeping a key nobody will fetch.
+   * Returns true if there was such a reservation.
+   */
+  abandonReservation(peer: string, keyId: string): boolean {
+    return this.#st.eraseOnlyOutboxKey.run(peer, keyId).changes > 0;
+  }
+
+  /**
+   * Erases relay link keys (master `relay:…`) formed here before `beforeMs` and never fetched: orphans of
+   * relay hops that failed after their reservation was applied. Returns how many.
+   */
+  reclaimRelayKeys(beforeMs: number): number {
+    return this.#st.reclaimRelayKeys.run(beforeMs).changes;
   }
 
   /** True when `keyId` waits here for a slave or was delivered from here. */

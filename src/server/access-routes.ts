@@ -7,7 +7,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { QkdnetError } from '../common/index.ts';
-import type { AccessControl } from './access.ts';
+import { routeConfig, type AccessControl } from './access.ts';
 import type { AuditLog } from './audit.ts';
 import { matchToken } from './sessions.ts';
 import type { AuditRecord, LiveNetwork } from './types.ts';
@@ -47,7 +47,7 @@ export function registerAccessRoutes(
   audit: AuditLog,
 ): void {
   app.addHook('onResponse', async (request, reply) => {
-    const action = request.routeOptions.config?.control;
+    const action = routeConfig(request).control;
     if (!action) return;
     const p = request.principal;
     const id = (request.params as { id?: unknown } | undefined)?.id;

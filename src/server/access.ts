@@ -59,6 +59,18 @@ export interface AccessConfig {
 /** What a route needs. */
 export type RouteClass = 'public' | 'read' | 'metrics' | 'control';
 
+/** What the dashboard's routes declare in Fastify's `config`. */
+export interface DashboardRouteConfig {
+  /** The access class of the route (default: `read` for GET under /api/, `control` for other methods there, else `public`). */
+  readonly access?: RouteClass;
+  /** The audit action of a control route (access-routes.ts records it). */
+  readonly control?: string;
+}
+
+/** The dashboard part of a request's route config. */
+export const routeConfig = (request: FastifyRequest): DashboardRouteConfig =>
+  (request.routeOptions.config ?? {}) as DashboardRouteConfig;
+
 /** Cookie that carries the session id. */
 export const SESSION_COOKIE = 'qkdnet_session';
 
@@ -68,12 +80,6 @@ declare module 'fastify' {
     principal?: Principal;
     /** The caller's session, when it presented a live session cookie. */
     session?: Session;
-  }
-  interface FastifyContextConfig {
-    /** The access class of the route (default: `read` under /api/, else `public`). */
-    access?: RouteClass;
-    /** The audit action of a control route (audit.ts). */
-    control?: string;
   }
 }
 
@@ -98,7 +104,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
 
 /** The route class of a request. */
 export function routeClass(request: FastifyRequest): RouteClass {
-  const declared = request.routeOptions.config?.access;
+  const declared = routeConfig(request).access;
   if (declared) return declared;
   const path = request.url.split('?')[0] ?? '';
   if (path === '/metrics') return 'metrics';

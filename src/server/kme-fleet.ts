@@ -6,11 +6,20 @@
  * lives in `<dataDir>/pki` and is reused across runs. Ports are reserved first (bind to port 0, read,
  * release) because each KME's configuration names its peers' URLs.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createPki, issueCertificate, LOG_REDACT, startKme, type KmeHandle } from '../kms/index.ts';
+import {
+  createPki,
+  crlPath,
+  issueCertificate,
+  LOG_REDACT,
+  spkiSha256,
+  startKme,
+  writeCrl,
+  type KmeHandle,
+} from '../kms/index.ts';
 
 /** A node's place in the fleet. */
 export interface FleetNode {
@@ -61,6 +70,7 @@ async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void
       .filter(([name]) => !existsSync(join(dir, `${name}.pem`)))
       .map(([name, kind]) => issueCertificate(dir, name, kind)),
   );
+  if (!existsSync(crlPath(dir))) await writeCrl(dir);
 }
 
 /** Starts one KME per node; on any failure, closes those already started and rethrows. */
@@ -74,6 +84,9 @@ export async function startKmeFleet(
   const ports = await freePorts(nodes.length);
   const url = new Map(nodes.map((n, i) => [n.id, `https://127.0.0.1:${ports[i]}`]));
   const logger = pino({ level: logLevel, redact: LOG_REDACT });
+  // The fleet issued every certificate, so each identity is pinned by its key (SPKI SHA-256): a new key
+  // pair under a known name is refused; revocations in <pki>/crl.pem apply within a second.
+  const pin = (name: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(pkiDir, `${name}.pem`)))] });
   const kmes = new Map<string, KmeHandle>();
   const closeAll = async () => {
     await Promise.all([...kmes.values()].map((k) => k.close()));
@@ -84,6 +97,7 @@ export async function startKmeFleet(
         cert: join(pkiDir, `${name}.pem`),
         key: join(pkiDir, `${name}.key`),
         ca: join(pkiDir, 'ca.pem'),
+        crl: crlPath(pkiDir),
       });
       const kme = await startKme(
         {
@@ -92,8 +106,13 @@ export async function startKmeFleet(
           port: ports[i]!,
           tls: tls(kmeName(n.id)),
           store: join(dataDir, `${kmeName(n.id)}.db`),
-          saes: [{ id: saeName(n.id) }],
-          peers: n.neighbours.map((m) => ({ id: kmeName(m), url: url.get(m)!, saes: [saeName(m)] })),
+          saes: [{ id: saeName(n.id), pin: pin(saeName(n.id)) }],
+          peers: n.neighbours.map((m) => ({
+            id: kmeName(m),
+            url: url.get(m)!,
+            saes: [saeName(m)],
+            pin: pin(kmeName(m)),
+          })),
         },
         { logger: logger.child({ kme: kmeName(n.id) }) },
       );

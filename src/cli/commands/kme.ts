@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { findPreset } from '../../physics/index.ts';
 import { LinkKeySupply } from '../../server/index.ts';
 import type { KmeHandle } from '../../kms/index.ts';
+import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
 import { formatTable, parseNumber, UsageError } from '../util.ts';
 
 /** Waits for SIGINT or SIGTERM, then runs `stop` once. */
@@ -34,14 +35,23 @@ interface ClientFlags {
   cert: string;
   key: string;
   ca: string;
+  kmeId?: string;
+  pinSpki?: string[];
 }
 
 function clientOf(o: Partial<ClientFlags>): Etsi014Client {
   for (const f of ['kme', 'cert', 'key', 'ca'] as const)
     if (!o[f]) throw new UsageError(`--${f} is required (see qkdnet kme keys --help)`);
   if (!/^https:\/\//.test(o.kme!)) throw new UsageError(`--kme: "${o.kme}" is not an https:// URL`);
+  for (const p of o.pinSpki ?? [])
+    if (!/^(sha256\/)?([A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/.test(p))
+      throw new UsageError(`--pin-spki: "${p}" is not a SHA-256 hash (base64 or hex)`);
   try {
-    return Etsi014Client.fromFiles(o.kme!, { cert: o.cert!, key: o.key!, ca: o.ca! });
+    return Etsi014Client.fromFiles(
+      o.kme!,
+      { cert: o.cert!, key: o.key!, ca: o.ca! },
+      { ...(o.kmeId ? { kmeId: o.kmeId } : {}), ...(o.pinSpki ? { pinSpki: o.pinSpki } : {}) },
+    );
   } catch (e) {
     throw new UsageError(
       `cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
@@ -72,6 +82,11 @@ const withClient = (c: Command) =>
     .requiredOption('--cert <file>', "this SAE's certificate (PEM)")
     .requiredOption('--key <file>', "this SAE's private key (PEM)")
     .requiredOption('--ca <file>', 'CA certificate that issued the KME (PEM)')
+    .option(
+      '--kme-id <id>',
+      "the KME's id: its certificate must name it (DNS SAN), else the connection is refused",
+    )
+    .option('--pin-spki <sha256...>', "accepted SPKI SHA-256 of the KME's key (as qkdnet pki issue prints)")
     .option('--json', 'print JSON');
 
 /** Registers `qkdnet kme`. */
@@ -86,7 +101,11 @@ export function register(program: Command): void {
     .requiredOption('--config <file>', 'KME configuration (YAML; see docs/kme.md)')
     .addHelpText('after', '\nExample:\n  qkdnet kme serve --config kme-a.yaml\n')
     .action(async (o: { config: string }) => {
-      const handle = await startKme(loadKmeConfig(o.config));
+      readInputFile(o.config, '--config');
+      const config = loadKmeConfig(o.config);
+      if (config.store !== ':memory:') checkStoreFile(config.store, 'store');
+      await checkPortFree(config.host ?? '127.0.0.1', config.port ?? 0, 'port');
+      const handle = await startKme(config);
       process.stderr.write(
         `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop)\n`,
       );
@@ -112,6 +131,9 @@ export function register(program: Command): void {
     )
     .action(async (o: { dir: string; port: string; standIn?: boolean }) => {
       const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
+      checkWritableDir(o.dir, '--dir');
+      await checkPortFree('127.0.0.1', port, '--port');
+      await checkPortFree('127.0.0.1', port + 1, '--port (+1, KME B)');
       const demo = await runKmeDemo({ dir: o.dir, port, ...(o.standIn ? {} : { blockSource: null }) });
       let supply: LinkKeySupply | undefined;
       if (o.standIn) {
@@ -148,7 +170,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n' +
-        '  qkdnet kme keys --kme https://127.0.0.1:8443 --cert d/sae-a.pem --key d/sae-a.key --ca d/ca.pem --slave sae-b --number 2\n' +
+        '  qkdnet kme keys --kme https://127.0.0.1:8443 --kme-id kme-a --cert d/sae-a.pem --key d/sae-a.key --ca d/ca.pem --slave sae-b --number 2\n' +
         '  qkdnet kme keys --kme https://127.0.0.1:8444 --cert d/sae-b.pem --key d/sae-b.key --ca d/ca.pem --master sae-a --key-id UUID\n',
     )
     .action(

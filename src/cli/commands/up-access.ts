@@ -4,7 +4,6 @@
  * every file before anything is created — off loopback, a start without a way to authenticate is one
  * line and exit 2 — and returns what the server needs; `accessConfig` completes it once the PKI exists.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AlertFormat } from '../../detect/index.ts';
@@ -19,6 +18,7 @@ import {
   type AccessRole,
   type TokenEntry,
 } from '../../server/index.ts';
+import { readInputFile } from '../preflight.ts';
 import { UsageError } from '../util.ts';
 
 /** The raw flags. */
@@ -80,14 +80,7 @@ export interface AccessPlan {
   readonly flags: AccessFlags;
 }
 
-const readable = (file: string, flag: string): string => {
-  if (!existsSync(file)) throw new UsageError(`${flag}: no file "${file}"`);
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot read "${file}": ${(e as Error).message}`);
-  }
-};
+const readable = (file: string, flag: string): string => readInputFile(file, flag);
 
 const usage = <T>(f: () => T): T => {
   try {

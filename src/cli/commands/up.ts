@@ -5,10 +5,11 @@
  * stops the web server, the clock and every KME, so the stores are closed consistently. Off loopback the
  * dashboard is HTTPS with a login (tokens or client certificates); access flags: up-access.ts.
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseScenario } from '../../network/index.ts';
 import { AuditLog, buildServer, dashboardTls, feedSiem, startLiveNetwork } from '../../server/index.ts';
+import { checkPortFree, checkWritableDir, readInputFile } from '../preflight.ts';
 import { parseNumber, UsageError } from '../util.ts';
 import {
   accessConfig,
@@ -69,8 +70,11 @@ export function register(program: Command): void {
     .action(async (scenario: string, o: UpOptions) => {
       const port = parseNumber(o.port, '--port', { min: 0, max: 65535, integer: true });
       const speed = parseNumber(o.speed, '--speed', { min: 0.001, max: 10000 });
-      if (!existsSync(scenario)) throw new UsageError(`scenario: no file "${scenario}"`);
+      // Everything that can be wrong with the input is checked before the PKI and stores are created.
+      parseScenario(readInputFile(scenario, 'scenario'), scenario);
       const access = planAccess(o.host, o);
+      if (o.kme || access.tls) checkWritableDir(o.dataDir, '--data-dir');
+      await checkPortFree(o.host, port, '--port');
       await runUp({
         access,
         scenario,
