@@ -21,6 +21,10 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
 import { prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
+import { makePrivateFile, privatizeFiles } from './private-fs.ts';
+import type { Keyring } from './store-crypto.ts';
+import { ProcessLock } from './store-lock.ts';
+import { StoreSealing } from './store-seal.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
 export interface KeyMeta {
@@ -98,6 +102,14 @@ export interface KeyStoreOptions {
    * event loop, before any answer leaves — the same guarantee for every acknowledged write (docs/kme.md).
    */
   readonly durability?: 'full' | 'group';
+  /**
+   * Store keys for encryption at rest (./store-seal.ts): rows holding key bytes are sealed with AES-256-GCM.
+   * Absent or null: plaintext, allowed only for a store never sealed (an encrypted store then refuses to
+   * open). `startKme` always passes one unless the configuration says `storeKey: { none: true }`.
+   */
+  readonly keyring?: Keyring | null;
+  /** Take the one-process lock `<path>.lock` (default true for files; see ./store-lock.ts). */
+  readonly lock?: boolean;
 }
 
 const rankOf = (p: Provenance): number => PROVENANCE_ORDER.indexOf(p);
@@ -109,7 +121,11 @@ export class KeyStore {
   readonly db: Database.Database;
   readonly maxChunksPerPeer: number;
   readonly durability: 'full' | 'group';
+  /** Encryption at rest of the key columns (key version, rotation state). */
+  readonly sealing: StoreSealing;
   readonly #walFd: number | undefined;
+  readonly #lock: ProcessLock | undefined;
+  readonly #files: string[];
   readonly #levels = new Map<string, PoolLevel>();
   readonly #dropped = new Map<string, number>();
   readonly #st: ReturnType<typeof prepare>;
@@ -121,14 +137,33 @@ export class KeyStore {
 
   private constructor(opts: KeyStoreOptions) {
     this.maxChunksPerPeer = opts.maxChunksPerPeer ?? 1_000_000;
-    this.db = new Database(opts.path);
     const memory = opts.path === ':memory:' || opts.path === '';
+    // One process per store, taken before anything else is touched; the file private before SQLite opens
+    // it (SQLite gives -wal and -shm the database file's mode).
+    this.#lock =
+      memory || opts.lock === false
+        ? undefined
+        : ProcessLock.acquire(`${opts.path}.lock`, `store ${opts.path}`);
+    this.#files = memory ? [] : [opts.path, `${opts.path}-wal`, `${opts.path}-shm`];
+    let db: Database.Database | undefined;
+    try {
+      if (!memory) makePrivateFile(opts.path);
+      db = new Database(opts.path);
+      StoreSealing.precheck(db, opts.keyring ?? null, opts.path);
+    } catch (e) {
+      db?.close();
+      this.#lock?.release();
+      throw e;
+    }
+    this.db = db;
     this.durability = memory ? 'full' : (opts.durability ?? 'group');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(this.durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
     this.db.pragma('secure_delete = ON');
     this.db.pragma('foreign_keys = OFF');
     this.db.exec(SCHEMA_SQL);
+    this.sealing = StoreSealing.init(this.db, opts.keyring ?? null);
+    privatizeFiles(...this.#files);
     // The WAL file exists once the schema transaction has run; keep a descriptor to fsync it.
     this.#walFd = this.durability === 'group' ? openSync(`${opts.path}-wal`, 'r+') : undefined;
     this.#st = prepare(this.db);
@@ -138,7 +173,7 @@ export class KeyStore {
       const l = this.level(r.peer);
       if (r.mine) {
         l.mineChunks = r.n;
-        l.mineBytes = r.b;
+        l.mineBytes = r.b - this.sealing.overhead * r.n;
       } else l.theirChunks = r.n;
     }
   }
@@ -185,11 +220,12 @@ export class KeyStore {
           dropped++;
           continue;
         }
+        const mine = c.mine ? 1 : 0;
         const r = this.#st.insertChunk.run(
           c.id,
           peer,
-          c.mine ? 1 : 0,
-          c.material,
+          mine,
+          this.sealing.seal('chunks', { id: c.id, peer, mine }, c.material),
           rankOf(c.provenance),
           JSON.stringify(c.path),
           JSON.stringify(c.exposedTo),
@@ -247,14 +283,21 @@ export class KeyStore {
       const rows = first.length < want ? first : this.#more(first, req.peer, maxRank);
       let cur: ChunkRow[] = [];
       let have = 0;
-      for (const row of rows) {
-        cur.push(row);
-        have += row.material.length;
-        if (have < bytes) continue;
-        out.push(formKey(cur, bytes, req.sizeBits));
-        cur = [];
-        have = 0;
-        if (out.length === req.number) break;
+      const opened: ChunkRow[] = [];
+      try {
+        for (const sealed of rows) {
+          const row = this.#plain(sealed);
+          opened.push(row);
+          cur.push(row);
+          have += row.material.length;
+          if (have < bytes) continue;
+          out.push(formKey(cur, bytes, req.sizeBits));
+          cur = [];
+          have = 0;
+          if (out.length === req.number) break;
+        }
+      } finally {
+        for (const r of opened) r.material.fill(0);
       }
       if (out.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
       for (const k of out) {
@@ -292,14 +335,17 @@ export class KeyStore {
     const rows: ChunkRow[] = [];
     for (const id of r.chunkIds) {
       const row = this.#st.selectChunk.get(id) as ChunkRow | undefined;
-      if (!row || row.peer !== peer || row.mine !== 0)
+      if (!row || row.peer !== peer || row.mine !== 0) {
+        for (const x of rows) x.material.fill(0);
         throw new QkdnetError(
           'KMS_PEER_UNAVAILABLE',
           `Cannot reserve key ${r.keyId} for KME "${peer}": chunk ${id} is ${row ? 'not owned by that KME' : 'not stored here'}`,
         );
-      rows.push(row);
+      }
+      rows.push(this.#plain(row));
     }
     const k = formKey(rows, r.sizeBits / 8, r.sizeBits, r.keyId);
+    for (const row of rows) row.material.fill(0);
     if (k.key.length * 8 !== r.sizeBits)
       throw new QkdnetError(
         'KMS_PEER_UNAVAILABLE',
@@ -341,7 +387,7 @@ export class KeyStore {
         this.#st.logDelivery.run(keyId, 'slave', slave, nowMs);
         out.push({
           keyId,
-          key: row.material,
+          key: this.sealing.open('keys', row, row.material),
           sizeBits: row.size_bits,
           chunkIds: [],
           chunks: [],
@@ -447,6 +493,7 @@ export class KeyStore {
   /** Moves WAL content into the database and truncates the WAL (erases old frames holding keys). */
   checkpoint(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+    privatizeFiles(...this.#files);
   }
 
   /** Checkpoints and closes the file. */
@@ -455,6 +502,13 @@ export class KeyStore {
     this.checkpoint();
     this.db.close();
     if (this.#walFd !== undefined) closeSync(this.#walFd);
+    this.sealing.destroy();
+    this.#lock?.release();
+  }
+
+  /** `row` with its material opened (a fresh plaintext buffer the caller zeroes). */
+  #plain(row: ChunkRow): ChunkRow {
+    return { ...row, material: this.sealing.open('chunks', row, row.material) };
   }
 
   /** Rows after `first` (used when tail chunks are shorter than CHUNK_SIZE). */
@@ -468,7 +522,7 @@ export class KeyStore {
     this.#st.insertKey.run(
       k.keyId,
       peer,
-      k.key,
+      this.sealing.seal('keys', { id: k.keyId, peer, master }, k.key),
       k.sizeBits,
       master,
       JSON.stringify(slaves),

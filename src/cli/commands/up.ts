@@ -51,6 +51,7 @@ interface UpOptions extends AccessFlags {
   seed: string;
   kme: boolean;
   json?: boolean;
+  strictPermissions?: boolean;
 }
 
 export function register(program: Command): void {
@@ -64,7 +65,11 @@ export function register(program: Command): void {
     .option('--speed <x>', 'simulated seconds per real second', '1')
     .option('--seed <s>', 'seed of every random stream', '1')
     .option('--no-kme', 'run without the per-node KMEs')
-    .option('--json', 'print the start-up line as JSON');
+    .option('--json', 'print the start-up line as JSON')
+    .option(
+      '--strict-permissions',
+      'refuse to start if the data dir is open to other users (else a warning)',
+    );
   accessOptions(cmd)
     .addHelpText('after', EXAMPLES)
     .action(async (scenario: string, o: UpOptions) => {
@@ -75,6 +80,7 @@ export function register(program: Command): void {
       const access = planAccess(o.host, o);
       if (o.kme || access.tls) checkWritableDir(o.dataDir, '--data-dir');
       await checkPortFree(o.host, port, '--port');
+      process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
       await runUp({
         access,
         scenario,
@@ -85,6 +91,7 @@ export function register(program: Command): void {
         seed: o.seed,
         kme: o.kme,
         json: o.json === true,
+        strictPermissions: o.strictPermissions === true,
       });
     });
 }
@@ -99,6 +106,7 @@ async function runUp(o: {
   seed: string;
   kme: boolean;
   json: boolean;
+  strictPermissions: boolean;
 }): Promise<void> {
   const started = performance.now();
   const net = await startLiveNetwork({
@@ -107,6 +115,7 @@ async function runUp(o: {
     speed: o.speed,
     seed: o.seed,
     kmes: o.kme,
+    strictPermissions: o.strictPermissions,
   });
   const plan = o.access;
   const audit = new AuditLog();
