@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { binaryEntropy, createRng } from '../common/index.ts';
-import { cascadeImproved, cascadeOriginal, errorCorrection } from './cascade.ts';
+import { cascadeImproved, cascadeOriginal } from './cascade.ts';
+import { errorCorrection } from './error-correction.ts';
 import { CASCADE_IMPROVED, CASCADE_ORIGINAL, passShuffle } from './cascade-schedule.ts';
 import { errorCorrectionConformance, noisyPair } from './reconciliation-conformance.ts';
 import { reconcile, type ErrorCorrection } from './reconciliation.ts';
@@ -78,5 +79,5 @@ test('cascade-improved efficiency is ≤ 1.05 at QBER 2% on 10⁵-bit frames', (
 test('errorCorrection() finds both algorithms by name and rejects others', () => {
   assert.equal(errorCorrection('cascade-original'), cascadeOriginal);
   assert.equal(errorCorrection('cascade-improved'), cascadeImproved);
-  assert.throws(() => errorCorrection('ldpc'), /Unknown reconciliation algorithm "ldpc"/);
+  assert.throws(() => errorCorrection('turbo'), /Unknown reconciliation algorithm "turbo"/);
 });

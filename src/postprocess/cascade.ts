@@ -433,10 +433,3 @@ function cascadeAlgorithm(name: 'cascade-original' | 'cascade-improved'): ErrorC
 export const cascadeOriginal: ErrorCorrection = cascadeAlgorithm('cascade-original');
 /** Martinez-Mateo et al. 2015 Cascade opt. (8) with sub-block parity reuse. */
 export const cascadeImproved: ErrorCorrection = cascadeAlgorithm('cascade-improved');
-
-/** The algorithm with this name. */
-export function errorCorrection(name: string): ErrorCorrection {
-  if (name === 'cascade-original') return cascadeOriginal;
-  if (name === 'cascade-improved') return cascadeImproved;
-  throw new RangeError(`Unknown reconciliation algorithm "${name}" (cascade-original, cascade-improved)`);
-}

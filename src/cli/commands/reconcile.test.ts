@@ -65,7 +65,7 @@ test('bad input is one line on stderr and exit code 2', async () => {
     ['--block-size', '100'],
     ['--qber', '0.6', '--block-size', '100'],
     ['--qber', '0.02', '--block-size', '1.5'],
-    ['--qber', '0.02', '--block-size', '100', '--algorithm', 'ldpc'],
+    ['--qber', '0.02', '--block-size', '100', '--algorithm', 'turbo'],
     ['--qber', '0.02', '--block-size', '100', '--format', 'xml'],
   ]) {
     const r = await run(args);
@@ -80,4 +80,28 @@ test('text output is a table with the efficiency', async () => {
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /algorithm +qber +block_size/);
   assert.match(r.out, /cascade-improved/);
+});
+
+test('reconcile --algorithm ldpc corrects every frame in the memory channel and reports it', async () => {
+  const args = [
+    '--qber',
+    '0.05',
+    '--block-size',
+    '5000',
+    '--runs',
+    '2',
+    '--algorithm',
+    'ldpc',
+    '--format',
+    'json',
+  ];
+  const r = await run(args);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.algorithm, 'ldpc');
+  assert.equal(j.frame_error_rate, 0);
+  assert.ok(j.efficiency_mean > 1 && j.efficiency_mean < 1.5, `efficiency ${j.efficiency_mean}`);
+  assert.ok(j.round_trips_mean >= 2);
+  const again = JSON.parse((await run(args)).out);
+  assert.equal(again.leaked_bits_mean, j.leaked_bits_mean); // Alice's private bits are seeded too
 });

@@ -1,14 +1,20 @@
 // @edge: measures throughput with the process's CPU clock
 /**
- * `qkdnet reconcile` — measure Cascade error correction on simulated frames: Alice's random key and Bob's
+ * `qkdnet reconcile` — measure error correction (Cascade or LDPC) on simulated frames: Alice's random key and Bob's
  * copy through a binary symmetric channel of the given QBER, reconciled `--runs` times. Reports the
  * efficiency f = leaked bits / (n·h(QBER)) (mean and standard deviation), the frame error rate (frames still
- * wrong after Cascade, before verification), round trips, leaked bits and throughput. Bad input is one
+ * wrong after error correction, before verification), round trips, leaked bits and throughput. Bad input is one
  * line on stderr and exit code 2.
  */
 import type { Command } from 'commander';
 import { binaryEntropy, createRng } from '../../common/index.ts';
-import { errorCorrection, noisyPair, reconcile } from '../../postprocess/index.ts';
+import {
+  RECONCILE_ALGORITHM_NAMES,
+  errorCorrection,
+  noisyPair,
+  reconcile,
+  type ReconcileAlgorithmName,
+} from '../../postprocess/index.ts';
 import { ProgressBar, UsageError, formatTable, parseFormat, parseNumber } from '../util.ts';
 
 /** The JSON object `qkdnet reconcile --format json` prints. */
@@ -25,7 +31,7 @@ export interface ReconcileJson {
   throughput_mbps: number;
 }
 
-const ALGORITHMS = ['cascade-original', 'cascade-improved'] as const;
+const ALGORITHMS: readonly string[] = RECONCILE_ALGORITHM_NAMES;
 
 const EXAMPLES = `
 Examples:
@@ -34,11 +40,14 @@ Examples:
   $ qkdnet reconcile --qber 0.03 --block-size 10000 --algorithm cascade-original --runs 200 --format json
       the original Brassard–Salvail Cascade, 200 frames, as JSON
   $ qkdnet reconcile --qber 0.05 --block-size 1e6 --runs 3 --seed 7
+  $ qkdnet reconcile --qber 0.03 --block-size 100000 --algorithm ldpc
+      rate-adaptive LDPC (one-way syndrome, blind retries) on ten 10^5-bit frames
 
-Efficiency f = leaked parity bits / (n·h(e)), with e the frame's actual error fraction (f = 1 is the
+Efficiency f = every disclosed bit (parities; for ldpc the syndrome less the bits padded by punctured
+symbols, plus every revealed or confirmation bit) / (n·h(e)), with e the frame's actual error fraction (f = 1 is the
 Shannon limit; the original Cascade is near 1.15, the improved one near 1.04 on long frames).
-frame_error_rate counts frames still wrong after Cascade (verification would discard them).
-throughput_mbps is key bits reconciled per second of CPU time spent in Cascade (both ends, one core), in
+frame_error_rate counts frames still wrong after error correction (verification would discard them).
+throughput_mbps is key bits reconciled per second of CPU time spent in error correction (both ends, one core), in
 Mbit/s — CPU rather than wall time, so a busy machine does not distort it; an untimed warm-up frame first
 precomputes the shuffles (cached per frame length, as on a running link).
 Frames are capped at 2·10^6 bits: the 14 precomputed shuffles (and their inverses) of one frame length take
@@ -61,7 +70,7 @@ function cpuMs(): number {
 
 /** Runs the measurement; `onProgress` is told after each frame. */
 export function measureReconcile(
-  algorithm: (typeof ALGORITHMS)[number],
+  algorithm: ReconcileAlgorithmName,
   qber: number,
   blockSize: number,
   runs: number,
@@ -72,7 +81,11 @@ export function measureReconcile(
   const rng = createRng(seed);
   // One untimed warm-up frame precomputes the shuffles (cached per frame length, as a link would) and JITs.
   const warm = noisyPair(blockSize, qber, createRng(`${seed}:warm-up`));
-  reconcile(alg, warm.alice, warm.bob, { qberEstimate: qber, shuffleSeed: 1 });
+  reconcile(alg, warm.alice, warm.bob, {
+    qberEstimate: qber,
+    shuffleSeed: 1,
+    aliceRandom: rng.stream('warm-up'),
+  });
   const effs: number[] = [];
   let wrong = 0;
   let roundTrips = 0;
@@ -81,7 +94,11 @@ export function measureReconcile(
   for (let r = 0; r < runs; r++) {
     const { alice, bob, errors } = noisyPair(blockSize, qber, rng);
     const t0 = cpuMs();
-    const res = reconcile(alg, alice, bob, { qberEstimate: qber, shuffleSeed: 1 });
+    const res = reconcile(alg, alice, bob, {
+      qberEstimate: qber,
+      shuffleSeed: 1,
+      aliceRandom: rng.stream(`alice ${r}`),
+    });
     ms += cpuMs() - t0;
     const e = errors > 0 ? errors / blockSize : qber;
     effs.push(res.leakedBits / (blockSize * binaryEntropy(e)));
@@ -110,7 +127,9 @@ export function measureReconcile(
 export function register(program: Command): void {
   program
     .command('reconcile')
-    .description('measure Cascade error correction: efficiency, frame error rate, round trips, throughput')
+    .description(
+      'measure error correction (Cascade, LDPC): efficiency, frame error rate, round trips, throughput',
+    )
     .option('--qber <q>', 'bit error rate between the keys, 0 < q < 0.5 (e.g. 0.02)')
     .option('--block-size <n>', 'frame length in bits, 1..2·10^6 (e.g. 100000 or 1e5)')
     .option('--algorithm <name>', `${ALGORITHMS.join(' | ')}`, 'cascade-improved')
@@ -126,10 +145,10 @@ export function register(program: Command): void {
       const n = parseNumber(o.blockSize, '--block-size', { min: 1, max: 2e6, integer: true });
       const runs = parseNumber(o.runs, '--runs', { min: 1, max: 1e5, integer: true });
       const format = parseFormat(o.format, ['text', 'json'] as const);
-      if (!(ALGORITHMS as readonly string[]).includes(o.algorithm))
+      if (!ALGORITHMS.includes(o.algorithm))
         throw new UsageError(`--algorithm: "${o.algorithm}" is not one of ${ALGORITHMS.join(', ')}`);
       const bar = new ProgressBar(`reconcile ${o.algorithm}`, runs);
-      const r = measureReconcile(o.algorithm as (typeof ALGORITHMS)[number], qber, n, runs, o.seed, (d) =>
+      const r = measureReconcile(o.algorithm as ReconcileAlgorithmName, qber, n, runs, o.seed, (d) =>
         bar.update(d),
       );
       bar.done();
