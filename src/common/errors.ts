@@ -82,6 +82,18 @@ export const ERROR_CATALOGUE = {
     status: 429,
     summary: 'Too many failed logins from this address; wait a minute.',
   },
+  PP_HANDSHAKE_REFUSED: {
+    status: 409,
+    summary: 'The post-processing peer runs with different parameters; the connection was refused.',
+  },
+  PP_PEER_DISCONNECTED: {
+    status: 503,
+    summary: 'The post-processing peer went away mid-block; open blocks were discarded at this end.',
+  },
+  PP_PROTOCOL_ERROR: {
+    status: 502,
+    summary: 'The post-processing peer sent a frame that is not a valid message.',
+  },
   INTERNAL: { status: 500, summary: 'A broken invariant; a bug to report.' },
 } as const;
 
