@@ -19,7 +19,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
-import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
+import { LAST_PROTECTING_RANK, QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
 import { prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
 import { makePrivateFile, privatizeFiles } from './private-fs.ts';
 import type { Keyring } from './store-crypto.ts';
@@ -279,7 +279,8 @@ export class KeyStore {
     if (l.mineBytes < bytes * req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
     return this.transaction(() => {
       const out: FormedKey[] = [];
-      const maxRank = req.maxProvenanceRank ?? PROVENANCE_ORDER.length - 1;
+      // Unless asked otherwise, never material that protects nothing (simulated-deterministic).
+      const maxRank = req.maxProvenanceRank ?? LAST_PROTECTING_RANK;
       // Enough rows for full-size chunks; the rare short (tail) chunk falls back to iterating.
       const want = Math.ceil(bytes / CHUNK_SIZE) * req.number;
       const first = this.#st.selectMine.all(req.peer, maxRank, want) as ChunkRow[];
@@ -368,7 +369,13 @@ export class KeyStore {
    * Delivers keys `keyIds` to `slave`, named by `master`: all-or-nothing. Unknown or already delivered →
    * KMS_KEY_NOT_FOUND (400); the caller is not a slave the master named → KMS_UNAUTHORIZED (401).
    */
-  takeForSlave(slave: string, master: string, keyIds: readonly string[], nowMs: number): FormedKey[] {
+  takeForSlave(
+    slave: string,
+    master: string,
+    keyIds: readonly string[],
+    nowMs: number,
+    opts: { testSae?: boolean } = {},
+  ): FormedKey[] {
     return this.transaction(() => {
       const out: FormedKey[] = [];
       for (const keyId of keyIds) {
@@ -384,6 +391,12 @@ export class KeyStore {
             'KMS_UNAUTHORIZED',
             `Key ${keyId} was not requested for SAE "${slave}" by master SAE "${master}"`,
           );
+        const meta = JSON.parse(row.meta) as KeyMeta;
+        if (rankOf(meta.provenance) > LAST_PROTECTING_RANK && !opts.testSae)
+          throw new QkdnetError(
+            'KMS_UNAUTHORIZED',
+            `Key ${keyId} is a ${meta.provenance} test key; SAE "${slave}" is not configured as a test SAE`,
+          );
         const rest = pending.filter((s) => s !== slave);
         if (rest.length === 0) this.#st.deleteKey.run(keyId);
         else this.#st.updatePending.run(JSON.stringify(rest), keyId);
@@ -394,7 +407,7 @@ export class KeyStore {
           sizeBits: row.size_bits,
           chunkIds: [],
           chunks: [],
-          meta: JSON.parse(row.meta) as KeyMeta,
+          meta,
         });
       }
       return out;
