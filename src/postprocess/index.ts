@@ -17,3 +17,8 @@ export * from './bit-utils.ts';
 export * from './raw-fixture.ts';
 export * from './pipeline.ts';
 export * from './pipeline-channel.ts';
+export * from './message-decoding.ts';
+export * from './two-party.ts';
+export * from './unit-mux.ts';
+export * from './tcp-transport.ts';
+export * from './distill.ts';
