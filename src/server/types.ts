@@ -145,7 +145,33 @@ export type LiveEvent =
       readonly route: RouteState | null;
     }
   | { readonly type: 'sample'; readonly linkId: string; readonly sample: LinkSample }
-  | { readonly type: 'keys'; readonly delivery: KeyDelivery };
+  | { readonly type: 'keys'; readonly delivery: KeyDelivery }
+  | { readonly type: 'audit'; readonly record: AuditRecord };
+
+/** One entry of the audit trail (GET /api/audit, SSE `audit`, the SIEM sinks): who did what, when, from where. */
+export interface AuditRecord {
+  readonly id: string;
+  /** Wall-clock time, ISO 8601 UTC. */
+  readonly time: string;
+  /** Simulated seconds at that moment. */
+  readonly timeS: number;
+  /** Certificate CN, token name, `local` (loopback without credentials) or `anonymous`. */
+  readonly actor: string;
+  readonly role: 'operator' | 'viewer' | 'metrics' | null;
+  readonly via: 'certificate' | 'token' | 'loopback' | 'none';
+  /** `link-fail`, `link-restore`, `attack-inject`, `attack-stop`, `node-compromise`, `speed`, `login`, `logout`. */
+  readonly action: string;
+  /** Link or node id; null for network-wide actions. */
+  readonly target: string | null;
+  /** Attack kind, new speed…; null when the action has none. */
+  readonly detail: string | null;
+  /** Client address (the forwarded one behind a trusted proxy). */
+  readonly from: string;
+  readonly outcome: 'accepted' | 'refused' | 'failed';
+  readonly status: number;
+  /** Error code of a refusal or failure. */
+  readonly reason: string | null;
+}
 
 /**
  * A running network behind one interface. Controls throw `QkdnetError('DASHBOARD_UNKNOWN_TARGET')` for
