@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createRng, type Rng } from '../common/index.ts';
 import { createMtlsAgent, requestJson, type JsonAnswer } from './https-json.ts';
 import type { KmeHandle } from './server.ts';
-import { makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
+import { agentsFor, makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
 
 type Schema = {
   type?: string;
@@ -49,16 +49,8 @@ let a: KmeHandle;
 let b: KmeHandle;
 let close: () => Promise<void>;
 let doc: Doc;
-const agents = new Map<string, https.Agent>();
-function agent(name: string): https.Agent {
-  let ag = agents.get(name);
-  if (!ag) {
-    const t = pki.tls(name);
-    ag = createMtlsAgent({ cert: readFileSync(t.cert), key: readFileSync(t.key), ca: readFileSync(t.ca) });
-    agents.set(name, ag);
-  }
-  return ag;
-}
+let agents: ReturnType<typeof agentsFor>;
+const agent = (name: string) => agents.agent(name);
 let blocks = 0;
 function refill(): void {
   while (a.level('kme-b').mineBytes < 256 * 1024) {
@@ -70,6 +62,7 @@ function refill(): void {
 
 before(async () => {
   pki = await makeTestPki();
+  agents = agentsFor(pki);
   ({ a, b, close } = await startPair(pki, {
     blocks: 0,
     extra: { keys: { maxSizeBits: 8192, maxPerRequest: 20, maxSaeIdCount: 2 } },
@@ -77,7 +70,7 @@ before(async () => {
   doc = (await requestJson(agent('sae-a'), `${a.url}/openapi.json`, 'GET')).body as Doc;
 });
 after(async () => {
-  for (const ag of agents.values()) ag.destroy();
+  agents.destroy();
   await close();
   pki.cleanup();
 });
