@@ -51,7 +51,7 @@ test('the proxy adds at least the one-way delay each way and keeps byte order un
 });
 
 for (const lossMode of ['corrupt', 'drop'] as const)
-  test(`a ${lossMode}ed chunk never yields a frame both ends accept with different keys`, async () => {
+  test(`a ${lossMode === 'drop' ? 'dropped' : 'corrupted'} chunk never yields a frame both ends accept with different keys`, async () => {
     const r = await runTwoProcesses<ReconcileEndReport>({
       args: [
         ...[
