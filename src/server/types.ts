@@ -5,7 +5,7 @@
  * names here are the dashboard's JSON API (docs/dashboard.md). No key material appears in any of them:
  * keys are described by id, size, provenance and path only.
  */
-import type { Alert, Provenance } from '../common/index.ts';
+import type { Alert, Provenance, ProvenanceMix as CommonProvenanceMix } from '../common/index.ts';
 
 /** Operational state of a QKD link as the controller sees it. */
 export type LinkStateName = 'up' | 'down' | 'quarantined';
@@ -16,8 +16,8 @@ export type LinkStateName = 'up' | 'down' | 'quarantined';
  */
 export type LinkHealth = 'ok' | 'degraded' | 'alarm' | 'down' | 'quarantined';
 
-/** Bits (or keys) per provenance. */
-export type ProvenanceMix = Record<Provenance, number>;
+/** Bits (or keys) per provenance (src/common's one list). */
+export type ProvenanceMix = CommonProvenanceMix;
 
 /** A node (trusted node, ground station, satellite) with its KME. */
 export interface NodeState {

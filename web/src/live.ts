@@ -7,6 +7,7 @@
  * the full state arrives first. Requests go to the page's own origin only, with the session cookie.
  */
 import { useEffect, useState } from 'preact/hooks';
+import type { Provenance } from '../../src/common/contracts.ts';
 import type { AuditRecord, DashboardState, LinkSample, LiveEvent } from '../../src/server/types.ts';
 
 export type { AuditRecord, DashboardState, LinkSample, LiveEvent };
@@ -175,11 +176,12 @@ export const HEALTH_COLOUR = {
   quarantined: '#a855f7',
 } as const;
 
-/** Colours per provenance, strongest claim first. */
-export const PROVENANCE_COLOUR = {
+/** Colours per provenance, strongest claim first (keyed by the one list in src/common/contracts.ts). */
+export const PROVENANCE_COLOUR: Record<Provenance, string> = {
   qkd: '#22c55e',
   'qkd-multipath': '#14b8a6',
   'qkd-relayed': '#38bdf8',
   hybrid: '#f59e0b',
   pqc: '#a855f7',
-} as const;
+  'simulated-deterministic': '#94a3b8',
+};

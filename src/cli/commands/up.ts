@@ -34,6 +34,11 @@ delivered keys and application sessions; its controls inject attacks, cut and re
 compromise nodes. JSON API and /metrics: docs/dashboard.md. Each node's KME speaks ETSI GS QKD 014 over
 mutual TLS; certificates for its SAE are in <data-dir>/pki (sae-<node>.pem/.key, ca.pem).
 
+The links are simulated (physics from --seed); the KMEs' key bits come from node:crypto, so nobody
+recomputes them and a restart on the same --data-dir never repeats one. --deterministic-keys makes them
+reproducible from --seed for tests: such keys carry provenance simulated-deterministic and go only to
+SAEs configured test: true.
+
 Off loopback (--host 0.0.0.0 or an interface address) the dashboard is HTTPS and needs a login:
   qkdnet up --host 0.0.0.0 --generate-tokens              # prints an operator and a viewer token once
   qkdnet up --host 10.0.0.5 --operator-token-file ops.txt --metrics-token-file prom.txt
@@ -50,6 +55,7 @@ interface UpOptions extends AccessFlags {
   speed: string;
   seed: string;
   kme: boolean;
+  deterministicKeys?: boolean;
   json?: boolean;
   strictPermissions?: boolean;
 }
@@ -63,7 +69,11 @@ export function register(program: Command): void {
     .option('--host <addr>', 'dashboard listen address', '127.0.0.1')
     .option('--data-dir <dir>', 'PKI and KME stores', '.qkdnet/live')
     .option('--speed <x>', 'simulated seconds per real second', '1')
-    .option('--seed <s>', 'seed of every random stream', '1')
+    .option('--seed <s>', 'seed of every simulated stream (physics, statistics, attacks)', '1')
+    .option(
+      '--deterministic-keys',
+      'KME key bytes reproducible from --seed (provenance simulated-deterministic, node SAEs become test SAEs); tests only',
+    )
     .option('--no-kme', 'run without the per-node KMEs')
     .option('--json', 'print the start-up line as JSON')
     .option(
@@ -90,6 +100,7 @@ export function register(program: Command): void {
         speed,
         seed: o.seed,
         kme: o.kme,
+        keys: o.deterministicKeys ? 'deterministic' : 'secret',
         json: o.json === true,
         strictPermissions: o.strictPermissions === true,
       });
@@ -105,6 +116,7 @@ async function runUp(o: {
   speed: number;
   seed: string;
   kme: boolean;
+  keys: 'secret' | 'deterministic';
   json: boolean;
   strictPermissions: boolean;
 }): Promise<void> {
@@ -114,6 +126,7 @@ async function runUp(o: {
     dataDir: o.dataDir,
     speed: o.speed,
     seed: o.seed,
+    keys: o.keys,
     kmes: o.kme,
     strictPermissions: o.strictPermissions,
   });
