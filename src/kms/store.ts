@@ -23,7 +23,7 @@ import { LAST_PROTECTING_RANK, QkdnetError, PROVENANCE_ORDER, type Provenance } 
 import { prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
 import { makePrivateFile, privatizeFiles } from './private-fs.ts';
 import type { Keyring } from './store-crypto.ts';
-import { ProcessLock } from './store-lock.ts';
+import { ProcessLock, type LockHolder } from './store-lock.ts';
 import { StoreSealing } from './store-seal.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
@@ -123,6 +123,8 @@ export class KeyStore {
   readonly durability: 'full' | 'group';
   /** Encryption at rest of the key columns (key version, rotation state). */
   readonly sealing: StoreSealing;
+  /** The previous holder of the store's lock when it had died holding it (a stale lock recovered). */
+  readonly recoveredLock: LockHolder | null;
   readonly #walFd: number | undefined;
   readonly #lock: ProcessLock | undefined;
   readonly #files: string[];
@@ -144,6 +146,7 @@ export class KeyStore {
       memory || opts.lock === false
         ? undefined
         : ProcessLock.acquire(`${opts.path}.lock`, `store ${opts.path}`);
+    this.recoveredLock = this.#lock?.recovered ?? null;
     this.#files = memory ? [] : [opts.path, `${opts.path}-wal`, `${opts.path}-shm`];
     let db: Database.Database | undefined;
     try {
