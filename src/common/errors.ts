@@ -33,6 +33,19 @@ export const ERROR_CATALOGUE = {
     summary: 'A peer KME could not be reached or refused the reservation.',
   },
   KMS_STORE_FAILED: { status: 503, summary: 'The key store could not complete a durable write.' },
+  STORE_LOCKED: {
+    status: 409,
+    summary: 'Another process uses this data directory or key store (one process per store; exit code 2).',
+  },
+  STORE_KEY_INVALID: {
+    status: 400,
+    summary: 'The store key is missing, malformed, or does not open this key store (exit code 2).',
+  },
+  DATA_DIR_INSECURE: {
+    status: 403,
+    summary:
+      'A data directory or key file is open to other users and --strict-permissions is set (exit code 2).',
+  },
   NETWORK_NO_PATH: { status: 503, summary: 'No route with enough key material joins the two nodes.' },
   NETWORK_POLICY_REFUSED: {
     status: 503,

@@ -26,7 +26,18 @@ export interface AgentServiceOptions {
   readonly role: 'initiator' | 'responder';
   /** charon's VICI socket path, e.g. /var/run/charon.vici. */
   readonly viciPath: string;
-  readonly kme: { readonly url: string; readonly cert: string; readonly key: string; readonly ca: string };
+  /**
+   * This SAE's KME: URL, TLS files and, to pin it, its id (a DNS SAN of its certificate) and/or SPKI
+   * SHA-256 — any other KME's certificate is then refused.
+   */
+  readonly kme: {
+    readonly url: string;
+    readonly cert: string;
+    readonly key: string;
+    readonly ca: string;
+    readonly kmeId?: string;
+    readonly pinSpki?: readonly string[];
+  };
   /** The other SAE: the slave for the initiator, the master for the responder. */
   readonly peerSaeId: string;
   readonly channelKey: Uint8Array;
@@ -84,7 +95,11 @@ export function readConnTemplate(path: string): ViciMessageIn {
 
 /** Starts the agent; the initiator establishes its first SA before this resolves. */
 export async function startAgentService(o: AgentServiceOptions): Promise<AgentService> {
-  const client = Etsi014Client.fromFiles(o.kme.url, { cert: o.kme.cert, key: o.kme.key, ca: o.kme.ca });
+  const client = Etsi014Client.fromFiles(
+    o.kme.url,
+    { cert: o.kme.cert, key: o.kme.key, ca: o.kme.ca },
+    { ...(o.kme.kmeId ? { kmeId: o.kme.kmeId } : {}), ...(o.kme.pinSpki ? { pinSpki: o.kme.pinSpki } : {}) },
+  );
   const keys = etsi014KeySource(client, o.peerSaeId);
   const vici = await ViciClient.connect(o.viciPath);
   const alert = o.alert ?? loggerAlertSink(o.log);

@@ -7,7 +7,7 @@
  * the simulated link engine; the default is the key manager's CSPRNG stand-in). The agents reach their
  * KME with `Etsi014Client` over real mutual TLS, wrapped as a `KeySource`.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { FinalKeyBlock } from '../common/index.ts';
@@ -19,11 +19,13 @@ import {
   mlKemEncapsulate,
   mlKemKeygen,
   pqcKey,
+  spkiSha256,
   startKme,
   type KmeHandle,
 } from '../kms/index.ts';
 import { etsi014KeySource, type KeySource } from './key-source.ts';
 import type { PqcKem } from './ppk-responder.ts';
+import { assertPrivateDir, makePrivateSubdir } from './workdir.ts';
 
 /**
  * The `pqc` policy's fallback: ML-KEM-768 (FIPS 203) from the key manager's pqc module, the PPK derived
@@ -70,8 +72,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Creates the PKI in `dir` and starts both KMEs with fresh stores (ports picked free on 127.0.0.1). */
+/**
+ * Creates the PKI in `dir` (a private directory, created if missing — ./workdir.ts) and starts both KMEs
+ * with fresh stores (ports picked free on 127.0.0.1).
+ */
 export async function startKmePair(dir: string): Promise<KmePair> {
+  if (existsSync(dir)) assertPrivateDir(dir);
+  else makePrivateSubdir(dir);
   for (const n of [KME.ue, KME.n3iwf])
     for (const ext of ['.db', '.db-wal', '.db-shm']) rmSync(join(dir, `${n}${ext}`), { force: true });
   await createPki(dir, { force: true, commonName: 'qkdnet ipsec CA' });
@@ -82,6 +89,8 @@ export async function startKmePair(dir: string): Promise<KmePair> {
     key: join(dir, `${n}.key`),
     ca: join(dir, 'ca.pem'),
   });
+  // This pair issued every certificate, so each identity is pinned by its key (SPKI SHA-256).
+  const pin = (n: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(dir, `${n}.pem`)))] });
   const [pu, pn] = [await freePort(), await freePort()];
   const url = (p: number) => `https://127.0.0.1:${p}`;
   const ue = await startKme({
@@ -89,8 +98,8 @@ export async function startKmePair(dir: string): Promise<KmePair> {
     port: pu,
     tls: tls(KME.ue),
     store: join(dir, `${KME.ue}.db`),
-    saes: [{ id: SAE.ue }],
-    peers: [{ id: KME.n3iwf, url: url(pn), saes: [SAE.n3iwf] }],
+    saes: [{ id: SAE.ue, pin: pin(SAE.ue) }],
+    peers: [{ id: KME.n3iwf, url: url(pn), saes: [SAE.n3iwf], pin: pin(KME.n3iwf) }],
     logLevel: 'silent',
   });
   let n3iwf: KmeHandle;
@@ -100,8 +109,8 @@ export async function startKmePair(dir: string): Promise<KmePair> {
       port: pn,
       tls: tls(KME.n3iwf),
       store: join(dir, `${KME.n3iwf}.db`),
-      saes: [{ id: SAE.n3iwf }],
-      peers: [{ id: KME.ue, url: url(pu), saes: [SAE.ue] }],
+      saes: [{ id: SAE.n3iwf, pin: pin(SAE.n3iwf) }],
+      peers: [{ id: KME.ue, url: url(pu), saes: [SAE.ue], pin: pin(KME.ue) }],
       logLevel: 'silent',
     });
   } catch (e) {
@@ -109,11 +118,11 @@ export async function startKmePair(dir: string): Promise<KmePair> {
     throw e;
   }
   const client = (sae: string, kme: KmeHandle) =>
-    Etsi014Client.fromFiles(kme.url, {
-      cert: join(dir, `${sae}.pem`),
-      key: join(dir, `${sae}.key`),
-      ca: join(dir, 'ca.pem'),
-    });
+    Etsi014Client.fromFiles(
+      kme.url,
+      { cert: join(dir, `${sae}.pem`), key: join(dir, `${sae}.key`), ca: join(dir, 'ca.pem') },
+      { kmeId: kme.id, pinSpki: pin(kme.id).spkiSha256 }, // the agent accepts only its own KME
+    );
   const ueClient = client(SAE.ue, ue);
   const n3iwfClient = client(SAE.n3iwf, n3iwf);
   return {

@@ -40,6 +40,19 @@ export interface Etsi014ClientOptions extends MtlsIdentity {
   /** Base URL of the KME, e.g. `https://127.0.0.1:8443`. */
   readonly url: string;
   readonly timeoutMs?: number;
+  /**
+   * The KME this SAE expects (its id, a DNS subjectAltName of its certificate): any other KME's
+   * certificate — even one from the same CA that matches the URL's host — is refused in the handshake.
+   */
+  readonly kmeId?: string;
+  /** Accepted SPKI SHA-256 hashes of the KME's certificate (base64 as `qkdnet pki issue` prints, or hex). */
+  readonly pinSpki?: readonly string[];
+}
+
+/** Which KME a client expects (`Etsi014Client.fromFiles`). */
+export interface KmePinning {
+  readonly kmeId?: string;
+  readonly pinSpki?: readonly string[];
 }
 
 const CODES: Record<number, ErrorCode> = {
@@ -56,17 +69,26 @@ export class Etsi014Client {
 
   constructor(opts: Etsi014ClientOptions) {
     this.url = opts.url.replace(/\/+$/, '');
-    this.#agent = createMtlsAgent(opts);
+    // The server must always hold a KME-role certificate; its id and key are checked when configured.
+    this.#agent = createMtlsAgent(opts, 16, {
+      ...(opts.kmeId !== undefined ? { kmeId: opts.kmeId } : {}),
+      ...(opts.pinSpki ? { pin: { spkiSha256: opts.pinSpki } } : {}),
+    });
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
-  /** A client from PEM files (`cert`, `key`, `ca` are paths). */
-  static fromFiles(url: string, files: { cert: string; key: string; ca: string }): Etsi014Client {
+  /** A client from PEM files (`cert`, `key`, `ca` are paths), pinned to the KME `pin` names. */
+  static fromFiles(
+    url: string,
+    files: { cert: string; key: string; ca: string },
+    pin: KmePinning = {},
+  ): Etsi014Client {
     return new Etsi014Client({
       url,
       cert: readFileSync(files.cert),
       key: readFileSync(files.key),
       ca: readFileSync(files.ca),
+      ...pin,
     });
   }
 

@@ -6,25 +6,58 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { QkdnetError } from '../common/index.ts';
+import { STORE_KEY_CREDENTIAL, STORE_KEY_ENV } from './store-key.ts';
 
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@-]+$' });
 const Pem = Type.Union([Type.String({ minLength: 1 }), Type.Uint8Array()]);
+/** A certificate pin (src/kms/identity.ts `CertPin`): SPKI SHA-256 hashes and/or full subject/issuer DNs. */
+const Pin = Type.Object(
+  {
+    spkiSha256: Type.Optional(
+      Type.Array(Type.String({ pattern: '^(sha256/)?([A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$' }), {
+        minItems: 1,
+      }),
+    ),
+    subject: Type.Optional(Type.String({ minLength: 3 })),
+    issuer: Type.Optional(Type.String({ minLength: 3 })),
+  },
+  { additionalProperties: false },
+);
 
 const Schema = Type.Object(
   {
     id: Id,
     host: Type.Optional(Type.String({ minLength: 1 })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-    tls: Type.Object({ cert: Pem, key: Pem, ca: Pem }),
+    tls: Type.Object(
+      { cert: Pem, key: Pem, ca: Pem, crl: Type.Optional(Type.String({ minLength: 1 })) },
+      { additionalProperties: false },
+    ),
     store: Type.String({ minLength: 1 }),
     durability: Type.Optional(Type.Union([Type.Literal('group'), Type.Literal('full')])),
-    saes: Type.Array(Type.Object({ id: Id, certSubject: Type.Optional(Type.String({ minLength: 1 })) }), {
-      minItems: 1,
-    }),
+    storeKey: Type.Optional(
+      Type.Object(
+        {
+          file: Type.Optional(Type.String({ minLength: 1 })),
+          env: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+          credential: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' })),
+          none: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    saes: Type.Array(
+      Type.Object({
+        id: Id,
+        certSubject: Type.Optional(Type.String({ minLength: 1 })),
+        pin: Type.Optional(Pin),
+      }),
+      { minItems: 1 },
+    ),
     peers: Type.Optional(
       Type.Array(
         Type.Object({
@@ -32,6 +65,7 @@ const Schema = Type.Object(
           url: Type.String({ pattern: '^https://' }),
           saes: Type.Array(Id),
           certSubject: Type.Optional(Type.String({ minLength: 1 })),
+          pin: Type.Optional(Pin),
         }),
       ),
     ),
@@ -50,6 +84,12 @@ const Schema = Type.Object(
         Type.Object({ peer: Id, file: Type.String({ minLength: 1 }), follow: Type.Optional(Type.Boolean()) }),
       ),
     ),
+    metrics: Type.Optional(
+      Type.Object(
+        { bearerTokenFile: Type.Optional(Type.String({ minLength: 1 })) },
+        { additionalProperties: false },
+      ),
+    ),
     logLevel: Type.Optional(
       Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
     ),
@@ -59,7 +99,10 @@ const Schema = Type.Object(
 );
 
 /**
- * KME configuration. `tls.cert|key|ca` are PEM text (or Buffers) or file paths. `port` 0 (default) picks
+ * KME configuration. `tls.cert|key|ca` are PEM text (or Buffers) or file paths; `tls.crl` a CRL file
+ * (reloaded on change and SIGHUP). SAEs and peers may carry a `pin` (SPKI SHA-256 and/or subject and
+ * issuer DNs, src/kms/identity.ts); `metrics.bearerTokenFile` admits a scraper by token beside the
+ * `metrics` role certificate. `port` 0 (default) picks
  * a free port. Peers list the SAEs they serve so this KME knows where a slave lives.
  */
 export type KmeConfig = Static<typeof Schema>;
@@ -149,10 +192,28 @@ export function loadKmeConfig(path: string): KmeConfig {
   const c = validateKmeConfig(raw);
   const dir = dirname(resolve(path));
   const rel = (p: string) => (isAbsolute(p) || p === ':memory:' ? p : resolve(dir, p));
+  // The store key's default file lives beside the KME's TLS key (the PKI), not beside the store.
+  const keyFile =
+    c.storeKey?.file !== undefined
+      ? rel(c.storeKey.file)
+      : !c.storeKey && typeof c.tls.key === 'string' && !c.tls.key.includes('-----BEGIN')
+        ? join(dirname(rel(c.tls.key)), 'store.key')
+        : undefined;
+  const credentials = process.env.CREDENTIALS_DIRECTORY;
+  const envOrCredential =
+    !c.storeKey &&
+    (process.env[STORE_KEY_ENV] || (credentials && existsSync(join(credentials, STORE_KEY_CREDENTIAL))));
   return {
     ...c,
-    tls: { cert: readPem(c.tls.cert, dir), key: readPem(c.tls.key, dir), ca: readPem(c.tls.ca, dir) },
+    ...(keyFile && !envOrCredential ? { storeKey: { ...c.storeKey, file: keyFile } } : {}),
+    tls: {
+      cert: readPem(c.tls.cert, dir),
+      key: readPem(c.tls.key, dir),
+      ca: readPem(c.tls.ca, dir),
+      ...(c.tls.crl ? { crl: rel(c.tls.crl) } : {}),
+    },
     store: rel(c.store),
+    ...(c.metrics?.bearerTokenFile ? { metrics: { bearerTokenFile: rel(c.metrics.bearerTokenFile) } } : {}),
     ...(c.supply ? { supply: c.supply.map((s) => ({ ...s, file: rel(s.file) })) } : {}),
   };
 }

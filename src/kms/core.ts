@@ -9,10 +9,17 @@
  * durable lease (./lease.ts), whose confirmation needs no fsync of its own. Southbound supply runs in
  * slices off the hot path (./supply-pump.ts).
  */
-import { isQkdnetError, QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
+import {
+  isQkdnetError,
+  QkdnetError,
+  PROVENANCE_ORDER,
+  type Alert,
+  type Provenance,
+} from '../common/index.ts';
 import { GroupCommitter } from './batcher.ts';
 import { keyLimits, type KeyLimits, type KmeConfig } from './config.ts';
 import type { PeerLink } from './peer.ts';
+import { relaySaeId } from './relay-route.ts';
 import type { FormedKey, KeyStore, ReservationRecord } from './store.ts';
 import { LeaseBook } from './lease.ts';
 import { chunkCutter, type SupplyItem } from './supply.ts';
@@ -29,6 +36,11 @@ export interface CoreLog {
 export const PEER_RETRY_MS = 1000;
 /** Reservations made within this window travel to the peer in one message (slaves that ask sooner pull). */
 export const PUSH_DELAY_MS = 5;
+/**
+ * Relay link keys are fetched by the next hop within the request that carries their reservation; one
+ * still stored after this long belongs to a hop that failed and is erased (`reclaimOrphans`).
+ */
+export const RELAY_ORPHAN_TTL_MS = 60_000;
 
 /** A key request in camelCase (014 §6.2). */
 export interface KeyRequest {
@@ -83,6 +95,9 @@ export class KmeCore {
   readonly #flushing = new Set<string>();
   readonly #again = new Set<string>();
   readonly #retry = new Map<string, NodeJS.Timeout>();
+  readonly #alertListeners = new Set<(a: Alert) => void>();
+  #alertSeq = 0;
+  readonly #droppedReported = new Map<string, number>();
   #closed = false;
 
   constructor(config: KmeConfig, store: KeyStore, peer?: PeerLink, log?: CoreLog) {
@@ -122,12 +137,68 @@ export class KmeCore {
   supply(peerId: string, item: SupplyItem, mark?: SupplyMark): number {
     const key = Uint8Array.from(item.key);
     const cutter = chunkCutter(this.id, peerId, { ...item, key });
-    return this.pump.supply(peerId, cutter.blockId, cutter, key, mark).now;
+    const { now, stored } = this.pump.supply(peerId, cutter.blockId, cutter, key, mark);
+    this.#reportDropped(peerId);
+    if (now === 0) void stored.then(() => this.#reportDropped(peerId));
+    return now;
+  }
+
+  /**
+   * Chunks dropped at the per-peer limit (`keys.maxChunksPerPeer`) since the last report raise a
+   * `supply-dropped` alert (and the metric `qkdnet_kme_supply_dropped_chunks_total`) instead of vanishing.
+   */
+  #reportDropped(peerId: string): void {
+    const total = this.store.droppedChunks(peerId);
+    const dropped = total - (this.#droppedReported.get(peerId) ?? 0);
+    if (dropped <= 0) return;
+    this.#droppedReported.set(peerId, total);
+    this.raise({
+      severity: 'warning',
+      kind: 'supply-dropped',
+      linkId: peerId,
+      evidence: { statistic: 'chunks-dropped', value: dropped, threshold: this.store.maxChunksPerPeer },
+      action: 'notify',
+      message: `KME "${this.id}" dropped ${dropped} new chunk(s) from the link to "${peerId}": the store holds the per-peer maximum of ${this.store.maxChunksPerPeer} chunks`,
+    });
   }
 
   /** Resolves when every item supplied so far is stored and synced. */
   settled(): Promise<void> {
     return this.pump.settled();
+  }
+
+  /** Subscribes to this KME's alerts (dropped supply, …); returns the unsubscribe function. */
+  onAlert(listener: (a: Alert) => void): () => void {
+    this.#alertListeners.add(listener);
+    return () => this.#alertListeners.delete(listener);
+  }
+
+  /** Raises an alert of this KME: logged at error level and sent to every `onAlert` listener. */
+  raise(a: Omit<Alert, 'id' | 'timeNs' | 'nodeId'>): Alert {
+    const alert: Alert = {
+      id: `kme-${this.id}-${String(++this.#alertSeq).padStart(6, '0')}`,
+      timeNs: Date.now() * 1e6,
+      nodeId: this.id,
+      ...a,
+    };
+    this.#log?.error({ alert }, alert.message);
+    for (const l of this.#alertListeners) l(alert);
+    return alert;
+  }
+
+  /**
+   * A reservation for `peerId` whose relay message never got through becomes an erase notice (pushed in
+   * the background until acknowledged), so the peer erases its copy of the link key.
+   */
+  abandonReservation(peerId: string, keyId: string): void {
+    if (this.store.abandonReservation(peerId, keyId)) this.pushReservations(peerId);
+  }
+
+  /** Erases orphaned relay link keys (older than RELAY_ORPHAN_TTL_MS); returns how many. */
+  reclaimOrphans(nowMs: number): number {
+    const n = this.store.reclaimRelayKeys(nowMs - RELAY_ORPHAN_TTL_MS);
+    if (n > 0) this.#log?.warn({ reclaimed: n }, 'erased orphaned relay link keys of failed hops');
+    return n;
   }
 
   /** 014 §5.1 Get status, asked by `caller` (the master) about `slave`. */
@@ -189,6 +260,8 @@ export class KmeCore {
       slaves,
       localSlaves,
       remoteSlaves,
+      // All slaves here: the link's other KME holds the same chunks; it is told to erase them.
+      eraseAtPeer: true,
       sizeBits,
       maxProvenanceRank: maxRank,
     };
@@ -201,7 +274,7 @@ export class KmeCore {
       }
     }
     const keys = await this.#commit(() => this.store.takeForMaster({ ...take, number, nowMs: Date.now() }));
-    if (remoteSlaves.length > 0) this.pushReservations(peer);
+    this.pushReservations(peer);
     return keys;
   }
 
@@ -299,6 +372,14 @@ export class KmeCore {
    */
   async receiveReservations(peerId: string, rs: readonly ReservationRecord[]): Promise<string[]> {
     for (const r of rs) {
+      // An erase notice (no slaves) may only erase chunks the peer owns: nothing else to check.
+      if (r.slaves.length === 0) continue;
+      // A relay link key pushed after its hop failed (its orphan is reclaimed here by age).
+      if (r.master === relaySaeId(peerId)) {
+        if (r.slaves.length !== 1 || r.slaves[0] !== relaySaeId(this.id))
+          throw new QkdnetError('KMS_UNAUTHORIZED', `A relay reservation from "${peerId}" names another KME`);
+        continue;
+      }
       for (const s of r.slaves)
         if (!this.#local.has(s))
           throw new QkdnetError(

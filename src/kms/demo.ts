@@ -1,16 +1,21 @@
 /**
  * `qkdnet kme demo`: two KMEs joined by one link, for a first try. KME A (`kme-a`, SAEs `sae-a`, `sae-c`)
  * at https://127.0.0.1:P, KME B (`kme-b`, SAE `sae-b`) at P+1; a link feeds both stores the same final
- * key blocks every `intervalMs`. The PKI lands in DIR (ca.pem, kme-{a,b}.pem/.key, sae-{a,b,c}.pem/.key),
- * the stores in DIR/kme-{a,b}.db. Without a `blockSource` the link is a stand-in: blocks from node:crypto's
- * CSPRNG delivered identically to both ends (the CLI passes the real link engine when it is available).
+ * key blocks every `intervalMs`. The PKI lands in DIR (ca.pem, crl.pem, kme-{a,b}.pem/.key,
+ * sae-{a,b,c}.pem/.key, metrics.pem/.key), the stores in DIR/kme-{a,b}.db. Every identity is pinned by
+ * its SPKI and the KMEs follow DIR/crl.pem. Without a `blockSource` the link is a stand-in: blocks from
+ * node:crypto's CSPRNG delivered identically to both ends (the CLI passes the real link engine when it is
+ * available).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FinalKeyBlock } from '../common/index.ts';
-import { createPki, issueCertificate } from './pki.ts';
+import { spkiSha256 } from './identity.ts';
+import { createPki, crlPath, issueCertificate, writeCrl } from './pki.ts';
 import { startKme, type KmeHandle } from './server.ts';
+import { withDataDirLock } from './data-dir.ts';
+import type { ProcessLock } from './store-lock.ts';
 import type { SupplyItem } from './supply.ts';
 
 /** Delivers one item to the KMEs at both ends of a link (synchronised IDs: both cut it alike). */
@@ -46,6 +51,10 @@ export interface KmeDemoOptions {
    */
   readonly blockSource?: (() => FinalKeyBlock) | null;
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info';
+  /** Refuse a data directory open to other users instead of warning (`--strict-permissions`). */
+  readonly strictPermissions?: boolean;
+  /** Where one-line permission warnings go (default: stderr). */
+  readonly warn?: (line: string) => void;
 }
 
 /** A running demo. */
@@ -61,6 +70,15 @@ export interface KmeDemo {
 export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
   const dir = opts.dir;
   const port = opts.port ?? 8443;
+  return withDataDirLock(dir, opts, (lock) => startDemo(opts, dir, port, lock));
+}
+
+async function startDemo(
+  opts: KmeDemoOptions,
+  dir: string,
+  port: number,
+  lock: ProcessLock,
+): Promise<KmeDemo> {
   if (!existsSync(join(dir, 'ca.pem'))) await createPki(dir);
   for (const [n, kind] of [
     ['kme-a', 'kme'],
@@ -68,14 +86,21 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
     ['sae-a', 'sae'],
     ['sae-b', 'sae'],
     ['sae-c', 'sae'],
+    ['metrics', 'metrics'],
   ] as const)
     if (!existsSync(join(dir, `${n}.pem`))) await issueCertificate(dir, n, kind);
+  if (!existsSync(crlPath(dir))) await writeCrl(dir);
   const tls = (n: string) => ({
     cert: join(dir, `${n}.pem`),
     key: join(dir, `${n}.key`),
     ca: join(dir, 'ca.pem'),
+    crl: crlPath(dir), // `qkdnet pki revoke --dir DIR --name N` takes effect within a second
   });
+  // The demo issued every certificate, so it pins each one's key: a new key under a known name is refused.
+  const pin = (n: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(dir, `${n}.pem`)))] });
+  const sae = (id: string) => ({ id, pin: pin(id) });
   const logLevel = opts.logLevel ?? 'warn';
+  const storeKey = { file: join(dir, 'store.key') }; // beside the PKI, created 0600 on first start
   const urlA = `https://127.0.0.1:${port}`;
   const urlB = `https://127.0.0.1:${port + 1}`;
   const a = await startKme({
@@ -83,8 +108,9 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
     port,
     tls: tls('kme-a'),
     store: join(dir, 'kme-a.db'),
-    saes: [{ id: 'sae-a' }, { id: 'sae-c' }],
-    peers: [{ id: 'kme-b', url: urlB, saes: ['sae-b'] }],
+    storeKey,
+    saes: [sae('sae-a'), sae('sae-c')],
+    peers: [{ id: 'kme-b', url: urlB, saes: ['sae-b'], pin: pin('kme-b') }],
     logLevel,
   });
   let b: KmeHandle;
@@ -94,8 +120,9 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
       port: port + 1,
       tls: tls('kme-b'),
       store: join(dir, 'kme-b.db'),
-      saes: [{ id: 'sae-b' }],
-      peers: [{ id: 'kme-a', url: urlA, saes: ['sae-a', 'sae-c'] }],
+      storeKey,
+      saes: [sae('sae-b')],
+      peers: [{ id: 'kme-a', url: urlA, saes: ['sae-a', 'sae-c'], pin: pin('kme-a') }],
       logLevel,
     });
   } catch (e) {
@@ -120,9 +147,11 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
     `${c('sae-b')} "${urlB}/api/v1/keys/sae-a/dec_keys?key_ID=KEY_ID"`,
     '# multicast: one 512-bit key for sae-b and sae-c',
     `${c('sae-a')} -H 'content-type: application/json' -d '{"number":1,"size":512,"additional_slave_SAE_IDs":["sae-c"]}' ${urlA}/api/v1/keys/sae-b/enc_keys`,
-    '# metrics and the OpenAPI document',
-    `${c('sae-a')} ${urlA}/metrics`,
+    '# metrics (only the metrics certificate may read them) and the OpenAPI document',
+    `${c('metrics')} ${urlA}/metrics`,
     `${c('sae-a')} ${urlA}/openapi.json`,
+    '# revoke sae-c: both KMEs refuse it (401) within a second',
+    `qkdnet pki revoke --dir ${dir} --name sae-c`,
   ];
   let closing: Promise<void> | undefined;
   return {
@@ -133,6 +162,7 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
       closing ??= (async () => {
         clearInterval(timer);
         await Promise.all([a.close(), b.close()]);
+        lock.release();
       })();
       return closing;
     },

@@ -186,6 +186,115 @@ describe('§5.2 Get key and §5.3 Get key with key IDs', () => {
   });
 });
 
+/** One raw request over the SAE's mutual-TLS agent (any method, body text and headers). */
+function raw(
+  sae: string,
+  kme: KmeHandle,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${kme.url}${path}`, { method, agent: agent(sae), headers }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => {
+        const t = Buffer.concat(parts).toString();
+        resolve({ status: res.statusCode!, body: t ? JSON.parse(t) : undefined, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('014 to the letter: unknown fields, exact types, 405, 413, 431', () => {
+  const enc = '/api/v1/keys/sae-b/enc_keys';
+  const json = { 'content-type': 'application/json' };
+  test('unknown query parameters are 400 on every route, multicast and extensions included', async () => {
+    for (const q of [
+      'sae-b/enc_keys?number=1&foo=1',
+      'sae-b/enc_keys?additional_slave_SAE_IDs=sae-c',
+      'sae-b/enc_keys?extension_mandatory=x',
+      'sae-b/enc_keys?number=1&number=2',
+      'sae-b/enc_keys?number=1e0',
+      'sae-b/enc_keys?number=01',
+      'sae-b/status?verbose=1',
+    ])
+      assertError(await call('sae-a', a, 'GET', q), 400, /^Bad request format/);
+    assertError(
+      await call('sae-b', b, 'GET', 'sae-a/dec_keys?key_ID=00000000-0000-4000-8000-000000000000&x=1'),
+      400,
+      /unknown parameter/,
+    );
+    assertError(await call('sae-a', a, 'POST', 'sae-b/enc_keys?number=2', {}), 400, /unknown parameter/);
+  });
+  test('unknown body fields and inexact JSON types are 400; nothing is delivered', async () => {
+    const before = a.store.level('kme-b').mineBytes;
+    for (const body of [
+      { number: '2' },
+      { size: '256' },
+      { number: 1, foo: true },
+      { number: 2.0000001 },
+      { number: true },
+      { additional_slave_SAE_IDs: 'sae-c' },
+      { additional_slave_SAE_IDs: [1] },
+      { extension_mandatory: {} },
+      { extension_mandatory: ['x'] },
+    ])
+      assertError(await call('sae-a', a, 'POST', 'sae-b/enc_keys', body), 400, /^Bad request format/);
+    assertError(
+      await call('sae-b', b, 'POST', 'sae-a/dec_keys', {
+        key_IDs: [{ key_ID: '00000000-0000-4000-8000-000000000000', extra: 1 }],
+      }),
+      400,
+    );
+    assertError(await call('sae-b', b, 'POST', 'sae-a/dec_keys', { key_IDs: [], junk: 1 }), 400);
+    assert.equal(a.store.level('kme-b').mineBytes, before);
+  });
+  test('an unsupported mandatory extension is 400 and the message names it', async () => {
+    assertError(
+      await call('sae-a', a, 'POST', 'sae-b/enc_keys', { extension_mandatory: [{ vendor_route: 'x' }] }),
+      400,
+      /Unsupported mandatory extension "vendor_route"/,
+    );
+  });
+  test('additional_slave_SAE_IDs is served (never dropped): the extra slave gets the key', async () => {
+    const r = await call('sae-a', a, 'POST', 'sae-b/enc_keys', { additional_slave_SAE_IDs: ['sae-c'] });
+    const k = keysOf(r)[0]!;
+    const got = await call('sae-c', a, 'GET', `sae-a/dec_keys?key_ID=${k.key_ID}`);
+    assert.equal(keysOf(got)[0]!.key, k.key);
+  });
+  test('wrong methods are 405 with Allow and the Error object; HEAD never consumes keys', async () => {
+    for (const [method, path, allow] of [
+      ['PUT', enc, 'GET, POST'],
+      ['DELETE', '/api/v1/keys/sae-b/status', 'GET'],
+      ['HEAD', enc, 'GET, POST'],
+      ['PATCH', '/api/v1/keys/sae-a/dec_keys', 'GET, POST'],
+      ['GET', '/api/v1/kme/kme-b/reserve', 'POST'],
+    ] as const) {
+      const r = await raw('sae-a', a, method, path);
+      assert.equal(r.status, 405, `${method} ${path}`);
+      assert.equal(r.headers.allow, allow);
+      if (method !== 'HEAD') assertError({ status: r.status, body: r.body }, 405, /^Method not allowed/);
+    }
+  });
+  test('a body over 1 MiB is 413 in the Error shape; oversize headers are 431 in the Error shape', async () => {
+    const big = `{"number":1,"extension_optional":[{"pad":"${'x'.repeat(1 << 20)}"}]}`;
+    const r = await raw('sae-a', a, 'POST', enc, big, json);
+    assertError({ status: r.status, body: r.body }, 413, /^Content too large/);
+    const h = await raw('sae-a', a, 'GET', '/api/v1/keys/sae-b/status', undefined, {
+      'x-big': 'y'.repeat(20000),
+    });
+    assertError({ status: h.status, body: h.body }, 431);
+  });
+  test('unknown paths are 404 in the Error shape', async () => {
+    const r = await raw('sae-a', a, 'GET', '/api/v1/keys/sae-b/nothing');
+    assertError({ status: r.status, body: r.body }, 404);
+  });
+});
+
 describe('multicast (additional_slave_SAE_IDs) and extensions', () => {
   test('one key reaches sae-b at KME B and sae-c at KME A, each once; sae-d is refused', async () => {
     const r = await call('sae-a', a, 'POST', 'sae-b/enc_keys', {
@@ -230,11 +339,13 @@ describe('multicast (additional_slave_SAE_IDs) and extensions', () => {
 });
 
 describe('transport, documents and the peer route', () => {
-  test('a client without a certificate, or with one from another CA, is refused in the TLS handshake', async () => {
+  test('a client without a certificate, or with one from another CA, gets 401 and the bare Error object', async () => {
     const ca = readFileSync(pki.tls('sae-a').ca);
     const bare = new https.Agent({ ca, keepAlive: false });
-    await assert.rejects(requestJson(bare, `${a.url}/api/v1/keys/sae-b/status`, 'GET'));
-    await assert.rejects(call('stranger', a, 'GET', 'sae-b/status'));
+    for (const path of ['/api/v1/keys/sae-b/status', '/api/v1/keys/sae-b/enc_keys', '/openapi.json', '/nope'])
+      assertError(await requestJson(bare, `${a.url}${path}`, 'GET'), 401, /^Unauthorized/);
+    assertError(await call('stranger', a, 'GET', 'sae-b/status'), 401, /^Unauthorized/);
+    assertError(await call('stranger', a, 'POST', 'sae-b/enc_keys', { number: 'x' }), 401);
     bare.destroy();
   });
   test('bad JSON is a 400 with the spec error object', async () => {
@@ -267,7 +378,7 @@ describe('transport, documents and the peer route', () => {
     });
     assertError(r, 401);
   });
-  test('/openapi.json documents the four routes and /metrics counts requests and pool levels', async () => {
+  test('/openapi.json documents the routes; /metrics (metrics certificate only) counts requests and pool levels', async () => {
     const o = (await requestJson(agent('sae-a'), `${a.url}/openapi.json`, 'GET')).body as {
       paths: Record<string, unknown>;
     };
@@ -277,9 +388,10 @@ describe('transport, documents and the peer route', () => {
       '/api/v1/keys/{SAE_ID}/dec_keys',
     ])
       assert.ok(p in o.paths, p);
+    assertError(await requestJson(agent('sae-a'), `${a.url}/metrics`, 'GET'), 401); // SAEs may not read it
     const m = await new Promise<string>((resolve, reject) => {
       https
-        .get(`${a.url}/metrics`, { agent: agent('sae-a') }, (res) => {
+        .get(`${a.url}/metrics`, { agent: agent('metrics') }, (res) => {
           let t = '';
           res.on('data', (d) => (t += d));
           res.on('end', () => resolve(t));

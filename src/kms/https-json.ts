@@ -1,9 +1,23 @@
 /**
- * JSON over HTTPS with mutual TLS (node:https, keep-alive agent): the one transport used by the SAE
+ * JSON over HTTPS with mutual TLS 1.3 (node:https, keep-alive agent): the one transport used by the SAE
  * client (./client.ts) and by KME-to-KME reservations (./peer.ts). The server's certificate must chain
- * to the given CA and match the host name (Node's default checks); the client presents its own.
+ * to the given CA and match the host name (Node's default checks) and, when the caller says which KME it
+ * expects, carry the kme role, name that KME as a DNS subjectAltName, match the SPKI pin and not be
+ * revoked (./identity.ts `serverCheck`); the client presents its own certificate.
  */
 import https from 'node:https';
+import { serverCheck, type KmeExpectation } from './identity.ts';
+
+/**
+ * The TLS profile of every KME connection, server and client: TLS 1.3 only (RFC 8446 — AEAD suites only,
+ * no renegotiation, no CBC or SHA-1 suites), and of the 1.3 suites the three AEADs with full-length tags
+ * (TLS_AES_128_CCM_8_SHA256's 64-bit tag is left out).
+ */
+export const KME_TLS = {
+  minVersion: 'TLSv1.3',
+  maxVersion: 'TLSv1.3',
+  ciphers: 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256',
+} as const;
 
 /** PEM material of one TLS identity plus the CA that issued the other side. */
 export interface MtlsIdentity {
@@ -12,15 +26,19 @@ export interface MtlsIdentity {
   readonly ca: string | Buffer;
 }
 
-/** A keep-alive HTTPS agent presenting `id` as its client certificate. */
-export function createMtlsAgent(id: MtlsIdentity, maxSockets = 16): https.Agent {
+/**
+ * A keep-alive HTTPS agent presenting `id` as its client certificate. With `expect`, the server must
+ * prove to be that KME (role, SAN, pin, CRL); otherwise only the CA chain and host name are checked.
+ */
+export function createMtlsAgent(id: MtlsIdentity, maxSockets = 16, expect?: KmeExpectation): https.Agent {
   return new https.Agent({
     cert: id.cert,
     key: id.key,
     ca: id.ca,
     keepAlive: true,
     maxSockets,
-    minVersion: 'TLSv1.2',
+    ...KME_TLS,
+    ...(expect ? { checkServerIdentity: serverCheck(expect) } : {}),
   });
 }
 

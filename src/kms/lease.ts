@@ -55,7 +55,7 @@ export class LeaseBook {
   readonly #leased: (peer: string) => void;
   readonly #leases = new Map<string, Lease>();
 
-  /** `onLeased(peer)` runs after a lease with remote slaves is durable (to push its reservations). */
+  /** `onLeased(peer)` runs after a lease with outbox entries is durable (to push them to the peer). */
   constructor(store: KeyStore, committer: GroupCommitter, onLeased: (peer: string) => void) {
     this.#store = store;
     this.#committer = committer;
@@ -137,7 +137,7 @@ export class LeaseBook {
         keys = await lease1(missing);
       }
       lease.keys.push(...keys);
-      if (t.remoteSlaves && t.remoteSlaves.length > 0) this.#leased(t.peer);
+      if ((t.remoteSlaves?.length ?? 0) > 0 || t.eraseAtPeer) this.#leased(t.peer);
     })().finally(() => {
       lease.refill = undefined;
     });

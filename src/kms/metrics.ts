@@ -60,6 +60,16 @@ export function createKmeMetrics(core: KmeCore): KmeMetrics {
       }
     },
   });
+  new Counter({
+    name: 'qkdnet_kme_supply_dropped_chunks_total',
+    help: 'Chunks of new key supply dropped because the per-peer store limit was reached, per peer link.',
+    labelNames: ['peer'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of core.store.peers()) this.inc({ peer: p }, core.store.droppedChunks(p));
+    },
+  });
   new Gauge({
     name: 'qkdnet_kme_pending_slave_keys',
     help: 'Keys reserved for slave SAEs of this KME and not yet fetched.',

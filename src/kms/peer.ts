@@ -10,6 +10,7 @@
  */
 import { QkdnetError } from '../common/index.ts';
 import { createMtlsAgent, requestJson, type MtlsIdentity } from './https-json.ts';
+import type { CertPin } from './identity.ts';
 import type { ReservationRecord } from './store.ts';
 
 /** The client side of the KME-to-KME protocol. */
@@ -34,10 +35,10 @@ export interface PeerLink {
 export function reservationToWire(r: ReservationRecord) {
   return {
     key_ID: r.keyId,
-    chunk_IDs: r.chunkIds,
+    chunk_IDs: [...r.chunkIds],
     size: r.sizeBits,
     master_SAE_ID: r.master,
-    slave_SAE_IDs: r.slaves,
+    slave_SAE_IDs: [...r.slaves],
   };
 }
 
@@ -52,17 +53,33 @@ export function reservationFromWire(w: ReturnType<typeof reservationToWire>): Re
   };
 }
 
-/** Creates the peer link of KME `selfId` (peer URLs by id), presenting `identity` as client certificate. */
+/**
+ * Creates the peer link of KME `selfId` (peer URLs by id), presenting `identity` as client certificate.
+ * Each peer must prove to be itself: the kme role, its id as a DNS SAN, its pinned SPKI if configured
+ * and a serial `revoked` does not list — another KME's certificate is refused in the handshake.
+ */
 export function createPeerLink(
   selfId: string,
-  peers: readonly { id: string; url: string }[],
+  peers: readonly { id: string; url: string; pin?: CertPin }[],
   identity: MtlsIdentity,
+  revoked: (serial: string) => boolean = () => false,
 ): PeerLink & Required<Pick<PeerLink, 'relay'>> {
-  const agent = createMtlsAgent(identity, 8);
+  const agents = new Map(
+    peers.map((p) => [
+      p.id,
+      createMtlsAgent(identity, 8, {
+        kmeId: p.id,
+        revoked,
+        ...(p.pin ? { pin: p.pin } : {}),
+      }),
+    ]),
+  );
   const urls = new Map(peers.map((p) => [p.id, p.url.replace(/\/+$/, '')]));
   const post = async (peerId: string, route: string, body: unknown) => {
     const base = urls.get(peerId);
-    if (!base) throw new QkdnetError('KMS_PEER_UNAVAILABLE', `No URL configured for KME "${peerId}"`);
+    const agent = agents.get(peerId);
+    if (!base || !agent)
+      throw new QkdnetError('KMS_PEER_UNAVAILABLE', `No URL configured for KME "${peerId}"`);
     let a;
     try {
       a = await requestJson(agent, `${base}/api/v1/kme/${encodeURIComponent(selfId)}/${route}`, 'POST', body);
@@ -92,6 +109,8 @@ export function createPeerLink(
       const b = await post(peerId, 'relay', { reservations: rs.map(reservationToWire), message });
       return b.result;
     },
-    close: () => agent.destroy(),
+    close: () => {
+      for (const a of agents.values()) a.destroy();
+    },
   };
 }

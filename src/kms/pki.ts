@@ -5,14 +5,18 @@
  * TLS 1.2+/RFC 8446 suites, which all support it). The CA is self-signed (10 years); leaf certificates
  * (825 days, the CA/Browser Forum maximum) carry the name as subject CN — the KME's identity of an SAE —
  * and as a DNS SAN; KME certificates also name localhost and 127.0.0.1 and allow serverAuth + clientAuth
- * (they serve SAEs and call peer KMEs), SAE certificates clientAuth only. Private keys are written 0600.
+ * (they serve SAEs and call peer KMEs), SAE certificates clientAuth only. Every file is made 0600 and a
+ * directory it creates 0700 (./private-fs.ts). `revokeCertificate` keeps an `openssl ca` database beside
+ * the CA and writes `crl.pem` (read by the KME through ./crl.ts).
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { QkdnetError } from '../common/index.ts';
+import { spkiSha256 } from './identity.ts';
+import { makePrivateDir, PRIVATE_FILE_MODE, privatizeFiles } from './private-fs.ts';
 import { isCertificateRole, ROLE_OID, ROLE_TLS_EKU, type CertificateRole } from './roles.ts';
 
 const run = promisify(execFile);
@@ -34,13 +38,15 @@ export interface IssuedCertificate {
   readonly cert: string;
   /** `DIR/<name>.key` (mode 0600) */
   readonly key: string;
+  /** SPKI SHA-256 of the new key (base64): the value to pin in a KME or client configuration. */
+  readonly spkiSha256: string;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
-async function openssl(args: string[]): Promise<void> {
+async function openssl(args: string[], cwd?: string): Promise<void> {
   try {
-    await run('openssl', args, { timeout: 30_000 });
+    await run('openssl', args, { timeout: 30_000, ...(cwd ? { cwd } : {}) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT')
@@ -68,7 +74,7 @@ export async function createPki(
       'CONFIG_INVALID',
       `Cannot create a CA in ${dir}: ca.pem already exists (use --force to replace)`,
     );
-  mkdirSync(dir, { recursive: true });
+  makePrivateDir(dir);
   const cn = opts.commonName ?? 'qkdnet CA';
   if (!/^[A-Za-z0-9 ._@-]{1,64}$/.test(cn))
     throw new RangeError(`CA name "${cn}" has characters outside A-Z a-z 0-9 space . _ @ -`);
@@ -95,7 +101,8 @@ export async function createPki(
     '-addext',
     'keyUsage=critical,keyCertSign,cRLSign',
   ]);
-  chmodSync(p.caKey, 0o600);
+  privatizeFiles(p.caKey, p.caCert);
+  await writeCrl(dir); // an empty CRL from the start, so KMEs can be configured with it at once
   return p;
 }
 
@@ -121,12 +128,7 @@ export async function issueCertificate(
       'CONFIG_INVALID',
       `Cannot issue "${name}": no CA in ${dir} (run qkdnet pki init --dir ${dir})`,
     );
-  const out: IssuedCertificate = {
-    name,
-    kind,
-    cert: join(dir, `${name}.pem`),
-    key: join(dir, `${name}.key`),
-  };
+  const out = { name, kind, cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
   if (name === 'ca') throw new RangeError('Certificate name "ca" is reserved for the CA');
   if (existsSync(out.cert) && !opts.force)
     throw new QkdnetError(
@@ -148,6 +150,7 @@ export async function issueCertificate(
       `subjectAltName=${[...new Set(san)].join(',')}`,
       '',
     ].join('\n'),
+    { mode: PRIVATE_FILE_MODE },
   );
   try {
     await openssl([
@@ -165,7 +168,7 @@ export async function issueCertificate(
       '-subj',
       `/O=qkdnet/OU=${kind}/CN=${name}`,
     ]);
-    chmodSync(out.key, 0o600);
+    privatizeFiles(out.key);
     await openssl([
       'x509',
       '-req',
@@ -185,9 +188,92 @@ export async function issueCertificate(
       '-out',
       out.cert,
     ]);
+    privatizeFiles(out.cert);
   } finally {
     rmSync(csr, { force: true });
     rmSync(ext, { force: true });
   }
-  return out;
+  return { ...out, spkiSha256: spkiSha256(readFileSync(out.cert)) };
+}
+
+/** `openssl ca` configuration of a PKI directory (paths relative to it: no user text in the file). */
+const CA_CONFIG = `[ ca ]
+default_ca = qkdnet
+[ qkdnet ]
+database = crl-index.txt
+crlnumber = crlnumber
+certificate = ca.pem
+private_key = ca.key
+new_certs_dir = .
+default_md = sha256
+default_crl_days = 30
+unique_subject = no
+policy = anything
+[ anything ]
+commonName = supplied
+`;
+
+/** openssl ca writes its database 0644; the CA's bookkeeping stays private like its key. */
+function privateCaFiles(dir: string): void {
+  for (const f of ['crl-index.txt', 'crl-index.txt.attr', 'crl-index.txt.old', 'crl-index.txt.attr.old'])
+    if (existsSync(join(dir, f))) chmodSync(join(dir, f), 0o600);
+  for (const f of ['crlnumber', 'crlnumber.old'])
+    if (existsSync(join(dir, f))) chmodSync(join(dir, f), 0o600);
+}
+
+/** Path of the CRL of PKI directory `dir` (`DIR/crl.pem`). */
+export const crlPath = (dir: string): string => join(dir, 'crl.pem');
+
+/**
+ * (Re)writes `DIR/crl.pem`, signed by the CA, listing every certificate revoked so far (RFC 5280 §5;
+ * `openssl ca -gencrl`, valid 30 days — run again, e.g. `qkdnet pki crl`, before it lapses). The file
+ * is replaced atomically (rename), mode 0600, so a KME watching it never reads half a list.
+ */
+export async function writeCrl(dir: string): Promise<string> {
+  const p = pkiAt(dir);
+  if (!existsSync(p.caCert) || !existsSync(p.caKey))
+    throw new QkdnetError('CONFIG_INVALID', `No CA in ${dir} (run qkdnet pki init --dir ${dir})`);
+  const conf = join(dir, 'openssl-ca.cnf');
+  writeFileSync(conf, CA_CONFIG, { mode: 0o600 });
+  if (!existsSync(join(dir, 'crl-index.txt'))) writeFileSync(join(dir, 'crl-index.txt'), '', { mode: 0o600 });
+  if (!existsSync(join(dir, 'crlnumber'))) writeFileSync(join(dir, 'crlnumber'), '01\n', { mode: 0o600 });
+  const tmp = join(dir, `.crl-${randomBytes(6).toString('hex')}.pem`);
+  try {
+    await openssl(['ca', '-config', 'openssl-ca.cnf', '-gencrl', '-out', tmp], dir);
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, crlPath(dir));
+  } finally {
+    rmSync(tmp, { force: true });
+    privateCaFiles(dir);
+  }
+  return crlPath(dir);
+}
+
+/**
+ * Revokes `DIR/<name>.pem` (or the certificate file `certFile`, e.g. an older copy replaced with
+ * --force) and rewrites the CRL. Revoking twice is harmless. Returns the CRL path and the serial.
+ */
+export async function revokeCertificate(
+  dir: string,
+  name: string,
+  opts: { certFile?: string; reason?: 'keyCompromise' | 'superseded' | 'cessationOfOperation' } = {},
+): Promise<{ crl: string; serial: string }> {
+  if (!NAME.test(name)) throw new RangeError(`Certificate name "${name}" is not a valid name`);
+  const cert = opts.certFile ?? join(dir, `${name}.pem`);
+  if (!existsSync(cert))
+    throw new QkdnetError('CONFIG_INVALID', `Cannot revoke "${name}": ${cert} does not exist`);
+  const x = new X509Certificate(readFileSync(cert));
+  const serial = x.serialNumber.toUpperCase();
+  await writeCrl(dir); // creates the database files on first use
+  const index = readFileSync(join(dir, 'crl-index.txt'), 'utf8');
+  const listed = index
+    .split('\n')
+    .some((l) => l.startsWith('R\t') && l.split('\t')[3]?.toUpperCase() === serial);
+  if (!listed) {
+    await openssl(
+      ['ca', '-config', 'openssl-ca.cnf', '-revoke', cert, '-crl_reason', opts.reason ?? 'keyCompromise'],
+      dir,
+    );
+  }
+  return { crl: await writeCrl(dir), serial };
 }

@@ -1,31 +1,52 @@
 /**
  * The ETSI GS QKD 014 V1.1.1 REST API as a Fastify plugin (clause 5: "Get status", "Get key", "Get key
- * with key IDs", each at `/api/v1/keys/{SAE_ID}/…`, GET and POST forms), plus the KME-to-KME reservation
- * route, `/openapi.json` and `/metrics`. The caller's SAE ID comes from its TLS client certificate (§4.2:
- * "the SAE is authenticated by the KME through its certificate"), never from the request. Every error is
- * the spec's Error object (§6.5) with 400, 401 or 503 where §5 puts them; framework errors (bad JSON,
- * wrong content type, schema violations, oversize bodies) are mapped to 400 — never a 5xx for bad input.
+ * with key IDs", each at `/api/v1/keys/{SAE_ID}/…`, GET and POST forms), plus the KME-to-KME routes,
+ * `/openapi.json` and `/metrics`. The caller comes from its TLS client certificate (§4.2: "the SAE is
+ * authenticated by the KME through its certificate"), never from the request: ./identity.ts binds it to
+ * a configured SAE, peer KME or metrics scraper by role, name, pin and CRL. Every route declares who may
+ * call it and that is checked in `onRequest`, before the body is read or parsed, so a caller of the
+ * wrong role gets 401 and learns no schema. Requests are validated strictly (./wire-validation.ts) with
+ * the schemas `/openapi.json` publishes; every non-200 answer is the spec's Error object (./http-errors.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { TLSSocket } from 'node:tls';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { QkdnetError } from '../common/index.ts';
 import type { KmeCore, KmeStatus } from './core.ts';
+import { installSpecErrors } from './http-errors.ts';
+import type { Caller } from './identity.ts';
 import type { KmeMetrics } from './metrics.ts';
 import { buildOpenApi } from './openapi.ts';
 import * as S from './schema.ts';
 import { reservationFromWire, reservationToWire } from './peer.ts';
 import { registerRelayRoute, type RelayHandler } from './relay-route.ts';
 import type { FormedKey } from './store.ts';
+import { strictValidatorCompiler } from './wire-validation.ts';
 
-/** Who a TLS client certificate belongs to. */
-export type CallerIdentity = { readonly kind: 'sae' | 'kme'; readonly id: string } | null;
+/** Who a TLS client certificate belongs to (null: nobody this KME knows). */
+export type CallerIdentity = Caller | null;
+
+/** Who may call a route: an SAE, the peer KME named in the path, a metrics scraper, or any of them. */
+export type RouteAuth = 'sae' | 'kme' | 'metrics' | 'known';
+
+/** Route option `config` of every KME route. */
+export interface KmeRouteConfig {
+  readonly auth: RouteAuth;
+}
 
 /** Options of the plugin. */
 export interface Etsi014PluginOptions {
   readonly core: KmeCore;
   readonly metrics: KmeMetrics;
-  /** Maps a certificate subject CN to an SAE or peer KME (null: unknown). */
-  readonly identify: (subjectCn: string) => CallerIdentity;
+  /** The caller a verified (`authorized`) client certificate proves (./identity.ts `IdentityBook`). */
+  readonly identify: (cert: PeerCertificate | undefined, authorized: boolean) => CallerIdentity;
+  /** Changes whenever identification rules change (a CRL reload): cached identities are recomputed. */
+  readonly generation?: () => number;
+  /** Bearer token that also admits a caller to `/metrics` (compared in constant time). */
+  readonly metricsToken?: string;
+  /** Largest accepted body in bytes (larger → 413). Default 1 MiB. */
+  readonly bodyLimit?: number;
   /**
    * Replaces certificate-based identification — ONLY for `inject()` tests, which have no TLS socket.
    * startKme never sets it.
@@ -35,29 +56,11 @@ export interface Etsi014PluginOptions {
   readonly relay?: () => RelayHandler | undefined;
 }
 
-const ids = new WeakMap<object, CallerIdentity>();
-const overrides = new WeakMap<object, (req: FastifyRequest) => CallerIdentity>();
+const callers = new WeakMap<FastifyRequest, CallerIdentity>();
 
-function callerOf(req: FastifyRequest, identify: Etsi014PluginOptions['identify']): CallerIdentity {
-  const override = overrides.get(req.server);
-  if (override) return override(req);
-  const sock = req.raw.socket as TLSSocket;
-  let who = ids.get(sock);
-  if (who !== undefined) return who;
-  const cert = typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : undefined;
-  const cn = cert?.subject?.CN;
-  who = sock.authorized && typeof cn === 'string' ? identify(cn) : null;
-  ids.set(sock, who);
-  return who;
-}
-
-const unauthorized = () =>
-  new QkdnetError('KMS_UNAUTHORIZED', 'The client certificate names no SAE served by this KME');
-
-function saeOf(req: FastifyRequest, identify: Etsi014PluginOptions['identify']): string {
-  const who = callerOf(req, identify);
-  if (!who || who.kind !== 'sae') throw unauthorized();
-  return who.id;
+/** The caller `onRequest` established for `req` (null when the route admits any known caller). */
+export function callerOf(req: FastifyRequest): CallerIdentity {
+  return callers.get(req) ?? null;
 }
 
 function statusWire(s: KmeStatus): S.StatusWire {
@@ -92,52 +95,60 @@ function containerWire(keys: readonly FormedKey[]): S.KeyContainerWire {
   };
 }
 
-type Req<T = unknown, Q = unknown> = FastifyRequest<{ Params: { sae: string }; Body: T; Querystring: Q }>;
-const errors = { 400: S.ErrorSchema, 401: S.ErrorSchema, 503: S.ErrorSchema };
+const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** Registers the 014 routes, reservation route, `/openapi.json` and `/metrics` on `app`. */
-export async function etsi014Plugin(app: FastifyInstance, opts: Etsi014PluginOptions): Promise<void> {
-  const { core, metrics, identify } = opts;
-  if (opts.callerOfRequest) overrides.set(app, opts.callerOfRequest);
-  const params = S.SaePathSchema;
-  const container = { 200: S.KeyContainerSchema, ...errors };
+/** Registers the 014 routes, KME-to-KME routes, `/openapi.json` and `/metrics` on `app`. */
+export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginOptions): Promise<void> {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+  const { core, metrics } = opts;
+  const bodyLimit = opts.bodyLimit ?? 1 << 20;
+  app.setValidatorCompiler(strictValidatorCompiler);
+  installSpecErrors(app, bodyLimit);
 
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: 1 << 20 },
-    (_req, text, done) => {
-      const s = String(text);
-      if (s.trim() === '') return done(null, {});
-      try {
-        done(null, JSON.parse(s));
-      } catch {
-        done(new QkdnetError('KMS_BAD_REQUEST', 'The request body is not valid JSON'), undefined);
-      }
-    },
-  );
+  const cache = new WeakMap<object, { gen: number; who: CallerIdentity }>();
+  const identifyRequest = (req: FastifyRequest): CallerIdentity => {
+    if (opts.callerOfRequest) return opts.callerOfRequest(req);
+    const sock = req.raw.socket as TLSSocket;
+    const gen = opts.generation?.() ?? 0;
+    const hit = cache.get(sock);
+    if (hit && hit.gen === gen) return hit.who;
+    const cert = typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : undefined;
+    const who = opts.identify(
+      cert && Object.keys(cert).length > 0 ? cert : undefined,
+      sock.authorized === true,
+    );
+    cache.set(sock, { gen, who });
+    return who;
+  };
+  const token = opts.metricsToken ? digest(opts.metricsToken) : undefined;
+  const bearerOk = (req: FastifyRequest) => {
+    const h = req.headers.authorization;
+    if (!token || typeof h !== 'string' || !h.startsWith('Bearer ')) return false;
+    return timingSafeEqual(digest(h.slice(7).trim()), token);
+  };
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
-    let status: number;
-    let message: string;
-    if (err instanceof QkdnetError) {
-      status = err.status;
-      message = err.message;
-    } else if (
-      err.validation ||
-      (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
-    ) {
-      status = err.statusCode === 404 ? 404 : 400;
-      message = `Bad request format: ${err.message.slice(0, 300)}`;
-    } else {
-      status = 500;
-      message = 'Internal error';
-      req.log.error({ err: { message: err.message, stack: err.stack } }, 'unexpected failure');
-    }
-    void reply.code(status).send({ message });
-  });
-
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ message: `No route ${req.method} ${req.url.slice(0, 200)}` });
+  // Authorise first: before the body is read, parsed or validated.
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    const need = (req.routeOptions.config as Partial<KmeRouteConfig> | undefined)?.auth ?? 'known';
+    const who = identifyRequest(req);
+    callers.set(req, who);
+    const ok =
+      need === 'known'
+        ? who !== null || bearerOk(req)
+        : need === 'metrics'
+          ? who?.kind === 'metrics' || bearerOk(req)
+          : need === 'kme'
+            ? who?.kind === 'kme' && who.id === (req.params as { sae?: string }).sae
+            : who?.kind === 'sae';
+    if (!ok)
+      throw new QkdnetError(
+        'KMS_UNAUTHORIZED',
+        need === 'kme'
+          ? 'Only the peer KME named in the path may call this route'
+          : need === 'metrics'
+            ? 'Only a metrics certificate or the configured bearer token may read /metrics'
+            : 'The client certificate names no SAE served by this KME',
+      );
   });
 
   app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -152,99 +163,125 @@ export async function etsi014Plugin(app: FastifyInstance, opts: Etsi014PluginOpt
     for (const k of keys) k.key.fill(0); // the base64 copy is all that leaves; erase the bytes
     return wire;
   };
+  const sae = (req: FastifyRequest) => {
+    const who = callerOf(req);
+    if (who?.kind !== 'sae') throw new QkdnetError('KMS_UNAUTHORIZED', 'The caller is not an SAE');
+    return who.id;
+  };
+
+  const limits = core.limits;
+  const params = S.SaePathSchema;
+  const noQuery = S.NoQuerySchema;
+  const errors = { 400: S.ErrorSchema, 401: S.ErrorSchema, 503: S.ErrorSchema };
+  const container = { 200: S.KeyContainerSchema, ...errors };
+  const asSae: KmeRouteConfig = { auth: 'sae' };
+  const asKme: KmeRouteConfig = { auth: 'kme' };
+  const keyRequest = S.keyRequestSchema(limits);
+  const keyIds = S.keyIdsSchema(limits);
+  const encQuery = S.encKeysQuerySchema(limits);
 
   app.get(
     '/api/v1/keys/:sae/status',
-    { schema: { params, response: { 200: S.StatusSchema, ...errors } } },
-    async (req: Req) => statusWire(core.status(saeOf(req, identify), req.params.sae)),
+    {
+      config: asSae,
+      exposeHeadRoute: false,
+      schema: { params, querystring: noQuery, response: { 200: S.StatusSchema, ...errors } },
+    },
+    async (req) => statusWire(core.status(sae(req), req.params.sae)),
   );
 
+  // HEAD is not exposed on the key routes: a HEAD would consume keys whose body nobody receives.
   app.get(
     '/api/v1/keys/:sae/enc_keys',
-    { schema: { params, querystring: S.EncKeysQuerySchema, response: container } },
-    async (req: Req<unknown, { number?: number; size?: number }>) =>
+    { config: asSae, exposeHeadRoute: false, schema: { params, querystring: encQuery, response: container } },
+    async (req) =>
       delivered(
         'master',
-        await core.encKeys(saeOf(req, identify), req.params.sae, {
-          number: req.query.number,
-          sizeBits: req.query.size,
-        }),
+        await core.encKeys(sae(req), req.params.sae, { number: req.query.number, sizeBits: req.query.size }),
       ),
   );
 
   app.post(
     '/api/v1/keys/:sae/enc_keys',
-    { schema: { params, body: S.KeyRequestSchema, response: container } },
-    async (req: Req<S.KeyRequestWire>) => {
-      const b = req.body ?? {};
-      return delivered(
+    { config: asSae, schema: { params, querystring: noQuery, body: keyRequest, response: container } },
+    async (req) =>
+      delivered(
         'master',
-        await core.encKeys(saeOf(req, identify), req.params.sae, {
-          number: b.number,
-          sizeBits: b.size,
-          additionalSlaves: b.additional_slave_SAE_IDs,
-          extensionMandatory: b.extension_mandatory as Record<string, unknown>[] | undefined,
-          extensionOptional: b.extension_optional as Record<string, unknown>[] | undefined,
+        await core.encKeys(sae(req), req.params.sae, {
+          number: req.body.number,
+          sizeBits: req.body.size,
+          additionalSlaves: req.body.additional_slave_SAE_IDs,
+          extensionMandatory: req.body.extension_mandatory,
+          extensionOptional: req.body.extension_optional,
         }),
-      );
-    },
+      ),
   );
 
   app.get(
     '/api/v1/keys/:sae/dec_keys',
-    { schema: { params, querystring: S.DecKeysQuerySchema, response: container } },
-    async (req: Req<unknown, { key_ID: string }>) =>
-      delivered('slave', await core.decKeys(saeOf(req, identify), req.params.sae, [req.query.key_ID])),
+    {
+      config: asSae,
+      exposeHeadRoute: false,
+      schema: { params, querystring: S.DecKeysQuerySchema, response: container },
+    },
+    async (req) => delivered('slave', await core.decKeys(sae(req), req.params.sae, [req.query.key_ID])),
   );
 
   app.post(
     '/api/v1/keys/:sae/dec_keys',
-    { schema: { params, body: S.KeyIdsSchema, response: container } },
-    async (req: Req<S.KeyIdsWire>) => {
-      const caller = saeOf(req, identify);
+    { config: asSae, schema: { params, querystring: noQuery, body: keyIds, response: container } },
+    async (req) => {
+      const caller = sae(req);
+      if (req.body.key_IDs_extension && Object.keys(req.body.key_IDs_extension).length > 0)
+        throw new QkdnetError('KMS_BAD_REQUEST', 'key_IDs_extension is not supported by this KME');
       if (req.body.key_IDs.some((k) => k.key_ID_extension && Object.keys(k.key_ID_extension).length > 0))
         throw new QkdnetError('KMS_BAD_REQUEST', 'key_ID_extension is not supported by this KME');
-      const keyIds = req.body.key_IDs.map((k) => k.key_ID);
-      return delivered('slave', await core.decKeys(caller, req.params.sae, keyIds));
+      const ids = req.body.key_IDs.map((k) => k.key_ID);
+      return delivered('slave', await core.decKeys(caller, req.params.sae, ids));
     },
   );
 
   app.post(
     '/api/v1/kme/:sae/reserve',
     {
+      config: asKme,
       schema: {
         params,
+        querystring: noQuery,
         body: S.ReservationSchema,
         response: { 200: S.ReservationAnswerSchema, ...errors },
       },
     },
-    async (req: Req<S.ReservationWire>) => {
-      const who = callerOf(req, identify);
-      if (!who || who.kind !== 'kme' || who.id !== req.params.sae)
-        throw new QkdnetError('KMS_UNAUTHORIZED', 'Only the named peer KME may reserve keys here');
+    async (req) => {
       const rs = req.body.reservations.map(reservationFromWire);
-      const refused = await core.receiveReservations(who.id, rs);
+      const refused = await core.receiveReservations(req.params.sae, rs);
       return { accepted: rs.length - refused.length, refused_key_IDs: refused };
     },
   );
 
   app.post(
     '/api/v1/kme/:sae/lookup',
-    { schema: { params, body: S.LookupSchema, response: { 200: S.ReservationSchema, ...errors } } },
-    async (req: Req<S.LookupWire>) => {
-      const who = callerOf(req, identify);
-      if (!who || who.kind !== 'kme' || who.id !== req.params.sae)
-        throw new QkdnetError('KMS_UNAUTHORIZED', 'Only the named peer KME may look up reservations here');
+    {
+      config: asKme,
+      schema: {
+        params,
+        querystring: noQuery,
+        body: S.LookupSchema,
+        response: { 200: S.ReservationSchema, ...errors },
+      },
+    },
+    async (req) => {
       const ids = req.body.key_IDs.map((k) => k.toLowerCase());
-      return { reservations: core.store.outbox(who.id, ids.length, ids).map(reservationToWire) };
+      return { reservations: core.store.outbox(req.params.sae, ids.length, ids).map(reservationToWire) };
     },
   );
 
-  registerRelayRoute(app, core, (req) => callerOf(req, identify), opts.relay ?? (() => undefined));
+  registerRelayRoute(plain, core, callerOf, opts.relay ?? (() => undefined));
 
-  const openapi = buildOpenApi(core.id);
-  app.get('/openapi.json', async () => openapi);
-  app.get('/metrics', async (_req, reply) => {
+  const openapi = buildOpenApi(core.id, limits, { bodyLimit, metricsToken: token !== undefined });
+  const bare = { exposeHeadRoute: false, schema: { querystring: noQuery } };
+  app.get('/openapi.json', { ...bare, config: { auth: 'known' } }, async () => openapi);
+  app.get('/metrics', { ...bare, config: { auth: 'metrics' } }, async (_req, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -74,8 +74,10 @@ export function registerRelayRoute(
   app.post(
     '/api/v1/kme/:sae/relay',
     {
+      config: { auth: 'kme' }, // checked before the body is parsed (./plugin.ts)
       schema: {
         params: S.SaePathSchema,
+        querystring: S.NoQuerySchema,
         body: RelayRequestSchema,
         response: { 200: RelayAnswerSchema, ...errors },
       },

@@ -28,28 +28,72 @@ export const StatusSchema = Type.Object({
 });
 export type StatusWire = Static<typeof StatusSchema>;
 
-/** 014 §6.2 Key request (POST enc_keys body). Every field is optional. */
-export const KeyRequestSchema = Type.Object({
-  number: Type.Optional(Type.Integer({ minimum: 1 })),
-  size: Type.Optional(Type.Integer({ minimum: 1 })),
-  additional_slave_SAE_IDs: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }))),
-  extension_mandatory: Type.Optional(Type.Array(ExtensionObject)),
-  extension_optional: Type.Optional(Type.Array(ExtensionObject)),
-});
-export type KeyRequestWire = Static<typeof KeyRequestSchema>;
-
-/** Query of the simple form `GET enc_keys?number=N&size=S` (014 §5.2). */
-export const EncKeysQuerySchema = Type.Object({
-  number: Type.Optional(Type.Integer({ minimum: 1 })),
-  size: Type.Optional(Type.Integer({ minimum: 1 })),
-});
-
 /** RFC 4122 / RFC 9562 textual UUID. */
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const KeyId = Type.String({ pattern: UUID_PATTERN });
 
-/** Query of the simple form `GET dec_keys?key_ID=UUID` (014 §5.3). */
-export const DecKeysQuerySchema = Type.Object({ key_ID: KeyId });
+/** The query of every route without query parameters: none is accepted (an unknown one → 400). */
+export const NoQuerySchema = Type.Object({}, { additionalProperties: false });
+
+/** Query of the simple form `GET dec_keys?key_ID=UUID` (014 §5.3); nothing else is accepted. */
+export const DecKeysQuerySchema = Type.Object({ key_ID: KeyId }, { additionalProperties: false });
+
+/** The limits a KME's request schemas enforce (its §6.1 status fields, src/kms/config.ts `keyLimits`). */
+export interface WireLimits {
+  readonly minSizeBits: number;
+  readonly maxSizeBits: number;
+  readonly maxPerRequest: number;
+  readonly maxSaeIdCount: number;
+}
+
+const sizeOf = (l: WireLimits) =>
+  Type.Integer({ minimum: l.minSizeBits, maximum: l.maxSizeBits, multipleOf: 8, description: 'bits' });
+const numberOf = (l: WireLimits) => Type.Integer({ minimum: 1, maximum: l.maxPerRequest });
+
+/** 014 §6.2 Key request (POST enc_keys body) for a KME with limits `l`: every field optional, no other. */
+export function keyRequestSchema(l: WireLimits) {
+  return Type.Object(
+    {
+      number: Type.Optional(numberOf(l)),
+      size: Type.Optional(sizeOf(l)),
+      additional_slave_SAE_IDs: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: l.maxSaeIdCount }),
+      ),
+      extension_mandatory: Type.Optional(Type.Array(ExtensionObject, { maxItems: 64 })),
+      extension_optional: Type.Optional(Type.Array(ExtensionObject, { maxItems: 64 })),
+    },
+    { additionalProperties: false },
+  );
+}
+/** Static type of a key request. */
+export type KeyRequestWire = Static<ReturnType<typeof keyRequestSchema>>;
+
+/** Query of the simple form `GET enc_keys?number=N&size=S` (014 §5.2); nothing else is accepted. */
+export function encKeysQuerySchema(l: WireLimits) {
+  return Type.Object(
+    { number: Type.Optional(numberOf(l)), size: Type.Optional(sizeOf(l)) },
+    { additionalProperties: false },
+  );
+}
+
+/** 014 §6.4 Key IDs (POST dec_keys body) for a KME with limits `l`. */
+export function keyIdsSchema(l: WireLimits) {
+  return Type.Object(
+    {
+      key_IDs: Type.Array(
+        Type.Object(
+          { key_ID: KeyId, key_ID_extension: Type.Optional(ExtensionObject) },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: l.maxPerRequest },
+      ),
+      key_IDs_extension: Type.Optional(ExtensionObject),
+    },
+    { additionalProperties: false },
+  );
+}
+/** Static type of a Key IDs body. */
+export type KeyIdsWire = Static<ReturnType<typeof keyIdsSchema>>;
 
 /** 014 §6.3 Key container. `key` is base64 (RFC 4648). */
 export const KeyContainerSchema = Type.Object({
@@ -64,15 +108,6 @@ export const KeyContainerSchema = Type.Object({
   key_container_extension: Type.Optional(ExtensionObject),
 });
 export type KeyContainerWire = Static<typeof KeyContainerSchema>;
-
-/** 014 §6.4 Key IDs (POST dec_keys body). */
-export const KeyIdsSchema = Type.Object({
-  key_IDs: Type.Array(Type.Object({ key_ID: KeyId, key_ID_extension: Type.Optional(ExtensionObject) }), {
-    minItems: 1,
-  }),
-  key_IDs_extension: Type.Optional(ExtensionObject),
-});
-export type KeyIdsWire = Static<typeof KeyIdsSchema>;
 
 /** 014 §6.5 Error. `details` is an array of `{ name: value }` objects. */
 export const ErrorSchema = Type.Object({
@@ -89,24 +124,29 @@ export const SaePathSchema = Type.Object({ sae: Type.String({ minLength: 1, maxL
  * `chunk_IDs` (which both KMEs hold from their shared link) now form key `key_ID` of `size` bits for
  * `master_SAE_ID` and `slave_SAE_IDs`. All-or-nothing per message.
  */
-export const ReservationSchema = Type.Object({
-  reservations: Type.Array(
-    Type.Object({
-      key_ID: KeyId,
-      chunk_IDs: Type.Array(KeyId, { minItems: 1, maxItems: 4096 }),
-      size: Type.Integer({ minimum: 8 }),
-      master_SAE_ID: Type.String({ minLength: 1 }),
-      slave_SAE_IDs: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
-    }),
-    { minItems: 1, maxItems: 100000 },
-  ),
-});
+export const ReservationSchema = Type.Object(
+  {
+    reservations: Type.Array(
+      Type.Object({
+        key_ID: KeyId,
+        chunk_IDs: Type.Array(KeyId, { minItems: 1, maxItems: 4096 }),
+        size: Type.Integer({ minimum: 8 }),
+        master_SAE_ID: Type.String({ minLength: 1 }),
+        // Empty: an erase notice (the owner delivered or abandoned the key; the peer erases its copy).
+        slave_SAE_IDs: Type.Array(Type.String({ minLength: 1 })),
+      }),
+      { minItems: 1, maxItems: 100000 },
+    ),
+  },
+  { additionalProperties: false },
+);
 export type ReservationWire = Static<typeof ReservationSchema>;
 
 /** Pull of reservations by the slave's KME when a slave asks for a key it has not heard of yet. */
-export const LookupSchema = Type.Object({
-  key_IDs: Type.Array(KeyId, { minItems: 1, maxItems: 100000 }),
-});
+export const LookupSchema = Type.Object(
+  { key_IDs: Type.Array(KeyId, { minItems: 1, maxItems: 100000 }) },
+  { additionalProperties: false },
+);
 export type LookupWire = Static<typeof LookupSchema>;
 
 /** Answer of the peer KME to a reservation. */

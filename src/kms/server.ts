@@ -1,21 +1,32 @@
 /**
- * `startKme(config)`: one KME as an HTTPS server with mutual TLS (Node's TLS: `requestCert` +
- * `rejectUnauthorized`, so a client without a certificate from the configured CA is refused in the
- * handshake), its durable store, the ETSI 014 plugin, the peer link for reservations and the southbound
- * supply. Logs are pino JSON with key material redacted (and none is ever passed to the logger).
+ * `startKme(config)`: one KME as an HTTPS server with mutual TLS 1.3 (no renegotiation exists in 1.3),
+ * its durable store, the ETSI 014 plugin, the peer link for reservations and the southbound supply.
+ * Callers are admitted by ./identity.ts (CA chain, role, configured name, pin, CRL); everyone else gets
+ * 401 before any route runs. The CRL (`tls.crl`) is reloaded when the file changes and on SIGHUP.
+ * Logs are pino JSON with key material redacted (and none is ever passed to the logger).
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino from 'pino';
+import { QkdnetError } from '../common/index.ts';
 import { KmeCore } from './core.ts';
 import { readPem, validateKmeConfig, type KmeConfig } from './config.ts';
+import { certificatesOf, NO_REVOCATIONS, watchCrl, type CrlWatch } from './crl.ts';
+import { specClientError } from './http-errors.ts';
+import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 import { createPeerLink } from './peer.ts';
-import { etsi014Plugin, type CallerIdentity } from './plugin.ts';
+import { etsi014Plugin } from './plugin.ts';
+import { KME_TLS } from './https-json.ts';
 import type { RelayHandler } from './relay-route.ts';
 import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
 import type { SupplyItem } from './supply.ts';
 import { supplyFromFile } from './supply-stream.ts';
+import { makePrivateDir } from './private-fs.ts';
+import { loadKeyring, storeKeySource, type StoreKeySource } from './store-key.ts';
+import { startStoreKeyRotation } from './store-rotation.ts';
+import { dirname, join } from 'node:path';
 
 /** A running KME. */
 export interface KmeHandle {
@@ -47,6 +58,8 @@ export interface KmeHandle {
     rs: readonly ReservationRecord[],
     message: Record<string, unknown>,
   ): Promise<unknown>;
+  /** Re-reads the CRL now (what SIGHUP does); false when none is configured or the new file was refused. */
+  reloadCrl(): boolean;
   /** Stops accepting, finishes open requests, checkpoints and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -55,6 +68,10 @@ export interface KmeHandle {
 export interface StartKmeOptions {
   /** A pino logger to use (default: pino at `config.logLevel`, JSON on stdout). */
   readonly logger?: pino.Logger;
+  /** Refuse a store-key file open to other users instead of warning (`--strict-permissions`). */
+  readonly strictPermissions?: boolean;
+  /** Where one-line permission warnings go (default: stderr). */
+  readonly warn?: (line: string) => void;
 }
 
 /** pino redaction: key material must never reach a log even by accident. */
@@ -76,31 +93,81 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const tls = { cert: readPem(c.tls.cert), key: readPem(c.tls.key), ca: readPem(c.tls.ca) };
   const logger =
     options.logger ?? pino({ level: c.logLevel ?? 'info', redact: LOG_REDACT, base: { kme: c.id } });
-  const store = KeyStore.open({
-    path: c.store,
-    maxChunksPerPeer: c.keys?.maxChunksPerPeer ?? 1_000_000,
-    durability: c.durability ?? 'group',
-  });
-  const peers = createPeerLink(c.id, c.peers ?? [], tls);
+  const cas = certificatesOf(tls.ca);
+  if (cas.length === 0) throw new QkdnetError('CONFIG_INVALID', 'KME config: tls.ca holds no certificate');
+  let crlGeneration = 0;
+  const crl: CrlWatch | undefined = c.tls.crl
+    ? watchCrl(c.tls.crl, cas, {
+        info: (o, m) => (crlGeneration++, logger.info(o, m)),
+        error: (o, m) => logger.error(o, m),
+      })
+    : undefined;
+  const revoked = (serial: string) => (crl?.current() ?? NO_REVOCATIONS).serials.has(serial);
+  let metricsToken: string | undefined;
+  if (c.metrics?.bearerTokenFile) {
+    try {
+      metricsToken = readFileSync(c.metrics.bearerTokenFile, 'utf8').trim();
+    } catch (e) {
+      crl?.stop();
+      throw new QkdnetError(
+        'CONFIG_INVALID',
+        `Cannot read metrics.bearerTokenFile: ${(e as NodeJS.ErrnoException).code}`,
+      );
+    }
+    if (metricsToken.length < 16) {
+      crl?.stop();
+      throw new QkdnetError('CONFIG_INVALID', 'KME config: the metrics bearer token needs ≥ 16 characters');
+    }
+  }
+  const memory = c.store === ':memory:';
+  let store: KeyStore;
+  let keySource: StoreKeySource;
+  try {
+    if (!memory) makePrivateDir(dirname(c.store));
+    keySource = storeKeySource(c.storeKey, memory ? null : join(dirname(c.store), 'store.key'));
+    const keyring = loadKeyring(keySource, {
+      strict: options.strictPermissions ?? false,
+      ...(options.warn ? { warn: options.warn } : {}),
+    });
+    store = KeyStore.open({
+      path: c.store,
+      maxChunksPerPeer: c.keys?.maxChunksPerPeer ?? 1_000_000,
+      durability: c.durability ?? 'group',
+      keyring,
+    });
+  } catch (e) {
+    crl?.stop();
+    throw e;
+  }
+  const peers = createPeerLink(c.id, c.peers ?? [], tls, revoked);
   const core = new KmeCore(c, store, peers, logger);
   const metrics = createKmeMetrics(core);
-  const who = new Map<string, CallerIdentity>();
-  for (const s of c.saes) who.set(s.certSubject ?? s.id, { kind: 'sae', id: s.id });
-  for (const p of c.peers ?? []) who.set(p.certSubject ?? p.id, { kind: 'kme', id: p.id });
+  const book = new IdentityBook(
+    [
+      ...c.saes.map((s) => ({ kind: 'sae' as const, ...s })),
+      ...(c.peers ?? []).map((p) => ({ kind: 'kme' as const, ...p })),
+    ],
+    cas,
+  );
 
   const app = Fastify({
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: !(c.logRequests ?? false) }),
     routerOptions: { maxParamLength: 1024 },
     bodyLimit: 1 << 20,
-    https: { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+    // The handshake asks for a client certificate but lets the request through to `onRequest`, which
+    // answers 401 (the spec's status) to anyone the identity book does not admit — no route runs first.
+    https: { ...tls, ...KME_TLS, requestCert: true, rejectUnauthorized: false },
     forceCloseConnections: true,
+    clientErrorHandler: specClientError,
   });
   let relayHandler: RelayHandler | undefined;
   await app.register(etsi014Plugin, {
     core,
     metrics,
-    identify: (cn) => who.get(cn) ?? null,
+    identify: (cert, authorized) => book.identify(cert, authorized, revoked),
+    generation: () => crlGeneration,
+    ...(metricsToken ? { metricsToken } : {}),
     relay: () => relayHandler,
   });
   const host = c.host ?? '127.0.0.1';
@@ -109,13 +176,23 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   } catch (e) {
     store.close();
     peers.close();
+    crl?.stop();
     throw e;
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
   for (const p of store.outboxPeers()) core.pushReservations(p); // left over from before a restart
-  const checkpoint = setInterval(() => store.checkpoint(), 30_000);
+  const checkpoint = setInterval(() => {
+    store.checkpoint();
+    core.reclaimOrphans(Date.now());
+  }, 30_000);
   checkpoint.unref();
+  const stopRotation = startStoreKeyRotation({
+    store,
+    committer: core.committer,
+    source: keySource,
+    log: logger,
+  });
   // Device files are read in steps off the hot path, from where the store says the last run stopped.
   const stopSupply = (c.supply ?? []).map((s) =>
     supplyFromFile((item, mark) => core.supply(s.peer, item, mark), s.file, {
@@ -144,11 +221,14 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
       relayHandler = h;
     },
     sendRelay: (peerId, rs, message) => peers.relay(peerId, rs, message),
+    reloadCrl: () => (crl ? crl.reload() : false),
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);
+        stopRotation();
         for (const stop of stopSupply) stop();
         core.stop();
+        crl?.stop();
         await app.close();
         peers.close();
         await core.settled();

@@ -158,13 +158,15 @@ export function prepare(db: Database.Database) {
     selectOutbox: db.prepare('SELECT * FROM outbox WHERE peer = ? ORDER BY seq LIMIT ?'),
     selectOutboxAll: db.prepare('SELECT * FROM outbox WHERE peer = ?'),
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE peer = ? AND seq <= ?'),
+    deleteOutboxKey: db.prepare('DELETE FROM outbox WHERE peer = ? AND key_id = ?'),
+    eraseOnlyOutboxKey: db.prepare("UPDATE outbox SET slaves = '[]' WHERE peer = ? AND key_id = ?"),
+    reclaimRelayKeys: db.prepare("DELETE FROM keys WHERE master LIKE 'relay:%' AND created_ms < ?"),
     upsertPool: db.prepare(
       'INSERT INTO pools (peer, mine_bytes, mine_chunks, their_chunks) VALUES (?,?,?,?) ON CONFLICT (peer) DO UPDATE SET mine_bytes = excluded.mine_bytes, mine_chunks = excluded.mine_chunks, their_chunks = excluded.their_chunks',
     ),
     insertLeased: db.prepare('INSERT INTO leased (key_id, peer, master, created_ms) VALUES (?,?,?,?)'),
     deleteLeased: db.prepare('DELETE FROM leased WHERE key_id = ?'),
     insertDiscarded: db.prepare('INSERT INTO discarded (key_id, master, at_ms) VALUES (?,?,?)'),
-    deleteOutboxKey: db.prepare('DELETE FROM outbox WHERE key_id = ?'),
     selectProgress: db.prepare('SELECT upto FROM supply_progress WHERE peer = ? AND block_id = ?'),
     upsertProgress: db.prepare(
       'INSERT INTO supply_progress (peer, block_id, upto) VALUES (?,?,?) ON CONFLICT (peer, block_id) DO UPDATE SET upto = excluded.upto',

@@ -21,6 +21,10 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
 import { prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
+import { makePrivateFile, privatizeFiles } from './private-fs.ts';
+import type { Keyring } from './store-crypto.ts';
+import { ProcessLock } from './store-lock.ts';
+import { StoreSealing } from './store-seal.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
 export interface KeyMeta {
@@ -94,6 +98,11 @@ export interface MasterTake {
   readonly localSlaves: readonly string[];
   /** Slaves behind the peer KME: a reservation for them goes to the outbox in the same transaction. */
   readonly remoteSlaves?: readonly string[];
+  /**
+   * No slave behind the peer: queue an erase notice (a reservation naming no slave) so the peer KME
+   * erases its copy of the chunks too. Ignored when `remoteSlaves` is non-empty.
+   */
+  readonly eraseAtPeer?: boolean;
   readonly number: number;
   readonly sizeBits: number;
   readonly maxProvenanceRank?: number;
@@ -121,6 +130,14 @@ export interface KeyStoreOptions {
    * event loop, before any answer leaves — the same guarantee for every acknowledged write (docs/kme.md).
    */
   readonly durability?: 'full' | 'group';
+  /**
+   * Store keys for encryption at rest (./store-seal.ts): rows holding key bytes are sealed with AES-256-GCM.
+   * Absent or null: plaintext, allowed only for a store never sealed (an encrypted store then refuses to
+   * open). `startKme` always passes one unless the configuration says `storeKey: { none: true }`.
+   */
+  readonly keyring?: Keyring | null;
+  /** Take the one-process lock `<path>.lock` (default true for files; see ./store-lock.ts). */
+  readonly lock?: boolean;
 }
 
 const rankOf = (p: Provenance): number => PROVENANCE_ORDER.indexOf(p);
@@ -132,8 +149,13 @@ export class KeyStore {
   readonly db: Database.Database;
   readonly maxChunksPerPeer: number;
   readonly durability: 'full' | 'group';
+  /** Encryption at rest of the key columns (key version, rotation state). */
+  readonly sealing: StoreSealing;
   readonly #walFd: number | undefined;
+  readonly #lock: ProcessLock | undefined;
+  readonly #files: string[];
   readonly #levels = new Map<string, PoolLevel>();
+  readonly #dropped = new Map<string, number>();
   readonly #st: ReturnType<typeof prepare>;
 
   /** Opens (creating if needed) the store at `opts.path`. */
@@ -143,14 +165,33 @@ export class KeyStore {
 
   private constructor(opts: KeyStoreOptions) {
     this.maxChunksPerPeer = opts.maxChunksPerPeer ?? 1_000_000;
-    this.db = new Database(opts.path);
     const memory = opts.path === ':memory:' || opts.path === '';
+    // One process per store, taken before anything else is touched; the file private before SQLite opens
+    // it (SQLite gives -wal and -shm the database file's mode).
+    this.#lock =
+      memory || opts.lock === false
+        ? undefined
+        : ProcessLock.acquire(`${opts.path}.lock`, `store ${opts.path}`);
+    this.#files = memory ? [] : [opts.path, `${opts.path}-wal`, `${opts.path}-shm`];
+    let db: Database.Database | undefined;
+    try {
+      if (!memory) makePrivateFile(opts.path);
+      db = new Database(opts.path);
+      StoreSealing.precheck(db, opts.keyring ?? null, opts.path);
+    } catch (e) {
+      db?.close();
+      this.#lock?.release();
+      throw e;
+    }
+    this.db = db;
     this.durability = memory ? 'full' : (opts.durability ?? 'group');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(this.durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
     this.db.pragma('secure_delete = ON');
     this.db.pragma('foreign_keys = OFF');
     this.db.exec(SCHEMA_SQL);
+    this.sealing = StoreSealing.init(this.db, opts.keyring ?? null);
+    privatizeFiles(...this.#files);
     // The WAL file exists once the schema transaction has run; keep a descriptor to fsync it.
     this.#walFd = this.durability === 'group' ? openSync(`${opts.path}-wal`, 'r+') : undefined;
     this.#st = prepare(this.db);
@@ -178,7 +219,7 @@ export class KeyStore {
       const l = this.level(r.peer);
       if (r.mine) {
         l.mineChunks = r.n;
-        l.mineBytes = r.b;
+        l.mineBytes = r.b - this.sealing.overhead * r.n;
       } else l.theirChunks = r.n;
     }
     this.transaction(() => {
@@ -260,6 +301,7 @@ export class KeyStore {
   ): number {
     const l = this.level(peer);
     let added = 0;
+    let dropped = 0;
     const json = new Map<readonly string[], string>();
     const text = (a: readonly string[]) => {
       let t = json.get(a);
@@ -268,12 +310,16 @@ export class KeyStore {
     };
     this.transaction(() => {
       for (const c of chunks) {
-        if (l.mineChunks + l.theirChunks >= this.maxChunksPerPeer) break;
+        if (l.mineChunks + l.theirChunks >= this.maxChunksPerPeer) {
+          dropped++;
+          continue;
+        }
+        const mine = c.mine ? 1 : 0;
         const r = this.#st.insertChunk.run(
           c.id,
           peer,
-          c.mine ? 1 : 0,
-          c.material,
+          mine,
+          this.sealing.seal('chunks', { id: c.id, peer, mine }, c.material),
           rankOf(c.provenance),
           text(c.path),
           text(c.exposedTo),
@@ -291,7 +337,13 @@ export class KeyStore {
       else this.#st.deleteProgress.run(peer, blockId);
       if (mark) this.#st.upsertOffset.run(mark.source, mark.ino, mark.offset, mark.line);
     });
+    if (dropped > 0) this.#dropped.set(peer, (this.#dropped.get(peer) ?? 0) + dropped);
     return added;
+  }
+
+  /** Chunks of new supply from `peer` dropped at `maxChunksPerPeer` since the store opened. */
+  droppedChunks(peer: string): number {
+    return this.#dropped.get(peer) ?? 0;
   }
 
   /** Records how far a southbound file was read (when its last items were ignored as seen before). */
@@ -338,18 +390,20 @@ export class KeyStore {
 
   /**
    * Erases every key still leased: not confirmed as delivered before the process stopped, so possibly
-   * delivered and never to be served again. Their copies for local slaves and their reservations not yet
-   * sent to the peer go too; each is logged in `discarded`. Returns how many keys were discarded.
+   * delivered and never to be served again. Their copies for local slaves go too, and their reservations
+   * not yet sent to the peer become erase notices; each is logged in `discarded`. Returns how many keys were discarded.
    */
   discardLeased(nowMs: number): number {
-    const rows = this.db.prepare('SELECT key_id, master FROM leased').all() as {
+    const rows = this.db.prepare('SELECT key_id, peer, master FROM leased').all() as {
       key_id: string;
+      peer: string;
       master: string;
     }[];
     this.transaction(() => {
       for (const r of rows) {
         this.#st.deleteKey.run(r.key_id);
-        this.#st.deleteOutboxKey.run(r.key_id);
+        // An unsent reservation becomes an erase notice: the peer erases its copy of the chunks too.
+        this.#st.eraseOnlyOutboxKey.run(r.peer, r.key_id);
         this.#st.insertDiscarded.run(r.key_id, r.master, nowMs);
         this.#st.deleteLeased.run(r.key_id);
       }
@@ -370,17 +424,25 @@ export class KeyStore {
       const rows = first.length < want ? first : this.#more(first, req.peer, maxRank);
       let cur: ChunkRow[] = [];
       let have = 0;
-      for (const row of rows) {
-        cur.push(row);
-        have += row.material.length;
-        if (have < bytes) continue;
-        out.push(formKey(cur, bytes, req.sizeBits));
-        cur = [];
-        have = 0;
-        if (out.length === req.number) break;
+      const opened: ChunkRow[] = [];
+      try {
+        for (const sealed of rows) {
+          const row = this.#plain(sealed);
+          opened.push(row);
+          cur.push(row);
+          have += row.material.length;
+          if (have < bytes) continue;
+          out.push(formKey(cur, bytes, req.sizeBits));
+          cur = [];
+          have = 0;
+          if (out.length === req.number) break;
+        }
+      } finally {
+        for (const r of opened) r.material.fill(0);
       }
       if (out.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
-      const slaves = JSON.stringify(req.remoteSlaves ?? []);
+      const remote = req.remoteSlaves ?? [];
+      const slaves = JSON.stringify(remote);
       for (const k of out) {
         for (const c of k.chunks) {
           this.#st.deleteChunk.run(c.seq);
@@ -389,7 +451,7 @@ export class KeyStore {
         }
         record(k);
         if (req.localSlaves.length > 0) this.#insertKey(req.peer, k, req.master, req.localSlaves, req.nowMs);
-        if (req.remoteSlaves && req.remoteSlaves.length > 0)
+        if (remote.length > 0 || req.eraseAtPeer)
           this.#st.insertOutbox.run(
             k.keyId,
             req.peer,
@@ -416,14 +478,17 @@ export class KeyStore {
     const rows: ChunkRow[] = [];
     for (const id of r.chunkIds) {
       const row = this.#st.selectChunk.get(id) as ChunkRow | undefined;
-      if (!row || row.peer !== peer || row.mine !== 0)
+      if (!row || row.peer !== peer || row.mine !== 0) {
+        for (const x of rows) x.material.fill(0);
         throw new QkdnetError(
           'KMS_PEER_UNAVAILABLE',
           `Cannot reserve key ${r.keyId} for KME "${peer}": chunk ${id} is ${row ? 'not owned by that KME' : 'not stored here'}`,
         );
-      rows.push(row);
+      }
+      rows.push(this.#plain(row));
     }
     const k = formKey(rows, r.sizeBits / 8, r.sizeBits, r.keyId);
+    for (const row of rows) row.material.fill(0);
     if (k.key.length * 8 !== r.sizeBits)
       throw new QkdnetError(
         'KMS_PEER_UNAVAILABLE',
@@ -434,7 +499,9 @@ export class KeyStore {
       l.theirChunks--;
     }
     this.#st.insertReceived.run(r.keyId);
-    this.#insertKey(peer, k, r.master, r.slaves, nowMs);
+    // No slaves: an erase notice (the owner delivered the key elsewhere or abandoned it) — copy erased.
+    if (r.slaves.length > 0) this.#insertKey(peer, k, r.master, r.slaves, nowMs);
+    k.key.fill(0);
     this.#savePool(peer);
   }
 
@@ -464,7 +531,7 @@ export class KeyStore {
         this.#st.logDelivery.run(keyId, 'slave', slave, nowMs);
         out.push({
           keyId,
-          key: row.material,
+          key: this.sealing.open('keys', row, row.material),
           sizeBits: row.size_bits,
           chunkIds: [],
           chunks: [],
@@ -496,6 +563,28 @@ export class KeyStore {
   /** Forgets the reservations for `peer` up to outbox position `seq` (the peer acknowledged them). */
   clearOutbox(peer: string, seq: number): void {
     this.#st.deleteOutbox.run(peer, seq);
+  }
+
+  /** Forgets the one reservation `keyId` for `peer` (the peer applied it with a relay message). */
+  clearOutboxKey(peer: string, keyId: string): void {
+    this.#st.deleteOutboxKey.run(peer, keyId);
+  }
+
+  /**
+   * Turns the unacknowledged reservation `keyId` for `peer` into an erase notice (no slaves): when it
+   * reaches the peer, the peer erases its copy of the chunks instead of keeping a key nobody will fetch.
+   * Returns true if there was such a reservation.
+   */
+  abandonReservation(peer: string, keyId: string): boolean {
+    return this.#st.eraseOnlyOutboxKey.run(peer, keyId).changes > 0;
+  }
+
+  /**
+   * Erases relay link keys (master `relay:…`) formed here before `beforeMs` and never fetched: orphans of
+   * relay hops that failed after their reservation was applied. Returns how many.
+   */
+  reclaimRelayKeys(beforeMs: number): number {
+    return this.#st.reclaimRelayKeys.run(beforeMs).changes;
   }
 
   /** True when `keyId` waits here for a slave or was delivered from here. */
@@ -543,6 +632,7 @@ export class KeyStore {
   /** Moves WAL content into the database and truncates the WAL (erases old frames holding keys). */
   checkpoint(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+    privatizeFiles(...this.#files);
   }
 
   /** Checkpoints and closes the file. */
@@ -551,6 +641,13 @@ export class KeyStore {
     this.checkpoint();
     this.db.close();
     if (this.#walFd !== undefined) closeSync(this.#walFd);
+    this.sealing.destroy();
+    this.#lock?.release();
+  }
+
+  /** `row` with its material opened (a fresh plaintext buffer the caller zeroes). */
+  #plain(row: ChunkRow): ChunkRow {
+    return { ...row, material: this.sealing.open('chunks', row, row.material) };
   }
 
   /** Rows after `first` (used when tail chunks are shorter than CHUNK_SIZE). */
@@ -564,7 +661,7 @@ export class KeyStore {
     this.#st.insertKey.run(
       k.keyId,
       peer,
-      k.key,
+      this.sealing.seal('keys', { id: k.keyId, peer, master }, k.key),
       k.sizeBits,
       master,
       JSON.stringify(slaves),

@@ -2,8 +2,8 @@
  * Southbound supply off the hot path. Key material is cut and stored in slices of at most SLICE_MS of
  * work, each its own transaction, with the event loop free between slices (setImmediate), so ETSI 014
  * requests are answered while 10⁸ bits arrive in one burst. A small item that arrives while nothing is
- * queued is stored at once (callers and tests see it immediately), within the same time budget per
- * event-loop turn; everything else waits in a FIFO queue. The WAL is synced off the event loop after
+ * queued is stored at once (callers and tests see it immediately), up to INLINE_CHUNKS per event-loop
+ * turn; everything else waits in a FIFO queue. The WAL is synced off the event loop after
  * each slice; `settled()` resolves when the queue is empty and durable.
  *
  * Once-only across crashes: an item's progress is stored with each slice (`KeyStore.storeItemSlice`), so
@@ -15,6 +15,11 @@ import type { KeyStore, SupplyMark } from './store.ts';
 
 /** Work per slice before the event loop gets a turn, milliseconds. */
 export const SLICE_MS = 4;
+/**
+ * Chunks stored at once (in the caller's turn) per event-loop turn when nothing is queued: two 64-Kibit
+ * blocks, so callers that supply a block and ask for keys at once find them; more waits in the queue.
+ */
+export const INLINE_CHUNKS = 512;
 /** Chunks cut and stored between clock checks. */
 const STEP = 64;
 
@@ -42,7 +47,7 @@ export class SupplyPump {
   readonly #log: PumpLog | undefined;
   #jobs: Job[] = [];
   #scheduled = false;
-  #turnMs = 0;
+  #turnChunks = 0;
   #turnReset = false;
   #backlog = 0;
   #syncing: Promise<void> = Promise.resolve();
@@ -76,15 +81,12 @@ export class SupplyPump {
     let done!: (n: number) => void;
     const stored = new Promise<number>((r) => (done = r));
     const job: Job = { peer, blockId, cutter, key, mark, begun: false, next: 0, added: 0, done };
-    if (this.#jobs.length === 0 && this.#turnMs < SLICE_MS) {
-      const t0 = performance.now();
-      const finished = this.#work(job, t0 + SLICE_MS - this.#turnMs);
-      this.#turnMs += performance.now() - t0;
+    if (this.#jobs.length === 0 && this.#turnChunks + cutter.total <= INLINE_CHUNKS) {
+      this.#turnChunks += cutter.total;
       this.#resetTurn();
-      if (finished) {
-        this.#finish(job);
-        return { now: job.added, stored };
-      }
+      this.#work(job, Infinity);
+      this.#finish(job);
+      return { now: job.added, stored };
     }
     this.#jobs.push(job);
     this.#backlog += job.cutter.total - job.next;
@@ -112,7 +114,7 @@ export class SupplyPump {
     this.#turnReset = true;
     setImmediate(() => {
       this.#turnReset = false;
-      this.#turnMs = 0;
+      this.#turnChunks = 0;
     });
   }
 

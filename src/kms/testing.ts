@@ -3,16 +3,20 @@
  * throw-away PKI in a temp directory, a pair of KMEs (A: sae-a, sae-c; B: sae-b) on 127.0.0.1 with
  * ephemeral ports, and deterministic final key blocks from a seeded RNG, so every test is reproducible.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng, type FinalKeyBlock } from '../common/index.ts';
 import { supplyBoth } from './demo.ts';
+import { spkiSha256 } from './identity.ts';
 import { createPki, issueCertificate } from './pki.ts';
-import { startKme, type KmeHandle } from './server.ts';
+import { startKme, type KmeHandle, type StartKmeOptions } from './server.ts';
 import type { KmeConfig } from './config.ts';
 
-/** A temp PKI with kme-a, kme-b, sae-a, sae-b, sae-c and a stranger CA's sae-x. */
+/**
+ * A temp PKI with kme-a, kme-b, sae-a…sae-d, metrics and a stranger CA's sae-a (`tls('stranger')`);
+ * `tls('sub/name')` names a certificate issued by `issueRogue` in sub-directory `sub`.
+ */
 export interface TestPki {
   readonly dir: string;
   tls(name: string): { cert: string; key: string; ca: string };
@@ -25,6 +29,7 @@ export async function makeTestPki(): Promise<TestPki> {
   await createPki(dir);
   for (const n of ['kme-a', 'kme-b']) await issueCertificate(dir, n, 'kme');
   for (const n of ['sae-a', 'sae-b', 'sae-c', 'sae-d']) await issueCertificate(dir, n, 'sae');
+  await issueCertificate(dir, 'metrics', 'metrics');
   const other = join(dir, 'other');
   await createPki(other);
   await issueCertificate(other, 'sae-a', 'sae');
@@ -33,9 +38,28 @@ export async function makeTestPki(): Promise<TestPki> {
     tls: (name) =>
       name === 'stranger'
         ? { cert: join(other, 'sae-a.pem'), key: join(other, 'sae-a.key'), ca: join(dir, 'ca.pem') }
-        : { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`), ca: join(dir, 'ca.pem') },
+        : { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`), ca: join(dir, 'ca.pem') }, // name may be sub/name
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Issues certificate `name` of role `kind` with the test CA into `dir/sub` (a fresh key pair): a rogue
+ * for identity tests — e.g. an SAE certificate whose CN is a KME id, or a new key under a known name.
+ */
+export async function issueRogue(
+  pki: TestPki,
+  sub: string,
+  name: string,
+  kind: 'kme' | 'sae' | 'metrics' | 'operator',
+): Promise<void> {
+  const d = join(pki.dir, sub);
+  if (!existsSync(join(d, 'ca.key'))) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    copyFileSync(join(pki.dir, 'ca.pem'), join(d, 'ca.pem'));
+    copyFileSync(join(pki.dir, 'ca.key'), join(d, 'ca.key'));
+  }
+  await issueCertificate(d, name, kind, { force: true });
 }
 
 /** A deterministic final key block of `bytes` bytes from `seed`. */
@@ -53,23 +77,34 @@ export function testBlock(seed: number, blockId: string, bytes = 4096, linkId = 
   };
 }
 
-/** Configs of the KME pair (B's peer URL for A is filled in once A listens). */
+/** The SPKI pin of test certificate `name` (as the demo and `qkdnet up` pin what they issue). */
+export function testPin(pki: TestPki, name: string): { spkiSha256: string[] } {
+  return { spkiSha256: [spkiSha256(readFileSync(pki.tls(name).cert))] };
+}
+
+/** Configs of the KME pair (B's peer URL for A is filled in once A listens); every identity SPKI-pinned. */
 export function pairConfigs(pki: TestPki, storeDir: string, extra: Partial<KmeConfig> = {}) {
+  const sae = (id: string) => ({ id, pin: testPin(pki, id) });
+  const crl = join(pki.dir, 'crl.pem'); // `revokeCertificate(pki.dir, name)` rewrites it; KMEs follow
   const a: KmeConfig = {
     id: 'kme-a',
-    tls: pki.tls('kme-a'),
+    tls: { ...pki.tls('kme-a'), crl },
     store: join(storeDir, 'kme-a.db'),
-    saes: [{ id: 'sae-a' }, { id: 'sae-c' }],
-    peers: [{ id: 'kme-b', url: 'https://127.0.0.1:1', saes: ['sae-b', 'sae-d'] }],
+    saes: [sae('sae-a'), sae('sae-c')],
+    peers: [
+      { id: 'kme-b', url: 'https://127.0.0.1:1', saes: ['sae-b', 'sae-d'], pin: testPin(pki, 'kme-b') },
+    ],
     logLevel: 'silent',
     ...extra,
   };
   const b: KmeConfig = {
     id: 'kme-b',
-    tls: pki.tls('kme-b'),
+    tls: { ...pki.tls('kme-b'), crl },
     store: join(storeDir, 'kme-b.db'),
-    saes: [{ id: 'sae-b' }, { id: 'sae-d' }],
-    peers: [{ id: 'kme-a', url: 'https://127.0.0.1:1', saes: ['sae-a', 'sae-c'] }],
+    saes: [sae('sae-b'), sae('sae-d')],
+    peers: [
+      { id: 'kme-a', url: 'https://127.0.0.1:1', saes: ['sae-a', 'sae-c'], pin: testPin(pki, 'kme-a') },
+    ],
     logLevel: 'silent',
     ...extra,
   };
@@ -79,16 +114,34 @@ export function pairConfigs(pki: TestPki, storeDir: string, extra: Partial<KmeCo
 /** Starts KME A and B joined by a link and feeds them `blocks` blocks of `bytes` bytes. */
 export async function startPair(
   pki: TestPki,
-  opts: { blocks?: number; bytes?: number; extra?: Partial<KmeConfig> } = {},
+  opts: {
+    blocks?: number;
+    bytes?: number;
+    extra?: Partial<KmeConfig>;
+    /** Options of both startKme calls (e.g. a logger). */
+    options?: StartKmeOptions;
+    /** Store directory (default: a fresh temp directory); ports to reuse (a restart on the same stores). */
+    storeDir?: string;
+    ports?: readonly [number, number];
+  } = {},
 ): Promise<{ a: KmeHandle; b: KmeHandle; storeDir: string; close: () => Promise<void> }> {
-  const storeDir = mkdtempSync(join(tmpdir(), 'qkdnet-kme-store-'));
+  const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'qkdnet-kme-store-'));
   const cfg = pairConfigs(pki, storeDir, opts.extra);
-  const b0 = await startKme(cfg.b);
-  const a = await startKme({ ...cfg.a, peers: [{ ...cfg.a.peers![0]!, url: b0.url }] });
-  // Restart B on the same port with A's URL (B's config needs A's port).
-  const port = b0.port;
-  await b0.close();
-  const b = await startKme({ ...cfg.b, port, peers: [{ ...cfg.b.peers![0]!, url: a.url }] });
+  let a: KmeHandle;
+  let b: KmeHandle;
+  if (opts.ports) {
+    const [pa, pb] = opts.ports;
+    const url = (p: number) => `https://127.0.0.1:${p}`;
+    a = await startKme({ ...cfg.a, port: pa, peers: [{ ...cfg.a.peers![0]!, url: url(pb) }] }, opts.options);
+    b = await startKme({ ...cfg.b, port: pb, peers: [{ ...cfg.b.peers![0]!, url: url(pa) }] }, opts.options);
+  } else {
+    const b0 = await startKme(cfg.b, opts.options);
+    a = await startKme({ ...cfg.a, peers: [{ ...cfg.a.peers![0]!, url: b0.url }] }, opts.options);
+    // Restart B on the same port with A's URL (B's config needs A's port).
+    const port = b0.port;
+    await b0.close();
+    b = await startKme({ ...cfg.b, port, peers: [{ ...cfg.b.peers![0]!, url: a.url }] }, opts.options);
+  }
   for (let i = 0; i < (opts.blocks ?? 2); i++) supplyBoth(a, b, testBlock(7, `blk-${i}`, opts.bytes ?? 4096));
   await Promise.all([a.settled(), b.settled()]);
   return {

@@ -15,7 +15,10 @@ export type NetworkAlertKind =
   | 'pqc-fallback'
   | 'policy-refused'
   | 'qkd-restored'
-  | 'attack-suspected';
+  | 'attack-suspected'
+  | 'relay-share-forged'
+  | 'relay-share-missing'
+  | 'relay-confirmation-failed';
 
 const DEFAULTS: Readonly<Record<NetworkAlertKind, { severity: Severity; action: AlertAction }>> = {
   'link-down': { severity: 'critical', action: 'notify' },
@@ -26,11 +29,20 @@ const DEFAULTS: Readonly<Record<NetworkAlertKind, { severity: Severity; action: 
   'policy-refused': { severity: 'critical', action: 'notify' },
   'qkd-restored': { severity: 'info', action: 'notify' },
   'attack-suspected': { severity: 'critical', action: 'quarantine-link' },
+  'relay-share-forged': { severity: 'critical', action: 'notify' },
+  'relay-share-missing': { severity: 'critical', action: 'notify' },
+  'relay-confirmation-failed': { severity: 'critical', action: 'notify' },
 };
 
 /** Builds sequentially numbered alerts. */
 export class AlertFactory {
   #next = 1;
+  readonly #prefix: string;
+
+  /** `prefix` starts every id (default `net`; a live relay node uses its KME id). */
+  constructor(prefix = 'net') {
+    this.#prefix = prefix;
+  }
 
   /** A new alert of `kind` at `timeNs`. */
   make(
@@ -42,7 +54,7 @@ export class AlertFactory {
   ): Alert {
     const d = DEFAULTS[kind];
     return {
-      id: `net-${String(this.#next++).padStart(6, '0')}`,
+      id: `${this.#prefix}-${String(this.#next++).padStart(6, '0')}`,
       timeNs,
       severity: d.severity,
       ...(where.linkId !== undefined ? { linkId: where.linkId } : {}),

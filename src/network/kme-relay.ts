@@ -31,6 +31,13 @@ export function keyStoreHopKeys(
   peerOf: (linkId: string) => string,
   transport: ReservationTransport,
   nowMs: () => number,
+  opts: {
+    /**
+     * Leave the link key's reservation in the store's outbox (the caller clears it once the message
+     * carrying it was answered, or turns it into an erase notice if it never got through).
+     */
+    keepReservation?: boolean;
+  } = {},
 ): HopKeys {
   return {
     take(linkId, lengthBytes) {
@@ -50,7 +57,7 @@ export function keyStoreHopKeys(
       const [record] = store.outbox(peer, 1, [k.keyId]);
       if (!record) throw new Error(`relay key ${k.keyId} has no reservation for ${peer} (bug)`);
       transport(nodeId, peer, record);
-      store.clearOutbox(peer, record.seq);
+      if (!opts.keepReservation) store.clearOutboxKey(peer, record.keyId);
       return { ref: k.keyId, key: k.key };
     },
     fetch(linkId, ref: KeyRef, lengthBytes) {

@@ -4,119 +4,24 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createRng } from '../common/index.ts';
-import {
-  createMtlsAgent,
-  createPki,
-  Etsi014Client,
-  issueCertificate,
-  startKme,
-  supplyBoth,
-  type KmeHandle,
-} from '../kms/index.ts';
-import { attachLiveRelay, type LiveRelayNode } from './live-relay.ts';
+import { createMtlsAgent, Etsi014Client, type KmeHandle } from '../kms/index.ts';
+import type { LiveRelayNode } from './live-relay.ts';
+import { startFourKmes, type FourKmes } from './live-relay-fixture.ts';
 import { xorBytes } from './relay.ts';
 
-const NODES = ['kme-a', 'kme-b', 'kme-c', 'kme-d'];
-const SAES: Record<string, string> = {
-  'kme-a': 'sae-a',
-  'kme-b': 'sae-b',
-  'kme-c': 'sae-c',
-  'kme-d': 'sae-d',
-};
-const LINKS = [
-  ['kme-a', 'kme-b'],
-  ['kme-b', 'kme-c'],
-  ['kme-a', 'kme-d'],
-  ['kme-d', 'kme-c'],
-];
-
-let dir: string;
-const kme = new Map<string, KmeHandle>();
-const relay = new Map<string, LiveRelayNode>();
-const tls = (name: string) => ({
-  cert: readFileSync(join(dir, `${name}.pem`)),
-  key: readFileSync(join(dir, `${name}.key`)),
-  ca: readFileSync(join(dir, 'ca.pem')),
-});
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function block(linkId: string, bytes = 4096) {
-  const rng = createRng(11).stream(`block:${linkId}`);
-  const key = new Uint8Array(bytes);
-  for (let i = 0; i < bytes; i++) key[i] = rng.nextInt(256);
-  const estimates = {
-    qber: 0.02,
-    phaseErrorBound: 0.05,
-    leakedBits: 0,
-    epsilonSec: 1e-10,
-    epsilonCor: 1e-15,
-  };
-  return { linkId, blockId: `blk-${linkId}`, key, bits: bytes * 8, estimates, createdNs: 0 };
-}
+let net: FourKmes;
+let kme: Map<string, KmeHandle>;
+let relay: Map<string, LiveRelayNode>;
+const tls = (name: string) => net.tls(name);
+const endToEnd = () => net.endToEnd();
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'qkdnet-live-relay-'));
-  await createPki(dir);
-  for (const n of NODES) await issueCertificate(dir, n, 'kme');
-  for (const n of Object.values(SAES)) await issueCertificate(dir, n, 'sae');
-  const ports = new Map<string, number>();
-  for (const n of NODES) ports.set(n, await freePort());
-  const neighbours = (n: string) => {
-    const set = new Set(LINKS.filter((l) => l.includes(n)).map((l) => (l[0] === n ? l[1]! : l[0]!)));
-    if (n === 'kme-a') set.add('kme-c'); // the end KMEs are peers of each other (end-key reservations)
-    if (n === 'kme-c') set.add('kme-a');
-    return [...set];
-  };
-  for (const n of NODES) {
-    const handle = await startKme({
-      id: n,
-      port: ports.get(n)!,
-      tls: { cert: join(dir, `${n}.pem`), key: join(dir, `${n}.key`), ca: join(dir, 'ca.pem') },
-      store: join(dir, `${n}.db`),
-      saes: [{ id: SAES[n]! }],
-      peers: neighbours(n).map((p) => ({
-        id: p,
-        url: `https://127.0.0.1:${ports.get(p)}`,
-        saes: [SAES[p]!],
-      })),
-      logLevel: 'silent',
-    });
-    kme.set(n, handle);
-    relay.set(n, attachLiveRelay(handle, { recordViews: true }));
-  }
-  for (const [x, y] of LINKS) supplyBoth(kme.get(x!)!, kme.get(y!)!, block(`${x}~${y}`));
+  net = await startFourKmes();
+  kme = net.kme;
+  relay = net.relay;
 });
 
-after(async () => {
-  await Promise.all([...kme.values()].map((k) => k.close()));
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** The master SAE at A takes the next key for sae-c; the slave SAE at C fetches it by key_ID. */
-async function endToEnd() {
-  const master = new Etsi014Client({ url: kme.get('kme-a')!.url, ...tls('sae-a') });
-  const slave = new Etsi014Client({ url: kme.get('kme-c')!.url, ...tls('sae-c') });
-  try {
-    const [m] = await master.getKeys('sae-c');
-    const [s] = await slave.getKeysWithIds('sae-a', [m!.keyId]);
-    return { m: m!, s: s! };
-  } finally {
-    master.close();
-    slave.close();
-  }
-}
+after(() => net.close());
 
 function post(url: string, who: string, body: unknown): Promise<{ status: number; body: unknown }> {
   const agent = createMtlsAgent(tls(who));

@@ -1,39 +1,65 @@
 /**
- * The relay machine of ./relay.ts (startRelay, relayReceive, ShareCollector; ITU-T Y.3803 (2020) §8 key
- * relay, hop by hop one-time pad, XOR shares over node-disjoint paths) between LIVE key managers. Node
- * ids are KME ids; the link between two adjacent nodes is `linkIdOf(x, y)`. Every hop's link key comes
- * from the sending KME's SQLite store (./kme-relay.ts `keyStoreHopKeys`): taking it forms an ETSI key
- * whose reservation travels with the relay message, over mutual TLS, to the next KME's relay route
- * (src/kms relay-route.ts), which applies it before this module's handler fetches the same bytes by
- * key_ID — both copies are then erased. Each hop is one HTTPS request answered once the rest of the path
- * has answered, so the source learns the outcome: when the destination has reassembled the key it
- * supplies it into its KME for the source KME (owner: the source), answers `delivered`, and the source
- * then supplies the same key ID into its own KME. A master SAE at the source gets it with ETSI 014
- * enc_keys and the slave SAE at the destination the same bytes with dec_keys (the end KMEs must be
- * configured as peers of each other). Provenance `qkd-relayed` (one path; exposedTo = its intermediate
- * nodes) or `qkd-multipath` (k ≥ 2 paths; exposedTo = [] as no single trusted node holds the key). A
- * failure anywhere yields an error value and no key is supplied at either end (link key already taken on
- * hops before the failure is spent, as in the simulator). Relay messages carry only ciphertext and key IDs.
+ * The relay machine of ./relay.ts (ITU-T Y.3803 (2020) §8 key relay, hop by hop one-time pad, XOR shares
+ * over node-disjoint paths) between LIVE key managers. Node ids are KME ids; the link between adjacent
+ * nodes is `linkIdOf(x, y)`. Every hop's link key comes from the sending KME's SQLite store
+ * (./kme-relay.ts `keyStoreHopKeys`): taking it forms an ETSI key whose reservation travels with the
+ * relay message, over mutual TLS, to the next KME's relay route (src/kms relay-route.ts), which applies
+ * it before this module's handler fetches the same bytes by key_ID — both copies are then erased.
+ *
+ * Order at the source (and, for their hop, at every trusted node): link key taken and the take fsync'd
+ * (durable before visible: a crash can lose a chunk, never re-issue it), then the announcement to the
+ * destination over the end KMEs' own mutual-TLS channel (./relay-integrity.ts: paths, count, share
+ * MACs), then the shares hop by hop, then key confirmation over the same direct channel. The destination
+ * supplies the key into its KME (owner: the source) only when every announced share arrived over its
+ * announced path with a valid MAC and the source's confirmation tag matched; the source supplies its
+ * copy only after checking the destination's tag. A forged or missing share, or a failed confirmation,
+ * discards the key at both ends and raises a critical alert naming the path (`onAlert`, `alerts`).
+ * A hop whose message did not get through turns its link-key reservation into an erase notice for the
+ * peer (src/kms, pushed until acknowledged), so the peer's copy is erased too.
+ *
+ * Provenance `qkd-relayed` (one path; exposedTo = its intermediate nodes) or `qkd-multipath` (k ≥ 2
+ * node-disjoint paths; exposedTo = []). Relay messages carry only ciphertext, key IDs and MACs.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Provenance } from '../common/index.ts';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Alert, Provenance } from '../common/index.ts';
 import type { KmeHandle } from '../kms/index.ts';
+import { AlertFactory, type NetworkAlertKind } from './alerts.ts';
 import { keyStoreHopKeys, type ReservationRecord } from './kme-relay.ts';
 import {
+  announceFromWire,
+  announceToWire,
+  asAnswer,
+  confirmFromWire,
+  confirmToWire,
+  fromB64,
+  shareFromWire,
+  shareToWire,
+  toB64,
+  type Answer,
+  type LiveRelayFailure,
+} from './live-relay-wire.ts';
+import {
+  confirmationTag,
+  nodeDisjoint,
+  pathText,
+  RelayAssembler,
+  shareDigest,
+  type IntegrityRefusal,
+} from './relay-integrity.ts';
+import {
   relayReceive,
-  ShareCollector,
-  startRelay,
+  splitKey,
+  startRelayShares,
   type RelayRoute,
   type RelayShareMessage,
 } from './relay.ts';
+
+export type { LiveRelayFailure } from './live-relay-wire.ts';
 
 /** Link id of the QKD link between KMEs `x` and `y` (order-free). */
 export function linkIdOf(x: string, y: string): string {
   return x < y ? `${x}~${y}` : `${y}~${x}`;
 }
-
-/** Why a live relay failed. */
-export type LiveRelayFailure = 'no-link-key' | 'no-route' | 'not-on-path' | 'unreachable' | 'bad-message';
 
 /** Outcome of `relayKey`. */
 export type LiveRelayResult =
@@ -56,67 +82,47 @@ export interface LiveRelayNode {
   relayKey(paths: readonly (readonly string[])[], keyBytes?: number): Promise<LiveRelayResult>;
   /** What this node saw in the clear while forwarding (only kept with `recordViews`; for audits/tests). */
   readonly views: Map<string, Uint8Array[]>;
-  /** Shares waiting at this node as a destination. */
+  /** Keys announced to this node as a destination and not yet confirmed or refused. */
   readonly pending: number;
+  /** Alerts this node raised (newest last; the last 100). */
+  readonly alerts: readonly Alert[];
 }
 
 /** Options of `attachLiveRelay`. */
 export interface LiveRelayOptions {
   /** Keep forwarded plaintext shares in `views` (tests/audits only; default false: erased at once). */
   readonly recordViews?: boolean;
-  /** Source of shares and keys (default: node:crypto CSPRNG). */
+  /** Source of shares, keys, MAC keys and nonces (default: node:crypto CSPRNG). */
   readonly random?: (n: number) => Uint8Array;
+  /** Called with every alert (forged or missing share, failed confirmation). */
+  readonly onAlert?: (alert: Alert) => void;
+  /** How long a destination waits for all announced shares (default 30 s). */
+  readonly shareTimeoutMs?: number;
 }
 
-type Answer =
-  | { status: 'delivered' | 'pending' }
-  | { status: 'error'; reason: LiveRelayFailure; at: string; detail?: string };
-
-const toWire = (m: RelayShareMessage) => ({ ...m, ciphertext: Buffer.from(m.ciphertext).toString('base64') });
-
-function fromWire(w: Record<string, unknown>): RelayShareMessage | undefined {
-  const strs = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === 'string');
-  const int = (x: unknown) => Number.isSafeInteger(x);
-  if (w.type !== 'relay-share' || typeof w.keyId !== 'string' || typeof w.ciphertext !== 'string')
-    return undefined;
-  if (!strs(w.path) || !strs(w.links) || !int(w.hop) || !int(w.shareIndex) || !int(w.shareCount))
-    return undefined;
-  const path = w.path as string[];
-  const hop = w.hop as number;
-  const count = w.shareCount as number;
-  if ((w.links as string[]).length !== path.length - 1 || hop < 1 || hop >= path.length) return undefined;
-  if (count < 1 || count > 16 || (w.shareIndex as number) < 0 || (w.shareIndex as number) >= count)
-    return undefined;
-  if (typeof w.linkKeyRef !== 'string') return undefined;
-  return {
-    type: 'relay-share',
-    keyId: w.keyId,
-    shareIndex: w.shareIndex as number,
-    shareCount: count,
-    path,
-    links: w.links as string[],
-    hop,
-    linkKeyRef: w.linkKeyRef,
-    ciphertext: new Uint8Array(Buffer.from(w.ciphertext, 'base64')),
-  };
-}
-
-function asAnswer(x: unknown, at: string): Answer {
-  const a = x as Answer | undefined;
-  if (a && (a.status === 'delivered' || a.status === 'pending' || a.status === 'error')) return a;
-  return { status: 'error', reason: 'bad-message', at, detail: 'unexpected answer' };
-}
+const KIND: Record<string, NetworkAlertKind> = {
+  'forged-share': 'relay-share-forged',
+  'missing-share': 'relay-share-missing',
+  'confirmation-failed': 'relay-confirmation-failed',
+};
+const STATISTIC: Record<string, string> = {
+  'forged-share': 'share-mac-mismatch',
+  'missing-share': 'shares-missing',
+  'confirmation-failed': 'key-confirmation-mismatch',
+};
 
 /**
- * Makes KME `kme` a live relay node: registers its relay-route handler (forwarding, or reassembling and
- * supplying at the destination) and returns the source-side API.
+ * Makes KME `kme` a live relay node: registers its relay-route handler (forwarding, or checking,
+ * reassembling, confirming and supplying at the destination) and returns the source-side API.
  */
 export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}): LiveRelayNode {
   const self = kme.id;
   const random = options.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
-  const collector = new ShareCollector();
-  const routesOf = new Map<string, string[][]>();
+  const ttl = options.shareTimeoutMs ?? 30_000;
+  const assembler = new RelayAssembler(self, { shareTimeoutMs: ttl });
   const views = new Map<string, Uint8Array[]>();
+  const alerts: Alert[] = [];
+  const factory = new AlertFactory(`relay-${self}`);
   const peerOf = (linkId: string) => {
     const [x, y] = linkId.split('~');
     if (x === self) return y!;
@@ -125,24 +131,72 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
   };
   /** HopKeys over this KME's store; reservations of taken link keys land in `out` (sent with the message). */
   const hopKeys = (out: ReservationRecord[]) =>
-    keyStoreHopKeys(self, kme.store, peerOf, (_from, _to, r) => out.push(r), Date.now);
+    keyStoreHopKeys(self, kme.store, peerOf, (_from, _to, r) => out.push(r), Date.now, {
+      keepReservation: true,
+    });
 
-  const send = async (m: RelayShareMessage, rs: ReservationRecord[]): Promise<Answer> => {
+  const alert = (
+    reason: LiveRelayFailure,
+    paths: readonly (readonly string[])[],
+    detail: string,
+    node?: string,
+  ) => {
+    const kind = KIND[reason];
+    if (!kind) return;
+    const suspects = paths.flatMap((p) => p.slice(1, -1));
+    const a = factory.make(
+      kind,
+      Date.now() * 1e6,
+      { nodeId: node ?? suspects[0] ?? self },
+      { statistic: STATISTIC[reason]!, value: Math.max(1, paths.length), threshold: 0 },
+      `Relayed key refused at ${self} (${reason}) over path ${paths.map(pathText).join(', ') || '?'}` +
+        `${node ? ` from ${node}` : ''}: ${detail}; both ends discard it`,
+    );
+    alerts.push(a);
+    if (alerts.length > 100) alerts.shift();
+    kme.app.log.error({ alert: a }, 'relay refused');
+    options.onAlert?.(a);
+  };
+  const refused = (r: IntegrityRefusal): Answer => {
+    alert(r.reason, r.paths, r.detail, r.node);
+    return {
+      status: 'error',
+      reason: r.reason,
+      at: self,
+      detail: r.detail,
+      paths: r.paths.map((p) => [...p]),
+    };
+  };
+
+  /** Sends one hop's message with its link-key reservations; settles them by the outcome. */
+  const sendHop = async (m: RelayShareMessage, rs: readonly ReservationRecord[]): Promise<Answer> => {
     const next = m.path[m.hop]!;
+    await kme.store.syncWal(); // the taken link key is on disk before its ciphertext leaves
+    let answer: Answer;
     try {
-      return asAnswer(await kme.sendRelay(next, rs, toWire(m)), next);
+      answer = asAnswer(await kme.sendRelay(next, rs, shareToWire(m)), next);
     } catch (e) {
+      for (const r of rs) kme.core.abandonReservation(next, r.keyId); // the peer erases its copy
       return { status: 'error', reason: 'unreachable', at: next, detail: (e as Error).message };
+    }
+    for (const r of rs) kme.store.clearOutboxKey(next, r.keyId); // applied there with the message
+    return answer;
+  };
+  /** A message to the other end KME over the direct channel (no reservations). */
+  const direct = async (peer: string, message: Record<string, unknown>): Promise<Answer> => {
+    try {
+      return asAnswer(await kme.sendRelay(peer, [], message), peer);
+    } catch (e) {
+      return { status: 'error', reason: 'unreachable', at: peer, detail: (e as Error).message };
     }
   };
 
   const supplyEnd = (peer: string, keyId: string, key: Uint8Array, paths: readonly (readonly string[])[]) => {
-    const multi = paths.length > 1;
     const meta = endMeta(paths);
     kme.supply(peer, {
       keyId,
       key: key.slice(), // the store may keep the array it is given; ours is erased below
-      provenance: multi ? 'qkd-multipath' : 'qkd-relayed',
+      provenance: paths.length > 1 ? 'qkd-multipath' : 'qkd-relayed',
       path: meta.path,
       exposedTo: meta.exposedTo,
       owner: paths[0]![0]!,
@@ -150,14 +204,36 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     key.fill(0);
   };
 
+  const expireLater = () =>
+    setTimeout(() => {
+      for (const r of assembler.expire(Date.now())) refused(r);
+    }, ttl + 5).unref();
+
   kme.onRelay(async (from, wire): Promise<Answer> => {
-    if (wire.type === 'relay-abort' && typeof wire.keyId === 'string') {
-      collector.drop(wire.keyId);
-      routesOf.delete(wire.keyId);
+    const keyId = typeof wire.keyId === 'string' ? wire.keyId : '';
+    const bad = (detail: string): Answer => ({ status: 'error', reason: 'bad-message', at: self, detail });
+    if (wire.type === 'relay-abort') {
+      assembler.abort(from, keyId, Date.now());
       return { status: 'pending' };
     }
-    const msg = fromWire(wire);
-    if (!msg) return { status: 'error', reason: 'bad-message', at: self };
+    if (wire.type === 'relay-announce') {
+      const a = announceFromWire(wire);
+      if (!a) return bad('malformed announcement');
+      const r = assembler.announce(from, a, Date.now());
+      if (!r.ok) return refused(r);
+      expireLater();
+      return { status: 'pending' };
+    }
+    if (wire.type === 'relay-confirm') {
+      const c = confirmFromWire(wire);
+      if (!c) return bad('malformed confirmation');
+      const r = assembler.confirm(from, c.keyId, c.nonce, c.tag);
+      if (!r.ok) return refused(r);
+      supplyEnd(from, c.keyId, r.key, r.paths); // durable (the store syncs supply) before the answer
+      return { status: 'confirmed', tag: toB64(r.tag) };
+    }
+    const msg = shareFromWire(wire);
+    if (!msg) return bad('malformed share');
     if (msg.path[msg.hop - 1] !== from || msg.links[msg.hop - 1] !== linkIdOf(from, self))
       return { status: 'error', reason: 'not-on-path', at: self };
     const rs: ReservationRecord[] = [];
@@ -166,32 +242,34 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     if (step.kind === 'forward') {
       if (options.recordViews) views.set(msg.keyId, [...(views.get(msg.keyId) ?? []), step.view]);
       else step.view.fill(0);
-      return send(step.message, rs);
+      return sendHop(step.message, rs);
     }
-    const paths = routesOf.get(step.keyId) ?? [];
-    paths[step.shareIndex] = [...msg.path];
-    routesOf.set(step.keyId, paths);
-    const key = collector.add(step.keyId, step.shareIndex, step.shareCount, step.share);
-    if (!key) return { status: 'pending' };
-    routesOf.delete(step.keyId);
-    supplyEnd(msg.path[0]!, step.keyId, key, paths);
-    return { status: 'delivered' };
+    const r = assembler.share(from, step.keyId, msg.path, step.shareIndex, step.shareCount, step.share);
+    return r.ok ? { status: r.status } : refused(r);
+  });
+
+  const fail = (reason: LiveRelayFailure, at: string, detail?: string): LiveRelayResult => ({
+    ok: false,
+    reason,
+    at,
+    ...(detail !== undefined ? { detail } : {}),
   });
 
   return {
     id: self,
     views,
+    alerts,
     get pending() {
-      return collector.pending;
+      return assembler.pending;
     },
     async relayKey(paths, keyBytes = 32): Promise<LiveRelayResult> {
       const dst = paths[0]?.at(-1);
       const valid =
         dst !== undefined &&
-        paths.every(
-          (p) => p.length >= 2 && p[0] === self && p.at(-1) === dst && new Set(p).size === p.length,
-        );
-      if (!valid) return { ok: false, reason: 'no-route', at: self };
+        paths.length <= 16 &&
+        paths.every((p) => p.length >= 2 && p[0] === self && p.at(-1) === dst) &&
+        nodeDisjoint(paths);
+      if (!valid) return fail('no-route', self);
       if (!Number.isInteger(keyBytes) || keyBytes < 1 || keyBytes > 4096)
         throw new RangeError(`relayKey: keyBytes must be 1..4096, got ${keyBytes}`);
       const routes: RelayRoute[] = paths.map((p) => ({
@@ -200,29 +278,64 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
       }));
       const keyId = randomUUID();
       const key = random(keyBytes);
+      const shares = splitKey(key, routes.length, random);
+      const macKey = random(32);
+      const digests = shares.map((s, i) => shareDigest(macKey, keyId, paths[i]!, i, shares.length, s));
       const rs: ReservationRecord[] = [];
-      const start = startRelay(keyId, key, routes, hopKeys(rs), random);
+      const start = startRelayShares(keyId, shares, routes, hopKeys(rs));
+      for (const s of shares) s.fill(0);
       if (!start.ok) {
         key.fill(0);
-        return { ok: false, reason: start.reason, at: self };
+        rs.forEach((r, i) => kme.core.abandonReservation(paths[i]![1]!, r.keyId));
+        return fail(start.reason, self);
       }
-      let last: Answer = { status: 'pending' };
-      for (let i = 0; i < start.messages.length; i++) {
-        last = await send(start.messages[i]!, [rs[i]!]);
-        if (last.status === 'error') break;
-      }
-      if (last.status !== 'delivered') {
+      await kme.store.syncWal(); // link keys consumed durably before the announcement leaves
+      const abandonAll = () => rs.forEach((r, i) => kme.core.abandonReservation(paths[i]![1]!, r.keyId));
+      const announced = await direct(dst, announceToWire({ keyId, paths, keyBytes, macKey, digests }));
+      macKey.fill(0);
+      if (announced.status === 'error') {
         key.fill(0);
-        if (paths.length > 1) await kme.sendRelay(dst, [], { type: 'relay-abort', keyId }).catch(() => {});
-        const e =
-          last.status === 'error' ? last : { reason: 'bad-message' as const, at: dst, detail: 'incomplete' };
-        return {
-          ok: false,
-          reason: e.reason,
-          at: e.at,
-          ...(e.detail !== undefined ? { detail: e.detail } : {}),
-        };
+        abandonAll();
+        return fail(announced.reason, announced.at, announced.detail);
       }
+      const abort = async (e: Extract<Answer, { status: 'error' }>, path?: readonly string[]) => {
+        key.fill(0);
+        const concerned = e.paths && e.paths.length > 0 ? e.paths : path ? [path] : [];
+        // The suspect is an intermediate node of the path concerned, or the node that did not answer.
+        const suspect = e.reason === 'unreachable' || concerned.length === 0 ? e.at : undefined;
+        alert(
+          e.reason === 'unreachable' ? 'missing-share' : e.reason,
+          concerned,
+          e.detail ?? e.reason,
+          suspect,
+        );
+        await direct(dst, { type: 'relay-abort', keyId });
+        return fail(e.reason, e.at, e.detail);
+      };
+      for (let i = 0; i < start.messages.length; i++) {
+        const a = await sendHop(start.messages[i]!, [rs[i]!]);
+        if (a.status === 'error') {
+          rs.slice(i + 1).forEach((r, j) => kme.core.abandonReservation(paths[i + 1 + j]![1]!, r.keyId));
+          return abort(a, paths[i]);
+        }
+      }
+      // Hop answers pass through trusted nodes; only the destination's own word (direct channel) counts.
+      const nonce = random(32);
+      const confirmed = await direct(
+        dst,
+        confirmToWire(keyId, nonce, confirmationTag(nonce, 'source', keyId, self, dst, key)),
+      );
+      if (confirmed.status === 'error') return abort(confirmed);
+      const expect = confirmationTag(nonce, 'destination', keyId, self, dst, key);
+      const got = confirmed.status === 'confirmed' ? fromB64(confirmed.tag) : undefined;
+      if (!got || got.length !== expect.length || !timingSafeEqual(got, expect))
+        return abort({
+          status: 'error',
+          reason: 'confirmation-failed',
+          at: dst,
+          detail: 'destination tag mismatch',
+          paths: paths.map((p) => [...p]),
+        });
       supplyEnd(dst, keyId, key, paths);
       const meta = endMeta(paths);
       return { ok: true, keyId, provenance: paths.length > 1 ? 'qkd-multipath' : 'qkd-relayed', ...meta };

@@ -101,11 +101,24 @@ export function startRelay(
   random: (n: number) => Uint8Array,
 ): { ok: true; messages: RelayShareMessage[] } | { ok: false; reason: 'no-link-key' | 'no-route' } {
   if (routes.length === 0) return { ok: false, reason: 'no-route' };
-  const shares = splitKey(key, routes.length, random);
+  return startRelayShares(keyId, splitKey(key, routes.length, random), routes, keys);
+}
+
+/**
+ * `startRelay` with the shares already split (share i travels over route i): the live relay needs them
+ * to announce their digests to the destination first (./relay-integrity.ts).
+ */
+export function startRelayShares(
+  keyId: string,
+  shares: readonly Uint8Array[],
+  routes: readonly RelayRoute[],
+  keys: HopKeys,
+): { ok: true; messages: RelayShareMessage[] } | { ok: false; reason: 'no-link-key' | 'no-route' } {
+  if (routes.length === 0 || shares.length !== routes.length) return { ok: false, reason: 'no-route' };
   const messages: RelayShareMessage[] = [];
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i]!;
-    const linkKey = keys.take(r.links[0]!, key.length);
+    const linkKey = keys.take(r.links[0]!, shares[i]!.length);
     if (!linkKey) return { ok: false, reason: 'no-link-key' };
     messages.push({
       type: 'relay-share',

@@ -12,7 +12,7 @@
  * dead time scales detections by the open-gate fraction (source-detector.ts). Rates are bits per pulse sent.
  */
 import { binaryEntropy } from '../common/index.ts';
-import { E0_BACKGROUND, errorE, gainQ } from './source-detector.ts';
+import { errorE, errorN, gainQ, yieldN, E0_BACKGROUND } from './source-detector.ts';
 
 /** What the asymptotic BB84 models need from a link at one distance. */
 export interface Bb84Channel {
@@ -46,11 +46,11 @@ function detectorTerms(ch: Bb84Channel, mu: number): { y0: number; duty: number 
   return { y0, duty };
 }
 
-/** Ideal single-photon source: R = q·Y_1·[1 − f·h(e_1) − h(e_1)], Y_1 = Y0 + η − Y0·η. */
+/** Ideal single-photon source: R = q·Y_1·[1 − f·h(e_1) − h(e_1)], Y_1 = Y0 + η − Y0·η (source-detector.ts). */
 export function bb84SinglePhotonRate(ch: Bb84Channel): Bb84Rate {
   const { y0, duty } = detectorTerms(ch, 1);
-  const y1 = y0 + ch.eta - y0 * ch.eta;
-  const e1 = (E0_BACKGROUND * y0 + ch.ed * ch.eta * (1 - y0)) / y1;
+  const y1 = yieldN(1, ch.eta, y0);
+  const e1 = errorN(1, ch.eta, y0, ch.ed);
   const r = ch.q * y1 * (1 - ch.f * binaryEntropy(e1) - binaryEntropy(e1)) * duty;
   return { rate: Math.max(0, r), qber: e1 };
 }
@@ -72,8 +72,8 @@ export function bb84DecoyInfiniteRate(ch: Bb84Channel, mu: number): Bb84Rate {
   const { y0, duty } = detectorTerms(ch, mu);
   const q = gainQ(mu, ch.eta, y0);
   const e = errorE(mu, ch.eta, y0, ch.ed);
-  const y1 = y0 + ch.eta - y0 * ch.eta;
-  const e1 = (E0_BACKGROUND * y0 + ch.ed * ch.eta * (1 - y0)) / y1;
+  const y1 = yieldN(1, ch.eta, y0);
+  const e1 = errorN(1, ch.eta, y0, ch.ed);
   const q1 = y1 * mu * Math.exp(-mu);
   const r = ch.q * (-q * ch.f * binaryEntropy(e) + q1 * (1 - binaryEntropy(e1))) * duty;
   return { rate: Math.max(0, r), qber: e };

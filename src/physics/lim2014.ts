@@ -38,15 +38,15 @@ export interface Lim2014Bound {
 }
 
 /**
- * Hoeffding deviation δ(n, ε) = sqrt(n/2 · ln(1/ε)) (paper, below Eq. 3). The paper's δ is
- * sqrt(n/2 · ln(21/ε_sec)), i.e. this function with ε = ε_sec/21 — callers pass ε_sec/21, not 21/ε_sec
- * (the latter makes the logarithm negative and δ NaN; fixed in issue 2's review of this file).
+ * Hoeffding deviation δ(n, ε) = sqrt(n/2 · ln(1/ε)) (paper, App. A, Eq. A1). The main text's deviation (under
+ * Eq. 2) is sqrt(n_X/2 · ln(21/ε_sec)), i.e. this function with ε = ε_sec/21 — callers pass ε_sec/21, not
+ * 21/ε_sec (the latter makes the logarithm negative and δ NaN).
  */
 export function hoeffdingDelta(n: number, eps: number): number {
   return Math.sqrt((n / 2) * Math.log(1 / eps));
 }
 
-/** τ_n = Σ_k p_k e^{−μ_k} μ_kⁿ / n!: probability that a pulse carries n photons (paper, Eq. 1). */
+/** τ_n = Σ_k p_k e^{−μ_k} μ_kⁿ / n!: probability that a pulse carries n photons (paper, under Eq. 2). */
 export function tau(n: number, mu: readonly number[], p: readonly number[]): number {
   let s = 0;
   let fact = 1;
@@ -55,7 +55,7 @@ export function tau(n: number, mu: readonly number[], p: readonly number[]): num
   return s;
 }
 
-/** γ(a, b, c, d) of the paper (Eq. 5), the random-sampling correction to the phase error. */
+/** γ(a, b, c, d) of the paper (defined under Eq. 5), the random-sampling correction to the phase error. */
 export function gamma(a: number, b: number, c: number, d: number): number {
   if (!(b > 0 && b < 1) || !(c > 0) || !(d > 0)) return Infinity;
   const arg = (((c + d) / (c * d * (1 - b) * b)) * (21 * 21)) / (a * a);
@@ -106,7 +106,7 @@ export function lim2014Bounds(c: Lim2014Counts, epsSec: number): Lim2014Bound {
 }
 
 /**
- * Secret key length (paper Eq. 6):
+ * Secret key length (paper Eq. 1):
  * ℓ = ⌊ s_0 + s_1·(1 − h(φ)) − λ_EC − 6·log₂(21/ε_sec) − log₂(2/ε_cor) ⌋, and 0 when that is negative.
  * `leakEcBits` is λ_EC, every bit error correction and verification disclosed.
  */

@@ -38,11 +38,32 @@ export interface KeyRateResult {
   readonly qber?: number;
   readonly mu?: number;
   readonly nu?: number;
+  /** CV-QKD: the modulation variance V_A used (optimised or pinned). */
+  readonly modulationVariance?: number;
+  /** bb84-decoy-finite: every setting used, the pulses N of the block and the ε_sec it was computed at. */
+  readonly finite?: {
+    readonly mu1: number;
+    readonly mu2: number;
+    readonly mu3: number;
+    readonly p1: number;
+    readonly p2: number;
+    readonly pZ: number;
+    readonly pulses: number;
+    readonly epsSec: number;
+  };
 }
 
-/** Options of `keyRate`: the block size (pulses) of `bb84-decoy-finite`, 1e6..1e10 (default 1e10). */
+/**
+ * Options of `keyRate`. For `bb84-decoy-finite`: the block as pulses sent (`blockSize`, default 1e10) or as the
+ * post-processing block size n_X of Lim et al. 2014 (`nX`, sifted key-basis detections; wins over blockSize).
+ * `pinned` names parameters the caller set explicitly: a pinned optimisable parameter (basis_bias_z for the
+ * finite-key model; signal_intensity, decoy_intensity and cv_modulation_variance are pinned whenever set) is
+ * held at its value instead of re-optimised.
+ */
 export interface KeyRateOptions {
   readonly blockSize?: number;
+  readonly nX?: number;
+  readonly pinned?: readonly (keyof LinkParams)[];
 }
 
 const m = (
@@ -133,7 +154,27 @@ function bb84Channel(p: LinkParams, distanceKm: number): Bb84Channel {
 const MU_LO = 1e-4;
 const MU_HI = 1.5;
 
-function compute(model: string, p: LinkParams, distanceKm: number, blockSize: number): KeyRateResult {
+/** Maximises over an intensity unless the parameter pins it (NaN = not pinned). */
+function scanUnlessPinned(
+  pinnedValue: number,
+  f: (x: number) => number,
+  lo: number,
+  hi: number,
+  ...rest: [number?, number?, boolean?]
+): { x: number; value: number } {
+  if (!Number.isNaN(pinnedValue)) return { x: pinnedValue, value: Math.max(0, f(pinnedValue)) };
+  return maximizeScan(f, lo, hi, ...rest);
+}
+
+function compute(
+  model: string,
+  p: LinkParams,
+  distanceKm: number,
+  blockSize: number,
+  opts: KeyRateOptions,
+): KeyRateResult {
+  const muPin = param(p, 'signalIntensity');
+  const nuPin = param(p, 'decoyIntensity');
   switch (model) {
     case 'plob':
       return { ratePerPulse: plobBound(channelTransmittance(p, distanceKm)) };
@@ -147,33 +188,58 @@ function compute(model: string, p: LinkParams, distanceKm: number, blockSize: nu
     case 'bb84-decoy-infinite': {
       const ch = bb84Channel(p, distanceKm);
       const fn = model === 'bb84-gllp' ? bb84GllpRate : bb84DecoyInfiniteRate;
-      const best = maximizeScan((mu) => fn(ch, mu).rate, MU_LO, MU_HI);
+      const best = scanUnlessPinned(muPin, (mu) => fn(ch, mu).rate, MU_LO, MU_HI);
       return { ratePerPulse: best.value, qber: fn(ch, best.x).qber, mu: best.x };
     }
     case 'bb84-decoy-vacuum-weak': {
       const ch = bb84Channel(p, distanceKm);
       const nuMin = Math.max(1e-4, param(p, 'decoyIntensityMin'));
       const bestNu = (mu: number) =>
-        mu <= nuMin * 1.01
+        mu <= nuMin * 1.01 && Number.isNaN(nuPin)
           ? { x: nuMin, value: 0 }
-          : maximizeScan((nu) => bb84VacuumWeakRate(ch, mu, nu).rate, nuMin, mu * 0.99, 8, 1e-4, false);
-      const best = maximizeScan((mu) => bestNu(mu).value, MU_LO, MU_HI, 16, 1e-4);
+          : scanUnlessPinned(
+              nuPin,
+              (nu) => bb84VacuumWeakRate(ch, mu, nu).rate,
+              nuMin,
+              mu * 0.99,
+              8,
+              1e-4,
+              false,
+            );
+      const best = scanUnlessPinned(muPin, (mu) => bestNu(mu).value, MU_LO, MU_HI, 16, 1e-4);
       const nu = bestNu(best.x).x;
       return { ratePerPulse: best.value, qber: bb84VacuumWeakRate(ch, best.x, nu).qber, mu: best.x, nu };
     }
     case 'bb84-decoy-finite': {
-      const r = optimizeFiniteKey({
-        eta: systemTransmittance(p, distanceKm),
-        y0: p.darkCountProbability,
-        ed: p.misalignmentError,
-        f: p.errorCorrectionEfficiency,
-        afterpulse: p.afterpulseProbability,
-        blockSize,
-        epsSec: 1e-9,
-        epsCor: 1e-15,
-        muMin: Math.max(1e-4, param(p, 'decoyIntensityMin')),
-      });
-      return { ratePerPulse: r.rate, qber: r.qber, mu: r.settings.mu1, nu: r.settings.mu2 };
+      const mu3 = param(p, 'decoyIntensityWeakest');
+      const r = optimizeFiniteKey(
+        {
+          eta: systemTransmittance(p, distanceKm),
+          y0: p.darkCountProbability,
+          ed: p.misalignmentError,
+          f: p.errorCorrectionEfficiency,
+          afterpulse: p.afterpulseProbability,
+          blockSize,
+          ...(opts.nX !== undefined ? { nX: opts.nX } : {}),
+          epsSec: param(p, 'finiteEpsSec'),
+          epsSecPerBit: param(p, 'finiteEpsSecPerBit'),
+          epsCor: param(p, 'finiteEpsCor'),
+          muMin: Math.max(mu3 > 0 ? 0 : 1e-4, param(p, 'decoyIntensityMin')),
+          mu3,
+        },
+        {
+          ...(Number.isNaN(muPin) ? {} : { mu1: muPin }),
+          ...(Number.isNaN(nuPin) ? {} : { mu2: nuPin }),
+          ...(opts.pinned?.includes('basisBiasZ') ? { pZ: p.basisBiasZ } : {}),
+        },
+      );
+      return {
+        ratePerPulse: r.rate,
+        qber: r.qber,
+        mu: r.settings.mu1,
+        nu: r.settings.mu2,
+        finite: { ...r.settings, mu3, pulses: r.pulses, epsSec: r.epsSec },
+      };
     }
     case 'tf-qkd': {
       // Charlie sits halfway: each arm carries half the channel loss (fiber or free space).
@@ -185,7 +251,7 @@ function compute(model: string, p: LinkParams, distanceKm: number, blockSize: nu
         f: p.errorCorrectionEfficiency,
       };
       const bestEps = (mu: number) => maximizeScan((eps) => snsTfRate(ch, mu, eps).rate, 1e-6, 0.5, 14, 1e-4);
-      const best = maximizeScan((mu) => bestEps(mu).value, 0.01, 1.2, 12, 1e-4);
+      const best = scanUnlessPinned(muPin, (mu) => bestEps(mu).value, 0.01, 1.2, 12, 1e-4);
       const eps = bestEps(best.x).x;
       return { ratePerPulse: best.value, qber: snsTfRate(ch, best.x, eps).qber, mu: best.x, nu: eps };
     }
@@ -197,8 +263,13 @@ function compute(model: string, p: LinkParams, distanceKm: number, blockSize: nu
         electronicNoise: param(p, 'cvElectronicNoise'),
         beta: param(p, 'cvReconciliationEfficiency'),
       };
-      const best = maximizeScan((va) => gg02Rate({ ...base, modulationVariance: va }), 0.5, 200);
-      return { ratePerPulse: best.value };
+      const best = scanUnlessPinned(
+        param(p, 'cvModulationVariance'),
+        (va) => gg02Rate({ ...base, modulationVariance: va }),
+        0.5,
+        200,
+      );
+      return { ratePerPulse: best.value, modulationVariance: best.x };
     }
     default:
       throw new QkdnetError(
@@ -228,15 +299,21 @@ export function keyRate(
   const blockSize = opts.blockSize ?? 1e10;
   if (!(blockSize >= 1e3) || !Number.isFinite(blockSize))
     throw new RangeError(`blockSize must be ≥ 1e3 pulses, got ${blockSize}`);
+  if (opts.nX !== undefined && !(opts.nX >= 1e2 && Number.isFinite(opts.nX)))
+    throw new RangeError(`nX must be ≥ 1e2 sifted key bits, got ${opts.nX}`);
   let cache = CACHE.get(params);
   if (cache === undefined) {
     cache = new Map();
     CACHE.set(params, cache);
   }
-  const key = `${model}|${distanceKm}|${model === 'bb84-decoy-finite' ? blockSize : 0}`;
+  const finiteKey =
+    model === 'bb84-decoy-finite'
+      ? `${opts.nX !== undefined ? `nX${opts.nX}` : blockSize}|${opts.pinned?.includes('basisBiasZ') ? 'pz' : ''}`
+      : '0';
+  const key = `${model}|${distanceKm}|${finiteKey}`;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const r = compute(model, params, distanceKm, blockSize);
+  const r = compute(model, params, distanceKm, blockSize, opts);
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(key, r);
   return r;

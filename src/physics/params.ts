@@ -32,6 +32,20 @@ export interface LinkParams {
   basisBiasZ: number;
   /** Smallest decoy intensity the modulator can set (vacuum + weak decoy, finite key), photons/pulse. */
   decoyIntensityMin?: number;
+  /** The weakest of the three finite-key intensities, μ3 (0 = vacuum), photons/pulse. */
+  decoyIntensityWeakest?: number;
+  /** Signal intensity μ (μ1) pinned instead of optimised; NaN (default) = optimised per distance. */
+  signalIntensity?: number;
+  /** Decoy intensity ν (μ2) pinned instead of optimised; NaN (default) = optimised per distance. */
+  decoyIntensity?: number;
+  /** Finite key: secrecy parameter ε_sec when fixed. */
+  finiteEpsSec?: number;
+  /** Finite key: κ, secrecy leakage per key bit (ε_sec = κ·ℓ, Lim et al. 2014 Sec. IV); 0 = fixed ε_sec. */
+  finiteEpsSecPerBit?: number;
+  /** Finite key: correctness parameter ε_cor. */
+  finiteEpsCor?: number;
+  /** CV-QKD: Alice's modulation variance V_A pinned (shot-noise units); NaN (default) = optimised. */
+  cvModulationVariance?: number;
   /** CV-QKD: excess noise ξ at the channel input, shot-noise units. */
   cvExcessNoise?: number;
   /** CV-QKD: homodyne detector efficiency η_hom, 0..1 (trusted). */
@@ -55,6 +69,13 @@ export interface LinkParams {
 /** Every optional parameter with the value used when a preset does not set it. */
 export const PARAM_DEFAULTS: Readonly<Required<Pick<LinkParams, OptionalKey>>> = {
   decoyIntensityMin: 0.01,
+  decoyIntensityWeakest: 0,
+  signalIntensity: Number.NaN,
+  decoyIntensity: Number.NaN,
+  finiteEpsSec: 1e-9,
+  finiteEpsSecPerBit: 0,
+  finiteEpsCor: 1e-15,
+  cvModulationVariance: Number.NaN,
   cvExcessNoise: 0.005,
   cvDetectorEfficiency: 0.606,
   cvElectronicNoise: 0.041,
@@ -148,6 +169,55 @@ export const PARAM_SPECS: Readonly<
     max: 0.5,
     doc: 'smallest non-vacuum decoy intensity (vacuum+weak, finite key)',
   },
+  decoyIntensityWeakest: {
+    name: 'decoy_intensity_weakest',
+    unit: 'photons',
+    min: 0,
+    max: 0.1,
+    doc: 'weakest finite-key intensity μ3 (0 = vacuum; Lim et al. 2014 use 2e-4)',
+  },
+  signalIntensity: {
+    name: 'signal_intensity',
+    unit: 'photons',
+    min: 1e-4,
+    max: 2,
+    doc: 'signal intensity μ pinned (unset: optimised per distance)',
+  },
+  decoyIntensity: {
+    name: 'decoy_intensity',
+    unit: 'photons',
+    min: 1e-5,
+    max: 1,
+    doc: 'decoy intensity ν pinned (unset: optimised per distance)',
+  },
+  finiteEpsSec: {
+    name: 'eps_sec',
+    unit: '',
+    min: 1e-30,
+    max: 0.1,
+    doc: 'finite key: secrecy parameter ε_sec (used when eps_sec_per_bit = 0)',
+  },
+  finiteEpsSecPerBit: {
+    name: 'eps_sec_per_bit',
+    unit: '',
+    min: 0,
+    max: 1e-3,
+    doc: 'finite key: κ with ε_sec = κ·ℓ (Lim et al. 2014 Sec. IV); 0 = fixed eps_sec',
+  },
+  finiteEpsCor: {
+    name: 'eps_cor',
+    unit: '',
+    min: 1e-30,
+    max: 0.1,
+    doc: 'finite key: correctness parameter ε_cor',
+  },
+  cvModulationVariance: {
+    name: 'cv_modulation_variance',
+    unit: 'SNU',
+    min: 0.01,
+    max: 1000,
+    doc: 'CV-QKD: modulation variance V_A pinned (unset: optimised per distance)',
+  },
   cvExcessNoise: {
     name: 'cv_excess_noise',
     unit: 'SNU',
@@ -221,7 +291,11 @@ export const PARAM_BY_NAME: ReadonlyMap<string, keyof LinkParams> = new Map(
 /** The record as snake_case JSON (for output); optional keys appear with their effective value. */
 export function paramsToJson(p: LinkParams): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of Object.keys(PARAM_SPECS) as (keyof LinkParams)[]) out[PARAM_SPECS[k].name] = param(p, k);
+  for (const k of Object.keys(PARAM_SPECS) as (keyof LinkParams)[]) {
+    const v = param(p, k);
+    // NaN marks a parameter the models optimise (not pinned): left out rather than printed as null.
+    if (!Number.isNaN(v)) out[PARAM_SPECS[k].name] = v;
+  }
   return out;
 }
 

@@ -59,6 +59,28 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       basisBiasZ: 0.9,
     },
   },
+  lim2014: {
+    name: 'lim2014',
+    title: 'Lim et al. 2014 finite-key evaluation (dedicated fiber, Fig. 1)',
+    source:
+      'C. C.-W. Lim, M. Curty, N. Walenta, F. Xu, H. Zbinden, "Concise security bounds for practical decoy-state quantum key distribution", PRA 89, 022307 (2014), Sec. IV and Fig. 1',
+    notes:
+      'Stated in the paper: η_Bob = 10%, p_dc = 6e-7 per detector (Y0 = 1.2e-6 for both), p_ap = 4e-2, α = 0.2 dB/km, e_mis = 5e-3, f_EC = 1.16, μ3 = 2e-4, ε_cor = 1e-15, ε_sec = κ·ℓ with κ = 1e-15; block sizes are post-processing blocks n_X = 10^4…10^9 (`--n-x`). Rates are per pulse, so the clock is an assumption: 1 GHz. Use with --model bb84-decoy-finite --n-x N.',
+    params: {
+      ...NEUTRAL,
+      attenuationDbPerKm: 0.2,
+      detectorEfficiency: 0.1,
+      darkCountProbability: 1.2e-6,
+      misalignmentError: 0.005,
+      errorCorrectionEfficiency: 1.16,
+      afterpulseProbability: 0.04,
+      repetitionRateHz: 1e9,
+      decoyIntensityMin: 0,
+      decoyIntensityWeakest: 2e-4,
+      finiteEpsSecPerBit: 1e-15,
+      finiteEpsCor: 1e-15,
+    },
+  },
   micius: {
     name: 'micius',
     title: 'Micius satellite-to-ground decoy BB84 downlink (distance = slant range)',

@@ -41,12 +41,35 @@ test('gainQ and errorE equal the photon-number sums of yields and errors', () =>
   );
 });
 
-test('GYS at 0 km: Q_0.5 = Y0 + 1 − e^{−0.0225} and E close to e_d', () => {
+test('GYS at 0 km: Q_0.5 = Y0 + (1 − Y0)(1 − e^{−0.0225}) and E close to e_d', () => {
   // GYS (Lo–Ma–Chen 2005): η_Bob = 0.045, Y0 = 1.7e-6, e_d = 0.033; hand-computed 1 − e^{−0.0225} = 0.022248...
+  // Exact convention (a background click or, failing that, a photon): differs from Ma et al.'s Y0 + 1 − e^{−ημ}
+  // by Y0·(1 − e^{−ημ}) ≈ 4e-8, far below the papers' printed digits.
+  const d = 0.022248762806663637;
   const q = gainQ(0.5, 0.045, 1.7e-6);
-  assert.ok(Math.abs(q - (1.7e-6 + 0.022248762806663637)) < 1e-15);
+  assert.ok(Math.abs(q - (1.7e-6 + (1 - 1.7e-6) * d)) < 1e-15);
   const e = errorE(0.5, 0.045, 1.7e-6, 0.033);
-  assert.ok(Math.abs(e - (0.5 * 1.7e-6 + 0.033 * 0.022248762806663637) / q) < 1e-15);
+  assert.ok(Math.abs(e - (0.5 * 1.7e-6 + 0.033 * (1 - 1.7e-6) * d) / q) < 1e-15);
+});
+
+test('Q_μ is the Poisson average of Y_n and E_μQ_μ that of e_nY_n (one yield convention)', () => {
+  // Independent check: sum the photon-number series directly, for a high background where the convention matters.
+  for (const [mu, eta, y0, ed] of [
+    [0.5, 0.045, 1.7e-6, 0.033],
+    [0.8, 0.3, 0.05, 0.02],
+    [0.1, 1e-4, 0.2, 0.01],
+  ] as const) {
+    let q = 0;
+    let eq = 0;
+    let pn = Math.exp(-mu);
+    for (let n = 0; n < 60; n++) {
+      if (n > 0) pn *= mu / n;
+      q += pn * yieldN(n, eta, y0);
+      eq += pn * errorN(n, eta, y0, ed) * yieldN(n, eta, y0);
+    }
+    assert.ok(Math.abs(q - gainQ(mu, eta, y0)) < 1e-14, `Q ${q} vs ${gainQ(mu, eta, y0)}`);
+    assert.ok(Math.abs(eq / q - errorE(mu, eta, y0, ed)) < 1e-12);
+  }
 });
 
 test('detectorResponse adds afterpulses with error 1/2 and closes gates for the dead time', () => {

@@ -43,7 +43,7 @@ test('asymptotic decoy bounds agree with Ma–Qi–Zhao–Lo 2005 Eqs. 34 and 37
   assert.ok(e.y1Lower < e.asymptotic.y1Lower && e.asymptotic.y1Lower < y1 * 1.01);
   assert.ok(e.e1Upper > e.asymptotic.e1Upper && e.asymptotic.e1Upper > e1 * 0.95);
   // At 1e9 pulses the finite-size deviations of the decoy errors (Hoeffding, ε_sec = 1e-10) still push
-  // the phase-error bound to ≈ 10 %, so Lim's Eq. 6 leaves no key: the honest verdict is too-few-counts.
+  // the phase-error bound to ≈ 10 %, so Lim's Eq. 1 leaves no key: the honest verdict is too-few-counts.
   assert.deepEqual([e.secure, e.reason, e.keyLengthBits], [false, 'too-few-counts', 0]);
 });
 

@@ -6,7 +6,7 @@
  * 2014, with the block's actual counts, via src/physics lim2014Bounds) — and a verdict. The verdict is a
  * value (CONVENTIONS errors kind 3): `secure: false` with `reason`
  *   too-few-counts        a basis/class has fewer sifted events than its finite-size deviation, or the
- *                         finite-key length (Lim Eq. 6, leak f·n·h(Q)) is zero;
+ *                         finite-key length (Lim Eq. 1, leak f·n·h(Q)) is zero;
  *   qber-above-threshold  QBER of the key or test basis above the threshold (default 11 %: one-way BB84
  *                         with perfect error correction, Shor–Preskill);
  *   decoy-inconsistent    the decoy statistics admit no single-photon contribution even asymptotically

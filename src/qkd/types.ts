@@ -153,7 +153,7 @@ export interface Estimates {
   readonly limCounts: Lim2014Counts | null;
   /** Lim 2014 bounds; all zero with phase error ½ when the source is not a three-intensity decoy source. */
   readonly bound: Lim2014Bound;
-  /** Finite-key length (Lim 2014 Eq. 6) with the estimated leak f·n_Z·h(QBER_Z), bits; 0 if none. */
+  /** Finite-key length (Lim 2014 Eq. 1) with the estimated leak f·n_Z·h(QBER_Z), bits; 0 if none. */
   readonly keyLengthBits: number;
   readonly epsSec: number;
   readonly qberThreshold: number;

@@ -73,8 +73,13 @@ export function startKmeSessions(o: KmeSessionOptions): () => Promise<void> {
     if (!r.ok) throw new Error(`relay failed at ${r.at}: ${r.reason}`);
   };
   const loops = o.apps.map(async (app) => {
-    const master = Etsi014Client.fromFiles(o.fleet.kmes.get(app.from)!.url, files(saeName(app.from)));
-    const slave = Etsi014Client.fromFiles(o.fleet.kmes.get(app.to)!.url, files(saeName(app.to)));
+    // Each SAE pins the KME it expects: another KME's certificate is refused in the handshake.
+    const master = Etsi014Client.fromFiles(o.fleet.kmes.get(app.from)!.url, files(saeName(app.from)), {
+      kmeId: kmeName(app.from),
+    });
+    const slave = Etsi014Client.fromFiles(o.fleet.kmes.get(app.to)!.url, files(saeName(app.to)), {
+      kmeId: kmeName(app.to),
+    });
     const st: { -readonly [K in keyof KmeSessionState]: KmeSessionState[K] } = {
       delivered: 0,
       failed: 0,

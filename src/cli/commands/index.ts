@@ -9,6 +9,7 @@ import { register as simulate } from './simulate.ts';
 import { register as detect } from './detect.ts';
 import { register as ipsec } from './ipsec.ts';
 import { register as up } from './up.ts';
+import { register as validate } from './validate.ts';
 
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   keyrate,
@@ -20,4 +21,5 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   detect,
   ipsec,
   up,
+  validate,
 ];

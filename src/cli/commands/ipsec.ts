@@ -343,6 +343,8 @@ Examples:
       '--channel-key <file>',
       'key shared by the two agents: 64 hex digits (openssl rand -hex 32)',
     )
+    .option('--kme-id <id>', "this SAE's KME id: its certificate must name it, else it is refused")
+    .option('--pin-spki <sha256...>', "accepted SPKI SHA-256 of the KME's key (qkdnet pki issue prints it)")
     .option('--peer <host:port>', 'initiator: the responder agent')
     .option('--conn <file>', 'initiator: the connection to protect, YAML/JSON load-conn template')
     .option('--listen <host:port>', 'responder: where to listen', '127.0.0.1:7300')
@@ -360,7 +362,7 @@ agents as HMAC-SHA-256-authenticated messages; key material never travels betwee
 
 Examples:
   openssl rand -hex 32 > chan.key      # copy to both hosts
-  qkdnet ipsec agent --role responder --kme https://kme-b:8443 --cert sae-b.pem --key sae-b.key \\
+  qkdnet ipsec agent --role responder --kme https://kme-b:8443 --kme-id kme-b --cert sae-b.pem --key sae-b.key \\
       --ca ca.pem --peer-sae sae-a --channel-key chan.key --listen 0.0.0.0:7300
   qkdnet ipsec agent --role initiator --kme https://kme-a:8443 --cert sae-a.pem --key sae-a.key \\
       --ca ca.pem --peer-sae sae-b --channel-key chan.key --peer gw-b:7300 --conn conn.yaml --lifetime 600`,
@@ -374,6 +376,8 @@ Examples:
         key: string;
         ca: string;
         peerSae: string;
+        kmeId?: string;
+        pinSpki?: string[];
         channelKey: string;
         peer?: string;
         conn?: string;
@@ -398,7 +402,14 @@ Examples:
         const svc = await startAgentService({
           role: o.role,
           viciPath: o.vici,
-          kme: { url: o.kme, cert: o.cert, key: o.key, ca: o.ca },
+          kme: {
+            url: o.kme,
+            cert: o.cert,
+            key: o.key,
+            ca: o.ca,
+            ...(o.kmeId ? { kmeId: o.kmeId } : {}),
+            ...(o.pinSpki ? { pinSpki: o.pinSpki } : {}),
+          },
           peerSaeId: o.peerSae,
           channelKey: readChannelKey(o.channelKey),
           listen,

@@ -81,7 +81,12 @@ for (const [why, args] of [
   ['unknown parameter', ['--model', 'plob', '--distance', '0:10:1', '--set', 'colour=3']],
   ['malformed range', ['--model', 'plob', '--distance', '0:10']],
   ['negative distance', ['--model', 'plob', '--distance', '-10:10:1']],
-  ['block size out of range', ['--model', 'bb84-decoy-finite', '--distance', '0', '--block-size', '1e12']],
+  ['block size out of range', ['--model', 'bb84-decoy-finite', '--distance', '0', '--block-size', '1e14']],
+  [
+    '--n-x with --pulses',
+    ['--model', 'bb84-decoy-finite', '--distance', '0', '--n-x', '1e4', '--pulses', '1e9'],
+  ],
+  ['--n-x without the finite model', ['--model', 'plob', '--distance', '0', '--n-x', '1e4']],
   ['missing --distance', ['--model', 'plob']],
 ] as const) {
   test(`bad input (${why}) is one line on stderr and exit code 2`, async () => {

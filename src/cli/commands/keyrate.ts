@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import {
   MODELS,
   PRESETS,
+  PARAM_BY_NAME,
   PARAM_SPECS,
   findPreset,
   getModel,
@@ -16,6 +17,7 @@ import {
   maxDistanceKm,
   paramsToJson,
   withOverrides,
+  type KeyRateOptions,
   type LinkParams,
 } from '../../physics/index.ts';
 import { QkdnetError } from '../../common/index.ts';
@@ -36,7 +38,19 @@ export interface KeyrateJson {
   model: string;
   preset: string;
   params: Record<string, number>;
-  points: { distance_km: number; rate_per_pulse: number; qber?: number; mu?: number; nu?: number }[];
+  /** bb84-decoy-finite: the block as asked (pulses sent, or the post-processing block n_X). */
+  block?: { pulses: number } | { n_x: number };
+  points: {
+    distance_km: number;
+    rate_per_pulse: number;
+    qber?: number;
+    mu?: number;
+    nu?: number;
+    /** bb84-decoy-finite: every optimised setting, N and ε_sec at this distance. */
+    finite?: Record<string, number>;
+    /** cv-qkd-gg02: the modulation variance V_A used. */
+    modulation_variance?: number;
+  }[];
   /** null when the model has no maximum (bounds, or a rate still positive past 1,000 dB). */
   max_distance_km: number | null;
 }
@@ -47,6 +61,8 @@ interface KeyrateOptions {
   preset: string;
   set: string[];
   blockSize?: string;
+  pulses?: string;
+  nX?: string;
   format: string;
   plot?: string;
   models?: boolean;
@@ -57,21 +73,30 @@ const EXAMPLES = `
 Examples:
   $ qkdnet keyrate --model bb84-decoy-infinite,bb84-gllp,plob --preset gys --distance 0:200:5 --plot k.svg
       the textbook figure: decoy vs no-decoy BB84 with the GYS parameters, and the PLOB bound
-  $ qkdnet keyrate --model bb84-decoy-finite --block-size 1e8 --distance 0:120:10 --format json
+  $ qkdnet keyrate --model bb84-decoy-finite --pulses 1e8 --distance 0:120:10 --format json
+  $ qkdnet keyrate --model bb84-decoy-finite --preset lim2014 --n-x 1e4 --distance 0:140:10
+      Lim et al. 2014 Fig. 1 as published: post-processing block n_X = 10^4, ε_sec = 1e-15·ℓ, μ3 = 2e-4
+  $ qkdnet keyrate --model cv-qkd-gg02 --set cv_modulation_variance=18.5 --distance 25
+      a pinned parameter is not re-optimised (Lodewyck et al. 2007 ran at V_A = 18.5)
   $ qkdnet keyrate --model tf-qkd,plob --preset metro --set attenuation_db_per_km=0.16 --distance 0:500:20
   $ qkdnet keyrate --model bb84-decoy-vacuum-weak --preset micius --distance 500:1500:100   (slant range)
   $ qkdnet keyrate --models       list the models with their papers
   $ qkdnet keyrate --presets      list the parameter presets with their sources
 
 Rates are secret bits per pulse sent (multiply by repetition_rate_hz for bit/s), asymptotic unless the model
-says otherwise, with intensities optimised at each distance; 0 beyond the maximum distance.
+says otherwise, with intensities optimised at each distance; 0 beyond the maximum distance. A parameter given
+with --set is pinned: signal_intensity, decoy_intensity, cv_modulation_variance and (for bb84-decoy-finite)
+basis_bias_z are then held at the value instead of optimised.
 --format json prints one object per model ({"model","preset","params","points":[…],"max_distance_km"}),
 and a JSON array when several models are given. Parameters for --set (snake_case, with units):
 ${Object.values(PARAM_SPECS)
   .map((s) => `  ${s.name.padEnd(30)} ${s.doc} [${s.unit}]`)
   .join('\n')}`;
 
-function parseSets(items: readonly string[], base: LinkParams): LinkParams {
+function parseSets(
+  items: readonly string[],
+  base: LinkParams,
+): { params: LinkParams; pinned: (keyof LinkParams)[] } {
   const overrides: Record<string, number> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
@@ -80,7 +105,11 @@ function parseSets(items: readonly string[], base: LinkParams): LinkParams {
     overrides[name] = parseNumber(item.slice(eq + 1), `--set ${name}`);
   }
   try {
-    return withOverrides(base, overrides);
+    const pinned = Object.keys(overrides).flatMap((n) => {
+      const k = PARAM_BY_NAME.get(n);
+      return k === undefined ? [] : [k];
+    });
+    return { params: withOverrides(base, overrides), pinned };
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(`--set: ${e.message}`);
     throw e;
@@ -110,10 +139,10 @@ export function sweep(
   presetName: string,
   params: LinkParams,
   distancesKm: readonly number[],
-  blockSize: number | undefined,
+  block: KeyRateOptions,
   onPoint: () => void = () => {},
 ): KeyrateJson {
-  const opts = blockSize === undefined ? {} : { blockSize };
+  const opts = block;
   const points = distancesKm.map((d) => {
     const r = keyRate(model, params, d, opts);
     onPoint();
@@ -123,6 +152,23 @@ export function sweep(
       ...(r.qber !== undefined && r.ratePerPulse > 0 ? { qber: r.qber } : {}),
       ...(r.mu !== undefined && r.ratePerPulse > 0 ? { mu: r.mu } : {}),
       ...(r.nu !== undefined && r.ratePerPulse > 0 ? { nu: r.nu } : {}),
+      ...(r.finite !== undefined && r.ratePerPulse > 0
+        ? {
+            finite: {
+              mu1: r.finite.mu1,
+              mu2: r.finite.mu2,
+              mu3: r.finite.mu3,
+              p_mu1: r.finite.p1,
+              p_mu2: r.finite.p2,
+              p_z: r.finite.pZ,
+              pulses: r.finite.pulses,
+              eps_sec: r.finite.epsSec,
+            },
+          }
+        : {}),
+      ...(r.modulationVariance !== undefined && r.ratePerPulse > 0
+        ? { modulation_variance: r.modulationVariance }
+        : {}),
     };
   });
   const max = maxDistanceKm(model, params, opts);
@@ -130,6 +176,9 @@ export function sweep(
     model,
     preset: presetName,
     params: paramsToJson(params),
+    ...(model === 'bb84-decoy-finite'
+      ? { block: opts.nX !== undefined ? { n_x: opts.nX } : { pulses: opts.blockSize ?? 1e10 } }
+      : {}),
     points,
     max_distance_km: Number.isFinite(max) ? Math.round(max * 100) / 100 : null,
   };
@@ -168,7 +217,7 @@ function plot(
     dashed: getModel(r.model).kind === 'bound',
   }));
   if (!results.some((r) => r.model === 'plob')) {
-    const plob = sweep('plob', presetName, params, distances, undefined);
+    const plob = sweep('plob', presetName, params, distances, {});
     series.push({
       name: 'plob',
       points: plob.points.map((p) => [p.distance_km, p.rate_per_pulse]),
@@ -211,9 +260,23 @@ function run(o: KeyrateOptions): void {
       `Unknown preset "${o.preset}"; known: ${Object.keys(PRESETS).join(', ')}`,
     );
   const distances = parseRange(o.distance, '--distance', { min: 0 });
+  if (o.blockSize !== undefined && o.pulses !== undefined)
+    throw new UsageError('--block-size is the old name of --pulses: give one of them');
+  const pulsesText = o.pulses ?? o.blockSize;
+  const pulsesFlag = o.pulses !== undefined ? '--pulses' : '--block-size';
   const blockSize =
-    o.blockSize === undefined ? undefined : parseNumber(o.blockSize, '--block-size', { min: 1e6, max: 1e10 });
-  const params = parseSets(o.set, preset.params);
+    pulsesText === undefined ? undefined : parseNumber(pulsesText, pulsesFlag, { min: 1e6, max: 1e13 });
+  const nX = o.nX === undefined ? undefined : parseNumber(o.nX, '--n-x', { min: 1e2, max: 1e12 });
+  if (nX !== undefined && blockSize !== undefined)
+    throw new UsageError('--n-x and --pulses both size the block: give one of them');
+  if ((nX !== undefined || blockSize !== undefined) && !models.includes('bb84-decoy-finite'))
+    throw new UsageError(`${nX !== undefined ? '--n-x' : pulsesFlag} applies to bb84-decoy-finite only`);
+  const { params, pinned } = parseSets(o.set, preset.params);
+  const block: KeyRateOptions = {
+    ...(blockSize !== undefined ? { blockSize } : {}),
+    ...(nX !== undefined ? { nX } : {}),
+    pinned,
+  };
   const altitudeKm = params.fsAltitudeKm ?? 0;
   if (isFreeSpace(params) && distances[0]! < altitudeKm)
     throw new UsageError(
@@ -222,7 +285,7 @@ function run(o: KeyrateOptions): void {
   const bar = new ProgressBar('keyrate', models.length * distances.length);
   let done = 0;
   const results = models.map((m) =>
-    sweep(m, preset.name, params, distances, blockSize, () => bar.update(++done)),
+    sweep(m, preset.name, params, distances, block, () => bar.update(++done)),
   );
   bar.done();
   if (o.plot) plot(results, params, preset.name, distances, o.plot);
@@ -246,7 +309,12 @@ export function register(program: Command): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option('--block-size <N>', 'pulses per block for bb84-decoy-finite, 1e6..1e10 (default 1e10)')
+    .option('--pulses <N>', 'bb84-decoy-finite: block as pulses sent, 1e6..1e13 (default 1e10)')
+    .option(
+      '--n-x <N>',
+      "bb84-decoy-finite: block as the post-processing block size n_X (sifted key bits), Lim et al. 2014's convention",
+    )
+    .option('--block-size <N>', 'old name of --pulses')
     .option('--format <table|json|csv>', 'output format', 'table')
     .option('--plot <file.svg>', 'also draw rate (log) vs distance with the PLOB bound as SVG')
     .option('--models', 'list the models with their sources')

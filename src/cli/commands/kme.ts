@@ -11,6 +11,9 @@ import { LinkKeySupply } from '../../server/index.ts';
 import type { KmeHandle } from '../../kms/index.ts';
 import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
 import { formatTable, parseNumber, UsageError } from '../util.ts';
+import { registerStoreCommands } from './kme-store.ts';
+import { checkDataDir } from '../../kms/index.ts';
+import { dirname } from 'node:path';
 
 /** Waits for SIGINT or SIGTERM, then runs `stop` once. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
@@ -35,14 +38,23 @@ interface ClientFlags {
   cert: string;
   key: string;
   ca: string;
+  kmeId?: string;
+  pinSpki?: string[];
 }
 
 function clientOf(o: Partial<ClientFlags>): Etsi014Client {
   for (const f of ['kme', 'cert', 'key', 'ca'] as const)
     if (!o[f]) throw new UsageError(`--${f} is required (see qkdnet kme keys --help)`);
   if (!/^https:\/\//.test(o.kme!)) throw new UsageError(`--kme: "${o.kme}" is not an https:// URL`);
+  for (const p of o.pinSpki ?? [])
+    if (!/^(sha256\/)?([A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/.test(p))
+      throw new UsageError(`--pin-spki: "${p}" is not a SHA-256 hash (base64 or hex)`);
   try {
-    return Etsi014Client.fromFiles(o.kme!, { cert: o.cert!, key: o.key!, ca: o.ca! });
+    return Etsi014Client.fromFiles(
+      o.kme!,
+      { cert: o.cert!, key: o.key!, ca: o.ca! },
+      { ...(o.kmeId ? { kmeId: o.kmeId } : {}), ...(o.pinSpki ? { pinSpki: o.pinSpki } : {}) },
+    );
   } catch (e) {
     throw new UsageError(
       `cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
@@ -73,6 +85,11 @@ const withClient = (c: Command) =>
     .requiredOption('--cert <file>', "this SAE's certificate (PEM)")
     .requiredOption('--key <file>', "this SAE's private key (PEM)")
     .requiredOption('--ca <file>', 'CA certificate that issued the KME (PEM)')
+    .option(
+      '--kme-id <id>',
+      "the KME's id: its certificate must name it (DNS SAN), else the connection is refused",
+    )
+    .option('--pin-spki <sha256...>', "accepted SPKI SHA-256 of the KME's key (as qkdnet pki issue prints)")
     .option('--json', 'print JSON');
 
 /** Registers `qkdnet kme`. */
@@ -85,13 +102,19 @@ export function register(program: Command): void {
     .command('serve')
     .description('run one KME from a YAML configuration until SIGINT/SIGTERM')
     .requiredOption('--config <file>', 'KME configuration (YAML; see docs/kme.md)')
+    .option('--strict-permissions', "refuse to start if the store's directory or key file is open to others")
     .addHelpText('after', '\nExample:\n  qkdnet kme serve --config kme-a.yaml\n')
-    .action(async (o: { config: string }) => {
+    .action(async (o: { config: string; strictPermissions?: boolean }) => {
       readInputFile(o.config, '--config');
       const config = loadKmeConfig(o.config);
-      if (config.store !== ':memory:') checkStoreFile(config.store, 'store');
+      const strict = o.strictPermissions === true;
+      if (config.store !== ':memory:') {
+        checkStoreFile(config.store, 'store');
+        checkDataDir(dirname(config.store), { strict });
+      }
       await checkPortFree(config.host ?? '127.0.0.1', config.port ?? 0, 'port');
-      const handle = await startKme(config);
+      process.umask(0o077); // files this process (and SQLite) creates are private from the start
+      const handle = await startKme(config, { strictPermissions: strict });
       process.stderr.write(
         `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop)\n`,
       );
@@ -105,6 +128,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--dir <dir>', 'directory for the PKI (ca.pem, sae-{a,b,c}.pem/.key) and the stores')
     .option('--port <port>', "KME A's port (KME B uses port+1)", '8443')
+    .option('--strict-permissions', 'refuse to start if --dir is open to other users (else a warning)')
     .option(
       '--stand-in',
       'fill the stores from node:crypto instead of the simulated QKD link (instant; not QKD key)',
@@ -115,12 +139,18 @@ export function register(program: Command): void {
         'the link engine and post-processing (a few seconds of one core each, in a worker thread).\n' +
         '\nExample:\n  qkdnet kme demo --dir /tmp/kme-demo --port 8443\n',
     )
-    .action(async (o: { dir: string; port: string; standIn?: boolean }) => {
+    .action(async (o: { dir: string; port: string; standIn?: boolean; strictPermissions?: boolean }) => {
       const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
       checkWritableDir(o.dir, '--dir');
       await checkPortFree('127.0.0.1', port, '--port');
       await checkPortFree('127.0.0.1', port + 1, '--port (+1, KME B)');
-      const demo = await runKmeDemo({ dir: o.dir, port, ...(o.standIn ? {} : { blockSource: null }) });
+      process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
+      const demo = await runKmeDemo({
+        dir: o.dir,
+        port,
+        strictPermissions: o.strictPermissions === true,
+        ...(o.standIn ? {} : { blockSource: null }),
+      });
       let supply: LinkKeySupply | undefined;
       if (o.standIn) {
         process.stderr.write('Stand-in link: blocks from node:crypto every second (not QKD key).\n');
@@ -145,6 +175,8 @@ export function register(program: Command): void {
       });
     });
 
+  registerStoreCommands(kme);
+
   withClient(kme.command('keys'))
     .description('get keys as an SAE: as master (--slave) or, with --key-id, as slave (--master)')
     .option('--slave <sae>', 'slave SAE ID (Get key, enc_keys)')
@@ -156,7 +188,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n' +
-        '  qkdnet kme keys --kme https://127.0.0.1:8443 --cert d/sae-a.pem --key d/sae-a.key --ca d/ca.pem --slave sae-b --number 2\n' +
+        '  qkdnet kme keys --kme https://127.0.0.1:8443 --kme-id kme-a --cert d/sae-a.pem --key d/sae-a.key --ca d/ca.pem --slave sae-b --number 2\n' +
         '  qkdnet kme keys --kme https://127.0.0.1:8444 --cert d/sae-b.pem --key d/sae-b.key --ca d/ca.pem --master sae-a --key-id UUID\n',
     )
     .action(

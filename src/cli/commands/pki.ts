@@ -4,7 +4,13 @@
  * creates D/N.pem + D/N.key whose subject CN is the KME or SAE ID.
  */
 import type { Command } from 'commander';
-import { createPki, isCertificateRole, issueCertificate } from '../../kms/index.ts';
+import {
+  createPki,
+  isCertificateRole,
+  issueCertificate,
+  revokeCertificate,
+  writeCrl,
+} from '../../kms/index.ts';
 import { UsageError } from '../util.ts';
 
 /** Registers `qkdnet pki`. */
@@ -64,8 +70,40 @@ export function register(program: Command): void {
         if (o.json) process.stdout.write(`${JSON.stringify(c)}\n`);
         else
           process.stdout.write(
-            `${c.kind.toUpperCase()} certificate for "${c.name}": ${c.cert} (key ${c.key})\n`,
+            `${c.kind.toUpperCase()} certificate for "${c.name}": ${c.cert} (key ${c.key})\n` +
+              `SPKI SHA-256 (pin it in the KME config: pin: { spkiSha256: [...] }): ${c.spkiSha256}\n`,
           );
       },
     );
+
+  pki
+    .command('revoke')
+    .description('revoke DIR/NAME.pem and rewrite DIR/crl.pem (KMEs with tls.crl reload it within a second)')
+    .requiredOption('--dir <dir>', 'directory holding the CA')
+    .requiredOption('--name <name>', 'the certificate to revoke (DIR/NAME.pem)')
+    .option('--cert <file>', 'revoke this certificate file instead (e.g. an old copy replaced with --force)')
+    .option('--reason <reason>', 'keyCompromise, superseded or cessationOfOperation', 'keyCompromise')
+    .option('--json', 'print the CRL path and serial as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  qkdnet pki revoke --dir ./pki --name sae-c\n' +
+        '  kill -HUP <kme pid>    # optional: reload at once (KMEs also follow the file)\n',
+    )
+    .action(async (o: { dir: string; name: string; cert?: string; reason: string; json?: boolean }) => {
+      const reasons = ['keyCompromise', 'superseded', 'cessationOfOperation'] as const;
+      const reason = reasons.find((r) => r === o.reason);
+      if (!reason) throw new UsageError(`--reason: "${o.reason}" is not ${reasons.join(', ')}`);
+      const r = await revokeCertificate(o.dir, o.name, { reason, ...(o.cert ? { certFile: o.cert } : {}) });
+      if (o.json) process.stdout.write(`${JSON.stringify({ name: o.name, ...r })}\n`);
+      else process.stdout.write(`Revoked "${o.name}" (serial ${r.serial}); CRL written to ${r.crl}\n`);
+    });
+
+  pki
+    .command('crl')
+    .description('rewrite DIR/crl.pem (valid 30 days; run before it lapses)')
+    .requiredOption('--dir <dir>', 'directory holding the CA')
+    .addHelpText('after', '\nExample:\n  qkdnet pki crl --dir ./pki\n')
+    .action(async (o: { dir: string }) => {
+      process.stdout.write(`CRL written to ${await writeCrl(o.dir)}\n`);
+    });
 }
