@@ -19,11 +19,11 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, openSync } from 'node:fs';
-import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
+import { LAST_PROTECTING_RANK, QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
 import { prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
 import { makePrivateFile, privatizeFiles } from './private-fs.ts';
 import type { Keyring } from './store-crypto.ts';
-import { ProcessLock } from './store-lock.ts';
+import { ProcessLock, type LockHolder } from './store-lock.ts';
 import { StoreSealing } from './store-seal.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
@@ -151,6 +151,8 @@ export class KeyStore {
   readonly durability: 'full' | 'group';
   /** Encryption at rest of the key columns (key version, rotation state). */
   readonly sealing: StoreSealing;
+  /** The previous holder of the store's lock when it had died holding it (a stale lock recovered). */
+  readonly recoveredLock: LockHolder | null;
   readonly #walFd: number | undefined;
   readonly #lock: ProcessLock | undefined;
   readonly #files: string[];
@@ -172,6 +174,7 @@ export class KeyStore {
       memory || opts.lock === false
         ? undefined
         : ProcessLock.acquire(`${opts.path}.lock`, `store ${opts.path}`);
+    this.recoveredLock = this.#lock?.recovered ?? null;
     this.#files = memory ? [] : [opts.path, `${opts.path}-wal`, `${opts.path}-shm`];
     let db: Database.Database | undefined;
     try {
@@ -417,7 +420,8 @@ export class KeyStore {
     if (l.mineBytes < bytes * req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
     return this.transaction(() => {
       const out: FormedKey[] = [];
-      const maxRank = req.maxProvenanceRank ?? PROVENANCE_ORDER.length - 1;
+      // Unless asked otherwise, never material that protects nothing (simulated-deterministic).
+      const maxRank = req.maxProvenanceRank ?? LAST_PROTECTING_RANK;
       // Enough rows for full-size chunks; the rare short (tail) chunk falls back to iterating.
       const want = Math.ceil(bytes / CHUNK_SIZE) * req.number;
       const first = this.#st.selectMine.all(req.peer, maxRank, want) as ChunkRow[];
@@ -509,7 +513,13 @@ export class KeyStore {
    * Delivers keys `keyIds` to `slave`, named by `master`: all-or-nothing. Unknown or already delivered →
    * KMS_KEY_NOT_FOUND (400); the caller is not a slave the master named → KMS_UNAUTHORIZED (401).
    */
-  takeForSlave(slave: string, master: string, keyIds: readonly string[], nowMs: number): FormedKey[] {
+  takeForSlave(
+    slave: string,
+    master: string,
+    keyIds: readonly string[],
+    nowMs: number,
+    opts: { testSae?: boolean } = {},
+  ): FormedKey[] {
     return this.transaction(() => {
       const out: FormedKey[] = [];
       for (const keyId of keyIds) {
@@ -525,6 +535,12 @@ export class KeyStore {
             'KMS_UNAUTHORIZED',
             `Key ${keyId} was not requested for SAE "${slave}" by master SAE "${master}"`,
           );
+        const meta = JSON.parse(row.meta) as KeyMeta;
+        if (rankOf(meta.provenance) > LAST_PROTECTING_RANK && !opts.testSae)
+          throw new QkdnetError(
+            'KMS_UNAUTHORIZED',
+            `Key ${keyId} is a ${meta.provenance} test key; SAE "${slave}" is not configured as a test SAE`,
+          );
         const rest = pending.filter((s) => s !== slave);
         if (rest.length === 0) this.#st.deleteKey.run(keyId);
         else this.#st.updatePending.run(JSON.stringify(rest), keyId);
@@ -535,7 +551,7 @@ export class KeyStore {
           sizeBits: row.size_bits,
           chunkIds: [],
           chunks: [],
-          meta: JSON.parse(row.meta) as KeyMeta,
+          meta,
         });
       }
       return out;

@@ -92,7 +92,7 @@ export function chunkCutter(self: string, peer: string, item: SupplyItem): Chunk
     return cut(item.key.subarray(0, bytes), `qkdnet:${item.linkId}:${item.blockId}`, item.blockId, {
       self,
       peer,
-      provenance: 'qkd',
+      provenance: item.provenance ?? 'qkd',
       path,
       exposedTo: path,
     });
