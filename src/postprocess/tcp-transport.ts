@@ -27,8 +27,11 @@ import type { MuxItem, UnitMux } from './unit-mux.ts';
 /** Protocol name and version carried in the hello. */
 export const PP_PROTOCOL = 'qkdnet-postprocess/1';
 
-/** Largest frame accepted by default, bytes (a 2¹⁷-bit frame's largest message is far below). */
-export const DEFAULT_MAX_FRAME_BYTES = 64 * 2 ** 20;
+/**
+ * Largest frame accepted by default, bytes: a block's sifting announcement carries 8 bytes per detection
+ * (10⁷ detections ≈ 80 MB); reconciliation messages are far smaller.
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 256 * 2 ** 20;
 
 /** Bytes sent and received over one connection. */
 export interface TransportCounters {
@@ -237,9 +240,11 @@ export function runMuxOverSocket(
         ),
       ),
     );
-    socket.on('error', () => {}); // reported through 'close' below, with the units it cost
+    let lastError: unknown = null;
+    socket.on('error', (e) => (lastError = e)); // reported through 'close' below, with the units it cost
     socket.on('close', () => {
       if (state === 'finished' || state === 'failed') return;
+      if (lastError instanceof QkdnetError) return fail(lastError);
       const open = mux.inFlight;
       fail(
         new QkdnetError(
