@@ -18,6 +18,7 @@ import { supplyBoth } from './demo.ts';
 import { LOG_REDACT } from './server.ts';
 import { KeyStore } from './store.ts';
 import { Keyring } from './store-crypto.ts';
+import { chunksFor, eraseChunkCopies } from './supply.ts';
 import { makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
 
 process.umask(0); // the modes below must come from qkdnet's own chmods, not from a strict umask
@@ -209,4 +210,22 @@ test('a plaintext store left by an older qkdnet is sealed in place when a key is
   t.close();
   assert.deepEqual(found(dir, [Buffer.from(plain.subarray(0, 16))]), []);
   assert.throws(() => KeyStore.open({ path }), /encrypted at rest/);
+});
+
+test('supply erases the plaintext copies it cut from a block, and leaves the caller its own buffer', () => {
+  const blk = testBlock(4244, 'erase-0', 256);
+  const copy = Buffer.from(blk.key);
+  const chunks = chunksFor('kme-a', 'kme-b', blk);
+  eraseChunkCopies(chunks, blk);
+  for (const c of chunks) assert.ok(c.material.every((b) => b === 0));
+  assert.deepEqual(Buffer.from(blk.key), copy, 'the caller’s block was changed');
+  const own = {
+    keyId: '0f0e0d0c-0b0a-4908-8706-050403020100',
+    key: new Uint8Array(32).fill(3),
+    provenance: 'qkd' as const,
+    path: [],
+  };
+  const one = chunksFor('kme-a', 'kme-b', own);
+  eraseChunkCopies(one, own);
+  assert.ok(own.key.every((b) => b === 3));
 });

@@ -20,7 +20,7 @@ import { keyLimits, type KeyLimits, type KmeConfig } from './config.ts';
 import type { PeerLink } from './peer.ts';
 import { relaySaeId } from './relay-route.ts';
 import type { FormedKey, KeyStore, ReservationRecord } from './store.ts';
-import { chunksFor, type SupplyItem } from './supply.ts';
+import { chunksFor, eraseChunkCopies, type SupplyItem } from './supply.ts';
 
 /** Where the core reports background events (pino-compatible). */
 export interface CoreLog {
@@ -118,7 +118,13 @@ export class KmeCore {
    */
   supply(peerId: string, item: SupplyItem): number {
     const before = this.store.droppedChunks(peerId);
-    const added = this.store.addChunks(peerId, chunksFor(this.id, peerId, item));
+    const chunks = chunksFor(this.id, peerId, item);
+    let added: number;
+    try {
+      added = this.store.addChunks(peerId, chunks);
+    } finally {
+      eraseChunkCopies(chunks, item); // sealed in the store now; the plaintext copies are erased
+    }
     const dropped = this.store.droppedChunks(peerId) - before;
     if (dropped > 0)
       this.raise({

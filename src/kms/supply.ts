@@ -111,6 +111,14 @@ function baseMeta(m: CutMeta, blockId: string) {
   return { provenance: m.provenance, path: m.path, exposedTo: m.exposedTo, blockId };
 }
 
+/**
+ * Zeroes the chunk buffers `chunksFor` copied out of `item` (once the store has sealed them); buffers that
+ * are the caller's own (`item.key` itself, for a single-chunk tagged key) are left to the caller.
+ */
+export function eraseChunkCopies(chunks: readonly ChunkInput[], item: SupplyItem): void {
+  for (const c of chunks) if (c.material.buffer !== item.key.buffer) c.material.fill(0);
+}
+
 function cut(key: Uint8Array, name: string, blockId: string, m: CutMeta): ChunkInput[] {
   const out: ChunkInput[] = [];
   for (let i = 0, off = 0; off < key.length; i++, off += CHUNK_BYTES) {
