@@ -229,3 +229,33 @@ test('supply erases the plaintext copies it cut from a block, and leaves the cal
   eraseChunkCopies(one, own);
   assert.ok(own.key.every((b) => b === 3));
 });
+
+test('a rotation whose last step (clearing the old version) was lost still opens with the new key alone', () => {
+  const dir = tempDir('lost-clear');
+  const path = join(dir, 'r.db');
+  const v1 = Keyring.generate();
+  const s = KeyStore.open({ path, keyring: v1 });
+  s.addChunks('kme-b', [
+    {
+      id: 'c1',
+      material: new Uint8Array(32).fill(1),
+      mine: true,
+      provenance: 'qkd',
+      path: [],
+      exposedTo: [],
+      blockId: 'b',
+    },
+  ]);
+  s.close();
+  const both = Keyring.parse(v1.withNewKey().format(), 'both');
+  const r = KeyStore.open({ path, keyring: both });
+  assert.ok(r.sealing.rotating);
+  r.transaction(() => r.sealing.rekeyStep(100)); // re-seals every row; the clearing step never runs
+  assert.deepEqual(r.sealing.state().retiring, [1]);
+  r.close();
+  const v2only = both.only([2]);
+  const t = KeyStore.open({ path, keyring: v2only });
+  assert.ok(!t.sealing.rotating);
+  assert.equal(t.level('kme-b').mineBytes, 32);
+  t.close();
+});
