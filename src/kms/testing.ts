@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng, type FinalKeyBlock } from '../common/index.ts';
 import { supplyBoth } from './demo.ts';
+import type https from 'node:https';
+import { createMtlsAgent } from './https-json.ts';
 import { spkiSha256 } from './identity.ts';
 import { createPki, issueCertificate } from './pki.ts';
 import { startKme, type KmeHandle, type StartKmeOptions } from './server.ts';
@@ -60,6 +62,27 @@ export async function issueRogue(
     copyFileSync(join(pki.dir, 'ca.key'), join(d, 'ca.key'));
   }
   await issueCertificate(d, name, kind, { force: true });
+}
+
+/** mTLS agents per test identity, created on first use (`destroy()` closes them all). */
+export function agentsFor(pki: TestPki): { agent(name: string): https.Agent; destroy(): void } {
+  const agents = new Map<string, https.Agent>();
+  return {
+    agent(name) {
+      let ag = agents.get(name);
+      if (!ag) {
+        const t = pki.tls(name);
+        ag = createMtlsAgent({
+          cert: readFileSync(t.cert),
+          key: readFileSync(t.key),
+          ca: readFileSync(t.ca),
+        });
+        agents.set(name, ag);
+      }
+      return ag;
+    },
+    destroy: () => agents.forEach((ag) => ag.destroy()),
+  };
 }
 
 /** A deterministic final key block of `bytes` bytes from `seed`. */
@@ -143,6 +166,7 @@ export async function startPair(
     b = await startKme({ ...cfg.b, port, peers: [{ ...cfg.b.peers![0]!, url: a.url }] }, opts.options);
   }
   for (let i = 0; i < (opts.blocks ?? 2); i++) supplyBoth(a, b, testBlock(7, `blk-${i}`, opts.bytes ?? 4096));
+  await Promise.all([a.settled(), b.settled()]);
   return {
     a,
     b,

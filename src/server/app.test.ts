@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buildServer } from './app.ts';
+import { hostsFor } from './hosts.ts';
 import { pageSession } from './testing.ts';
 import { LiveHub, type LiveControls } from './hub.ts';
 
@@ -16,6 +17,10 @@ function fixture() {
       hub.updateLink(id, { state: 'down', keyRateBps: 0 });
     },
     restoreLink: (id) => calls.push(`restore ${id}`),
+    restoreNode: (id) => {
+      calls.push(`restore-node ${id}`);
+      hub.setCompromised(id, false);
+    },
     compromiseNode: (id) => {
       calls.push(`compromise ${id}`);
       hub.markCompromised(id);
@@ -116,6 +121,8 @@ test('controls reach the network and answer 202 with the new link state', async 
   await ctl({ method: 'DELETE', url: '/api/links/a-b/attack' });
   res = await ctl({ method: 'POST', url: '/api/nodes/b/compromise' });
   assert.equal(res.json().node.compromised, true);
+  res = await ctl({ method: 'POST', url: '/api/nodes/b/restore' });
+  assert.equal(res.json().node.compromised, false);
   await ctl({ method: 'POST', url: '/api/speed', payload: { speed: 5 } });
   assert.deepEqual(calls, [
     'attack a-b intercept-resend',
@@ -123,8 +130,25 @@ test('controls reach the network and answer 202 with the new link state', async 
     'restore b-c',
     'clear a-b',
     'compromise b',
+    'restore-node b',
     'speed 5',
   ]);
+  // Every control is in the audit trail, in order, with its target and detail.
+  const audit = (await app.inject({ method: 'GET', url: '/api/audit' })).json() as {
+    records: { action: string; target: string | null; detail: string | null; outcome: string }[];
+  };
+  assert.deepEqual(
+    audit.records.map((r) => [r.action, r.target, r.detail, r.outcome]),
+    [
+      ['attack-inject', 'a-b', 'intercept-resend', 'accepted'],
+      ['link-fail', 'b-c', null, 'accepted'],
+      ['link-restore', 'b-c', null, 'accepted'],
+      ['attack-stop', 'a-b', null, 'accepted'],
+      ['node-compromise', 'b', null, 'accepted'],
+      ['node-restore', 'b', null, 'accepted'],
+      ['speed', null, '5', 'accepted'],
+    ],
+  );
   await app.close();
 });
 
@@ -255,4 +279,57 @@ test('static files are served from the web root and paths cannot escape it', asy
   assert.equal(res.statusCode, 503);
   assert.match(res.body, /npm run build:web/);
   await bare.close();
+});
+
+test('behind a trusted proxy the audit trail names the forwarded client; failed logins are throttled', async () => {
+  const { hub } = fixture();
+  const app = buildServer(hub, {
+    webRoot: '/nonexistent',
+    trustProxy: '127.0.0.1',
+    access: {
+      hosts: hostsFor('127.0.0.1', ['qkd.example.org']),
+      origins: ['https://qkd.example.org'],
+      secure: false,
+      requireAuth: true,
+      tokens: [{ name: 'alice', role: 'operator', token: 'alice-token-0123456789' }],
+    },
+  });
+  const proxied = {
+    host: 'qkd.example.org',
+    origin: 'https://qkd.example.org',
+    'x-forwarded-for': '198.51.100.9',
+  };
+  const logIn = (token: string, from = '198.51.100.9') =>
+    app.inject({
+      method: 'POST',
+      url: '/api/login',
+      headers: { ...proxied, 'x-forwarded-for': from },
+      payload: { token },
+    });
+  const login = await logIn('alice-token-0123456789');
+  assert.equal(login.statusCode, 200);
+  const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/links/a-b/fail',
+    headers: { ...proxied, cookie, 'x-csrf-token': login.json().csrf },
+  });
+  assert.equal(res.statusCode, 202);
+  const audit = (
+    await app.inject({ method: 'GET', url: '/api/audit', headers: { ...proxied, cookie } })
+  ).json();
+  assert.deepEqual(
+    audit.records.map((r: { action: string; actor: string; from: string }) => [r.action, r.actor, r.from]),
+    [
+      ['login', 'alice', '198.51.100.9'],
+      ['link-fail', 'alice', '198.51.100.9'],
+    ],
+  );
+  const statuses: number[] = [];
+  for (let i = 0; i < 11; i++)
+    statuses.push((await logIn(`guess-${i}-0123456789abc`, '203.0.113.5')).statusCode);
+  assert.deepEqual(statuses, [...Array<number>(10).fill(403), 429]);
+  // Another address is not held back by the first one's failures.
+  assert.equal((await logIn('alice-token-0123456789')).statusCode, 200);
+  await app.close();
 });
