@@ -7,6 +7,9 @@ import { QkdnetError } from '../common/index.ts';
 import { COMMANDS } from './commands/index.ts';
 import { OVERVIEW } from './overview.ts';
 
+/** Refusals to start (another process holds the store, a data dir open to others): exit 2 like bad input. */
+const STARTUP_REFUSALS = new Set<string>(['STORE_LOCKED', 'DATA_DIR_INSECURE']);
+
 /** Builds the program with every command registered. */
 export function buildProgram(): Command {
   const program = new Command('qkdnet')
@@ -46,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof QkdnetError) {
       process.stderr.write(`qkdnet: ${e.message}\n`);
-      return e.code === 'CLI_USAGE' || e.status === 400 ? 2 : 1;
+      return e.code === 'CLI_USAGE' || e.status === 400 || STARTUP_REFUSALS.has(e.code) ? 2 : 1;
     }
     if (e instanceof RangeError) {
       process.stderr.write(`qkdnet: ${e.message}\n`);

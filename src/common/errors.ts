@@ -33,6 +33,19 @@ export const ERROR_CATALOGUE = {
     summary: 'A peer KME could not be reached or refused the reservation.',
   },
   KMS_STORE_FAILED: { status: 503, summary: 'The key store could not complete a durable write.' },
+  STORE_LOCKED: {
+    status: 409,
+    summary: 'Another process uses this data directory or key store (one process per store; exit code 2).',
+  },
+  STORE_KEY_INVALID: {
+    status: 400,
+    summary: 'The store key is missing, malformed, or does not open this key store (exit code 2).',
+  },
+  DATA_DIR_INSECURE: {
+    status: 403,
+    summary:
+      'A data directory or key file is open to other users and --strict-permissions is set (exit code 2).',
+  },
   NETWORK_NO_PATH: { status: 503, summary: 'No route with enough key material joins the two nodes.' },
   NETWORK_POLICY_REFUSED: {
     status: 503,
@@ -51,6 +64,18 @@ export const ERROR_CATALOGUE = {
   DASHBOARD_BAD_CONTROL: {
     status: 400,
     summary: 'A dashboard control names an unknown attack kind or an out-of-range value.',
+  },
+  PP_HANDSHAKE_REFUSED: {
+    status: 409,
+    summary: 'The post-processing peer runs with different parameters; the connection was refused.',
+  },
+  PP_PEER_DISCONNECTED: {
+    status: 503,
+    summary: 'The post-processing peer went away mid-block; open blocks were discarded at this end.',
+  },
+  PP_PROTOCOL_ERROR: {
+    status: 502,
+    summary: 'The post-processing peer sent a frame that is not a valid message.',
   },
   INTERNAL: { status: 500, summary: 'A broken invariant; a bug to report.' },
 } as const;

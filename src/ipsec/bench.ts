@@ -22,6 +22,7 @@ import { summarize, type ModeStats } from './bench-stats.ts';
 import { connMessage, ppkMessage, ppkSecretId, pskMessage } from './connections.ts';
 import { ensureCerts, loadCerts, type CertSet } from './creds.ts';
 import { startKmePair, type KmePair } from './kme-pair.ts';
+import { makePrivateSubdir, makeWorkDir } from './workdir.ts';
 import { requireRoot } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
 import { qkdPskMessage, startResponderAgent } from './ppk-responder.ts';
@@ -56,6 +57,7 @@ export interface BenchReport {
 export interface BenchOptions {
   readonly runs: number;
   readonly prefix?: string;
+  /** Parent of the fresh private work directory (./workdir.ts); default the OS temp dir. */
   readonly dir?: string;
   readonly log: Logger;
   /** Called after every timed run with (done, total). */
@@ -90,9 +92,15 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
   if (!Number.isInteger(o.runs) || o.runs < 1)
     throw new RangeError(`runs must be a positive integer, got ${o.runs}`);
   const prefix = o.prefix ?? 'qkbench';
-  const dir = o.dir ?? join(tmpdir(), `qkdnet-ipsec-${prefix}`);
+  const dir = makeWorkDir(prefix, o.dir ?? tmpdir());
   const rows = benchRows();
-  const tb = await startTestbed(prefix, join(dir, 'net'));
+  let tb: Testbed;
+  try {
+    tb = await startTestbed(prefix, join(dir, 'net'));
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   let kmes: KmePair | undefined;
   let channel: ChannelClient | undefined;
   let closeResponder: (() => Promise<void>) | undefined;
@@ -102,7 +110,7 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
       await loadCerts(tb.ue.vici, set, 'ue');
       await loadCerts(tb.n3iwf.vici, set, 'n3iwf');
     }
-    kmes = await startKmePair(join(dir, 'kms'));
+    kmes = await startKmePair(makePrivateSubdir(join(dir, 'kms')));
     const source = csprngBlockSource('link-bench', 65_536);
     const qkdRows = rows.filter((r) => isQkd(r.mode)).length;
     for (let i = 0; i < Math.ceil(((o.runs + 2) * qkdRows) / 100) + 1; i++) kmes.feed(source());

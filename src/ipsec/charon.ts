@@ -8,11 +8,12 @@
  * has none. Logging stays at level 1: higher levels print key material (strongSwan logging docs, level 4).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QkdnetError } from '../common/index.ts';
 import { ViciClient } from './vici-client.ts';
+import { assertOwnSocket, makePrivateSubdir, writeNewFile } from './workdir.ts';
 
 /** Where the Debian package installs the daemon. */
 export const CHARON_PATH = '/usr/lib/ipsec/charon';
@@ -93,12 +94,14 @@ export async function startCharon(name: string, namespace: string, dir: string):
       'IPSEC_UNAVAILABLE',
       `Cannot start charon: ${CHARON_PATH} or kernel-libipsec is missing (apt-get install strongswan-charon libcharon-extra-plugins)`,
     );
-  mkdirSync(join(dir, 'run'), { recursive: true, mode: 0o700 });
+  // A fresh private directory (its parent must be private too): nothing planted there is used.
+  makePrivateSubdir(dir);
+  makePrivateSubdir(join(dir, 'run'));
   const conf = join(dir, 'strongswan.conf');
-  writeFileSync(conf, charonConfig(dir), { mode: 0o600 });
+  writeNewFile(conf, charonConfig(dir));
   const viciPath = join(dir, 'charon.vici');
   const logPath = join(dir, 'charon.log');
-  const out = openSync(join(dir, 'charon.stderr'), 'a');
+  const out = openSync(join(dir, 'charon.stderr'), 'wx', 0o600);
   const child = spawn(
     'ip',
     ['netns', 'exec', namespace, 'sh', '-c', `mount --bind "$0/run" /run && exec ${CHARON_PATH}`, dir],
@@ -108,7 +111,7 @@ export async function startCharon(name: string, namespace: string, dir: string):
   child.unref();
   const pid = child.pid;
   if (pid === undefined) throw new QkdnetError('IPSEC_UNAVAILABLE', `Cannot start charon for ${name}`);
-  writeFileSync(join(dir, 'charon.pid'), String(pid));
+  writeNewFile(join(dir, 'charon.pid'), String(pid));
   let exited = false;
   child.once('exit', () => (exited = true));
   const stop = async () => {
@@ -117,6 +120,7 @@ export async function startCharon(name: string, namespace: string, dir: string):
   for (let i = 0; i < 100; i++) {
     if (exited) break;
     if (existsSync(viciPath)) {
+      assertOwnSocket(viciPath); // the daemon's own socket, in a directory nobody else can enter
       const c = await ViciClient.connect(viciPath, 1000).catch(() => undefined);
       if (c) {
         c.close();

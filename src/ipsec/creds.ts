@@ -6,12 +6,13 @@
  * private keys) and loaded into charon over VICI (`load-cert`, `load-key`). Test credentials only.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { QkdnetError } from '../common/index.ts';
 import { IKE_ID } from './connections.ts';
 import type { ViciClient } from './vici-client.ts';
+import { assertPrivateDir, makePrivateSubdir, writeNewFile } from './workdir.ts';
 
 const run = promisify(execFile);
 
@@ -45,15 +46,21 @@ async function genKey(algorithm: CertAlgorithm): Promise<Buffer> {
     : pki(['--gen', '--type', 'rsa', '--size', '3072', '--outform', 'pem']);
 }
 
-/** Issues (or reads back from `dir`) the CA and both end-entity certificates for `algorithm`. */
+/**
+ * Issues (or reads back, when this run already issued them) the CA and both end-entity certificates for
+ * `algorithm` in `dir/certs-<algorithm>`. `dir` must be a private directory (./workdir.ts); files are
+ * created exclusively, so a planted file or symlink is an error, never written through or trusted.
+ */
 export async function ensureCerts(dir: string, algorithm: CertAlgorithm): Promise<CertSet> {
+  assertPrivateDir(dir);
   const d = join(dir, `certs-${algorithm}`);
   const f = (n: string) => join(d, n);
+  if (existsSync(d)) assertPrivateDir(d);
   if (!existsSync(f('done'))) {
-    mkdirSync(d, { recursive: true, mode: 0o700 });
+    makePrivateSubdir(d);
     const type = algorithm === 'ecdsa' ? 'ecdsa' : 'rsa';
     const caKey = await genKey(algorithm);
-    writeFileSync(f('ca.key'), caKey, { mode: 0o600 });
+    writeNewFile(f('ca.key'), caKey);
     const caCert = await pki([
       '--self',
       '--ca',
@@ -68,10 +75,10 @@ export async function ensureCerts(dir: string, algorithm: CertAlgorithm): Promis
       '--outform',
       'pem',
     ]);
-    writeFileSync(f('ca.pem'), caCert);
+    writeNewFile(f('ca.pem'), caCert);
     for (const side of ['ue', 'n3iwf'] as const) {
       const key = await genKey(algorithm);
-      writeFileSync(f(`${side}.key`), key, { mode: 0o600 });
+      writeNewFile(f(`${side}.key`), key);
       const pub = await pki(['--pub', '--type', type, '--in', f(`${side}.key`)]);
       const cert = await pki(
         [
@@ -93,9 +100,9 @@ export async function ensureCerts(dir: string, algorithm: CertAlgorithm): Promis
         ],
         pub,
       );
-      writeFileSync(f(`${side}.pem`), cert);
+      writeNewFile(f(`${side}.pem`), cert);
     }
-    writeFileSync(f('done'), '');
+    writeNewFile(f('done'), '');
   }
   const read = (n: string) => readFileSync(f(n), 'utf8');
   return {

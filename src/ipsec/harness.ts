@@ -4,11 +4,12 @@
  * (testbed.ts), the two KMEs fed by a QKD link (kme-pair.ts), the N3IWF's agent listening on the
  * authenticated channel and the UE's agent rotating PPKs every `lifetimeS`. `startHarness` returns once
  * the first SA is up, `ppk = yes` has been read back over VICI on both daemons and a TCP echo crossed the
- * tunnel — or it tears everything down and throws. A state file (`<dir>/state.json`) lets
- * `harnessDown(prefix)` clean up after a process that died without its `finally`.
+ * tunnel — or it tears everything down and throws. Everything lives in a fresh private work directory
+ * (./workdir.ts); its state file (`state.json`) lets `harnessDown(prefix)` clean up after a process that
+ * died without its `finally`.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -24,12 +25,16 @@ import { ChannelClient } from './peer-channel.ts';
 import { InitiatorAgent, type ActiveSa, type EstablishResult, type NoKeyPolicy } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import { echoThroughTunnel, listSas, startTestbed, type SaInfo, type Testbed } from './testbed.ts';
+import { findWorkDirs, makePrivateSubdir, makeWorkDir, writeNewFile } from './workdir.ts';
 
 /** Options of `startHarness`. */
 export interface HarnessOptions {
   /** Namespace prefix (`<prefix>-ue`, `<prefix>-n3iwf`); default `qkdnet`. */
   readonly prefix?: string;
-  /** Work directory; default `<tmpdir>/qkdnet-ipsec-<prefix>`. */
+  /**
+   * Parent of the work directory (default the OS temp dir). The work directory itself is always a fresh
+   * `mkdtemp` directory `<parent>/qkdnet-ipsec-<prefix>-XXXXXX`, mode 0700 (./workdir.ts).
+   */
   readonly dir?: string;
   readonly policy?: NoKeyPolicy;
   /** Seconds between PPK rotations; default 60. */
@@ -79,7 +84,7 @@ const CONN = 'n3gpp-ppk';
 export async function startHarness(o: HarnessOptions): Promise<Harness> {
   requireRoot('start the IPsec harness');
   const prefix = o.prefix ?? 'qkdnet';
-  const dir = o.dir ?? join(tmpdir(), `qkdnet-ipsec-${prefix}`);
+  const dir = makeWorkDir(prefix, o.dir ?? tmpdir());
   const step = o.step ?? (() => undefined);
   const alerts: Alert[] = [];
   const sink = o.alert ?? loggerAlertSink(o.log);
@@ -95,12 +100,12 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     step(`namespaces ${prefix}-ue and ${prefix}-n3iwf, veth, charon with kernel-libipsec in each`);
     const tb = await startTestbed(prefix, join(dir, 'net'));
     undo.push(() => tb.close());
-    writeFileSync(
+    writeNewFile(
       join(dir, 'state.json'),
       JSON.stringify({ owner: process.pid, prefix, charons: [tb.ue.charon.pid, tb.n3iwf.charon.pid] }),
     );
     step('key managers kme-ue and kme-n3iwf (ETSI GS QKD 014 over mutual TLS) fed by the QKD link');
-    const kmes = await startKmePair(join(dir, 'kms'));
+    const kmes = await startKmePair(makePrivateSubdir(join(dir, 'kms')));
     undo.push(() => kmes.close());
     const source = o.blockSource ?? csprngBlockSource('link-ue-n3iwf', 65_536);
     const feed = () => {
@@ -204,23 +209,33 @@ function runs(pid: number, needle: string): boolean {
   }
 }
 
+/** The state file of a work directory, if it is a regular file of this user (never through a symlink). */
+function readState(dir: string): { owner?: number; charons?: number[] } | undefined {
+  const path = join(dir, 'state.json');
+  try {
+    const st = lstatSync(path);
+    if (!st.isFile() || st.uid !== (process.getuid?.() ?? 0)) return undefined;
+    return JSON.parse(readFileSync(path, 'utf8')) as { owner?: number; charons?: number[] };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Removes what a harness with `prefix` left behind (a killed `ipsec up`): stops its owner process and
- * daemons, deletes the namespaces and the work directory. Returns what it removed.
+ * daemons, deletes the namespaces and its work directories in `parent` (default the OS temp dir) — only
+ * private directories of this user (./workdir.ts `findWorkDirs`); anything else there is left alone.
+ * Returns what it removed.
  */
-export async function harnessDown(
-  prefix = 'qkdnet',
-  dir = join(tmpdir(), `qkdnet-ipsec-${prefix}`),
-): Promise<string[]> {
+export async function harnessDown(prefix = 'qkdnet', parent: string = tmpdir()): Promise<string[]> {
   requireRoot('tear down the IPsec harness');
   const removed: string[] = [];
-  const state = join(dir, 'state.json');
-  if (existsSync(state)) {
-    const s = JSON.parse(readFileSync(state, 'utf8')) as { owner?: number; charons?: number[] };
+  for (const dir of findWorkDirs(prefix, parent)) {
+    const s = readState(dir);
     // a recycled PID must not be killed: check what runs under it first
-    if (s.owner && s.owner !== process.pid && runs(s.owner, 'ipsec') && (await stopPid(s.owner)))
+    if (s?.owner && s.owner !== process.pid && runs(s.owner, 'ipsec') && (await stopPid(s.owner)))
       removed.push(`process ${s.owner}`);
-    for (const pid of s.charons ?? [])
+    for (const pid of s?.charons ?? [])
       if (runs(pid, 'charon') && (await stopPid(pid))) removed.push(`charon ${pid}`);
   }
   for (const ns of await listNamespaces(`${prefix}-`)) {
@@ -228,7 +243,7 @@ export async function harnessDown(
     await deleteNamespace(ns);
     removed.push(`namespace ${ns}`);
   }
-  if (existsSync(dir)) {
+  for (const dir of findWorkDirs(prefix, parent)) {
     rmSync(dir, { recursive: true, force: true });
     removed.push(`directory ${dir}`);
   }

@@ -7,7 +7,7 @@
  * the simulated link engine; the default is the key manager's CSPRNG stand-in). The agents reach their
  * KME with `Etsi014Client` over real mutual TLS, wrapped as a `KeySource`.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { FinalKeyBlock } from '../common/index.ts';
@@ -25,6 +25,7 @@ import {
 } from '../kms/index.ts';
 import { etsi014KeySource, type KeySource } from './key-source.ts';
 import type { PqcKem } from './ppk-responder.ts';
+import { assertPrivateDir, makePrivateSubdir } from './workdir.ts';
 
 /**
  * The `pqc` policy's fallback: ML-KEM-768 (FIPS 203) from the key manager's pqc module, the PPK derived
@@ -71,8 +72,13 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Creates the PKI in `dir` and starts both KMEs with fresh stores (ports picked free on 127.0.0.1). */
+/**
+ * Creates the PKI in `dir` (a private directory, created if missing — ./workdir.ts) and starts both KMEs
+ * with fresh stores (ports picked free on 127.0.0.1).
+ */
 export async function startKmePair(dir: string): Promise<KmePair> {
+  if (existsSync(dir)) assertPrivateDir(dir);
+  else makePrivateSubdir(dir);
   for (const n of [KME.ue, KME.n3iwf])
     for (const ext of ['.db', '.db-wal', '.db-shm']) rmSync(join(dir, `${n}${ext}`), { force: true });
   await createPki(dir, { force: true, commonName: 'qkdnet ipsec CA' });

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -27,10 +27,11 @@ import { runIpsecBench } from './bench.ts';
 import { readChannelKey, readConnTemplate, startAgentService } from './agent-service.ts';
 import { echoThroughTunnel, espPackets, listSas, startTestbed, type Testbed } from './testbed.ts';
 import { viciToText } from './vici-codec.ts';
+import { makeWorkDir } from './workdir.ts';
 import type { ViciClient } from './vici-client.ts';
 
 const canRun = process.getuid?.() === 0 && charonInstalled();
-const DIR = join(tmpdir(), 'qkdnet-ipsec-slowtest');
+let DIR = ''; // a fresh private work directory (./workdir.ts), made in before()
 const CONN = 'n3gpp-test';
 
 /** Shared-secret ids charon holds (`get-shared`): key ids only, never key bytes. */
@@ -71,7 +72,7 @@ describe(
       });
 
     before(async () => {
-      rmSync(DIR, { recursive: true, force: true });
+      DIR = makeWorkDir('slowtest');
       tb = await startTestbed('qkslow', join(DIR, 'net'));
       kmes = await startKmePair(join(DIR, 'kms'));
       kmes.feed(csprngBlockSource('link-test', 65_536)());
@@ -301,7 +302,7 @@ describe(
 
 describe('qkdnet ipsec up/down harness', { skip: !canRun && 'needs root and strongSwan' }, () => {
   test('up proves ppk = yes and traffic; down removes daemons, namespaces and files of a crashed up', async () => {
-    const dir = join(tmpdir(), 'qkdnet-ipsec-qkharn');
+    const dir = mkdtempSync(join(tmpdir(), 'qkdnet-harness-parent-')); // parent of the run's work dir
     const h = await startHarness({ prefix: 'qkharn', dir, lifetimeS: 3600, log: agentLogger('h', 'silent') });
     try {
       const s = await h.status();
@@ -316,6 +317,7 @@ describe('qkdnet ipsec up/down harness', { skip: !canRun && 'needs root and stro
       await h.close();
     }
     assert.deepEqual(await harnessDown('qkharn', dir), [], 'nothing left');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -7,7 +7,7 @@
  * through the tunnel. `close()` stops both daemons and deletes both namespaces, whatever state they are in.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,6 +17,7 @@ import { CHILD_NAME } from './connections.ts';
 import { createNetnsPair, NETNS_ADDR, type NetnsPair } from './netns.ts';
 import { viciText, type ViciMessage } from './vici-codec.ts';
 import { ViciClient } from './vici-client.ts';
+import { makePrivateSubdir } from './workdir.ts';
 
 const run = promisify(execFile);
 
@@ -36,9 +37,12 @@ export interface Testbed {
   close(keepDir?: boolean): Promise<void>;
 }
 
-/** Starts namespaces `<prefix>-ue`/`<prefix>-n3iwf` and their daemons; cleans up itself on failure. */
+/**
+ * Starts namespaces `<prefix>-ue`/`<prefix>-n3iwf` and their daemons; cleans up itself on failure.
+ * `dir` must not exist and its parent must be a private directory (./workdir.ts `makeWorkDir`).
+ */
 export async function startTestbed(prefix: string, dir: string): Promise<Testbed> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makePrivateSubdir(dir);
   const pair = await createNetnsPair(prefix);
   const started: Endpoint[] = [];
   const charons: Charon[] = [];

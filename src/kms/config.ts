@@ -6,10 +6,11 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { QkdnetError } from '../common/index.ts';
+import { STORE_KEY_CREDENTIAL, STORE_KEY_ENV } from './store-key.ts';
 
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@-]+$' });
 const Pem = Type.Union([Type.String({ minLength: 1 }), Type.Uint8Array()]);
@@ -38,6 +39,17 @@ const Schema = Type.Object(
     ),
     store: Type.String({ minLength: 1 }),
     durability: Type.Optional(Type.Union([Type.Literal('group'), Type.Literal('full')])),
+    storeKey: Type.Optional(
+      Type.Object(
+        {
+          file: Type.Optional(Type.String({ minLength: 1 })),
+          env: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+          credential: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' })),
+          none: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     saes: Type.Array(
       Type.Object({
         id: Id,
@@ -180,8 +192,20 @@ export function loadKmeConfig(path: string): KmeConfig {
   const c = validateKmeConfig(raw);
   const dir = dirname(resolve(path));
   const rel = (p: string) => (isAbsolute(p) || p === ':memory:' ? p : resolve(dir, p));
+  // The store key's default file lives beside the KME's TLS key (the PKI), not beside the store.
+  const keyFile =
+    c.storeKey?.file !== undefined
+      ? rel(c.storeKey.file)
+      : !c.storeKey && typeof c.tls.key === 'string' && !c.tls.key.includes('-----BEGIN')
+        ? join(dirname(rel(c.tls.key)), 'store.key')
+        : undefined;
+  const credentials = process.env.CREDENTIALS_DIRECTORY;
+  const envOrCredential =
+    !c.storeKey &&
+    (process.env[STORE_KEY_ENV] || (credentials && existsSync(join(credentials, STORE_KEY_CREDENTIAL))));
   return {
     ...c,
+    ...(keyFile && !envOrCredential ? { storeKey: { ...c.storeKey, file: keyFile } } : {}),
     tls: {
       cert: readPem(c.tls.cert, dir),
       key: readPem(c.tls.key, dir),

@@ -14,6 +14,8 @@ import type { FinalKeyBlock } from '../common/index.ts';
 import { spkiSha256 } from './identity.ts';
 import { createPki, crlPath, issueCertificate, writeCrl } from './pki.ts';
 import { startKme, type KmeHandle } from './server.ts';
+import { withDataDirLock } from './data-dir.ts';
+import type { ProcessLock } from './store-lock.ts';
 import type { SupplyItem } from './supply.ts';
 
 /** Delivers one item to the KMEs at both ends of a link (synchronised IDs: both cut it alike). */
@@ -49,6 +51,10 @@ export interface KmeDemoOptions {
    */
   readonly blockSource?: (() => FinalKeyBlock) | null;
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info';
+  /** Refuse a data directory open to other users instead of warning (`--strict-permissions`). */
+  readonly strictPermissions?: boolean;
+  /** Where one-line permission warnings go (default: stderr). */
+  readonly warn?: (line: string) => void;
 }
 
 /** A running demo. */
@@ -64,6 +70,15 @@ export interface KmeDemo {
 export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
   const dir = opts.dir;
   const port = opts.port ?? 8443;
+  return withDataDirLock(dir, opts, (lock) => startDemo(opts, dir, port, lock));
+}
+
+async function startDemo(
+  opts: KmeDemoOptions,
+  dir: string,
+  port: number,
+  lock: ProcessLock,
+): Promise<KmeDemo> {
   if (!existsSync(join(dir, 'ca.pem'))) await createPki(dir);
   for (const [n, kind] of [
     ['kme-a', 'kme'],
@@ -85,6 +100,7 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
   const pin = (n: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(dir, `${n}.pem`)))] });
   const sae = (id: string) => ({ id, pin: pin(id) });
   const logLevel = opts.logLevel ?? 'warn';
+  const storeKey = { file: join(dir, 'store.key') }; // beside the PKI, created 0600 on first start
   const urlA = `https://127.0.0.1:${port}`;
   const urlB = `https://127.0.0.1:${port + 1}`;
   const a = await startKme({
@@ -92,6 +108,7 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
     port,
     tls: tls('kme-a'),
     store: join(dir, 'kme-a.db'),
+    storeKey,
     saes: [sae('sae-a'), sae('sae-c')],
     peers: [{ id: 'kme-b', url: urlB, saes: ['sae-b'], pin: pin('kme-b') }],
     logLevel,
@@ -103,6 +120,7 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
       port: port + 1,
       tls: tls('kme-b'),
       store: join(dir, 'kme-b.db'),
+      storeKey,
       saes: [sae('sae-b')],
       peers: [{ id: 'kme-a', url: urlA, saes: ['sae-a', 'sae-c'], pin: pin('kme-a') }],
       logLevel,
@@ -144,6 +162,7 @@ export async function runKmeDemo(opts: KmeDemoOptions): Promise<KmeDemo> {
       closing ??= (async () => {
         clearInterval(timer);
         await Promise.all([a.close(), b.close()]);
+        lock.release();
       })();
       return closing;
     },

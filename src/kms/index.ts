@@ -83,4 +83,29 @@ export { createMtlsAgent, KME_TLS, type MtlsIdentity } from './https-json.ts';
 export * from './pqc.ts';
 export { runKmeDemo, supplyBoth, csprngBlockSource, type KmeDemo, type KmeDemoOptions } from './demo.ts';
 export { createPeerLink, type PeerLink } from './peer.ts';
+export {
+  checkDataDir,
+  makePrivateDir,
+  makePrivateFile,
+  privatizeFiles,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+  type DataDirCheck,
+} from './private-fs.ts';
+export { ProcessLock, type LockHolder } from './store-lock.ts';
+export { lockDataDir, withDataDirLock, DATA_DIR_LOCK } from './data-dir.ts';
+export { Keyring, SEAL_OVERHEAD, STORE_KEY_BYTES, SealError, sealedVersion, rowAd } from './store-crypto.ts';
+export {
+  storeKeySource,
+  loadKeyring,
+  writeKeyringFile,
+  describeSource,
+  STORE_KEY_ENV,
+  STORE_KEY_CREDENTIAL,
+  type StoreKeyConfig,
+  type StoreKeySource,
+} from './store-key.ts';
+export { SEALED_COLUMNS, registerSealedColumn, StoreSealing, type SealedColumn } from './store-seal.ts';
+export { startStoreKeyRotation, REKEY_BATCH } from './store-rotation.ts';
+export { rekeyStores, type RekeyOptions, type RekeyResult } from './store-rekey.ts';
 export { relaySaeId, RELAY_SAE_PREFIX, applyRelayReservations, type RelayHandler } from './relay-route.ts';

@@ -5,17 +5,18 @@
  * TLS 1.2+/RFC 8446 suites, which all support it). The CA is self-signed (10 years); leaf certificates
  * (825 days, the CA/Browser Forum maximum) carry the name as subject CN — the KME's identity of an SAE —
  * and as a DNS SAN; KME certificates also name localhost and 127.0.0.1 and allow serverAuth + clientAuth
- * (they serve SAEs and call peer KMEs), SAE certificates clientAuth only. Private keys are written 0600.
- * `revokeCertificate` keeps an `openssl ca` database beside the CA and writes `crl.pem` (read by the KME
- * through ./crl.ts).
+ * (they serve SAEs and call peer KMEs), SAE certificates clientAuth only. Every file is made 0600 and a
+ * directory it creates 0700 (./private-fs.ts). `revokeCertificate` keeps an `openssl ca` database beside
+ * the CA and writes `crl.pem` (read by the KME through ./crl.ts).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { QkdnetError } from '../common/index.ts';
 import { spkiSha256 } from './identity.ts';
+import { makePrivateDir, PRIVATE_FILE_MODE, privatizeFiles } from './private-fs.ts';
 import { isCertificateRole, ROLE_OID, ROLE_TLS_EKU, type CertificateRole } from './roles.ts';
 
 const run = promisify(execFile);
@@ -73,7 +74,7 @@ export async function createPki(
       'CONFIG_INVALID',
       `Cannot create a CA in ${dir}: ca.pem already exists (use --force to replace)`,
     );
-  mkdirSync(dir, { recursive: true });
+  makePrivateDir(dir);
   const cn = opts.commonName ?? 'qkdnet CA';
   if (!/^[A-Za-z0-9 ._@-]{1,64}$/.test(cn))
     throw new RangeError(`CA name "${cn}" has characters outside A-Z a-z 0-9 space . _ @ -`);
@@ -100,7 +101,7 @@ export async function createPki(
     '-addext',
     'keyUsage=critical,keyCertSign,cRLSign',
   ]);
-  chmodSync(p.caKey, 0o600);
+  privatizeFiles(p.caKey, p.caCert);
   await writeCrl(dir); // an empty CRL from the start, so KMEs can be configured with it at once
   return p;
 }
@@ -149,6 +150,7 @@ export async function issueCertificate(
       `subjectAltName=${[...new Set(san)].join(',')}`,
       '',
     ].join('\n'),
+    { mode: PRIVATE_FILE_MODE },
   );
   try {
     await openssl([
@@ -166,7 +168,7 @@ export async function issueCertificate(
       '-subj',
       `/O=qkdnet/OU=${kind}/CN=${name}`,
     ]);
-    chmodSync(out.key, 0o600);
+    privatizeFiles(out.key);
     await openssl([
       'x509',
       '-req',
@@ -186,6 +188,7 @@ export async function issueCertificate(
       '-out',
       out.cert,
     ]);
+    privatizeFiles(out.cert);
   } finally {
     rmSync(csr, { force: true });
     rmSync(ext, { force: true });

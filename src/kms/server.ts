@@ -22,6 +22,10 @@ import type { RelayHandler } from './relay-route.ts';
 import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
 import type { SupplyItem } from './supply.ts';
 import { supplyFromFile } from './supply-stream.ts';
+import { makePrivateDir } from './private-fs.ts';
+import { loadKeyring, storeKeySource, type StoreKeySource } from './store-key.ts';
+import { startStoreKeyRotation } from './store-rotation.ts';
+import { dirname, join } from 'node:path';
 
 /** A running KME. */
 export interface KmeHandle {
@@ -58,6 +62,10 @@ export interface KmeHandle {
 export interface StartKmeOptions {
   /** A pino logger to use (default: pino at `config.logLevel`, JSON on stdout). */
   readonly logger?: pino.Logger;
+  /** Refuse a store-key file open to other users instead of warning (`--strict-permissions`). */
+  readonly strictPermissions?: boolean;
+  /** Where one-line permission warnings go (default: stderr). */
+  readonly warn?: (line: string) => void;
 }
 
 /** pino redaction: key material must never reach a log even by accident. */
@@ -102,12 +110,21 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
       throw new QkdnetError('CONFIG_INVALID', 'KME config: the metrics bearer token needs ≥ 16 characters');
     }
   }
+  const memory = c.store === ':memory:';
   let store: KeyStore;
+  let keySource: StoreKeySource;
   try {
+    if (!memory) makePrivateDir(dirname(c.store));
+    keySource = storeKeySource(c.storeKey, memory ? null : join(dirname(c.store), 'store.key'));
+    const keyring = loadKeyring(keySource, {
+      strict: options.strictPermissions ?? false,
+      ...(options.warn ? { warn: options.warn } : {}),
+    });
     store = KeyStore.open({
       path: c.store,
       maxChunksPerPeer: c.keys?.maxChunksPerPeer ?? 1_000_000,
       durability: c.durability ?? 'group',
+      keyring,
     });
   } catch (e) {
     crl?.stop();
@@ -161,6 +178,12 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     core.reclaimOrphans(Date.now());
   }, 30_000);
   checkpoint.unref();
+  const stopRotation = startStoreKeyRotation({
+    store,
+    committer: core.committer,
+    source: keySource,
+    log: logger,
+  });
   const stopSupply = (c.supply ?? []).map((s) =>
     supplyFromFile((item) => core.supply(s.peer, item), s.file, {
       follow: s.follow ?? false,
@@ -189,6 +212,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);
+        stopRotation();
         for (const stop of stopSupply) stop();
         core.stop();
         crl?.stop();

@@ -17,7 +17,6 @@
  * All methods are synchronous; callers batch them into one transaction (group commit, ./batcher.ts).
  */
 import Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
 import {
@@ -30,6 +29,10 @@ import {
   type Piece,
 } from './chunk-use.ts';
 import { migrate, prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
+import { makePrivateFile, privatizeFiles } from './private-fs.ts';
+import type { Keyring } from './store-crypto.ts';
+import { ProcessLock } from './store-lock.ts';
+import { StoreSealing } from './store-seal.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
 export interface KeyMeta {
@@ -112,6 +115,14 @@ export interface KeyStoreOptions {
    * event loop, before any answer leaves — the same guarantee for every acknowledged write (docs/kme.md).
    */
   readonly durability?: 'full' | 'group';
+  /**
+   * Store keys for encryption at rest (./store-seal.ts): rows holding key bytes are sealed with AES-256-GCM.
+   * Absent or null: plaintext, allowed only for a store never sealed (an encrypted store then refuses to
+   * open). `startKme` always passes one unless the configuration says `storeKey: { none: true }`.
+   */
+  readonly keyring?: Keyring | null;
+  /** Take the one-process lock `<path>.lock` (default true for files; see ./store-lock.ts). */
+  readonly lock?: boolean;
 }
 
 const rankOf = (p: Provenance): number => PROVENANCE_ORDER.indexOf(p);
@@ -123,7 +134,11 @@ export class KeyStore {
   readonly db: Database.Database;
   readonly maxChunksPerPeer: number;
   readonly durability: 'full' | 'group';
+  /** Encryption at rest of the key columns (key version, rotation state). */
+  readonly sealing: StoreSealing;
   readonly #walFd: number | undefined;
+  readonly #lock: ProcessLock | undefined;
+  readonly #files: string[];
   readonly #levels = new Map<string, PoolLevel>();
   readonly #dropped = new Map<string, number>();
   /** Use masks of partly used chunks (bit i = byte i used; mirror of table `chunk_use`). */
@@ -137,8 +152,25 @@ export class KeyStore {
 
   private constructor(opts: KeyStoreOptions) {
     this.maxChunksPerPeer = opts.maxChunksPerPeer ?? 1_000_000;
-    this.db = new Database(opts.path);
     const memory = opts.path === ':memory:' || opts.path === '';
+    // One process per store, taken before anything else is touched; the file private before SQLite opens
+    // it (SQLite gives -wal and -shm the database file's mode).
+    this.#lock =
+      memory || opts.lock === false
+        ? undefined
+        : ProcessLock.acquire(`${opts.path}.lock`, `store ${opts.path}`);
+    this.#files = memory ? [] : [opts.path, `${opts.path}-wal`, `${opts.path}-shm`];
+    let db: Database.Database | undefined;
+    try {
+      if (!memory) makePrivateFile(opts.path);
+      db = new Database(opts.path);
+      StoreSealing.precheck(db, opts.keyring ?? null, opts.path);
+    } catch (e) {
+      db?.close();
+      this.#lock?.release();
+      throw e;
+    }
+    this.db = db;
     this.durability = memory ? 'full' : (opts.durability ?? 'group');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(this.durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
@@ -146,6 +178,8 @@ export class KeyStore {
     this.db.pragma('foreign_keys = OFF');
     this.db.exec(SCHEMA_SQL);
     migrate(this.db);
+    this.sealing = StoreSealing.init(this.db, opts.keyring ?? null);
+    privatizeFiles(...this.#files);
     // The WAL file exists once the schema transaction has run; keep a descriptor to fsync it.
     this.#walFd = this.durability === 'group' ? openSync(`${opts.path}-wal`, 'r+') : undefined;
     this.#st = prepare(this.db);
@@ -155,7 +189,7 @@ export class KeyStore {
       const l = this.level(r.peer);
       if (r.mine) {
         l.mineChunks = r.n;
-        l.mineBytes = r.b;
+        l.mineBytes = r.b - this.sealing.overhead * r.n;
       } else l.theirChunks = r.n;
     }
     for (const u of this.#st.selectUses.all() as { id: string; used: number; peer: string; mine: number }[]) {
@@ -206,11 +240,12 @@ export class KeyStore {
           dropped++;
           continue;
         }
+        const mine = c.mine ? 1 : 0;
         const r = this.#st.insertChunk.run(
           c.id,
           peer,
-          c.mine ? 1 : 0,
-          c.material,
+          mine,
+          this.sealing.seal('chunks', { id: c.id, peer, mine }, c.material),
           rankOf(c.provenance),
           JSON.stringify(c.path),
           JSON.stringify(c.exposedTo),
@@ -267,12 +302,24 @@ export class KeyStore {
       const want = Math.ceil((bytes * req.number) / CHUNK_SIZE) + 1;
       const first = this.#st.selectMine.all(req.peer, maxRank, want) as ChunkRow[];
       const rows = first.length < want ? first : this.#more(first, req.peer, maxRank);
-      const cut = cutKeys(rows, (id) => nextFree(this.#used.get(id) ?? 0), bytes, req.number);
-      if (cut.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
-      for (const pieces of cut) {
-        const k = formKeyFromPieces(pieces, req.sizeBits);
-        out.push(k);
-        for (const p of pieces) this.#consume(p, l);
+      // Rows are opened (decrypted) as the cut reads them and wiped once the keys are formed.
+      const opened: ChunkRow[] = [];
+      const plain = function* (this: KeyStore) {
+        for (const sealed of rows) {
+          const row = this.#plain(sealed);
+          opened.push(row);
+          yield row;
+        }
+      }.call(this);
+      try {
+        const cut = cutKeys(plain, (id) => nextFree(this.#used.get(id) ?? 0), bytes, req.number);
+        if (cut.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
+        for (const pieces of cut) out.push(formKeyFromPieces(pieces, req.sizeBits));
+        for (const pieces of cut) for (const p of pieces) this.#consume(p, l);
+      } finally {
+        for (const r of opened) r.material.fill(0);
+      }
+      for (const k of out) {
         this.#st.logDelivery.run(k.keyId, 'master', req.master, req.nowMs);
         if (req.localSlaves.length > 0) this.#insertKey(req.peer, k, req.master, req.localSlaves, req.nowMs);
         const remote = req.remoteSlaves ?? [];
@@ -303,23 +350,28 @@ export class KeyStore {
     const rows: ChunkRow[] = [];
     for (const id of r.chunkIds) {
       const row = this.#st.selectChunk.get(id) as ChunkRow | undefined;
-      if (!row || row.peer !== peer || row.mine !== 0)
+      if (!row || row.peer !== peer || row.mine !== 0) {
+        for (const x of rows) x.material.fill(0);
         throw new QkdnetError(
           'KMS_PEER_UNAVAILABLE',
           `Cannot reserve key ${r.keyId} for KME "${peer}": chunk ${id} is ${row ? 'not owned by that KME' : 'not stored here'}`,
         );
-      rows.push(row);
+      }
+      rows.push(this.#plain(row));
     }
     const pieces = piecesOf(rows, r.offset ?? 0, r.sizeBits / 8);
     // Every byte goes to one key: a piece overlapping bytes already used here is refused.
     const overlaps = (p: Piece) => ((this.#used.get(p.row.id) ?? 0) & byteMask(p.start, p.length)) !== 0;
-    if (!pieces || pieces.some(overlaps))
+    if (!pieces || pieces.some(overlaps)) {
+      for (const row of rows) row.material.fill(0);
       throw new QkdnetError(
         'KMS_PEER_UNAVAILABLE',
         `Cannot reserve key ${r.keyId}: the chunks do not hold those ${r.sizeBits} bits`,
       );
+    }
     const k = formKeyFromPieces(pieces, r.sizeBits, r.keyId);
     for (const p of pieces) this.#consume(p, l);
+    for (const row of rows) row.material.fill(0);
     this.#st.insertReceived.run(r.keyId);
     // No slaves: an erase notice (the owner delivered the key elsewhere or abandoned it) — copy erased.
     if (r.slaves.length > 0) this.#insertKey(peer, k, r.master, r.slaves, nowMs);
@@ -352,7 +404,7 @@ export class KeyStore {
         this.#st.logDelivery.run(keyId, 'slave', slave, nowMs);
         out.push({
           keyId,
-          key: row.material,
+          key: this.sealing.open('keys', row, row.material),
           sizeBits: row.size_bits,
           chunkIds: [],
           offset: 0,
@@ -460,6 +512,7 @@ export class KeyStore {
   /** Moves WAL content into the database and truncates the WAL (erases old frames holding keys). */
   checkpoint(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+    privatizeFiles(...this.#files);
   }
 
   /** Checkpoints and closes the file. */
@@ -468,6 +521,13 @@ export class KeyStore {
     this.checkpoint();
     this.db.close();
     if (this.#walFd !== undefined) closeSync(this.#walFd);
+    this.sealing.destroy();
+    this.#lock?.release();
+  }
+
+  /** `row` with its material opened (a fresh plaintext buffer the caller zeroes). */
+  #plain(row: ChunkRow): ChunkRow {
+    return { ...row, material: this.sealing.open('chunks', row, row.material) };
   }
 
   /** Rows after `first` (used when tail chunks are shorter than CHUNK_SIZE). */
@@ -500,7 +560,7 @@ export class KeyStore {
     this.#st.insertKey.run(
       k.keyId,
       peer,
-      k.key,
+      this.sealing.seal('keys', { id: k.keyId, peer, master }, k.key),
       k.sizeBits,
       master,
       JSON.stringify(slaves),

@@ -10,7 +10,7 @@ import { createRng, type FinalKeyBlock } from '../common/index.ts';
 import { supplyBoth } from './demo.ts';
 import { spkiSha256 } from './identity.ts';
 import { createPki, issueCertificate } from './pki.ts';
-import { startKme, type KmeHandle } from './server.ts';
+import { startKme, type KmeHandle, type StartKmeOptions } from './server.ts';
 import type { KmeConfig } from './config.ts';
 import type { FormedKey, ReservationRecord } from './store.ts';
 
@@ -115,16 +115,34 @@ export function pairConfigs(pki: TestPki, storeDir: string, extra: Partial<KmeCo
 /** Starts KME A and B joined by a link and feeds them `blocks` blocks of `bytes` bytes. */
 export async function startPair(
   pki: TestPki,
-  opts: { blocks?: number; bytes?: number; extra?: Partial<KmeConfig> } = {},
+  opts: {
+    blocks?: number;
+    bytes?: number;
+    extra?: Partial<KmeConfig>;
+    /** Options of both startKme calls (e.g. a logger). */
+    options?: StartKmeOptions;
+    /** Store directory (default: a fresh temp directory); ports to reuse (a restart on the same stores). */
+    storeDir?: string;
+    ports?: readonly [number, number];
+  } = {},
 ): Promise<{ a: KmeHandle; b: KmeHandle; storeDir: string; close: () => Promise<void> }> {
-  const storeDir = mkdtempSync(join(tmpdir(), 'qkdnet-kme-store-'));
+  const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'qkdnet-kme-store-'));
   const cfg = pairConfigs(pki, storeDir, opts.extra);
-  const b0 = await startKme(cfg.b);
-  const a = await startKme({ ...cfg.a, peers: [{ ...cfg.a.peers![0]!, url: b0.url }] });
-  // Restart B on the same port with A's URL (B's config needs A's port).
-  const port = b0.port;
-  await b0.close();
-  const b = await startKme({ ...cfg.b, port, peers: [{ ...cfg.b.peers![0]!, url: a.url }] });
+  let a: KmeHandle;
+  let b: KmeHandle;
+  if (opts.ports) {
+    const [pa, pb] = opts.ports;
+    const url = (p: number) => `https://127.0.0.1:${p}`;
+    a = await startKme({ ...cfg.a, port: pa, peers: [{ ...cfg.a.peers![0]!, url: url(pb) }] }, opts.options);
+    b = await startKme({ ...cfg.b, port: pb, peers: [{ ...cfg.b.peers![0]!, url: url(pa) }] }, opts.options);
+  } else {
+    const b0 = await startKme(cfg.b, opts.options);
+    a = await startKme({ ...cfg.a, peers: [{ ...cfg.a.peers![0]!, url: b0.url }] }, opts.options);
+    // Restart B on the same port with A's URL (B's config needs A's port).
+    const port = b0.port;
+    await b0.close();
+    b = await startKme({ ...cfg.b, port, peers: [{ ...cfg.b.peers![0]!, url: a.url }] }, opts.options);
+  }
   for (let i = 0; i < (opts.blocks ?? 2); i++) supplyBoth(a, b, testBlock(7, `blk-${i}`, opts.bytes ?? 4096));
   return {
     a,

@@ -43,9 +43,15 @@ export const MAX_ROUNDS_FACTOR = 20;
 
 /** One pass as Bob sees it. */
 interface PassState {
+  /** 1-based pass number. */
+  readonly pass: number;
   readonly k: number;
   readonly blocks: number;
-  readonly shuffle: Shuffle | null;
+  /**
+   * The pass's permutation: null for pass 1 (identity) and, until a block of the pass is first bisected,
+   * for two-block passes, whose block parities need only the masks (cascade-schedule.ts).
+   */
+  shuffle: Shuffle | null;
   /** Bob's current key in this pass's shuffled order; built only when a search opens in the pass. */
   copy: Uint32Array | null;
   /** Block masks (few large blocks), so block parities need no shuffled copy. */
@@ -172,14 +178,16 @@ export class CascadeCorrector implements ErrorCorrector {
     const n = this.#n;
     const k = this.#schedule.blockSize(pass, this.#setup.qberEstimate, n);
     const blocks = Math.ceil(n / k);
-    const shuffle = passShuffle(n, this.#setup.shuffleSeed, pass);
     const masks = passBlockMasks(n, this.#setup.shuffleSeed, pass, k);
+    // With masks the block parities need no permutation; it is built when a block is first bisected.
+    const shuffle = masks ? null : passShuffle(n, this.#setup.shuffleSeed, pass, k);
     const treeSize = 2 * pow2ceil(k);
     this.#passes.push({
+      pass,
       k,
       blocks,
       shuffle,
-      copy: shuffle ? null : this.#key,
+      copy: pass === 1 ? this.#key : null,
       masks,
       rootKnown: new Uint8Array(blocks),
       known: null,
@@ -248,6 +256,7 @@ export class CascadeCorrector implements ErrorCorrector {
   /** The pass's shuffled copy of Bob's current key, built on first use. */
   #copyOf(ps: PassState): Uint32Array {
     if (!ps.copy) {
+      ps.shuffle ??= passShuffle(this.#n, this.#setup.shuffleSeed, ps.pass, ps.k);
       ps.copy = new Uint32Array(this.#key.length);
       gatherShuffled(this.#key, ps.shuffle!.perm, this.#n, ps.copy);
     }
@@ -331,10 +340,19 @@ export class CascadeCorrector implements ErrorCorrector {
     let opened = false;
     for (let q = 0; q < this.#passes.length; q++) {
       const ps = this.#passes[q]!;
-      const at = ps.shuffle ? ps.shuffle.inv[j]! : j;
-      if (ps.copy && ps.copy !== key) ps.copy[at >>> 5]! ^= 1 << (at & 31);
+      let b: number;
+      if (ps.shuffle || ps.copy) {
+        const at = ps.shuffle ? ps.shuffle.inv[j]! : j;
+        if (ps.copy && ps.copy !== key) ps.copy[at >>> 5]! ^= 1 << (at & 31);
+        b = Math.floor(at / ps.k);
+      } else {
+        // No shuffled copy yet: the block masks say which block holds original position j.
+        const masks = ps.masks!;
+        const words = masks.length / ps.blocks;
+        b = 0;
+        while (((masks[b * words + (j >>> 5)]! >>> (j & 31)) & 1) === 0) b++;
+      }
       if (q === this.#pendingBlockPass) continue; // parities not yet known
-      const b = Math.floor(at / ps.k);
       ps.rootOdd[b]! ^= 1;
       if (!ps.rootOdd[b] || ps.searching[b]) continue;
       // Blocks a correction made odd often hold the same second error, found by whichever search ends
@@ -374,7 +392,9 @@ export class CascadeResponder implements ParityResponder {
     if (!(p >= 0 && p < this.#schedule.passes)) throw new RangeError(`Cascade has no pass ${p + 1}`);
     let c = this.#copies[p];
     if (!c) {
-      const sh = passShuffle(this.#setup.n, this.#setup.shuffleSeed, p + 1);
+      const n = this.#setup.n;
+      const k = this.#schedule.blockSize(p + 1, this.#setup.qberEstimate, n);
+      const sh = passShuffle(n, this.#setup.shuffleSeed, p + 1, k);
       if (sh) {
         c = new Uint32Array(this.#key.length);
         gatherShuffled(this.#key, sh.perm, this.#setup.n, c);
@@ -433,10 +453,3 @@ function cascadeAlgorithm(name: 'cascade-original' | 'cascade-improved'): ErrorC
 export const cascadeOriginal: ErrorCorrection = cascadeAlgorithm('cascade-original');
 /** Martinez-Mateo et al. 2015 Cascade opt. (8) with sub-block parity reuse. */
 export const cascadeImproved: ErrorCorrection = cascadeAlgorithm('cascade-improved');
-
-/** The algorithm with this name. */
-export function errorCorrection(name: string): ErrorCorrection {
-  if (name === 'cascade-original') return cascadeOriginal;
-  if (name === 'cascade-improved') return cascadeImproved;
-  throw new RangeError(`Unknown reconciliation algorithm "${name}" (cascade-original, cascade-improved)`);
-}

@@ -1,7 +1,12 @@
-/** src/postprocess: reconciliation (Cascade), verification, privacy amplification, authentication, pipeline. */
+/** src/postprocess: reconciliation (Cascade, rate-adaptive LDPC), verification, privacy amplification, authentication, pipeline. */
 export * from './reconciliation.ts';
 export * from './cascade-schedule.ts';
 export * from './cascade.ts';
+export * from './ldpc-code.ts';
+export * from './ldpc-decoder.ts';
+export * from './ldpc-untainted-puncturing.ts';
+export * from './ldpc-blind-reconciliation.ts';
+export * from './error-correction.ts';
 export * from './gf128.ts';
 export * from './poly-hash.ts';
 export * from './fft.ts';
@@ -12,3 +17,7 @@ export * from './bit-utils.ts';
 export * from './raw-fixture.ts';
 export * from './pipeline.ts';
 export * from './pipeline-channel.ts';
+export * from './message-decoding.ts';
+export * from './two-party.ts';
+export * from './unit-mux.ts';
+export * from './tcp-transport.ts';

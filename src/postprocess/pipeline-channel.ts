@@ -5,11 +5,11 @@
  * and masks are reused across frames and blocks, and all frames advance together: one message per direction
  * per round carries every frame's questions.
  */
-import { BitArray } from '../common/index.ts';
+import { BitArray, type Rng } from '../common/index.ts';
 import { AuthKeyPool, AuthSession, type AuthFailure, type AuthMode, type SealedMessage } from './auth.ts';
 import { concatBits, copyBits } from './bit-utils.ts';
 import { cascadeSchedule } from './cascade-schedule.ts';
-import { errorCorrection } from './cascade.ts';
+import { errorCorrection } from './error-correction.ts';
 import type {
   CorrectorOutput,
   ErrorCorrector,
@@ -82,12 +82,15 @@ export function reconcileFrames(
   algorithm: ReconcileAlgorithmName,
   qber: number,
   seed: number,
+  aliceRandom?: Rng,
 ) {
   const alg = errorCorrection(algorithm);
   const n = sifted.alice.length;
-  // Every frame has exactly `size` bits so shuffles and masks are reused across frames and blocks; the
-  // last frame is padded with public zeros at both ends.
-  const size = Math.min(n, FRAME_BITS);
+  // Cascade: every frame has exactly `size` bits so shuffles and masks are reused across frames and blocks;
+  // the last frame is padded with public zeros at both ends. LDPC frames the key itself (one-way, no
+  // shuffles), so it takes the key whole.
+  const cascade = algorithm !== 'ldpc';
+  const size = cascade ? Math.min(n, FRAME_BITS) : n;
   const frames = Math.max(1, Math.ceil(n / size));
   const alices: BitArray[] = [];
   const bobs: ErrorCorrector[] = [];
@@ -116,7 +119,7 @@ export function reconcileFrames(
     });
     const replies = asked.requests.map((req, j) => {
       const i = asked.frames[j]!;
-      if (req.setup) responders[i] = alg.responder(alices[i]!, req.setup);
+      if (req.setup) responders[i] = alg.responder(alices[i]!, req.setup, aliceRandom?.stream(`frame ${i}`));
       const r = responders[i];
       if (!r) throw new Error(`frame ${i}: first parity request carried no setup`);
       return r.handle(req);
@@ -128,8 +131,8 @@ export function reconcileFrames(
   wire.send('bob', { type: 'reconcile-done', frames });
   // Pass-1 blocks lying wholly in the padding have parity 0 for everyone: they disclose nothing.
   const pad = frames * size - n;
-  const k1 = cascadeSchedule(algorithm).blockSize(1, qber, size);
-  const paddingParities = Math.ceil(size / k1) - Math.ceil((size - pad) / k1);
+  const k1 = cascade ? cascadeSchedule(algorithm).blockSize(1, qber, size) : 1;
+  const paddingParities = cascade ? Math.ceil(size / k1) - Math.ceil((size - pad) / k1) : 0;
   let leaked = -paddingParities;
   const parts: BitArray[] = [];
   for (let f = 0; f < frames; f++) {

@@ -173,7 +173,7 @@ export function runPipeline(raw: RawRecord, opts: PipelineOptions, rng: Rng): Pi
   const wire = new Wire(alicePool, alicePool.clone(), opts.authMode ?? 'transcript', opts.tamper);
   try {
     const qberEstimate = Math.min(0.25, Math.max(1e-4, est.qberX)); // disclosed test-basis QBER
-    const ec = reconcileFrames(wire, sifted, algorithm, qberEstimate, linkShuffleSeed(raw.linkId));
+    const ec = reconcileFrames(wire, sifted, algorithm, qberEstimate, linkShuffleSeed(raw.linkId), rng);
     const n = sifted.alice.length;
     const errors = ec.key.hammingDistance(sifted.bob);
     stats.qber = errors / n;

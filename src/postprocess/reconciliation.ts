@@ -6,10 +6,10 @@
  * carries the messages. Every parity bit Alice discloses is counted as leaked (Brassard & Salvail 1993
  * §3: each disclosed parity may tell Eve one bit), and every request/reply pair is one round trip.
  */
-import type { BitArray } from '../common/index.ts';
+import type { BitArray, Rng } from '../common/index.ts';
 
 /** Names of the reconciliation algorithms qkdnet ships. */
-export type ReconcileAlgorithmName = 'cascade-original' | 'cascade-improved';
+export type ReconcileAlgorithmName = 'cascade-original' | 'cascade-improved' | 'ldpc';
 
 /** Public parameters both ends agree on before the first question (sent in the first request). */
 export interface ReconcileSetup {
@@ -69,6 +69,12 @@ export interface ReconcileStats {
    * its own corrections forever, so work is capped. The key is then left for verification to reject.
    */
   readonly converged: boolean;
+  /**
+   * Bits Alice sent that say nothing about her key and are therefore not in `leakedBits`: LDPC syndrome
+   * bits one-time padded by her private random punctured symbols (Elkouss et al. 2010 §III). Absent or 0
+   * for Cascade, where every parity sent is leaked.
+   */
+  readonly maskedBits?: number;
 }
 
 /** Bob's side: corrects his key towards Alice's by asking parities. */
@@ -95,8 +101,11 @@ export interface ErrorCorrection {
   readonly name: ReconcileAlgorithmName;
   /** Bob's state machine over a copy of `bobKey` (the argument is not modified). */
   corrector(bobKey: BitArray, opts: { qberEstimate: number; shuffleSeed: number }): ErrorCorrector;
-  /** Alice's responder for the setup Bob announced. */
-  responder(aliceKey: BitArray, setup: ReconcileSetup): ParityResponder;
+  /**
+   * Alice's responder for the setup Bob announced. `random` is Alice's private randomness where the
+   * algorithm needs some (LDPC punctured symbols): a seeded stream in simulations, node:crypto otherwise.
+   */
+  responder(aliceKey: BitArray, setup: ReconcileSetup, random?: Rng): ParityResponder;
 }
 
 /** Carries one request to Alice and brings back her reply (in-process, authenticated, or networked). */
@@ -112,14 +121,14 @@ export interface ReconcileResult extends ReconcileStats {
 
 /**
  * Runs `algorithm` between `aliceKey` and `bobKey` in process. Without a channel, requests go straight to
- * an Alice responder built from the setup in the first request; pass a channel to interpose
- * authentication or to count bytes.
+ * an Alice responder built from the setup in the first request (with `aliceRandom` as her private
+ * randomness, for reproducible simulations); pass a channel to interpose authentication or to count bytes.
  */
 export function reconcile(
   algorithm: ErrorCorrection,
   aliceKey: BitArray,
   bobKey: BitArray,
-  opts: { qberEstimate: number; shuffleSeed: number },
+  opts: { qberEstimate: number; shuffleSeed: number; aliceRandom?: Rng },
   channel?: ParityChannel,
 ): ReconcileResult {
   if (aliceKey.length !== bobKey.length)
@@ -128,7 +137,7 @@ export function reconcile(
   let alice: ParityResponder | undefined;
   const direct: ParityChannel = {
     exchange(req) {
-      if (req.setup) alice = algorithm.responder(aliceKey, req.setup);
+      if (req.setup) alice = algorithm.responder(aliceKey, req.setup, opts.aliceRandom);
       if (!alice) throw new Error('first parity request carried no setup');
       return alice.handle(req);
     },

@@ -53,6 +53,8 @@ export interface LiveNetworkOptions {
   readonly pulsesPerBlock?: number;
   /** KME log level (default `warn`). */
   readonly kmeLogLevel?: 'silent' | 'error' | 'warn' | 'info';
+  /** Refuse a data directory open to other users instead of warning. */
+  readonly strictPermissions?: boolean;
 }
 
 /** A running live network. */
@@ -95,6 +97,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           scenario.nodes.map((n) => ({ id: n.id, neighbours: neighbours.get(n.id)! })),
           opts.dataDir,
           opts.kmeLogLevel ?? 'warn',
+          { strictPermissions: opts.strictPermissions ?? false },
         );
   try {
     const first = sim.snapshot();

@@ -6,7 +6,7 @@
  * lives in `<dataDir>/pki` and is reused across runs. Ports are reserved first (bind to port 0, read,
  * release) because each KME's configuration names its peers' URLs.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -14,11 +14,14 @@ import {
   createPki,
   crlPath,
   issueCertificate,
+  withDataDirLock,
   LOG_REDACT,
+  makePrivateDir,
   spkiSha256,
   startKme,
   writeCrl,
   type KmeHandle,
+  type ProcessLock,
 } from '../kms/index.ts';
 
 /** A node's place in the fleet. */
@@ -62,7 +65,7 @@ export async function freePorts(n: number): Promise<number[]> {
 
 /** Creates the CA and any missing certificate. */
 async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+  makePrivateDir(dir);
   if (!existsSync(join(dir, 'ca.pem'))) await createPki(dir, { commonName: 'qkdnet live CA' });
   const wanted = nodes.flatMap((n) => [[kmeName(n.id), 'kme'] as const, [saeName(n.id), 'sae'] as const]);
   await Promise.all(
@@ -78,9 +81,21 @@ export async function startKmeFleet(
   nodes: readonly FleetNode[],
   dataDir: string,
   logLevel: 'silent' | 'error' | 'warn' | 'info' = 'warn',
+  perms: { strictPermissions?: boolean; warn?: (line: string) => void } = {},
+): Promise<KmeFleet> {
+  // Checked, created private and locked before anything inside is touched (one process per data dir).
+  return withDataDirLock(dataDir, perms, (lock) => startFleet(nodes, dataDir, logLevel, lock));
+}
+
+async function startFleet(
+  nodes: readonly FleetNode[],
+  dataDir: string,
+  logLevel: 'silent' | 'error' | 'warn' | 'info',
+  lock: ProcessLock,
 ): Promise<KmeFleet> {
   const pkiDir = join(dataDir, 'pki');
   await ensurePki(pkiDir, nodes);
+  const storeKey = { file: join(pkiDir, 'store.key') }; // beside the PKI, created 0600 on first start
   const ports = await freePorts(nodes.length);
   const url = new Map(nodes.map((n, i) => [n.id, `https://127.0.0.1:${ports[i]}`]));
   const logger = pino({ level: logLevel, redact: LOG_REDACT });
@@ -90,6 +105,7 @@ export async function startKmeFleet(
   const kmes = new Map<string, KmeHandle>();
   const closeAll = async () => {
     await Promise.all([...kmes.values()].map((k) => k.close()));
+    lock.release();
   };
   try {
     for (const [i, n] of nodes.entries()) {
@@ -106,6 +122,7 @@ export async function startKmeFleet(
           port: ports[i]!,
           tls: tls(kmeName(n.id)),
           store: join(dataDir, `${kmeName(n.id)}.db`),
+          storeKey,
           saes: [{ id: saeName(n.id), pin: pin(saeName(n.id)) }],
           peers: n.neighbours.map((m) => ({
             id: kmeName(m),

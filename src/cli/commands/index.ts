@@ -10,6 +10,8 @@ import { register as detect } from './detect.ts';
 import { register as ipsec } from './ipsec.ts';
 import { register as up } from './up.ts';
 import { register as validate } from './validate.ts';
+import { register as netem } from './netem.ts';
+import { register as ppPeer } from './pp-peer.ts';
 
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   keyrate,
@@ -22,4 +24,6 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   ipsec,
   up,
   validate,
+  netem,
+  ppPeer,
 ];

@@ -11,6 +11,9 @@ import { LinkKeySupply } from '../../server/index.ts';
 import type { KmeHandle } from '../../kms/index.ts';
 import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
 import { formatTable, parseNumber, UsageError } from '../util.ts';
+import { registerStoreCommands } from './kme-store.ts';
+import { checkDataDir } from '../../kms/index.ts';
+import { dirname } from 'node:path';
 
 /** Waits for SIGINT or SIGTERM, then runs `stop` once. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
@@ -99,13 +102,19 @@ export function register(program: Command): void {
     .command('serve')
     .description('run one KME from a YAML configuration until SIGINT/SIGTERM')
     .requiredOption('--config <file>', 'KME configuration (YAML; see docs/kme.md)')
+    .option('--strict-permissions', "refuse to start if the store's directory or key file is open to others")
     .addHelpText('after', '\nExample:\n  qkdnet kme serve --config kme-a.yaml\n')
-    .action(async (o: { config: string }) => {
+    .action(async (o: { config: string; strictPermissions?: boolean }) => {
       readInputFile(o.config, '--config');
       const config = loadKmeConfig(o.config);
-      if (config.store !== ':memory:') checkStoreFile(config.store, 'store');
+      const strict = o.strictPermissions === true;
+      if (config.store !== ':memory:') {
+        checkStoreFile(config.store, 'store');
+        checkDataDir(dirname(config.store), { strict });
+      }
       await checkPortFree(config.host ?? '127.0.0.1', config.port ?? 0, 'port');
-      const handle = await startKme(config);
+      process.umask(0o077); // files this process (and SQLite) creates are private from the start
+      const handle = await startKme(config, { strictPermissions: strict });
       process.stderr.write(
         `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop)\n`,
       );
@@ -119,6 +128,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--dir <dir>', 'directory for the PKI (ca.pem, sae-{a,b,c}.pem/.key) and the stores')
     .option('--port <port>', "KME A's port (KME B uses port+1)", '8443')
+    .option('--strict-permissions', 'refuse to start if --dir is open to other users (else a warning)')
     .option(
       '--stand-in',
       'fill the stores from node:crypto instead of the simulated QKD link (instant; not QKD key)',
@@ -129,12 +139,18 @@ export function register(program: Command): void {
         'the link engine and post-processing (a few seconds of one core each, in a worker thread).\n' +
         '\nExample:\n  qkdnet kme demo --dir /tmp/kme-demo --port 8443\n',
     )
-    .action(async (o: { dir: string; port: string; standIn?: boolean }) => {
+    .action(async (o: { dir: string; port: string; standIn?: boolean; strictPermissions?: boolean }) => {
       const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
       checkWritableDir(o.dir, '--dir');
       await checkPortFree('127.0.0.1', port, '--port');
       await checkPortFree('127.0.0.1', port + 1, '--port (+1, KME B)');
-      const demo = await runKmeDemo({ dir: o.dir, port, ...(o.standIn ? {} : { blockSource: null }) });
+      process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
+      const demo = await runKmeDemo({
+        dir: o.dir,
+        port,
+        strictPermissions: o.strictPermissions === true,
+        ...(o.standIn ? {} : { blockSource: null }),
+      });
       let supply: LinkKeySupply | undefined;
       if (o.standIn) {
         process.stderr.write('Stand-in link: blocks from node:crypto every second (not QKD key).\n');
@@ -158,6 +174,8 @@ export function register(program: Command): void {
         await demo.close();
       });
     });
+
+  registerStoreCommands(kme);
 
   withClient(kme.command('keys'))
     .description('get keys as an SAE: as master (--slave) or, with --key-id, as slave (--master)')

@@ -31,6 +31,7 @@ interface UpOptions {
   seed: string;
   kme: boolean;
   json?: boolean;
+  strictPermissions?: boolean;
 }
 
 export function register(program: Command): void {
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'seed of every random stream', '1')
     .option('--no-kme', 'run without the per-node KMEs')
     .option('--json', 'print the start-up line as JSON')
+    .option('--strict-permissions', 'refuse to start if the data dir is open to other users (else a warning)')
     .addHelpText('after', EXAMPLES)
     .action(async (scenario: string, o: UpOptions) => {
       const port = parseNumber(o.port, '--port', { min: 0, max: 65535, integer: true });
@@ -53,6 +55,7 @@ export function register(program: Command): void {
       parseScenario(readInputFile(scenario, 'scenario'), scenario);
       if (o.kme) checkWritableDir(o.dataDir, '--data-dir');
       await checkPortFree(o.host, port, '--port');
+      process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
       await runUp({
         scenario,
         port,
@@ -62,6 +65,7 @@ export function register(program: Command): void {
         seed: o.seed,
         kme: o.kme,
         json: o.json === true,
+        strictPermissions: o.strictPermissions === true,
       });
     });
 }
@@ -75,6 +79,7 @@ async function runUp(o: {
   seed: string;
   kme: boolean;
   json: boolean;
+  strictPermissions: boolean;
 }): Promise<void> {
   const started = performance.now();
   const net = await startLiveNetwork({
@@ -83,6 +88,7 @@ async function runUp(o: {
     speed: o.speed,
     seed: o.seed,
     kmes: o.kme,
+    strictPermissions: o.strictPermissions,
   });
   const app = buildServer(net.live, { registries: net.registries });
   try {

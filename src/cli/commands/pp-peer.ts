@@ -1,0 +1,149 @@
+/**
+ * `qkdnet pp-peer` — one end (Alice or Bob) of post-processing over TCP, in its own process. Alice
+ * listens, Bob connects; they shake hands (parameters must match), then run the units — reconciliation
+ * frames (`--mode reconcile`) or whole blocks (`--mode pipeline`) — with up to `--window` in flight. Prints
+ * `{"listening": port}` once Alice listens, and one JSON report line at the end. `qkdnet reconcile
+ * --channel tcp` and `qkdnet link simulate --postprocess --channel tcp` start two of these through the
+ * delaying proxy; on two machines, start one on each.
+ */
+import net from 'node:net';
+import type { Command } from 'commander';
+import { QkdnetError } from '../../common/index.ts';
+import { runMuxOverSocket, type PeerParams, type UnitMux } from '../../postprocess/index.ts';
+import { UsageError, parseNumber } from '../util.ts';
+import { cpuSeconds, emptyReport, reconcileEnd, warmUp, type ReconcileRunParams } from '../pp-reconcile.ts';
+import { parseAlgorithm } from '../algorithms.ts';
+
+interface Options {
+  role?: string;
+  listen?: string;
+  connect?: string;
+  mode: string;
+  algorithm: string;
+  qber: string;
+  blockSize: string;
+  frames: string;
+  window: string;
+  seed: string;
+  idleTimeout: string;
+  distance: string;
+  pulses: string;
+  warmup: boolean;
+}
+
+/** Parses host:port (port 0 allowed for --listen). */
+export function parseHostPort(text: string, flag: string): { host: string; port: number } {
+  const i = text.lastIndexOf(':');
+  if (i <= 0) throw new UsageError(`${flag}: "${text}" is not host:port`);
+  const port = parseNumber(text.slice(i + 1), flag, { min: 0, max: 65535, integer: true });
+  return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port };
+}
+
+/** Accepts one connection on host:port, printing the bound port first. */
+function acceptOne(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((s) => {
+      server.close();
+      resolve(s);
+    });
+    server.once('error', (e) => reject(new UsageError(`--listen: ${(e as Error).message}`)));
+    server.listen(port, host, () => {
+      process.stdout.write(`${JSON.stringify({ listening: (server.address() as net.AddressInfo).port })}\n`);
+    });
+  });
+}
+
+function connect(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, host, () => resolve(s));
+    s.once('error', (e) =>
+      reject(
+        new QkdnetError('PP_PEER_DISCONNECTED', `cannot reach the peer at ${host}:${port}: ${e.message}`),
+      ),
+    );
+  });
+}
+
+/** Runs one end over `socket`; returns the byte counters and wall times. */
+export async function runEnd(
+  socket: net.Socket,
+  mux: UnitMux,
+  role: 'alice' | 'bob',
+  params: PeerParams,
+  idleMs: number,
+) {
+  const start = Date.now();
+  const c = await runMuxOverSocket(socket, mux, {
+    role: role === 'bob' ? 'initiator' : 'responder',
+    params,
+    idleTimeoutMs: idleMs,
+  });
+  return { counters: c, start, end: Date.now() };
+}
+
+export function register(program: Command): void {
+  program
+    .command('pp-peer')
+    .description('one end of post-processing over TCP (Alice listens, Bob connects); used by --channel tcp')
+    .option('--role <r>', 'alice | bob')
+    .option('--listen <host:port>', 'Alice: address to listen on (port 0: any free port, printed)')
+    .option('--connect <host:port>', "Bob: Alice's address (or a delaying proxy's, see qkdnet netem)")
+    .option('--mode <m>', 'reconcile | pipeline', 'reconcile')
+    .option('--algorithm <name>', 'error correction', 'cascade-improved')
+    .option('--qber <q>', 'reconcile: QBER of the simulated frames', '0.02')
+    .option('--block-size <n>', 'reconcile: frame length in bits', '100000')
+    .option('--frames <f>', 'reconcile: frames; pipeline: blocks', '10')
+    .option('--window <w>', 'units in flight at once', '8')
+    .option('--seed <s>', 'shared simulation seed (both ends derive their own view from it)', '1')
+    .option('--distance <km>', 'pipeline: fiber length of the simulated link', '50')
+    .option('--pulses <n>', 'pipeline: pulses per block', '1e9')
+    .option('--idle-timeout <s>', 'give up after this many seconds without a byte from the peer', '30')
+    .option('--no-warmup', 'skip the untimed in-process warm-up')
+    .addHelpText(
+      'after',
+      `
+Examples (two terminals, or two machines):
+  $ qkdnet pp-peer --role alice --listen 0.0.0.0:7400 --frames 100 --seed 42
+  $ qkdnet pp-peer --role bob --connect alice.example:7400 --frames 100 --seed 42
+Both ends must be given the same parameters; the handshake refuses a peer whose differ. Alice's view
+(her bits) and Bob's (his bits) are each derived from the shared seed; nothing else is shared.`,
+    )
+    .action(async (o: Options) => {
+      if (o.role !== 'alice' && o.role !== 'bob') throw new UsageError('--role must be alice or bob');
+      const role = o.role;
+      if (role === 'alice' && !o.listen) throw new UsageError('--listen host:port is required for alice');
+      if (role === 'bob' && !o.connect) throw new UsageError('--connect host:port is required for bob');
+      const addr = parseHostPort(
+        (role === 'alice' ? o.listen : o.connect)!,
+        role === 'alice' ? '--listen' : '--connect',
+      );
+      const idleMs = parseNumber(o.idleTimeout, '--idle-timeout', { min: 0.1, max: 86400 }) * 1000;
+      const frames = parseNumber(o.frames, '--frames', { min: 1, max: 1e6, integer: true });
+      const window = parseNumber(o.window, '--window', { min: 1, max: 1024, integer: true });
+      const algorithm = parseAlgorithm(o.algorithm);
+      if (o.mode !== 'reconcile') throw new UsageError(`--mode: "${o.mode}" is not reconcile or pipeline`);
+      const p: ReconcileRunParams = {
+        mode: 'reconcile',
+        algorithm,
+        qber: parseNumber(o.qber, '--qber', { min: 1e-6, max: 0.49 }),
+        blockSize: parseNumber(o.blockSize, '--block-size', { min: 1, max: 2e6, integer: true }),
+        frames,
+        window,
+        seed: o.seed,
+      };
+      if (o.warmup) warmUp(p);
+      const socket =
+        role === 'alice' ? await acceptOne(addr.host, addr.port) : await connect(addr.host, addr.port);
+      const report = emptyReport(role, frames);
+      const cpu0 = cpuSeconds();
+      const mux = reconcileEnd(role, p, report);
+      const { window: _w, ...agreed } = p; // the window is Bob's own choice
+      const r = await runEnd(socket, mux, role, agreed, idleMs);
+      report.cpu_seconds = cpuSeconds() - cpu0;
+      report.wall_start_ms = r.start;
+      report.wall_end_ms = r.end;
+      report.bytes_sent = r.counters.bytesSent;
+      report.bytes_received = r.counters.bytesReceived;
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    });
+}

@@ -1,0 +1,160 @@
+/**
+ * The inverse of message-encoding.ts: turns the canonical bytes of a classical message back into the
+ * value, so a network adapter can carry exactly the bytes authentication hashes. Objects come back with
+ * their keys in sorted order (the encoding ignores key order, so re-encoding gives the same bytes), `null`
+ * and `undefined` both encode as tag 0 and decode as `undefined`. Input from a peer is untrusted: every
+ * length is checked against what remains, nesting is bounded, typed arrays are limited to the plain
+ * numeric kinds, and anything malformed throws a `MessageDecodeError` naming the offset.
+ */
+import { BitArray } from '../common/index.ts';
+
+/** A byte string that is not the canonical encoding of any message. */
+export class MessageDecodeError extends Error {
+  constructor(message: string) {
+    super(`malformed classical message: ${message}`);
+    this.name = 'MessageDecodeError';
+  }
+}
+
+/** Deepest nesting of arrays and objects accepted (classical messages nest three or four levels). */
+export const MAX_MESSAGE_DEPTH = 16;
+
+const TYPED: Record<string, { bytes: number; make: (b: ArrayBuffer) => ArrayBufferView }> = {
+  Uint8Array: { bytes: 1, make: (b) => new Uint8Array(b) },
+  Int8Array: { bytes: 1, make: (b) => new Int8Array(b) },
+  Uint16Array: { bytes: 2, make: (b) => new Uint16Array(b) },
+  Int16Array: { bytes: 2, make: (b) => new Int16Array(b) },
+  Uint32Array: { bytes: 4, make: (b) => new Uint32Array(b) },
+  Int32Array: { bytes: 4, make: (b) => new Int32Array(b) },
+  Float32Array: { bytes: 4, make: (b) => new Float32Array(b) },
+  Float64Array: { bytes: 8, make: (b) => new Float64Array(b) },
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+class ByteReader {
+  readonly #b: Uint8Array;
+  #at = 0;
+  readonly #view: DataView;
+
+  constructor(bytes: Uint8Array) {
+    this.#b = bytes;
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get done(): boolean {
+    return this.#at === this.#b.length;
+  }
+
+  #need(n: number): void {
+    if (this.#at + n > this.#b.length)
+      throw new MessageDecodeError(
+        `needs ${n} bytes at offset ${this.#at}, ${this.#b.length - this.#at} left`,
+      );
+  }
+
+  byte(): number {
+    this.#need(1);
+    return this.#b[this.#at++]!;
+  }
+
+  u32(): number {
+    this.#need(4);
+    const v = this.#view.getUint32(this.#at, true);
+    this.#at += 4;
+    return v;
+  }
+
+  f64(): number {
+    this.#need(8);
+    const v = this.#view.getFloat64(this.#at, true);
+    this.#at += 8;
+    return v;
+  }
+
+  /** A length-prefixed byte run, copied into a fresh (aligned) buffer. */
+  bytes(): Uint8Array {
+    const n = this.u32();
+    this.#need(n);
+    // A copy into its own buffer (Buffer#slice would share the socket's pooled memory).
+    const out = new Uint8Array(n);
+    out.set(this.#b.subarray(this.#at, this.#at + n));
+    this.#at += n;
+    return out;
+  }
+
+  text(): string {
+    try {
+      return utf8.decode(this.bytes());
+    } catch {
+      throw new MessageDecodeError(`invalid UTF-8 before offset ${this.#at}`);
+    }
+  }
+}
+
+function read(r: ByteReader, depth: number): unknown {
+  if (depth > MAX_MESSAGE_DEPTH) throw new MessageDecodeError(`nested deeper than ${MAX_MESSAGE_DEPTH}`);
+  const tag = r.byte();
+  switch (tag) {
+    case 0:
+      return undefined;
+    case 6:
+      return r.f64();
+    case 1: {
+      let v: unknown;
+      try {
+        v = JSON.parse(r.text());
+      } catch (e) {
+        if (e instanceof MessageDecodeError) throw e;
+        throw new MessageDecodeError('a text value is not JSON');
+      }
+      if (typeof v !== 'string' && typeof v !== 'boolean')
+        throw new MessageDecodeError('a text value is neither a string nor a boolean');
+      return v;
+    }
+    case 2: {
+      const length = r.u32();
+      const raw = r.bytes();
+      if (raw.length !== ((length + 31) >>> 5) * 4)
+        throw new MessageDecodeError(`a ${length}-bit array carries ${raw.length} bytes`);
+      return new BitArray(length, new Uint32Array(raw.buffer, raw.byteOffset, raw.length >>> 2));
+    }
+    case 3: {
+      const kind = TYPED[r.text()];
+      if (!kind) throw new MessageDecodeError('unsupported typed array kind');
+      const raw = r.bytes();
+      if (raw.length % kind.bytes !== 0) throw new MessageDecodeError('typed array of a partial element');
+      return kind.make(raw.buffer as ArrayBuffer);
+    }
+    case 4: {
+      const n = r.u32();
+      const out: unknown[] = [];
+      for (let i = 0; i < n; i++) out.push(read(r, depth + 1));
+      return out;
+    }
+    case 5: {
+      const n = r.u32();
+      const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      let last: string | null = null;
+      for (let i = 0; i < n; i++) {
+        const key = r.text();
+        // The encoder writes keys sorted and once each; anything else is not a canonical encoding.
+        if (last !== null && !(last < key))
+          throw new MessageDecodeError(`object keys out of order at "${key}"`);
+        last = key;
+        out[key] = read(r, depth + 1);
+      }
+      return { ...out };
+    }
+    default:
+      throw new MessageDecodeError(`unknown type tag ${tag}`);
+  }
+}
+
+/** The message whose canonical encoding is `bytes` (throws `MessageDecodeError` on anything else). */
+export function decodeMessage(bytes: Uint8Array): unknown {
+  const r = new ByteReader(bytes);
+  const v = read(r, 0);
+  if (!r.done) throw new MessageDecodeError('trailing bytes after the message');
+  return v;
+}

@@ -1,0 +1,254 @@
+// @edge: the TCP adapter of the two-party runtime (sockets live here, the protocols stay sans-IO)
+/**
+ * Carries the items of a unit multiplexer (unit-mux.ts) over one TCP connection. Each frame is a 4-byte
+ * big-endian length and the canonical encoding of one item (message-encoding.ts, decoded by
+ * message-decoding.ts), so the bytes on the wire are the bytes authentication hashes. Items produced in one
+ * turn of the event loop leave in one write (cork/uncork); Nagle is off.
+ *
+ * Backpressure: when the socket's send buffer is full (`write()` returns false) this end stops reading
+ * until it drains, so a slow peer slows its sender instead of growing queues without bound; frames longer
+ * than `maxFrameBytes` are refused.
+ *
+ * Handshake: each end first sends `{hello: PROTOCOL, role, params}`. The responder compares the
+ * initiator's parameters with its own and answers `{welcome}` or `{refuse: reason}` and closes; the
+ * initiator reports a refusal as PP_HANDSHAKE_REFUSED naming the first differing parameter. The hello is
+ * not authenticated: changing it can only make the ends refuse each other or disagree in a way the
+ * authenticated units then reject.
+ *
+ * Failure: if the connection ends before every unit has, the open units are aborted at this end (their
+ * key material erased, nothing emitted) and the run fails with PP_PEER_DISCONNECTED.
+ */
+import type { Socket } from 'node:net';
+import { QkdnetError } from '../common/index.ts';
+import { encodeMessage } from './message-encoding.ts';
+import { decodeMessage } from './message-decoding.ts';
+import type { MuxItem, UnitMux } from './unit-mux.ts';
+
+/** Protocol name and version carried in the hello. */
+export const PP_PROTOCOL = 'qkdnet-postprocess/1';
+
+/** Largest frame accepted by default, bytes (a 2¹⁷-bit frame's largest message is far below). */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 2 ** 20;
+
+/** Bytes sent and received over one connection. */
+export interface TransportCounters {
+  bytesSent: number;
+  bytesReceived: number;
+  framesSent: number;
+  framesReceived: number;
+}
+
+/** Parameters both ends must agree on (compared key by key at the handshake). */
+export type PeerParams = Readonly<Record<string, string | number | boolean>>;
+
+/** Length-prefixed frames over a socket, with backpressure. */
+export class FrameSocket {
+  readonly socket: Socket;
+  readonly counters: TransportCounters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
+  readonly #max: number;
+  #buf: Buffer = Buffer.alloc(0);
+  #corked = false;
+  #onFrame: (payload: Uint8Array) => void = () => {};
+
+  constructor(socket: Socket, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
+    this.socket = socket;
+    this.#max = maxFrameBytes;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#data(chunk));
+    socket.on('drain', () => socket.resume());
+  }
+
+  /** Receives every complete frame's payload, in order. */
+  onFrame(handler: (payload: Uint8Array) => void): void {
+    this.#onFrame = handler;
+  }
+
+  /** Queues one frame; frames sent in the same tick leave together. */
+  send(payload: Uint8Array): void {
+    if (this.socket.destroyed) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.socket.uncork();
+      });
+    }
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(payload.length, 0);
+    this.socket.write(head);
+    const ok = this.socket.write(payload);
+    this.counters.bytesSent += 4 + payload.length;
+    this.counters.framesSent++;
+    // The peer reads slower than we write: stop taking its requests until our answers drain.
+    if (!ok) this.socket.pause();
+  }
+
+  #data(chunk: Buffer): void {
+    this.counters.bytesReceived += chunk.length;
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    let at = 0;
+    while (this.#buf.length - at >= 4) {
+      const len = this.#buf.readUInt32BE(at);
+      if (len > this.#max) {
+        this.socket.destroy(
+          new QkdnetError(
+            'PP_PROTOCOL_ERROR',
+            `peer sent a ${len}-byte frame, above the ${this.#max}-byte limit`,
+          ),
+        );
+        return;
+      }
+      if (this.#buf.length - at - 4 < len) break;
+      const payload = this.#buf.subarray(at + 4, at + 4 + len);
+      at += 4 + len;
+      this.counters.framesReceived++;
+      this.#onFrame(payload);
+      if (this.socket.destroyed) return;
+    }
+    this.#buf = at === this.#buf.length ? Buffer.alloc(0) : this.#buf.subarray(at);
+  }
+}
+
+function isItem(v: unknown): v is MuxItem {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  if (!(typeof o.unit === 'number' && Number.isInteger(o.unit) && o.unit >= 0)) return false;
+  if (typeof o.abort === 'string') return true;
+  const s = o.sealed as Record<string, unknown> | undefined;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.seq === 'number' &&
+    (s.from === 'alice' || s.from === 'bob') &&
+    s.tag instanceof Uint32Array
+  );
+}
+
+/** The first parameter whose values differ, as a sentence; null when both agree. */
+export function paramMismatch(mine: PeerParams, theirs: PeerParams): string | null {
+  for (const k of [...new Set([...Object.keys(mine), ...Object.keys(theirs)])].sort()) {
+    if (mine[k] !== theirs[k])
+      return `parameter ${k} differs (this end: ${String(mine[k])}, peer: ${String(theirs[k])})`;
+  }
+  return null;
+}
+
+/** Options of `runMuxOverSocket`. */
+export interface MuxSocketOptions {
+  readonly role: 'initiator' | 'responder';
+  readonly params: PeerParams;
+  readonly maxFrameBytes?: number;
+  /** Fail with PP_PEER_DISCONNECTED after this long without a byte from the peer (default 30 s). */
+  readonly idleTimeoutMs?: number;
+}
+
+/**
+ * Runs the handshake and then the multiplexer over `socket` until every unit has ended at this end (and,
+ * for the responder, the initiator has closed). Resolves with the byte counters; rejects with a
+ * QkdnetError on refusal, disconnection or a malformed frame (open units aborted first).
+ */
+export function runMuxOverSocket(
+  socket: Socket,
+  mux: UnitMux,
+  o: MuxSocketOptions,
+): Promise<TransportCounters> {
+  const fs = new FrameSocket(socket, o.maxFrameBytes);
+  const send = (v: unknown) => fs.send(encodeMessage(v));
+  const sendItems = (items: MuxItem[]) => {
+    for (const it of items) send(it);
+  };
+  return new Promise((resolve, reject) => {
+    let state: 'hello' | 'welcome' | 'running' | 'finished' | 'failed' = 'hello';
+    const fail = (e: QkdnetError) => {
+      if (state === 'failed' || state === 'finished') return;
+      state = 'failed';
+      mux.abortAll(e.code === 'PP_PROTOCOL_ERROR' ? 'protocol-error' : 'peer-disconnected', e.message);
+      socket.destroy();
+      reject(e);
+    };
+    const finish = () => {
+      if (state !== 'running') return;
+      state = 'finished';
+      socket.setTimeout(0);
+      socket.end();
+      resolve(fs.counters);
+    };
+    const checkDone = () => {
+      if (mux.done) finish();
+    };
+    fs.onFrame((payload) => {
+      let v: unknown;
+      try {
+        v = decodeMessage(payload);
+      } catch (e) {
+        return fail(new QkdnetError('PP_PROTOCOL_ERROR', (e as Error).message));
+      }
+      const m = v as Record<string, unknown>;
+      if (state === 'hello') {
+        if (m.hello !== PP_PROTOCOL)
+          return fail(
+            new QkdnetError('PP_PROTOCOL_ERROR', `peer speaks ${String(m.hello)}, not ${PP_PROTOCOL}`),
+          );
+        if (o.role === 'responder') {
+          const why =
+            m.role === o.role
+              ? 'both ends are the responder'
+              : paramMismatch(o.params, m.params as PeerParams);
+          if (why) {
+            send({ refuse: why });
+            state = 'failed';
+            socket.end();
+            reject(new QkdnetError('PP_HANDSHAKE_REFUSED', `refused the peer: ${why}`, { reason: why }));
+            return;
+          }
+          send({ welcome: PP_PROTOCOL });
+          state = 'running';
+          return checkDone();
+        }
+        state = 'welcome';
+        return;
+      }
+      if (state === 'welcome') {
+        if (typeof m.refuse === 'string') {
+          state = 'failed';
+          socket.destroy();
+          reject(
+            new QkdnetError('PP_HANDSHAKE_REFUSED', `the peer refused: ${m.refuse}`, { reason: m.refuse }),
+          );
+          return;
+        }
+        if (m.welcome !== PP_PROTOCOL)
+          return fail(new QkdnetError('PP_PROTOCOL_ERROR', 'no welcome from the peer'));
+        state = 'running';
+        sendItems(mux.pump());
+        return checkDone();
+      }
+      if (state !== 'running') return;
+      if (!isItem(v)) return fail(new QkdnetError('PP_PROTOCOL_ERROR', 'a frame that is not a unit message'));
+      sendItems(mux.receive(v));
+      checkDone();
+    });
+    socket.setTimeout(o.idleTimeoutMs ?? 30_000, () =>
+      fail(
+        new QkdnetError(
+          'PP_PEER_DISCONNECTED',
+          `no data from the peer for ${(o.idleTimeoutMs ?? 30_000) / 1000} s with ${mux.inFlight} unit(s) open; they were discarded at this end`,
+        ),
+      ),
+    );
+    socket.on('error', () => {}); // reported through 'close' below, with the units it cost
+    socket.on('close', () => {
+      if (state === 'finished' || state === 'failed') return;
+      const open = mux.inFlight;
+      fail(
+        new QkdnetError(
+          'PP_PEER_DISCONNECTED',
+          `the peer disconnected with ${open} unit(s) open and ${mux.finished} finished; the open ones were discarded at this end`,
+          { open, finished: mux.finished },
+        ),
+      );
+    });
+    send({ hello: PP_PROTOCOL, role: o.role, params: o.params });
+  });
+}
