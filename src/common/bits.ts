@@ -3,7 +3,7 @@
  * Bits past `length` in the last word are kept zero, so popcount and equality can work word by word.
  * Used for raw, sifted and final keys; Cascade asks parities of ranges, so `parityRange` is word-wise.
  */
-import type { Rng } from './rng.ts';
+import type { RandomWords } from './secret-random.ts';
 
 /** Number of set bits in a 32-bit word (SWAR popcount, Hacker's Delight §5-1). */
 export function popcount32(x: number): number {
@@ -41,8 +41,8 @@ export class BitArray {
     }
   }
 
-  /** Random bits from a seeded stream. */
-  static random(length: number, rng: Rng): BitArray {
+  /** Random bits from a seeded stream or a secret source. */
+  static random(length: number, rng: RandomWords): BitArray {
     const b = new BitArray(length);
     rng.fillUint32(b.words);
     b.#clearTail();

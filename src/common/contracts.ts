@@ -114,17 +114,35 @@ export interface Alert {
   readonly message: string;
 }
 
-/** The security claim a key carries (DESIGN.md): QKD claims are information-theoretic, the rest computational. */
-export type Provenance = 'qkd' | 'qkd-relayed' | 'qkd-multipath' | 'hybrid' | 'pqc';
-
-/** Provenance from strongest to weakest claim; a policy's minimum admits itself and everything before it. */
-export const PROVENANCE_ORDER: readonly Provenance[] = [
+/**
+ * Every provenance a key can carry, from strongest to weakest claim — the one list every other place derives
+ * from (type, scenario schema, store ranks, reports, dashboard). QKD claims are information-theoretic,
+ * `hybrid` and `pqc` computational; `simulated-deterministic` keys were made reproducible from a public seed
+ * (`--deterministic-keys`) and protect nothing: KMEs hand them only to SAEs configured `test: true`.
+ * A policy's minimum admits itself and everything before it.
+ */
+export const PROVENANCE_ORDER = [
   'qkd',
   'qkd-multipath',
   'qkd-relayed',
   'hybrid',
   'pqc',
-];
+  'simulated-deterministic',
+] as const;
+
+/** Rank of the weakest provenance that protects anything; keys ranked after it are for test SAEs only. */
+export const LAST_PROTECTING_RANK = PROVENANCE_ORDER.indexOf('pqc');
+
+/** The security claim a key carries (one of PROVENANCE_ORDER). */
+export type Provenance = (typeof PROVENANCE_ORDER)[number];
+
+/** Bits (or keys) per provenance. */
+export type ProvenanceMix = Record<Provenance, number>;
+
+/** A mix with every provenance at zero. */
+export function zeroProvenanceMix(): ProvenanceMix {
+  return Object.fromEntries(PROVENANCE_ORDER.map((p) => [p, 0])) as ProvenanceMix;
+}
 
 /** The estimates a final key block was made with. */
 export interface KeyBlockEstimates {
@@ -147,4 +165,6 @@ export interface FinalKeyBlock {
   readonly bits: number;
   readonly estimates: KeyBlockEstimates;
   readonly createdNs: number;
+  /** `simulated-deterministic` when the key bytes are reproducible from the seed; default `qkd`. */
+  readonly provenance?: 'qkd' | 'simulated-deterministic';
 }

@@ -65,6 +65,23 @@ export const ERROR_CATALOGUE = {
     status: 400,
     summary: 'A dashboard control names an unknown attack kind or an out-of-range value.',
   },
+  DASHBOARD_UNAUTHENTICATED: {
+    status: 401,
+    summary: 'The dashboard or live API needs a login, a bearer token or a client certificate.',
+  },
+  DASHBOARD_FORBIDDEN: {
+    status: 403,
+    summary:
+      'Refused: a foreign Origin, a missing or wrong anti-CSRF or login token, or a role without that right.',
+  },
+  DASHBOARD_MISDIRECTED: {
+    status: 421,
+    summary: 'The Host header names a host the dashboard was not started for (DNS rebinding).',
+  },
+  DASHBOARD_LOGIN_THROTTLED: {
+    status: 429,
+    summary: 'Too many failed logins from this address; wait a minute.',
+  },
   PP_HANDSHAKE_REFUSED: {
     status: 409,
     summary: 'The post-processing peer runs with different parameters; the connection was refused.',

@@ -1,5 +1,6 @@
-/** src/common: seeded RNG, packed bits, Result, errors, units, math and the cross-folder contracts. */
+/** src/common: seeded RNG, secret randomness, packed bits, Result, errors, units, math and the cross-folder contracts. */
 export * from './rng.ts';
+export * from './secret-random.ts';
 export * from './bits.ts';
 export * from './result.ts';
 export * from './errors.ts';

@@ -1,42 +1,58 @@
 /**
  * Seeded pseudo-random numbers for simulation: xoshiro128** (Blackman & Vigna, "Scrambled linear
- * pseudorandom number generators", ACM TOMS 2021), seeded through SplitMix32-style mixing.
+ * pseudorandom number generators", ACM TOMS 2021) whose 128-bit state is the first half of a 256-bit
+ * seed identity: SHA-256 of the seed text (`createRng`), or of the parent's identity and the stream's name
+ * (`stream`). The full width means two distinct seeds or names collide only with probability ~2⁻¹²⁸ (a
+ * 32-bit hash collided after ~66,000 random seeds).
  *
  * Every entity (a link, a detector, Eve, a node) takes its own stream with `rng.stream(name)`. A stream is
  * derived from the parent's *seed* and the name — not from the parent's current state — so adding a
- * consumer, or drawing more numbers in one stream, never changes another stream's numbers. Not for key
- * material: real keys use node:crypto.
+ * consumer, or drawing more numbers in one stream, never changes another stream's numbers.
+ *
+ * Not for secrets: anyone who knows the seed recomputes every number. Key bits, authentication keys and
+ * pads, privacy-amplification seeds, relay pads and tokens come from a `SecretSource` (secret-random.ts).
  */
+import { createHash } from 'node:crypto';
 
-/** Mixes a 32-bit value (the finaliser of MurmurHash3 / SplitMix32). */
-function mix32(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
-/** FNV-1a over the UTF-16 code units of a string, then mixed. */
-function hashString(s: string, h = 0x811c9dc5): number {
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return mix32(h >>> 0);
+/** The 256-bit identity of a stream: SHA-256 of its derivation (FIPS 180-4). */
+function seedDigest(parts: readonly (string | Uint8Array)[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const p of parts) {
+    const bytes = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+    // Length-prefixed so ('ab','c') and ('a','bc') never hash alike.
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    h.update(len).update(bytes);
+  }
+  return new Uint8Array(h.digest());
 }
 
 const TWO_POW_32 = 4294967296;
 
 /** A seeded generator; create with `createRng(seed)`, derive children with `stream(name)`. */
 export class Rng {
-  /** The four-word seed this stream was created from (identifies the stream). */
-  readonly seedWords: readonly [number, number, number, number];
+  /** The 256-bit identity this stream was derived from (a copy; children derive from it). */
+  readonly #seed: Uint8Array;
   #a: number;
   #b: number;
   #c: number;
   #d: number;
 
-  constructor(seedWords: readonly [number, number, number, number]) {
-    this.seedWords = seedWords;
-    [this.#a, this.#b, this.#c, this.#d] = seedWords;
+  /** A generator from a 32-byte seed identity (use `createRng` or `stream` rather than this). */
+  constructor(seed: Uint8Array) {
+    if (seed.length !== 32) throw new RangeError(`an Rng seed is 32 bytes, got ${seed.length}`);
+    this.#seed = seed.slice();
+    const v = new DataView(this.#seed.buffer);
+    this.#a = v.getUint32(0, true);
+    this.#b = v.getUint32(4, true);
+    this.#c = v.getUint32(8, true);
+    this.#d = v.getUint32(12, true);
     if ((this.#a | this.#b | this.#c | this.#d) === 0) this.#d = 1; // xoshiro's state must not be all zero
-    for (let i = 0; i < 8; i++) this.nextUint32(); // decorrelate nearby seeds
+  }
+
+  /** The stream's 256-bit identity as hex (two streams with equal identities give equal numbers). */
+  get seedHex(): string {
+    return Buffer.from(this.#seed).toString('hex');
   }
 
   /** Uniform 32-bit unsigned integer. */
@@ -103,14 +119,7 @@ export class Rng {
    * `rng.stream('link:a-b')` gives the same numbers whatever else has been drawn.
    */
   stream(name: string): Rng {
-    const [a, b, c, d] = this.seedWords;
-    const h = hashString(name, mix32(a ^ 0x9e3779b9));
-    return new Rng([
-      mix32(h ^ b),
-      mix32(Math.imul(h, 0x27d4eb2d) ^ c),
-      mix32((h + 0x165667b1) ^ d),
-      mix32(hashString(name, h ^ a)),
-    ]);
+    return new Rng(seedDigest(['qkdnet-rng-stream', this.#seed, name]));
   }
 }
 
@@ -120,12 +129,5 @@ function rotl(x: number, k: number): number {
 
 /** Creates a generator from a numeric or string seed. The same seed always gives the same stream. */
 export function createRng(seed: number | string): Rng {
-  const s = typeof seed === 'number' ? String(seed) : seed;
-  const h = hashString(s);
-  return new Rng([
-    mix32(h ^ 0x243f6a88),
-    mix32(h ^ 0x85a308d3),
-    mix32(h ^ 0x13198a2e),
-    mix32(h ^ 0x03707344),
-  ]);
+  return new Rng(seedDigest(['qkdnet-rng-seed', typeof seed === 'number' ? String(seed) : seed]));
 }

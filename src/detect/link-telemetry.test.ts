@@ -35,6 +35,9 @@ for (const kind of [undefined, ...ATTACK_KINDS]) {
       ['decoy X detected', (t) => t.counts!.decoy!.X.detected],
       ['vacuum Z detected', (t) => t.counts!.vacuum!.Z.detected],
       ['signal X sent', (t) => t.counts!.signal!.X.sent],
+      // Compared as means like the rest: one block each is a seed-dependent fluke when a cut fibre leaves
+      // only a handful of dark counts.
+      ['Z-basis detection rate', (t) => t.detectionRateByBobBasis!.Z],
     ];
     for (const [name, f] of stats) {
       const ma = a.reduce((s, t) => s + f(t), 0) / n;
@@ -45,10 +48,6 @@ for (const kind of [undefined, ...ATTACK_KINDS]) {
       assert.ok(Math.abs(ma - mb) <= 5 * se + 1e-9, `${name}: engine ${ma} vs count-level ${mb} (se ${se})`);
     }
     assert.equal(b[0]!.monitorPowerW, a[0]!.monitorPowerW);
-    assert.ok(
-      Math.abs(b[0]!.detectionRateByBobBasis!.Z - a[0]!.detectionRateByBobBasis!.Z) <
-        0.2 * a[0]!.detectionRateByBobBasis!.Z + 1e-9,
-    );
   });
 }
 

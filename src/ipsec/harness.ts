@@ -43,6 +43,8 @@ export interface HarnessOptions {
   readonly auth?: 'psk' | 'cert';
   /** Blocks of the QKD link; default the key manager's stand-in link (CSPRNG, identical at both ends). */
   readonly blockSource?: () => FinalKeyBlock | undefined;
+  /** The agents' SAEs are test SAEs (needed for `simulated-deterministic` blocks). Default false. */
+  readonly testSaes?: boolean;
   /** Blocks delivered before the first SA (default 4) and then every `feedIntervalMs` (0: never). */
   readonly initialBlocks?: number;
   readonly feedIntervalMs?: number;
@@ -105,7 +107,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
       JSON.stringify({ owner: process.pid, prefix, charons: [tb.ue.charon.pid, tb.n3iwf.charon.pid] }),
     );
     step('key managers kme-ue and kme-n3iwf (ETSI GS QKD 014 over mutual TLS) fed by the QKD link');
-    const kmes = await startKmePair(makePrivateSubdir(join(dir, 'kms')));
+    const kmes = await startKmePair(makePrivateSubdir(join(dir, 'kms')), { testSaes: o.testSaes === true });
     undo.push(() => kmes.close());
     const source = o.blockSource ?? csprngBlockSource('link-ue-n3iwf', 65_536);
     const feed = () => {

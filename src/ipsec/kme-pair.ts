@@ -74,9 +74,11 @@ async function freePort(): Promise<number> {
 
 /**
  * Creates the PKI in `dir` (a private directory, created if missing — ./workdir.ts) and starts both KMEs
- * with fresh stores (ports picked free on 127.0.0.1).
+ * with fresh stores (ports picked free on 127.0.0.1). `testSaes`: configure both SAEs `test: true`, so
+ * they accept `simulated-deterministic` keys (`qkdnet ipsec up --deterministic-keys`).
  */
-export async function startKmePair(dir: string): Promise<KmePair> {
+export async function startKmePair(dir: string, opts: { testSaes?: boolean } = {}): Promise<KmePair> {
+  const test = opts.testSaes === true ? { test: true } : {};
   if (existsSync(dir)) assertPrivateDir(dir);
   else makePrivateSubdir(dir);
   for (const n of [KME.ue, KME.n3iwf])
@@ -98,7 +100,7 @@ export async function startKmePair(dir: string): Promise<KmePair> {
     port: pu,
     tls: tls(KME.ue),
     store: join(dir, `${KME.ue}.db`),
-    saes: [{ id: SAE.ue, pin: pin(SAE.ue) }],
+    saes: [{ id: SAE.ue, pin: pin(SAE.ue), ...test }],
     peers: [{ id: KME.n3iwf, url: url(pn), saes: [SAE.n3iwf], pin: pin(KME.n3iwf) }],
     logLevel: 'silent',
   });
@@ -109,7 +111,7 @@ export async function startKmePair(dir: string): Promise<KmePair> {
       port: pn,
       tls: tls(KME.n3iwf),
       store: join(dir, `${KME.n3iwf}.db`),
-      saes: [{ id: SAE.n3iwf, pin: pin(SAE.n3iwf) }],
+      saes: [{ id: SAE.n3iwf, pin: pin(SAE.n3iwf), ...test }],
       peers: [{ id: KME.ue, url: url(pu), saes: [SAE.ue], pin: pin(KME.ue) }],
       logLevel: 'silent',
     });

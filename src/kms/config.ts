@@ -54,6 +54,8 @@ const Schema = Type.Object(
       Type.Object({
         id: Id,
         certSubject: Type.Optional(Type.String({ minLength: 1 })),
+        /** A test SAE: may receive `simulated-deterministic` keys (reproducible from a public seed). */
+        test: Type.Optional(Type.Boolean()),
         pin: Type.Optional(Pin),
       }),
       { minItems: 1 },

@@ -9,6 +9,7 @@
  */
 import {
   isQkdnetError,
+  LAST_PROTECTING_RANK,
   QkdnetError,
   PROVENANCE_ORDER,
   type Alert,
@@ -78,6 +79,8 @@ export class KmeCore {
   readonly store: KeyStore;
   readonly committer: GroupCommitter;
   readonly #local: Set<string>;
+  /** SAEs configured `test: true`: the only ones handed simulated-deterministic keys. */
+  readonly #test: Set<string>;
   readonly #saeHome = new Map<string, string>();
   readonly #peer: PeerLink | undefined;
   readonly #log: CoreLog | undefined;
@@ -96,6 +99,7 @@ export class KmeCore {
     this.#peer = peer;
     this.#log = log;
     this.#local = new Set(config.saes.map((s) => s.id));
+    this.#test = new Set(config.saes.filter((s) => s.test === true).map((s) => s.id));
     for (const p of config.peers ?? []) {
       this.store.level(p.id);
       for (const s of p.saes) this.#saeHome.set(s, p.id);
@@ -206,7 +210,13 @@ export class KmeCore {
       throw bad(`Cannot name ${extra.length} additional slaves: max_SAE_ID_count is ${k.maxSaeIdCount}`);
     const slaves = [slave, ...extra];
     if (new Set(slaves).size !== slaves.length) throw bad('additional_slave_SAE_IDs repeats a slave');
-    const maxRank = this.#extensions(req);
+    // Test keys (simulated-deterministic) only when the master and every slave served here are test SAEs;
+    // a remote slave's own KME checks it in turn (decKeys).
+    const testOnly = [caller, ...slaves.filter((s) => this.#local.has(s))].every((s) => this.#test.has(s));
+    const maxRank = Math.min(
+      this.#extensions(req),
+      testOnly ? PROVENANCE_ORDER.length - 1 : LAST_PROTECTING_RANK,
+    );
     const pool = this.#poolFor(caller, slaves);
     if (pool.peer === undefined)
       throw new QkdnetError('KMS_KEY_EXHAUSTED', `Cannot serve keys: KME "${this.id}" has no link`);
@@ -243,7 +253,10 @@ export class KmeCore {
       );
     const ids = keyIds.map((s) => s.toLowerCase());
     if (new Set(ids).size !== ids.length) throw bad('key_IDs repeats a key_ID');
-    const take = () => this.#commit(() => this.store.takeForSlave(caller, master, ids, Date.now()));
+    const take = () =>
+      this.#commit(() =>
+        this.store.takeForSlave(caller, master, ids, Date.now(), { testSae: this.#test.has(caller) }),
+      );
     const home = this.#saeHome.get(master);
     try {
       return await take();

@@ -50,6 +50,11 @@ export interface KmeDemoOptions {
    * both KMEs itself (e.g. the CLI's simulated QKD link), or by default the CSPRNG stand-in (tests).
    */
   readonly blockSource?: (() => FinalKeyBlock) | null;
+  /**
+   * Configure sae-a, sae-b and sae-c as test SAEs (`test: true`), the only SAEs a KME hands
+   * `simulated-deterministic` keys (`qkdnet kme demo --deterministic-keys`). Default false.
+   */
+  readonly testSaes?: boolean;
   readonly logLevel?: 'silent' | 'error' | 'warn' | 'info';
   /** Refuse a data directory open to other users instead of warning (`--strict-permissions`). */
   readonly strictPermissions?: boolean;
@@ -98,7 +103,7 @@ async function startDemo(
   });
   // The demo issued every certificate, so it pins each one's key: a new key under a known name is refused.
   const pin = (n: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(dir, `${n}.pem`)))] });
-  const sae = (id: string) => ({ id, pin: pin(id) });
+  const sae = (id: string) => ({ id, pin: pin(id), ...(opts.testSaes ? { test: true } : {}) });
   const logLevel = opts.logLevel ?? 'warn';
   const storeKey = { file: join(dir, 'store.key') }; // beside the PKI, created 0600 on first start
   const urlA = `https://127.0.0.1:${port}`;

@@ -6,6 +6,7 @@
  * status it can answer. Paths, parameters and statuses follow ETSI GS QKD 014 V1.1.1 clause 5; the
  * KME-to-KME routes are qkdnet's own.
  */
+import { PROVENANCE_ORDER } from '../common/index.ts';
 import { RelayAnswerSchema, RelayRequestSchema } from './relay-route.ts';
 import * as S from './schema.ts';
 
@@ -70,7 +71,7 @@ export function buildOpenApi(kmeId: string, l: S.WireLimits, o: OpenApiOptions):
         'SPKI pin, CRL). Keys are base64; sizes in bits. Unknown JSON fields and query parameters are refused (400); ' +
         'JSON types are exact (no string numbers). key_extension carries qkdnet_provenance, qkdnet_path, ' +
         'qkdnet_exposed_to, qkdnet_block_IDs. Supported extension (mandatory or optional): ' +
-        '{"qkdnet_min_provenance": "qkd"|"qkd-multipath"|"qkd-relayed"|"hybrid"|"pqc"}; any other mandatory ' +
+        `{"qkdnet_min_provenance": ${PROVENANCE_ORDER.map((p) => `"${p}"`).join('|')}}; any other mandatory ` +
         `extension → 400. Bodies over ${o.bodyLimit} bytes → 413.`,
     },
     servers: [{ url: '/' }],

@@ -193,6 +193,11 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     }),
   );
   let closing: Promise<void> | undefined;
+  if (store.recoveredLock)
+    logger.warn(
+      { pid: store.recoveredLock.pid, host: store.recoveredLock.host },
+      'recovered the store lock of a process that died holding it',
+    );
   logger.info({ url: `https://${host}:${port}`, saes: c.saes.map((s) => s.id) }, 'KME listening');
   return {
     id: c.id,

@@ -43,12 +43,15 @@ type Row = object;
 export class StoreSealing {
   readonly #db: Database.Database;
   #ring: Keyring | null;
+  /** The store's current key version (`store_meta.key_version`). */
+  #version: number;
   #retiring: number[];
   #cursor = new Map<string, number>();
 
-  private constructor(db: Database.Database, ring: Keyring | null, retiring: number[]) {
+  private constructor(db: Database.Database, ring: Keyring | null, version: number, retiring: number[]) {
     this.#db = db;
     this.#ring = ring;
+    this.#version = version;
     this.#retiring = retiring;
   }
 
@@ -89,10 +92,16 @@ export class StoreSealing {
     const ring = given && given.only(given.versions()); // our own copy, zeroed at close
     db.exec(STORE_META_SQL);
     const meta = readMeta(db);
-    const s = new StoreSealing(db, meta.has('cipher') ? ring : null, parseList(meta.get('retiring')));
+    const s = new StoreSealing(
+      db,
+      meta.has('cipher') ? ring : null,
+      Number(meta.get('key_version') ?? 0),
+      parseList(meta.get('retiring')),
+    );
     if (ring && !meta.has('cipher'))
       db.transaction(() => {
         s.#ring = ring;
+        s.#version = ring.current;
         for (const c of SEALED_COLUMNS) s.#sealAll(c);
         s.#put('cipher', CIPHER);
         s.#put('key_version', String(ring.current));
@@ -114,7 +123,7 @@ export class StoreSealing {
 
   /** Current key version and the versions still being retired (empty when no rotation runs). */
   state(): { version: number; retiring: number[] } {
-    return { version: this.#ring?.current ?? 0, retiring: [...this.#retiring] };
+    return { version: this.#version, retiring: [...this.#retiring] };
   }
 
   /** The value to store in `c.table` for `row` (its id and owner columns set) holding `plain`. */
@@ -144,7 +153,7 @@ export class StoreSealing {
     const ring = given.only(given.versions());
     if (!this.#ring) throw new QkdnetError('STORE_KEY_INVALID', 'This store is not encrypted at rest');
     const meta = readMeta(this.#db);
-    const old = this.#ring.current;
+    const old = this.#version;
     for (const v of [old, ...this.#retiring])
       if (!ring.has(v))
         throw new QkdnetError('STORE_KEY_INVALID', `The new keyring drops store key v${v}, still in use`);
@@ -161,6 +170,7 @@ export class StoreSealing {
     if (previous !== ring) previous.destroy();
     if (ring.current <= old) return this.#retiring.length > 0;
     this.#retiring = [...new Set([...this.#retiring, old])].sort((a, b) => a - b);
+    this.#version = ring.current;
     this.#cursor.clear();
     this.#put(`check_v${ring.current}`, ring.checkValue(ring.current));
     this.#put('key_version', String(ring.current));
@@ -179,7 +189,7 @@ export class StoreSealing {
    */
   rekeyStep(limit: number): number {
     if (!this.#ring || this.#retiring.length === 0) return 0;
-    const current = this.#ring.current;
+    const current = this.#version;
     let done = 0;
     for (const c of SEALED_COLUMNS) {
       const from = this.#cursor.get(c.table) ?? 0;

@@ -18,7 +18,7 @@
  */
 import Database from 'better-sqlite3';
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
-import { QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
+import { LAST_PROTECTING_RANK, QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
 import {
   byteMask,
   cutKeys,
@@ -31,7 +31,7 @@ import {
 import { migrate, prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
 import { makePrivateFile, privatizeFiles } from './private-fs.ts';
 import type { Keyring } from './store-crypto.ts';
-import { ProcessLock } from './store-lock.ts';
+import { ProcessLock, type LockHolder } from './store-lock.ts';
 import { StoreSealing } from './store-seal.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
@@ -136,6 +136,8 @@ export class KeyStore {
   readonly durability: 'full' | 'group';
   /** Encryption at rest of the key columns (key version, rotation state). */
   readonly sealing: StoreSealing;
+  /** The previous holder of the store's lock when it had died holding it (a stale lock recovered). */
+  readonly recoveredLock: LockHolder | null;
   readonly #walFd: number | undefined;
   readonly #lock: ProcessLock | undefined;
   readonly #files: string[];
@@ -159,6 +161,7 @@ export class KeyStore {
       memory || opts.lock === false
         ? undefined
         : ProcessLock.acquire(`${opts.path}.lock`, `store ${opts.path}`);
+    this.recoveredLock = this.#lock?.recovered ?? null;
     this.#files = memory ? [] : [opts.path, `${opts.path}-wal`, `${opts.path}-shm`];
     let db: Database.Database | undefined;
     try {
@@ -296,7 +299,8 @@ export class KeyStore {
     if (l.mineBytes < bytes * req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
     return this.transaction(() => {
       const out: FormedKey[] = [];
-      const maxRank = req.maxProvenanceRank ?? PROVENANCE_ORDER.length - 1;
+      // Unless asked otherwise, never material that protects nothing (simulated-deterministic).
+      const maxRank = req.maxProvenanceRank ?? LAST_PROTECTING_RANK;
       // Enough rows for full-size chunks (+1: the first may be partly used); short (tail) chunks fall
       // back to iterating.
       const want = Math.ceil((bytes * req.number) / CHUNK_SIZE) + 1;
@@ -382,7 +386,13 @@ export class KeyStore {
    * Delivers keys `keyIds` to `slave`, named by `master`: all-or-nothing. Unknown or already delivered →
    * KMS_KEY_NOT_FOUND (400); the caller is not a slave the master named → KMS_UNAUTHORIZED (401).
    */
-  takeForSlave(slave: string, master: string, keyIds: readonly string[], nowMs: number): FormedKey[] {
+  takeForSlave(
+    slave: string,
+    master: string,
+    keyIds: readonly string[],
+    nowMs: number,
+    opts: { testSae?: boolean } = {},
+  ): FormedKey[] {
     return this.transaction(() => {
       const out: FormedKey[] = [];
       for (const keyId of keyIds) {
@@ -398,6 +408,12 @@ export class KeyStore {
             'KMS_UNAUTHORIZED',
             `Key ${keyId} was not requested for SAE "${slave}" by master SAE "${master}"`,
           );
+        const meta = JSON.parse(row.meta) as KeyMeta;
+        if (rankOf(meta.provenance) > LAST_PROTECTING_RANK && !opts.testSae)
+          throw new QkdnetError(
+            'KMS_UNAUTHORIZED',
+            `Key ${keyId} is a ${meta.provenance} test key; SAE "${slave}" is not configured as a test SAE`,
+          );
         const rest = pending.filter((s) => s !== slave);
         if (rest.length === 0) this.#st.deleteKey.run(keyId);
         else this.#st.updatePending.run(JSON.stringify(rest), keyId);
@@ -409,7 +425,7 @@ export class KeyStore {
           chunkIds: [],
           offset: 0,
           chunks: [],
-          meta: JSON.parse(row.meta) as KeyMeta,
+          meta,
         });
       }
       return out;

@@ -72,7 +72,7 @@ export function chunksFor(self: string, peer: string, item: SupplyItem): ChunkIn
     return cut(item.key.subarray(0, bytes), `qkdnet:${item.linkId}:${item.blockId}`, item.blockId, {
       self,
       peer,
-      provenance: 'qkd',
+      provenance: item.provenance ?? 'qkd',
       path,
       exposedTo: path,
     });

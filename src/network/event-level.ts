@@ -7,11 +7,12 @@
  * stands for `pulses / repetitionRateHz` seconds of the link. A block that post-processing refuses
  * (finite-size estimate insecure, QBER too high under an attack, verification failure) adds nothing.
  * Key bytes, when materialised, are Alice's final key (Bob's is identical by construction; checked).
+ * Blocks go through `distillBlock` (src/postprocess distill.ts) with the network's seed, the link id and the
+ * block index, and the link's authentication pool carried from block to block.
  */
-import type { Rng } from '../common/index.ts';
 import type { LinkParams } from '../physics/index.ts';
-import { parseAttack, simulateBlock, type AttackSpec } from '../qkd/index.ts';
-import { runPipeline } from '../postprocess/index.ts';
+import { parseAttack, type AttackSpec } from '../qkd/index.ts';
+import { distillBlock, type AuthKeyPool, type KeyMode } from '../postprocess/index.ts';
 import type { LinkKeySource } from './key-material.ts';
 import type { LinkAttack } from './runtime.ts';
 
@@ -36,6 +37,8 @@ export function engineAttack(a: LinkAttack): AttackSpec {
 
 /** One event-level block of a link. */
 export interface EventBlockInput {
+  /** The network's seed (physics streams: src/postprocess distill.ts). */
+  readonly seed: string;
   readonly linkId: string;
   readonly blockId: number;
   readonly pulses: number;
@@ -48,24 +51,31 @@ export interface EventBlockInput {
   readonly wantKey: boolean;
 }
 
+/** How a link distils: key bytes secret or seeded, and the link's authentication pool (carried). */
+export interface EventLinkKeys {
+  readonly keys: KeyMode;
+  readonly authPool: AuthKeyPool;
+}
+
 /**
- * Simulates and post-processes one block with the link's stream `rng` (the same stream for every block of
- * the link, in order, so a seed reproduces the run). Both ends' copies are wiped before returning.
+ * Simulates and post-processes one block (`distillBlock`: physics from (seed, link, block index), key bits
+ * and PA seeds from node:crypto unless `keys` is deterministic, pads from the link's carried pool). Both
+ * ends' copies are wiped before returning.
  */
-export function runEventBlock(b: EventBlockInput, rng: Rng): EventBlockOutcome {
-  const block = simulateBlock(
+export function runEventBlock(b: EventBlockInput, link: EventLinkKeys): EventBlockOutcome {
+  const { result: r } = distillBlock(
     {
+      seed: b.seed,
       linkId: b.linkId,
-      blockId: b.blockId,
+      blockIndex: b.blockId,
       pulses: b.pulses,
       params: b.params,
       distanceKm: b.distanceKm,
       ...(b.attack ? { attack: engineAttack(b.attack) } : {}),
       startNs: b.timeNs,
     },
-    rng,
+    { keys: link.keys, authPool: link.authPool },
   );
-  const r = runPipeline(block.raw, { timeNs: b.timeNs }, rng);
   if (!r.ok) return { ok: false, reason: r.reason };
   const same =
     r.alice.bits === r.bob.bits &&

@@ -4,7 +4,7 @@
  * demand) as inline SVG, and the event log (alerts). The plot renderer is injected (the CLI passes its
  * shared `renderLinePlot`); `basicLinePlot` is a small built-in one. No key material is ever in it.
  */
-import type { Alert } from '../common/index.ts';
+import { PROVENANCE_ORDER, type Alert } from '../common/index.ts';
 import type { Scenario } from './scenario.ts';
 import type { Sample, SimulationSummary } from './types.ts';
 
@@ -114,7 +114,7 @@ export function reportPlots(samples: readonly Sample[], scenario: Scenario): Lin
       points: samples.map((s) => [hours(s), s.poolBits[l.id] ?? 0]),
     })),
   };
-  const provs = ['qkd', 'qkd-multipath', 'qkd-relayed', 'hybrid', 'pqc'] as const;
+  const provs = PROVENANCE_ORDER;
   const served: LinePlotSpec = {
     title: 'Served demand by provenance (cumulative)',
     xLabel: 'time (h)',

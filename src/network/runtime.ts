@@ -5,7 +5,7 @@
  */
 import type { Rng } from '../common/index.ts';
 import type { LinkParams } from '../physics/index.ts';
-import type { EventKeyStore } from './event-level.ts';
+import type { EventKeyStore, EventLinkKeys } from './event-level.ts';
 import type { Scenario } from './scenario.ts';
 import type { KeyPool, LinkKeySource } from './key-material.ts';
 import type { Route } from './router.ts';
@@ -38,8 +38,8 @@ export interface EventLinkRt {
   readonly blockS: number;
   readonly params: LinkParams;
   readonly distanceKm: number;
-  /** The link's seeded stream `event-level:<linkId>`. */
-  readonly rng: Rng;
+  /** Key bytes secret (node:crypto) or seeded, and the link's authentication pool, carried across blocks. */
+  readonly keys: EventLinkKeys;
   /** Real key bytes (materialised runs only). */
   readonly store: EventKeyStore | undefined;
   blocks: number;

@@ -5,14 +5,13 @@
  * docs/scenarios.md describes every field with an example.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { PROVENANCE_ORDER } from '../common/index.ts';
 
 const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$', maxLength: 64 });
 const Duration = Type.Union([Type.Number({ minimum: 0 }), Type.String({ pattern: '^\\s*\\d' })], {
   description: 'seconds, or a string such as 90s, 15m, 24h, 2d',
 });
-const ProvenanceT = Type.Union(
-  ['qkd', 'qkd-multipath', 'qkd-relayed', 'hybrid', 'pqc'].map((p) => Type.Literal(p)),
-);
+const ProvenanceT = Type.Union(PROVENANCE_ORDER.map((p) => Type.Literal(p)));
 
 /**
  * How a link's pool is filled: `model` — at the key-rate model's (or the measured) rate; `event-level` —

@@ -9,6 +9,7 @@
  */
 import { NS_PER_S, type Alert, type Provenance, type Rng } from '../common/index.ts';
 import { Simulation, WallClockRunner, type WallClockOptions } from '../sim/index.ts';
+import { linkAuthBootstrap, type KeyMode } from '../postprocess/index.ts';
 import { establishPqcSecret, hybridKey, pqcKey } from '../kms/index.ts';
 import { withEventLevel, type Scenario, type ScenarioEvent, type ScenarioLink } from './scenario.ts';
 import type { PathGraph } from './paths.ts';
@@ -66,6 +67,12 @@ export interface NetworkSimulationOptions {
    * `qkdnet simulate --event-level` sets); see `withEventLevel` in scenario.ts. Default false.
    */
   readonly eventLevel?: boolean;
+  /**
+   * Event-level key bytes: `secret` (default — key bits, PA seeds and authentication pads from node:crypto;
+   * figures still follow the seed exactly) or `deterministic` (`--deterministic-keys`: bytes reproducible
+   * from the seed too, provenance `simulated-deterministic`).
+   */
+  readonly keys?: KeyMode;
 }
 
 const PRIORITY = { control: -1, generate: 0, request: 1, sample: 2 } as const;
@@ -80,6 +87,7 @@ export class NetworkSimulation {
   readonly kernel: Simulation;
   readonly durationS: number;
   readonly #seed: string;
+  readonly #keys: KeyMode;
   readonly #nodeIndex = new Map<string, number>();
   readonly #linkIndex = new Map<string, number>();
   readonly #links: LinkRt[];
@@ -110,6 +118,7 @@ export class NetworkSimulation {
     if (opts.eventLevel) scenario = withEventLevel(scenario);
     this.scenario = scenario;
     this.#seed = String(opts.seed ?? 1);
+    this.#keys = opts.keys ?? 'secret';
     this.kernel = new Simulation(this.#seed);
     this.durationS = opts.durationS ?? scenario.durationS;
     if (!(this.durationS > 0)) throw new RangeError(`durationS must be positive, got ${this.durationS}`);
@@ -199,7 +208,7 @@ export class NetworkSimulation {
       blockS: l.eventPulses / l.params.repetitionRateHz,
       params: l.params,
       distanceKm: l.lengthKm,
-      rng: this.kernel.rng(`event-level:${l.id}`),
+      keys: { keys: this.#keys, authPool: linkAuthBootstrap(this.#seed, l.id, this.#keys) },
       store: this.#materialize
         ? new EventKeyStore(simulatedKeySource(this.#seed, l.id), initialBytes)
         : undefined,
@@ -328,6 +337,7 @@ export class NetworkSimulation {
     const blockId = ev.blocks++;
     const out = runEventBlock(
       {
+        seed: this.#seed,
         linkId: l.id,
         blockId,
         pulses: ev.pulses,
@@ -337,7 +347,7 @@ export class NetworkSimulation {
         timeNs: this.kernel.nowNs,
         wantKey: ev.store !== undefined,
       },
-      ev.rng,
+      ev.keys,
     );
     if (!out.ok) {
       ev.failed++;

@@ -3,7 +3,7 @@
  * subscribes to, the records of served keys and the summary `qkdnet simulate` prints. Types only. No
  * key material appears in any of them.
  */
-import type { Alert, Provenance } from '../common/index.ts';
+import { zeroProvenanceMix, type Alert, type Provenance } from '../common/index.ts';
 
 /** Operational state of a QKD link. */
 export type LinkState = 'up' | 'down' | 'quarantined';
@@ -11,9 +11,9 @@ export type LinkState = 'up' | 'down' | 'quarantined';
 /** Bits served per provenance. */
 export type ProvenanceBits = Record<Provenance, number>;
 
-/** A fresh all-zero ProvenanceBits. */
+/** A fresh all-zero ProvenanceBits (one entry per PROVENANCE_ORDER). */
 export function zeroProvenanceBits(): ProvenanceBits {
-  return { qkd: 0, 'qkd-multipath': 0, 'qkd-relayed': 0, hybrid: 0, pqc: 0 };
+  return zeroProvenanceMix();
 }
 
 /** One node in a snapshot. */

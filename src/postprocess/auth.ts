@@ -64,6 +64,35 @@ export class AuthKeyPool {
     this.#offset = 0;
   }
 
+  /**
+   * Moves the next `bits` bits into a new pool and erases them here: a reservation for one block run
+   * elsewhere (a worker thread), so that the bits count as drawn even if that block never comes back.
+   * Null when fewer bits are available.
+   */
+  reserve(bits: number): AuthKeyPool | null {
+    if (!(Number.isInteger(bits) && bits >= 0)) throw new RangeError(`reserve: bits must be an integer ≥ 0`);
+    if (this.availableBits < bits) return null;
+    const part = new BitArray(bits);
+    copyBits(this.#bits, this.#offset, bits, part, 0);
+    for (let i = this.#offset; i < this.#offset + bits; i++) this.#bits.set(i, 0);
+    this.#offset += bits;
+    this.#consumed += bits;
+    const pool = new AuthKeyPool(part);
+    part.wipe();
+    return pool;
+  }
+
+  /** A copy of the bits not yet drawn, in drawing order (for persistence; wipe it after use). */
+  remaining(): BitArray {
+    return this.#bits.slice(this.#offset);
+  }
+
+  /** Erases every bit the pool holds. */
+  wipe(): void {
+    this.#bits.wipe();
+    this.#offset = this.#bits.length;
+  }
+
   /** An identical pool for the other end (simulation: both ends start from the same pre-shared bits). */
   clone(): AuthKeyPool {
     const p = new AuthKeyPool(this.#bits.slice(this.#offset));

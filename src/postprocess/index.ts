@@ -21,3 +21,4 @@ export * from './message-decoding.ts';
 export * from './two-party.ts';
 export * from './unit-mux.ts';
 export * from './tcp-transport.ts';
+export * from './distill.ts';

@@ -13,8 +13,8 @@
  * Reconciliation runs on fixed-size frames over the in-process wire of pipeline-channel.ts, with a public
  * shuffle seed fixed per link so precomputed shuffles are reused from block to block.
  */
-import { BitArray, binaryEntropy, createRng } from '../common/index.ts';
-import type { FinalKeyBlock, RawRecord, Rng } from '../common/index.ts';
+import { BitArray, binaryEntropy, createRng, Rng } from '../common/index.ts';
+import type { FinalKeyBlock, RandomWords, RawRecord } from '../common/index.ts';
 import { lim2014KeyLength } from '../physics/index.ts';
 import { AuthKeyPool, type AuthFailure, type AuthMode } from './auth.ts';
 import { bitsToBytes } from './bit-utils.ts';
@@ -100,6 +100,15 @@ export type PipelineResult =
       readonly stats: PipelineStats;
     };
 
+/** Alice's private random choices in reconciliation, as a stream keyed by 256 bits of `secret`. */
+function privateRng(secret: RandomWords): Rng {
+  if (secret instanceof Rng) return secret;
+  const seed = secret.fillUint32(new Uint32Array(8));
+  const rng = new Rng(new Uint8Array(seed.buffer));
+  seed.fill(0);
+  return rng;
+}
+
 /** A link's public Cascade shuffle seed (fixed per link so shuffles are reused between blocks). */
 function linkShuffleSeed(linkId: string): number {
   return createRng(`cascade-shuffle:${linkId}`).nextUint32();
@@ -123,10 +132,13 @@ function keyBlock(
 
 /**
  * Runs the whole pipeline on one raw record. Returns both ends' final key blocks only when they are
- * identical; otherwise `{ ok: false, reason }` with the figures gathered so far. `rng` supplies the
- * simulation's random choices (hash keys, seeds); real deployments use node:crypto at the edge.
+ * identical; otherwise `{ ok: false, reason }` with the figures gathered so far. `secret` supplies the
+ * block's secret choices (verification hash key, privacy-amplification seed, and the bootstrap pool when
+ * `authPool` is absent): a `SecretSource` in every path that hands out keys (distill.ts), a seeded stream
+ * only in tests and `--deterministic-keys`.
  */
-export function runPipeline(raw: RawRecord, opts: PipelineOptions, rng: Rng): PipelineResult {
+export function runPipeline(raw: RawRecord, opts: PipelineOptions, secret: RandomWords): PipelineResult {
+  const rng = secret;
   const epsSec = opts.epsSec ?? 1e-10;
   const epsCor = opts.epsCor ?? 1e-15;
   const algorithm = opts.algorithm ?? 'cascade-improved';
@@ -168,12 +180,18 @@ export function runPipeline(raw: RawRecord, opts: PipelineOptions, rng: Rng): Pi
   if (polyHashCollisionBound(sifted.alice.length) > epsCor)
     throw new RangeError(`ε_cor ${epsCor} is below the verification hash's collision bound`);
 
-  const alicePool =
-    opts.authPool ?? new AuthKeyPool(BitArray.random(BOOTSTRAP_AUTH_POOL_BITS, rng.stream('auth-bootstrap')));
+  const alicePool = opts.authPool ?? new AuthKeyPool(BitArray.random(BOOTSTRAP_AUTH_POOL_BITS, rng));
   const wire = new Wire(alicePool, alicePool.clone(), opts.authMode ?? 'transcript', opts.tamper);
   try {
     const qberEstimate = Math.min(0.25, Math.max(1e-4, est.qberX)); // disclosed test-basis QBER
-    const ec = reconcileFrames(wire, sifted, algorithm, qberEstimate, linkShuffleSeed(raw.linkId), rng);
+    const ec = reconcileFrames(
+      wire,
+      sifted,
+      algorithm,
+      qberEstimate,
+      linkShuffleSeed(raw.linkId),
+      privateRng(rng),
+    );
     const n = sifted.alice.length;
     const errors = ec.key.hammingDistance(sifted.bob);
     stats.qber = errors / n;

@@ -10,7 +10,7 @@
  */
 import { BitArray } from '../common/index.ts';
 import { Gf128Multiplier, type Gf128 } from './gf128.ts';
-import type { Rng } from '../common/index.ts';
+import type { RandomWords } from '../common/index.ts';
 
 /** Tag length of the polynomial hash, bits. */
 export const POLY_HASH_TAG_BITS = 128;
@@ -39,7 +39,7 @@ export function polyHashCollisionBound(bits: number): number {
 }
 
 /** A random hash key from a seeded stream (simulation) — real deployments draw it from node:crypto. */
-export function randomHashKey(rng: Rng): Gf128 {
+export function randomHashKey(rng: RandomWords): Gf128 {
   return rng.fillUint32(new Uint32Array(4));
 }
 

@@ -19,7 +19,7 @@
  * bit i of the BitArray as the coefficient of 2^i (Toeplitz: as x_i).
  */
 import { BitArray } from '../common/index.ts';
-import type { Rng } from '../common/index.ts';
+import type { RandomWords } from '../common/index.ts';
 import { FFT_MAX_SIZE, realCyclicConvolution } from './fft.ts';
 
 /** Two-universal families available for privacy amplification. */
@@ -31,7 +31,7 @@ export function paSeedBits(family: PaFamily, n: number, m: number): number {
 }
 
 /** A seed from a seeded stream (simulation); real deployments draw it from node:crypto. */
-export function randomPaSeed(family: PaFamily, n: number, m: number, rng: Rng): BitArray {
+export function randomPaSeed(family: PaFamily, n: number, m: number, rng: RandomWords): BitArray {
   return BitArray.random(paSeedBits(family, n, m), rng);
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buildServer } from './app.ts';
+import { pageSession } from './testing.ts';
 import { LiveHub, type LiveControls } from './hub.ts';
 
 function fixture() {
@@ -100,21 +101,22 @@ test('GET /api/state returns every node and link with a derived health', async (
 test('controls reach the network and answer 202 with the new link state', async () => {
   const { hub, calls } = fixture();
   const app = buildServer(hub, { webRoot: '/nonexistent' });
-  let res = await app.inject({
+  const ctl = await pageSession(app);
+  let res = await ctl({
     method: 'POST',
     url: '/api/links/a-b/attack',
     payload: { kind: 'intercept-resend' },
   });
   assert.equal(res.statusCode, 202);
   assert.equal(res.json().link.health, 'alarm');
-  res = await app.inject({ method: 'POST', url: '/api/links/b-c/fail' });
+  res = await ctl({ method: 'POST', url: '/api/links/b-c/fail' });
   assert.equal(res.json().link.state, 'down');
   assert.equal(res.json().link.health, 'down');
-  await app.inject({ method: 'POST', url: '/api/links/b-c/restore' });
-  await app.inject({ method: 'DELETE', url: '/api/links/a-b/attack' });
-  res = await app.inject({ method: 'POST', url: '/api/nodes/b/compromise' });
+  await ctl({ method: 'POST', url: '/api/links/b-c/restore' });
+  await ctl({ method: 'DELETE', url: '/api/links/a-b/attack' });
+  res = await ctl({ method: 'POST', url: '/api/nodes/b/compromise' });
   assert.equal(res.json().node.compromised, true);
-  await app.inject({ method: 'POST', url: '/api/speed', payload: { speed: 5 } });
+  await ctl({ method: 'POST', url: '/api/speed', payload: { speed: 5 } });
   assert.deepEqual(calls, [
     'attack a-b intercept-resend',
     'fail b-c',
@@ -129,17 +131,18 @@ test('controls reach the network and answer 202 with the new link state', async 
 test('bad input is one catalogued error: unknown link 404, unknown attack or bad body 400', async () => {
   const { hub, calls } = fixture();
   const app = buildServer(hub, { webRoot: '/nonexistent' });
-  let res = await app.inject({ method: 'POST', url: '/api/links/x-y/fail' });
+  const ctl = await pageSession(app);
+  let res = await ctl({ method: 'POST', url: '/api/links/x-y/fail' });
   assert.equal(res.statusCode, 404);
   assert.equal(res.json().code, 'DASHBOARD_UNKNOWN_TARGET');
-  res = await app.inject({ method: 'POST', url: '/api/links/a-b/attack', payload: { kind: 'teleport' } });
+  res = await ctl({ method: 'POST', url: '/api/links/a-b/attack', payload: { kind: 'teleport' } });
   assert.equal(res.statusCode, 400);
   assert.equal(res.json().code, 'DASHBOARD_BAD_CONTROL');
   assert.match(res.json().message, /intercept-resend/);
-  res = await app.inject({ method: 'POST', url: '/api/speed', payload: { speed: -1 } });
+  res = await ctl({ method: 'POST', url: '/api/speed', payload: { speed: -1 } });
   assert.equal(res.statusCode, 400);
   assert.equal(res.json().code, 'DASHBOARD_BAD_CONTROL');
-  res = await app.inject({ method: 'POST', url: '/api/nodes/zz/compromise' });
+  res = await ctl({ method: 'POST', url: '/api/nodes/zz/compromise' });
   assert.equal(res.statusCode, 404);
   assert.deepEqual(calls, []);
   await app.close();

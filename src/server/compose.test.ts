@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer } from './app.ts';
+import { pageSession } from './testing.ts';
 import { startLiveNetwork } from './compose.ts';
 import type { LiveEvent } from './types.ts';
 
@@ -76,7 +77,9 @@ test('intercept-resend through the API raises an alert and quarantines the link'
     const events: LiveEvent[] = [];
     net.live.subscribe((e) => events.push(e));
     const app = buildServer(net.live, { webRoot: '/nonexistent' });
-    const res = await app.inject({
+    const res = await (
+      await pageSession(app)
+    )({
       method: 'POST',
       url: '/api/links/dcn-ex/attack',
       payload: { kind: 'intercept-resend' },
@@ -126,7 +129,7 @@ test('stopping the attack restores the quarantined link, its QBER falls back and
     const link = () => net.live.state().links.find((l) => l.id === 'hq-bw')!;
     net.live.injectAttack('hq-bw', 'intercept-resend');
     await until(net, () => link().state === 'quarantined', 'quarantine');
-    const res = await app.inject({ method: 'DELETE', url: '/api/links/hq-bw/attack' });
+    const res = await (await pageSession(app))({ method: 'DELETE', url: '/api/links/hq-bw/attack' });
     assert.equal(res.statusCode, 202);
     assert.equal(link().state, 'up');
     assert.equal(link().attack, null);

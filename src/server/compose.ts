@@ -18,8 +18,10 @@ import {
   type NetworkSnapshot,
 } from '../network/index.ts';
 import type { Registry } from 'prom-client';
+import { join } from 'node:path';
 import { QkdnetError } from '../common/index.ts';
 import type { AttackKind } from '../qkd/index.ts';
+import type { KeyMode } from '../postprocess/index.ts';
 import { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-telemetry.ts';
 import { LinkKeySupply, type SupplyLink } from './key-supply.ts';
 import { startStandInFeed } from './standin-feed.ts';
@@ -39,6 +41,11 @@ export interface LiveNetworkOptions {
   readonly speed?: number;
   /** Seed of every random stream (default 1). */
   readonly seed?: number | string;
+  /**
+   * KME key bytes: `secret` (default — node:crypto, nobody recomputes them from the seed) or
+   * `deterministic` (`--deterministic-keys`: reproducible, provenance `simulated-deterministic`).
+   */
+  readonly keys?: KeyMode;
   /** Start the KMEs (default true; false for a network without key managers). */
   readonly kmes?: boolean;
   /** Cap on the bits supplied to the KMEs per link and real second (default 65,536). */
@@ -98,6 +105,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           opts.dataDir,
           opts.kmeLogLevel ?? 'warn',
           { strictPermissions: opts.strictPermissions ?? false },
+          opts.keys === 'deterministic',
         );
   try {
     const first = sim.snapshot();
@@ -249,6 +257,8 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
             links: supplyLinks,
             kmes: fleet.kmes,
             seed: String(opts.seed ?? 1),
+            keys: opts.keys ?? 'secret',
+            authPoolDir: join(opts.dataDir, 'auth-pools'),
             ...(opts.keyBlockPulses === undefined ? {} : { pulsesPerBlock: opts.keyBlockPulses }),
             usable: (id) => linkState(id) === 'up',
             attackOf: (id) => telemetry?.attackOf(id) ?? null,

@@ -6,7 +6,7 @@
  * state; `alarm` while an attack is injected or a critical alert on the link is younger than
  * `alarmHoldS`; `degraded` for a warning alert as young, or a pool below `lowPoolFraction` (5%) of its capacity.
  */
-import { QkdnetError, type Alert } from '../common/index.ts';
+import { QkdnetError, zeroProvenanceMix, type Alert } from '../common/index.ts';
 import type {
   AppState,
   DashboardState,
@@ -42,7 +42,7 @@ export interface HubInit {
   readonly alarmHoldS?: number;
 }
 
-const ZERO_MIX: ProvenanceMix = { qkd: 0, 'qkd-multipath': 0, 'qkd-relayed': 0, hybrid: 0, pqc: 0 };
+const ZERO_MIX: ProvenanceMix = zeroProvenanceMix();
 
 /** Current state + history + fan-out; implements `LiveNetwork` by delegating controls. */
 export class LiveHub implements LiveNetwork {

@@ -9,3 +9,9 @@ export { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-tel
 export { LinkKeySupply, type SupplyLink, type KeySupplyOptions, type SupplyStats } from './key-supply.ts';
 export { startKmeSessions, type KmeSessionApp, type KmeSessionOptions } from './kme-sessions.ts';
 export { startStandInFeed, type StandInLink, type StandInOptions } from './standin-feed.ts';
+export * from './access.ts';
+export * from './audit.ts';
+export { hostsFor, isLoopbackHost, parseOrigin, type HostEntry } from './hosts.ts';
+export * from './sessions.ts';
+export { dashboardTls, type DashboardTlsOptions } from './dashboard-tls.ts';
+export { sinkFromUrl, feedSiem } from './siem.ts';

@@ -7,13 +7,25 @@
  * exactly as it would in the field. Blocks are 10⁹ pulses by default: the smallest size that gives
  * finite-key secret bits on the metro links (≈2·10⁵ bits at 12 km with the GYS preset, measured), at a few
  * seconds of one core per block, which sets the watchable pace of the KME pools.
+ *
+ * Key bytes come from node:crypto (src/postprocess distill.ts), so no one recomputes them from the seed
+ * and no restart repeats them; with `keys: 'deterministic'` they follow the seed and are supplied with
+ * provenance `simulated-deterministic`. Each link's authentication pool (auth-pools.ts) lives in
+ * `authPoolDir` when given, so pads are never reused across blocks or restarts, and block indices go on
+ * from where the last run stopped.
  */
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { BitArray } from '../common/index.ts';
 import type { LinkParams } from '../physics/index.ts';
 import type { AttackSpec } from '../qkd/index.ts';
+import { linkAuthBootstrap, type KeyMode } from '../postprocess/index.ts';
 import { supplyBoth, type KmeHandle } from '../kms/index.ts';
+import { LinkAuthPools } from './auth-pools.ts';
 import type { KeyBlockAnswer, KeyBlockRequest } from './key-worker.ts';
+
+/** Authentication bits reserved per block; what the block does not use comes back to the pool. */
+export const BLOCK_AUTH_RESERVATION_BITS = 2048;
 
 /** A link the supply serves. */
 export interface SupplyLink {
@@ -29,6 +41,10 @@ export interface KeySupplyOptions {
   readonly links: readonly SupplyLink[];
   readonly kmes: ReadonlyMap<string, KmeHandle>;
   readonly seed: string;
+  /** `secret` (default: key bytes from node:crypto) or `deterministic` (`--deterministic-keys`). */
+  readonly keys?: KeyMode;
+  /** Directory of the links' authentication pools (0700; default: in memory, lost at exit). */
+  readonly authPoolDir?: string;
   readonly pulsesPerBlock?: number;
   /** Real milliseconds of rest between blocks (default 250), to leave CPU to the rest. */
   readonly pauseMs?: number;
@@ -52,16 +68,21 @@ export class LinkKeySupply {
   readonly #o: KeySupplyOptions;
   readonly #worker: Worker;
   readonly #stats = new Map<string, SupplyStats>();
+  readonly #pools: LinkAuthPools;
   #next = 0;
-  #blockId = 0;
   #closed = false;
-  /** Block ids restart at 1 each run; a run id keeps key IDs unique in stores reused across runs. */
+  /** A run id keeps key IDs unique in stores reused across runs (with or without a pool directory). */
   readonly #runId = randomUUID().slice(0, 8);
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: KeySupplyOptions) {
     this.#o = opts;
-    for (const l of opts.links) this.#stats.set(l.id, { blocks: 0, failed: 0, bits: 0 });
+    this.#pools = new LinkAuthPools(opts.authPoolDir);
+    const keys = opts.keys ?? 'secret';
+    for (const l of opts.links) {
+      this.#stats.set(l.id, { blocks: 0, failed: 0, bits: 0 });
+      this.#pools.open(l.id, () => linkAuthBootstrap(opts.seed, l.id, keys));
+    }
     // The worker's source is TypeScript: register tsx inside the worker first (as bin/qkdnet.js does).
     const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./key-worker.ts', import.meta.url).href)}); });`;
     this.#worker = new Worker(boot, { eval: true });
@@ -89,9 +110,18 @@ export class LinkKeySupply {
     for (let tries = 0; tries < links.length; tries++) {
       const l = links[this.#next++ % links.length]!;
       if (!this.#o.usable(l.id)) continue;
+      const r = this.#pools.reserve(l.id, BLOCK_AUTH_RESERVATION_BITS);
+      if (!r) {
+        this.#o.onBlock?.(l.id, { reason: 'auth-pool-exhausted' });
+        continue;
+      }
+      const reserved = r.pool.remaining();
+      r.pool.wipe();
       const req: KeyBlockRequest = {
         linkId: l.id,
-        blockId: ++this.#blockId,
+        blockId: r.blockIndex,
+        keys: this.#o.keys ?? 'secret',
+        auth: { bits: reserved.length, words: reserved.words.buffer as ArrayBuffer },
         pulses: this.#o.pulsesPerBlock ?? 1e9,
         params: l.params,
         distanceKm: l.distanceKm,
@@ -99,7 +129,7 @@ export class LinkKeySupply {
         seed: this.#o.seed,
         timeNs: this.#o.nowNs(),
       };
-      this.#worker.postMessage(req);
+      this.#worker.postMessage(req, [req.auth.words]);
       return;
     }
     this.#schedule(1000); // every link down: look again in a second
@@ -110,6 +140,8 @@ export class LinkKeySupply {
     const s = this.#stats.get(a.linkId)!;
     s.blocks++;
     const link = this.#o.links.find((l) => l.id === a.linkId)!;
+    // The pool first: bits handed back are written before any key of the block is supplied.
+    if (a.auth) this.#pools.settle(a.linkId, new BitArray(a.auth.bits, new Uint32Array(a.auth.words)));
     if (!a.ok) {
       s.failed++;
       this.#o.onBlock?.(a.linkId, { reason: a.reason });
@@ -125,6 +157,7 @@ export class LinkKeySupply {
           bits: a.bits,
           estimates: a.estimates,
           createdNs: a.createdNs,
+          provenance: a.provenance,
         });
         s.bits += a.bits;
         this.#o.onBlock?.(a.linkId, { bits: a.bits });

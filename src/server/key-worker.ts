@@ -1,27 +1,40 @@
 /**
  * Worker thread of the live key supply (key-supply.ts): turns one block of a link into final key, end to
- * end — the link engine (src/qkd `simulateBlock`) produces the raw record, post-processing (src/postprocess
- * `runPipeline`: sifting, estimation, Cascade, verification, privacy amplification with the Lim et al. 2014
- * finite-key length, authentication) distils it. It runs off the main thread because a block big enough
- * to yield finite-key secret bits (10⁹ pulses) takes seconds. The key leaves only as a transferred buffer
- * to the parent, never logged; the Bob copy is wiped (it is identical or the block is not emitted).
+ * end, through the one block path `distillBlock` (src/postprocess distill.ts) — the link engine produces
+ * the raw record from the physics stream of (seed, link, block index), key bits and privacy-amplification
+ * seeds come from node:crypto (or the seed with `keys: 'deterministic'`), and authentication draws from
+ * the reservation of the link's pool that the parent made durable before sending the request. It runs off
+ * the main thread because a block big enough to yield finite-key secret bits (10⁹ pulses) takes seconds.
+ * The key leaves only as a transferred buffer to the parent, never logged; the Bob copy is wiped (it is
+ * identical or the block is not emitted). What is left of the reservation, plus the pool's replenishment
+ * from the block's final key, goes back to the parent in every answer.
  */
 import { parentPort } from 'node:worker_threads';
-import { createRng } from '../common/index.ts';
+import { BitArray } from '../common/index.ts';
 import type { LinkParams } from '../physics/index.ts';
-import { simulateBlock, type AttackSpec } from '../qkd/index.ts';
-import { runPipeline } from '../postprocess/index.ts';
+import type { AttackSpec } from '../qkd/index.ts';
+import { AuthKeyPool, distillBlock, type DistilledProvenance, type KeyMode } from '../postprocess/index.ts';
 
 /** A request from the parent. */
 export interface KeyBlockRequest {
   readonly linkId: string;
+  /** Block index within the link (the distillation rule's index). */
   readonly blockId: number;
   readonly pulses: number;
   readonly params: LinkParams;
   readonly distanceKm: number;
   readonly attack: AttackSpec | null;
   readonly seed: string;
+  readonly keys: KeyMode;
+  /** Authentication bits reserved for this block (transferred; already erased from the parent's pool). */
+  readonly auth: { readonly bits: number; readonly words: ArrayBuffer };
   readonly timeNs: number;
+}
+
+/** Authentication bits handed back: the unused reservation plus the replenishment. */
+export interface AuthReturn {
+  readonly bits: number;
+  readonly words: ArrayBuffer;
 }
 
 /** The answer: a final key block (key as a transferred buffer) or why the block gave none. */
@@ -40,45 +53,71 @@ export type KeyBlockAnswer =
         epsilonCor: number;
       };
       readonly createdNs: number;
+      readonly provenance: DistilledProvenance;
+      readonly auth: AuthReturn;
     }
-  | { readonly ok: false; readonly linkId: string; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly linkId: string;
+      readonly reason: string;
+      readonly auth: AuthReturn | null;
+    };
+
+/** Distils one requested block (exported for tests; the thread calls it per message). */
+export function distilRequest(req: KeyBlockRequest): { answer: KeyBlockAnswer; transfer: ArrayBuffer[] } {
+  const reserved = new BitArray(req.auth.bits, new Uint32Array(req.auth.words));
+  const pool = new AuthKeyPool(reserved);
+  reserved.wipe();
+  const giveBack = (): AuthReturn => {
+    const rest = pool.remaining();
+    pool.wipe();
+    return { bits: rest.length, words: rest.words.buffer as ArrayBuffer };
+  };
+  const { result: r, provenance } = distillBlock(
+    {
+      seed: req.seed,
+      linkId: req.linkId,
+      blockIndex: req.blockId,
+      pulses: req.pulses,
+      params: req.params,
+      distanceKm: req.distanceKm,
+      startNs: req.timeNs,
+      ...(req.attack ? { attack: req.attack } : {}),
+    },
+    { keys: req.keys, authPool: pool },
+  );
+  const auth = giveBack();
+  if (!r.ok)
+    return { answer: { ok: false, linkId: req.linkId, reason: r.reason, auth }, transfer: [auth.words] };
+  const key = new Uint8Array(r.alice.key).buffer;
+  r.bob.key.fill(0);
+  r.alice.key.fill(0);
+  return {
+    answer: {
+      ok: true,
+      linkId: req.linkId,
+      blockId: r.alice.blockId,
+      key,
+      bits: r.alice.bits,
+      estimates: { ...r.alice.estimates },
+      createdNs: r.alice.createdNs,
+      provenance,
+      auth,
+    },
+    transfer: [key, auth.words],
+  };
+}
 
 parentPort?.on('message', (req: KeyBlockRequest) => {
-  let answer: KeyBlockAnswer;
-  const transfer: ArrayBuffer[] = [];
+  let out: { answer: KeyBlockAnswer; transfer: ArrayBuffer[] };
   try {
-    const rng = createRng(`${req.seed}:${req.linkId}:${req.blockId}`);
-    const block = simulateBlock(
-      {
-        linkId: req.linkId,
-        blockId: req.blockId,
-        pulses: req.pulses,
-        params: req.params,
-        distanceKm: req.distanceKm,
-        startNs: req.timeNs,
-        ...(req.attack ? { attack: req.attack } : {}),
-      },
-      rng,
-    );
-    const r = runPipeline(block.raw, { timeNs: req.timeNs }, rng.stream('postprocess'));
-    if (!r.ok) answer = { ok: false, linkId: req.linkId, reason: r.reason };
-    else {
-      const key = new Uint8Array(r.alice.key).buffer;
-      r.bob.key.fill(0);
-      r.alice.key.fill(0);
-      transfer.push(key);
-      answer = {
-        ok: true,
-        linkId: req.linkId,
-        blockId: r.alice.blockId,
-        key,
-        bits: r.alice.bits,
-        estimates: { ...r.alice.estimates },
-        createdNs: r.alice.createdNs,
-      };
-    }
+    out = distilRequest(req);
   } catch (e) {
-    answer = { ok: false, linkId: req.linkId, reason: `error: ${(e as Error).message}` };
+    // The reservation is lost with the failed block: its bits count as drawn and are never reused.
+    out = {
+      answer: { ok: false, linkId: req.linkId, reason: `error: ${(e as Error).message}`, auth: null },
+      transfer: [],
+    };
   }
-  parentPort!.postMessage(answer, transfer);
+  parentPort!.postMessage(out.answer, out.transfer);
 });

@@ -82,9 +82,11 @@ export async function startKmeFleet(
   dataDir: string,
   logLevel: 'silent' | 'error' | 'warn' | 'info' = 'warn',
   perms: { strictPermissions?: boolean; warn?: (line: string) => void } = {},
+  /** Configure every node's SAE `test: true` (for `simulated-deterministic` keys). */
+  testSaes = false,
 ): Promise<KmeFleet> {
   // Checked, created private and locked before anything inside is touched (one process per data dir).
-  return withDataDirLock(dataDir, perms, (lock) => startFleet(nodes, dataDir, logLevel, lock));
+  return withDataDirLock(dataDir, perms, (lock) => startFleet(nodes, dataDir, logLevel, lock, testSaes));
 }
 
 async function startFleet(
@@ -92,6 +94,7 @@ async function startFleet(
   dataDir: string,
   logLevel: 'silent' | 'error' | 'warn' | 'info',
   lock: ProcessLock,
+  testSaes: boolean,
 ): Promise<KmeFleet> {
   const pkiDir = join(dataDir, 'pki');
   await ensurePki(pkiDir, nodes);
@@ -123,7 +126,7 @@ async function startFleet(
           tls: tls(kmeName(n.id)),
           store: join(dataDir, `${kmeName(n.id)}.db`),
           storeKey,
-          saes: [{ id: saeName(n.id), pin: pin(saeName(n.id)) }],
+          saes: [{ id: saeName(n.id), pin: pin(saeName(n.id)), ...(testSaes ? { test: true } : {}) }],
           peers: n.neighbours.map((m) => ({
             id: kmeName(m),
             url: url.get(m)!,

@@ -2,7 +2,8 @@
  * The dashboard's JSON API (docs/dashboard.md): read the state and the per-link series, and drive the
  * network — cut and restore a link, inject or clear an attack, mark a node compromised, change the pace.
  * Every route declares its schema first (TypeBox) so bad input is a 400 before any handler runs; controls
- * answer 202 with the new state of what they touched.
+ * answer 202 with the new state of what they touched. Each control names its audit action in
+ * `config.control`, so the audit trail (access-routes.ts) records it whatever the outcome.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -42,40 +43,56 @@ export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
   );
 
   const linkControl = (path: string, act: (id: string) => void): void => {
-    app.post(`/api/links/:id/${path}`, { schema: { params: LinkParams } }, async (request, reply) => {
-      const { id } = request.params as { id: string };
-      act(id);
-      return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
-    });
+    app.post(
+      `/api/links/:id/${path}`,
+      { config: { control: `link-${path}` }, schema: { params: LinkParams } },
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        act(id);
+        return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
+      },
+    );
   };
   linkControl('fail', (id) => live.failLink(id));
   linkControl('restore', (id) => live.restoreLink(id));
 
   app.post(
     '/api/links/:id/attack',
-    { schema: { params: LinkParams, body: AttackBody } },
+    { config: { control: 'attack-inject' }, schema: { params: LinkParams, body: AttackBody } },
     async (request, reply) => {
       const { id } = request.params as { id: string };
       live.injectAttack(id, (request.body as { kind: string }).kind);
       return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
     },
   );
-  app.delete('/api/links/:id/attack', { schema: { params: LinkParams } }, async (request, reply) => {
-    const { id } = request.params as { id: string };
-    live.clearAttack(id);
-    return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
-  });
+  app.delete(
+    '/api/links/:id/attack',
+    { config: { control: 'attack-stop' }, schema: { params: LinkParams } },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      live.clearAttack(id);
+      return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
+    },
+  );
 
-  app.post('/api/nodes/:id/compromise', { schema: { params: LinkParams } }, async (request, reply) => {
-    const { id } = request.params as { id: string };
-    live.compromiseNode(id);
-    return reply.code(202).send({ node: live.state().nodes.find((n) => n.id === id) });
-  });
+  app.post(
+    '/api/nodes/:id/compromise',
+    { config: { control: 'node-compromise' }, schema: { params: LinkParams } },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      live.compromiseNode(id);
+      return reply.code(202).send({ node: live.state().nodes.find((n) => n.id === id) });
+    },
+  );
 
-  app.post('/api/speed', { schema: { body: SpeedBody } }, async (request, reply) => {
-    live.setSpeed((request.body as { speed: number }).speed);
-    return reply.code(202).send({ speed: live.state().speed });
-  });
+  app.post(
+    '/api/speed',
+    { config: { control: 'speed' }, schema: { body: SpeedBody } },
+    async (request, reply) => {
+      live.setSpeed((request.body as { speed: number }).speed);
+      return reply.code(202).send({ speed: live.state().speed });
+    },
+  );
 }
 
 function tail<T>(xs: readonly T[], points: number | undefined): readonly T[] {

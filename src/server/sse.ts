@@ -1,16 +1,19 @@
 /**
  * Live updates over Server-Sent Events (WHATWG HTML, "Server-sent events"): `GET /api/events` streams
  * `event: <type>\ndata: <json>\n\n` frames. A client first receives the full `state`, then every
- * `LiveEvent` as it happens and a fresh `state` every `stateIntervalMs`; a comment line every 15 s keeps
+ * `LiveEvent` (and audit record) as it happens and a fresh `state` every `stateIntervalMs`; a comment line every 15 s keeps
  * proxies from closing an idle stream. EventSource reconnects by itself, so the stream has no replay.
  */
 import type { FastifyInstance } from 'fastify';
+import type { AuditLog } from './audit.ts';
 import type { LiveEvent, LiveNetwork } from './types.ts';
 
 /** Options of the SSE route. */
 export interface SseOptions {
   /** Real milliseconds between full `state` frames (default 1000). */
   readonly stateIntervalMs?: number;
+  /** Audit trail whose records are pushed as `audit` events. */
+  readonly audit?: AuditLog;
 }
 
 /** Formats one SSE frame. JSON never contains a raw newline, so `data:` fits on one line. */
@@ -38,7 +41,12 @@ export function registerSse(app: FastifyInstance, live: LiveNetwork, opts: SseOp
       if (!raw.writableEnded) raw.write(sseFrame(event, data));
     };
     send('state', live.state());
-    const unsubscribe = live.subscribe((e: LiveEvent) => send(e.type, e));
+    const unsubscribeLive = live.subscribe((e: LiveEvent) => send(e.type, e));
+    const unsubscribeAudit = opts.audit?.subscribe((record) => send('audit', { type: 'audit', record }));
+    const unsubscribe = (): void => {
+      unsubscribeLive();
+      unsubscribeAudit?.();
+    };
     const stateTimer = setInterval(() => send('state', live.state()), stateIntervalMs);
     const pingTimer = setInterval(() => {
       if (!raw.writableEnded) raw.write(': keep-alive\n\n');

@@ -5,7 +5,7 @@
  * names here are the dashboard's JSON API (docs/dashboard.md). No key material appears in any of them:
  * keys are described by id, size, provenance and path only.
  */
-import type { Alert, Provenance } from '../common/index.ts';
+import type { Alert, Provenance, ProvenanceMix as CommonProvenanceMix } from '../common/index.ts';
 
 /** Operational state of a QKD link as the controller sees it. */
 export type LinkStateName = 'up' | 'down' | 'quarantined';
@@ -16,8 +16,8 @@ export type LinkStateName = 'up' | 'down' | 'quarantined';
  */
 export type LinkHealth = 'ok' | 'degraded' | 'alarm' | 'down' | 'quarantined';
 
-/** Bits (or keys) per provenance. */
-export type ProvenanceMix = Record<Provenance, number>;
+/** Bits (or keys) per provenance (src/common's one list). */
+export type ProvenanceMix = CommonProvenanceMix;
 
 /** A node (trusted node, ground station, satellite) with its KME. */
 export interface NodeState {
@@ -145,7 +145,33 @@ export type LiveEvent =
       readonly route: RouteState | null;
     }
   | { readonly type: 'sample'; readonly linkId: string; readonly sample: LinkSample }
-  | { readonly type: 'keys'; readonly delivery: KeyDelivery };
+  | { readonly type: 'keys'; readonly delivery: KeyDelivery }
+  | { readonly type: 'audit'; readonly record: AuditRecord };
+
+/** One entry of the audit trail (GET /api/audit, SSE `audit`, the SIEM sinks): who did what, when, from where. */
+export interface AuditRecord {
+  readonly id: string;
+  /** Wall-clock time, ISO 8601 UTC. */
+  readonly time: string;
+  /** Simulated seconds at that moment. */
+  readonly timeS: number;
+  /** Certificate CN, token name, `local` (loopback without credentials) or `anonymous`. */
+  readonly actor: string;
+  readonly role: 'operator' | 'viewer' | 'metrics' | null;
+  readonly via: 'certificate' | 'token' | 'loopback' | 'none';
+  /** `link-fail`, `link-restore`, `attack-inject`, `attack-stop`, `node-compromise`, `speed`, `login`, `logout`. */
+  readonly action: string;
+  /** Link or node id; null for network-wide actions. */
+  readonly target: string | null;
+  /** Attack kind, new speed…; null when the action has none. */
+  readonly detail: string | null;
+  /** Client address (the forwarded one behind a trusted proxy). */
+  readonly from: string;
+  readonly outcome: 'accepted' | 'refused' | 'failed';
+  readonly status: number;
+  /** Error code of a refusal or failure. */
+  readonly reason: string | null;
+}
 
 /**
  * A running network behind one interface. Controls throw `QkdnetError('DASHBOARD_UNKNOWN_TARGET')` for

@@ -13,23 +13,14 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { launchChromium, waitFor } from './browser.ts';
+import { type Browser, type Page } from 'playwright-core';
 import { Etsi014Client } from '../../src/kms/index.ts';
 import { loadScenario } from '../../src/network/index.ts';
 import type { DashboardState } from '../../src/server/index.ts';
 
 const ARTIFACTS = 'test-artifacts';
 const SCENARIO = 'scenarios/metro-demo.yaml';
-// Flags from /work/.library/env/machines/node.md: headless Chromium as root on a closed network.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let proc: ChildProcess;
 let browser: Browser;
@@ -37,21 +28,6 @@ let base = '';
 let dataDir = '';
 let startupMs = 0;
 let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-async function waitFor<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const end = performance.now() + deadlineMs;
-  let last: unknown;
-  while (performance.now() < end) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`Timed out after ${deadlineMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 async function state(): Promise<DashboardState> {
   return (await (await fetch(`${base}api/state`)).json()) as DashboardState;
@@ -84,11 +60,7 @@ before(async () => {
     return r.ok && (await r.text()).includes('<div id="app">') ? true : undefined;
   });
   startupMs = performance.now() - t0;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -1,13 +1,74 @@
 /**
- * The dashboard's connection to the server (docs/dashboard.md): the first `GET /api/state` and
- * `GET /api/history`, then Server-Sent Events on `/api/events` — `state` replaces the snapshot, `sample`
- * appends to a link's series, `alert`/`link-state`/`reroute` are kept in a short activity log. The
- * browser's EventSource reconnects by itself; on reconnect the full state arrives first.
+ * The dashboard's connection to the server (docs/dashboard.md): the session first (`GET /api/session`:
+ * who we are and the anti-CSRF token every control must echo; a login with a token when the server asks
+ * for one), then `GET /api/history` and `GET /api/audit`, then Server-Sent Events on `/api/events` —
+ * `state` replaces the snapshot, `sample` appends to a link's series, `alert`/`link-state`/`reroute`/
+ * `audit` are kept in a short activity log. The browser's EventSource reconnects by itself; on reconnect
+ * the full state arrives first. Requests go to the page's own origin only, with the session cookie.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { DashboardState, LinkSample, LiveEvent } from '../../src/server/types.ts';
+import type { Provenance } from '../../src/common/contracts.ts';
+import type { AuditRecord, DashboardState, LinkSample, LiveEvent } from '../../src/server/types.ts';
 
-export type { DashboardState, LinkSample, LiveEvent };
+export type { AuditRecord, DashboardState, LinkSample, LiveEvent };
+
+/** `GET /api/session` / `POST /api/login`. */
+export interface SessionInfo {
+  readonly authenticated: boolean;
+  readonly methods: readonly string[];
+  readonly name?: string;
+  readonly role?: 'operator' | 'viewer' | 'metrics';
+  readonly via?: string;
+  readonly csrf?: string;
+}
+
+/** The anti-CSRF token of this page's session, sent as X-CSRF-Token with every control. */
+let csrfToken = '';
+
+async function sessionCall(method: 'GET' | 'POST', path: string, body?: unknown): Promise<SessionInfo | string> {
+  try {
+    const r = await fetch(path, {
+      method,
+      credentials: 'same-origin',
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const j = (await r.json().catch(() => ({}))) as SessionInfo & { message?: string };
+    if (!r.ok) return j.message ?? `HTTP ${r.status}`;
+    csrfToken = j.csrf ?? '';
+    return j;
+  } catch (e) {
+    return `Cannot reach the server: ${(e as Error).message}`;
+  }
+}
+
+/** The session; `login(token)` resolves to null or the server's refusal; `logout()` ends it. */
+export function useSession(): {
+  session: SessionInfo | null;
+  error: string | null;
+  login: (token: string) => Promise<string | null>;
+  logout: () => Promise<void>;
+} {
+  const [session, setSession] = useState<SessionInfo | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    void sessionCall('GET', '/api/session').then((s) => (typeof s === 'string' ? setError(s) : setSession(s)));
+  }, []);
+  return {
+    session,
+    error,
+    login: async (token) => {
+      const s = await sessionCall('POST', '/api/login', { token });
+      if (typeof s === 'string') return s;
+      setSession(s);
+      return null;
+    },
+    logout: async () => {
+      await sessionCall('POST', '/api/logout');
+      csrfToken = '';
+      setSession(await sessionCall('GET', '/api/session').then((s) => (typeof s === 'string' ? { authenticated: false, methods: ['token'] } : s)));
+    },
+  };
+}
 
 /** Points kept per link in the browser. */
 const MAX_POINTS = 600;
@@ -28,6 +89,14 @@ export function useLive(): LiveView {
   useEffect(() => {
     let history: Record<string, LinkSample[]> = {};
     let closed = false;
+    void fetch('/api/audit?limit=20')
+      .then((r) => r.json() as Promise<{ records: AuditRecord[] }>)
+      .then((a) => {
+        if (closed) return;
+        const past: LiveEvent[] = a.records.map((record) => ({ type: 'audit', record }));
+        setView((v) => ({ ...v, activity: [...v.activity, ...past.reverse()].slice(0, 50) }));
+      })
+      .catch(() => undefined);
     void fetch('/api/history?points=' + MAX_POINTS)
       .then((r) => r.json() as Promise<{ links: Record<string, LinkSample[]> }>)
       .then((h) => {
@@ -50,7 +119,7 @@ export function useLive(): LiveView {
       if (series.length > MAX_POINTS) series.splice(0, series.length - MAX_POINTS);
       setView((v) => ({ ...v, history, tick: v.tick + 1 }));
     });
-    for (const type of ['alert', 'link-state', 'reroute', 'node-compromised'] as const) {
+    for (const type of ['alert', 'link-state', 'reroute', 'node-compromised', 'audit'] as const) {
       es.addEventListener(type, (m) => {
         const e = JSON.parse((m as MessageEvent<string>).data) as LiveEvent;
         setView((v) => ({ ...v, activity: [e, ...v.activity].slice(0, 50) }));
@@ -66,9 +135,10 @@ export function useLive(): LiveView {
 
 /** Sends a control; resolves to null on success or the server's error message. */
 export async function control(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<string | null> {
-  const init: RequestInit = { method };
+  const headers: Record<string, string> = { 'x-csrf-token': csrfToken };
+  const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (body !== undefined) {
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
   try {
@@ -106,11 +176,12 @@ export const HEALTH_COLOUR = {
   quarantined: '#a855f7',
 } as const;
 
-/** Colours per provenance, strongest claim first. */
-export const PROVENANCE_COLOUR = {
+/** Colours per provenance, strongest claim first (keyed by the one list in src/common/contracts.ts). */
+export const PROVENANCE_COLOUR: Record<Provenance, string> = {
   qkd: '#22c55e',
   'qkd-multipath': '#14b8a6',
   'qkd-relayed': '#38bdf8',
   hybrid: '#f59e0b',
   pqc: '#a855f7',
-} as const;
+  'simulated-deterministic': '#94a3b8',
+};

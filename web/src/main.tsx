@@ -1,12 +1,14 @@
 /**
  * The qkdnet dashboard: one page for a security operations centre watching a live QKD network. Layout:
- * header (scenario, simulated clock, pace, connection), map + controls, the three live charts, then links,
- * alerts, provenance and application sessions. One column on a phone, a grid at desktop widths.
+ * header (scenario, simulated clock, pace, connection, who is logged in), map + controls, the three live
+ * charts, then links, alerts, provenance and application sessions. One column on a phone, a grid at
+ * desktop widths. Off loopback the login page comes first; a viewer sees everything but the controls.
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Chart, ChartLegend } from './Charts.tsx';
-import { control, formatTime, useLive, type LiveEvent } from './live.ts';
+import { control, formatTime, useLive, useSession, type LiveEvent, type SessionInfo } from './live.ts';
+import { Login } from './Login.tsx';
 import { Alerts, Apps, Controls, LinkTable, ProvenanceMix } from './Panels.tsx';
 import { Topology } from './Topology.tsx';
 import './style.css';
@@ -23,13 +25,28 @@ function describe(e: LiveEvent): string {
       return `${e.appId} rerouted: ${e.route ? `${e.route.provenance} via ${e.route.paths.map((p) => p.join('›')).join(' ‖ ') || 'PQC'}` : 'no route'}`;
     case 'node-compromised':
       return `node ${e.nodeId} compromised`;
+    case 'audit': {
+      const r = e.record;
+      const what = [r.action, r.target, r.detail].filter((x) => x).join(' ');
+      const t = new Date(r.time).toISOString().slice(11, 19);
+      return `${t} ${r.actor} (${r.role ?? 'no role'}, ${r.via}) from ${r.from}: ${what} — ${r.outcome}`;
+    }
     default:
       return e.type;
   }
 }
 
 function App() {
+  const s = useSession();
+  if (s.error) return <p class="loading">{s.error}</p>;
+  if (!s.session) return <p class="loading">Connecting to the live network…</p>;
+  if (!s.session.authenticated) return <Login session={s.session} login={s.login} />;
+  return <Dashboard session={s.session} logout={s.logout} />;
+}
+
+function Dashboard({ session, logout }: { session: SessionInfo; logout: () => Promise<void> }) {
   const live = useLive();
+  const operator = session.role === 'operator';
   const [link, setLink] = useState('');
   const [node, setNode] = useState('');
   const state = live.state;
@@ -49,13 +66,21 @@ function App() {
           <span data-testid="clock">T+{formatTime(state.timeS)}</span>
           <label>
             pace
-            <select value={String(state.speed)} onChange={(e) => void control('POST', '/api/speed', { speed: Number((e.target as HTMLSelectElement).value) })}>
+            <select disabled={!operator} value={String(state.speed)} onChange={(e) => void control('POST', '/api/speed', { speed: Number((e.target as HTMLSelectElement).value) })}>
               {[...new Set([...SPEEDS, state.speed])].sort((a, b) => a - b).map((s) => (
                 <option value={String(s)}>{`${s}×`}</option>
               ))}
             </select>
           </label>
           <span class={live.connected ? 'conn on' : 'conn off'} data-testid="connection">{live.connected ? 'live' : 'reconnecting'}</span>
+          <span class="who" data-testid="who" data-role={session.role}>
+            {`${session.name} · ${session.role}`}
+            {session.via !== 'loopback' && (
+              <button class="link" data-testid="logout" onClick={() => void logout()}>
+                log out
+              </button>
+            )}
+          </span>
         </div>
       </header>
       <main>
@@ -74,12 +99,21 @@ function App() {
           </ul>
         </section>
         <div class="side">
-          <Controls state={state} link={link} node={node} onLink={setLink} onNode={setNode} />
+          {operator ? (
+            <Controls state={state} link={link} node={node} onLink={setLink} onNode={setNode} />
+          ) : (
+            <section class="panel controls" aria-label="Controls">
+              <h2>Controls</h2>
+              <p class="empty">The viewer role watches; controls need an operator login.</p>
+            </section>
+          )}
           <section class="panel activity" aria-label="Activity">
             <h2>Activity</h2>
             <ul data-testid="activity">
-              {live.activity.slice(0, 8).map((e) => (
-                <li class={`ev ev-${e.type}`}>{describe(e)}</li>
+              {live.activity.map((e) => (
+                <li class={`ev ev-${e.type}${e.type === 'audit' ? ` ${e.record.outcome}` : ''}`} data-audit-action={e.type === 'audit' ? e.record.action : undefined} title={describe(e)}>
+                  {describe(e)}
+                </li>
               ))}
               {live.activity.length === 0 && <li class="empty">Changes appear here as they happen.</li>}
             </ul>

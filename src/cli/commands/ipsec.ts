@@ -6,11 +6,10 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { randomUUID } from 'node:crypto';
-import { createRng, type FinalKeyBlock } from '../../common/index.ts';
+import type { FinalKeyBlock } from '../../common/index.ts';
 import { FileSink } from '../../detect/index.ts';
 import { PRESETS } from '../../physics/index.ts';
-import { runPipeline } from '../../postprocess/index.ts';
-import { simulateBlock } from '../../qkd/index.ts';
+import { distillBlock, linkAuthBootstrap, type KeyMode } from '../../postprocess/index.ts';
 import {
   AGENT_LOG_REDACT,
   harnessDown,
@@ -113,30 +112,39 @@ function alertsTo(
   return { alert: detectAlertSink([f], log) };
 }
 
+/** The link id of `ipsec up`'s simulated QKD link. */
+export const IPSEC_LINK_ID = 'link-ue-n3iwf';
+
 /**
- * The simulated QKD link that feeds both KMEs in `ipsec up`: the link engine (src/qkd `simulateBlock`,
- * decoy-state BB84 with the GYS preset over `distanceKm` of fibre) and post-processing (src/postprocess
- * `runPipeline`: sifting, estimation, Cascade, verification, privacy amplification to the Lim et al. 2014
- * finite-key length). 10⁹ pulses at 5 km give ≈3.6·10⁵ secret bits (≈1,400 keys of 256 bits) in about
- * 10 s of one core here. A block that yields no key is skipped (the KMEs simply get nothing).
+ * The simulated QKD link that feeds both KMEs in `ipsec up`: one block after another through
+ * `distillBlock` (src/postprocess distill.ts: the link engine, decoy-state BB84 with the GYS preset over
+ * `distanceKm` of fibre, then sifting, estimation, Cascade, verification, privacy amplification to the
+ * Lim et al. 2014 finite-key length), block indices 0, 1, 2… of link `link-ue-n3iwf`, with one
+ * authentication pool carried from block to block. Key bits come from node:crypto unless `keys` is
+ * `deterministic`. 10⁹ pulses at 5 km give ≈3.6·10⁵ secret bits (≈1,400 keys of 256 bits) in about 10 s
+ * of one core here. A block that yields no key is skipped (the KMEs simply get nothing).
  */
-function engineBlockSource(
+export function engineBlockSource(
   seed: string,
   distanceKm: number,
   pulses: number,
+  keys: KeyMode = 'secret',
 ): () => FinalKeyBlock | undefined {
-  const rng = createRng(seed);
-  let blockId = 0;
+  const authPool = linkAuthBootstrap(seed, IPSEC_LINK_ID, keys);
+  let blockIndex = 0;
   return () => {
-    const id = ++blockId;
-    const b = simulateBlock(
-      { linkId: 'link-ue-n3iwf', blockId: id, pulses, params: PRESETS.gys!.params, distanceKm },
-      rng,
-    );
-    const r = runPipeline(b.raw, { timeNs: 0 }, rng.stream(`postprocess:${id}`));
+    const input = {
+      seed,
+      linkId: IPSEC_LINK_ID,
+      blockIndex: blockIndex++,
+      pulses,
+      params: PRESETS.gys!.params,
+      distanceKm,
+    };
+    const { result: r, provenance } = distillBlock(input, { keys, authPool });
     if (!r.ok) return undefined;
     r.bob.key.fill(0);
-    return r.alice;
+    return { ...r.alice, provenance };
   };
 }
 
@@ -235,11 +243,17 @@ Examples:
       'QKD link feeding the KMEs: engine (simulated BB84 + post-processing) or stand-in (CSPRNG)',
       'engine',
     )
-    .option('--seed <s>', 'seed of the simulated link (default: random; a fixed seed repeats the keys)')
+    .option('--seed <s>', 'seed of the simulated link physics (default: random)')
+    .option(
+      '--deterministic-keys',
+      'key bytes reproducible from --seed (provenance simulated-deterministic; the agents become test SAEs). Never for real traffic',
+    )
     .option('--json', 'print the status as JSON')
     .addHelpText(
       'after',
       `
+The PPKs are key from a simulated QKD link: its physics follows --seed, its key bits come from node:crypto,
+so nobody can recompute them; --deterministic-keys makes them reproducible (test only, labelled).
 Needs root (network namespaces, charon). Only addresses inside the namespaces are used
 (10.99.0.1/30 ↔ 10.99.0.2/30 outer, 10.99.0.65 ↔ 10.99.0.97 inner); everything is removed on exit.
 
@@ -260,8 +274,11 @@ Examples:
         alerts?: string;
         link: string;
         seed?: string;
+        deterministicKeys?: boolean;
         json?: boolean;
       }) => {
+        if (o.deterministicKeys && o.link !== 'engine')
+          throw new UsageError('--deterministic-keys needs --link engine (the stand-in link is node:crypto)');
         if (o.link !== 'engine' && o.link !== 'stand-in')
           throw new UsageError(`--link: "${o.link}" is not engine or stand-in`);
         if (o.policy !== 'fail-closed' && o.policy !== 'pqc')
@@ -286,7 +303,13 @@ Examples:
           // engine: one block (~10 s) before the first SA, another every 10 minutes; stand-in: every second
           ...(o.link === 'engine'
             ? {
-                blockSource: engineBlockSource(o.seed ?? randomUUID(), 5, 1e9),
+                blockSource: engineBlockSource(
+                  o.seed ?? randomUUID(),
+                  5,
+                  1e9,
+                  o.deterministicKeys ? 'deterministic' : 'secret',
+                ),
+                testSaes: o.deterministicKeys === true,
                 initialBlocks: 1,
                 feedIntervalMs: 600_000,
               }

@@ -22,8 +22,23 @@ test('qkdnet kme demo serves KME A and B with sae-a/b/c, prints curl commands an
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   try {
-    for (let i = 0; i < 300 && !out.includes('Ctrl-C to stop'); i++)
-      await new Promise((r) => setTimeout(r, 100));
+    // The first block is 10⁹ pulses of real distillation: seconds alone, minutes on a loaded machine.
+    // Wait for the line itself (or the child's exit), with a generous overall limit.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 240_000);
+      const check = () => {
+        if (out.includes('Ctrl-C to stop')) done();
+      };
+      const done = () => {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        child.off('exit', done);
+        resolve();
+      };
+      child.stdout.on('data', check);
+      child.once('exit', done);
+      check();
+    });
     assert.match(out, /Ctrl-C to stop/, err);
     assert.match(out, new RegExp(`curl -s --cert ${dir}/sae-a\\.pem`));
     for (const f of ['ca.pem', 'sae-a.pem', 'sae-a.key', 'sae-b.pem', 'sae-b.key', 'sae-c.pem', 'sae-c.key'])

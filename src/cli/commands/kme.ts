@@ -8,6 +8,8 @@ import { Etsi014Client, loadKmeConfig, runKmeDemo, startKme, type DeliveredKey }
 import { randomUUID } from 'node:crypto';
 import { findPreset } from '../../physics/index.ts';
 import { LinkKeySupply } from '../../server/index.ts';
+import type { KeyMode } from '../../postprocess/index.ts';
+import { join } from 'node:path';
 import type { KmeHandle } from '../../kms/index.ts';
 import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
 import { formatTable, parseNumber, UsageError } from '../util.ts';
@@ -133,47 +135,73 @@ export function register(program: Command): void {
       '--stand-in',
       'fill the stores from node:crypto instead of the simulated QKD link (instant; not QKD key)',
     )
+    .option('--seed <s>', 'seed of the simulated link physics (default: random)')
+    .option(
+      '--deterministic-keys',
+      'key bytes reproducible from --seed, provenance simulated-deterministic, SAEs configured as test SAEs',
+    )
     .addHelpText(
       'after',
       '\nThe link between the KMEs is the simulated QKD link: GYS preset, 10 km, blocks of 10⁹ pulses through\n' +
-        'the link engine and post-processing (a few seconds of one core each, in a worker thread).\n' +
-        '\nExample:\n  qkdnet kme demo --dir /tmp/kme-demo --port 8443\n',
+        'the link engine and post-processing (a few seconds of one core each, in a worker thread). The link\n' +
+        'is simulated, its key bits come from node:crypto: nobody recomputes them from the seed, and a restart\n' +
+        'on the same --dir never repeats one. With --deterministic-keys they follow --seed instead (tests only;\n' +
+        'every such key is labelled simulated-deterministic and handed only to SAEs configured test: true).\n' +
+        '\nExamples:\n  qkdnet kme demo --dir /tmp/kme-demo --port 8443\n' +
+        '  qkdnet kme demo --dir /tmp/kme-test --seed 7 --deterministic-keys   # reproducible test keys\n',
     )
-    .action(async (o: { dir: string; port: string; standIn?: boolean; strictPermissions?: boolean }) => {
-      const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
-      checkWritableDir(o.dir, '--dir');
-      await checkPortFree('127.0.0.1', port, '--port');
-      await checkPortFree('127.0.0.1', port + 1, '--port (+1, KME B)');
-      process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
-      const demo = await runKmeDemo({
-        dir: o.dir,
-        port,
-        strictPermissions: o.strictPermissions === true,
-        ...(o.standIn ? {} : { blockSource: null }),
-      });
-      let supply: LinkKeySupply | undefined;
-      if (o.standIn) {
-        process.stderr.write('Stand-in link: blocks from node:crypto every second (not QKD key).\n');
-      } else {
-        process.stderr.write(
-          'Distilling the first key block from the simulated QKD link (GYS, 10 km, 10⁹ pulses)…\n',
-        );
-        try {
-          supply = await startDemoLink(demo.a, demo.b);
-        } catch (e) {
-          await demo.close();
-          throw e;
+    .action(
+      async (o: {
+        dir: string;
+        port: string;
+        standIn?: boolean;
+        seed?: string;
+        deterministicKeys?: boolean;
+        strictPermissions?: boolean;
+      }) => {
+        const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
+        if (o.deterministicKeys && o.standIn)
+          throw new UsageError('--deterministic-keys needs the simulated link (drop --stand-in)');
+        checkWritableDir(o.dir, '--dir');
+        await checkPortFree('127.0.0.1', port, '--port');
+        await checkPortFree('127.0.0.1', port + 1, '--port (+1, KME B)');
+        process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
+        const keys = o.deterministicKeys ? 'deterministic' : 'secret';
+        const demo = await runKmeDemo({
+          dir: o.dir,
+          port,
+          strictPermissions: o.strictPermissions === true,
+          testSaes: keys === 'deterministic',
+          ...(o.standIn ? {} : { blockSource: null }),
+        });
+        let supply: LinkKeySupply | undefined;
+        if (o.standIn) {
+          process.stderr.write('Stand-in link: blocks from node:crypto every second (not QKD key).\n');
+        } else {
+          process.stderr.write(
+            'Distilling the first key block from the simulated QKD link (GYS, 10 km, 10⁹ pulses)…\n',
+          );
+          try {
+            supply = await startDemoLink(demo.a, demo.b, {
+              seed: o.seed ?? randomUUID(),
+              keys,
+              authPoolDir: join(o.dir, 'auth-pools'),
+            });
+          } catch (e) {
+            await demo.close();
+            throw e;
+          }
         }
-      }
-      process.stdout.write(
-        `KME A (sae-a, sae-c): ${demo.a.url}\nKME B (sae-b):        ${demo.b.url}\n` +
-          `The link keeps filling both stores. Try:\n\n${demo.commands.join('\n')}\n\nCtrl-C to stop.\n`,
-      );
-      await untilSignal(async () => {
-        await supply?.close();
-        await demo.close();
-      });
-    });
+        process.stdout.write(
+          `KME A (sae-a, sae-c): ${demo.a.url}\nKME B (sae-b):        ${demo.b.url}\n` +
+            `The link keeps filling both stores. Try:\n\n${demo.commands.join('\n')}\n\nCtrl-C to stop.\n`,
+        );
+        await untilSignal(async () => {
+          await supply?.close();
+          await demo.close();
+        });
+      },
+    );
 
   registerStoreCommands(kme);
 
@@ -261,9 +289,14 @@ export function register(program: Command): void {
 /**
  * The demo's QKD link between KME A and KME B: the live key supply of `qkdnet up` (link engine and
  * post-processing in a worker thread) on one GYS link of 10 km. Resolves once the first block is stored, so
- * the printed curl commands work at once; rejects if the first block cannot be made.
+ * the printed curl commands work at once; rejects if the first block cannot be made. The link's
+ * authentication pool persists in `authPoolDir`.
  */
-async function startDemoLink(a: KmeHandle, b: KmeHandle): Promise<LinkKeySupply> {
+export async function startDemoLink(
+  a: KmeHandle,
+  b: KmeHandle,
+  o: { seed: string; keys: KeyMode; authPoolDir: string; pulsesPerBlock?: number },
+): Promise<LinkKeySupply> {
   const gys = findPreset('gys');
   if (!gys) throw new Error('the gys preset is missing (bug)');
   let supply: LinkKeySupply | undefined;
@@ -275,7 +308,10 @@ async function startDemoLink(a: KmeHandle, b: KmeHandle): Promise<LinkKeySupply>
         [a.id, a],
         [b.id, b],
       ]),
-      seed: randomUUID(),
+      seed: o.seed,
+      keys: o.keys,
+      authPoolDir: o.authPoolDir,
+      ...(o.pulsesPerBlock === undefined ? {} : { pulsesPerBlock: o.pulsesPerBlock }),
       pauseMs: 1000,
       usable: () => true,
       attackOf: () => null,

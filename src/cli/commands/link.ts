@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { createRng, type IntensityClass } from '../../common/index.ts';
+import type { IntensityClass } from '../../common/index.ts';
 import { PARAM_SPECS, PRESETS, findPreset, withOverrides, type LinkParams } from '../../physics/index.ts';
 import {
   ATTACK_DEFAULTS,
@@ -19,14 +19,21 @@ import {
   estimate,
   parseAttack,
   sift,
-  simulateBlock,
   type AttackSpec,
   type Estimates,
   type LinkBlock,
   type LinkBlockConfig,
   type Sifted,
 } from '../../qkd/index.ts';
-import { linkPostprocessFields, runPipeline, type PipelineResult } from '../../postprocess/index.ts';
+import {
+  distillBlock,
+  linkAuthBootstrap,
+  linkPostprocessFields,
+  simulateLinkBlock,
+  type DistilledProvenance,
+  type DistillInput,
+  type PipelineResult,
+} from '../../postprocess/index.ts';
 import { ProgressBar, UsageError, formatTable, parseFormat, parseNumber } from '../util.ts';
 
 /** The JSON `qkdnet link simulate --format json` prints (issue 3 names the first fourteen fields). */
@@ -80,6 +87,16 @@ interface Options {
   format: string;
   postprocess?: boolean;
   algorithm?: string;
+  deterministicKeys?: boolean;
+}
+
+/** The link id of `qkdnet link simulate`'s one link (block index 0): the distillation rule's inputs. */
+export const LINK_SIMULATE_LINK_ID = 'alice-bob';
+
+/** The distillation input of a run (src/postprocess distill.ts): (seed, `alice-bob`, block 0). */
+function distillInput(config: LinkBlockConfig, seed: string): DistillInput {
+  const { linkId, blockId, ...rest } = config;
+  return { ...rest, seed, linkId, blockIndex: blockId };
 }
 
 /** Most detections one run may record (≈ 10 bytes each in memory). */
@@ -199,7 +216,7 @@ export function configFromOptions(o: Options): {
   if (file.transmittance !== undefined && !(file.transmittance >= 0 && file.transmittance <= 1))
     throw new UsageError('--channel: transmittance must be in 0..1');
   const config: LinkBlockConfig = {
-    linkId: 'alice-bob',
+    linkId: LINK_SIMULATE_LINK_ID,
     blockId: 0,
     pulses,
     params,
@@ -229,7 +246,7 @@ export function runLinkSimulate(o: Options, progress?: (pulsesDone: number) => v
   const t0 = performance.now();
   let block: LinkBlock;
   try {
-    block = simulateBlock(config, createRng(o.seed), progress ? { onProgress: progress } : {});
+    block = simulateLinkBlock(distillInput(config, o.seed), progress ? { onProgress: progress } : {});
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(e.message);
     throw e;
@@ -281,21 +298,32 @@ function parseAlgorithm(text: string | undefined): 'cascade-improved' | 'cascade
 }
 
 /**
- * `--postprocess`: runs the block through the authenticated pipeline (src/postprocess: Cascade,
- * verification, privacy amplification, Wegman–Carter) and merges issue 4's fields into the JSON:
- * `final_key_bits, secret_key_rate_per_pulse, leak_ec_bits, efficiency, auth_bits_used, keys_equal`, plus
- * `postprocess_reason` when no key was emitted. The final keys themselves are wiped, never printed.
+ * `--postprocess`: distils the simulated block (`distillBlock`, src/postprocess: Cascade, verification,
+ * privacy amplification, Wegman–Carter with a fresh pre-shared pool) and merges the post-processing
+ * fields into the JSON: `final_key_bits, secret_key_rate_per_pulse, leak_ec_bits, efficiency,
+ * auth_bits_used, keys_equal`, plus `postprocess_reason` when no key was emitted. The final keys are wiped,
+ * never printed; `onKey` (tests) sees Alice's key and its provenance first.
  */
-export function addPostprocess(run: LinkSimulateRun, o: Options): void {
+export function addPostprocess(
+  run: LinkSimulateRun,
+  o: Options,
+  onKey?: (key: Uint8Array, provenance: DistilledProvenance) => void,
+): void {
   const algorithm = parseAlgorithm(o.algorithm);
   const t0 = performance.now();
-  const result: PipelineResult = runPipeline(
-    run.block.raw,
-    { algorithm },
-    createRng(o.seed).stream('postprocess'),
+  const keys = o.deterministicKeys ? 'deterministic' : 'secret';
+  const { result, provenance }: { result: PipelineResult; provenance: DistilledProvenance } = distillBlock(
+    distillInput(run.config, o.seed),
+    {
+      keys,
+      authPool: linkAuthBootstrap(o.seed, LINK_SIMULATE_LINK_ID, keys),
+      pipeline: { algorithm },
+      simulated: run.block,
+    },
   );
   const fields = linkPostprocessFields(result);
   if (result.ok) {
+    onKey?.(result.alice.key, provenance);
     result.alice.key.fill(0);
     result.bob.key.fill(0);
   }
@@ -338,6 +366,10 @@ export function register(program: Command): void {
       'also run Cascade, verification, privacy amplification and authentication: final key figures',
     )
     .option('--algorithm <name>', 'error correction for --postprocess: cascade-improved or cascade-original')
+    .option(
+      '--deterministic-keys',
+      '--postprocess: key bits from the seed instead of node:crypto (figures are the same either way)',
+    )
     .addHelpText('after', EXAMPLES)
     .action((o: Options) => {
       const format = parseFormat(o.format, ['table', 'json'] as const);

@@ -93,6 +93,7 @@ interface SimulateOptions {
   format: string;
   accounting?: boolean;
   eventLevel?: boolean;
+  deterministicKeys?: boolean;
 }
 
 function textSummary(s: SimulationSummary, name: string): string {
@@ -138,6 +139,7 @@ export function runSimulate(
     durationS,
     materializeKeys: o.accounting !== true,
     eventLevel: o.eventLevel === true,
+    keys: o.deterministicKeys ? 'deterministic' : 'secret',
   });
   for (const e of events) {
     const known =
@@ -193,6 +195,10 @@ export function register(program: Command): void {
     .option(
       '--event-level',
       'fill every BB84 fiber link with a device preset from simulated blocks through post-processing (slower; scenario source: event-level does it per link)',
+    )
+    .option(
+      '--deterministic-keys',
+      'event-level key bytes from the seed instead of node:crypto (the printed figures are the same either way)',
     )
     .addHelpText('after', EXAMPLES)
     .action((file: string, o: SimulateOptions) => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../main.ts';
@@ -41,6 +41,36 @@ test('qkdnet up names the field of an invalid scenario and exits 2 before starti
     assert.equal(r.code, 2);
     assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
     assert.match(r.stderr, /^qkdnet: Cannot load scenario/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('qkdnet up off loopback without a way to authenticate: one line, exit 2, nothing created', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-up-'));
+  try {
+    const data = join(dir, 'data');
+    for (const host of ['0.0.0.0', '192.0.2.2', '::']) {
+      const r = await run(['up', '--host', host, '--port', '0', '--data-dir', data]);
+      assert.equal(r.code, 2, host);
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^qkdnet: --host \S+ is not a loopback address, so the dashboard needs authentication/,
+      );
+    }
+    // A metrics token alone is not a way into the dashboard; a short token or a lone --tls-cert is a usage error.
+    const tokens = join(dir, 'tokens.txt');
+    writeFileSync(tokens, 'prometheus 0123456789abcdef0123\n');
+    let r = await run(['up', '--host', '0.0.0.0', '--metrics-token-file', tokens, '--data-dir', data]);
+    assert.equal(r.code, 2);
+    writeFileSync(tokens, 'short\n');
+    r = await run(['up', '--host', '0.0.0.0', '--operator-token-file', tokens, '--data-dir', data]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^qkdnet: --operator-token-file line 1: token shorter than 16 characters\n$/);
+    r = await run(['up', '--host', '0.0.0.0', '--generate-tokens', '--tls-cert', tokens, '--data-dir', data]);
+    assert.match(r.stderr, /^qkdnet: --tls-cert and --tls-key go together\n$/);
+    assert.ok(!existsSync(data), 'no data directory was created');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,60 @@
+// @edge: reads and writes certificate files (the run's PKI under the data directory).
+/**
+ * TLS of the dashboard: the server certificate comes from files the operator gives (`--tls-cert`,
+ * `--tls-key`, e.g. from their own CA) or is issued by the run's PKI (src/kms/pki.ts) as `dashboard.pem`
+ * with every name and address the server answers to as subject alternative names — re-issued when a
+ * name is missing. It is a `kme`-kind certificate (the PKI's server-capable kind); no KME lists
+ * `dashboard` among its peers, so it opens no KME route. With client certificates on, the server asks
+ * for one and verifies it against the client CA (default: the run's CA), but lets a browser without one
+ * through to the token login; roles are read from the certificate (access.ts).
+ */
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import type { ServerOptions as HttpsOptions } from 'node:https';
+import { createPki, issueCertificate } from '../kms/index.ts';
+
+/** Where the dashboard's TLS material comes from. */
+export interface DashboardTlsOptions {
+  /** The run's PKI directory (`<data-dir>/pki`); its CA is created when missing. */
+  readonly pkiDir: string;
+  /** Server certificate chain and key files; both or neither. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** Names and addresses the certificate must cover (when issued from the PKI). */
+  readonly hosts: readonly string[];
+  /** Ask for and verify client certificates. */
+  readonly clientCertificates: boolean;
+  /** CA file client certificates are verified against (default `<pkiDir>/ca.pem`). */
+  readonly clientCa?: string;
+}
+
+/** True when `cert` names every host. */
+export function certificateCovers(cert: X509Certificate, hosts: readonly string[]): boolean {
+  return hosts.every((h) => (isIP(h) ? cert.checkIP(h) : cert.checkHost(h)) !== undefined);
+}
+
+/** Issues (or reuses) the server certificate and returns the options of `https.createServer`. */
+export async function dashboardTls(o: DashboardTlsOptions): Promise<HttpsOptions> {
+  let certFile = o.certFile;
+  let keyFile = o.keyFile;
+  if (certFile === undefined || keyFile === undefined) {
+    if (!existsSync(join(o.pkiDir, 'ca.pem'))) await createPki(o.pkiDir, { commonName: 'qkdnet live CA' });
+    certFile = join(o.pkiDir, 'dashboard.pem');
+    keyFile = join(o.pkiDir, 'dashboard.key');
+    const hosts = [...new Set(o.hosts)];
+    const fresh =
+      existsSync(certFile) && certificateCovers(new X509Certificate(readFileSync(certFile)), hosts);
+    if (!fresh) await issueCertificate(o.pkiDir, 'dashboard', 'kme', { force: true, hosts });
+  }
+  const clientCa = o.clientCa ?? join(o.pkiDir, 'ca.pem');
+  return {
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+    minVersion: 'TLSv1.2',
+    ...(o.clientCertificates
+      ? { requestCert: true, rejectUnauthorized: false, ca: readFileSync(clientCa) }
+      : { requestCert: false }),
+  };
+}
