@@ -10,7 +10,7 @@ import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { createMtlsAgent, requestJson, type JsonAnswer } from './https-json.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeTestPki, pairConfigs, startPair, type TestPki } from './testing.ts';
+import { agentsFor, makeTestPki, pairConfigs, startPair, type TestPki } from './testing.ts';
 import { startKme } from './server.ts';
 import type { KmeHandle } from './server.ts';
 
@@ -20,17 +20,8 @@ let a: KmeHandle;
 let b: KmeHandle;
 let close: () => Promise<void>;
 let storeDir: string;
-const agents = new Map<string, https.Agent>();
-
-function agent(sae: string): https.Agent {
-  let ag = agents.get(sae);
-  if (!ag) {
-    const t = pki.tls(sae);
-    ag = createMtlsAgent({ cert: readFileSync(t.cert), key: readFileSync(t.key), ca: readFileSync(t.ca) });
-    agents.set(sae, ag);
-  }
-  return ag;
-}
+let agents: ReturnType<typeof agentsFor>;
+const agent = (name: string) => agents.agent(name);
 const call = (
   sae: string,
   kme: KmeHandle,
@@ -50,10 +41,11 @@ function assertError(r: JsonAnswer, status: number, re?: RegExp) {
 
 before(async () => {
   pki = await makeTestPki();
+  agents = agentsFor(pki);
   ({ a, b, close, storeDir } = await startPair(pki, { blocks: 4, bytes: 4096 }));
 });
 after(async () => {
-  for (const ag of agents.values()) ag.destroy();
+  agents.destroy();
   await Promise.all([a.close(), b.close()]);
   await close();
   pki.cleanup();

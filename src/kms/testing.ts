@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng, type FinalKeyBlock } from '../common/index.ts';
 import { supplyBoth } from './demo.ts';
+import type https from 'node:https';
+import { createMtlsAgent } from './https-json.ts';
 import { spkiSha256 } from './identity.ts';
 import { createPki, issueCertificate } from './pki.ts';
 import { startKme, type KmeHandle, type StartKmeOptions } from './server.ts';
@@ -61,6 +63,27 @@ export async function issueRogue(
     copyFileSync(join(pki.dir, 'ca.key'), join(d, 'ca.key'));
   }
   await issueCertificate(d, name, kind, { force: true });
+}
+
+/** mTLS agents per test identity, created on first use (`destroy()` closes them all). */
+export function agentsFor(pki: TestPki): { agent(name: string): https.Agent; destroy(): void } {
+  const agents = new Map<string, https.Agent>();
+  return {
+    agent(name) {
+      let ag = agents.get(name);
+      if (!ag) {
+        const t = pki.tls(name);
+        ag = createMtlsAgent({
+          cert: readFileSync(t.cert),
+          key: readFileSync(t.key),
+          ca: readFileSync(t.ca),
+        });
+        agents.set(name, ag);
+      }
+      return ag;
+    },
+    destroy: () => agents.forEach((ag) => ag.destroy()),
+  };
 }
 
 /** A deterministic final key block of `bytes` bytes from `seed`. */

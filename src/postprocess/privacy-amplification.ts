@@ -11,9 +11,11 @@
  * - `multiply-add-shift`: h_{a,b}(x) = ⌊((a·x + b) mod 2^{n+m}) / 2^n⌋ with a, b uniform in [0, 2^{n+m})
  *   and the key read as an integer x < 2ⁿ — strongly universal by M. Dietzfelbinger, "Universal hashing
  *   and k-wise independent random variables via integer arithmetic without primes", STACS '96, Thm. 3
- *   (restated by M. Thorup, "High speed hashing for integers and strings", 2015, §3.3). Computed with V8's
- *   BigInt multiplication (one (n+m)×n product, of which only the low n+m bits are kept); bits go to and
- *   from BigInt through hex strings built and read with byte/digit tables. Far faster than the FFT route.
+ *   (restated by M. Thorup, "High speed hashing for integers and strings", 2015, §3.3). From 2^15 key bits
+ *   the product a·x + b is a checked floating-point FFT convolution of 19–20-bit digits (fft-multiply.ts,
+ *   ≈ 2× V8's BigInt product at 10⁶ bits); shorter keys, or a failed exactness check, use V8's BigInt
+ *   multiplication (one (n+m)×n product, of which only the low n+m bits are kept), with bits going to and
+ *   from BigInt through hex strings built and read with byte/digit tables.
  *
  * The seed is public and is announced over the authenticated channel (pipeline.ts); key bits are read with
  * bit i of the BitArray as the coefficient of 2^i (Toeplitz: as x_i).
@@ -21,6 +23,7 @@
 import { BitArray } from '../common/index.ts';
 import type { RandomWords } from '../common/index.ts';
 import { FFT_MAX_SIZE, realCyclicConvolution } from './fft.ts';
+import { fftMultiplyAddBits } from './fft-multiply.ts';
 
 /** Two-universal families available for privacy amplification. */
 export type PaFamily = 'toeplitz' | 'multiply-add-shift';
@@ -174,8 +177,25 @@ export function bigIntToBits(x: bigint, length: number): BitArray {
 /** Seeds already converted (both ends hash with the same announced seed; in-process they share it). */
 const seedCache = new WeakMap<BitArray, { n: number; m: number; a: bigint; b: bigint }>();
 
-/** h_{a,b}(x) = ⌊((a·x + b) mod 2^{n+m}) / 2ⁿ⌋, seed = a ‖ b (each n+m bits). */
+/** Input length from which the FFT multiplier (fft-multiply.ts) is used: below it BigInt is faster. */
+export const MAS_FFT_MIN_BITS = 1 << 15;
+
+/**
+ * h_{a,b}(x) = ⌊((a·x + b) mod 2^{n+m}) / 2ⁿ⌋, seed = a ‖ b (each n+m bits). Long keys go through the
+ * checked FFT multiplier, which returns exactly the BigInt result or declines (then BigInt computes it).
+ */
 export function multiplyAddShiftHash(key: BitArray, seed: BitArray, m: number): BitArray {
+  const n = key.length;
+  const w = n + m;
+  if (n >= MAS_FFT_MIN_BITS) {
+    const words = fftMultiplyAddBits(seed.words, 0, w, w, key.words, n, n, w);
+    if (words) return new BitArray(m, words);
+  }
+  return multiplyAddShiftBigInt(key, seed, m);
+}
+
+/** The same hash computed with V8's BigInt product (the exact reference, and the short-key path). */
+export function multiplyAddShiftBigInt(key: BitArray, seed: BitArray, m: number): BitArray {
   const n = key.length;
   const w = n + m;
   const x = bitsToBigInt(key);
