@@ -331,8 +331,6 @@ const result = {
     },
     pipeline: { sifted_mbps: pipeline.sifted_mbps, target: '≥ 20 Mbit/s', met: pipeline.sifted_mbps >= 20 },
   },
-  reference:
-    'cascade-cpp (C++, -O2, one core) 10⁵ bits at 2%: original ≈ 16 Mbit/s, f = 1.157 (shared/notes/performance-calibration.md)',
   machine: {
     cpu: os.cpus()[0]?.model,
     cores: os.cpus().length,

@@ -149,3 +149,28 @@ test('accounting mode gives the same numbers as byte mode (it only skips making 
   };
   assert.deepEqual(run(false), run(true));
 });
+
+test('a restored node stops exposing the keys it relays; keys it saw stay exposed', () => {
+  const net = new NetworkSimulation(metro, { seed: 5, durationS: 1800 });
+  const keys: KeyRecord[] = [];
+  const events: string[] = [];
+  net.subscribe((e) => {
+    if (e.type === 'keys') keys.push(e.record);
+    if (e.type === 'node-compromised' || e.type === 'node-restored') events.push(`${e.type} ${e.nodeId}`);
+  });
+  net.compromiseNode('hq');
+  net.run(900);
+  net.restoreNode('hq');
+  net.restoreNode('hq'); // twice is once
+  assert.equal(net.snapshot().nodes.find((n) => n.id === 'hq')!.compromised, false);
+  net.run();
+  assert.deepEqual(events, ['node-compromised hq', 'node-restored hq']);
+  // Keys with hq at an end or on their single path: exposed while hq was compromised, not after.
+  const viaHq = (k: KeyRecord) => k.paths.length === 1 && k.paths[0]!.includes('hq');
+  const before = keys.filter((k) => viaHq(k) && k.timeS <= 900);
+  const after = keys.filter((k) => viaHq(k) && k.timeS > 900);
+  assert.ok(before.length > 0 && after.length > 0);
+  assert.ok(before.every((k) => k.exposed));
+  assert.ok(after.every((k) => !k.exposed));
+  assert.throws(() => net.restoreNode('nope'), RangeError);
+});

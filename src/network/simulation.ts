@@ -679,6 +679,16 @@ export class NetworkSimulation {
   }
 
   /**
+   * Declares a compromised node trustworthy again (re-imaged, re-keyed): key relayed through it from now
+   * on is no longer exposed. Keys it saw while compromised keep their exposure in the records.
+   */
+  restoreNode(id: string): void {
+    const n = this.#node(id);
+    if (!this.#compromised.delete(n)) return;
+    this.#emit({ type: 'node-restored', timeS: this.#nowS, nodeId: id });
+  }
+
+  /**
    * Injects an attack on a link. Intercept-resend on a fraction f of pulses raises the QBER to
    * e_d + f/4 (Bennett & Brassard 1984; each intercepted pulse is wrong with probability 1/4); above 11%
    * post-processing aborts every block, the link produces no key and the controller quarantines it.

@@ -130,6 +130,7 @@ export type NetworkEvent =
       readonly state: LinkState;
     }
   | { readonly type: 'node-compromised'; readonly timeS: number; readonly nodeId: string }
+  | { readonly type: 'node-restored'; readonly timeS: number; readonly nodeId: string }
   | {
       readonly type: 'reroute';
       readonly timeS: number;

@@ -21,4 +21,5 @@ export * from './message-decoding.ts';
 export * from './two-party.ts';
 export * from './unit-mux.ts';
 export * from './tcp-transport.ts';
+export * from './two-party-pipeline.ts';
 export * from './distill.ts';

@@ -43,7 +43,13 @@ export interface UnitAbort {
 
 /** Why a unit produced nothing. */
 export type UnitFailure =
-  AuthFailure | 'verification-failed' | 'protocol-error' | 'peer-aborted' | 'peer-disconnected';
+  | AuthFailure
+  | 'verification-failed'
+  | 'insecure-estimate'
+  | 'no-secure-key'
+  | 'protocol-error'
+  | 'peer-aborted'
+  | 'peer-disconnected';
 
 /** What a unit ended with, at one end. */
 export type UnitOutcome =

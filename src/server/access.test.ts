@@ -69,6 +69,7 @@ function network() {
     },
     restoreLink: (id) => calls.push(`restore ${id}`),
     compromiseNode: (id) => calls.push(`compromise ${id}`),
+    restoreNode: (id) => calls.push(`restore-node ${id}`),
     injectAttack: (id, kind) => calls.push(`attack ${id} ${kind}`),
     clearAttack: (id) => calls.push(`clear ${id}`),
     setSpeed: (s) => calls.push(`speed ${s}`),

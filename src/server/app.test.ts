@@ -16,6 +16,10 @@ function fixture() {
       hub.updateLink(id, { state: 'down', keyRateBps: 0 });
     },
     restoreLink: (id) => calls.push(`restore ${id}`),
+    restoreNode: (id) => {
+      calls.push(`restore-node ${id}`);
+      hub.setCompromised(id, false);
+    },
     compromiseNode: (id) => {
       calls.push(`compromise ${id}`);
       hub.markCompromised(id);
@@ -116,6 +120,8 @@ test('controls reach the network and answer 202 with the new link state', async 
   await ctl({ method: 'DELETE', url: '/api/links/a-b/attack' });
   res = await ctl({ method: 'POST', url: '/api/nodes/b/compromise' });
   assert.equal(res.json().node.compromised, true);
+  res = await ctl({ method: 'POST', url: '/api/nodes/b/restore' });
+  assert.equal(res.json().node.compromised, false);
   await ctl({ method: 'POST', url: '/api/speed', payload: { speed: 5 } });
   assert.deepEqual(calls, [
     'attack a-b intercept-resend',
@@ -123,8 +129,25 @@ test('controls reach the network and answer 202 with the new link state', async 
     'restore b-c',
     'clear a-b',
     'compromise b',
+    'restore-node b',
     'speed 5',
   ]);
+  // Every control is in the audit trail, in order, with its target and detail.
+  const audit = (await app.inject({ method: 'GET', url: '/api/audit' })).json() as {
+    records: { action: string; target: string | null; detail: string | null; outcome: string }[];
+  };
+  assert.deepEqual(
+    audit.records.map((r) => [r.action, r.target, r.detail, r.outcome]),
+    [
+      ['attack-inject', 'a-b', 'intercept-resend', 'accepted'],
+      ['link-fail', 'b-c', null, 'accepted'],
+      ['link-restore', 'b-c', null, 'accepted'],
+      ['attack-stop', 'a-b', null, 'accepted'],
+      ['node-compromise', 'b', null, 'accepted'],
+      ['node-restore', 'b', null, 'accepted'],
+      ['speed', null, '5', 'accepted'],
+    ],
+  );
   await app.close();
 });
 

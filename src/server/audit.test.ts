@@ -89,6 +89,7 @@ test('audit records and network alerts reach real SIEM sinks: CEF over UDP syslo
       failLink: () => undefined,
       restoreLink: () => undefined,
       compromiseNode: () => undefined,
+      restoreNode: () => undefined,
       injectAttack: () => undefined,
       clearAttack: () => undefined,
       setSpeed: () => undefined,

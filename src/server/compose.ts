@@ -163,6 +163,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           sim.restoreLink(id);
         },
         compromiseNode: (id) => sim.compromiseNode(id),
+        restoreNode: (id) => sim.restoreNode(id),
         injectAttack: (id, kind) => {
           if (telemetry?.has(id)) return telemetry.setAttack(id, kind as AttackKind);
           if (!(ATTACK_KINDS as readonly string[]).includes(kind))
@@ -203,7 +204,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           servedByProvenance: a.servedByProvenance,
           route: a.route,
         });
-      for (const n of snap.nodes) if (n.compromised) hub.markCompromised(n.id);
+      for (const n of snap.nodes) hub.setCompromised(n.id, n.compromised);
       hub.setProvenance(snap.totals.servedByProvenance);
     };
     const unsubscribe = sim.subscribe((e) => {

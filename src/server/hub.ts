@@ -116,6 +116,11 @@ export class LiveHub implements LiveNetwork {
       throw new QkdnetError('DASHBOARD_UNKNOWN_TARGET', `Cannot compromise node "${nodeId}": no such node`);
     this.#controls.compromiseNode(nodeId);
   }
+  restoreNode(nodeId: string): void {
+    if (!this.#nodes.has(nodeId))
+      throw new QkdnetError('DASHBOARD_UNKNOWN_TARGET', `Cannot restore node "${nodeId}": no such node`);
+    this.#controls.restoreNode(nodeId);
+  }
   injectAttack(linkId: string, kind: string): void {
     this.#requireLink(linkId);
     if (!this.#init.attackKinds.includes(kind))
@@ -182,10 +187,15 @@ export class LiveHub implements LiveNetwork {
 
   /** Marks a node compromised (once). */
   markCompromised(nodeId: string): void {
+    this.setCompromised(nodeId, true);
+  }
+
+  /** Sets whether a node is compromised; emits `node-compromised` or `node-restored` on a change. */
+  setCompromised(nodeId: string, compromised: boolean): void {
     const n = this.#nodes.get(nodeId);
-    if (!n || n.compromised) return;
-    this.#nodes.set(nodeId, { ...n, compromised: true });
-    this.#emit({ type: 'node-compromised', timeS: this.#timeS, nodeId });
+    if (!n || n.compromised === compromised) return;
+    this.#nodes.set(nodeId, { ...n, compromised });
+    this.#emit({ type: compromised ? 'node-compromised' : 'node-restored', timeS: this.#timeS, nodeId });
   }
 
   /** Adds an alert (keeps the newest 100). */

@@ -6,7 +6,15 @@ export { sseFrame } from './sse.ts';
 export * from './compose.ts';
 export { startKmeFleet, freePorts, kmeName, saeName, type KmeFleet, type FleetNode } from './kme-fleet.ts';
 export { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-telemetry.ts';
-export { LinkKeySupply, type SupplyLink, type KeySupplyOptions, type SupplyStats } from './key-supply.ts';
+export {
+  LinkKeySupply,
+  BLOCK_AUTH_RESERVATION_BITS,
+  type SupplyLink,
+  type KeySupplyOptions,
+  type SupplyStats,
+} from './key-supply.ts';
+export { distilRequest, type KeyBlockRequest, type KeyBlockAnswer } from './key-worker.ts';
+export { LinkAuthPools } from './auth-pools.ts';
 export { startKmeSessions, type KmeSessionApp, type KmeSessionOptions } from './kme-sessions.ts';
 export { startStandInFeed, type StandInLink, type StandInOptions } from './standin-feed.ts';
 export * from './access.ts';

@@ -1,6 +1,6 @@
 /**
  * The dashboard's JSON API (docs/dashboard.md): read the state and the per-link series, and drive the
- * network — cut and restore a link, inject or clear an attack, mark a node compromised, change the pace.
+ * network — cut and restore a link, inject or clear an attack, mark a node compromised or trusted again, change the pace.
  * Every route declares its schema first (TypeBox) so bad input is a 400 before any handler runs; controls
  * answer 202 with the new state of what they touched. Each control names its audit action in
  * `config.control`, so the audit trail (access-routes.ts) records it whatever the outcome.
@@ -42,19 +42,22 @@ export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
     },
   );
 
-  const linkControl = (path: string, act: (id: string) => void): void => {
+  // A control on one link or node, answered with its new state.
+  const targetControl = (on: 'link' | 'node', path: string, act: (id: string) => void): void => {
     app.post(
-      `/api/links/:id/${path}`,
-      { config: { control: `link-${path}` }, schema: { params: LinkParams } },
+      `/api/${on}s/:id/${path}`,
+      { config: { control: `${on}-${path}` }, schema: { params: LinkParams } },
       async (request, reply) => {
         const { id } = request.params as { id: string };
         act(id);
-        return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
+        const state = live.state();
+        const found = (on === 'link' ? state.links : state.nodes).find((x) => x.id === id);
+        return reply.code(202).send({ [on]: found });
       },
     );
   };
-  linkControl('fail', (id) => live.failLink(id));
-  linkControl('restore', (id) => live.restoreLink(id));
+  targetControl('link', 'fail', (id) => live.failLink(id));
+  targetControl('link', 'restore', (id) => live.restoreLink(id));
 
   app.post(
     '/api/links/:id/attack',
@@ -75,15 +78,8 @@ export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
     },
   );
 
-  app.post(
-    '/api/nodes/:id/compromise',
-    { config: { control: 'node-compromise' }, schema: { params: LinkParams } },
-    async (request, reply) => {
-      const { id } = request.params as { id: string };
-      live.compromiseNode(id);
-      return reply.code(202).send({ node: live.state().nodes.find((n) => n.id === id) });
-    },
-  );
+  targetControl('node', 'compromise', (id) => live.compromiseNode(id));
+  targetControl('node', 'restore', (id) => live.restoreNode(id));
 
   app.post(
     '/api/speed',

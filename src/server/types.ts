@@ -138,6 +138,7 @@ export type LiveEvent =
       readonly state: LinkStateName;
     }
   | { readonly type: 'node-compromised'; readonly timeS: number; readonly nodeId: string }
+  | { readonly type: 'node-restored'; readonly timeS: number; readonly nodeId: string }
   | {
       readonly type: 'reroute';
       readonly timeS: number;
@@ -159,7 +160,7 @@ export interface AuditRecord {
   readonly actor: string;
   readonly role: 'operator' | 'viewer' | 'metrics' | null;
   readonly via: 'certificate' | 'token' | 'loopback' | 'none';
-  /** `link-fail`, `link-restore`, `attack-inject`, `attack-stop`, `node-compromise`, `speed`, `login`, `logout`. */
+  /** `link-fail`, `link-restore`, `attack-inject`, `attack-stop`, `node-compromise`, `node-restore`, `speed`, `login`, `logout`. */
   readonly action: string;
   /** Link or node id; null for network-wide actions. */
   readonly target: string | null;
@@ -182,6 +183,8 @@ export interface LiveControls {
   failLink(linkId: string): void;
   restoreLink(linkId: string): void;
   compromiseNode(nodeId: string): void;
+  /** Declares a compromised node trustworthy again (keys it already saw stay exposed). */
+  restoreNode(nodeId: string): void;
   injectAttack(linkId: string, kind: string): void;
   clearAttack(linkId: string): void;
   /** Changes the pace (simulated seconds per real second). */

@@ -1,5 +1,5 @@
 /**
- * The dashboard's side panels: operator controls (attack injection, cut/restore, compromise), the link
+ * The dashboard's side panels: operator controls (attack injection, cut/restore, compromise/restore), the link
  * table (state, health, pool, QBER, rate), the alert feed with each alert's evidence (statistic, value,
  * threshold), the provenance mix of delivered keys and the application sessions with their routes.
  * Every row carries a `data-*` id so the end-to-end suite finds it.
@@ -65,8 +65,11 @@ export function Controls(props: { state: State; link: string; node: string; onLi
             ))}
           </select>
         </label>
-        <button class="danger" data-testid="compromise" onClick={() => act(`Marked ${node} compromised`, 'POST', `/api/nodes/${enc(node)}/compromise`)}>
+        <button class="danger" data-testid="compromise" disabled={state.nodes.find((n) => n.id === node)?.compromised} onClick={() => act(`Marked ${node} compromised`, 'POST', `/api/nodes/${enc(node)}/compromise`)}>
           Compromise node
+        </button>
+        <button data-testid="restore-node" disabled={!state.nodes.find((n) => n.id === node)?.compromised} onClick={() => act(`Trusted ${node} again`, 'POST', `/api/nodes/${enc(node)}/restore`)}>
+          Restore node
         </button>
       </div>
       {message && (

@@ -119,7 +119,7 @@ export function useLive(): LiveView {
       if (series.length > MAX_POINTS) series.splice(0, series.length - MAX_POINTS);
       setView((v) => ({ ...v, history, tick: v.tick + 1 }));
     });
-    for (const type of ['alert', 'link-state', 'reroute', 'node-compromised', 'audit'] as const) {
+    for (const type of ['alert', 'link-state', 'reroute', 'node-compromised', 'node-restored', 'audit'] as const) {
       es.addEventListener(type, (m) => {
         const e = JSON.parse((m as MessageEvent<string>).data) as LiveEvent;
         setView((v) => ({ ...v, activity: [e, ...v.activity].slice(0, 50) }));

@@ -25,6 +25,8 @@ function describe(e: LiveEvent): string {
       return `${e.appId} rerouted: ${e.route ? `${e.route.provenance} via ${e.route.paths.map((p) => p.join('›')).join(' ‖ ') || 'PQC'}` : 'no route'}`;
     case 'node-compromised':
       return `node ${e.nodeId} compromised`;
+    case 'node-restored':
+      return `node ${e.nodeId} trusted again`;
     case 'audit': {
       const r = e.record;
       const what = [r.action, r.target, r.detail].filter((x) => x).join(' ');

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { FinalKeyBlock } from '../../common/index.ts';
 import { FileSink } from '../../detect/index.ts';
-import { PRESETS } from '../../physics/index.ts';
+import { PRESETS, type LinkParams } from '../../physics/index.ts';
 import { distillBlock, linkAuthBootstrap, type KeyMode } from '../../postprocess/index.ts';
 import {
   AGENT_LOG_REDACT,
@@ -129,16 +129,20 @@ export function engineBlockSource(
   distanceKm: number,
   pulses: number,
   keys: KeyMode = 'secret',
+  link: { readonly id: string; readonly params: LinkParams } = {
+    id: IPSEC_LINK_ID,
+    params: PRESETS.gys!.params,
+  },
 ): () => FinalKeyBlock | undefined {
-  const authPool = linkAuthBootstrap(seed, IPSEC_LINK_ID, keys);
+  const authPool = linkAuthBootstrap(seed, link.id, keys);
   let blockIndex = 0;
   return () => {
     const input = {
       seed,
-      linkId: IPSEC_LINK_ID,
+      linkId: link.id,
       blockIndex: blockIndex++,
       pulses,
-      params: PRESETS.gys!.params,
+      params: link.params,
       distanceKm,
     };
     const { result: r, provenance } = distillBlock(input, { keys, authPool });

@@ -144,8 +144,16 @@ test('--postprocess on an insecure block emits no key and says why', async () =>
   assert.equal(typeof j.postprocess_reason, 'string');
 });
 
-test('--algorithm outside the two Cascades is a usage error before any simulation', async () => {
-  const r = await run(['--postprocess', '--algorithm', 'ldpc']);
-  assert.equal(r.code, 2);
-  assert.match(r.err, /--algorithm/);
+test('--algorithm outside the registry is a usage error before any simulation, as are misplaced channel flags', async () => {
+  for (const args of [
+    ['--postprocess', '--algorithm', 'turbo'],
+    ['--channel', 'tcp'],
+    ['--postprocess', '--rtt-ms', '1'],
+    ['--postprocess', '--channel', 'tcp', '--channel', 'memory'],
+    ['--postprocess', '--channel', 'tcp', '--rtt-ms', '-3'],
+  ]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  }
 });

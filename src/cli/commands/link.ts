@@ -33,7 +33,13 @@ import {
   type DistilledProvenance,
   type DistillInput,
   type PipelineResult,
+  RECONCILE_ALGORITHM_NAMES,
+  type ReconcileAlgorithmName,
 } from '../../postprocess/index.ts';
+import { QkdnetError } from '../../common/index.ts';
+import { parseAlgorithm as parseRegistered } from '../algorithms.ts';
+import { runTwoProcesses } from '../pp-net.ts';
+import type { PipelineEndReport } from '../pp-pipeline.ts';
 import { ProgressBar, UsageError, formatTable, parseFormat, parseNumber } from '../util.ts';
 
 /** The JSON `qkdnet link simulate --format json` prints (issue 3 names the first fourteen fields). */
@@ -88,6 +94,8 @@ interface Options {
   postprocess?: boolean;
   algorithm?: string;
   deterministicKeys?: boolean;
+  /** `--rtt-ms` of `--channel tcp` (post-processing across two processes). */
+  rttMs?: string;
 }
 
 /** The link id of `qkdnet link simulate`'s one link (block index 0): the distillation rule's inputs. */
@@ -112,6 +120,8 @@ Examples:
   $ qkdnet link simulate --channel link.yaml --seed 7    parameters from a file
   $ qkdnet link simulate --distance 10 --pulses 1e9 --postprocess --format json
       …and on to final keys: Cascade, verification, privacy amplification, authentication
+  $ qkdnet link simulate --distance 10 --pulses 1e9 --postprocess --channel tcp --rtt-ms 1
+      …with Alice and Bob as two processes, 1 ms round trip apart (each holds only its own view)
 
 Attacks (--attack kind[:param], default strength in brackets):
 ${ATTACK_KINDS.map((k) => `  ${k.padEnd(18)} ${ATTACK_DEFAULTS[k].doc} [${ATTACK_DEFAULTS[k].param}]`).join('\n')}
@@ -288,13 +298,81 @@ export function runLinkSimulate(o: Options, progress?: (pulsesDone: number) => v
   return { config, block, sifted, estimates: est, json };
 }
 
-/** Checks `--algorithm` (before any simulation runs). */
-function parseAlgorithm(text: string | undefined): 'cascade-improved' | 'cascade-original' {
-  const algorithm = text ?? 'cascade-improved';
-  if (algorithm !== 'cascade-improved' && algorithm !== 'cascade-original') {
-    throw new UsageError(`--algorithm: "${algorithm}" is not one of cascade-improved, cascade-original`);
+/** Checks `--algorithm` (before any simulation runs), against the error-correction registry. */
+function parseAlgorithm(text: string | undefined): ReconcileAlgorithmName {
+  return parseRegistered(text ?? 'cascade-improved');
+}
+
+/**
+ * `--postprocess --channel tcp`: the same pipeline with Alice and Bob as two processes through the
+ * delaying proxy (`--rtt-ms`), each simulating the block from the seed and keeping only its own view.
+ * Adds `wall_seconds` (first message to last, both ends) and `keys_equal` (the two ends' final keys,
+ * compared by digest: the keys themselves never leave their process).
+ */
+export async function addPostprocessTcp(run: LinkSimulateRun, o: Options, rttMs: number): Promise<void> {
+  const algorithm = parseAlgorithm(o.algorithm);
+  const linkOpts = { ...o, postprocess: undefined, format: 'json', rttMs: undefined };
+  const t0 = performance.now();
+  const r = await runTwoProcesses<PipelineEndReport>({
+    args: [
+      '--mode',
+      'pipeline',
+      '--source',
+      'link',
+      '--link-json',
+      JSON.stringify(linkOpts),
+      '--frames',
+      '1',
+      '--window',
+      '1',
+      '--algorithm',
+      algorithm,
+      '--seed',
+      o.seed,
+      '--no-warmup',
+    ],
+    rttMs,
+  });
+  const a = r.alice.report;
+  const b = r.bob.report;
+  if (!a || !b) {
+    const why = [r.bob.error && `bob: ${r.bob.error}`, r.alice.error && `alice: ${r.alice.error}`].filter(
+      Boolean,
+    );
+    throw new QkdnetError('PP_PEER_DISCONNECTED', `post-processing over tcp failed (${why.join('; ')})`);
   }
-  return algorithm;
+  const s = b.stats[0];
+  const ok = a.blocks_ok === 1 && b.blocks_ok === 1;
+  const keysEqual = ok && a.digests[0] !== '' && a.digests[0] === b.digests[0];
+  Object.assign(run.json, {
+    final_key_bits: ok ? s!.final_key_bits : 0,
+    secret_key_rate_per_pulse: ok ? s!.secret_key_rate_per_pulse : 0,
+    leak_ec_bits: s?.leak_ec_bits ?? 0,
+    efficiency: s?.efficiency ?? 0,
+    auth_bits_used: s?.auth_bits_used ?? 0,
+    keys_equal: keysEqual,
+  });
+  if (!ok)
+    run.json['postprocess_reason'] =
+      Object.keys({ ...b.discard_reasons, ...a.discard_reasons })[0] ?? 'unknown';
+  run.json['postprocess_ms'] = Math.round((performance.now() - t0) * 10) / 10;
+  run.json['postprocess_channel'] = 'tcp';
+  run.json['rtt_ms'] = rttMs;
+  run.json['wall_seconds'] =
+    (Math.max(a.wall_end_ms, b.wall_end_ms) - Math.min(a.wall_start_ms, b.wall_start_ms)) / 1000;
+}
+
+/** Splits `--channel` values: memory | tcp choose the post-processing channel, anything else is a file. */
+function splitChannel(values: string[] | string | undefined): { file?: string; pp: 'memory' | 'tcp' } {
+  const list = values === undefined ? [] : Array.isArray(values) ? values : [values];
+  const pp = list.filter((v) => v === 'memory' || v === 'tcp');
+  const files = list.filter((v) => v !== 'memory' && v !== 'tcp');
+  if (pp.length > 1) throw new UsageError('--channel: give memory or tcp once');
+  if (files.length > 1) throw new UsageError('--channel: give one channel file');
+  return {
+    ...(files[0] !== undefined ? { file: files[0] } : {}),
+    pp: (pp[0] as 'memory' | 'tcp') ?? 'memory',
+  };
 }
 
 /**
@@ -348,8 +426,13 @@ export function register(program: Command): void {
     .option('--preset <name>', `parameter preset (${Object.keys(PRESETS).join(', ')})`, 'gys')
     .option('--distance <km>', 'fiber length in km (default 50)')
     .option(
-      '--channel <file.yaml>',
-      'link description file (preset, distance_km or transmittance, params, intensities)',
+      '--channel <file.yaml|memory|tcp>',
+      'link description file (preset, distance_km or transmittance, params, intensities); with --postprocess, memory or tcp also picks the classical channel (repeatable: --channel link.yaml --channel tcp)',
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
+    )
+    .option(
+      '--rtt-ms <d>',
+      'with --postprocess --channel tcp: round trip the delaying proxy adds, ms (default 0)',
     )
     .option('--pulses <n>', 'pulses Alice sends; accepts 1e9-style numbers', '1e9')
     .option('--attack <kind[:param]>', `attack on the quantum signals: ${ATTACK_KINDS.join(', ')}`)
@@ -365,13 +448,19 @@ export function register(program: Command): void {
       '--postprocess',
       'also run Cascade, verification, privacy amplification and authentication: final key figures',
     )
-    .option('--algorithm <name>', 'error correction for --postprocess: cascade-improved or cascade-original')
+    .option(
+      '--algorithm <name>',
+      `error correction for --postprocess: ${RECONCILE_ALGORITHM_NAMES.join(', ')}`,
+    )
     .option(
       '--deterministic-keys',
       '--postprocess: key bits from the seed instead of node:crypto (figures are the same either way)',
     )
     .addHelpText('after', EXAMPLES)
-    .action((o: Options) => {
+    .action(async (raw: Omit<Options, 'channel'> & { channel?: string[] }) => {
+      const ch = splitChannel(raw.channel);
+      const { channel: _all, ...rest } = raw;
+      const o: Options = { ...rest, ...(ch.file !== undefined ? { channel: ch.file } : {}) };
       const format = parseFormat(o.format, ['table', 'json'] as const);
       const pulses = parseNumber(o.pulses, '--pulses', {
         min: 1,
@@ -379,10 +468,15 @@ export function register(program: Command): void {
         integer: true,
       });
       if (o.algorithm !== undefined) parseAlgorithm(o.algorithm);
+      if ((ch.pp === 'tcp' || o.rttMs !== undefined) && !o.postprocess)
+        throw new UsageError('--channel tcp and --rtt-ms need --postprocess');
+      if (o.rttMs !== undefined && ch.pp !== 'tcp') throw new UsageError('--rtt-ms needs --channel tcp');
+      const rttMs = parseNumber(o.rttMs ?? '0', '--rtt-ms', { min: 0, max: 10_000 });
       const bar = new ProgressBar('simulating', pulses);
       const run = runLinkSimulate(o, (done) => bar.update(done));
       bar.done();
-      if (o.postprocess) addPostprocess(run, o);
+      if (o.postprocess && ch.pp === 'tcp') await addPostprocessTcp(run, o, rttMs);
+      else if (o.postprocess) addPostprocess(run, o);
       process.stdout.write(
         `${format === 'json' ? JSON.stringify(run.json, null, 2) : renderTable(run.json)}\n`,
       );

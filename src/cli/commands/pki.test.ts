@@ -41,6 +41,40 @@ test('qkdnet pki init and issue create a CA and certificates that verify against
   }
 });
 
+test('qkdnet pki revoke lists the serial in a CA-signed crl.pem (0600); revoking twice is harmless', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-pki-cli-'));
+  try {
+    assert.equal(cli('pki', 'init', '--dir', dir).status, 0);
+    assert.ok(existsSync(join(dir, 'crl.pem')), 'init writes an empty CRL');
+    const issued = JSON.parse(
+      cli('pki', 'issue', '--dir', dir, '--name', 'sae-x', '--kind', 'sae', '--json').stdout,
+    ) as { spkiSha256: string };
+    assert.match(issued.spkiSha256, /^[A-Za-z0-9+/]{43}=$/);
+    for (let i = 0; i < 2; i++) {
+      const r = cli('pki', 'revoke', '--dir', dir, '--name', 'sae-x', '--json');
+      assert.equal(r.status, 0, r.stderr);
+    }
+    const serial = execFileSync('openssl', ['x509', '-in', join(dir, 'sae-x.pem'), '-noout', '-serial'])
+      .toString()
+      .split('=')[1]!
+      .trim();
+    const crl = execFileSync(
+      'openssl',
+      ['crl', '-in', join(dir, 'crl.pem'), '-CAfile', join(dir, 'ca.pem'), '-noout', '-text'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ).toString();
+    assert.equal(crl.split(`Serial Number: ${serial}`).length - 1, 1, crl);
+    assert.equal(statSync(join(dir, 'crl.pem')).mode & 0o777, 0o600);
+    const bad = cli('pki', 'revoke', '--dir', dir, '--name', 'sae-x', '--reason', 'boredom');
+    assert.equal(bad.status, 2);
+    assert.equal(cli('pki', 'revoke', '--dir', dir, '--name', 'nobody').status, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('bad pki and kme arguments print one line on stderr and exit 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkdnet-pki-cli-'));
   try {
@@ -50,6 +84,22 @@ test('bad pki and kme arguments print one line on stderr and exit 2', () => {
       ['pki', 'issue', '--dir', dir, '--name', 'bad/name', '--kind', 'sae'],
       ['kme', 'keys', '--kme', 'https://127.0.0.1:1', '--cert', 'a', '--key', 'b', '--ca', 'c'],
       ['kme', 'keys', '--kme', 'http://x', '--cert', 'a', '--key', 'b', '--ca', 'c', '--slave', 's'],
+      [
+        'kme',
+        'keys',
+        '--kme',
+        'https://x',
+        '--cert',
+        'a',
+        '--key',
+        'b',
+        '--ca',
+        'c',
+        '--slave',
+        's',
+        '--pin-spki',
+        'nope',
+      ],
       ['kme', 'serve', '--config', join(dir, 'missing.yaml')],
       ['kme', 'demo', '--dir', dir, '--port', '70000'],
     ]) {

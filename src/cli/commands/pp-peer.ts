@@ -13,6 +13,8 @@ import { runMuxOverSocket, type PeerParams, type UnitMux } from '../../postproce
 import { UsageError, parseNumber } from '../util.ts';
 import { cpuSeconds, emptyReport, reconcileEnd, warmUp, type ReconcileRunParams } from '../pp-reconcile.ts';
 import { parseAlgorithm } from '../algorithms.ts';
+import { exampleSource, pipelinePeer, type PipelineRunParams, type RecordSource } from '../pp-pipeline.ts';
+import { runLinkSimulate } from './link.ts';
 
 interface Options {
   role?: string;
@@ -26,9 +28,9 @@ interface Options {
   window: string;
   seed: string;
   idleTimeout: string;
-  distance: string;
-  pulses: string;
   warmup: boolean;
+  source: string;
+  linkJson: string;
 }
 
 /** Parses host:port (port 0 allowed for --listen). */
@@ -95,8 +97,12 @@ export function register(program: Command): void {
     .option('--frames <f>', 'reconcile: frames; pipeline: blocks', '10')
     .option('--window <w>', 'units in flight at once', '8')
     .option('--seed <s>', 'shared simulation seed (both ends derive their own view from it)', '1')
-    .option('--distance <km>', 'pipeline: fiber length of the simulated link', '50')
-    .option('--pulses <n>', 'pipeline: pulses per block', '1e9')
+    .option(
+      '--source <s>',
+      'pipeline: example (closed-form decoy link, 5·10^5 sifted bits a block) | link',
+      'example',
+    )
+    .option('--link-json <json>', "pipeline, source link: qkdnet link simulate's options as JSON", '{}')
     .option('--idle-timeout <s>', 'give up after this many seconds without a byte from the peer', '30')
     .option('--no-warmup', 'skip the untimed in-process warm-up')
     .addHelpText(
@@ -121,6 +127,36 @@ Both ends must be given the same parameters; the handshake refuses a peer whose 
       const frames = parseNumber(o.frames, '--frames', { min: 1, max: 1e6, integer: true });
       const window = parseNumber(o.window, '--window', { min: 1, max: 1024, integer: true });
       const algorithm = parseAlgorithm(o.algorithm);
+      if (o.mode === 'pipeline') {
+        if (o.source !== 'example' && o.source !== 'link')
+          throw new UsageError(`--source: "${o.source}" is not example or link`);
+        const pp: PipelineRunParams = {
+          mode: 'pipeline',
+          source: o.source,
+          blocks: frames,
+          window,
+          algorithm,
+          seed: o.seed,
+          link: o.linkJson,
+        };
+        let source: RecordSource;
+        if (o.source === 'link') {
+          if (frames !== 1) throw new UsageError('--source link simulates one block: give --frames 1');
+          const opts = JSON.parse(o.linkJson) as Parameters<typeof runLinkSimulate>[0];
+          source = () => runLinkSimulate(opts).block.raw;
+        } else source = exampleSource(o.seed);
+        const { window: _w, ...agreed } = pp;
+        const report = await pipelinePeer(
+          role,
+          pp,
+          source,
+          o.warmup,
+          () => (role === 'alice' ? acceptOne(addr.host, addr.port) : connect(addr.host, addr.port)),
+          (s, mux) => runEnd(s, mux, role, agreed, idleMs),
+        );
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        return;
+      }
       if (o.mode !== 'reconcile') throw new UsageError(`--mode: "${o.mode}" is not reconcile or pipeline`);
       const p: ReconcileRunParams = {
         mode: 'reconcile',
