@@ -38,11 +38,20 @@ async function freePair(): Promise<number> {
 }
 
 /** Starts the demo in `dir` with its simulated link, waits for the first block, returns it running. */
-async function startDemo(dir: string): Promise<{ demo: KmeDemo; close: () => Promise<void> }> {
-  const demo = await runKmeDemo({ dir, port: await freePair(), blockSource: null, logLevel: 'silent' });
+async function startDemo(
+  dir: string,
+  keys: 'secret' | 'deterministic' = 'secret',
+): Promise<{ demo: KmeDemo; close: () => Promise<void> }> {
+  const demo = await runKmeDemo({
+    dir,
+    port: await freePair(),
+    blockSource: null,
+    logLevel: 'silent',
+    testSaes: keys === 'deterministic',
+  });
   const supply = await startDemoLink(demo.a, demo.b, {
     seed: SEED,
-    keys: 'secret',
+    keys,
     authPoolDir: join(dir, 'auth-pools'),
   });
   return {
@@ -62,10 +71,17 @@ const client = (dir: string, url: string, sae: string) =>
   });
 
 async function firstKey(dir: string, demo: KmeDemo): Promise<string> {
+  return (await firstKeyWithProvenance(dir, demo)).key;
+}
+
+async function firstKeyWithProvenance(
+  dir: string,
+  demo: KmeDemo,
+): Promise<{ key: string; provenance: string }> {
   const c = client(dir, demo.a.url, 'sae-a');
   try {
     const [k] = await c.getKeys('sae-b');
-    return Buffer.from(k!.key).toString('hex');
+    return { key: Buffer.from(k!.key).toString('hex'), provenance: k!.provenance ?? '' };
   } finally {
     c.close();
   }
@@ -128,5 +144,21 @@ test('two fresh demos with the same arguments differ; a restart on the same dire
   } finally {
     rmSync(dirX, { recursive: true, force: true });
     rmSync(dirY, { recursive: true, force: true });
+  }
+});
+
+test('--deterministic-keys: two fresh demos with the same seed hand out the same first key, labelled', async () => {
+  const dirs = [0, 1].map((i) => mkdtempSync(join(tmpdir(), `qkdnet-demo-det${i}-`)));
+  try {
+    const got: { key: string; provenance: string }[] = [];
+    for (const dir of dirs) {
+      const run = await startDemo(dir, 'deterministic');
+      got.push(await firstKeyWithProvenance(dir, run.demo));
+      await run.close();
+    }
+    assert.equal(got[0]!.key, got[1]!.key);
+    for (const g of got) assert.equal(g.provenance, 'simulated-deterministic');
+  } finally {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 });

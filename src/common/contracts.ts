@@ -109,9 +109,28 @@ export interface Alert {
     readonly value: number;
     readonly threshold: number;
     readonly window?: string;
+    /** `above` an upper limit or `below` a lower one: which side of `threshold` the value crossed to. */
+    readonly side?: 'above' | 'below';
+    readonly pValue?: number;
   };
   readonly action: AlertAction;
   readonly message: string;
+  /**
+   * The attack the detectors that fired on the same block point to together (src/detect/attribution.ts),
+   * with each firing detector's evidence; absent for alerts that are not about a link's quantum statistics.
+   */
+  readonly attribution?: {
+    readonly attack: string;
+    readonly evidence: readonly {
+      readonly detector: string;
+      readonly statistic: string;
+      readonly value: number;
+      readonly limit: number;
+      readonly side: 'above' | 'below';
+      readonly pValue?: number;
+      readonly text: string;
+    }[];
+  };
 }
 
 /**

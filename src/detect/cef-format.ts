@@ -52,6 +52,10 @@ export function formatCef(alert: Alert, o: CefOptions = {}): string {
     ['cfp1', e.value],
     ['cfp2Label', 'threshold'],
     ['cfp2', e.threshold],
+    ['cs5Label', 'side'],
+    ['cs5', e.side],
+    ['cs6Label', 'attributed'],
+    ['cs6', alert.attribution?.attack],
     ['msg', alert.message],
   ];
   const extension = fields

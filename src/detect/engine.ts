@@ -15,6 +15,7 @@
  */
 import type { Alert, TelemetrySample } from './deps.ts';
 import { BLOCKING_ACTIONS, toAlert, type Finding } from './finding.ts';
+import { attribute, type Attribution } from './attribution.ts';
 import type { CalibratedModel } from './model.ts';
 import { QuantumDetectors, type QuantumDetectorConfig } from './quantum-detectors.ts';
 import { KmeDetectors, type KmeDetectorConfig } from './kme-detectors.ts';
@@ -51,6 +52,8 @@ export interface Verdict {
   /** True when no key from this sample's block may reach a store. */
   readonly abortBlock: boolean;
   readonly quarantined: boolean;
+  /** The attack the quantum detectors that fired point to (src/detect/attribution.ts), if any fired. */
+  readonly attribution?: Attribution;
 }
 
 /** Alert listener; returns nothing, errors in a listener are isolated from the others. */
@@ -142,12 +145,19 @@ export class DetectionEngine {
   observe(s: TelemetrySample): Verdict {
     const st = this.#state(s.linkId);
     const findings: Finding[] = [];
-    if (st.quantum && s.counts) findings.push(...st.quantum.observe(s));
+    const quantum = st.quantum && s.counts ? st.quantum.observe(s) : [];
+    findings.push(...quantum);
     findings.push(...st.kme.observe(s));
-    if (st.anomaly && s.counts) findings.push(...st.anomaly.observe(s));
+    const anomalies = st.anomaly && s.counts ? st.anomaly.observe(s) : [];
+    findings.push(...anomalies);
     st.samples++;
+    const attribution = attribute([...quantum, ...anomalies]);
+    const wire = attribution && {
+      attack: attribution.attack,
+      evidence: attribution.evidence,
+    };
     const alerts = this.#escalate(st, s, strongestPerKind(findings)).map((f) =>
-      this.#alert(f, s.linkId, s.timeNs),
+      this.#alert(f, s.linkId, s.timeNs, quantum.includes(f) || anomalies.includes(f) ? wire : undefined),
     );
     let abort = st.quarantined && s.blockId !== undefined;
     const hooks = this.#opts.hooks ?? {};
@@ -163,7 +173,12 @@ export class DetectionEngine {
     }
     const first = alerts.find((a) => BLOCKING_ACTIONS.has(a.action) && a.action !== 'pqc-only');
     if (abort) hooks.abortBlock?.(s.linkId, s.blockId, first);
-    const verdict = { alerts, abortBlock: abort, quarantined: st.quarantined };
+    const verdict: Verdict = {
+      alerts,
+      abortBlock: abort,
+      quarantined: st.quarantined,
+      ...(attribution ? { attribution } : {}),
+    };
     for (const l of this.#verdictListeners) {
       try {
         l(s, verdict);
@@ -204,14 +219,18 @@ export class DetectionEngine {
     return st;
   }
 
-  #alert(f: Finding, linkId: string, timeNs: number): Alert {
+  #alert(f: Finding, linkId: string, timeNs: number, attribution?: Alert['attribution']): Alert {
     this.#seq += 1;
-    return toAlert(f, {
-      id: `${linkId}:${this.#seq}`,
-      timeNs,
-      linkId,
-      ...(this.#opts.nodeId !== undefined ? { nodeId: this.#opts.nodeId } : {}),
-    });
+    return toAlert(
+      f,
+      {
+        id: `${linkId}:${this.#seq}`,
+        timeNs,
+        linkId,
+        ...(this.#opts.nodeId !== undefined ? { nodeId: this.#opts.nodeId } : {}),
+      },
+      attribution,
+    );
   }
 
   #emit(a: Alert): void {

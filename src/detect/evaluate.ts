@@ -75,6 +75,17 @@ export interface EvaluationResult {
   readonly anomaly_detection_probability: number;
   readonly anomaly_false_alarm_rate_per_block: number;
   readonly alert_kinds: Readonly<Record<string, number>>;
+  /**
+   * Trials per attributed attack class at the block that detected the attack (src/detect/attribution.ts);
+   * `none` counts trials not detected within `max_blocks_per_trial`.
+   */
+  readonly attributed_as: Readonly<Record<string, number>>;
+  /** Fraction of the detected trials attributed to the injected attack (null when none was detected). */
+  readonly attribution_accuracy: number | null;
+  /** Trials in which each detector fired on the detecting block. */
+  readonly detectors: Readonly<Record<string, number>>;
+  /** False alarms on the attack-free blocks by attributed class (the null row of the confusion matrix). */
+  readonly null_attributed_as: Readonly<Record<string, number>>;
   readonly seed: number | string;
 }
 
@@ -148,6 +159,10 @@ export function evaluateDetection(
     anomaly_detection_probability: scored.anomalyDetectionProbability,
     anomaly_false_alarm_rate_per_block: anomaly.measuredFalseAlarmRate,
     alert_kinds: scored.alertKinds,
+    attributed_as: scored.attributedAs,
+    attribution_accuracy: attributionAccuracy(o.attack, scored.attributedAs),
+    detectors: scored.detectors,
+    null_attributed_as: scored.nullAttributedAs,
     seed: o.seed,
   };
   return { result, data: { model, anomaly, nullSamples, trialSamples } };
@@ -172,7 +187,22 @@ interface Scored {
   keysBeforeDetection: number;
   anomalyDetectionProbability: number;
   alertKinds: Record<string, number>;
+  attributedAs: Record<string, number>;
+  detectors: Record<string, number>;
+  nullAttributedAs: Record<string, number>;
 }
+
+/** Fraction of detected trials attributed to `attack` (null when no trial was detected). */
+export function attributionAccuracy(
+  attack: string,
+  attributedAs: Readonly<Record<string, number>>,
+): number | null {
+  let detected = 0;
+  for (const [k, n] of Object.entries(attributedAs)) if (k !== 'none') detected += n;
+  return detected > 0 ? (attributedAs[attack] ?? 0) / detected : null;
+}
+
+const bump = (r: Record<string, number>, k: string) => (r[k] = (r[k] ?? 0) + 1);
 
 /** Replays stored telemetry through fresh engines at one detector configuration. */
 export function scoreRun(
@@ -186,10 +216,13 @@ export function scoreRun(
   const opts = quantum ? { quantum } : {};
   const nullEngine = new DetectionEngine(opts);
   let falseAlarms = 0;
+  const nullAttributedAs: Record<string, number> = {};
   for (const [i, s] of nullSamples.entries()) {
     if (i === 0) nullEngine.addLink(s.linkId, model);
-    if (nullEngine.observe(s).abortBlock) {
+    const v = nullEngine.observe(s);
+    if (v.abortBlock) {
       falseAlarms++;
+      bump(nullAttributedAs, v.attribution?.attack ?? 'unknown-anomaly');
       nullEngine.restoreLink(s.linkId, s.timeNs); // the operator finds nothing and restores the link
     }
   }
@@ -200,6 +233,8 @@ export function scoreRun(
   let keysAfter = 0;
   let keysBefore = 0;
   const kinds: Record<string, number> = {};
+  const attributedAs: Record<string, number> = {};
+  const detectors: Record<string, number> = {};
   for (const samples of trials) {
     const engine = new DetectionEngine(opts);
     let at = -1;
@@ -208,13 +243,21 @@ export function scoreRun(
       if (b === 0) engine.addLink(s.linkId, model);
       const v = engine.observe(s);
       if (at < 0) for (const a of v.alerts) kinds[a.kind] = (kinds[a.kind] ?? 0) + 1;
-      if (v.abortBlock && at < 0) at = b;
+      if (v.abortBlock && at < 0) {
+        at = b;
+        bump(attributedAs, v.attribution?.attack ?? 'unknown-anomaly');
+        for (const d of new Set(
+          v.attribution?.evidence.map((e) => e.detector) ?? v.alerts.map((a) => a.kind),
+        ))
+          bump(detectors, d);
+      }
       if (!v.abortBlock) {
         if (at < 0) keysBefore++;
         else keysAfter++;
       }
       if (anomalyAt < 0 && anomaly && anomaly.observe(s).length > 0) anomalyAt = b;
     });
+    if (at < 0) bump(attributedAs, 'none');
     if (at >= 0 && at < within) detected++;
     if (at >= 0) {
       everDetected++;
@@ -231,6 +274,9 @@ export function scoreRun(
     keysBeforeDetection: keysBefore,
     anomalyDetectionProbability: n > 0 ? anomalyDetected / n : Number.NaN,
     alertKinds: kinds,
+    attributedAs,
+    detectors,
+    nullAttributedAs,
   };
 }
 

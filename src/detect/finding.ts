@@ -14,6 +14,11 @@ export interface Finding {
   readonly value: number;
   /** The critical value that was crossed. */
   readonly threshold: number;
+  /**
+   * Which side of the limit the value lies on: `above` an upper limit or `below` a lower one. Evidence reads
+   * "value 6.10e-4 below the lower limit 6.61e-4", never a bare "≤" an operator can misread as "within".
+   */
+  readonly side?: 'above' | 'below';
   /** The observations the statistic covers, e.g. `block 17` or `blocks 15..17` or `60 s`. */
   readonly window: string;
   /** Significance of the finding under the calibrated model (per-test level when only bounded). */
@@ -34,6 +39,7 @@ export function severityOf(f: Finding): Severity {
 export function toAlert(
   f: Finding,
   at: { id: string; timeNs: number; linkId?: string; nodeId?: string },
+  attribution?: Alert['attribution'],
 ): Alert {
   return {
     id: at.id,
@@ -42,9 +48,17 @@ export function toAlert(
     ...(at.linkId !== undefined ? { linkId: at.linkId } : {}),
     ...(at.nodeId !== undefined ? { nodeId: at.nodeId } : {}),
     kind: f.kind,
-    evidence: { statistic: f.statistic, value: f.value, threshold: f.threshold, window: f.window },
+    evidence: {
+      statistic: f.statistic,
+      value: f.value,
+      threshold: f.threshold,
+      window: f.window,
+      ...(f.side !== undefined ? { side: f.side } : {}),
+      ...(f.pValue !== undefined ? { pValue: f.pValue } : {}),
+    },
     action: f.action,
     message: f.message,
+    ...(attribution !== undefined ? { attribution } : {}),
   };
 }
 

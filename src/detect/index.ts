@@ -9,6 +9,7 @@ export * from './model.ts';
 export * from './sequential.ts';
 export * from './binomial-test.ts';
 export * from './finding.ts';
+export * from './attribution.ts';
 export * from './quantum-detectors.ts';
 export * from './kme-detectors.ts';
 export * from './isolation-forest.ts';

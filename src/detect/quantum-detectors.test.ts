@@ -57,7 +57,7 @@ const attacks: [string, Distortion, string][] = [
   ['intercept-resend on 5% (QBER +1.25%)', { qberShift: 0.0125 }, 'qber-high'],
   ['photon-number splitting (decoy gain −20%)', { gain: { decoy: 0.8 } }, 'decoy-inconsistent'],
   ['faked states (QBER ×0.2)', { qberFactor: 0.2 }, 'qber-too-low'],
-  ['blinded detectors (no double clicks)', { doubleClickFactor: 0 }, 'blinding'],
+  ['blinded detectors (no double clicks)', { doubleClickFactor: 0 }, 'double-click-rate'],
   ['Bob clicks only in Eve’s basis (sifted share ×1.5)', { siftFactor: 1.5 }, 'detector-control'],
   ['Trojan-horse light (+10% monitor power)', { monitorPowerW: 1.1e-9 }, 'trojan-horse'],
   ['fiber cut (gain ×0.001)', { gain: { signal: 1e-3, decoy: 1e-3 } }, 'fiber-cut'],

@@ -13,7 +13,8 @@
  *  - total detections → collapse (`fiber-cut`: below `collapseRatio` of expected), drop, or surge (`jamming`);
  *  - sifted share of detections and Bob's basis shares → basis-dependent efficiency, exploited by
  *    blinding and time-shift (B. Qi et al., Quantum Inf. Comput. 7, 73, 2007) (`detector-control`);
- *  - double clicks → blinded detectors stop producing them, bright light multiplies them (`blinding`);
+ *  - double clicks → blinded detectors stop producing them, bright light and photon-number splitting (multi-photon
+ *    pulses forwarded over a lossless line) raise them (`double-click-rate`; attribution.ts weighs the side);
  *  - Alice's monitor-photodiode power → Trojan-horse light (N. Gisin et al., PRA 73, 022320, 2006).
  */
 import type { BasisName, TelemetrySample } from './deps.ts';
@@ -155,7 +156,9 @@ export class QuantumDetectors {
         phi('double-clicks-per-detection'),
       );
       if (dc.side)
-        out.push(rateFinding('blinding', 'double-clicks-per-detection', dc, window, 'quarantine-link'));
+        out.push(
+          rateFinding('double-click-rate', 'double-clicks-per-detection', dc, window, 'quarantine-link'),
+        );
     }
     this.#gaussianChecks(s, window, out);
     return out;
@@ -176,6 +179,7 @@ export class QuantumDetectors {
         statistic: `${kind === 'qber-cusum' ? 'cusum' : 'sprt'}-llr[${b}]`,
         value: r.statistic,
         threshold: r.threshold,
+        side: 'above',
         window: r.runBlocks > 1 ? `blocks ${last - r.runBlocks + 1}..${last}` : `block ${last}`,
         pValue: Math.exp(-r.statistic),
         action: 'quarantine-link',
@@ -212,6 +216,7 @@ export class QuantumDetectors {
           statistic: 'bob-basis-z-share',
           value: share,
           threshold: r.threshold,
+          side: r.side === 'high' ? 'above' : 'below',
           window,
           pValue: bin?.pValue ?? this.perTestAlpha,
           action: 'quarantine-link',
@@ -227,6 +232,7 @@ export class QuantumDetectors {
           statistic: 'monitor-power-w',
           value: s.monitorPowerW,
           threshold: r.threshold,
+          side: 'above',
           window,
           pValue: this.perTestAlpha,
           action: 'quarantine-link',
@@ -249,7 +255,8 @@ const DESCRIBE: Readonly<Record<string, string>> = {
   jamming: 'detection rate surged (jamming?)',
   'fiber-cut': 'detections collapsed (fiber cut?)',
   'click-rate-drop': 'detection rate dropped (loss or jamming?)',
-  blinding: 'double-click rate off the model (detector blinding?)',
+  'double-click-rate':
+    'double-click rate off the model (below: blinded detectors; above: photon-number splitting or bright light)',
 };
 
 function rateFinding(
@@ -259,15 +266,16 @@ function rateFinding(
   window: string,
   action: Finding['action'],
 ): Finding {
-  const cmp = v.side === 'high' ? '≥' : '≤';
+  const side = v.side === 'high' ? 'above' : 'below';
   return {
     kind,
     statistic,
     value: v.rate,
     threshold: v.criticalRate,
+    side,
     window,
     pValue: v.pValue,
     action,
-    message: `${DESCRIBE[kind] ?? kind}: ${statistic} = ${v.rate.toExponential(4)} ${cmp} ${v.criticalRate.toExponential(4)} (p = ${v.pValue.toExponential(2)})`,
+    message: `${DESCRIBE[kind] ?? kind}: ${statistic} = ${v.rate.toExponential(4)}, ${side} its ${side === 'above' ? 'upper' : 'lower'} limit ${v.criticalRate.toExponential(4)} (p = ${v.pValue.toExponential(2)})`,
   };
 }

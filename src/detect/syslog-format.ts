@@ -60,6 +60,8 @@ export function formatRfc5424(alert: Alert, o: SyslogOptions = {}): string {
     ['value', alert.evidence.value],
     ['threshold', alert.evidence.threshold],
     ['window', alert.evidence.window],
+    ['side', alert.evidence.side],
+    ['attributed', alert.attribution?.attack],
     ['action', alert.action],
   ];
   const sd = params

@@ -69,8 +69,10 @@ export class Etsi014Client {
 
   constructor(opts: Etsi014ClientOptions) {
     this.url = opts.url.replace(/\/+$/, '');
-    // The server must always hold a KME-role certificate; its id and key are checked when configured.
+    // A qkdnet certificate must have the kme role (a foreign KME's certificate carries no qkdnet role);
+    // the KME's id and key are checked when configured.
     this.#agent = createMtlsAgent(opts, 16, {
+      role: 'if-present',
       ...(opts.kmeId !== undefined ? { kmeId: opts.kmeId } : {}),
       ...(opts.pinSpki ? { pin: { spkiSha256: opts.pinSpki } } : {}),
     });

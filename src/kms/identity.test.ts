@@ -15,7 +15,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isQkdnetError } from '../common/index.ts';
 import { Etsi014Client } from './client.ts';
 import { createMtlsAgent, requestJson, type JsonAnswer } from './https-json.ts';
+import type { PeerCertificate } from 'node:tls';
+import { serverCheck } from './identity.ts';
 import { createPeerLink } from './peer.ts';
+import { ROLE_OID } from './roles.ts';
 import { revokeCertificate } from './pki.ts';
 import { startKme, type KmeHandle } from './server.ts';
 import { issueRogue, makeTestPki, startPair, testPin, type TestPki } from './testing.ts';
@@ -121,6 +124,26 @@ describe('clients pin their KME', () => {
     });
     assert.equal((await right.status('sae-b')).sourceKmeId, 'kme-a');
     right.close();
+  });
+  test('SAE clients also accept a foreign KME certificate without qkdnet roles; peers never do', () => {
+    const cert = (ekus: string[]) =>
+      ({
+        subject: { CN: 'kme-x' },
+        subjectaltname: 'DNS:kme-x, IP Address:127.0.0.1',
+        ext_key_usage: ekus,
+        serialNumber: '01',
+      }) as unknown as PeerCertificate;
+    const foreign = cert(['1.3.6.1.5.5.7.3.1']);
+    const saeRole = cert(['1.3.6.1.5.5.7.3.1', ROLE_OID.sae]);
+    const kmeRole = cert(['1.3.6.1.5.5.7.3.1', ROLE_OID.kme]);
+    const client = serverCheck({ role: 'if-present', kmeId: 'kme-x' });
+    const peer = serverCheck({ kmeId: 'kme-x' });
+    assert.equal(client('127.0.0.1', foreign), undefined);
+    assert.ok(client('127.0.0.1', saeRole) instanceof Error);
+    assert.equal(client('127.0.0.1', kmeRole), undefined);
+    assert.ok(peer('127.0.0.1', foreign) instanceof Error);
+    assert.equal(peer('127.0.0.1', kmeRole), undefined);
+    assert.ok(serverCheck({ kmeId: 'kme-y' })('127.0.0.1', kmeRole) instanceof Error);
   });
   test('a peer link refuses a server that is not the configured peer', async () => {
     const t = pki.tls('kme-a');

@@ -11,7 +11,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { normSerial } from './crl.ts';
-import { roleOfCertificate } from './roles.ts';
+import { ROLE_ARC, roleOfCertificate } from './roles.ts';
 
 /** How a configured principal's certificate is pinned (any field given must match). */
 export interface CertPin {
@@ -102,6 +102,12 @@ export class IdentityBook {
 
 /** What a client expects of the KME it connects to. */
 export interface KmeExpectation {
+  /**
+   * `required` (default; qkdnet peers): the certificate must carry the qkdnet kme role. `if-present`
+   * (SAE clients, which may talk to another vendor's KME): a certificate with a qkdnet role must have the
+   * kme role, one from a foreign PKI without any qkdnet role is judged by the other checks alone.
+   */
+  readonly role?: 'required' | 'if-present';
   /** The KME's id: its certificate must name it as a DNS subjectAltName. */
   readonly kmeId?: string;
   /** Its pin (SPKI SHA-256 and/or subject/issuer DNs). */
@@ -111,14 +117,16 @@ export interface KmeExpectation {
 }
 
 /**
- * A `checkServerIdentity` for TLS clients of a KME: Node's host-name check, then the kme role, the
+ * A `checkServerIdentity` for TLS clients of a KME: Node's host-name check, then the kme role (see `role`), the
  * expected KME id among the DNS SANs, the SPKI pin and the CRL. Returns an Error to refuse.
  */
 export function serverCheck(expect: KmeExpectation) {
   return (host: string, cert: PeerCertificate): Error | undefined => {
     const base = checkServerIdentity(host, cert);
     if (base) return base;
-    if (roleOfCertificate(cert) !== 'kme')
+    const role = roleOfCertificate(cert);
+    const anyRole = (cert.ext_key_usage ?? []).some((o) => o.startsWith(`${ROLE_ARC}.`));
+    if (role !== 'kme' && (expect.role !== 'if-present' || anyRole))
       return new Error('the server certificate is not a KME certificate');
     if (expect.kmeId !== undefined) {
       const sans = (cert.subjectaltname ?? '').split(/,\s*/);

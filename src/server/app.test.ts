@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buildServer } from './app.ts';
+import { hostsFor } from './hosts.ts';
 import { pageSession } from './testing.ts';
 import { LiveHub, type LiveControls } from './hub.ts';
 
@@ -278,4 +279,70 @@ test('static files are served from the web root and paths cannot escape it', asy
   assert.equal(res.statusCode, 503);
   assert.match(res.body, /npm run build:web/);
   await bare.close();
+});
+
+test('behind a trusted proxy the audit trail names the forwarded client; failed logins are throttled', async () => {
+  const { hub } = fixture();
+  const app = buildServer(hub, {
+    webRoot: '/nonexistent',
+    trustProxy: '127.0.0.1',
+    access: {
+      hosts: hostsFor('127.0.0.1', ['qkd.example.org']),
+      origins: ['https://qkd.example.org'],
+      secure: false,
+      requireAuth: true,
+      tokens: [{ name: 'alice', role: 'operator', token: 'alice-token-0123456789' }],
+    },
+  });
+  const proxied = {
+    host: 'qkd.example.org',
+    origin: 'https://qkd.example.org',
+    'x-forwarded-for': '198.51.100.9',
+  };
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/login',
+    headers: proxied,
+    payload: { token: 'alice-token-0123456789' },
+  });
+  assert.equal(login.statusCode, 200);
+  const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/links/a-b/fail',
+    headers: { ...proxied, cookie, 'x-csrf-token': login.json().csrf },
+  });
+  assert.equal(res.statusCode, 202);
+  const audit = (
+    await app.inject({ method: 'GET', url: '/api/audit', headers: { ...proxied, cookie } })
+  ).json();
+  assert.deepEqual(
+    audit.records.map((r: { action: string; actor: string; from: string }) => [r.action, r.actor, r.from]),
+    [
+      ['login', 'alice', '198.51.100.9'],
+      ['link-fail', 'alice', '198.51.100.9'],
+    ],
+  );
+  const statuses: number[] = [];
+  for (let i = 0; i < 11; i++)
+    statuses.push(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/api/login',
+          headers: { ...proxied, 'x-forwarded-for': '203.0.113.5' },
+          payload: { token: `guess-${i}-0123456789abc` },
+        })
+      ).statusCode,
+    );
+  assert.deepEqual(statuses, [...Array<number>(10).fill(403), 429]);
+  // Another address is not held back by the first one's failures.
+  const other = await app.inject({
+    method: 'POST',
+    url: '/api/login',
+    headers: proxied,
+    payload: { token: 'alice-token-0123456789' },
+  });
+  assert.equal(other.statusCode, 200);
+  await app.close();
 });

@@ -150,6 +150,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           linkEngine: telemetry !== null,
           postProcessedLinks: supplyLinks.length,
           standInLinks: standInLinks.map((l) => l.id),
+          keys: opts.keys ?? 'secret',
         }),
         speed,
       },

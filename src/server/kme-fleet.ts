@@ -67,7 +67,10 @@ export async function freePorts(n: number): Promise<number[]> {
 async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void> {
   makePrivateDir(dir);
   if (!existsSync(join(dir, 'ca.pem'))) await createPki(dir, { commonName: 'qkdnet live CA' });
-  const wanted = nodes.flatMap((n) => [[kmeName(n.id), 'kme'] as const, [saeName(n.id), 'sae'] as const]);
+  const wanted = [
+    ...nodes.flatMap((n) => [[kmeName(n.id), 'kme'] as const, [saeName(n.id), 'sae'] as const]),
+    ['metrics', 'metrics'] as const, // the certificate a Prometheus scraper presents to any KME's /metrics
+  ];
   await Promise.all(
     wanted
       .filter(([name]) => !existsSync(join(dir, `${name}.pem`)))

@@ -48,12 +48,18 @@ export function engineNotes(o: {
   linkEngine: boolean;
   postProcessedLinks: number;
   standInLinks: readonly string[];
+  keys?: 'secret' | 'deterministic';
 }): Record<string, string> {
   return {
     network: 'NetworkSimulation (src/network) paced by the wall clock',
     kms: o.kmes > 0 ? `${o.kmes} ETSI GS QKD 014 KMEs, HTTPS mTLS, SQLite` : 'off',
     ...(o.kmes > 0 && o.postProcessedLinks > 0
-      ? { keys: 'post-processed blocks (src/postprocess runPipeline) in a worker' }
+      ? {
+          keys:
+            o.keys === 'deterministic'
+              ? 'simulated blocks distilled in a worker; key bits from the seed (simulated-deterministic, test SAEs only)'
+              : 'simulated blocks distilled in a worker (src/postprocess distillBlock); key bits from node:crypto',
+        }
       : {}),
     ...(o.kmes > 0 && o.standInLinks.length > 0
       ? { 'stand-in keys': `CSPRNG, not QKD, for ${o.standInLinks.join(', ')}` }

@@ -13,6 +13,7 @@ import { get } from 'node:https';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { launchChromium, waitFor } from './browser.ts';
 import { type Browser } from 'playwright-core';
 import type { AuditRecord } from '../../src/server/index.ts';
@@ -68,6 +69,8 @@ before(async () => {
       '--speed',
       '20',
       '--generate-tokens',
+      '--siem',
+      pathToFileURL(join(dataDir, 'siem.jsonl')).href,
       '--json',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -143,6 +146,20 @@ test('an operator logs in in Chromium, cuts a link and sees it in the audit trai
     'the wrong token is audited',
   );
   assert.ok(!JSON.stringify(audit).includes(tokens.operator), 'no token in the trail');
+  // The same record reached the --siem sink (a JSON-lines file here), like the network's alerts.
+  const siem = await waitFor('the cut in the SIEM file', 10_000, async () => {
+    const lines = readFileSync(join(dataDir, 'siem.jsonl'), 'utf8').trim().split('\n');
+    const alerts = lines.map((l) => JSON.parse(l) as { id: string; kind: string; message: string });
+    return alerts.some((a) => a.id === cut.id) ? alerts : undefined;
+  });
+  const cutAlert = siem.find((a) => a.id === cut.id)!;
+  assert.equal(cutAlert.kind, 'audit-link-fail');
+  assert.match(cutAlert.message, /^operator-token \(operator, token\) from \S+: link-fail hq-dcn — accepted/);
+  assert.ok(
+    siem.some((a) => a.kind === 'link-down'),
+    'network alerts go to the same sink',
+  );
+  assert.ok(!readFileSync(join(dataDir, 'siem.jsonl'), 'utf8').includes(tokens.operator));
   await ctx.close();
 });
 

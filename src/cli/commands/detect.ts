@@ -16,6 +16,7 @@ import {
   type AttackKind,
 } from '../../qkd/index.ts';
 import {
+  ATTACK_CLASSES,
   EVALUATE_DEFAULT_STRENGTH,
   evaluateDetection,
   rocCurve,
@@ -23,7 +24,7 @@ import {
   type BlockSimulator,
   type EvaluationResult,
 } from '../../detect/index.ts';
-import { renderLinePlot } from '../svg-plot.ts';
+import { escapeXml, renderLinePlot } from '../svg-plot.ts';
 import { formatTable, parseFormat, parseNumber, ProgressBar, UsageError } from '../util.ts';
 
 interface EvaluateFlags {
@@ -41,6 +42,7 @@ interface EvaluateFlags {
   qberShift: string;
   calibrationBlocks: string;
   exact?: boolean;
+  confusionSvg?: string;
 }
 
 const EXAMPLES = `
@@ -50,13 +52,17 @@ Examples:
   qkdnet detect evaluate --attack pns --trials 200 --null-blocks 20000 --format json
   qkdnet detect evaluate --attack time-shift --strength 0.05 --roc roc.svg
       a weak attack, and the ROC curve over the detectors' false-alarm budget
-  qkdnet detect evaluate --attack all --trials 100
-      every attack kind at its default strength, one row each
+  qkdnet detect evaluate --attack all --trials 100 --confusion-svg confusion.svg
+      every attack kind at its default strength, one row each, then the confusion matrix (injected ×
+      attributed, plus the attack-free row) as a table, in the JSON and as an SVG heat map
 
 Attack kinds and default strengths:
 ${ATTACK_KINDS.map((k) => `  ${k.padEnd(17)} ${String(EVALUATE_DEFAULT_STRENGTH[k]).padEnd(6)} ${ATTACK_DEFAULTS[k].doc}`).join('\n')}
 
-A trial is detected when a detector aborts a block within 3 blocks of the attack's start. Blocks are sized
+A trial is detected when a detector aborts a block within 3 blocks of the attack's start; the detectors that
+fired on that block are combined into the attributed attack (intercept-resend, pns, blinding, trojan-horse,
+time-shift, jamming, fiber-cut or unknown-anomaly) — attributed_as, attribution_accuracy and detectors in the
+JSON (docs/detection.md says which statistic indicates which attack). Blocks are sized
 for --sifted-bits sifted bits; the calibrated model is pooled from --calibration-blocks attack-free blocks.`;
 
 /** Registers `qkdnet detect`. */
@@ -85,6 +91,7 @@ export function register(program: Command): void {
       '2000',
     )
     .option('--exact', 'simulate every block detection by detection (slow) instead of at count level')
+    .option('--confusion-svg <file.svg>', 'with --attack all: write the confusion matrix as an SVG heat map')
     .addHelpText('after', EXAMPLES)
     .action((flags: EvaluateFlags) => runEvaluate(flags));
 }
@@ -95,6 +102,8 @@ function runEvaluate(f: EvaluateFlags): void {
   if (f.attack === 'all' && f.strength !== undefined)
     throw new UsageError('--strength: give one --attack kind to set its strength');
   if (f.attack === 'all' && f.roc !== undefined) throw new UsageError('--roc: give one --attack kind');
+  if (f.attack !== 'all' && f.confusionSvg !== undefined)
+    throw new UsageError('--confusion-svg: the confusion matrix needs --attack all');
   const preset = findPreset(f.preset);
   if (!preset)
     throw new UsageError(`--preset: no preset "${f.preset}" (known: ${Object.keys(PRESETS).join(', ')})`);
@@ -144,11 +153,81 @@ function runEvaluate(f: EvaluateFlags): void {
     results.push(result);
     if (f.roc) writeRoc(f.roc, result, rocCurve(data, result.detect_within_blocks, undefined, { qberShift }));
   }
+  const matrix = f.attack === 'all' ? confusionMatrix(results) : undefined;
+  if (matrix && f.confusionSvg) writeHeatMap(f.confusionSvg, matrix);
   if (format === 'json') {
-    process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
+    const body = matrix ? { results, confusion_matrix: matrix } : results.length === 1 ? results[0] : results;
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     return;
   }
   process.stdout.write(`${renderTable(results)}\n`);
+  if (matrix) process.stdout.write(`\n${renderMatrix(matrix)}\n`);
+}
+
+/** Injected × attributed counts; the `null` row counts false alarms on attack-free blocks. */
+export interface ConfusionMatrix {
+  readonly injected: readonly string[];
+  readonly attributed: readonly string[];
+  /** counts[i][j]: trials of injected[i] attributed as attributed[j] (`none`: not detected). */
+  readonly counts: readonly (readonly number[])[];
+  /** Trials (or, for the null row, attack-free blocks) per injected row. */
+  readonly totals: readonly number[];
+}
+
+/** Builds the confusion matrix from one result per attack kind. */
+export function confusionMatrix(results: readonly EvaluationResult[]): ConfusionMatrix {
+  const attributed = [...ATTACK_CLASSES, 'none'];
+  const rows = results.map((r) => attributed.map((c) => r.attributed_as[c] ?? 0));
+  const nullRow = attributed.map((c) =>
+    c === 'none'
+      ? results[0]!.null_blocks - Object.values(results[0]!.null_attributed_as).reduce((a, b) => a + b, 0)
+      : (results[0]!.null_attributed_as[c] ?? 0),
+  );
+  return {
+    injected: [...results.map((r) => r.attack), 'null'],
+    attributed,
+    counts: [...rows, nullRow],
+    totals: [...results.map((r) => r.trials), results[0]!.null_blocks],
+  };
+}
+
+function renderMatrix(m: ConfusionMatrix): string {
+  return `Confusion matrix (rows: injected attack; columns: attributed at the detecting block; none = not detected):\n${formatTable(
+    ['injected \\ attributed', ...m.attributed],
+    m.counts.map((row, i) => [m.injected[i]!, ...row]),
+  )}`;
+}
+
+/** The confusion matrix as an SVG heat map, each cell shaded by its row fraction and labelled with its count. */
+function writeHeatMap(path: string, m: ConfusionMatrix): void {
+  const cell = 64;
+  const left = 130;
+  const top = 120;
+  const w = left + cell * m.attributed.length + 20;
+  const h = top + cell * m.injected.length + 40;
+  const cells = m.counts.flatMap((row, i) =>
+    row.map((n, j) => {
+      const frac = m.totals[i]! > 0 ? n / m.totals[i]! : 0;
+      const shade = Math.round(255 * (1 - frac));
+      const x = left + j * cell;
+      const y = top + i * cell;
+      return `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="#999"/><text x="${x + cell / 2}" y="${y + cell / 2 + 5}" text-anchor="middle" font-size="14" fill="${frac > 0.5 ? '#fff' : '#000'}">${n}</text>`;
+    }),
+  );
+  const colLabels = m.attributed.map(
+    (c, j) =>
+      `<text transform="translate(${left + j * cell + cell / 2},${top - 8}) rotate(-45)" font-size="13">${escapeXml(c)}</text>`,
+  );
+  const rowLabels = m.injected.map(
+    (r, i) =>
+      `<text x="${left - 8}" y="${top + i * cell + cell / 2 + 5}" text-anchor="end" font-size="13">${escapeXml(r)}</text>`,
+  );
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/><text x="10" y="20" font-size="15">Attribution: injected (rows) × attributed (columns); shade = row fraction</text>${colLabels.join('')}${rowLabels.join('')}${cells.join('')}</svg>\n`;
+  try {
+    writeFileSync(path, svg);
+  } catch (e) {
+    throw new UsageError(`--confusion-svg: cannot write ${path}: ${(e as Error).message}`);
+  }
 }
 
 function parseKind(text: string): AttackKind {
@@ -166,6 +245,9 @@ function renderTable(rs: readonly EvaluationResult[]): string {
     'mean blocks',
     'false alarms/block',
     'keys after detect',
+    'attributed as',
+    'attribution accuracy',
+    'detectors fired',
     'anomaly P(detect)',
   ];
   const rows = rs.map((r) => [
@@ -176,10 +258,22 @@ function renderTable(rs: readonly EvaluationResult[]): string {
     r.mean_blocks_to_detect ?? '-',
     r.false_alarm_rate_per_block,
     r.keys_from_attacked_blocks,
+    topClass(r.attributed_as),
+    r.attribution_accuracy ?? '-',
+    Object.entries(r.detectors)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k}×${n}`)
+      .join(' ') || '-',
     r.anomaly_detection_probability,
   ]);
   const first = rs[0]!;
   return `${formatTable(header, rows)}\n(${first.null_blocks} attack-free blocks of ${first.sifted_bits_per_block} sifted bits, ${first.pulses_per_block} pulses; budget ${first.false_alarm_budget_per_block}/block; anomaly model false alarms ${first.anomaly_false_alarm_rate_per_block}/block)`;
+}
+
+/** The class most trials were attributed to (excluding undetected trials). */
+function topClass(a: Readonly<Record<string, number>>): string {
+  const e = Object.entries(a).filter(([k]) => k !== 'none');
+  return e.length === 0 ? '-' : e.sort((x, y) => y[1] - x[1])[0]![0];
 }
 
 function writeRoc(

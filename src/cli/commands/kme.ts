@@ -48,6 +48,8 @@ function clientOf(o: Partial<ClientFlags>): Etsi014Client {
   for (const f of ['kme', 'cert', 'key', 'ca'] as const)
     if (!o[f]) throw new UsageError(`--${f} is required (see qkdnet kme keys --help)`);
   if (!/^https:\/\//.test(o.kme!)) throw new UsageError(`--kme: "${o.kme}" is not an https:// URL`);
+  if (!o.kmeId && !o.pinSpki)
+    process.stderr.write('note: without --kme-id or --pin-spki any KME certificate of the CA is accepted\n');
   for (const p of o.pinSpki ?? [])
     if (!/^(sha256\/)?([A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/.test(p))
       throw new UsageError(`--pin-spki: "${p}" is not a SHA-256 hash (base64 or hex)`);

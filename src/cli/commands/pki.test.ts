@@ -102,6 +102,7 @@ test('bad pki and kme arguments print one line on stderr and exit 2', () => {
       ],
       ['kme', 'serve', '--config', join(dir, 'missing.yaml')],
       ['kme', 'demo', '--dir', dir, '--port', '70000'],
+      ['kme', 'demo', '--dir', dir, '--stand-in', '--deterministic-keys'],
     ]) {
       const r = cli(...args);
       assert.equal(r.status, 2, `${args.join(' ')} → ${r.status}: ${r.stderr}`);
