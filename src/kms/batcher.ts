@@ -15,6 +15,8 @@ export const MAX_SYNCS_IN_FLIGHT = 2;
 
 interface Op<T> {
   readonly run: () => T;
+  /** Resolve after COMMIT without waiting for the fsync (./lease.ts: safe because the lease is durable). */
+  readonly lazy: boolean;
   readonly resolve: (v: T) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -34,8 +36,22 @@ export class GroupCommitter {
 
   /** Runs `fn` inside the next batch's transaction; resolves after the batch is committed. */
   submit<T>(fn: () => T): Promise<T> {
+    return this.#push(fn, false);
+  }
+
+  /**
+   * Runs `fn` inside the next batch's transaction; resolves once the batch is committed — in the WAL, so
+   * it survives a killed process — without waiting for the fsync that makes it survive a power loss.
+   * Only for writes whose loss on power failure is harmless (confirming leased keys, ./lease.ts). A batch
+   * of lazy operations alone is not synced; the next synced batch covers it.
+   */
+  submitLazy<T>(fn: () => T): Promise<T> {
+    return this.#push(fn, true);
+  }
+
+  #push<T>(fn: () => T, lazy: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ run: fn, resolve, reject } as Op<unknown>);
+      this.#queue.push({ run: fn, lazy, resolve, reject } as Op<unknown>);
       this.#schedule();
     });
   }
@@ -78,12 +94,18 @@ export class GroupCommitter {
     }
     this.#batches++;
     this.#ops += ops.length;
-    const settle = () =>
+    const settle = (lazy: boolean) =>
       ops.forEach((op, i) => {
+        if (op.lazy !== lazy) return;
         const r = results[i]!;
         if (r.ok) op.resolve(r.v);
         else op.reject(r.e);
       });
+    settle(true);
+    if (ops.every((op) => op.lazy)) {
+      this.#schedule();
+      return;
+    }
     // In group mode the batch is on disk only after the WAL fsync; the loop keeps serving meanwhile.
     this.#syncing++;
     const done = () => {
@@ -93,11 +115,11 @@ export class GroupCommitter {
     this.#store.syncWal().then(
       () => {
         done();
-        settle();
+        settle(false);
       },
       (e: unknown) => {
         done();
-        ops.forEach((op) => op.reject(e));
+        ops.forEach((op) => !op.lazy && op.reject(e));
       },
     );
   }

@@ -5,7 +5,9 @@
  * slave behind a peer KME is reserved in the same durable transaction that hands it to the master (an
  * outbox entry, ./peer.ts): from then on only the named slaves can obtain it, at either KME. The entry is
  * pushed to the peer in the background and pulled by the peer on demand. Writes go through group commit
- * (./batcher.ts): an answer leaves only after its transaction is on disk.
+ * (./batcher.ts): an answer leaves only after its transaction is on disk — except keys served from a
+ * durable lease (./lease.ts), whose confirmation needs no fsync of its own. Southbound supply runs in
+ * slices off the hot path (./supply-pump.ts).
  */
 import {
   isQkdnetError,
@@ -20,7 +22,10 @@ import { keyLimits, type KeyLimits, type KmeConfig } from './config.ts';
 import type { PeerLink } from './peer.ts';
 import { relaySaeId } from './relay-route.ts';
 import type { FormedKey, KeyStore, ReservationRecord } from './store.ts';
-import { chunksFor, type SupplyItem } from './supply.ts';
+import { LeaseBook } from './lease.ts';
+import { chunkCutter, type SupplyItem } from './supply.ts';
+import { SupplyPump } from './supply-pump.ts';
+import type { SupplyMark } from './store.ts';
 
 /** Where the core reports background events (pino-compatible). */
 export interface CoreLog {
@@ -78,6 +83,12 @@ export class KmeCore {
   readonly limits: KeyLimits;
   readonly store: KeyStore;
   readonly committer: GroupCommitter;
+  /** Southbound supply queue (./supply-pump.ts). */
+  readonly pump: SupplyPump;
+  /** Leased keys per role (./lease.ts). */
+  readonly leases: LeaseBook;
+  /** Keys found leased but unconfirmed when this KME started, and erased (./lease.ts). */
+  readonly discardedAtStart: number;
   readonly #local: Set<string>;
   /** SAEs configured `test: true`: the only ones handed simulated-deterministic keys. */
   readonly #test: Set<string>;
@@ -89,6 +100,7 @@ export class KmeCore {
   readonly #retry = new Map<string, NodeJS.Timeout>();
   readonly #alertListeners = new Set<(a: Alert) => void>();
   #alertSeq = 0;
+  readonly #droppedReported = new Map<string, number>();
   #closed = false;
 
   constructor(config: KmeConfig, store: KeyStore, peer?: PeerLink, log?: CoreLog) {
@@ -96,8 +108,16 @@ export class KmeCore {
     this.limits = keyLimits(config);
     this.store = store;
     this.committer = new GroupCommitter(store);
+    this.pump = new SupplyPump(store, log);
+    this.leases = new LeaseBook(store, this.committer, (p) => this.pushReservations(p));
     this.#peer = peer;
     this.#log = log;
+    this.discardedAtStart = store.discardLeased(Date.now());
+    if (this.discardedAtStart > 0)
+      log?.warn(
+        { discarded: this.discardedAtStart },
+        `discarded ${this.discardedAtStart} leased keys not confirmed as delivered before the last stop`,
+      );
     this.#local = new Set(config.saes.map((s) => s.id));
     this.#test = new Set(config.saes.filter((s) => s.test === true).map((s) => s.id));
     for (const p of config.peers ?? []) {
@@ -112,24 +132,43 @@ export class KmeCore {
   }
 
   /**
-   * Adds key material from the link to `peerId` (southbound); returns chunks stored. Chunks dropped at
-   * the per-peer limit (`keys.maxChunksPerPeer`) raise a `supply-dropped` alert (and the metric
-   * `qkdnet_kme_supply_dropped_chunks_total`) instead of vanishing silently.
+   * Adds key material from the link to `peerId` (southbound). A small item with nothing queued is stored
+   * at once (returns the chunks stored); otherwise it is queued and stored in slices off the hot path
+   * (returns 0; `settled()` resolves when everything supplied so far is stored and durable). The key
+   * bytes are copied: the caller may erase its array at once. `mark` says how far a southbound file was
+   * read with this item (stored with its last chunks).
    */
-  supply(peerId: string, item: SupplyItem): number {
-    const before = this.store.droppedChunks(peerId);
-    const added = this.store.addChunks(peerId, chunksFor(this.id, peerId, item));
-    const dropped = this.store.droppedChunks(peerId) - before;
-    if (dropped > 0)
-      this.raise({
-        severity: 'warning',
-        kind: 'supply-dropped',
-        linkId: peerId,
-        evidence: { statistic: 'chunks-dropped', value: dropped, threshold: this.store.maxChunksPerPeer },
-        action: 'notify',
-        message: `KME "${this.id}" dropped ${dropped} new chunk(s) from the link to "${peerId}": the store holds the per-peer maximum of ${this.store.maxChunksPerPeer} chunks`,
-      });
-    return added;
+  supply(peerId: string, item: SupplyItem, mark?: SupplyMark): number {
+    const key = Uint8Array.from(item.key);
+    const cutter = chunkCutter(this.id, peerId, { ...item, key });
+    const { now, stored } = this.pump.supply(peerId, cutter.blockId, cutter, key, mark);
+    this.#reportDropped(peerId);
+    if (now === 0) void stored.then(() => this.#reportDropped(peerId));
+    return now;
+  }
+
+  /**
+   * Chunks dropped at the per-peer limit (`keys.maxChunksPerPeer`) since the last report raise a
+   * `supply-dropped` alert (and the metric `qkdnet_kme_supply_dropped_chunks_total`) instead of vanishing.
+   */
+  #reportDropped(peerId: string): void {
+    const total = this.store.droppedChunks(peerId);
+    const dropped = total - (this.#droppedReported.get(peerId) ?? 0);
+    if (dropped <= 0) return;
+    this.#droppedReported.set(peerId, total);
+    this.raise({
+      severity: 'warning',
+      kind: 'supply-dropped',
+      linkId: peerId,
+      evidence: { statistic: 'chunks-dropped', value: dropped, threshold: this.store.maxChunksPerPeer },
+      action: 'notify',
+      message: `KME "${this.id}" dropped ${dropped} new chunk(s) from the link to "${peerId}": the store holds the per-peer maximum of ${this.store.maxChunksPerPeer} chunks`,
+    });
+  }
+
+  /** Resolves when every item supplied so far is stored and synced. */
+  settled(): Promise<void> {
+    return this.pump.settled();
   }
 
   /** Subscribes to this KME's alerts (dropped supply, …); returns the unsubscribe function. */
@@ -178,7 +217,9 @@ export class KmeCore {
       masterSaeId: caller,
       slaveSaeId: slave,
       keySizeBits: k.defaultSizeBits,
-      storedKeyCount: Math.floor((l.mineBytes * 8) / k.defaultSizeBits),
+      storedKeyCount: Math.floor(
+        (l.mineBytes * 8 + this.leases.leasedBits(caller, slave)) / k.defaultSizeBits,
+      ),
       maxKeyCount: Math.floor((k.maxChunksPerPeer * 128) / k.defaultSizeBits),
       maxKeyPerRequest: k.maxPerRequest,
       maxKeySizeBits: k.maxSizeBits,
@@ -223,21 +264,26 @@ export class KmeCore {
     const localSlaves = slaves.filter((s) => this.#local.has(s));
     const remoteSlaves = slaves.filter((s) => !this.#local.has(s));
     const peer = pool.peer;
-    const keys = await this.#commit(() =>
-      this.store.takeForMaster({
-        peer,
-        master: caller,
-        slaves,
-        localSlaves,
-        remoteSlaves,
-        // All slaves here: the link's other KME holds the same chunks; it is told to erase them.
-        eraseAtPeer: true,
-        number,
-        sizeBits,
-        maxProvenanceRank: maxRank,
-        nowMs: Date.now(),
-      }),
-    );
+    const take = {
+      peer,
+      master: caller,
+      slaves,
+      localSlaves,
+      remoteSlaves,
+      // All slaves here: the link's other KME holds the same chunks; it is told to erase them.
+      eraseAtPeer: true,
+      sizeBits,
+      maxProvenanceRank: maxRank,
+    };
+    if (LeaseBook.fits(number, sizeBits)) {
+      try {
+        return await this.leases.serve(take, number);
+      } catch (e) {
+        if (e instanceof QkdnetError) throw e;
+        throw new QkdnetError('KMS_STORE_FAILED', `The key store could not commit: ${(e as Error).message}`);
+      }
+    }
+    const keys = await this.#commit(() => this.store.takeForMaster({ ...take, number, nowMs: Date.now() }));
     this.pushReservations(peer);
     return keys;
   }
@@ -293,9 +339,11 @@ export class KmeCore {
       });
   }
 
-  /** Stops background pushes (before the store closes). */
+  /** Stops background pushes and the supply queue; forgets unserved leases (before the store closes). */
   stop(): void {
     this.#closed = true;
+    this.pump.stop();
+    this.leases.clear();
     for (const t of this.#retry.values()) clearTimeout(t);
   }
 

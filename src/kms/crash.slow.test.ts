@@ -1,9 +1,11 @@
 /**
- * Crash safety: `qkdnet kme serve` (the real CLI, its own process) is killed with SIGKILL while eight
- * clients run enc_keys (master sae-a, slave sae-c) and dec_keys (sae-c) concurrently; it restarts on the
- * same store and supply file. Then: no key_ID reached a role twice, no two key_IDs carried the same
- * material, every key a client received is in the store's delivery log (acknowledged ⇒ durable), and
- * every chunk supplied is either still stored or was delivered — none vanished. Keys still pending for
+ * Crash safety with durable leases: `qkdnet kme serve` (the real CLI, its own process) is killed with
+ * SIGKILL while eight clients run enc_keys (master sae-a, slave sae-c; served from leases) and dec_keys
+ * (sae-c) concurrently; it restarts on the same store and supply file. Then: no key_ID reached a role twice,
+ * no two key_IDs carried the same material, master and slave bytes are equal, every key a client received is
+ * in the store's delivery log, the keys leased but unconfirmed at the crash were discarded — counted in the
+ * restart's log line and in the `discarded` table, never served afterwards to the master nor the slave —
+ * and every chunk supplied is exactly one of: still stored, delivered, discarded. Keys still pending for
  * sae-c are all fetchable after the restart, once.
  */
 import { after, before, test } from 'node:test';
@@ -19,8 +21,6 @@ import { makeTestPki, testBlock, type TestPki } from './testing.ts';
 
 let pki: TestPki;
 let dir: string;
-const PORT = 20000 + (process.pid % 20000);
-const URL_A = `https://127.0.0.1:${PORT}`;
 
 before(async () => {
   pki = await makeTestPki();
@@ -36,7 +36,7 @@ before(async () => {
     join(dir, 'kme-a.yaml'),
     [
       'id: kme-a',
-      `port: ${PORT}`,
+      'port: 0',
       `tls: { cert: ${t.cert}, key: ${t.key}, ca: ${t.ca} }`,
       'store: kme-a.db',
       'saes: [{ id: sae-a }, { id: sae-c }]',
@@ -54,38 +54,57 @@ after(() => {
 });
 
 let stderr = '';
-function serve(): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ['bin/qkdnet.js', 'kme', 'serve', '--config', join(dir, 'kme-a.yaml')],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return child;
-}
-
-async function ready(client: Etsi014Client): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      await client.status('sae-c');
-      return;
-    } catch {
-      await sleep(100);
-    }
+/** Starts the KME; resolves with the process and its URL once it has printed where it listens. */
+async function serve(): Promise<{ kme: ChildProcess; url: string }> {
+  const from = stderr.length;
+  const kme = spawnKme();
+  for (let i = 0; i < 600; i++) {
+    const m = /serving ETSI GS QKD 014 at (https:\/\/[^/\s]+)\//.exec(stderr.slice(from));
+    if (m) return { kme, url: m[1]! };
+    if (kme.exitCode !== null) break;
+    await sleep(100);
   }
   throw new Error(`KME did not come up: ${stderr.slice(-2000)}`);
 }
 
-test('SIGKILL under concurrent load loses no acknowledged delivery and serves no key twice', async () => {
-  const master = Etsi014Client.fromFiles(URL_A, pki.tls('sae-a'));
-  const slave = Etsi014Client.fromFiles(URL_A, pki.tls('sae-c'));
-  let kme = serve();
-  await ready(master);
+function spawnKme(): ChildProcess {
+  const child = spawn(
+    process.execPath,
+    ['bin/qkdnet.js', 'kme', 'serve', '--config', join(dir, 'kme-a.yaml')],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  // pino writes its JSON lines to stdout; both streams go into one transcript.
+  child.stdout!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return child;
+}
+
+/** Waits until the KME answers and (with `keys`) holds that many 256-bit keys for sae-a → sae-c. */
+async function ready(client: Etsi014Client, keys?: number): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 600; i++) {
+    try {
+      last = (await client.status('sae-c')).storedKeyCount;
+      if (keys === undefined || last === keys) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`KME not ready (stored ${last}): ${stderr.slice(-2000)}`);
+}
+
+test('SIGKILL under concurrent load: no key twice per role, none lost unaccounted, discarded leases counted', async () => {
+  let { kme, url } = await serve();
+  let master = Etsi014Client.fromFiles(url, pki.tls('sae-a'));
+  let slave = Etsi014Client.fromFiles(url, pki.tls('sae-c'));
+  const total = (40 * 4096) / 32 / 2; // A owns half of every block
+  await ready(master, total); // the supply file is stored in slices after the KME starts answering
   const dbPath = join(dir, 'kme-a.db');
   const initial = readChunks(dbPath);
-  assert.equal(initial.size, (40 * 4096) / 32 / 2); // A owns half of every block
+  assert.equal(initial.size, total);
 
   const asMaster: DeliveredKey[] = [];
   const asSlave: DeliveredKey[] = [];
@@ -114,11 +133,24 @@ test('SIGKILL under concurrent load loses no acknowledged delivery and serves no
   await sleep(300);
   stop = true;
   await load;
+  master.close();
+  slave.close();
   assert.ok(asMaster.length > 20, `only ${asMaster.length} keys delivered before the crash`);
 
-  kme = serve();
+  const logFrom = stderr.length;
+  ({ kme, url } = await serve());
+  master = Etsi014Client.fromFiles(url, pki.tls('sae-a'));
+  slave = Etsi014Client.fromFiles(url, pki.tls('sae-c'));
   await ready(master);
-  // After the restart, the supply file was read again: nothing already supplied may come back.
+  // The restart reports the leased keys it discarded: one log line with the count.
+  const m = /"discarded":(\d+)/.exec(stderr.slice(logFrom));
+  const reported = m ? Number(m[1]) : 0;
+  const discarded = readDiscarded(dbPath);
+  assert.equal(discarded.size, reported, 'log line and discarded table disagree');
+  process.stderr.write(
+    `# ${asMaster.length} keys to the master before the crash; ${reported} leased keys discarded\n`,
+  );
+  // After the restart the supply file is not read again from the start, and nothing supplied comes back.
   const afterRestart = readChunks(dbPath);
   for (const id of afterRestart) assert.ok(initial.has(id));
   // Fetch everything still owed to the slave.
@@ -137,8 +169,20 @@ test('SIGKILL under concurrent load loses no acknowledged delivery and serves no
     lostAnswers.length <= 8,
     `${lostAnswers.length} owed keys unfetchable (at most 4 workers × 2 in flight)`,
   );
-  // A second fetch of anything is refused.
+  // A second fetch of anything is refused; so is a discarded key.
   if (owed[0]) await assert.rejects(slave.getKeysWithIds('sae-a', [owed[0]]));
+  const someDiscarded = [...discarded][0];
+  if (someDiscarded) await assert.rejects(slave.getKeysWithIds('sae-a', [someDiscarded]));
+  // New keys after the restart are neither old nor discarded ones.
+  const fresh = await master.getKeys('sae-c', { number: 20 });
+  for (const k of fresh) assert.ok(!discarded.has(k.keyId) && !asMaster.some((x) => x.keyId === k.keyId));
+  asMaster.push(...fresh);
+  asSlave.push(
+    ...(await slave.getKeysWithIds(
+      'sae-a',
+      fresh.map((k) => k.keyId),
+    )),
+  );
   kme.kill('SIGTERM');
   await new Promise((r) => kme.once('exit', r));
   master.close();
@@ -160,6 +204,9 @@ test('SIGKILL under concurrent load loses no acknowledged delivery and serves no
   const remaining = new Set(
     (db.prepare('SELECT id FROM chunks WHERE mine = 1').all() as { id: string }[]).map((r) => r.id),
   );
+  const allDiscarded = new Set(
+    (db.prepare('SELECT key_id FROM discarded').all() as { key_id: string }[]).map((r) => r.key_id),
+  );
   db.close();
   const deliveredMaster = new Set(log.filter((r) => r.role === 'master').map((r) => r.id));
   const deliveredSlave = log.filter((r) => r.role === 'slave').map((r) => r.id);
@@ -179,16 +226,25 @@ test('SIGKILL under concurrent load loses no acknowledged delivery and serves no
     'log shows a double delivery',
   );
   for (const k of asMaster) assert.ok(deliveredMaster.has(k.keyId), 'an acknowledged key is not in the log');
-  for (const id of initial)
-    assert.ok(
-      remaining.has(id) !== deliveredMaster.has(id),
-      `chunk ${id} vanished or was both kept and delivered`,
-    );
+  // Every chunk is exactly one of: still in the pool, delivered to a master, discarded with a lease (keys
+  // of 256 bits are one chunk each and carry its ID). Keys leased but unserved at the clean stop count
+  // as discarded too.
+  for (const id of initial) {
+    const where = [remaining.has(id), deliveredMaster.has(id), allDiscarded.has(id)].filter(Boolean).length;
+    assert.equal(where, 1, `chunk ${id} is in ${where} places (pool, delivered, discarded)`);
+  }
 });
 
 function readChunks(path: string): Set<string> {
   const db = new Database(path, { readonly: true });
   const ids = (db.prepare('SELECT id FROM chunks WHERE mine = 1').all() as { id: string }[]).map((r) => r.id);
+  db.close();
+  return new Set(ids);
+}
+
+function readDiscarded(path: string): Set<string> {
+  const db = new Database(path, { readonly: true });
+  const ids = (db.prepare('SELECT key_id FROM discarded').all() as { key_id: string }[]).map((r) => r.key_id);
   db.close();
   return new Set(ids);
 }

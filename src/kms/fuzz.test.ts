@@ -274,18 +274,19 @@ test('1,200 oracle-checked requests over real mutual-TLS sockets, callers being 
     );
   }
   let blocks = 0;
-  const refill = (a: KmeHandle, b: KmeHandle) => {
+  const refill = async (a: KmeHandle, b: KmeHandle) => {
     while (a.level('kme-b').mineBytes < 64 * 1024) {
       const blk = testBlock(11, `s-${blocks++}`, 65536);
       a.supply('kme-b', blk);
       b.supply('kme-a', blk);
+      await Promise.all([a.settled(), b.settled()]); // 64-KiB blocks are stored in slices
     }
   };
   try {
     const rng = createRng(7).stream('fuzz-socket');
     const localKeys: string[] = [];
     for (let i = 0; i < 1200; i++) {
-      refill(pair.a, pair.b);
+      await refill(pair.a, pair.b);
       const c = generate(rng, localKeys);
       const res = await rawRequest(agents.get(c.caller)!, `${pair.a.url}${c.url}`, c);
       judge(c, res.status, res.text, `#${i} ${c.method} ${c.url.slice(0, 90)} as ${c.caller}`);

@@ -52,11 +52,13 @@ let doc: Doc;
 let agents: ReturnType<typeof agentsFor>;
 const agent = (name: string) => agents.agent(name);
 let blocks = 0;
-function refill(): void {
+/** Tops the pool up (64-KiB blocks are stored in slices off the hot path: wait until they are). */
+async function refill(): Promise<void> {
   while (a.level('kme-b').mineBytes < 256 * 1024) {
     const blk = testBlock(5, `oa-${blocks++}`, 65536);
     a.supply('kme-b', blk);
     b.supply('kme-a', blk);
+    await Promise.all([a.settled(), b.settled()]);
   }
 }
 
@@ -162,7 +164,7 @@ test('GET enc_keys: every documented query value is accepted; values and paramet
   assert.equal(q.number!.maximum, 20);
   for (const number of goodInts(q.number!))
     for (const size of goodInts(q.size!)) {
-      refill();
+      await refill();
       const r = await call('GET', `/api/v1/keys/sae-b/enc_keys?number=${number}&size=${size}`);
       assert.equal(r.status, 200, `number=${number} size=${size}: ${JSON.stringify(r.body)}`);
       assert.equal((r.body as { keys: unknown[] }).keys.length, number);
@@ -179,7 +181,7 @@ test('POST enc_keys: generated documented bodies are accepted; each undocumented
   assert.equal(schema.additionalProperties, false);
   const rng = createRng(42).stream('openapi');
   for (let i = 0; i < 40; i++) {
-    refill();
+    await refill();
     const body = valid(schema, rng) as Record<string, unknown>;
     const r = await call('POST', '/api/v1/keys/sae-b/enc_keys', body);
     assert.equal(r.status, 200, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`);
@@ -201,7 +203,7 @@ test('POST enc_keys: generated documented bodies are accepted; each undocumented
 });
 
 test('dec_keys: the documented Key IDs body and key_ID query are accepted; anything else is 400', async () => {
-  refill();
+  await refill();
   const ids = (
     (await call('POST', '/api/v1/keys/sae-c/enc_keys', { number: 3 })).body as { keys: { key_ID: string }[] }
   ).keys.map((k) => k.key_ID);

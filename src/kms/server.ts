@@ -7,6 +7,7 @@
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import pino from 'pino';
 import { QkdnetError } from '../common/index.ts';
 import { KmeCore } from './core.ts';
@@ -37,8 +38,13 @@ export interface KmeHandle {
   readonly core: KmeCore;
   readonly store: KeyStore;
   readonly metrics: KmeMetrics;
-  /** Southbound: adds key material shared with KME `peerId`; returns chunks stored. */
+  /**
+   * Southbound: adds key material shared with KME `peerId`; returns chunks stored now (0 when the item was
+   * queued: large items and items arriving while others are queued are stored in slices off the hot path).
+   */
   supply(peerId: string, item: SupplyItem): number;
+  /** Resolves when everything supplied so far is stored and durable. */
+  settled(): Promise<void>;
   /** Pool level of the link to `peerId`. */
   level(peerId: string): PoolLevel;
   /** Registers the handler of relay messages from peer KMEs (replaces any previous one). */
@@ -77,6 +83,9 @@ export const LOG_REDACT = [
   '*.material',
   'req.headers.authorization',
 ];
+
+/** Chunks queued for storage beyond which device files are not read further (about 32 Mbit). */
+const SUPPLY_BACKLOG_CHUNKS = 131_072;
 
 /** Starts a KME; resolves when it listens. */
 export async function startKme(config: KmeConfig, options: StartKmeOptions = {}): Promise<KmeHandle> {
@@ -184,11 +193,14 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     source: keySource,
     log: logger,
   });
+  // Device files are read in steps off the hot path, from where the store says the last run stopped.
   const stopSupply = (c.supply ?? []).map((s) =>
-    supplyFromFile((item) => core.supply(s.peer, item), s.file, {
+    supplyFromFile((item, mark) => core.supply(s.peer, item, mark), s.file, {
       follow: s.follow ?? false,
       self: c.id,
       peer: s.peer,
+      resume: store.supplyOffset(resolve(s.file)),
+      busy: () => core.pump.backlog > SUPPLY_BACKLOG_CHUNKS,
       onError: (e) => logger.error({ file: s.file, err: e.message }, 'southbound supply failed'),
     }),
   );
@@ -208,6 +220,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     store,
     metrics,
     supply: (peerId, item) => core.supply(peerId, item),
+    settled: () => core.settled(),
     level: (peerId) => store.level(peerId),
     onRelay: (h) => {
       relayHandler = h;
@@ -223,6 +236,11 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
         crl?.stop();
         await app.close();
         peers.close();
+        await core.settled();
+        // Leased keys not served are erased now (a clean stop knows they were never delivered).
+        const released = store.discardLeased(Date.now());
+        if (released > 0)
+          logger.info({ released }, `erased ${released} leased keys not served before the stop`);
         store.close();
       })();
       return closing;

@@ -1,7 +1,11 @@
 /**
  * SQL schema of the key store (./store.ts), its prepared statements and the row shapes better-sqlite3
  * returns. Kept apart so the store's logic reads without SQL in the way. Version 1; a future change adds a
- * `user_version` migration.
+ * `user_version` migration. Version 2 added `pools` (pool levels kept with the chunks, so opening a store
+ * reads one row per peer instead of scanning every chunk), `leased`, `discarded` (./lease.ts) and
+ * `supply_progress` (how far a large item was stored, so
+ * one cut by a crash resumes where it stopped) and `supply_offsets` (how far each southbound file was read); all `IF NOT EXISTS`, so a version-1 store opens
+ * and gains them.
  */
 import type Database from 'better-sqlite3';
 
@@ -60,7 +64,36 @@ CREATE TABLE IF NOT EXISTS chunk_use (
   id TEXT PRIMARY KEY,
   used INTEGER NOT NULL -- bit mask: bit i set = byte i of the chunk used (chunks are ≤ 32 bytes)
 ) WITHOUT ROWID;
-PRAGMA user_version = 1;
+CREATE TABLE IF NOT EXISTS pools (
+  peer TEXT PRIMARY KEY,
+  mine_bytes INTEGER NOT NULL,
+  mine_chunks INTEGER NOT NULL,
+  their_chunks INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leased (
+  key_id TEXT PRIMARY KEY,
+  peer TEXT NOT NULL,
+  master TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS discarded (
+  key_id TEXT NOT NULL,
+  master TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS supply_progress (
+  peer TEXT NOT NULL,
+  block_id TEXT NOT NULL,
+  upto INTEGER NOT NULL,
+  PRIMARY KEY (peer, block_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS supply_offsets (
+  source TEXT PRIMARY KEY,
+  ino INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  line INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 2;
 `;
 
 /**
@@ -151,6 +184,21 @@ export function prepare(db: Database.Database) {
     deleteOutboxKey: db.prepare('DELETE FROM outbox WHERE peer = ? AND key_id = ?'),
     eraseOnlyOutboxKey: db.prepare("UPDATE outbox SET slaves = '[]' WHERE peer = ? AND key_id = ?"),
     reclaimRelayKeys: db.prepare("DELETE FROM keys WHERE master LIKE 'relay:%' AND created_ms < ?"),
+    upsertPool: db.prepare(
+      'INSERT INTO pools (peer, mine_bytes, mine_chunks, their_chunks) VALUES (?,?,?,?) ON CONFLICT (peer) DO UPDATE SET mine_bytes = excluded.mine_bytes, mine_chunks = excluded.mine_chunks, their_chunks = excluded.their_chunks',
+    ),
+    insertLeased: db.prepare('INSERT INTO leased (key_id, peer, master, created_ms) VALUES (?,?,?,?)'),
+    deleteLeased: db.prepare('DELETE FROM leased WHERE key_id = ?'),
+    insertDiscarded: db.prepare('INSERT INTO discarded (key_id, master, at_ms) VALUES (?,?,?)'),
+    selectProgress: db.prepare('SELECT upto FROM supply_progress WHERE peer = ? AND block_id = ?'),
+    upsertProgress: db.prepare(
+      'INSERT INTO supply_progress (peer, block_id, upto) VALUES (?,?,?) ON CONFLICT (peer, block_id) DO UPDATE SET upto = excluded.upto',
+    ),
+    deleteProgress: db.prepare('DELETE FROM supply_progress WHERE peer = ? AND block_id = ?'),
+    selectOffset: db.prepare('SELECT ino, offset, line FROM supply_offsets WHERE source = ?'),
+    upsertOffset: db.prepare(
+      'INSERT INTO supply_offsets (source, ino, offset, line) VALUES (?,?,?,?) ON CONFLICT (source) DO UPDATE SET ino = excluded.ino, offset = excluded.offset, line = excluded.line',
+    ),
     logDelivery: db.prepare('INSERT INTO deliveries (key_id, role, sae, at_ms) VALUES (?,?,?,?)'),
   };
 }

@@ -17,7 +17,7 @@
  * All methods are synchronous; callers batch them into one transaction (group commit, ./batcher.ts).
  */
 import Database from 'better-sqlite3';
-import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import { LAST_PROTECTING_RANK, QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
 import {
   byteMask,
@@ -103,6 +103,34 @@ export interface Delivery {
   readonly sae: string;
 }
 
+/** A request to form keys for a master (`takeForMaster`, `leaseForMaster`). */
+export interface MasterTake {
+  readonly peer: string;
+  readonly master: string;
+  readonly slaves: readonly string[];
+  readonly localSlaves: readonly string[];
+  /** Slaves behind the peer KME: a reservation for them goes to the outbox in the same transaction. */
+  readonly remoteSlaves?: readonly string[];
+  /**
+   * No slave behind the peer: queue an erase notice (a reservation naming no slave) so the peer KME
+   * erases its copy of the chunks too. Ignored when `remoteSlaves` is non-empty.
+   */
+  readonly eraseAtPeer?: boolean;
+  readonly number: number;
+  readonly sizeBits: number;
+  readonly maxProvenanceRank?: number;
+  readonly nowMs: number;
+}
+
+/** How far a southbound file was read: byte offset and line number after the last stored line. */
+export interface SupplyMark {
+  readonly source: string;
+  /** Inode of the file when read (another file at the same path starts from 0). */
+  readonly ino: number;
+  readonly offset: number;
+  readonly line: number;
+}
+
 /** Options of `KeyStore.open`. */
 export interface KeyStoreOptions {
   /** Path of the SQLite file (`:memory:` for tests that need no durability). */
@@ -142,9 +170,9 @@ export class KeyStore {
   readonly #lock: ProcessLock | undefined;
   readonly #files: string[];
   readonly #levels = new Map<string, PoolLevel>();
-  readonly #dropped = new Map<string, number>();
   /** Use masks of partly used chunks (bit i = byte i used; mirror of table `chunk_use`). */
   readonly #used = new Map<string, number>();
+  readonly #dropped = new Map<string, number>();
   readonly #st: ReturnType<typeof prepare>;
 
   /** Opens (creating if needed) the store at `opts.path`. */
@@ -186,19 +214,45 @@ export class KeyStore {
     // The WAL file exists once the schema transaction has run; keep a descriptor to fsync it.
     this.#walFd = this.durability === 'group' ? openSync(`${opts.path}-wal`, 'r+') : undefined;
     this.#st = prepare(this.db);
-    for (const r of this.db
+    const pools = this.db.prepare('SELECT * FROM pools').all() as {
+      peer: string;
+      mine_bytes: number;
+      mine_chunks: number;
+      their_chunks: number;
+    }[];
+    for (const r of pools)
+      this.#levels.set(r.peer, {
+        mineBytes: r.mine_bytes,
+        mineChunks: r.mine_chunks,
+        theirChunks: r.their_chunks,
+      });
+    const uses = this.#st.selectUses.all() as { id: string; used: number; peer: string; mine: number }[];
+    for (const u of uses) this.#used.set(u.id, u.used);
+    if (pools.length === 0) this.#countPools(uses); // a store written before `pools` existed (or empty)
+  }
+
+  /** Levels from a scan of every chunk: once, for a store of schema version 1. */
+  #countPools(uses: readonly { used: number; peer: string; mine: number }[]): void {
+    const rows = this.db
       .prepare('SELECT peer, mine, COUNT(*) AS n, SUM(length(material)) AS b FROM chunks GROUP BY peer, mine')
-      .all() as { peer: string; mine: number; n: number; b: number }[]) {
+      .all() as { peer: string; mine: number; n: number; b: number }[];
+    for (const r of rows) {
       const l = this.level(r.peer);
       if (r.mine) {
         l.mineChunks = r.n;
         l.mineBytes = r.b - this.sealing.overhead * r.n;
       } else l.theirChunks = r.n;
     }
-    for (const u of this.#st.selectUses.all() as { id: string; used: number; peer: string; mine: number }[]) {
-      this.#used.set(u.id, u.used);
-      if (u.mine) this.level(u.peer).mineBytes -= usedBytes(u.used);
-    }
+    for (const u of uses) if (u.mine) this.level(u.peer).mineBytes -= usedBytes(u.used);
+    this.transaction(() => {
+      for (const p of this.peers()) this.#savePool(p);
+    });
+  }
+
+  /** Writes the level of `peer` (inside the caller's transaction, so it commits with the chunks). */
+  #savePool(peer: string): void {
+    const l = this.level(peer);
+    this.#st.upsertPool.run(peer, l.mineBytes, l.mineChunks, l.theirChunks);
   }
 
   /** Pool level of the link to `peer` (a live object; do not mutate). */
@@ -222,23 +276,62 @@ export class KeyStore {
   }
 
   /**
-   * Adds chunks from the link to `peer`; returns how many were stored. Chunks of a block already supplied
-   * once (even if consumed since) and duplicates are ignored; overflow beyond `maxChunksPerPeer` is
-   * dropped and counted (`droppedChunks`; the KME raises an alert).
+   * Adds chunks from the link to `peer` (whole items); returns how many were stored. Chunks of a block
+   * already supplied once (even if consumed since), duplicates and overflow are dropped.
    */
   addChunks(peer: string, chunks: readonly ChunkInput[]): number {
+    let added = 0;
+    this.transaction(() => {
+      const byBlock = new Map<string, ChunkInput[]>();
+      for (const c of chunks) {
+        let list = byBlock.get(c.blockId);
+        if (!list) byBlock.set(c.blockId, (list = []));
+        list.push(c);
+      }
+      for (const [blockId, list] of byBlock) {
+        if (this.beginItem(peer, blockId) !== 0) continue;
+        added += this.storeItemSlice(peer, blockId, list, list.length, list.length);
+      }
+    });
+    return added;
+  }
+
+  /**
+   * Starts storing supply item `blockId` from `peer`: returns the index of its first chunk still to be
+   * stored — 0 for a new item, where an earlier attempt stopped (a crash mid-item), or -1 when the item
+   * was stored completely before (then it is ignored: material consumed since must never return).
+   */
+  beginItem(peer: string, blockId: string): number {
+    if (this.#st.insertSupplied.run(peer, blockId).changes === 1) return 0;
+    const p = this.#st.selectProgress.get(peer, blockId) as { upto: number } | undefined;
+    return p ? p.upto : -1;
+  }
+
+  /**
+   * Stores `chunks` of item `blockId` (begun with `beginItem`) in one transaction; `upto` is the index
+   * after the last of them, `total` the item's chunk count. Records the progress (or, at the end, the
+   * item as complete and `mark`, how far a southbound file was read). Returns chunks stored. Not synced
+   * here: the caller makes it durable (`syncWal`) off the event loop.
+   */
+  storeItemSlice(
+    peer: string,
+    blockId: string,
+    chunks: readonly ChunkInput[],
+    upto: number,
+    total: number,
+    mark?: SupplyMark,
+  ): number {
     const l = this.level(peer);
     let added = 0;
     let dropped = 0;
+    const json = new Map<readonly string[], string>();
+    const text = (a: readonly string[]) => {
+      let t = json.get(a);
+      if (t === undefined) json.set(a, (t = JSON.stringify(a)));
+      return t;
+    };
     this.transaction(() => {
-      const fresh = new Map<string, boolean>();
       for (const c of chunks) {
-        let ok = fresh.get(c.blockId);
-        if (ok === undefined) {
-          ok = this.#st.insertSupplied.run(peer, c.blockId).changes === 1;
-          fresh.set(c.blockId, ok);
-        }
-        if (!ok) continue;
         if (l.mineChunks + l.theirChunks >= this.maxChunksPerPeer) {
           dropped++;
           continue;
@@ -250,8 +343,8 @@ export class KeyStore {
           mine,
           this.sealing.seal('chunks', { id: c.id, peer, mine }, c.material),
           rankOf(c.provenance),
-          JSON.stringify(c.path),
-          JSON.stringify(c.exposedTo),
+          text(c.path),
+          text(c.exposedTo),
           c.blockId,
         );
         if (r.changes === 0) continue;
@@ -261,8 +354,11 @@ export class KeyStore {
           l.mineBytes += c.material.length;
         } else l.theirChunks++;
       }
+      if (added > 0) this.#savePool(peer);
+      if (upto < total) this.#st.upsertProgress.run(peer, blockId, upto);
+      else this.#st.deleteProgress.run(peer, blockId);
+      if (mark) this.#st.upsertOffset.run(mark.source, mark.ino, mark.offset, mark.line);
     });
-    this.syncWalSync();
     if (dropped > 0) this.#dropped.set(peer, (this.#dropped.get(peer) ?? 0) + dropped);
     return added;
   }
@@ -272,28 +368,72 @@ export class KeyStore {
     return this.#dropped.get(peer) ?? 0;
   }
 
+  /** Records how far a southbound file was read (when its last items were ignored as seen before). */
+  saveMark(mark: SupplyMark): void {
+    this.#st.upsertOffset.run(mark.source, mark.ino, mark.offset, mark.line);
+  }
+
+  /** How far southbound file `source` was read and stored (undefined: never). */
+  supplyOffset(source: string): SupplyMark | undefined {
+    const r = this.#st.selectOffset.get(source) as { ino: number; offset: number; line: number } | undefined;
+    return r && { source, ...r };
+  }
+
   /**
    * Forms `number` keys of `sizeBits` from this KME's own chunks of the link to `peer`, erases the chunks,
    * logs the delivery to `master`, and keeps a copy for `localSlaves` (slaves served by this KME).
    * Throws KMS_KEY_EXHAUSTED (nothing changed) when the pool is too small.
    */
-  takeForMaster(req: {
-    peer: string;
-    master: string;
-    slaves: readonly string[];
-    localSlaves: readonly string[];
-    /** Slaves behind the peer KME: a reservation for them goes to the outbox in the same transaction. */
-    remoteSlaves?: readonly string[];
-    /**
-     * No slave behind the peer: queue an erase notice (a reservation naming no slave) so the peer KME
-     * erases its copy of the chunks too. Ignored when `remoteSlaves` is non-empty.
-     */
-    eraseAtPeer?: boolean;
-    number: number;
-    sizeBits: number;
-    maxProvenanceRank?: number;
-    nowMs: number;
-  }): FormedKey[] {
+  takeForMaster(req: MasterTake): FormedKey[] {
+    return this.#formForMaster(req, (k) =>
+      this.#st.logDelivery.run(k.keyId, 'master', req.master, req.nowMs),
+    );
+  }
+
+  /**
+   * A lease (./lease.ts): forms keys exactly as `takeForMaster` does — chunks erased, copies for local
+   * slaves, reservations for remote ones — but records each key as leased to `master` instead of delivered.
+   * `confirmLeased` turns a leased key into a delivery; `discardLeased` erases what is left after a stop.
+   */
+  leaseForMaster(req: MasterTake): FormedKey[] {
+    return this.#formForMaster(req, (k) =>
+      this.#st.insertLeased.run(k.keyId, req.peer, req.master, req.nowMs),
+    );
+  }
+
+  /** Logs leased keys `keyIds` as delivered to `master` (their lease entries go). */
+  confirmLeased(master: string, keyIds: readonly string[], nowMs: number): void {
+    for (const id of keyIds) {
+      if (this.#st.deleteLeased.run(id).changes !== 1)
+        throw new Error(`key ${id} is not leased (broken invariant: a lease key served twice)`);
+      this.#st.logDelivery.run(id, 'master', master, nowMs);
+    }
+  }
+
+  /**
+   * Erases every key still leased: not confirmed as delivered before the process stopped, so possibly
+   * delivered and never to be served again. Their copies for local slaves go too, and their reservations
+   * not yet sent to the peer become erase notices; each is logged in `discarded`. Returns how many keys were discarded.
+   */
+  discardLeased(nowMs: number): number {
+    const rows = this.db.prepare('SELECT key_id, peer, master FROM leased').all() as {
+      key_id: string;
+      peer: string;
+      master: string;
+    }[];
+    this.transaction(() => {
+      for (const r of rows) {
+        this.#st.deleteKey.run(r.key_id);
+        // An unsent reservation becomes an erase notice: the peer erases its copy of the chunks too.
+        this.#st.eraseOnlyOutboxKey.run(r.peer, r.key_id);
+        this.#st.insertDiscarded.run(r.key_id, r.master, nowMs);
+        this.#st.deleteLeased.run(r.key_id);
+      }
+    });
+    return rows.length;
+  }
+
+  #formForMaster(req: MasterTake, record: (k: FormedKey) => void): FormedKey[] {
     const bytes = req.sizeBits / 8;
     const l = this.level(req.peer);
     if (l.mineBytes < bytes * req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
@@ -323,10 +463,11 @@ export class KeyStore {
       } finally {
         for (const r of opened) r.material.fill(0);
       }
+      const remote = req.remoteSlaves ?? [];
+      const slaves = JSON.stringify(remote);
       for (const k of out) {
-        this.#st.logDelivery.run(k.keyId, 'master', req.master, req.nowMs);
+        record(k);
         if (req.localSlaves.length > 0) this.#insertKey(req.peer, k, req.master, req.localSlaves, req.nowMs);
-        const remote = req.remoteSlaves ?? [];
         if (remote.length > 0 || req.eraseAtPeer)
           this.#st.insertOutbox.run(
             k.keyId,
@@ -334,11 +475,12 @@ export class KeyStore {
             JSON.stringify(k.chunkIds),
             req.sizeBits,
             req.master,
-            JSON.stringify(remote),
+            slaves,
             req.nowMs,
             k.offset,
           );
       }
+      this.#savePool(req.peer);
       return out;
     });
   }
@@ -380,6 +522,7 @@ export class KeyStore {
     // No slaves: an erase notice (the owner delivered the key elsewhere or abandoned it) — copy erased.
     if (r.slaves.length > 0) this.#insertKey(peer, k, r.master, r.slaves, nowMs);
     k.key.fill(0);
+    this.#savePool(peer);
   }
 
   /**
@@ -518,11 +661,6 @@ export class KeyStore {
     const fd = this.#walFd;
     if (fd === undefined) return Promise.resolve();
     return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
-  }
-
-  /** `syncWal` for callers that cannot wait asynchronously (the southbound `supply`). */
-  syncWalSync(): void {
-    if (this.#walFd !== undefined) fdatasyncSync(this.#walFd);
   }
 
   /** Moves WAL content into the database and truncates the WAL (erases old frames holding keys). */

@@ -7,14 +7,18 @@
  *   optional: "provenance" ('qkd' default), "path", "exposed_to", "key_ID" (one key with this ID), "owner"
  *
  * A bad line is reported (line number and reason, never its content) and skipped. `follow` keeps reading
- * as the file grows (like `tail -f`), polling every 200 ms.
+ * as the file grows (like `tail -f`), polling every 200 ms. Reading resumes where the store says the last
+ * run stopped (a mark stored with each item), so a restart does not read a large file again.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
+import type { SupplyMark } from './store.ts';
 import type { KeySupply } from './supply.ts';
 
-/** Receives one parsed item (usually `kme.supply(peer, item)` bound to the peer). */
-export type SupplySink = (item: KeySupply) => unknown;
+/** Receives one parsed item and the mark after its line (usually `core.supply(peer, item, mark)`). */
+export type SupplySink = (item: KeySupply, mark: SupplyMark) => unknown;
 
 /** Parses one JSON line into a KeySupply; throws TypeError naming the problem (no key material). */
 export function parseSupplyLine(line: string, self: string, peer: string): KeySupply {
@@ -63,60 +67,105 @@ export interface SupplyFileOptions {
   /** Keep reading as the file grows. */
   readonly follow?: boolean;
   readonly onError?: (e: Error) => void;
+  /** Where an earlier run stopped (from the store): reading resumes there if it is the same file. */
+  readonly resume?: SupplyMark | undefined;
+  /** True while the store is behind (its supply queue is long): reading pauses. */
+  readonly busy?: () => boolean;
 }
 
+/** The stop function of a file being read, with a promise that resolves once it has read to the end. */
+export type SupplyFileReader = (() => void) & { readonly caughtUp: Promise<void> };
+
+/** Bytes read per step; the event loop gets a turn between steps. */
+const READ_BYTES = 1 << 20;
+const POLL_MS = 200;
+const BUSY_WAIT_MS = 10;
+
 /**
- * Feeds a JSON Lines file to `sink`: everything present now (synchronously), then — with `follow` —
- * whatever is appended. Returns a function that stops following.
+ * Feeds a JSON Lines file to `sink` in steps of at most 1 MiB, yielding to the event loop between steps
+ * (and while `busy()`), from `resume` when that names the same file (same inode, not longer than the file)
+ * or else from the start; with `follow`, keeps reading what is appended (polling every 200 ms). Each item
+ * comes with the mark after its line, for the store to record with it. A file replaced (new inode) or
+ * truncated is read again from its start (the store ignores blocks it has seen).
  */
-export function supplyFromFile(sink: SupplySink, path: string, opts: SupplyFileOptions): () => void {
+export function supplyFromFile(sink: SupplySink, path: string, opts: SupplyFileOptions): SupplyFileReader {
+  const source = resolve(path);
+  const report = opts.onError ?? (() => {});
+  let stopped = false;
+  let ino = -1;
   let offset = 0;
   let lineNo = 0;
-  let partial = '';
-  const report = opts.onError ?? (() => {});
-  const pump = () => {
-    let size: number;
+  let pending = Buffer.alloc(0);
+  const feed = (text: string, end: number) => {
+    lineNo++;
+    if (text.trim() === '') return;
     try {
-      size = statSync(path).size;
+      sink(parseSupplyLine(text, opts.self, opts.peer), { source, ino, offset: end, line: lineNo });
+    } catch (e) {
+      report(new Error(`${path}:${lineNo}: ${(e as Error).message}`));
+    }
+  };
+  const step = (): 'read' | 'end' | 'gone' => {
+    let st;
+    try {
+      st = statSync(source);
     } catch (e) {
       report(new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code}`));
-      return;
+      return 'gone';
     }
-    if (size <= offset) return;
-    const fd = openSync(path, 'r');
+    if (st.ino !== ino || st.size < offset) {
+      const r = opts.resume;
+      const same = ino === -1 && r !== undefined && r.ino === st.ino && r.offset <= st.size;
+      ino = st.ino;
+      offset = same ? r.offset : 0;
+      lineNo = same ? r.line : 0;
+      pending = Buffer.alloc(0);
+    }
+    if (st.size <= offset) return 'end';
+    const buf = Buffer.alloc(Math.min(st.size - offset, Math.max(READ_BYTES, pending.length)));
+    const fd = openSync(source, 'r');
     try {
-      const buf = Buffer.alloc(size - offset);
       readSync(fd, buf, 0, buf.length, offset);
-      offset = size;
-      const lines = (partial + buf.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      buf.fill(0);
-      for (const line of lines) {
-        lineNo++;
-        if (line.trim() === '') continue;
-        try {
-          sink(parseSupplyLine(line, opts.self, opts.peer));
-        } catch (e) {
-          report(new Error(`${path}:${lineNo}: ${(e as Error).message}`));
-        }
-      }
     } finally {
       closeSync(fd);
     }
-  };
-  pump();
-  if (!opts.follow) {
-    if (partial.trim() !== '') {
-      lineNo++;
-      try {
-        sink(parseSupplyLine(partial, opts.self, opts.peer));
-      } catch (e) {
-        report(new Error(`${path}:${lineNo}: ${(e as Error).message}`));
-      }
+    const data = pending.length ? Buffer.concat([pending, buf]) : buf;
+    const base = offset - pending.length;
+    offset += buf.length;
+    let at = 0;
+    for (let nl = data.indexOf(10, at); nl >= 0; nl = data.indexOf(10, at)) {
+      feed(data.toString('utf8', at, nl), base + nl + 1);
+      at = nl + 1;
     }
-    return () => {};
-  }
-  const timer = setInterval(pump, 200);
-  timer.unref();
-  return () => clearInterval(timer);
+    pending = Buffer.from(data.subarray(at));
+    data.fill(0);
+    return 'read';
+  };
+  let caught!: () => void;
+  const caughtUp = new Promise<void>((r) => (caught = r));
+  void (async () => {
+    while (!stopped) {
+      if (opts.busy?.()) {
+        await sleep(BUSY_WAIT_MS, undefined, { ref: false });
+        continue;
+      }
+      const r = step();
+      if (r === 'read') {
+        await new Promise((res) => setImmediate(res));
+        continue;
+      }
+      caught();
+      if (!opts.follow) {
+        if (r === 'end' && pending.length > 0 && pending.toString('utf8').trim() !== '')
+          feed(pending.toString('utf8'), offset);
+        pending.fill(0);
+        return;
+      }
+      await sleep(POLL_MS, undefined, { ref: false });
+    }
+  })();
+  const stop = () => {
+    stopped = true;
+  };
+  return Object.assign(stop, { caughtUp });
 }

@@ -39,9 +39,12 @@ export type SupplyItem = FinalKeyBlock | KeySupply;
 /** qkdnet's fixed namespace for chunk IDs (a random v4 UUID chosen once). */
 export const QKDNET_UUID_NAMESPACE = '6f8a3c1e-4b2d-4f5a-9e7c-0d1b2a3f4e5d';
 
+const QKDNET_NS_BYTES = Buffer.from(QKDNET_UUID_NAMESPACE.replace(/-/g, ''), 'hex');
+
 /** Name-based UUID version 5 (RFC 9562 §5.5): SHA-1 of namespace bytes ‖ UTF-8 name, version and variant set. */
 export function uuidV5(name: string, namespace: string = QKDNET_UUID_NAMESPACE): string {
-  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const ns =
+    namespace === QKDNET_UUID_NAMESPACE ? QKDNET_NS_BYTES : Buffer.from(namespace.replace(/-/g, ''), 'hex');
   if (ns.length !== 16) throw new TypeError(`uuidV5: namespace "${namespace}" is not a UUID`);
   const h = createHash('sha1').update(ns).update(name, 'utf8').digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
@@ -65,6 +68,23 @@ function isBlock(item: SupplyItem): item is FinalKeyBlock {
  * TypeError on misuse (no id, empty key).
  */
 export function chunksFor(self: string, peer: string, item: SupplyItem): ChunkInput[] {
+  const c = chunkCutter(self, peer, item);
+  return c.slice(0, c.total);
+}
+
+/** Chunks of one supply item, cut on demand: `slice(from, to)` derives only those (IDs are hashes). */
+export interface ChunkCutter {
+  /** The supply ledger's name of the item (block id, or key ID for a tagged key). */
+  readonly blockId: string;
+  readonly total: number;
+  slice(from: number, to: number): ChunkInput[];
+}
+
+/**
+ * `chunksFor` in pieces, so a large item (10⁸ bits are 390,625 chunks) is cut and stored a slice at a
+ * time without holding the event loop. The cutter keeps a reference to `item.key`.
+ */
+export function chunkCutter(self: string, peer: string, item: SupplyItem): ChunkCutter {
   const pair = self < peer ? `${self}|${peer}` : `${peer}|${self}`;
   if (isBlock(item)) {
     const bytes = Math.floor(item.bits / 8);
@@ -90,7 +110,8 @@ export function chunksFor(self: string, peer: string, item: SupplyItem): ChunkIn
     if (item.key.length <= CHUNK_BYTES) {
       const last = parseInt(item.keyId.slice(-1), 16) || 0;
       const mine = item.owner !== undefined ? item.owner === self : ownsChunk(self, peer, last);
-      return [{ id: item.keyId.toLowerCase(), material: item.key, mine, ...baseMeta(meta, item.keyId) }];
+      const one = { id: item.keyId.toLowerCase(), material: item.key, mine, ...baseMeta(meta, item.keyId) };
+      return { blockId: item.keyId, total: 1, slice: (from, to) => (from <= 0 && to >= 1 ? [one] : []) };
     }
     return cut(item.key, `qkdnet:${pair}:key:${item.keyId}`, item.keyId, meta);
   }
@@ -111,16 +132,20 @@ function baseMeta(m: CutMeta, blockId: string) {
   return { provenance: m.provenance, path: m.path, exposedTo: m.exposedTo, blockId };
 }
 
-function cut(key: Uint8Array, name: string, blockId: string, m: CutMeta): ChunkInput[] {
-  const out: ChunkInput[] = [];
-  for (let i = 0, off = 0; off < key.length; i++, off += CHUNK_BYTES) {
-    const mine = m.owner !== undefined ? m.owner === m.self : ownsChunk(m.self, m.peer, i);
-    out.push({
-      id: uuidV5(`${name}:${i}`),
-      material: key.slice(off, off + CHUNK_BYTES),
-      mine,
-      ...baseMeta(m, blockId),
-    });
-  }
-  return out;
+function cut(key: Uint8Array, name: string, blockId: string, m: CutMeta): ChunkCutter {
+  const total = Math.ceil(key.length / CHUNK_BYTES);
+  const base = baseMeta(m, blockId);
+  return {
+    blockId,
+    total,
+    slice(from, to) {
+      const out: ChunkInput[] = [];
+      for (let i = Math.max(0, from); i < Math.min(to, total); i++) {
+        const mine = m.owner !== undefined ? m.owner === m.self : ownsChunk(m.self, m.peer, i);
+        const off = i * CHUNK_BYTES;
+        out.push({ id: uuidV5(`${name}:${i}`), material: key.slice(off, off + CHUNK_BYTES), mine, ...base });
+      }
+      return out;
+    },
+  };
 }

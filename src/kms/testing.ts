@@ -167,6 +167,7 @@ export async function startPair(
     b = await startKme({ ...cfg.b, port, peers: [{ ...cfg.b.peers![0]!, url: a.url }] }, opts.options);
   }
   for (let i = 0; i < (opts.blocks ?? 2); i++) supplyBoth(a, b, testBlock(7, `blk-${i}`, opts.bytes ?? 4096));
+  await Promise.all([a.settled(), b.settled()]);
   return {
     a,
     b,

@@ -25,16 +25,12 @@ const wal = openSync(join(dir, 'kme-a.db-wal'), 'r');
 const record = () => appendFileSync(join(dir, 'synced.log'), `${fstatSync(wal).size}\n`);
 const store = kme.store;
 const syncWal = store.syncWal.bind(store);
-const syncWalSync = store.syncWalSync.bind(store);
 store.syncWal = async () => {
   await syncWal();
   record();
 };
-store.syncWalSync = () => {
-  syncWalSync();
-  record();
-};
 kme.supply('kme-b', fixtureBlock('kme-a~kme-b'));
+await kme.settled(); // stored and synced (supply is synced off the event loop)
 process.stdout.write(
   `${JSON.stringify({ chunks: store.chunkIds(), mineBytes: store.level('kme-b').mineBytes })}\n`,
 );
