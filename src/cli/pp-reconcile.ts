@@ -51,8 +51,10 @@ export interface ReconcileEndReport {
   leaked_bits: number[];
   round_trips: number[];
   efficiency: number[];
-  /** Per frame, a 64-bit digest of this end's frame after reconciliation ('' when discarded). */
+  /** Per frame, a 64-bit digest of this end's frame after reconciliation ('' when none). */
   digests: string[];
+  /** Per frame, whether this end accepted it (verified and authenticated). */
+  frame_ok: boolean[];
   cpu_seconds: number;
   wall_start_ms: number;
   wall_end_ms: number;
@@ -98,6 +100,7 @@ export function emptyReport(role: 'alice' | 'bob', frames: number): ReconcileEnd
     round_trips: [],
     efficiency: [],
     digests: new Array<string>(frames).fill(''),
+    frame_ok: new Array<boolean>(frames).fill(false),
     cpu_seconds: 0,
     wall_start_ms: 0,
     wall_end_ms: 0,
@@ -136,6 +139,7 @@ export function reconcileEnd(
       return end;
     },
     onOutcome: (oc, unit) => {
+      report.frame_ok[oc.unit] = oc.ok;
       if (oc.ok) report.frames_ok++;
       else {
         report.frames_discarded++;

@@ -17,7 +17,7 @@ import { CHILD_NAME } from './connections.ts';
 import { createNetnsPair, NETNS_ADDR, type NetnsPair } from './netns.ts';
 import { viciText, type ViciMessage } from './vici-codec.ts';
 import { ViciClient } from './vici-client.ts';
-import { makePrivateSubdir } from './workdir.ts';
+import { assertOwnSocket, makePrivateSubdir } from './workdir.ts';
 
 const run = promisify(execFile);
 
@@ -62,6 +62,7 @@ export async function startTestbed(prefix: string, dir: string): Promise<Testbed
     ] as const) {
       const charon = await startCharon(name, ns, join(dir, name));
       charons.push(charon);
+      assertOwnSocket(charon.viciPath); // still our daemon's socket, in our private directory
       started.push({ charon, vici: await ViciClient.connect(charon.viciPath) });
     }
   } catch (e) {

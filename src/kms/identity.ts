@@ -117,8 +117,8 @@ export interface KmeExpectation {
 }
 
 /**
- * A `checkServerIdentity` for TLS clients of a KME: Node's host-name check, then the kme role (see `role`), the
- * expected KME id among the DNS SANs, the SPKI pin and the CRL. Returns an Error to refuse.
+ * A `checkServerIdentity` for TLS clients of a KME: Node's host-name check, then the kme role (see
+ * `role`), the expected KME id among the DNS SANs, the SPKI pin and the CRL. Returns an Error to refuse.
  */
 export function serverCheck(expect: KmeExpectation) {
   return (host: string, cert: PeerCertificate): Error | undefined => {

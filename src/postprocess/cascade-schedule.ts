@@ -81,6 +81,13 @@ export function cascadeSchedule(name: ReconcileAlgorithmName): CascadeSchedule {
   throw new RangeError(`Unknown reconciliation algorithm "${String(name)}"`);
 }
 
+/**
+ * Whose cache a shuffle goes in: Bob's corrector and Alice's responder each keep their own, so two ends in
+ * one process (tests, the memory channel, `runPipeline`) do the same work as two separate machines and
+ * never profit from each other's permutations; `shared` is for callers outside a protocol end.
+ */
+export type CacheOwner = 'alice' | 'bob' | 'shared';
+
 /** A public shuffle: `perm[i]` is the original index at shuffled position i, `inv` its inverse. */
 export interface Shuffle {
   readonly perm: Uint32Array;
@@ -207,14 +214,20 @@ function isPartitionPass(n: number, k: number): boolean {
  * in two. Other passes draw one Fisher–Yates permutation. Cached per (n, seed, pass, k), which helps only
  * when a seed is reused: the two-party runtime announces a fresh seed per frame.
  */
-export function passShuffle(n: number, seed: number, pass: number, k: number): Shuffle | null {
+export function passShuffle(
+  n: number,
+  seed: number,
+  pass: number,
+  k: number,
+  end: CacheOwner = 'shared',
+): Shuffle | null {
   if (pass <= 1) return null;
-  const id = `${n}:${seed}:${pass}:${k}`;
+  const id = `${end}:${n}:${seed}:${pass}:${k}`;
   const hit = cache.get(id);
   if (hit) return hit;
   const perm = new Uint32Array(n);
   if (isPartitionPass(n, k)) {
-    const masks = passBlockMasks(n, seed, pass, k)!;
+    const masks = passBlockMasks(n, seed, pass, k, end)!;
     const words = masks.length >>> 1;
     const mid = setPositions(masks.subarray(0, words), perm, 0);
     setPositions(masks.subarray(words), perm, mid);
@@ -254,15 +267,21 @@ const maskCache = new Map<string, Uint32Array>();
  * the unshuffled key, so passes whose blocks are all even never build a shuffled copy. Null when the pass
  * is unshuffled or has more than MASKED_BLOCKS_MAX blocks.
  */
-export function passBlockMasks(n: number, seed: number, pass: number, k: number): Uint32Array | null {
+export function passBlockMasks(
+  n: number,
+  seed: number,
+  pass: number,
+  k: number,
+  end: CacheOwner = 'shared',
+): Uint32Array | null {
   const blocks = Math.ceil(n / k);
   if (pass <= 1 || blocks > MASKED_BLOCKS_MAX) return null;
-  const id = `${n}:${seed}:${pass}:${k}`;
+  const id = `${end}:${n}:${seed}:${pass}:${k}`;
   const hit = maskCache.get(id);
   if (hit) return hit;
   if (isPartitionPass(n, k))
     return remember(maskCache, id, partitionMasks(n, k, streamOf(seed, 'part', n, pass, k)));
-  const sh = passShuffle(n, seed, pass, k)!;
+  const sh = passShuffle(n, seed, pass, k, end)!;
   const words = (n + 31) >>> 5;
   const masks = new Uint32Array(blocks * words);
   const perm = sh.perm;

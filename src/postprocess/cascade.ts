@@ -178,9 +178,9 @@ export class CascadeCorrector implements ErrorCorrector {
     const n = this.#n;
     const k = this.#schedule.blockSize(pass, this.#setup.qberEstimate, n);
     const blocks = Math.ceil(n / k);
-    const masks = passBlockMasks(n, this.#setup.shuffleSeed, pass, k);
+    const masks = passBlockMasks(n, this.#setup.shuffleSeed, pass, k, 'bob');
     // With masks the block parities need no permutation; it is built when a block is first bisected.
-    const shuffle = masks ? null : passShuffle(n, this.#setup.shuffleSeed, pass, k);
+    const shuffle = masks ? null : passShuffle(n, this.#setup.shuffleSeed, pass, k, 'bob');
     const treeSize = 2 * pow2ceil(k);
     this.#passes.push({
       pass,
@@ -256,7 +256,7 @@ export class CascadeCorrector implements ErrorCorrector {
   /** The pass's shuffled copy of Bob's current key, built on first use. */
   #copyOf(ps: PassState): Uint32Array {
     if (!ps.copy) {
-      ps.shuffle ??= passShuffle(this.#n, this.#setup.shuffleSeed, ps.pass, ps.k);
+      ps.shuffle ??= passShuffle(this.#n, this.#setup.shuffleSeed, ps.pass, ps.k, 'bob');
       ps.copy = new Uint32Array(this.#key.length);
       gatherShuffled(this.#key, ps.shuffle!.perm, this.#n, ps.copy);
     }
@@ -394,7 +394,7 @@ export class CascadeResponder implements ParityResponder {
     if (!c) {
       const n = this.#setup.n;
       const k = this.#schedule.blockSize(p + 1, this.#setup.qberEstimate, n);
-      const sh = passShuffle(n, this.#setup.shuffleSeed, p + 1, k);
+      const sh = passShuffle(n, this.#setup.shuffleSeed, p + 1, k, 'alice');
       if (sh) {
         c = new Uint32Array(this.#key.length);
         gatherShuffled(this.#key, sh.perm, this.#setup.n, c);
@@ -417,7 +417,7 @@ export class CascadeResponder implements ParityResponder {
       if (!(Number.isInteger(req.blockCount) && req.blockCount >= 0 && req.blockCount <= blocks))
         throw new RangeError(`Cascade asks ${req.blockCount} block parities of ${blocks}`);
       const all = new Uint8Array(blocks);
-      const masks = passBlockMasks(n, this.#setup.shuffleSeed, req.blockPass + 1, k);
+      const masks = passBlockMasks(n, this.#setup.shuffleSeed, req.blockPass + 1, k, 'alice');
       if (masks) maskedBlockParities(this.#key, masks, all);
       else {
         const c = this.#copy(req.blockPass);

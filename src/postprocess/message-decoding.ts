@@ -84,10 +84,29 @@ class ByteReader {
   }
 
   text(): string {
+    const n = this.u32();
+    this.#need(n);
+    const b = this.#b;
+    const at = this.#at;
+    this.#at += n;
+    // Field names and message types are short ASCII: build them directly (no copy, no TextDecoder).
+    if (n <= 64) {
+      let s = '';
+      for (let i = at; i < at + n; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) return this.#utf8(at, n);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return this.#utf8(at, n);
+  }
+
+  #utf8(at: number, n: number): string {
     try {
-      return utf8.decode(this.bytes());
+      return utf8.decode(this.#b.subarray(at, at + n));
     } catch {
-      throw new MessageDecodeError(`invalid UTF-8 before offset ${this.#at}`);
+      throw new MessageDecodeError(`invalid UTF-8 before offset ${at + n}`);
     }
   }
 }

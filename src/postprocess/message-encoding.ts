@@ -183,15 +183,21 @@ function write(w: ByteWriter, v: unknown): void {
   } else throw new TypeError(`Cannot encode a ${typeof v} in a classical message`);
 }
 
-/** The canonical bytes of a message (plain objects of numbers, strings, typed arrays and BitArrays). */
-export function encodeMessage(message: unknown): Uint8Array {
-  const w = new ByteWriter();
-  write(w, message);
-  return w.result();
-}
-
 /** One writer reused by `encodeMessageWords` (authentication hashes every message; no per-message buffer). */
 const shared = new ByteWriter();
+/** Another for `encodeMessage`, whose result is a copy (so the two never overwrite each other's bytes). */
+const forCopy = new ByteWriter();
+
+/** The canonical bytes of a message (plain objects of numbers, strings, typed arrays and BitArrays). */
+export function encodeMessage(message: unknown): Uint8Array {
+  forCopy.reset();
+  try {
+    write(forCopy, message);
+    return forCopy.result();
+  } finally {
+    forCopy.reset();
+  }
+}
 
 /**
  * The same bytes as `encodeMessage`, as little-endian 32-bit words zero-padded to whole 16-byte blocks,
