@@ -9,7 +9,7 @@
  * - GMP through Debian's python3-gmpy2: ((a·x + b) & (2^{n+m} − 1)) >> n on mpz integers (conversions
  *   excluded: the baseline gets its operands ready-made). Skipped with a line saying so when python3 or
  *   gmpy2 is missing.
- * Rounds alternate between the three so each sees the same load; per hash the CPU time of the measuring
+ * After three untimed calls of each qkdnet path (JIT warm-up), rounds alternate between the three so each sees the same load; per hash the CPU time of the measuring
  * process (JS: process.cpuUsage; Python: time.process_time) and the wall time. Outputs of the two qkdnet
  * paths are checked equal. Writes bench/results/pa.json.
  */
@@ -78,6 +78,11 @@ for (const n of sizes) {
   const fast = privacyAmplify('multiply-add-shift', key, seed, m);
   if (!fast.equals(multiplyAddShiftBigInt(key, seed, m)))
     throw new Error(`FFT and BigInt hashes differ at n = ${n}`);
+  // Untimed warm-up: V8 compiles the hot loops during the first calls.
+  for (let i = 0; i < 3; i++) {
+    privacyAmplify('multiply-add-shift', key, seed, m);
+    multiplyAddShiftBigInt(key, seed, m);
+  }
   const sum = { js: { cpu: 0, wall: 0 }, big: { cpu: 0, wall: 0 }, gmp: { cpu: 0, wall: 0 } };
   for (let r = 0; r < ROUNDS; r++) {
     const js = time(() => privacyAmplify('multiply-add-shift', key, seed, m), reps);

@@ -8,7 +8,8 @@
  *   the linear convolution of the digit sequences (A. Schönhage, V. Strassen, "Schnelle Multiplikation
  *   großer Zahlen", Computing 7 (1971)), computed as a cyclic convolution of power-of-two length L.
  * - Both real digit sequences travel in one complex transform (a + i·x) whose spectra are separated by
- *   conjugate symmetry (Press et al., Numerical Recipes §12.3). The forward transform is radix-4
+ *   conjugate symmetry, and the real product comes back through a transform of half the length (Press et
+ *   al., Numerical Recipes §12.3). The forward transform is radix-4
  *   decimation in frequency (Gentleman–Sande; natural order in, bit-reversed out), the inverse is the
  *   mirrored decimation in time (bit-reversed in, natural out), so no bit-reversal permutation is done; in
  *   bit-reversed order the partner of frequency k, L − k, sits at 3·2^j − 1 − p for position p in [2^j, 2^{j+1}).
@@ -148,6 +149,51 @@ export function inverseDit(re: Float64Array, im: Float64Array): void {
   }
 }
 
+const halfTwiddles = new Map<number, { re: Float64Array; im: Float64Array }>();
+
+/**
+ * The real sequence c = L × IDFT(P) from its Hermitian spectrum P (bit-reversed order, length L) with a
+ * transform of length L/2: frequencies f and f + L/2 sit at positions 2j and 2j + 1, so
+ * Z_j = (P_f + P_{f+L/2}) + i·e^{2πif/L}(P_f − P_{f+L/2}) is the spectrum of z_u = c_{2u} + i·c_{2u+1}
+ * (the real-output half of Numerical Recipes §12.3). Leaves c in `re`.
+ */
+export function realInverse(re: Float64Array, im: Float64Array): void {
+  const L = re.length;
+  const H = L >> 1;
+  let t = halfTwiddles.get(L);
+  if (!t) {
+    const bits = 31 - Math.clz32(H);
+    t = { re: new Float64Array(H), im: new Float64Array(H) };
+    for (let j = 0; j < H; j++) {
+      let f = 0;
+      for (let b = 0; b < bits; b++) f |= ((j >>> b) & 1) << (bits - 1 - b);
+      t.re[j] = Math.cos((2 * Math.PI * f) / L);
+      t.im[j] = Math.sin((2 * Math.PI * f) / L);
+    }
+    if (halfTwiddles.size > 6) halfTwiddles.clear();
+    halfTwiddles.set(L, t);
+  }
+  const { re: cr, im: ci } = t;
+  for (let j = 0; j < H; j++) {
+    const ar = re[2 * j]!;
+    const ai = im[2 * j]!;
+    const br = re[2 * j + 1]!;
+    const bi = im[2 * j + 1]!;
+    const dr = ar - br;
+    const di = ai - bi;
+    const or = dr * cr[j]! - di * ci[j]!;
+    const oi = dr * ci[j]! + di * cr[j]!;
+    re[j] = ar + br - oi;
+    im[j] = ai + bi + or;
+  }
+  inverseDit(re.subarray(0, H), im.subarray(0, H));
+  for (let u = H - 1; u >= 0; u--) {
+    const y = im[u]!;
+    re[2 * u] = re[u]!;
+    re[2 * u + 1] = y;
+  }
+}
+
 /** Bits [from, from + len) of packed words as D-bit digits into out (balanced: in [−2^{D−1}, 2^{D−1})). */
 function digits(
   words: Uint32Array,
@@ -178,7 +224,7 @@ function digits(
     }
     out[j] = d;
   }
-  if (carry) out[count] = 1;
+  out[count] = carry; // the balanced top digit's carry (0 for plain digits); out must be longer than count
 }
 
 const INV_P = 1 / P;
@@ -191,12 +237,27 @@ function reduce(v: number): number {
   return r;
 }
 
-/** Σ digit_j · 2^{Dj} mod P for digits |d| < 2^20 (Horner: acc·R + d < 2^53 stays exact). */
+/**
+ * Σ digit_j · 2^{Dj} mod P for |d| < 2^48 (Horner: acc·R⁴ + d < 2^52 + 2^48 stays exact), as four
+ * interleaved Horner chains in R⁴ so the dependent multiply–reduce steps overlap.
+ */
 function modP(d: Float64Array, count: number, D: number): number {
   const R = 2 ** D % P;
-  let acc = 0;
-  for (let j = count - 1; j >= 0; j--) acc = reduce(acc * R + d[j]!);
-  return acc;
+  const R2 = reduce(R * R);
+  const R4 = reduce(R2 * R2);
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  const top = count + ((4 - (count & 3)) & 3); // digits past count read as 0
+  for (let j = top - 4; j >= 0; j -= 4) {
+    a0 = reduce(a0 * R4 + (j < count ? d[j]! : 0));
+    a1 = reduce(a1 * R4 + (j + 1 < count ? d[j + 1]! : 0));
+    a2 = reduce(a2 * R4 + (j + 2 < count ? d[j + 2]! : 0));
+    a3 = reduce(a3 * R4 + (j + 3 < count ? d[j + 3]! : 0));
+  }
+  // Σ_k a_k · R^k
+  return reduce(reduce(reduce(reduce(a3 * R) + a2) * R + a1) * R + a0);
 }
 
 /** Scratch transforms per length (reused: fresh megabyte arrays cost more in page faults than the FFT). */
@@ -230,12 +291,12 @@ export function fftMultiplyAddBits(
     scratch.set(L, buf);
   }
   const { re, im } = buf;
-  re.fill(0);
-  im.fill(0);
   digits(seed, aFrom, w, D, re, true);
   digits(key, 0, xLen, D, im, true);
   const na = Math.ceil(w / D) + 1;
   const nx = Math.ceil(xLen / D) + 1;
+  re.fill(0, na);
+  im.fill(0, nx);
   const aMod = modP(re, na, D);
   const xMod = modP(im, nx, D);
   forwardDif(re, im);
@@ -263,23 +324,19 @@ export function fftMultiplyAddBits(
     }
     if (lo * 2 >= L) break;
   }
-  inverseDit(re, im);
+  realInverse(re, im);
   // Round and check: every coefficient near an integer, and the product right mod P.
   let worst = 0;
   const c = re;
-  const R = 2 ** D % P;
-  let acc = 0;
-  for (let k = L - 1; k >= 0; k--) {
+  for (let k = 0; k < L; k++) {
     const v = re[k]! / L;
     const r = Math.round(v);
     const e = Math.abs(v - r);
     if (e > worst) worst = e;
     c[k] = r;
-    acc = reduce(acc * R + reduce(r));
   }
-  if (worst > 0.25 || acc !== (aMod * xMod) % P) return null;
+  if (worst > 0.25 || modP(c, L, D) !== (aMod * xMod) % P) return null;
   const bd = im;
-  bd.fill(0);
   digits(seed, bFrom, w, D, bd, false);
   const out = new Uint32Array(((to - from + 31) >>> 5) + 1);
   const full = 2 ** D;
