@@ -70,6 +70,23 @@ export function createKmeMetrics(core: KmeCore): KmeMetrics {
       for (const p of core.store.peers()) this.inc({ peer: p }, core.store.droppedChunks(p));
     },
   });
+  new Counter({
+    name: 'qkdnet_kme_leased_keys_discarded_total',
+    help: 'Leased keys found unconfirmed at start (the KME had stopped without a clean close) and erased, never served.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(core.discardedAtStart);
+    },
+  });
+  new Gauge({
+    name: 'qkdnet_kme_supply_queue_chunks',
+    help: 'Chunks of southbound supply waiting to be stored (stored in slices off the request path).',
+    registers: [registry],
+    collect() {
+      this.set(core.pump.backlog);
+    },
+  });
   new Gauge({
     name: 'qkdnet_kme_pending_slave_keys',
     help: 'Keys reserved for slave SAEs of this KME and not yet fetched.',

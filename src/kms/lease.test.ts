@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KmeCore } from './core.ts';
+import { createKmeMetrics } from './metrics.ts';
+import { KeyStore } from './store.ts';
+import { chunksFor } from './supply.ts';
+import { testBlock } from './testing.ts';
+
+const cfg = {
+  id: 'kme-a',
+  tls: { cert: 'x', key: 'x', ca: 'x' },
+  store: 'unused',
+  saes: [{ id: 'sae-a' }, { id: 'sae-c' }],
+  peers: [{ id: 'kme-b', url: 'https://127.0.0.1:1', saes: ['sae-b'] }],
+};
+
+test('a stop without close discards the unconfirmed leased keys: counted, logged, in the metric, never served', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-lease-'));
+  const path = join(dir, 'a.db');
+  try {
+    const first = KeyStore.open({ path, lock: false });
+    first.addChunks('kme-b', chunksFor('kme-a', 'kme-b', testBlock(1, 'l-1', 4096)));
+    const take = { peer: 'kme-b', master: 'sae-a', slaves: ['sae-c'], localSlaves: ['sae-c'] };
+    const leased = first.leaseForMaster({ ...take, number: 10, sizeBits: 256, nowMs: 1 });
+    first.confirmLeased(
+      'sae-a',
+      leased.slice(0, 3).map((k) => k.keyId),
+      2,
+    );
+    assert.throws(() => first.confirmLeased('sae-a', [leased[0]!.keyId], 3), /not leased/);
+    // The process "dies": the first handle is never closed; a new one opens the same file.
+    const warnings: string[] = [];
+    const second = KeyStore.open({ path, lock: false });
+    const core = new KmeCore(cfg, second, undefined, {
+      warn: (_o, m) => warnings.push(m),
+      error: () => {},
+    });
+    assert.equal(core.discardedAtStart, 7);
+    assert.match(warnings.join('\n'), /discarded 7 leased keys/);
+    assert.match(
+      await createKmeMetrics(core).registry.metrics(),
+      /qkdnet_kme_leased_keys_discarded_total\{kme="kme-a"\} 7/,
+    );
+    const log = second.deliveries();
+    assert.deepEqual(
+      log.filter((d) => d.role === 'master').map((d) => d.keyId),
+      leased.slice(0, 3).map((k) => k.keyId),
+    );
+    // The discarded keys' copies for the local slave are gone; the confirmed ones remain fetchable.
+    const waiting = new Set(second.keyIds());
+    for (const k of leased.slice(3)) assert.ok(!waiting.has(k.keyId));
+    for (const k of leased.slice(0, 3)) assert.ok(waiting.has(k.keyId));
+    // Their chunks never come back: every key served from now on is new.
+    const later = await core.encKeys('sae-a', 'sae-c', { number: 20 });
+    const old = new Set(leased.map((k) => k.keyId));
+    for (const k of later) assert.ok(!old.has(k.keyId));
+    // What a stop now would discard is at least what the lease holds unserved (a refill may be syncing).
+    const unserved = core.leases.leasedBits('sae-a', 'sae-c') / 256;
+    assert.ok(second.discardLeased(4) >= unserved);
+    core.stop();
+    second.close();
+    first.db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
