@@ -32,6 +32,10 @@ export const ERROR_CATALOGUE = {
     status: 503,
     summary: 'A peer KME could not be reached or refused the reservation.',
   },
+  KMS_QUOTA_EXCEEDED: {
+    status: 503,
+    summary: "The SAE's rate limit, or the pool share reserved for other SAEs, does not admit the request.",
+  },
   KMS_STORE_FAILED: { status: 503, summary: 'The key store could not complete a durable write.' },
   STORE_LOCKED: {
     status: 409,

@@ -28,6 +28,16 @@ const Pin = Type.Object(
   { additionalProperties: false },
 );
 
+/** A per-SAE quota (./quota.ts): reserved pool share and token-bucket rate limit, in bits. */
+const Quota = Type.Object(
+  {
+    bitsPerSecond: Type.Optional(Type.Integer({ minimum: 1 })),
+    burstBits: Type.Optional(Type.Integer({ minimum: 8 })),
+    reserveBits: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
 const Schema = Type.Object(
   {
     id: Id,
@@ -57,6 +67,7 @@ const Schema = Type.Object(
         /** A test SAE: may receive `simulated-deterministic` keys (reproducible from a public seed). */
         test: Type.Optional(Type.Boolean()),
         pin: Type.Optional(Pin),
+        quota: Type.Optional(Quota),
       }),
       { minItems: 1 },
     ),
@@ -79,6 +90,7 @@ const Schema = Type.Object(
         maxPerRequest: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
         maxSaeIdCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 64 })),
         maxChunksPerPeer: Type.Optional(Type.Integer({ minimum: 1 })),
+        saeQuota: Type.Optional(Quota), // every SAE without its own `quota`
       }),
     ),
     supply: Type.Optional(

@@ -20,6 +20,7 @@ import {
 import { GroupCommitter } from './batcher.ts';
 import { keyLimits, type KeyLimits, type KmeConfig } from './config.ts';
 import type { PeerLink } from './peer.ts';
+import { SaeQuotas } from './quota.ts';
 import { relaySaeId } from './relay-route.ts';
 import type { FormedKey, KeyStore, ReservationRecord } from './store.ts';
 import { LeaseBook } from './lease.ts';
@@ -83,6 +84,8 @@ export class KmeCore {
   readonly limits: KeyLimits;
   readonly store: KeyStore;
   readonly committer: GroupCommitter;
+  /** Per-SAE quotas and rate limits (config `saes[].quota`, `keys.saeQuota`). */
+  readonly quotas: SaeQuotas;
   /** Southbound supply queue (./supply-pump.ts). */
   readonly pump: SupplyPump;
   /** Leased keys per role (./lease.ts). */
@@ -108,6 +111,7 @@ export class KmeCore {
     this.limits = keyLimits(config);
     this.store = store;
     this.committer = new GroupCommitter(store);
+    this.quotas = new SaeQuotas(config);
     this.pump = new SupplyPump(store, log);
     this.leases = new LeaseBook(store, this.committer, (p) => this.pushReservations(p));
     this.#peer = peer;
@@ -264,17 +268,38 @@ export class KmeCore {
     const localSlaves = slaves.filter((s) => this.#local.has(s));
     const remoteSlaves = slaves.filter((s) => !this.#local.has(s));
     const peer = pool.peer;
-    const take = {
-      peer,
-      master: caller,
-      slaves,
-      localSlaves,
-      remoteSlaves,
-      // All slaves here: the link's other KME holds the same chunks; it is told to erase them.
-      eraseAtPeer: true,
-      sizeBits,
-      maxProvenanceRank: maxRank,
-    };
+    // Per-SAE quota (./quota.ts): the other SAEs' reserves stay in the pool; the rate budget pays first.
+    const keep = this.quotas.keepFor(caller);
+    if (keep > 0 && this.store.level(peer).mineBytes * 8 - keep < number * sizeBits)
+      throw new QkdnetError(
+        'KMS_QUOTA_EXCEEDED',
+        `Cannot serve ${number} key(s) of ${sizeBits} bits to SAE "${caller}": ${keep} bits of the pool are reserved for other SAEs`,
+      );
+    const refund = this.quotas.charge(caller, number * sizeBits, Date.now());
+    try {
+      return await this.#serveMaster(peer, number, {
+        peer,
+        master: caller,
+        slaves,
+        localSlaves,
+        remoteSlaves,
+        // All slaves here: the link's other KME holds the same chunks; it is told to erase them.
+        eraseAtPeer: true,
+        sizeBits,
+        maxProvenanceRank: maxRank,
+      });
+    } catch (e) {
+      refund();
+      throw e;
+    }
+  }
+
+  async #serveMaster(
+    peer: string,
+    number: number,
+    take: Omit<Parameters<KeyStore['takeForMaster']>[0], 'number' | 'nowMs'>,
+  ): Promise<FormedKey[]> {
+    const sizeBits = take.sizeBits;
     if (LeaseBook.fits(number, sizeBits)) {
       try {
         return await this.leases.serve(take, number);

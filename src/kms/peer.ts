@@ -39,12 +39,16 @@ export function reservationToWire(r: ReservationRecord) {
     size: r.sizeBits,
     master_SAE_ID: r.master,
     slave_SAE_IDs: [...r.slaves],
+    ...(r.offset ? { chunk_offset: r.offset } : {}),
   };
 }
 
 /** Reservations from the wire (IDs lower-cased). */
-export function reservationFromWire(w: ReturnType<typeof reservationToWire>): ReservationRecord {
+export function reservationFromWire(
+  w: ReturnType<typeof reservationToWire> & { chunk_offset?: number },
+): ReservationRecord {
   return {
+    ...(w.chunk_offset ? { offset: w.chunk_offset } : {}),
     keyId: w.key_ID.toLowerCase(),
     chunkIds: w.chunk_IDs.map((c) => c.toLowerCase()),
     sizeBits: w.size,

@@ -134,6 +134,8 @@ export const ReservationSchema = Type.Object(
         master_SAE_ID: Type.String({ minLength: 1 }),
         // Empty: an erase notice (the owner delivered or abandoned the key; the peer erases its copy).
         slave_SAE_IDs: Type.Array(Type.String({ minLength: 1 })),
+        // Bytes of the first chunk used by earlier keys (chunk-granular keys; absent: 0).
+        chunk_offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
       }),
       { minItems: 1, maxItems: 100000 },
     ),

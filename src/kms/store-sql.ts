@@ -56,9 +56,14 @@ CREATE TABLE IF NOT EXISTS outbox (
   size_bits INTEGER NOT NULL,
   master TEXT NOT NULL,
   slaves TEXT NOT NULL,
-  created_ms INTEGER NOT NULL
+  created_ms INTEGER NOT NULL,
+  chunk_offset INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_peer ON outbox (peer, seq);
+CREATE TABLE IF NOT EXISTS chunk_use (
+  id TEXT PRIMARY KEY,
+  used INTEGER NOT NULL -- bit mask: bit i set = byte i of the chunk used (chunks are ≤ 32 bytes)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pools (
   peer TEXT PRIMARY KEY,
   mine_bytes INTEGER NOT NULL,
@@ -91,6 +96,16 @@ CREATE TABLE IF NOT EXISTS supply_offsets (
 PRAGMA user_version = 2;
 `;
 
+/**
+ * Brings a store created by an older version up to this schema (idempotent): the outbox gained
+ * `chunk_offset` (chunk-granular keys, ./chunk-use.ts).
+ */
+export function migrate(db: Database.Database): void {
+  const cols = db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'chunk_offset'))
+    db.exec('ALTER TABLE outbox ADD COLUMN chunk_offset INTEGER NOT NULL DEFAULT 0');
+}
+
 /** A row of `chunks`. */
 export interface ChunkRow {
   seq: number;
@@ -114,6 +129,7 @@ export interface OutboxRow {
   master: string;
   slaves: string;
   created_ms: number;
+  chunk_offset: number;
 }
 
 /** A row of `keys`. */
@@ -153,8 +169,15 @@ export function prepare(db: Database.Database) {
     selectReceived: db.prepare('SELECT 1 FROM received WHERE key_id = ?'),
     insertReceived: db.prepare('INSERT INTO received (key_id) VALUES (?)'),
     insertOutbox: db.prepare(
-      'INSERT INTO outbox (key_id, peer, chunk_ids, size_bits, master, slaves, created_ms) VALUES (?,?,?,?,?,?,?)',
+      'INSERT INTO outbox (key_id, peer, chunk_ids, size_bits, master, slaves, created_ms, chunk_offset) VALUES (?,?,?,?,?,?,?,?)',
     ),
+    selectUses: db.prepare(
+      'SELECT u.id AS id, u.used AS used, c.peer AS peer, c.mine AS mine FROM chunk_use u JOIN chunks c ON c.id = u.id',
+    ),
+    upsertUse: db.prepare(
+      'INSERT INTO chunk_use (id, used) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET used = excluded.used',
+    ),
+    deleteUse: db.prepare('DELETE FROM chunk_use WHERE id = ?'),
     selectOutbox: db.prepare('SELECT * FROM outbox WHERE peer = ? ORDER BY seq LIMIT ?'),
     selectOutboxAll: db.prepare('SELECT * FROM outbox WHERE peer = ?'),
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE peer = ? AND seq <= ?'),

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { isQkdnetError } from '../common/index.ts';
 import { KeyStore } from './store.ts';
 import { chunksFor } from './supply.ts';
-import { testBlock } from './testing.ts';
+import { reservationOf, testBlock } from './testing.ts';
 
 const now = 1_700_000_000_000;
 
@@ -200,21 +200,18 @@ test('property: no key_ID is ever delivered twice to a role, whatever the reques
           for (const k of ks) {
             assert.ok(!seenMaster.has(k.keyId));
             seenMaster.add(k.keyId);
-            for (const c of k.chunkIds) assert.ok(!material.has(c), 'a chunk was used twice');
-            k.chunkIds.forEach((c) => material.add(c));
-            b.applyReservation(
-              'kme-a',
-              {
-                keyId: k.keyId,
-                chunkIds: k.chunkIds,
-                sizeBits: k.sizeBits,
-                master: 'sae-a',
-                slaves: ['sae-b'],
-              },
-              now,
-            );
+            // Chunk-granular: keys may share a chunk, never a byte of it.
+            k.chunkIds.forEach((c, i) => {
+              const start = i === 0 ? k.offset : 0;
+              for (let j = start; j < start + k.chunks[i]!.bytes; j++) {
+                assert.ok(!material.has(`${c}:${j}`), 'a byte of key material was used twice');
+                material.add(`${c}:${j}`);
+              }
+            });
+            b.applyReservation('kme-a', reservationOf(k), now);
             if (r.fetch) {
-              b.takeForSlave('sae-b', 'sae-a', [k.keyId], now);
+              const [got] = b.takeForSlave('sae-b', 'sae-a', [k.keyId], now);
+              assert.deepEqual(new Uint8Array(got!.key), k.key, 'the slave gets the bytes the master got');
               assert.ok(!seenSlave.has(k.keyId));
               seenSlave.add(k.keyId);
             }

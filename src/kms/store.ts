@@ -17,10 +17,18 @@
  * All methods are synchronous; callers batch them into one transaction (group commit, ./batcher.ts).
  */
 import Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import { LAST_PROTECTING_RANK, QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
-import { prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
+import {
+  byteMask,
+  cutKeys,
+  formKeyFromPieces,
+  nextFree,
+  piecesOf,
+  usedBytes,
+  type Piece,
+} from './chunk-use.ts';
+import { migrate, prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
 import { makePrivateFile, privatizeFiles } from './private-fs.ts';
 import type { Keyring } from './store-crypto.ts';
 import { ProcessLock, type LockHolder } from './store-lock.ts';
@@ -55,7 +63,9 @@ export interface FormedKey {
   readonly key: Uint8Array;
   readonly sizeBits: number;
   readonly chunkIds: readonly string[];
-  /** Store positions and sizes of the chunks (internal; empty for keys delivered to slaves). */
+  /** Bytes of the first chunk used by earlier keys (chunk-granular accounting, ./chunk-use.ts). */
+  readonly offset: number;
+  /** Store positions and bytes taken of the chunks (internal; empty for keys delivered to slaves). */
   readonly chunks: readonly { seq: number; bytes: number }[];
   readonly meta: KeyMeta;
 }
@@ -75,7 +85,10 @@ export interface ReservationRecord {
   readonly chunkIds: readonly string[];
   readonly sizeBits: number;
   readonly master: string;
+  /** Empty: an erase notice (the peer erases its copy and keeps no key). */
   readonly slaves: readonly string[];
+  /** Bytes of the first chunk used by earlier keys (default 0). */
+  readonly offset?: number;
 }
 
 /** An outbox entry: a reservation and its position in the outbox. */
@@ -157,6 +170,8 @@ export class KeyStore {
   readonly #lock: ProcessLock | undefined;
   readonly #files: string[];
   readonly #levels = new Map<string, PoolLevel>();
+  /** Use masks of partly used chunks (bit i = byte i used; mirror of table `chunk_use`). */
+  readonly #used = new Map<string, number>();
   readonly #dropped = new Map<string, number>();
   readonly #st: ReturnType<typeof prepare>;
 
@@ -193,6 +208,7 @@ export class KeyStore {
     this.db.pragma('secure_delete = ON');
     this.db.pragma('foreign_keys = OFF');
     this.db.exec(SCHEMA_SQL);
+    migrate(this.db);
     this.sealing = StoreSealing.init(this.db, opts.keyring ?? null);
     privatizeFiles(...this.#files);
     // The WAL file exists once the schema transaction has run; keep a descriptor to fsync it.
@@ -210,11 +226,13 @@ export class KeyStore {
         mineChunks: r.mine_chunks,
         theirChunks: r.their_chunks,
       });
-    if (pools.length === 0) this.#countPools(); // a store written before `pools` existed (or empty)
+    const uses = this.#st.selectUses.all() as { id: string; used: number; peer: string; mine: number }[];
+    for (const u of uses) this.#used.set(u.id, u.used);
+    if (pools.length === 0) this.#countPools(uses); // a store written before `pools` existed (or empty)
   }
 
   /** Levels from a scan of every chunk: once, for a store of schema version 1. */
-  #countPools(): void {
+  #countPools(uses: readonly { used: number; peer: string; mine: number }[]): void {
     const rows = this.db
       .prepare('SELECT peer, mine, COUNT(*) AS n, SUM(length(material)) AS b FROM chunks GROUP BY peer, mine')
       .all() as { peer: string; mine: number; n: number; b: number }[];
@@ -225,6 +243,7 @@ export class KeyStore {
         l.mineBytes = r.b - this.sealing.overhead * r.n;
       } else l.theirChunks = r.n;
     }
+    for (const u of uses) if (u.mine) this.level(u.peer).mineBytes -= usedBytes(u.used);
     this.transaction(() => {
       for (const p of this.peers()) this.#savePool(p);
     });
@@ -422,37 +441,31 @@ export class KeyStore {
       const out: FormedKey[] = [];
       // Unless asked otherwise, never material that protects nothing (simulated-deterministic).
       const maxRank = req.maxProvenanceRank ?? LAST_PROTECTING_RANK;
-      // Enough rows for full-size chunks; the rare short (tail) chunk falls back to iterating.
-      const want = Math.ceil(bytes / CHUNK_SIZE) * req.number;
+      // Enough rows for full-size chunks (+1: the first may be partly used); short (tail) chunks fall
+      // back to iterating.
+      const want = Math.ceil((bytes * req.number) / CHUNK_SIZE) + 1;
       const first = this.#st.selectMine.all(req.peer, maxRank, want) as ChunkRow[];
       const rows = first.length < want ? first : this.#more(first, req.peer, maxRank);
-      let cur: ChunkRow[] = [];
-      let have = 0;
+      // Rows are opened (decrypted) as the cut reads them and wiped once the keys are formed.
       const opened: ChunkRow[] = [];
-      try {
+      const plain = function* (this: KeyStore) {
         for (const sealed of rows) {
           const row = this.#plain(sealed);
           opened.push(row);
-          cur.push(row);
-          have += row.material.length;
-          if (have < bytes) continue;
-          out.push(formKey(cur, bytes, req.sizeBits));
-          cur = [];
-          have = 0;
-          if (out.length === req.number) break;
+          yield row;
         }
+      }.call(this);
+      try {
+        const cut = cutKeys(plain, (id) => nextFree(this.#used.get(id) ?? 0), bytes, req.number);
+        if (cut.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
+        for (const pieces of cut) out.push(formKeyFromPieces(pieces, req.sizeBits));
+        for (const pieces of cut) for (const p of pieces) this.#consume(p, l);
       } finally {
         for (const r of opened) r.material.fill(0);
       }
-      if (out.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
       const remote = req.remoteSlaves ?? [];
       const slaves = JSON.stringify(remote);
       for (const k of out) {
-        for (const c of k.chunks) {
-          this.#st.deleteChunk.run(c.seq);
-          l.mineChunks--;
-          l.mineBytes -= c.bytes;
-        }
         record(k);
         if (req.localSlaves.length > 0) this.#insertKey(req.peer, k, req.master, req.localSlaves, req.nowMs);
         if (remote.length > 0 || req.eraseAtPeer)
@@ -464,6 +477,7 @@ export class KeyStore {
             req.master,
             slaves,
             req.nowMs,
+            k.offset,
           );
       }
       this.#savePool(req.peer);
@@ -491,17 +505,19 @@ export class KeyStore {
       }
       rows.push(this.#plain(row));
     }
-    const k = formKey(rows, r.sizeBits / 8, r.sizeBits, r.keyId);
-    for (const row of rows) row.material.fill(0);
-    if (k.key.length * 8 !== r.sizeBits)
+    const pieces = piecesOf(rows, r.offset ?? 0, r.sizeBits / 8);
+    // Every byte goes to one key: a piece overlapping bytes already used here is refused.
+    const overlaps = (p: Piece) => ((this.#used.get(p.row.id) ?? 0) & byteMask(p.start, p.length)) !== 0;
+    if (!pieces || pieces.some(overlaps)) {
+      for (const row of rows) row.material.fill(0);
       throw new QkdnetError(
         'KMS_PEER_UNAVAILABLE',
-        `Cannot reserve key ${r.keyId}: chunks hold too few bits`,
+        `Cannot reserve key ${r.keyId}: the chunks do not hold those ${r.sizeBits} bits`,
       );
-    for (const row of rows) {
-      this.#st.deleteChunk.run(row.seq);
-      l.theirChunks--;
     }
+    const k = formKeyFromPieces(pieces, r.sizeBits, r.keyId);
+    for (const p of pieces) this.#consume(p, l);
+    for (const row of rows) row.material.fill(0);
     this.#st.insertReceived.run(r.keyId);
     // No slaves: an erase notice (the owner delivered the key elsewhere or abandoned it) — copy erased.
     if (r.slaves.length > 0) this.#insertKey(peer, k, r.master, r.slaves, nowMs);
@@ -550,6 +566,7 @@ export class KeyStore {
           key: this.sealing.open('keys', row, row.material),
           sizeBits: row.size_bits,
           chunkIds: [],
+          offset: 0,
           chunks: [],
           meta,
         });
@@ -573,6 +590,7 @@ export class KeyStore {
       sizeBits: r.size_bits,
       master: r.master,
       slaves: JSON.parse(r.slaves) as string[],
+      ...(r.chunk_offset ? { offset: r.chunk_offset } : {}),
     }));
   }
 
@@ -673,6 +691,25 @@ export class KeyStore {
     yield* this.#st.selectMineFrom.iterate(peer, maxRank, last ? last.seq : -1) as IterableIterator<ChunkRow>;
   }
 
+  /**
+   * Marks piece `p` used: the chunk is deleted once all its bytes are used, else its use is recorded.
+   * Pool level: this KME's bytes drop by the piece; chunk counts only when a chunk goes.
+   */
+  #consume(p: Piece, l: PoolLevel): void {
+    const mine = p.row.mine === 1;
+    const used = ((this.#used.get(p.row.id) ?? 0) | byteMask(p.start, p.length)) >>> 0;
+    if (mine) l.mineBytes -= p.length;
+    if (usedBytes(used) >= p.row.material.length) {
+      this.#st.deleteChunk.run(p.row.seq);
+      if (this.#used.delete(p.row.id)) this.#st.deleteUse.run(p.row.id);
+      if (mine) l.mineChunks--;
+      else l.theirChunks--;
+    } else {
+      this.#used.set(p.row.id, used);
+      this.#st.upsertUse.run(p.row.id, used);
+    }
+  }
+
   #insertKey(peer: string, k: FormedKey, master: string, slaves: readonly string[], nowMs: number): void {
     this.#st.insertKey.run(
       k.keyId,
@@ -693,37 +730,4 @@ function exhausted(peer: string, n: number, sizeBits: number, l: PoolLevel): Qkd
     'KMS_KEY_EXHAUSTED',
     `Cannot form ${n} key(s) of ${sizeBits} bits from the link to "${peer}": ${l.mineBytes * 8} bits stored`,
   );
-}
-
-/** Concatenates chunk material to `bytes` bytes (the rest of the last chunk is discarded) with merged metadata. */
-function formKey(rows: readonly ChunkRow[], bytes: number, sizeBits: number, keyId?: string): FormedKey {
-  const key = new Uint8Array(bytes);
-  let off = 0;
-  for (const r of rows) {
-    const take = Math.min(r.material.length, bytes - off);
-    key.set(r.material.subarray(0, take), off);
-    off += take;
-  }
-  const rank = Math.max(...rows.map((r) => r.prov_rank));
-  const path: string[] = [];
-  const exposed = new Set<string>();
-  for (const r of rows) {
-    for (const n of JSON.parse(r.path) as string[]) if (!path.includes(n)) path.push(n);
-    for (const n of JSON.parse(r.exposed) as string[]) exposed.add(n);
-  }
-  const meta: KeyMeta = {
-    provenance: PROVENANCE_ORDER[rank] ?? 'pqc',
-    path,
-    exposedTo: [...exposed],
-    blockIds: [...new Set(rows.map((r) => r.block_id))],
-  };
-  const id = keyId ?? (rows.length === 1 ? rows[0]!.id : randomUUID());
-  return {
-    keyId: id,
-    key: key.subarray(0, off),
-    sizeBits,
-    chunkIds: rows.map((r) => r.id),
-    chunks: rows.map((r) => ({ seq: r.seq, bytes: r.material.length })),
-    meta,
-  };
 }

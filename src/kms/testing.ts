@@ -14,6 +14,7 @@ import { spkiSha256 } from './identity.ts';
 import { createPki, issueCertificate } from './pki.ts';
 import { startKme, type KmeHandle, type StartKmeOptions } from './server.ts';
 import type { KmeConfig } from './config.ts';
+import type { FormedKey, ReservationRecord } from './store.ts';
 
 /**
  * A temp PKI with kme-a, kme-b, sae-a…sae-d, metrics and a stranger CA's sae-a (`tls('stranger')`);
@@ -176,4 +177,13 @@ export async function startPair(
       rmSync(storeDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The reservation the owner of key `k` sends for `slaves` (as the outbox records it). */
+export function reservationOf(
+  k: FormedKey,
+  master = 'sae-a',
+  slaves: readonly string[] = ['sae-b'],
+): ReservationRecord {
+  return { keyId: k.keyId, chunkIds: k.chunkIds, sizeBits: k.sizeBits, master, slaves, offset: k.offset };
 }
