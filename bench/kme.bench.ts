@@ -6,7 +6,10 @@
  * key container of the same shape from memory (the baseline). Servers run in child processes (this file
  * re-executed with `--serve kme|bare`); key material is supplied before the timed region. Results go to
  * bench/results/kme.json. Sanity checks: no non-2xx answers, the KME's delivery log holds exactly the
- * answered requests, and a key fetched by the slave equals the master's.
+ * answered requests, and a key fetched by the slave equals the master's. The cost of encryption at rest:
+ * the headline KMEs run as deployed (store encryption on); a second pair with `storeKey: { none: true }`
+ * is measured right after each encrypted run, same connections, same machine state (`encryption_off`),
+ * with KME A's CPU time per request for both.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -15,7 +18,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { Etsi014Client, startKme } from '../src/kms/index.ts';
+import { Etsi014Client, Keyring, rowAd, startKme } from '../src/kms/index.ts';
 import { makeTestPki, pairConfigs, testBlock } from '../src/kms/testing.ts';
 import { benchContext, writeBenchResult } from './meta.ts';
 
@@ -31,7 +34,13 @@ const autocannon = ((await import('autocannon' as string)) as { default: Autocan
 
 const mode = process.argv[2] === '--serve' ? process.argv[3] : undefined;
 
-async function serve(kind: string, pkiDir: string, ports: [number, number], blocks: number): Promise<void> {
+async function serve(
+  kind: string,
+  pkiDir: string,
+  ports: [number, number],
+  blocks: number,
+  encryption: 'on' | 'off',
+): Promise<void> {
   const tls = (n: string) => ({
     cert: `${pkiDir}/${n}.pem`,
     key: `${pkiDir}/${n}.key`,
@@ -63,7 +72,8 @@ async function serve(kind: string, pkiDir: string, ports: [number, number], bloc
     kind === 'kme-a'
       ? { ...cfg.a, port: ports[0], peers: [{ ...cfg.a.peers![0]!, url: urls[1]! }] }
       : { ...cfg.b, port: ports[1], peers: [{ ...cfg.b.peers![0]!, url: urls[0]! }] };
-  const kme = await startKme(config);
+  // Encryption at rest on (the default: AES-256-GCM per row, key file beside the store) or off.
+  const kme = await startKme(encryption === 'off' ? { ...config, storeKey: { none: true } } : config);
   const peer = kind === 'kme-a' ? 'kme-b' : 'kme-a';
   let next = 0;
   const feed = (n: number) => {
@@ -80,6 +90,7 @@ async function serve(kind: string, pkiDir: string, ports: [number, number], bloc
     if (m === 'stats')
       process.send!({
         deliveries: kme.store.deliveries().length,
+        cpu: process.cpuUsage(),
         commits: kme.core.committer.stats(),
         poolChunks: kme.level(peer).mineChunks,
       });
@@ -107,9 +118,10 @@ function spawnServer(
   pkiDir: string,
   ports: [number, number],
   blocks: number,
+  encryption: 'on' | 'off' = 'on',
 ): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const args = ['--serve', kind, pkiDir, String(ports[0]), String(ports[1]), String(blocks)];
+    const args = ['--serve', kind, pkiDir, String(ports[0]), String(ports[1]), String(blocks), encryption];
     const child = fork(new URL(import.meta.url).pathname, args, {
       // KME_BENCH_PROF=DIR writes a CPU profile of each server process into DIR (for finding hot spots).
       execArgv: [
@@ -159,6 +171,80 @@ interface Run {
   ratio_to_bare: number;
   keys_delivered: number;
   ops_per_commit: number;
+  /** CPU time (user + system) of KME A's process per delivered key. */
+  kme_a_cpu_us_per_request: number;
+  /** The same run against a second pair whose stores keep key material unencrypted. */
+  encryption_off: {
+    requests_per_second: number;
+    p50_ms: number;
+    p99_ms: number;
+    keys_delivered: number;
+    ops_per_commit: number;
+    kme_a_cpu_us_per_request: number;
+  };
+  /** requests_per_second (encrypted) ÷ encryption_off.requests_per_second. */
+  encryption_throughput_ratio: number;
+}
+
+/** KME A and B in their own processes, store encryption `encryption`; checked with one key exchange. */
+async function startPairProcsWith(
+  pkiDir: string,
+  tlsOptions: object,
+  blocks: number,
+  encryption: 'on' | 'off',
+) {
+  const ports: [number, number] = [await freePort(), await freePort()];
+  const kmeB = await spawnServer('kme-b', pkiDir, ports, blocks, encryption);
+  const kmeA = await spawnServer('kme-a', pkiDir, ports, blocks, encryption);
+  const url = kmeA.info.url as string;
+  const master = new Etsi014Client({ url, ...(tlsOptions as { cert: Buffer; key: Buffer; ca: Buffer }) });
+  const slave = Etsi014Client.fromFiles(kmeB.info.url as string, {
+    cert: `${pkiDir}/sae-b.pem`,
+    key: `${pkiDir}/sae-b.key`,
+    ca: `${pkiDir}/ca.pem`,
+  });
+  const [k] = await master.getKeys('sae-b');
+  const [sk] = await slave.getKeysWithIds('sae-a', [k!.keyId]);
+  if (!sk || Buffer.compare(sk.key, k!.key) !== 0 || k!.key.length !== 32)
+    throw new Error('sanity: slave key differs');
+  master.close();
+  slave.close();
+  return { a: kmeA.child, b: kmeB.child, url, children: [kmeA.child, kmeB.child], encryption };
+}
+type PairProcs = Awaited<ReturnType<typeof startPairProcsWith>>;
+
+/** One timed run against a pair: supply (untimed), warm-up, measure, sanity checks. */
+async function measureWith(
+  p: PairProcs,
+  connections: number,
+  o: { tlsOptions: object; seconds: number; blocksPerRun: number },
+) {
+  await Promise.all([ask(p.a, `supply:${o.blocksPerRun}`), ask(p.b, `supply:${o.blocksPerRun}`)]);
+  await load(p.url, o.tlsOptions, 2, connections); // warm-up
+  const before = await ask(p.a, 'stats');
+  const ours = await load(p.url, o.tlsOptions, o.seconds, connections);
+  const after = await ask(p.a, 'stats');
+  const delivered = (after.deliveries as number) - (before.deliveries as number);
+  if (ours.non_2xx !== 0 || ours.errors !== 0)
+    throw new Error(
+      `sanity (encryption ${p.encryption}): non-2xx answers or errors (${ours.non_2xx}, ${ours.errors})`,
+    );
+  if (!((after.poolChunks as number) > 0))
+    throw new Error('sanity: the pool ran dry during the run (raise blocksPerRun)');
+  // Requests in flight when a run (or the warm-up before it) stops are delivered but not counted in
+  // that run: at most one per connection at each of the two boundaries.
+  if (delivered < ours.total_2xx - connections || delivered > ours.total_2xx + 2 * connections)
+    throw new Error(`sanity: ${delivered} deliveries logged for ${ours.total_2xx} answers`);
+  const c0 = before.commits as { batches: number; ops: number };
+  const c1 = after.commits as { batches: number; ops: number };
+  const u0 = before.cpu as NodeJS.CpuUsage;
+  const u1 = after.cpu as NodeJS.CpuUsage;
+  return {
+    ours,
+    delivered,
+    opsPerCommit: +((c1.ops - c0.ops) / Math.max(1, c1.batches - c0.batches)).toFixed(2),
+    cpuUsPerRequest: +((u1.user - u0.user + u1.system - u0.system) / Math.max(1, delivered)).toFixed(1),
+  };
 }
 
 async function main(): Promise<void> {
@@ -173,24 +259,15 @@ async function main(): Promise<void> {
   const blocks = 4;
   const runs: Run[] = [];
   const children: ChildProcess[] = [];
+  const startPairProcs = (e: 'on' | 'off') => startPairProcsWith(pki.dir, tlsOptions, blocks, e);
+  const measure = (p: PairProcs, connections: number) =>
+    measureWith(p, connections, { tlsOptions, seconds, blocksPerRun });
   try {
-    const ports: [number, number] = [await freePort(), await freePort()];
     process.stderr.write(
-      `starting KME A and B (separate processes); ${blocksPerRun} blocks of 64 KiB per run…\n`,
+      `starting KME A and B twice (separate processes): store encryption on, and off for comparison; ${blocksPerRun} blocks of 64 KiB per run…\n`,
     );
-    const kmeB = await spawnServer('kme-b', pki.dir, ports, blocks);
-    children.push(kmeB.child);
-    const kmeA = await spawnServer('kme-a', pki.dir, ports, blocks);
-    children.push(kmeA.child);
-    const url = kmeA.info.url as string;
-    const master = new Etsi014Client({ url, ...tlsOptions });
-    const slave = Etsi014Client.fromFiles(kmeB.info.url as string, pki.tls('sae-b'));
-    const [k] = await master.getKeys('sae-b');
-    const [sk] = await slave.getKeysWithIds('sae-a', [k!.keyId]);
-    if (!sk || Buffer.compare(sk.key, k!.key) !== 0 || k!.key.length !== 32)
-      throw new Error('sanity: slave key differs');
-    master.close();
-    slave.close();
+    const pairs = { on: await startPairProcs('on'), off: await startPairProcs('off') };
+    children.push(...pairs.on.children, ...pairs.off.children);
     const barePorts: [number, number] = [await freePort(), 0];
     for (const connections of connectionList) {
       // The baseline runs while the KMEs idle, so both see the same machine state within seconds.
@@ -200,47 +277,40 @@ async function main(): Promise<void> {
       const baseline = await load(bare.info.url as string, tlsOptions, seconds, connections);
       bare.child.kill('SIGTERM');
       await new Promise((r) => bare.child.once('exit', r));
-      await Promise.all([
-        ask(kmeA.child, `supply:${blocksPerRun}`),
-        ask(kmeB.child, `supply:${blocksPerRun}`),
-      ]);
-      await load(url, tlsOptions, 2, connections); // warm-up
-      const before = await ask(kmeA.child, 'stats');
-      const ours = await load(url, tlsOptions, seconds, connections);
-      const after = await ask(kmeA.child, 'stats');
-      const delivered = (after.deliveries as number) - (before.deliveries as number);
-      if (ours.non_2xx !== 0 || baseline.non_2xx !== 0 || ours.errors !== 0)
-        throw new Error(
-          `sanity: non-2xx answers or errors (${ours.non_2xx}, ${ours.errors}, ${baseline.non_2xx})`,
-        );
-      const level = (after.poolChunks as number) > 0;
-      if (!level) throw new Error('sanity: the pool ran dry during the run (raise blocksPerRun)');
-      // Requests in flight when a run (or the warm-up before it) stops are delivered but not counted in
-      // that run: at most one per connection at each of the two boundaries.
-      if (delivered < ours.total_2xx - connections || delivered > ours.total_2xx + 2 * connections)
-        throw new Error(`sanity: ${delivered} deliveries logged for ${ours.total_2xx} answers`);
-      const c0 = before.commits as { batches: number; ops: number };
-      const c1 = after.commits as { batches: number; ops: number };
+      if (baseline.non_2xx !== 0) throw new Error(`sanity: ${baseline.non_2xx} non-2xx answers from bare`);
+      const on = await measure(pairs.on, connections);
+      const off = await measure(pairs.off, connections);
       runs.push({
         connections,
-        requests_per_second: Math.round(ours.requests_per_second),
-        p50_ms: ours.p50_ms,
-        p99_ms: ours.p99_ms,
+        requests_per_second: Math.round(on.ours.requests_per_second),
+        p50_ms: on.ours.p50_ms,
+        p99_ms: on.ours.p99_ms,
         bare_requests_per_second: Math.round(baseline.requests_per_second),
         bare_p50_ms: baseline.p50_ms,
         bare_p99_ms: baseline.p99_ms,
-        ratio_to_bare: +(ours.requests_per_second / baseline.requests_per_second).toFixed(3),
-        keys_delivered: delivered,
-        ops_per_commit: +((c1.ops - c0.ops) / Math.max(1, c1.batches - c0.batches)).toFixed(2),
+        ratio_to_bare: +(on.ours.requests_per_second / baseline.requests_per_second).toFixed(3),
+        keys_delivered: on.delivered,
+        ops_per_commit: on.opsPerCommit,
+        kme_a_cpu_us_per_request: on.cpuUsPerRequest,
+        encryption_off: {
+          requests_per_second: Math.round(off.ours.requests_per_second),
+          p50_ms: off.ours.p50_ms,
+          p99_ms: off.ours.p99_ms,
+          keys_delivered: off.delivered,
+          ops_per_commit: off.opsPerCommit,
+          kme_a_cpu_us_per_request: off.cpuUsPerRequest,
+        },
+        encryption_throughput_ratio: +(on.ours.requests_per_second / off.ours.requests_per_second).toFixed(3),
       });
       process.stderr.write(`${JSON.stringify(runs.at(-1))}\n`);
     }
-    kmeA.child.kill('SIGTERM');
-    kmeB.child.kill('SIGTERM');
+    for (const c of [...pairs.on.children, ...pairs.off.children]) c.kill('SIGTERM');
     const head = runs.reduce(
       (best, r) => (r.requests_per_second > best.requests_per_second ? r : best),
       runs[0]!,
     );
+    const sealing = sealCost();
+    process.stderr.write(`${JSON.stringify({ sealing })}\n`);
     const result = {
       benchmark: 'kme',
       what:
@@ -249,9 +319,12 @@ async function main(): Promise<void> {
       ...pick(head),
       targets: { requests_per_second: 5000, p99_ms: 20, ratio_to_bare: 0.5 },
       runs,
+      sealing,
       seconds,
       durability:
         'durable leases: one fdatasync per lease of many keys; each answer after its confirmation is committed (WAL, not fsynced)',
+      encryption:
+        'store encryption at rest on (AES-256-GCM per row, the default) in the headline and runs[]; runs[].encryption_off is a second KME pair without it, measured right after in the same run',
       ...benchContext(),
     };
     writeBenchResult('kme', result);
@@ -260,6 +333,34 @@ async function main(): Promise<void> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     pki.cleanup();
   }
+}
+
+/**
+ * The cost of sealing alone, in this process: seal and open of 256-bit rows (one chunk), 20,000 of each
+ * after 2,000 of warm-up, CPU time (user + system) and wall time per operation.
+ */
+function sealCost() {
+  const ring = Keyring.generate();
+  const plain = randomBytes(32);
+  const ad = rowAd('chunks', randomUUID(), 'kme-b', 1);
+  const n = 20_000;
+  const time = (f: () => void) => {
+    for (let i = 0; i < 2000; i++) f();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) f();
+    const c = process.cpuUsage(c0);
+    return {
+      cpu_us: +((c.user + c.system) / n).toFixed(2),
+      wall_us: +(((performance.now() - t0) * 1000) / n).toFixed(2),
+    };
+  };
+  const sealed = ring.seal(plain, ad);
+  return {
+    what: 'AES-256-GCM seal/open of one 32-byte row incl. its SP 800-108 per-row key (HMAC-SHA-512), node:crypto',
+    seal: time(() => ring.seal(plain, ad)),
+    open: time(() => ring.open(sealed, ad).fill(0)),
+  };
 }
 
 /** Headline fields (the run with the highest throughput; every run is listed in `runs`). */
@@ -280,5 +381,6 @@ if (mode)
     process.argv[4]!,
     [Number(process.argv[5]), Number(process.argv[6])],
     Number(process.argv[7]),
+    process.argv[8] === 'off' ? 'off' : 'on',
   );
 else await main();

@@ -18,6 +18,7 @@ import { supplyBoth } from './demo.ts';
 import { LOG_REDACT } from './server.ts';
 import { KeyStore } from './store.ts';
 import { Keyring } from './store-crypto.ts';
+import { chunksFor, eraseChunkCopies } from './supply.ts';
 import { makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
 
 process.umask(0); // the modes below must come from qkdnet's own chmods, not from a strict umask
@@ -209,4 +210,52 @@ test('a plaintext store left by an older qkdnet is sealed in place when a key is
   t.close();
   assert.deepEqual(found(dir, [Buffer.from(plain.subarray(0, 16))]), []);
   assert.throws(() => KeyStore.open({ path }), /encrypted at rest/);
+});
+
+test('supply erases the plaintext copies it cut from a block, and leaves the caller its own buffer', () => {
+  const blk = testBlock(4244, 'erase-0', 256);
+  const copy = Buffer.from(blk.key);
+  const chunks = chunksFor('kme-a', 'kme-b', blk);
+  eraseChunkCopies(chunks, blk);
+  for (const c of chunks) assert.ok(c.material.every((b) => b === 0));
+  assert.deepEqual(Buffer.from(blk.key), copy, 'the caller’s block was changed');
+  const own = {
+    keyId: '0f0e0d0c-0b0a-4908-8706-050403020100',
+    key: new Uint8Array(32).fill(3),
+    provenance: 'qkd' as const,
+    path: [],
+  };
+  const one = chunksFor('kme-a', 'kme-b', own);
+  eraseChunkCopies(one, own);
+  assert.ok(own.key.every((b) => b === 3));
+});
+
+test('a rotation whose last step (clearing the old version) was lost still opens with the new key alone', () => {
+  const dir = tempDir('lost-clear');
+  const path = join(dir, 'r.db');
+  const v1 = Keyring.generate();
+  const s = KeyStore.open({ path, keyring: v1 });
+  s.addChunks('kme-b', [
+    {
+      id: 'c1',
+      material: new Uint8Array(32).fill(1),
+      mine: true,
+      provenance: 'qkd',
+      path: [],
+      exposedTo: [],
+      blockId: 'b',
+    },
+  ]);
+  s.close();
+  const both = Keyring.parse(v1.withNewKey().format(), 'both');
+  const r = KeyStore.open({ path, keyring: both });
+  assert.ok(r.sealing.rotating);
+  r.transaction(() => r.sealing.rekeyStep(100)); // re-seals every row; the clearing step never runs
+  assert.deepEqual(r.sealing.state().retiring, [1]);
+  r.close();
+  const v2only = both.only([2]);
+  const t = KeyStore.open({ path, keyring: v2only });
+  assert.ok(!t.sealing.rotating);
+  assert.equal(t.level('kme-b').mineBytes, 32);
+  t.close();
 });

@@ -33,6 +33,7 @@ export {
 } from './config.ts';
 export {
   chunksFor,
+  eraseChunkCopies,
   uuidV5,
   ownsChunk,
   CHUNK_BYTES,

@@ -160,10 +160,15 @@ export class Keyring {
 
   /** A value proving knowledge of key `version` (stored in the store's metadata). */
   checkValue(version: number): string {
-    return this.only([version]).seal(CHECK_PLAIN, CHECK_AD).toString('base64');
+    const one = this.only([version]);
+    try {
+      return one.seal(CHECK_PLAIN, CHECK_AD).toString('base64');
+    } finally {
+      one.destroy();
+    }
   }
 
-  /** True when `check` (from `checkValue`) was made with the key this keyring holds as its version. */
+  /** True when `check` (from `checkValue`) was made with the key this keyring holds under its version. */
   verifies(check: string): boolean {
     try {
       const p = this.open(Buffer.from(check, 'base64'), CHECK_AD);

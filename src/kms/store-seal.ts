@@ -67,7 +67,9 @@ export class StoreSealing {
         'STORE_KEY_INVALID',
         `Cannot open ${path}: it is encrypted at rest and no store key was given (storeKey in the config, ${'$'}QKDNET_STORE_KEY or a systemd credential)`,
       );
-    const needed = [Number(meta.get('key_version')), ...parseList(meta.get('retiring'))];
+    // A retiring version no row uses any more is not needed (its clearing may have been lost in a crash).
+    const retiring = parseList(meta.get('retiring')).filter((v) => usesVersion(db, v));
+    const needed = [Number(meta.get('key_version')), ...retiring];
     for (const v of needed)
       if (!ring.has(v))
         throw new QkdnetError(
@@ -76,7 +78,7 @@ export class StoreSealing {
         );
     for (const v of ring.versions()) {
       const check = meta.get(`check_v${v}`);
-      if (check !== undefined && !ring.only([v]).verifies(check))
+      if (check !== undefined && !ring.verifies(check))
         throw new QkdnetError(
           'STORE_KEY_INVALID',
           `Cannot open ${path}: store key v${v} is not the key this store was sealed with (wrong key); nothing was changed`,
@@ -92,11 +94,12 @@ export class StoreSealing {
     const ring = given && given.only(given.versions()); // our own copy, zeroed at close
     db.exec(STORE_META_SQL);
     const meta = readMeta(db);
+    const retiring = parseList(meta.get('retiring'));
     const s = new StoreSealing(
       db,
       meta.has('cipher') ? ring : null,
       Number(meta.get('key_version') ?? 0),
-      parseList(meta.get('retiring')),
+      ring ? retiring.filter((v) => ring.has(v) || usesVersion(db, v)) : retiring,
     );
     if (ring && !meta.has('cipher'))
       db.transaction(() => {
@@ -159,7 +162,7 @@ export class StoreSealing {
         throw new QkdnetError('STORE_KEY_INVALID', `The new keyring drops store key v${v}, still in use`);
     for (const v of ring.versions()) {
       const check = meta.get(`check_v${v}`);
-      if (check !== undefined && !ring.only([v]).verifies(check))
+      if (check !== undefined && !ring.verifies(check))
         throw new QkdnetError(
           'STORE_KEY_INVALID',
           `Store key v${v} in the new keyring is not the one in use`,
@@ -189,6 +192,14 @@ export class StoreSealing {
    */
   rekeyStep(limit: number): number {
     if (!this.#ring || this.#retiring.length === 0) return 0;
+    if (SEALED_COLUMNS.every((c) => this.#cursor.get(c.table) === -1)) {
+      // Cleared in a step of its own, after every re-sealing step was durable: once a reader sees the
+      // list empty (and the old key goes), no row under the old key can come back after a crash.
+      this.#retiring = [];
+      this.#cursor.clear();
+      this.#db.prepare(`DELETE FROM store_meta WHERE name = 'retiring'`).run();
+      return 0;
+    }
     const current = this.#version;
     let done = 0;
     for (const c of SEALED_COLUMNS) {
@@ -210,11 +221,6 @@ export class StoreSealing {
       done += rows.length;
       this.#cursor.set(c.table, rows.length < want ? -1 : rows.at(-1)!.rid);
       if (done >= limit) return done;
-    }
-    if (SEALED_COLUMNS.every((c) => this.#cursor.get(c.table) === -1)) {
-      this.#retiring = [];
-      this.#cursor.clear();
-      this.#db.prepare(`DELETE FROM store_meta WHERE name = 'retiring'`).run();
     }
     return done;
   }
@@ -256,6 +262,16 @@ function readMeta(db: Database.Database): Map<string, string> {
   if (!exists) return new Map();
   const rows = db.prepare('SELECT name, value FROM store_meta').all() as { name: string; value: string }[];
   return new Map(rows.map((r) => [r.name, r.value]));
+}
+
+/** True when some sealed row of `db` is sealed under key version `v`. */
+function usesVersion(db: Database.Database, v: number): boolean {
+  const head = Buffer.alloc(5);
+  head[0] = 0x01;
+  head.writeUInt32BE(v, 1);
+  return SEALED_COLUMNS.some((c) =>
+    Boolean(db.prepare(`SELECT 1 FROM ${c.table} WHERE substr(${c.column}, 1, 5) = ? LIMIT 1`).get(head)),
+  );
 }
 
 function parseList(s: string | undefined): number[] {

@@ -132,6 +132,14 @@ function baseMeta(m: CutMeta, blockId: string) {
   return { provenance: m.provenance, path: m.path, exposedTo: m.exposedTo, blockId };
 }
 
+/**
+ * Zeroes the chunk buffers `chunksFor` copied out of `item` (once the store has sealed them); buffers that
+ * are the caller's own (`item.key` itself, for a single-chunk tagged key) are left to the caller.
+ */
+export function eraseChunkCopies(chunks: readonly ChunkInput[], item: SupplyItem): void {
+  for (const c of chunks) if (c.material.buffer !== item.key.buffer) c.material.fill(0);
+}
+
 function cut(key: Uint8Array, name: string, blockId: string, m: CutMeta): ChunkCutter {
   const total = Math.ceil(key.length / CHUNK_BYTES);
   const base = baseMeta(m, blockId);
