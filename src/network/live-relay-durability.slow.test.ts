@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'nod
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPki, issueCertificate, KeyStore } from '../kms/index.ts';
+import { createPki, issueCertificate, KeyStore, loadKeyring, storeKeySource } from '../kms/index.ts';
 
 let dir: string;
 before(async () => {
@@ -60,7 +60,9 @@ test('kill -9 between durable link-key consumption and send loses the chunk and 
   truncateSync(join(dir, 'kme-a.db-wal'), synced.at(-1)!);
   if (existsSync(join(dir, 'kme-a.db-shm'))) rmSync(join(dir, 'kme-a.db-shm'));
 
-  const store = KeyStore.open({ path: join(dir, 'kme-a.db') });
+  // The store is encrypted at rest with the key the KME created beside it.
+  const keyring = loadKeyring(storeKeySource(undefined, join(dir, 'store.key')));
+  const store = KeyStore.open({ path: join(dir, 'kme-a.db'), keyring });
   try {
     const after = store.chunkIds();
     const gone = before.chunks.filter((c) => !after.includes(c));
