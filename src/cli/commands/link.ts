@@ -330,6 +330,8 @@ export async function addPostprocessTcp(run: LinkSimulateRun, o: Options, rttMs:
       '--seed',
       o.seed,
       '--no-warmup',
+      '--idle-timeout',
+      '600', // a 10⁷-detection block keeps an end busy for tens of seconds on a loaded machine
     ],
     rttMs,
   });
