@@ -171,14 +171,11 @@ export class SupplyPump {
     do {
       const upto = Math.min(total, job.next + STEP);
       const last = upto === total;
-      job.added += s.storeItemSlice(
-        job.peer,
-        job.blockId,
-        job.cutter.slice(job.next, upto),
-        upto,
-        total,
-        last ? job.mark : undefined,
-      );
+      const chunks = job.cutter.slice(job.next, upto);
+      job.added += s.storeItemSlice(job.peer, job.blockId, chunks, upto, total, last ? job.mark : undefined);
+      // The store has sealed them: erase the plaintext copies the cutter made (the job's own key buffer is
+      // erased when the job ends).
+      for (const c of chunks) if (c.material.buffer !== job.key.buffer) c.material.fill(0);
       job.next = upto;
     } while (job.next < total && performance.now() < deadline);
     return job.next >= total;
