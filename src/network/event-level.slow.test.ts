@@ -1,8 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRng } from '../common/index.ts';
-import { simulateBlock } from '../qkd/index.ts';
-import { runPipeline } from '../postprocess/index.ts';
+import { distillBlock, linkAuthBootstrap } from '../postprocess/index.ts';
 import { parseScenario } from './scenario.ts';
 import { NetworkSimulation } from './simulation.ts';
 import { TWO_NODES } from './event-level-fixture.ts';
@@ -11,19 +9,34 @@ const scenario = parseScenario(TWO_NODES);
 const HOUR_S = 3600;
 const BLOCK_S = 500; // 1e9 pulses / 2 MHz
 
-/** The same blocks re-run directly on the link's stream (independent of the simulation's bookkeeping). */
+/**
+ * The same blocks re-run directly through `distillBlock` with the one stream rule — physics from (seed, link,
+ * block index), the link's authentication pool carried from block to block — independent of the simulation's
+ * pool bookkeeping. Key lengths follow the physics alone (the secret key bits do not change them).
+ */
 function directBlocks(seed: number, count: number): number[] {
   const link = scenario.links[0]!;
-  const rng = createRng(String(seed)).stream('event-level:ab');
+  const authPool = linkAuthBootstrap(String(seed), 'ab', 'secret');
   const out: number[] = [];
   for (let k = 0; k < count; k++) {
     const timeNs = (k + 1) * BLOCK_S * 1e9;
-    const block = simulateBlock(
-      { linkId: 'ab', blockId: k, pulses: 1e9, params: link.params!, distanceKm: 10, startNs: timeNs },
-      rng,
+    const { result: r } = distillBlock(
+      {
+        seed: String(seed),
+        linkId: 'ab',
+        blockIndex: k,
+        pulses: 1e9,
+        params: link.params!,
+        distanceKm: 10,
+        startNs: timeNs,
+      },
+      { keys: 'secret', authPool },
     );
-    const r = runPipeline(block.raw, { timeNs }, rng);
     out.push(r.ok ? r.stats.final_key_bits : 0);
+    if (r.ok) {
+      r.alice.key.fill(0);
+      r.bob.key.fill(0);
+    }
   }
   return out;
 }
