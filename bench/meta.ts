@@ -1,5 +1,5 @@
 /**
- * What every benchmark result records beside its figures (CONVENTIONS.md, Benchmarks): the machine, the
+ * What every benchmark result records beside its figures: the machine, the
  * Node version, the commit and the date; and the one place results are written, bench/results/<name>.json.
  */
 import { execFileSync } from 'node:child_process';

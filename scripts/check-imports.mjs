@@ -1,4 +1,4 @@
-// Checks the architecture rules of CONVENTIONS.md (run by `npm run check`):
+// Checks the architecture rules of docs/architecture.md (run by `npm run check`):
 //  1. imports between src/ folders point one way (ALLOWED below);
 //  2. another folder is imported only through its index.ts;
 //  3. pure folders touch no fs/net/child_process, no Date.now(), no Math.random() — except files that

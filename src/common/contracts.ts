@@ -1,5 +1,5 @@
 /**
- * Contracts that cross folders (../shared/DESIGN.md): the raw record (qkd → postprocess), the final key
+ * Contracts that cross folders: the raw record (qkd → postprocess), the final key
  * block (postprocess → kms), key provenance (kms → consumers), telemetry (everyone → detect) and alerts
  * (detect → operators). Types only; each producer documents how it fills them.
  */

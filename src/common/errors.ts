@@ -1,5 +1,5 @@
 /**
- * The one error catalogue (CONVENTIONS.md, errors kind 2): conditions a caller handles carry a `code`
+ * The one error catalogue (docs/errors.md): conditions a caller handles carry a `code`
  * from `ERROR_CATALOGUE`, each mapped to an HTTP status and documented in docs/errors.md — a test keeps
  * the two in step. Messages say what could not be done and the current state, and never contain key
  * material.

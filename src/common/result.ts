@@ -1,5 +1,5 @@
 /**
- * Expected protocol outcomes are values, not exceptions (CONVENTIONS.md, errors kind 3):
+ * Expected protocol outcomes are values, not exceptions (docs/architecture.md: errors of the third kind):
  * `{ ok: true, value }` or `{ ok: false, reason, …details }`.
  */
 

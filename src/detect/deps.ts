@@ -1,5 +1,5 @@
 /**
- * The one place src/detect reaches into other folders (CONVENTIONS.md: through their index.ts only), so the
+ * The one place src/detect reaches into other folders (the layer rule: through their index.ts only), so the
  * detectors' dependencies are visible at a glance: contracts from common, the channel model from physics, the link engine from qkd.
  */
 export type {

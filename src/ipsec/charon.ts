@@ -1,7 +1,7 @@
 // @edge: writes charon's configuration and runs /usr/lib/ipsec/charon inside a network namespace
 /**
  * One strongSwan charon daemon per endpoint, confined to a network namespace (facts in
- * ../shared/notes/strongswan.md). Each daemon has its own directory holding `strongswan.conf`, its VICI
+ * docs/ipsec.md). Each daemon has its own directory holding `strongswan.conf`, its VICI
  * socket, its log and a private `/run` (charon always writes `/var/run/charon.pid`; `ip netns exec` gives
  * the command its own mount namespace, so `/run` is bind-mounted over there). The plugin list is explicit
  * so the set is the same on every machine; kernel-libipsec carries ESP in user space because this kernel

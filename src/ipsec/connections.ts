@@ -4,7 +4,7 @@
  * (RFC 8784) the initiator names its `ppk_id` (the ETSI 014 key_ID) and both sides set `ppk_required`,
  * so a missing or wrong PPK fails the exchange instead of silently falling back; the responder leaves
  * `ppk_id` unset and accepts whatever PPK_ID the initiator sends, looking the key up by it
- * (../shared/notes/strongswan.md). One suite for every mode, so modes differ in authentication only:
+ *. One suite for every mode, so modes differ in authentication only:
  * aes256gcm16-prfsha256-x25519 for IKE, aes256gcm16 for ESP.
  */
 import { NETNS_ADDR } from './netns.ts';

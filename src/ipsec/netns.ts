@@ -4,7 +4,7 @@
  * the N3IWF over untrusted access with IKEv2/IPsec, TS 24.502): namespace `<prefix>-ue` and
  * `<prefix>-n3iwf` joined by one veth pair. Outer (IKE) addresses 10.99.0.1/30 and 10.99.0.2/30; inner
  * (tunnelled) hosts 10.99.0.65/32 and 10.99.0.97/32 on `lo` — separate subnets, as kernel-libipsec needs
- * (../shared/notes/strongswan.md). The host's interfaces are never touched: the veth is created inside
+ *. The host's interfaces are never touched: the veth is created inside
  * the UE namespace and its peer moved into the N3IWF namespace. Existing namespaces of the same names are
 never reused or removed (another run may own them); `destroy()` is idempotent.
  */

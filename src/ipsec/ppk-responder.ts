@@ -4,7 +4,7 @@
  * over the authenticated channel (peer-channel.ts); it fetches that key from its own KME (`dec_keys`),
  * loads it into its charon as an RFC 8784 PPK (`load-shared`, type PPK, owner = PPK_ID = key_ID), erases
  * its copy and answers. Its charon connection has `ppk_required` and no `ppk_id`, so it accepts the
- * PPK_ID the initiator sends and looks the key up by it (../shared/notes/strongswan.md). Under policy
+ * PPK_ID the initiator sends and looks the key up by it. Under policy
  * `pqc` it also answers an ML-KEM-768 exchange (FIPS 203) and loads the derived key. `release` unloads a
  * used PPK. Each answer is `{ ok, reason?, provenance? }`; nothing here sends key material anywhere.
  */

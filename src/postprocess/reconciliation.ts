@@ -1,6 +1,6 @@
 /**
  * The error-correction interface every reconciliation algorithm implements, and the typed messages it
- * exchanges. Reconciliation is sans-IO (CONVENTIONS.md): Bob's side is a state machine that emits
+ * exchanges. Reconciliation is sans-IO: Bob's side is a state machine that emits
  * `ParityRequest`s and consumes `ParityReply`s; Alice's side answers requests from her key. A driver —
  * `reconcile()` below for in-process use, the pipeline's authenticated channel, or a network adapter —
  * carries the messages. Every parity bit Alice discloses is counted as leaked (Brassard & Salvail 1993
