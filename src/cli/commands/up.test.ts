@@ -100,7 +100,7 @@ test('qkdnet up --sites: an unknown mode, netns without root or sites without KM
     );
     assert.equal(existsSync(data), false, 'no data directory is created');
   } finally {
-    process.getuid = getuid;
+    process.getuid = getuid!;
     rmSync(dir, { recursive: true, force: true });
   }
 });
