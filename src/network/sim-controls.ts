@@ -6,7 +6,15 @@
 import type { NetCore } from './sim-core.ts';
 import { findRoute } from './router.ts';
 import type { LinkState } from './types.ts';
-import { ABORT_QBER, BASELINE_QBER, sameRoute, type LinkAttack, type LinkRt } from './runtime.ts';
+import { ATTACK_KINDS } from '../qkd/index.ts';
+import {
+  ABORT_QBER,
+  BASELINE_QBER,
+  attackParam,
+  sameRoute,
+  type LinkAttack,
+  type LinkRt,
+} from './runtime.ts';
 import { routeView } from './sim-serve.ts';
 
 function setState(core: NetCore, l: LinkRt, state: LinkState): void {
@@ -103,11 +111,13 @@ export function restoreNode(core: NetCore, id: string): void {
  * quarantined when post-processing refuses a block under it.
  */
 export function injectAttack(core: NetCore, linkId: string, attack: LinkAttack): void {
+  if (!(ATTACK_KINDS as readonly string[]).includes(attack.kind))
+    throw new RangeError(`Unknown attack "${attack.kind}": expected one of ${ATTACK_KINDS.join(', ')}`);
   const l = core.link(linkId);
   l.attack = attack;
   if (l.event) return; // event-level: the attack goes into the next blocks; post-processing decides
   if (attack.kind === 'intercept-resend') {
-    const qber = BASELINE_QBER + (attack.fraction ?? 1) / 4;
+    const qber = BASELINE_QBER + attackParam(attack) / 4;
     if (qber <= ABORT_QBER) return; // undetected by the threshold; key still distilled (with less margin)
     core.alert(
       'attack-suspected',

@@ -15,7 +15,7 @@ import type { KeyMode } from '../postprocess/index.ts';
 import { withEventLevel, type Scenario, type ScenarioEvent } from './scenario.ts';
 import type { LinkSample, NetworkEvent, NetworkSnapshot, Sample, SimulationSummary } from './types.ts';
 import type { LinkAttack } from './runtime.ts';
-export { ABORT_QBER, ATTACK_KINDS, type LinkAttack } from './runtime.ts';
+export { ABORT_QBER, attackParam, type LinkAttack } from './runtime.ts';
 import { summaryOf } from './views.ts';
 import { NetCore } from './sim-core.ts';
 import { eventBlock, generate } from './sim-generate.ts';
