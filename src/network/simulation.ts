@@ -10,6 +10,7 @@
 import { NS_PER_S, type Alert, type Provenance, type Rng } from '../common/index.ts';
 import { Simulation, WallClockRunner, type WallClockOptions } from '../sim/index.ts';
 import { linkAuthBootstrap, type KeyMode } from '../postprocess/index.ts';
+import { ATTACK_KINDS } from '../qkd/index.ts';
 import { establishPqcSecret, hybridKey, pqcKey } from '../kms/index.ts';
 import { withEventLevel, type Scenario, type ScenarioEvent, type ScenarioLink } from './scenario.ts';
 import type { PathGraph } from './paths.ts';
@@ -34,6 +35,7 @@ import {
   ABORT_QBER,
   BASELINE_QBER,
   attackAborts,
+  attackParam,
   bytesFrom,
   equalBytes,
   linkQber,
@@ -42,7 +44,7 @@ import {
   type LinkAttack,
   type LinkRt,
 } from './runtime.ts';
-export { ABORT_QBER, ATTACK_KINDS, type LinkAttack } from './runtime.ts';
+export { ABORT_QBER, attackParam, type LinkAttack } from './runtime.ts';
 import { linkView, summaryOf } from './views.ts';
 import { EventKeyStore, runEventBlock } from './event-level.ts';
 
@@ -697,11 +699,13 @@ export class NetworkSimulation {
    * quarantined when post-processing refuses a block under it.
    */
   injectAttack(linkId: string, attack: LinkAttack): void {
+    if (!(ATTACK_KINDS as readonly string[]).includes(attack.kind))
+      throw new RangeError(`Unknown attack "${attack.kind}": expected one of ${ATTACK_KINDS.join(', ')}`);
     const l = this.#link(linkId);
     l.attack = attack;
     if (l.event) return; // event-level: the attack goes into the next blocks; post-processing decides
     if (attack.kind === 'intercept-resend') {
-      const qber = BASELINE_QBER + (attack.fraction ?? 1) / 4;
+      const qber = BASELINE_QBER + attackParam(attack) / 4;
       if (qber <= ABORT_QBER) return; // undetected by the threshold; key still distilled (with less margin)
       this.#alert(
         'attack-suspected',
