@@ -20,7 +20,7 @@ export { writeSiteConfig, siteDir, type SitePlan } from './site-config.ts';
 export { startLiveSites, SITES_MODES, type SitesMode, type LiveSites } from './live-sites.ts';
 export { FIBRE_US_PER_KM, cleanStaleSites, type SiteLink } from './site-netns.ts';
 export { SiteWatch } from './site-watch.ts';
-export { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-telemetry.ts';
+export { LinkTelemetry, scenarioLinkParams } from './link-telemetry.ts';
 export {
   LinkKeySupply,
   BLOCK_AUTH_RESERVATION_BITS,
