@@ -261,6 +261,22 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
             onBlock: (id, o) => {
               if ('bits' in o) hub.updateLink(id, { kmeBits: keySupply!.stats(id)!.bits });
             },
+            // A crashed worker is a defect: the operator sees it as a critical alert, and its stack goes
+            // to stderr (the stack holds code locations only; key bytes never enter an Error).
+            onCrash: (e) => {
+              process.stderr.write(
+                `qkdnet: live key supply stopped, its worker crashed: ${e.stack ?? e.message}\n`,
+              );
+              hub.addAlert({
+                id: `key-supply-crash-${Date.now()}`,
+                timeNs: nowNs(),
+                severity: 'critical',
+                kind: 'key-supply-stopped',
+                evidence: { statistic: 'worker-crashes', value: 1, threshold: 0, side: 'above' },
+                action: 'notify',
+                message: `Live key supply stopped: its worker crashed (${e.message}); KME pools no longer fill. Restart qkdnet up.`,
+              });
+            },
           })
         : null;
     const generated = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.generatedBits ?? 0;
