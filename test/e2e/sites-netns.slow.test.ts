@@ -102,16 +102,11 @@ before(async () => {
     ],
     240_000,
   );
-  proc = up.proc;
-  base = up.base;
-  exited = up.exited;
+  ({ proc, base, exited } = up);
 });
 
 after(async () => {
-  if (proc && proc.exitCode === null && proc.signalCode === null) {
-    proc.kill('SIGINT');
-    await exited;
-  }
+  await up?.stop();
   if (netns().includes(STALE)) execFileSync('ip', ['netns', 'delete', STALE]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

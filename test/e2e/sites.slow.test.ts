@@ -61,16 +61,11 @@ before(async () => {
     ],
     120_000,
   );
-  proc = up.proc;
-  base = up.base;
-  exited = up.exited;
+  ({ proc, base, exited } = up);
 });
 
 after(async () => {
-  if (proc && proc.exitCode === null && proc.signalCode === null) {
-    proc.kill('SIGINT');
-    await exited;
-  }
+  await up?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 

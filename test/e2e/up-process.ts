@@ -13,6 +13,8 @@ export interface UpProcess {
   readonly exited: Promise<unknown>;
   /** Everything it wrote on stderr so far. */
   stderr(): string;
+  /** Sends SIGINT unless it already ended, and waits for the exit. */
+  stop(): Promise<unknown>;
 }
 
 /** Starts `qkdnet up ARGS --json` and waits (up to `deadlineMs`) for its start-up line. */
@@ -30,5 +32,9 @@ export async function startUp(args: readonly string[], deadlineMs: number): Prom
     const line = out.split('\n').find((l) => l.startsWith('{'));
     return line ? (JSON.parse(line) as { dashboard: string }).dashboard : undefined;
   });
-  return { proc, base, exited, stderr: () => err };
+  const stop = () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGINT');
+    return exited;
+  };
+  return { proc, base, exited, stderr: () => err, stop };
 }
