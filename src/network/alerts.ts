@@ -18,7 +18,9 @@ export type NetworkAlertKind =
   | 'attack-suspected'
   | 'relay-share-forged'
   | 'relay-share-missing'
-  | 'relay-confirmation-failed';
+  | 'relay-confirmation-failed'
+  | 'node-compromised'
+  | 'node-restored';
 
 const DEFAULTS: Readonly<Record<NetworkAlertKind, { severity: Severity; action: AlertAction }>> = {
   'link-down': { severity: 'critical', action: 'notify' },
@@ -32,6 +34,8 @@ const DEFAULTS: Readonly<Record<NetworkAlertKind, { severity: Severity; action: 
   'relay-share-forged': { severity: 'critical', action: 'notify' },
   'relay-share-missing': { severity: 'critical', action: 'notify' },
   'relay-confirmation-failed': { severity: 'critical', action: 'notify' },
+  'node-compromised': { severity: 'critical', action: 'notify' },
+  'node-restored': { severity: 'info', action: 'notify' },
 };
 
 /** Builds sequentially numbered alerts. */
