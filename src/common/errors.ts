@@ -41,6 +41,10 @@ export const ERROR_CATALOGUE = {
     status: 409,
     summary: 'Another process uses this data directory or key store (one process per store; exit code 2).',
   },
+  SITE_FAILED: {
+    status: 503,
+    summary: 'A site process of `qkdnet up --sites` did not start or answer (its reason follows).',
+  },
   STORE_KEY_INVALID: {
     status: 400,
     summary: 'The store key is missing, malformed, or does not open this key store (exit code 2).',
@@ -51,10 +55,6 @@ export const ERROR_CATALOGUE = {
       'A data directory or key file is open to other users and --strict-permissions is set (exit code 2).',
   },
   NETWORK_NO_PATH: { status: 503, summary: 'No route with enough key material joins the two nodes.' },
-  NETWORK_POLICY_REFUSED: {
-    status: 503,
-    summary: 'No key of a provenance the application accepts is available.',
-  },
   SCENARIO_INVALID: { status: 400, summary: 'A scenario file does not match the scenario schema.' },
   IPSEC_UNAVAILABLE: {
     status: 503,

@@ -12,10 +12,10 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
-import { isQkdnetError } from '../common/index.ts';
+import { isQkdnetError, QkdnetError } from '../common/index.ts';
 import { Etsi014Client } from '../kms/index.ts';
 import type { LiveRelayNode } from '../network/index.ts';
-import { kmeName, saeName, type KmeFleet } from './kme-fleet.ts';
+import { kmeName, saeName } from './kme-fleet.ts';
 import type { KmeSessionState } from './types.ts';
 
 /** An application served by a KME pair. */
@@ -30,12 +30,16 @@ export interface KmeSessionApp {
 /** Options of the sessions. */
 export interface KmeSessionOptions {
   readonly apps: readonly KmeSessionApp[];
-  readonly fleet: KmeFleet;
+  /** The KMEs' URLs by node id and the PKI holding the SAEs' certificates (in-process or site processes). */
+  readonly fleet: {
+    readonly kmes: ReadonlyMap<string, { readonly url: string }>;
+    readonly pkiDir: string;
+  };
   /** Real milliseconds between keys per session (default 2000). */
   readonly intervalMs?: number;
   readonly onUpdate: (appId: string, state: KmeSessionState) => void;
   /** Live relay nodes by node id (needed for relayed applications). */
-  readonly relays?: ReadonlyMap<string, LiveRelayNode>;
+  readonly relays?: ReadonlyMap<string, Pick<LiveRelayNode, 'relayKey'>>;
   /** The node paths an application's keys currently take (one, or k disjoint ones). */
   readonly routeOf?: (appId: string) => readonly (readonly string[])[];
 }
@@ -65,7 +69,8 @@ export function startKmeSessions(o: KmeSessionOptions): () => Promise<void> {
   const relay = async (app: KmeSessionApp) => {
     const paths = (o.routeOf?.(app.id) ?? []).filter((p) => p.length >= 2);
     const node = o.relays?.get(app.from);
-    if (!node || paths.length === 0) throw new Error('no QKD route to relay a key');
+    if (!node || paths.length === 0)
+      throw new QkdnetError('NETWORK_NO_PATH', `No QKD route joins ${app.from} and ${app.to} to relay a key`);
     const r = await node.relayKey(
       paths.map((p) => p.map(kmeName)),
       32,
