@@ -63,8 +63,8 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-/** Creates the CA and any missing certificate. */
-async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void> {
+/** Creates the CA and any missing certificate (a KME and an SAE certificate per node, one for metrics). */
+export async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void> {
   makePrivateDir(dir);
   if (!existsSync(join(dir, 'ca.pem'))) await createPki(dir, { commonName: 'qkdnet live CA' });
   const wanted = [
@@ -77,6 +77,11 @@ async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void
       .map(([name, kind]) => issueCertificate(dir, name, kind)),
   );
   if (!existsSync(crlPath(dir))) await writeCrl(dir);
+}
+
+/** The SPKI SHA-256 pin of certificate `<pkiDir>/<name>.pem` (the fleet issued it, so its key is known). */
+export function pinOf(pkiDir: string, name: string): { spkiSha256: string[] } {
+  return { spkiSha256: [spkiSha256(readFileSync(join(pkiDir, `${name}.pem`)))] };
 }
 
 /** Starts one KME per node; on any failure, closes those already started and rethrows. */
@@ -107,7 +112,7 @@ async function startFleet(
   const logger = pino({ level: logLevel, redact: LOG_REDACT });
   // The fleet issued every certificate, so each identity is pinned by its key (SPKI SHA-256): a new key
   // pair under a known name is refused; revocations in <pki>/crl.pem apply within a second.
-  const pin = (name: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(pkiDir, `${name}.pem`)))] });
+  const pin = (name: string) => pinOf(pkiDir, name);
   const kmes = new Map<string, KmeHandle>();
   const closeAll = async () => {
     await Promise.all([...kmes.values()].map((k) => k.close()));
