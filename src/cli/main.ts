@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { QkdnetError } from '../common/index.ts';
 import { COMMANDS } from './commands/index.ts';
 import { OVERVIEW } from './overview.ts';
+import { setProgressMode } from './util.ts';
 
 /** Refusals to start (another process holds the store, a data dir open to others): exit 2 like bad input. */
 const STARTUP_REFUSALS = new Set<string>(['STORE_LOCKED', 'DATA_DIR_INSECURE']);
@@ -19,7 +20,15 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .option(
+      '--progress <mode>',
+      'progress of long work on stderr: auto (a bar with ETA on a terminal, a line every 5 s otherwise), bar, lines, json, none; also QKDNET_PROGRESS',
+    )
+    .hook('preAction', () => {
+      const mode = (program.opts() as { progress?: string }).progress ?? process.env.QKDNET_PROGRESS;
+      setProgressMode(mode ?? 'auto');
+    });
   for (const register of COMMANDS) register(program);
   program.addHelpText('after', `\n${OVERVIEW.split('\n').slice(2).join('\n')}`);
   return program;

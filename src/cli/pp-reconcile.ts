@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 import { BitArray, binaryEntropy, createRng } from '../common/index.ts';
 import {
   AuthKeyPool,
-  decodeMessage,
-  encodeMessage,
+  decodeItem,
+  encodeItem,
   errorCorrection,
   noisyPair,
   ReconcileAliceFrame,
@@ -164,8 +164,8 @@ export function reconcileEnd(
   });
 }
 
-/** A wire for in-process runs that encodes and decodes every item, as TCP would (warm-up, tests). */
-export const encodedCarry = (item: MuxItem): MuxItem => decodeMessage(encodeMessage(item)) as MuxItem;
+/** A wire for in-process runs that encodes and decodes every item, as TCP does (warm-up, tests). */
+export const encodedCarry = (item: MuxItem): MuxItem => decodeItem(encodeItem(item));
 
 /** Reconciles WARMUP_FRAMES frames in memory with both ends here (untimed): JIT for every code path. */
 export function warmUp(p: ReconcileRunParams): void {

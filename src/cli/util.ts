@@ -1,6 +1,6 @@
 /**
  * Helpers shared by the CLI commands: usage errors (exit code 2), number and range parsing, output
- * formats and a progress bar on stderr (shown only on a terminal, so scripts and CI see clean output).
+ * formats and progress reports on stderr (a bar on a terminal, a line every few seconds otherwise).
  */
 import { QkdnetError } from '../common/index.ts';
 
@@ -85,32 +85,124 @@ export function formatNumber(v: number): string {
   return Number(v.toPrecision(4)).toString();
 }
 
-/** A progress bar on stderr; silent when stderr is not a terminal or `enabled` is false. */
+/** How long-running commands report progress on stderr (`--progress`, or the QKDNET_PROGRESS variable). */
+export type ProgressMode = 'auto' | 'bar' | 'lines' | 'json' | 'none';
+
+/** The accepted `--progress` values, in the order `--help` lists them. */
+export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'bar', 'lines', 'json', 'none'];
+
+let progressMode: ProgressMode = 'auto';
+
+/** Sets the process-wide progress mode; throws UsageError naming the accepted values for anything else. */
+export function setProgressMode(mode: string): void {
+  if (!(PROGRESS_MODES as readonly string[]).includes(mode))
+    throw new UsageError(`--progress: "${mode}" is not one of ${PROGRESS_MODES.join(', ')}`);
+  progressMode = mode as ProgressMode;
+}
+
+/** Where a progress reporter writes and what time it is; injectable so tests need no clock or terminal. */
+export interface ProgressSink {
+  readonly write: (text: string) => void;
+  readonly now: () => number;
+  readonly isTTY: boolean;
+}
+
+const STDERR_SINK: ProgressSink = {
+  write: (t) => void process.stderr.write(t),
+  now: () => performance.now(),
+  get isTTY() {
+    return process.stderr.isTTY === true;
+  },
+};
+
+/** Seconds as `1m05s` / `42s`, for an ETA a person reads at a glance. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * Progress of long CLI work on stderr, never on stdout (so `--format json` output stays clean).
+ * Modes: `bar` redraws one line with percent and ETA (the default on a terminal); `lines` prints a line
+ * every few seconds with percent, elapsed time and ETA (the default when stderr is a file or pipe, so CI
+ * logs and `nohup` runs still show life); `json` prints one JSON object per update for scripts; `none`
+ * prints nothing. Short work (finished before the first interval) prints nothing in `lines`/`json` modes.
+ */
 export class ProgressBar {
   readonly #total: number;
   readonly #label: string;
-  readonly #enabled: boolean;
-  #last = -1;
+  readonly #mode: Exclude<ProgressMode, 'auto'>;
+  readonly #sink: ProgressSink;
+  readonly #intervalMs: number;
+  readonly #start: number;
+  #lastPct = -1;
+  #lastAt: number;
+  #printed = false;
 
-  constructor(label: string, total: number, enabled = process.stderr.isTTY === true) {
+  constructor(
+    label: string,
+    total: number,
+    enabled = true,
+    opts: { mode?: ProgressMode; sink?: ProgressSink; intervalMs?: number } = {},
+  ) {
     this.#label = label;
     this.#total = Math.max(1, total);
-    this.#enabled = enabled;
+    this.#sink = opts.sink ?? STDERR_SINK;
+    const mode = opts.mode ?? progressMode;
+    this.#mode = !enabled ? 'none' : mode === 'auto' ? (this.#sink.isTTY ? 'bar' : 'lines') : mode;
+    this.#intervalMs = opts.intervalMs ?? (this.#mode === 'json' ? 1000 : 5000);
+    this.#start = this.#sink.now();
+    this.#lastAt = this.#start;
   }
 
+  /** Reports `done` of the total (any unit: pulses, frames, points). */
   update(done: number): void {
-    if (!this.#enabled) return;
-    const pct = Math.min(100, Math.floor((100 * done) / this.#total));
-    if (pct === this.#last) return;
-    this.#last = pct;
-    const width = 30;
-    const fill = Math.round((width * pct) / 100);
-    process.stderr.write(
-      `\r${this.#label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(pct).padStart(3)}%`,
-    );
+    if (this.#mode === 'none') return;
+    const fraction = Math.min(1, Math.max(0, done / this.#total));
+    const pct = Math.floor(100 * fraction);
+    const now = this.#sink.now();
+    const elapsed = (now - this.#start) / 1000;
+    const eta = fraction > 0 ? (elapsed * (1 - fraction)) / fraction : NaN;
+    if (this.#mode === 'bar') {
+      if (pct === this.#lastPct && now - this.#lastAt < 1000) return;
+      this.#lastPct = pct;
+      this.#lastAt = now;
+      const width = 30;
+      const fill = Math.round(width * fraction);
+      this.#sink.write(
+        `\r${this.#label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(pct).padStart(3)}%  ETA ${formatDuration(eta).padEnd(7)}`,
+      );
+      this.#printed = true;
+      return;
+    }
+    if (now - this.#lastAt < this.#intervalMs) return;
+    this.#lastAt = now;
+    this.#printed = true;
+    if (this.#mode === 'json') {
+      const etaS = Number.isFinite(eta) ? Math.round(eta * 10) / 10 : null;
+      this.#sink.write(
+        `${JSON.stringify({ progress: this.#label, done, total: this.#total, percent: pct, elapsed_s: Math.round(elapsed * 10) / 10, eta_s: etaS })}\n`,
+      );
+    } else {
+      this.#sink.write(
+        `${this.#label}: ${pct}% after ${formatDuration(elapsed)}, about ${formatDuration(eta)} left\n`,
+      );
+    }
   }
 
+  /** Ends the report: a newline after a bar, a closing line in `lines`/`json` modes if anything was printed. */
   done(): void {
-    if (this.#enabled && this.#last >= 0) process.stderr.write('\n');
+    if (!this.#printed) return;
+    const elapsed = (this.#sink.now() - this.#start) / 1000;
+    if (this.#mode === 'bar') this.#sink.write('\n');
+    else if (this.#mode === 'json')
+      this.#sink.write(
+        `${JSON.stringify({ progress: this.#label, done: this.#total, total: this.#total, percent: 100, elapsed_s: Math.round(elapsed * 10) / 10, eta_s: 0 })}\n`,
+      );
+    else if (this.#mode === 'lines') this.#sink.write(`${this.#label}: done in ${formatDuration(elapsed)}\n`);
   }
 }

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ERROR_CATALOGUE, QkdnetError, isQkdnetError } from './errors.ts';
 
 test('docs/errors.md lists exactly the codes and statuses of the catalogue', () => {
@@ -16,4 +18,21 @@ test('QkdnetError carries the status of its code', () => {
   assert.equal(e.status, 503);
   assert.ok(isQkdnetError(e, 'KMS_KEY_EXHAUSTED'));
   assert.ok(!isQkdnetError(new Error('x')));
+});
+
+/** Every non-test TypeScript file under src/, except the catalogue itself. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(p);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && e.name !== 'errors.ts' ? [p] : [];
+  });
+}
+
+test('every catalogue code is raised somewhere in src/ (a code nobody raises is a promise nobody keeps)', () => {
+  const text = sourceFiles(fileURLToPath(new URL('..', import.meta.url)))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
+  const unraised = Object.keys(ERROR_CATALOGUE).filter((code) => !text.includes(`'${code}'`));
+  assert.deepEqual(unraised, []);
 });

@@ -51,10 +51,6 @@ export const ERROR_CATALOGUE = {
       'A data directory or key file is open to other users and --strict-permissions is set (exit code 2).',
   },
   NETWORK_NO_PATH: { status: 503, summary: 'No route with enough key material joins the two nodes.' },
-  NETWORK_POLICY_REFUSED: {
-    status: 503,
-    summary: 'No key of a provenance the application accepts is available.',
-  },
   SCENARIO_INVALID: { status: 400, summary: 'A scenario file does not match the scenario schema.' },
   IPSEC_UNAVAILABLE: {
     status: 503,

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ViciFramer, viciText } from './vici-codec.ts';
+import { encodePacket, VICI_PACKET, ViciFramer, viciText } from './vici-codec.ts';
 import { ViciClient } from './vici-client.ts';
 
 type Capture = { scenarios: Record<string, { packets: { dir: 'c2s' | 's2c'; hex: string }[] }> };
@@ -89,4 +89,82 @@ test("call() throws with charon's errmsg when success = no; a closed client reje
     code: 'IPSEC_UNAVAILABLE',
     message: /Cannot connect/,
   });
+});
+
+/** A server that answers every client packet with `answer(packet)` (raw bytes), for misbehaving charons. */
+async function scripted(answer: (packetType: number) => Buffer[]): Promise<{ path: string; close(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vici-bad-'));
+  const path = join(dir, 'sock');
+  const server: Server = createServer((s) => {
+    const f = new ViciFramer();
+    s.on('data', (d) => {
+      for (const p of f.push(d)) for (const b of answer(p[0]!)) s.write(b);
+    });
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  return { path, close: () => (server.close(), rmSync(dir, { recursive: true, force: true })) };
+}
+
+test('an answer nobody asked for ends the connection: pending calls reject, nothing throws in the data handler', async () => {
+  // Two responses to one request: the second is unasked. Before the fix this threw inside the socket's
+  // 'data' handler (an uncaught exception that node:test reports as a failure).
+  const srv = await scripted(() => [
+    encodePacket(VICI_PACKET.CMD_RESPONSE, undefined, { daemon: 'charon' }),
+    encodePacket(VICI_PACKET.CMD_RESPONSE, undefined, { daemon: 'again' }),
+  ]);
+  const c = await ViciClient.connect(srv.path);
+  try {
+    const v = await c.request('version');
+    assert.equal(viciText(v, 'daemon'), 'charon');
+    await assert.rejects(c.request('version'), {
+      code: 'IPSEC_UNAVAILABLE',
+      message: /protocol violation from charon: packet type 1 arrived unasked/,
+    });
+  } finally {
+    c.close();
+    srv.close();
+  }
+});
+
+test('an undecodable packet ends the connection with IPSEC_UNAVAILABLE', async () => {
+  const garbage = Buffer.from([0, 0, 0, 3, 1, 9, 9]); // CMD_RESPONSE whose message holds element type 9
+  const srv = await scripted(() => [garbage]);
+  const c = await ViciClient.connect(srv.path);
+  try {
+    await assert.rejects(c.request('version'), {
+      code: 'IPSEC_UNAVAILABLE',
+      message: /protocol violation from charon: undecodable packet/,
+    });
+  } finally {
+    c.close();
+    srv.close();
+  }
+});
+
+test('a listener that throws is reported, and neither other listeners nor the connection suffer', async () => {
+  // charon streams an event before each command's response (as `initiate` does with control-log).
+  const srv = await scripted((type) =>
+    type === VICI_PACKET.EVENT_REGISTER
+      ? [encodePacket(VICI_PACKET.EVENT_CONFIRM)]
+      : [
+          encodePacket(VICI_PACKET.EVENT, 'log', { msg: 'hello' }),
+          encodePacket(VICI_PACKET.CMD_RESPONSE, undefined, { daemon: 'charon' }),
+        ],
+  );
+  const reported: string[] = [];
+  const c = await ViciClient.connect(srv.path, 5000, (e, event) => reported.push(`${event}: ${e.message}`));
+  try {
+    const seen: string[] = [];
+    await c.listen('log', () => {
+      throw new Error('listener bug');
+    });
+    await c.listen('log', (m) => void seen.push(viciText(m, 'msg') ?? ''));
+    const v = await c.request('version');
+    assert.equal(viciText(v, 'daemon'), 'charon');
+    assert.deepEqual(reported, ['log: listener bug']);
+    assert.deepEqual(seen, ['hello']);
+  } finally {
+    c.close();
+    srv.close();
+  }
 });

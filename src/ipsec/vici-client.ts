@@ -36,17 +36,26 @@ export class ViciClient {
   readonly #framer = new ViciFramer();
   readonly #pending: Pending[] = [];
   readonly #listeners = new Map<string, Set<ViciEventListener>>();
+  readonly #onListenerError: (e: Error, event: string) => void;
   #closed: Error | undefined;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, onListenerError: (e: Error, event: string) => void) {
     this.#socket = socket;
+    this.#onListenerError = onListenerError;
     socket.on('data', (chunk) => this.#onData(chunk));
     socket.on('error', (e) => this.#fail(e));
     socket.on('close', () => this.#fail(new Error('VICI socket closed')));
   }
 
-  /** Connects to a charon VICI socket path (`/var/run/charon.vici` or a harness socket). */
-  static connect(socketPath: string, timeoutMs = 5000): Promise<ViciClient> {
+  /**
+   * Connects to a charon VICI socket path (`/var/run/charon.vici` or a harness socket). `onListenerError`
+   * receives exceptions thrown by event listeners (default: a process warning), which never reach the socket.
+   */
+  static connect(
+    socketPath: string,
+    timeoutMs = 5000,
+    onListenerError: (e: Error, event: string) => void = defaultListenerError,
+  ): Promise<ViciClient> {
     return new Promise((resolve, reject) => {
       const s = connect(socketPath);
       const timer = setTimeout(() => {
@@ -55,7 +64,7 @@ export class ViciClient {
       }, timeoutMs);
       s.once('connect', () => {
         clearTimeout(timer);
-        resolve(new ViciClient(s));
+        resolve(new ViciClient(s, onListenerError));
       });
       s.once('error', (e) => {
         clearTimeout(timer);
@@ -132,28 +141,46 @@ export class ViciClient {
     });
   }
 
+  /**
+   * Socket 'data' handler: never throws. A packet that cannot be framed or decoded, or an answer nobody
+   * asked for, is a protocol violation that ends the connection (every pending operation rejects with
+   * IPSEC_UNAVAILABLE); an event listener that throws is isolated from the others and from the connection
+   * and reported through `onListenerError` (a warning by default).
+   */
   #onData(chunk: Buffer): void {
-    let payloads: Buffer[];
+    let packets: ViciPacket[];
     try {
-      payloads = this.#framer.push(chunk);
+      packets = this.#framer.push(chunk).map((payload) => decodePacket(payload));
     } catch (e) {
-      this.#fail(e as Error);
-      this.#socket.destroy();
+      this.#violation(`undecodable packet (${(e as Error).message})`);
       return;
     }
-    for (const payload of payloads) {
-      const p = decodePacket(payload);
+    for (const p of packets) {
       if (p.type === VICI_PACKET.EVENT) {
-        for (const l of this.#listeners.get(p.name ?? '') ?? []) l(p.message ?? {});
+        for (const l of this.#listeners.get(p.name ?? '') ?? []) {
+          try {
+            l(p.message ?? {});
+          } catch (e) {
+            this.#onListenerError(e as Error, p.name ?? '');
+          }
+        }
         continue;
       }
       const head = this.#pending.shift();
-      if (!head) throw new QkdnetError('INTERNAL', `VICI packet type ${p.type} arrived unasked`);
+      if (!head) {
+        this.#violation(`packet type ${p.type} arrived unasked`);
+        return;
+      }
       const isCommandAnswer = p.type === VICI_PACKET.CMD_RESPONSE || p.type === VICI_PACKET.CMD_UNKNOWN;
       if ((head.kind === 'command') !== isCommandAnswer)
-        head.reject(new QkdnetError('INTERNAL', `VICI ${head.what}: answer of type ${p.type} out of order`));
+        head.reject(unavailable(`VICI ${head.what}: answer of type ${p.type} out of order`));
       else head.resolve(p);
     }
+  }
+
+  #violation(what: string): void {
+    this.#fail(new Error(`protocol violation from charon: ${what}`));
+    this.#socket.destroy();
   }
 
   #fail(e: Error): void {
@@ -161,6 +188,10 @@ export class ViciClient {
     this.#closed = e;
     for (const p of this.#pending.splice(0)) p.reject(unavailable(`VICI ${p.what}: ${e.message}`));
   }
+}
+
+function defaultListenerError(e: Error, event: string): void {
+  process.emitWarning(`VICI listener for "${event}" threw: ${e.message}`, 'ViciListenerWarning');
 }
 
 function unavailable(message: string): QkdnetError {

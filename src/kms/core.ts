@@ -17,15 +17,22 @@ import {
   type Alert,
   type Provenance,
 } from '../common/index.ts';
-import { GroupCommitter } from './batcher.ts';
+import type { GroupCommitter } from './batcher.ts';
 import { keyLimits, type KeyLimits, type KmeConfig } from './config.ts';
 import type { PeerLink } from './peer.ts';
 import { SaeQuotas } from './quota.ts';
 import { relaySaeId } from './relay-route.ts';
-import type { FormedKey, KeyStore, ReservationRecord } from './store.ts';
+import {
+  KeyStore,
+  TOMBSTONE_TTL_MS,
+  type FormedKey,
+  type MasterTake,
+  type ReservationRecord,
+} from './store.ts';
+import { SqliteBackend, type KeyBackend } from './store-backend.ts';
 import { LeaseBook } from './lease.ts';
 import { chunkCutter, type SupplyItem } from './supply.ts';
-import { SupplyPump } from './supply-pump.ts';
+import type { SupplyPump } from './supply-pump.ts';
 import type { SupplyMark } from './store.ts';
 
 /** Where the core reports background events (pino-compatible). */
@@ -82,12 +89,10 @@ const bad = (m: string) => new QkdnetError('KMS_BAD_REQUEST', m);
 export class KmeCore {
   readonly id: string;
   readonly limits: KeyLimits;
-  readonly store: KeyStore;
-  readonly committer: GroupCommitter;
+  /** The store the core works through (SQLite or PostgreSQL, ./store-backend.ts). */
+  readonly backend: KeyBackend;
   /** Per-SAE quotas and rate limits (config `saes[].quota`, `keys.saeQuota`). */
   readonly quotas: SaeQuotas;
-  /** Southbound supply queue (./supply-pump.ts). */
-  readonly pump: SupplyPump;
   /** Leased keys per role (./lease.ts). */
   readonly leases: LeaseBook;
   /** Keys found leased but unconfirmed when this KME started, and erased (./lease.ts). */
@@ -106,17 +111,19 @@ export class KmeCore {
   readonly #droppedReported = new Map<string, number>();
   #closed = false;
 
-  constructor(config: KmeConfig, store: KeyStore, peer?: PeerLink, log?: CoreLog) {
+  /**
+   * `store`: a SQLite KeyStore (wrapped here, its leases left by a previous run discarded now) or an
+   * opened backend (./store-pg.ts discards the leases of dead replicas when it opens).
+   */
+  constructor(config: KmeConfig, store: KeyStore | KeyBackend, peer?: PeerLink, log?: CoreLog) {
     this.id = config.id;
     this.limits = keyLimits(config);
-    this.store = store;
-    this.committer = new GroupCommitter(store);
+    this.backend = store instanceof KeyStore ? new SqliteBackend(store, log) : store;
     this.quotas = new SaeQuotas(config);
-    this.pump = new SupplyPump(store, log);
-    this.leases = new LeaseBook(store, this.committer, (p) => this.pushReservations(p));
+    this.leases = new LeaseBook(this.backend, (p) => this.pushReservations(p));
     this.#peer = peer;
     this.#log = log;
-    this.discardedAtStart = store.discardLeased(Date.now());
+    this.discardedAtStart = this.backend.discardedAtStart;
     if (this.discardedAtStart > 0)
       log?.warn(
         { discarded: this.discardedAtStart },
@@ -125,9 +132,32 @@ export class KmeCore {
     this.#local = new Set(config.saes.map((s) => s.id));
     this.#test = new Set(config.saes.filter((s) => s.test === true).map((s) => s.id));
     for (const p of config.peers ?? []) {
-      this.store.level(p.id);
+      this.backend.level(p.id);
       for (const s of p.saes) this.#saeHome.set(s, p.id);
     }
+  }
+
+  /** The SQLite store (relay hops and tools that work on the file; a PostgreSQL KME has none). */
+  get store(): KeyStore {
+    return this.#sqlite().store;
+  }
+
+  /** The group committer of the SQLite store. */
+  get committer(): GroupCommitter {
+    return this.#sqlite().committer;
+  }
+
+  /** Southbound supply queue of the SQLite store (./supply-pump.ts). */
+  get pump(): SupplyPump {
+    return this.#sqlite().pump;
+  }
+
+  #sqlite(): SqliteBackend {
+    if (this.backend instanceof SqliteBackend) return this.backend;
+    throw new QkdnetError(
+      'CONFIG_INVALID',
+      `KME "${this.id}": this feature needs the SQLite store (trusted-node relay, store-key rotation)`,
+    );
   }
 
   /** True when `sae` is served by this KME. */
@@ -145,7 +175,7 @@ export class KmeCore {
   supply(peerId: string, item: SupplyItem, mark?: SupplyMark): number {
     const key = Uint8Array.from(item.key);
     const cutter = chunkCutter(this.id, peerId, { ...item, key });
-    const { now, stored } = this.pump.supply(peerId, cutter.blockId, cutter, key, mark);
+    const { now, stored } = this.backend.supply(peerId, cutter.blockId, cutter, key, mark);
     this.#reportDropped(peerId);
     if (now === 0) void stored.then(() => this.#reportDropped(peerId));
     return now;
@@ -156,7 +186,7 @@ export class KmeCore {
    * `supply-dropped` alert (and the metric `qkdnet_kme_supply_dropped_chunks_total`) instead of vanishing.
    */
   #reportDropped(peerId: string): void {
-    const total = this.store.droppedChunks(peerId);
+    const total = this.backend.droppedChunks(peerId);
     const dropped = total - (this.#droppedReported.get(peerId) ?? 0);
     if (dropped <= 0) return;
     this.#droppedReported.set(peerId, total);
@@ -164,15 +194,15 @@ export class KmeCore {
       severity: 'warning',
       kind: 'supply-dropped',
       linkId: peerId,
-      evidence: { statistic: 'chunks-dropped', value: dropped, threshold: this.store.maxChunksPerPeer },
+      evidence: { statistic: 'chunks-dropped', value: dropped, threshold: this.backend.maxChunksPerPeer },
       action: 'notify',
-      message: `KME "${this.id}" dropped ${dropped} new chunk(s) from the link to "${peerId}": the store holds the per-peer maximum of ${this.store.maxChunksPerPeer} chunks`,
+      message: `KME "${this.id}" dropped ${dropped} new chunk(s) from the link to "${peerId}": the store holds the per-peer maximum of ${this.backend.maxChunksPerPeer} chunks`,
     });
   }
 
   /** Resolves when every item supplied so far is stored and synced. */
   settled(): Promise<void> {
-    return this.pump.settled();
+    return this.backend.settled();
   }
 
   /** Subscribes to this KME's alerts (dropped supply, …); returns the unsubscribe function. */
@@ -202,10 +232,15 @@ export class KmeCore {
     if (this.store.abandonReservation(peerId, keyId)) this.pushReservations(peerId);
   }
 
-  /** Erases orphaned relay link keys (older than RELAY_ORPHAN_TTL_MS); returns how many. */
+  /**
+   * Erases orphaned relay link keys (older than RELAY_ORPHAN_TTL_MS) and forgets tombstones older than
+   * TOMBSTONE_TTL_MS (./store.ts); returns how many relay keys were erased.
+   */
   reclaimOrphans(nowMs: number): number {
     const n = this.store.reclaimRelayKeys(nowMs - RELAY_ORPHAN_TTL_MS);
     if (n > 0) this.#log?.warn({ reclaimed: n }, 'erased orphaned relay link keys of failed hops');
+    const t = this.store.expireTombstones(nowMs - TOMBSTONE_TTL_MS);
+    if (t > 0) this.#log?.warn({ expired: t }, 'tombstones expired: their chunks never arrived');
     return n;
   }
 
@@ -213,7 +248,7 @@ export class KmeCore {
   status(caller: string, slave: string): KmeStatus {
     this.#checkCaller(caller);
     const pool = this.#poolFor(caller, [slave]);
-    const l = this.store.level(pool.peer ?? '');
+    const l = this.backend.level(pool.peer ?? '');
     const k = this.limits;
     return {
       sourceKmeId: this.id,
@@ -270,7 +305,7 @@ export class KmeCore {
     const peer = pool.peer;
     // Per-SAE quota (./quota.ts): the other SAEs' reserves stay in the pool; the rate budget pays first.
     const keep = this.quotas.keepFor(caller);
-    if (keep > 0 && this.store.level(peer).mineBytes * 8 - keep < number * sizeBits)
+    if (keep > 0 && this.backend.level(peer).mineBytes * 8 - keep < number * sizeBits)
       throw new QkdnetError(
         'KMS_QUOTA_EXCEEDED',
         `Cannot serve ${number} key(s) of ${sizeBits} bits to SAE "${caller}": ${keep} bits of the pool are reserved for other SAEs`,
@@ -297,18 +332,17 @@ export class KmeCore {
   async #serveMaster(
     peer: string,
     number: number,
-    take: Omit<Parameters<KeyStore['takeForMaster']>[0], 'number' | 'nowMs'>,
+    take: Omit<MasterTake, 'number' | 'nowMs'>,
   ): Promise<FormedKey[]> {
     const sizeBits = take.sizeBits;
     if (LeaseBook.fits(number, sizeBits)) {
       try {
         return await this.leases.serve(take, number);
       } catch (e) {
-        if (e instanceof QkdnetError) throw e;
-        throw new QkdnetError('KMS_STORE_FAILED', `The key store could not commit: ${(e as Error).message}`);
+        throw storeFailed(e);
       }
     }
-    const keys = await this.#commit(() => this.store.takeForMaster({ ...take, number, nowMs: Date.now() }));
+    const keys = await this.#commit(this.backend.takeForMaster({ ...take, number, nowMs: Date.now() }));
     this.pushReservations(peer);
     return keys;
   }
@@ -325,8 +359,8 @@ export class KmeCore {
     const ids = keyIds.map((s) => s.toLowerCase());
     if (new Set(ids).size !== ids.length) throw bad('key_IDs repeats a key_ID');
     const take = () =>
-      this.#commit(() =>
-        this.store.takeForSlave(caller, master, ids, Date.now(), { testSae: this.#test.has(caller) }),
+      this.#commit(
+        this.backend.takeForSlave(caller, master, ids, Date.now(), { testSae: this.#test.has(caller) }),
       );
     const home = this.#saeHome.get(master);
     try {
@@ -335,7 +369,8 @@ export class KmeCore {
       if (!isQkdnetError(e, 'KMS_KEY_NOT_FOUND') || home === undefined || !this.#peer) throw e;
       // The owner's reservation may not have been pushed yet: pull it, then try once more (also when a
       // push landed in the same batch as the first attempt).
-      const missing = ids.filter((id) => !this.store.knows(id));
+      const known = await Promise.all(ids.map((id) => this.backend.knows(id)));
+      const missing = ids.filter((_, i) => !known[i]);
       if (missing.length > 0) {
         const rs = await this.#peer.lookup(home, missing);
         if (rs.length > 0) await this.receiveReservations(home, rs);
@@ -367,14 +402,14 @@ export class KmeCore {
   /** Stops background pushes and the supply queue; forgets unserved leases (before the store closes). */
   stop(): void {
     this.#closed = true;
-    this.pump.stop();
+    this.backend.stop();
     this.leases.clear();
     for (const t of this.#retry.values()) clearTimeout(t);
   }
 
   async #flush(peerId: string): Promise<void> {
     while (!this.#closed) {
-      const rs = this.store.outbox(peerId, 5000);
+      const rs = await this.backend.outbox(peerId, 5000);
       if (rs.length === 0) return;
       let refused: string[];
       try {
@@ -400,7 +435,7 @@ export class KmeCore {
           'peer refused reservations: key material out of step',
         );
       if (this.#closed) return;
-      await this.#commit(() => this.store.clearOutbox(peerId, rs.at(-1)!.seq));
+      await this.#commit(this.backend.clearOutbox(peerId, rs.at(-1)!.seq));
     }
   }
 
@@ -427,19 +462,7 @@ export class KmeCore {
       if (this.#saeHome.get(r.master) !== peerId)
         throw new QkdnetError('KMS_UNAUTHORIZED', `KME "${peerId}" does not serve master SAE "${r.master}"`);
     }
-    const now = Date.now();
-    return this.#commit(() => {
-      const refused: string[] = [];
-      for (const r of rs) {
-        try {
-          this.store.transaction(() => this.store.applyReservation(peerId, r, now));
-        } catch (e) {
-          if (!(e instanceof QkdnetError)) throw e;
-          refused.push(r.keyId);
-        }
-      }
-      return refused;
-    });
+    return this.#commit(this.backend.applyReservations(peerId, rs, Date.now()));
   }
 
   #checkCaller(caller: string): void {
@@ -465,8 +488,9 @@ export class KmeCore {
     if (peer !== undefined) return { peer, remote: true };
     // All slaves are local: draw from the fullest link pool (the key never leaves this KME).
     let best: string | undefined;
-    for (const p of this.store.peers())
-      if (best === undefined || this.store.level(p).mineBytes > this.store.level(best).mineBytes) best = p;
+    const b = this.backend;
+    for (const p of b.peers())
+      if (best === undefined || b.level(p).mineBytes > b.level(best).mineBytes) best = p;
     return { peer: best, remote: false };
   }
 
@@ -491,12 +515,18 @@ export class KmeCore {
     return maxRank;
   }
 
-  async #commit<T>(fn: () => T): Promise<T> {
+  /** Awaits a store operation; a failure that is not a handled condition becomes KMS_STORE_FAILED (503). */
+  async #commit<T>(op: Promise<T>): Promise<T> {
     try {
-      return await this.committer.submit(fn);
+      return await op;
     } catch (e) {
-      if (e instanceof QkdnetError) throw e;
-      throw new QkdnetError('KMS_STORE_FAILED', `The key store could not commit: ${(e as Error).message}`);
+      throw storeFailed(e);
     }
   }
+}
+
+/** A store failure as the KME reports it: handled conditions pass, anything else is KMS_STORE_FAILED. */
+function storeFailed(e: unknown): QkdnetError {
+  if (e instanceof QkdnetError) return e;
+  return new QkdnetError('KMS_STORE_FAILED', `The key store could not commit: ${(e as Error).message}`);
 }

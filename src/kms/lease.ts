@@ -25,8 +25,8 @@
  *  discarded too (its slave copy with it: that one key then fails for its slave, it is never duplicated).
  */
 import { isQkdnetError, QkdnetError } from '../common/index.ts';
-import type { GroupCommitter } from './batcher.ts';
-import type { FormedKey, KeyStore, MasterTake } from './store.ts';
+import type { FormedKey, MasterTake } from './store.ts';
+import type { KeyBackend } from './store-backend.ts';
 
 /**
  * Keys in a role's first lease beyond what its first request needs; the target doubles whenever a request
@@ -50,15 +50,13 @@ interface Lease {
 
 /** The leases of one KME, by role. */
 export class LeaseBook {
-  readonly #store: KeyStore;
-  readonly #committer: GroupCommitter;
+  readonly #store: KeyBackend;
   readonly #leased: (peer: string) => void;
   readonly #leases = new Map<string, Lease>();
 
   /** `onLeased(peer)` runs after a lease with outbox entries is durable (to push them to the peer). */
-  constructor(store: KeyStore, committer: GroupCommitter, onLeased: (peer: string) => void) {
+  constructor(store: KeyBackend, onLeased: (peer: string) => void) {
     this.#store = store;
-    this.#committer = committer;
     this.#leased = onLeased;
   }
 
@@ -89,13 +87,17 @@ export class LeaseBook {
     if (waited) lease.target = Math.min(lease.target * 2, Math.floor(LEASE_MAX_BITS / take.sizeBits));
     const out = lease.keys.splice(0, number);
     if (lease.keys.length <= lease.target / 2) this.#refill(lease, 0).catch(() => undefined);
-    await this.#committer.submitLazy(() =>
-      this.#store.confirmLeased(
+    try {
+      await this.#store.confirmLeased(
         take.master,
         out.map((k) => k.keyId),
         Date.now(),
-      ),
-    );
+      );
+    } catch (e) {
+      // Not confirmed: the keys are never handed out (a replica's lease may have been discarded meanwhile).
+      for (const k of out) k.key.fill(0);
+      throw e;
+    }
     return out;
   }
 
@@ -126,8 +128,7 @@ export class LeaseBook {
           'KMS_KEY_EXHAUSTED',
           `Cannot lease keys from the link to "${t.peer}": pool empty`,
         );
-      const lease1 = (n: number) =>
-        this.#committer.submit(() => this.#store.leaseForMaster({ ...t, number: n, nowMs: Date.now() }));
+      const lease1 = (n: number) => this.#store.leaseForMaster({ ...t, number: n, nowMs: Date.now() });
       let keys: FormedKey[];
       try {
         keys = await lease1(want);

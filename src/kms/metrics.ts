@@ -43,8 +43,11 @@ export function createKmeMetrics(core: KmeCore): KmeMetrics {
     labelNames: ['peer'] as const,
     registers: [registry],
     collect() {
-      for (const p of core.store.peers())
-        this.set({ peer: p }, Math.floor((core.store.level(p).mineBytes * 8) / core.limits.defaultSizeBits));
+      for (const p of core.backend.peers())
+        this.set(
+          { peer: p },
+          Math.floor((core.backend.level(p).mineBytes * 8) / core.limits.defaultSizeBits),
+        );
     },
   });
   new Gauge({
@@ -53,8 +56,8 @@ export function createKmeMetrics(core: KmeCore): KmeMetrics {
     labelNames: ['peer', 'owner'] as const,
     registers: [registry],
     collect() {
-      for (const p of core.store.peers()) {
-        const l = core.store.level(p);
+      for (const p of core.backend.peers()) {
+        const l = core.backend.level(p);
         this.set({ peer: p, owner: 'self' }, l.mineBytes * 8);
         this.set({ peer: p, owner: 'peer' }, l.theirChunks * 256);
       }
@@ -67,7 +70,17 @@ export function createKmeMetrics(core: KmeCore): KmeMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const p of core.store.peers()) this.inc({ peer: p }, core.store.droppedChunks(p));
+      for (const p of core.backend.peers()) this.inc({ peer: p }, core.backend.droppedChunks(p));
+    },
+  });
+  new Counter({
+    name: 'qkdnet_kme_supply_erased_on_arrival_chunks_total',
+    help: 'Chunks of new key supply dropped on arrival because the peer KME had already erased them (an erase notice that arrived first left a tombstone), per peer link.',
+    labelNames: ['peer'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of core.backend.peers()) this.inc({ peer: p }, core.backend.erasedOnArrival?.(p) ?? 0);
     },
   });
   new Counter({
@@ -84,7 +97,7 @@ export function createKmeMetrics(core: KmeCore): KmeMetrics {
     help: 'Chunks of southbound supply waiting to be stored (stored in slices off the request path).',
     registers: [registry],
     collect() {
-      this.set(core.pump.backlog);
+      this.set(core.backend.backlog);
     },
   });
   new Gauge({
@@ -92,7 +105,7 @@ export function createKmeMetrics(core: KmeCore): KmeMetrics {
     help: 'Keys reserved for slave SAEs of this KME and not yet fetched.',
     registers: [registry],
     collect() {
-      this.set(core.store.pendingKeyCount());
+      this.set(core.backend.pendingKeyCount());
     },
   });
   new Gauge({
@@ -101,7 +114,7 @@ export function createKmeMetrics(core: KmeCore): KmeMetrics {
     labelNames: ['what'] as const,
     registers: [registry],
     collect() {
-      const s = core.committer.stats();
+      const s = core.backend.stats();
       this.set({ what: 'batches' }, s.batches);
       this.set({ what: 'ops' }, s.ops);
     },

@@ -272,7 +272,8 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
     },
     async (req) => {
       const ids = req.body.key_IDs.map((k) => k.toLowerCase());
-      return { reservations: core.store.outbox(req.params.sae, ids.length, ids).map(reservationToWire) };
+      const rs = await core.backend.outbox(req.params.sae, ids.length, ids);
+      return { reservations: rs.map(reservationToWire) };
     },
   );
 

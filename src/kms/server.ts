@@ -203,9 +203,10 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
-  for (const p of store.outboxPeers()) core.pushReservations(p); // left over from before a restart
+  const backend = core.backend;
+  for (const p of await backend.outboxPeers()) core.pushReservations(p); // left over from before a restart
   const checkpoint = setInterval(() => {
-    store.checkpoint();
+    void backend.maintain(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'store upkeep'));
     core.reclaimOrphans(Date.now());
   }, 30_000);
   checkpoint.unref();
@@ -222,7 +223,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
       self: c.id,
       peer: s.peer,
       resume: store.supplyOffset(resolve(s.file)),
-      busy: () => core.pump.backlog > SUPPLY_BACKLOG_CHUNKS,
+      busy: () => backend.backlog > SUPPLY_BACKLOG_CHUNKS,
       onError: (e) => logger.error({ file: s.file, err: e.message }, 'southbound supply failed'),
     }),
   );
@@ -260,10 +261,9 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
         peers.close();
         await core.settled();
         // Leased keys not served are erased now (a clean stop knows they were never delivered).
-        const released = store.discardLeased(Date.now());
+        const released = await backend.close(Date.now());
         if (released > 0)
           logger.info({ released }, `erased ${released} leased keys not served before the stop`);
-        store.close();
       })();
       return closing;
     },

@@ -14,7 +14,7 @@ test('intercept-resend on an event-level link: post-processing refuses its block
   net.run(1200); // two honest blocks
   const before = net.summary(0).links[0]!;
   assert.ok(before.generated_bits > 0);
-  net.injectAttack('ab', { kind: 'intercept-resend', fraction: 1 });
+  net.injectAttack('ab', { kind: 'intercept-resend', param: 1 });
   net.run();
   const after = net.summary(0).links[0]!;
   assert.equal(after.generated_bits, before.generated_bits, 'no bits after the attack started');

@@ -11,28 +11,19 @@
  * block index, and the link's authentication pool carried from block to block.
  */
 import type { LinkParams } from '../physics/index.ts';
-import { parseAttack, type AttackSpec } from '../qkd/index.ts';
+import type { AttackSpec } from '../qkd/index.ts';
 import { distillBlock, type AuthKeyPool, type KeyMode } from '../postprocess/index.ts';
 import type { LinkKeySource } from './key-material.ts';
-import type { LinkAttack } from './runtime.ts';
+import { attackParam, type LinkAttack } from './runtime.ts';
 
 /** What one event-level block gave. `key` (Alice's final key bytes) only when asked for. */
 export type EventBlockOutcome =
   | { readonly ok: true; readonly bits: number; readonly key: Uint8Array | undefined }
   | { readonly ok: false; readonly reason: string };
 
-/** The link engine's attack for a network attack (same physics, the engine's names). */
+/** The link engine's attack for a network attack (same names; the engine's default strength if unset). */
 export function engineAttack(a: LinkAttack): AttackSpec {
-  switch (a.kind) {
-    case 'intercept-resend':
-      return parseAttack(`intercept-resend:${a.fraction ?? 1}`);
-    case 'detector-blinding':
-      return parseAttack('blinding');
-    case 'photon-number-splitting':
-      return parseAttack('pns');
-    case 'trojan-horse':
-      return parseAttack('trojan-horse');
-  }
+  return { kind: a.kind, param: attackParam(a) };
 }
 
 /** One event-level block of a link. */

@@ -5,26 +5,28 @@
  */
 import type { Rng } from '../common/index.ts';
 import type { LinkParams } from '../physics/index.ts';
+import { ATTACK_DEFAULTS, type AttackKind } from '../qkd/index.ts';
 import type { EventKeyStore, EventLinkKeys } from './event-level.ts';
 import type { Scenario } from './scenario.ts';
 import type { KeyPool, LinkKeySource } from './key-material.ts';
 import type { Route } from './router.ts';
 import type { LinkState, ProvenanceBits } from './types.ts';
 
-/** An attack injected on a link (delegated to detection once src/detect provides its detectors). */
+/**
+ * An attack injected on a link, in the link engine's vocabulary (src/qkd `ATTACK_KINDS`, the one list of
+ * attack names every layer uses). `param` is the engine's strength parameter (`ATTACK_DEFAULTS[kind]`:
+ * the fraction of pulses for intercept-resend, the mean photon number for trojan-horse, …); default: the
+ * engine's default strength.
+ */
 export interface LinkAttack {
-  readonly kind: 'intercept-resend' | 'detector-blinding' | 'trojan-horse' | 'photon-number-splitting';
-  /** Fraction of pulses attacked (intercept-resend), 0..1; default 1. */
-  readonly fraction?: number;
+  readonly kind: AttackKind;
+  readonly param?: number;
 }
 
-/** Attack kinds `injectAttack` accepts. */
-export const ATTACK_KINDS: readonly LinkAttack['kind'][] = [
-  'intercept-resend',
-  'detector-blinding',
-  'trojan-horse',
-  'photon-number-splitting',
-];
+/** The attack's strength parameter (its own, else the link engine's default). */
+export function attackParam(a: LinkAttack): number {
+  return a.param ?? ATTACK_DEFAULTS[a.kind].param;
+}
 
 /** QBER threshold above which BB84 post-processing aborts every block (Shor–Preskill: 11%). */
 export const ABORT_QBER = 0.11;
@@ -90,7 +92,7 @@ export interface AppRt {
 
 /** True if the attack makes post-processing abort every block (QBER above ABORT_QBER, or detected). */
 export function attackAborts(a: LinkAttack): boolean {
-  return a.kind !== 'intercept-resend' || BASELINE_QBER + (a.fraction ?? 1) / 4 > ABORT_QBER;
+  return a.kind !== 'intercept-resend' || BASELINE_QBER + attackParam(a) / 4 > ABORT_QBER;
 }
 
 /** QBER of a link now: its modelled or measured QBER plus an intercept-resend contribution. */
@@ -98,7 +100,7 @@ export function linkQber(l: LinkRt): number | null {
   if (l.state !== 'up') return null;
   const base = l.baseQber ?? (l.attack ? BASELINE_QBER : null);
   if (base === null) return null;
-  return l.attack?.kind === 'intercept-resend' ? base + (l.attack.fraction ?? 1) / 4 : base;
+  return l.attack?.kind === 'intercept-resend' ? base + attackParam(l.attack) / 4 : base;
 }
 
 /** Random bytes from a seeded stream (simulation only), drawn a 32-bit word at a time. */

@@ -85,7 +85,7 @@ test('a compromised relay exposes single-path keys it relays, but never multipat
 test('an intercept-resend attack above 11% QBER aborts the link, quarantines it and discards its key', () => {
   const net = new NetworkSimulation(metro, { seed: 7, durationS: 3600 });
   net.run(600);
-  net.injectAttack('hq-bw', { kind: 'intercept-resend', fraction: 1 });
+  net.injectAttack('hq-bw', { kind: 'intercept-resend', param: 1 });
   let link = net.snapshot().links.find((l) => l.id === 'hq-bw')!;
   assert.equal(link.state, 'quarantined');
   assert.equal(link.poolBits, 0);
@@ -103,11 +103,26 @@ test('an intercept-resend attack above 11% QBER aborts the link, quarantines it 
 
 test('a weak intercept-resend (QBER below 11%) is not caught by the threshold and the link keeps running', () => {
   const net = new NetworkSimulation(metro, { seed: 7, durationS: 600 });
-  net.injectAttack('hq-bw', { kind: 'intercept-resend', fraction: 0.2 });
+  net.injectAttack('hq-bw', { kind: 'intercept-resend', param: 0.2 });
   net.run();
   const link = net.snapshot().links.find((l) => l.id === 'hq-bw')!;
   assert.equal(link.state, 'up');
   assert.ok(Math.abs(link.qber! - (0.0331 + 0.05)) < 0.002);
+});
+
+test('attacks use the link engine vocabulary: pns and blinding by those names, anything else refused', () => {
+  for (const kind of ['pns', 'blinding'] as const) {
+    const net = new NetworkSimulation(metro, { seed: 7, durationS: 60 });
+    net.injectAttack('hq-bw', { kind });
+    const link = net.snapshot().links.find((l) => l.id === 'hq-bw')!;
+    assert.equal(link.state, 'quarantined');
+    assert.equal(link.attack, kind);
+  }
+  const net = new NetworkSimulation(metro, { seed: 7, durationS: 60 });
+  assert.throws(
+    () => net.injectAttack('hq-bw', { kind: 'photon-number-splitting' as 'pns' }),
+    /expected one of intercept-resend, pns, blinding/,
+  );
 });
 
 test('a satellite link generates key only during its passes (rate × pass time)', () => {

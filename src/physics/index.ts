@@ -11,6 +11,8 @@ export * from './bounds.ts';
 export * from './bb84-asymptotic.ts';
 export * from './bb84-finite.ts';
 export * from './tf-qkd.ts';
+export * from './pm-qkd-ma2018.ts';
+export * from './mdi-qkd-lo2012.ts';
 export * from './cv-gg02.ts';
 export * from './models.ts';
 export * from './optimize.ts';

@@ -15,6 +15,8 @@ const FAST_MODELS = [
   'bb84-decoy-infinite',
   'bb84-decoy-vacuum-weak',
   'tf-qkd',
+  'pm-qkd',
+  'mdi-qkd',
   'cv-qkd-gg02',
 ];
 
@@ -26,6 +28,8 @@ test('MODELS lists every model of issue 2 with a source, kind and repeaterless f
     'bb84-decoy-vacuum-weak',
     'bb84-decoy-finite',
     'tf-qkd',
+    'pm-qkd',
+    'mdi-qkd',
     'cv-qkd-gg02',
     'plob',
     'tgw',
@@ -36,6 +40,8 @@ test('MODELS lists every model of issue 2 with a source, kind and repeaterless f
     assert.equal(m.kind === 'bound', m.name === 'plob' || m.name === 'tgw');
   }
   assert.equal(MODELS['tf-qkd']!.repeaterless, false);
+  assert.equal(MODELS['pm-qkd']!.repeaterless, false);
+  assert.equal(MODELS['mdi-qkd']!.repeaterless, true);
 });
 
 test('keyRate throws UNKNOWN_MODEL for a name not in the registry and RangeError for a negative distance', () => {

@@ -18,6 +18,8 @@ import {
 } from './bb84-asymptotic.ts';
 import { optimizeFiniteKey } from './bb84-finite.ts';
 import { snsTfRate } from './tf-qkd.ts';
+import { pmRate } from './pm-qkd-ma2018.ts';
+import { mdiRate } from './mdi-qkd-lo2012.ts';
 import { gg02Rate } from './cv-gg02.ts';
 import { plobBound, tgwBound } from './bounds.ts';
 import { maximizeScan } from './optimize.ts';
@@ -107,6 +109,18 @@ export const MODELS: Readonly<Record<string, ModelInfo>> = {
     'X.-B. Wang, Z.-W. Yu, X.-L. Hu, PRA 98, 062323 (2018); M. Lucamarini et al., Nature 557, 400 (2018)',
     'protocol',
     false,
+  ),
+  'pm-qkd': m(
+    'pm-qkd',
+    'Phase-matching QKD with phase post-compensation (M slices), asymptotic, infinite decoys',
+    'X. Ma, P. Zeng, H. Zhou, PRX 8, 031043 (2018)',
+    'protocol',
+    false,
+  ),
+  'mdi-qkd': m(
+    'mdi-qkd',
+    'Measurement-device-independent QKD, decoy states (infinite), asymptotic',
+    'H.-K. Lo, M. Curty, B. Qi, PRL 108, 130503 (2012); X. Ma, M. Razavi, PRA 86, 062319 (2012)',
   ),
   'cv-qkd-gg02': m(
     'cv-qkd-gg02',
@@ -254,6 +268,39 @@ function compute(
       const best = scanUnlessPinned(muPin, (mu) => bestEps(mu).value, 0.01, 1.2, 12, 1e-4);
       const eps = bestEps(best.x).x;
       return { ratePerPulse: best.value, qber: snsTfRate(ch, best.x, eps).qber, mu: best.x, nu: eps };
+    }
+    case 'pm-qkd':
+    case 'mdi-qkd': {
+      // Charlie sits halfway: each arm carries half the channel loss and meets his detectors.
+      const etaArm = p.detectorEfficiency * dbToTransmittance(channelLossDb(p, distanceKm) / 2);
+      const pd = p.darkCountProbability / 2;
+      const rate =
+        model === 'pm-qkd'
+          ? (mu: number) =>
+              pmRate(
+                {
+                  etaArm,
+                  darkPerDetector: pd,
+                  ed: p.misalignmentError,
+                  f: p.errorCorrectionEfficiency,
+                  slices: param(p, 'pmPhaseSlices'),
+                },
+                mu,
+              )
+          : (mu: number) =>
+              mdiRate(
+                {
+                  etaA: etaArm,
+                  etaB: etaArm,
+                  darkPerDetector: pd,
+                  ed: p.misalignmentError,
+                  f: p.errorCorrectionEfficiency,
+                  pZ: p.basisBiasZ,
+                },
+                mu,
+              );
+      const best = scanUnlessPinned(muPin, (mu) => rate(mu).rate, 1e-3, 2, 16, 1e-4);
+      return { ratePerPulse: best.value, qber: rate(best.x).qber, mu: best.x };
     }
     case 'cv-qkd-gg02': {
       const base = {

@@ -14,8 +14,16 @@ test('every parameter has a snake_case name with its unit, and every optional on
   for (const key of Object.keys(PARAM_DEFAULTS)) assert.ok(Object.hasOwn(PARAM_SPECS, key), key);
 });
 
-test('presets cite a source, stay inside the parameter ranges and include gys, metro, micius and lim2014', () => {
-  assert.deepEqual(Object.keys(PRESETS).sort(), ['gys', 'lim2014', 'metro', 'micius']);
+test('presets cite a source, stay inside the parameter ranges and include gys, metro, micius, lim2014, tf2018, pm2018 and mdi2012', () => {
+  assert.deepEqual(Object.keys(PRESETS).sort(), [
+    'gys',
+    'lim2014',
+    'mdi2012',
+    'metro',
+    'micius',
+    'pm2018',
+    'tf2018',
+  ]);
   for (const p of Object.values(PRESETS)) {
     assert.ok(p.source.length > 30 && p.notes.length > 10, p.name);
     for (const [name, v] of Object.entries(paramsToJson(p.params))) {

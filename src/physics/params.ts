@@ -54,6 +54,8 @@ export interface LinkParams {
   cvElectronicNoise?: number;
   /** CV-QKD: reconciliation efficiency β, 0..1. */
   cvReconciliationEfficiency?: number;
+  /** PM-QKD: number of phase slices M of the phase post-compensation (Ma, Zeng, Zhou 2018). */
+  pmPhaseSlices?: number;
   /** Free-space link when > 0: transmitter beam waist w0, m (distance is then the slant range). */
   fsBeamWaistM?: number;
   /** Free space: receiver telescope aperture diameter, m. */
@@ -80,6 +82,7 @@ export const PARAM_DEFAULTS: Readonly<Required<Pick<LinkParams, OptionalKey>>> =
   cvDetectorEfficiency: 0.606,
   cvElectronicNoise: 0.041,
   cvReconciliationEfficiency: 0.898,
+  pmPhaseSlices: 16,
   fsBeamWaistM: 0,
   fsRxApertureM: 1,
   fsPointingJitterUrad: 0,
@@ -245,6 +248,13 @@ export const PARAM_SPECS: Readonly<
     min: 0.01,
     max: 1,
     doc: 'CV-QKD reconciliation efficiency β',
+  },
+  pmPhaseSlices: {
+    name: 'phase_slices',
+    unit: '1',
+    min: 2,
+    max: 1024,
+    doc: 'PM-QKD: phase slices M of the phase post-compensation (kept rounds 2/M)',
   },
   fsBeamWaistM: {
     name: 'fs_beam_waist_m',

@@ -9,20 +9,13 @@
  * first, then the feeders, then each KME (which checkpoints and closes its store), so the stores are
  * consistent after Ctrl-C.
  */
-import {
-  ATTACK_KINDS,
-  attachLiveRelay,
-  loadScenario,
-  NetworkSimulation,
-  type LinkAttack,
-  type NetworkSnapshot,
-} from '../network/index.ts';
+import { attachLiveRelay, loadScenario, NetworkSimulation, type NetworkSnapshot } from '../network/index.ts';
 import type { Registry } from 'prom-client';
 import { join } from 'node:path';
 import { QkdnetError } from '../common/index.ts';
-import type { AttackKind } from '../qkd/index.ts';
+import { ATTACK_KINDS, type AttackKind } from '../qkd/index.ts';
 import type { KeyMode } from '../postprocess/index.ts';
-import { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-telemetry.ts';
+import { LinkTelemetry, scenarioLinkParams } from './link-telemetry.ts';
 import { LinkKeySupply, type SupplyLink } from './key-supply.ts';
 import { startStandInFeed } from './standin-feed.ts';
 import { startKmeSessions } from './kme-sessions.ts';
@@ -144,7 +137,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
         nodes: first.nodes.map((n) => ({ ...n, kmeUrl: fleet?.kmes.get(n.id)?.url ?? null })),
         links: first.links.map((l) => ({ ...linkFields(l, 0), kmeBits: 0 })),
         apps: first.apps.map((a) => ({ ...appFields(a), kme: null })),
-        attackKinds: telemetry ? LIVE_ATTACK_KINDS : ATTACK_KINDS,
+        attackKinds: ATTACK_KINDS,
         engines: engineNotes({
           kmes: fleet?.kmes.size ?? 0,
           linkEngine: telemetry !== null,
@@ -166,13 +159,13 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
         compromiseNode: (id) => sim.compromiseNode(id),
         restoreNode: (id) => sim.restoreNode(id),
         injectAttack: (id, kind) => {
-          if (telemetry?.has(id)) return telemetry.setAttack(id, kind as AttackKind);
           if (!(ATTACK_KINDS as readonly string[]).includes(kind))
             throw new QkdnetError(
               'DASHBOARD_BAD_CONTROL',
-              `Cannot inject ${kind} on ${id}: the link has no link engine`,
+              `Cannot inject ${kind} on ${id}: attacks are ${ATTACK_KINDS.join(', ')}`,
             );
-          sim.injectAttack(id, { kind: kind as LinkAttack['kind'] });
+          if (telemetry?.has(id)) return telemetry.setAttack(id, kind as AttackKind);
+          sim.injectAttack(id, { kind: kind as AttackKind });
         },
         clearAttack: (id) => {
           if (!telemetry?.has(id)) return sim.clearAttack(id);
@@ -267,6 +260,22 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
             nowNs,
             onBlock: (id, o) => {
               if ('bits' in o) hub.updateLink(id, { kmeBits: keySupply!.stats(id)!.bits });
+            },
+            // A crashed worker is a defect: the operator sees it as a critical alert, and its stack goes
+            // to stderr (the stack holds code locations only; key bytes never enter an Error).
+            onCrash: (e) => {
+              process.stderr.write(
+                `qkdnet: live key supply stopped, its worker crashed: ${e.stack ?? e.message}\n`,
+              );
+              hub.addAlert({
+                id: `key-supply-crash-${Date.now()}`,
+                timeNs: nowNs(),
+                severity: 'critical',
+                kind: 'key-supply-stopped',
+                evidence: { statistic: 'worker-crashes', value: 1, threshold: 0, side: 'above' },
+                action: 'notify',
+                message: `Live key supply stopped: its worker crashed (${e.message}); KME pools no longer fill. Restart qkdnet up.`,
+              });
             },
           })
         : null;

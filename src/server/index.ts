@@ -5,7 +5,7 @@ export * from './app.ts';
 export { sseFrame } from './sse.ts';
 export * from './compose.ts';
 export { startKmeFleet, freePorts, kmeName, saeName, type KmeFleet, type FleetNode } from './kme-fleet.ts';
-export { LinkTelemetry, LIVE_ATTACK_KINDS, scenarioLinkParams } from './link-telemetry.ts';
+export { LinkTelemetry, scenarioLinkParams } from './link-telemetry.ts';
 export {
   LinkKeySupply,
   BLOCK_AUTH_RESERVATION_BITS,

@@ -54,6 +54,11 @@ export interface KeySupplyOptions {
   readonly nowNs: () => number;
   /** Told of every block: bits supplied, or the reason there were none. */
   readonly onBlock?: (linkId: string, outcome: { bits: number } | { reason: string }) => void;
+  /**
+   * Told once if the worker crashes (a bug, not a handled condition): the supply has stopped. Default:
+   * the error's stack on stderr. Every link also gets `{ reason: 'worker-crashed: …' }` through onBlock.
+   */
+  readonly onCrash?: (e: Error) => void;
 }
 
 /** Per-link figures of the supply. */
@@ -90,9 +95,7 @@ export class LinkKeySupply {
       ? new Worker(new URL('./key-worker.mjs', import.meta.url))
       : new Worker(boot, { eval: true });
     this.#worker.on('message', (a: KeyBlockAnswer) => this.#receive(a));
-    this.#worker.on('error', (e) => {
-      for (const l of opts.links) opts.onBlock?.(l.id, { reason: `worker failed: ${e.message}` });
-    });
+    this.#worker.on('error', (e) => this.#crashed(e));
     this.#worker.unref();
     this.#schedule(0);
   }
@@ -168,6 +171,22 @@ export class LinkKeySupply {
       key.fill(0);
     }
     this.#schedule(this.#o.pauseMs ?? 250);
+  }
+
+  /** The worker died of a bug: stop for good (no silent restart that would hide it) and say so. */
+  #crashed(e: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    for (const l of this.#o.links) this.#o.onBlock?.(l.id, { reason: `worker-crashed: ${e.message}` });
+    if (this.#o.onCrash) this.#o.onCrash(e);
+    else
+      process.stderr.write(`qkdnet: live key supply stopped, its worker crashed: ${e.stack ?? e.message}\n`);
+  }
+
+  /** True once the supply has stopped (closed, or its worker crashed). */
+  get stopped(): boolean {
+    return this.#closed;
   }
 
   /** Stops making blocks and ends the worker. */

@@ -10,7 +10,7 @@
  * from the block's final key, goes back to the parent in every answer.
  */
 import { parentPort } from 'node:worker_threads';
-import { BitArray } from '../common/index.ts';
+import { BitArray, QkdnetError } from '../common/index.ts';
 import type { LinkParams } from '../physics/index.ts';
 import type { AttackSpec } from '../qkd/index.ts';
 import { AuthKeyPool, distillBlock, type DistilledProvenance, type KeyMode } from '../postprocess/index.ts';
@@ -108,16 +108,25 @@ export function distilRequest(req: KeyBlockRequest): { answer: KeyBlockAnswer; t
   };
 }
 
-parentPort?.on('message', (req: KeyBlockRequest) => {
-  let out: { answer: KeyBlockAnswer; transfer: ArrayBuffer[] };
+/**
+ * One request → one answer. Handled conditions (a QkdnetError: e.g. the authenticated exchange refused)
+ * come back as values; anything else is a bug and is not caught here: it ends the thread, and the parent
+ * (key-supply.ts) stops the supply and says so loudly instead of turning a defect into a "failed block".
+ */
+export function answerRequest(req: KeyBlockRequest): { answer: KeyBlockAnswer; transfer: ArrayBuffer[] } {
   try {
-    out = distilRequest(req);
+    return distilRequest(req);
   } catch (e) {
+    if (!(e instanceof QkdnetError)) throw e;
     // The reservation is lost with the failed block: its bits count as drawn and are never reused.
-    out = {
-      answer: { ok: false, linkId: req.linkId, reason: `error: ${(e as Error).message}`, auth: null },
+    return {
+      answer: { ok: false, linkId: req.linkId, reason: `${e.code}: ${e.message}`, auth: null },
       transfer: [],
     };
   }
+}
+
+parentPort?.on('message', (req: KeyBlockRequest) => {
+  const out = answerRequest(req);
   parentPort!.postMessage(out.answer, out.transfer);
 });

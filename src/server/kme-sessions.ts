@@ -12,7 +12,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
-import { isQkdnetError } from '../common/index.ts';
+import { isQkdnetError, QkdnetError } from '../common/index.ts';
 import { Etsi014Client } from '../kms/index.ts';
 import type { LiveRelayNode } from '../network/index.ts';
 import { kmeName, saeName, type KmeFleet } from './kme-fleet.ts';
@@ -65,7 +65,8 @@ export function startKmeSessions(o: KmeSessionOptions): () => Promise<void> {
   const relay = async (app: KmeSessionApp) => {
     const paths = (o.routeOf?.(app.id) ?? []).filter((p) => p.length >= 2);
     const node = o.relays?.get(app.from);
-    if (!node || paths.length === 0) throw new Error('no QKD route to relay a key');
+    if (!node || paths.length === 0)
+      throw new QkdnetError('NETWORK_NO_PATH', `No QKD route joins ${app.from} and ${app.to} to relay a key`);
     const r = await node.relayKey(
       paths.map((p) => p.map(kmeName)),
       32,

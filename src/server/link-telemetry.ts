@@ -13,13 +13,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { createRng, type Alert, type Rng, type TelemetrySample } from '../common/index.ts';
 import type { LinkParams } from '../physics/index.ts';
-import {
-  ATTACK_DEFAULTS,
-  ATTACK_KINDS,
-  simulateBlock,
-  type AttackKind,
-  type AttackSpec,
-} from '../qkd/index.ts';
+import { ATTACK_DEFAULTS, simulateBlock, type AttackKind, type AttackSpec } from '../qkd/index.ts';
 import {
   createDetectionMetrics,
   DetectionEngine,
@@ -32,9 +26,6 @@ import { resolveLinkParams, type Scenario } from '../network/index.ts';
 
 /** Attack-free blocks per link for calibrating detectors on links with afterpulses or dead time. */
 const CALIBRATION_BLOCKS = 100;
-
-/** Attack kinds the link engine simulates (the dashboard's attack menu). */
-export const LIVE_ATTACK_KINDS: readonly AttackKind[] = ATTACK_KINDS;
 
 interface LinkRt {
   readonly id: string;

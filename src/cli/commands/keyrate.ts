@@ -78,7 +78,11 @@ Examples:
       Lim et al. 2014 Fig. 1 as published: post-processing block n_X = 10^4, ε_sec = 1e-15·ℓ, μ3 = 2e-4
   $ qkdnet keyrate --model cv-qkd-gg02 --set cv_modulation_variance=18.5 --distance 25
       a pinned parameter is not re-optimised (Lodewyck et al. 2007 ran at V_A = 18.5)
-  $ qkdnet keyrate --model tf-qkd,plob --preset metro --set attenuation_db_per_km=0.16 --distance 0:500:20
+  $ qkdnet keyrate --model tf-qkd,pm-qkd,plob --preset tf2018 --distance 0:500:20 --plot tf.svg
+      twin-field (SNS) and phase-matching QKD rise above PLOB beyond ≈ 280 / 330 km (rate ∝ √η)
+  $ qkdnet keyrate --model mdi-qkd,bb84-decoy-infinite --preset mdi2012 --distance 0:250:10
+      MDI-QKD (Lo, Curty, Qi 2012): no detector side channels, past 200 km with flawed detectors
+  $ qkdnet keyrate --model tf-qkd --preset metro --set attenuation_db_per_km=0.16 --distance 0:200:20
   $ qkdnet keyrate --model bb84-decoy-vacuum-weak --preset micius --distance 500:1500:100   (slant range)
   $ qkdnet keyrate --models       list the models with their papers
   $ qkdnet keyrate --presets      list the parameter presets with their sources

@@ -1,0 +1,203 @@
+/**
+ * The store interface the KME core (./core.ts) works through, so that one core runs over either store:
+ * the embedded SQLite file (./store.ts, synchronous, batched into durable transactions by the group
+ * committer ./batcher.ts) or a PostgreSQL database shared by replicas of one KME (./store-pg.ts). Every
+ * operation that changes key state is asynchronous and resolves only once its transaction is committed
+ * (and, for SQLite, synced), so an answer never leaves before the write that backs it. Pool figures are
+ * synchronous reads of a cache (exact for SQLite; for PostgreSQL refreshed by every transaction of this
+ * replica and periodically, so they may lag another replica's work by a moment — they are advice for
+ * status and quotas, never the once-only check, which each transaction makes under row locks).
+ */
+import { QkdnetError } from '../common/index.ts';
+import { GroupCommitter } from './batcher.ts';
+import type { ChunkCutter } from './supply.ts';
+import { SupplyPump } from './supply-pump.ts';
+import type {
+  FormedKey,
+  KeyStore,
+  MasterTake,
+  OutboxRecord,
+  PoolLevel,
+  ReservationRecord,
+  SupplyMark,
+} from './store.ts';
+
+/** What the KME core needs from a key store. */
+export interface KeyBackend {
+  /** `sqlite` or `postgres`. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Most chunks kept per peer (supply beyond is dropped and reported). */
+  readonly maxChunksPerPeer: number;
+  /** Leased keys found unconfirmed at start and erased (./lease.ts). */
+  readonly discardedAtStart: number;
+  /** Pool level of the link to `peer` (cached; do not mutate). */
+  level(peer: string): PoolLevel;
+  /** Peers with a pool. */
+  peers(): string[];
+  /** Chunks of new supply from `peer` dropped at `maxChunksPerPeer` since the store opened. */
+  droppedChunks(peer: string): number;
+  /**
+   * Chunks from `peer` dropped on arrival since the store opened because an erase notice had already
+   * erased them (tombstones, ./store.ts). Optional: a store without tombstones reports none.
+   */
+  erasedOnArrival?(peer: string): number;
+  /** Keys waiting for local slaves (cached for PostgreSQL). */
+  pendingKeyCount(): number;
+  /** Chunks of southbound supply waiting to be stored. */
+  readonly backlog: number;
+  /** Transactions committed and operations run (metrics, benchmark). */
+  stats(): { batches: number; ops: number };
+  /** ./store.ts `takeForMaster`, committed before it resolves. */
+  takeForMaster(req: MasterTake): Promise<FormedKey[]>;
+  /** ./store.ts `leaseForMaster`, committed (and durable) before it resolves. */
+  leaseForMaster(req: MasterTake): Promise<FormedKey[]>;
+  /** Leased keys become deliveries to `master`; resolves once a served key can no longer be discarded. */
+  confirmLeased(master: string, keyIds: readonly string[], nowMs: number): Promise<void>;
+  /** ./store.ts `takeForSlave`, committed before it resolves. */
+  takeForSlave(
+    slave: string,
+    master: string,
+    keyIds: readonly string[],
+    nowMs: number,
+    opts: { testSae?: boolean },
+  ): Promise<FormedKey[]>;
+  /** True when `keyId` waits here for a slave or was received here. */
+  knows(keyId: string): Promise<boolean>;
+  /** Applies reservations of `peer`, each all-or-nothing; resolves with the refused key IDs. */
+  applyReservations(peer: string, rs: readonly ReservationRecord[], nowMs: number): Promise<string[]>;
+  /** Unacknowledged reservations for `peer` (./store.ts `outbox`). */
+  outbox(peer: string, limit: number, keyIds?: readonly string[]): Promise<OutboxRecord[]>;
+  /** Forgets reservations for `peer` up to `seq` (acknowledged). */
+  clearOutbox(peer: string, seq: number): Promise<void>;
+  /** Peers with unacknowledged reservations. */
+  outboxPeers(): Promise<string[]>;
+  /**
+   * Southbound: stores the chunks of one item (the pump's contract, ./supply-pump.ts): `now` chunks stored
+   * at once, `stored` resolves with the chunks added once durable.
+   */
+  supply(
+    peer: string,
+    blockId: string,
+    cutter: ChunkCutter,
+    key: Uint8Array,
+    mark?: SupplyMark,
+  ): { now: number; stored: Promise<number> };
+  /** Resolves when everything supplied so far is stored and durable. */
+  settled(): Promise<void>;
+  /** How far southbound file `source` was read and stored. */
+  supplyOffset(source: string): Promise<SupplyMark | undefined>;
+  /** Periodic housekeeping (checkpoint, orphan relay keys, expired replicas' leases). */
+  maintain(nowMs: number): Promise<void>;
+  /** Stops background work and drops the supply queue (before `close`). */
+  stop(): void;
+  /** Erases leases this process holds and closes the store. */
+  close(nowMs: number): Promise<number>;
+}
+
+/** The SQLite store behind the async interface: each operation joins the next group-commit batch. */
+export class SqliteBackend implements KeyBackend {
+  readonly kind = 'sqlite';
+  readonly store: KeyStore;
+  readonly committer: GroupCommitter;
+  readonly pump: SupplyPump;
+  readonly discardedAtStart: number;
+
+  constructor(store: KeyStore, log?: { error(obj: object, msg: string): void }) {
+    this.store = store;
+    this.committer = new GroupCommitter(store);
+    this.pump = new SupplyPump(store, log);
+    this.discardedAtStart = store.discardLeased(Date.now());
+  }
+
+  get maxChunksPerPeer(): number {
+    return this.store.maxChunksPerPeer;
+  }
+  get backlog(): number {
+    return this.pump.backlog;
+  }
+  level(peer: string): PoolLevel {
+    return this.store.level(peer);
+  }
+  peers(): string[] {
+    return this.store.peers();
+  }
+  droppedChunks(peer: string): number {
+    return this.store.droppedChunks(peer);
+  }
+  erasedOnArrival(peer: string): number {
+    return this.store.erasedOnArrival(peer);
+  }
+  pendingKeyCount(): number {
+    return this.store.pendingKeyCount();
+  }
+  stats(): { batches: number; ops: number } {
+    return this.committer.stats();
+  }
+  takeForMaster(req: MasterTake): Promise<FormedKey[]> {
+    return this.committer.submit(() => this.store.takeForMaster(req));
+  }
+  leaseForMaster(req: MasterTake): Promise<FormedKey[]> {
+    return this.committer.submit(() => this.store.leaseForMaster(req));
+  }
+  confirmLeased(master: string, keyIds: readonly string[], nowMs: number): Promise<void> {
+    // In the WAL before the answer (survives kill -9); a power loss may discard it (./lease.ts, rule 3).
+    return this.committer.submitLazy(() => this.store.confirmLeased(master, keyIds, nowMs));
+  }
+  takeForSlave(
+    slave: string,
+    master: string,
+    keyIds: readonly string[],
+    nowMs: number,
+    opts: { testSae?: boolean },
+  ): Promise<FormedKey[]> {
+    return this.committer.submit(() => this.store.takeForSlave(slave, master, keyIds, nowMs, opts));
+  }
+  knows(keyId: string): Promise<boolean> {
+    return Promise.resolve(this.store.knows(keyId));
+  }
+  applyReservations(peer: string, rs: readonly ReservationRecord[], nowMs: number): Promise<string[]> {
+    return this.committer.submit(() => {
+      const refused: string[] = [];
+      for (const r of rs) {
+        try {
+          this.store.transaction(() => this.store.applyReservation(peer, r, nowMs));
+        } catch (e) {
+          if (!(e instanceof QkdnetError)) throw e;
+          refused.push(r.keyId);
+        }
+      }
+      return refused;
+    });
+  }
+  outbox(peer: string, limit: number, keyIds?: readonly string[]): Promise<OutboxRecord[]> {
+    return Promise.resolve(this.store.outbox(peer, limit, keyIds));
+  }
+  clearOutbox(peer: string, seq: number): Promise<void> {
+    return this.committer.submit(() => this.store.clearOutbox(peer, seq));
+  }
+  outboxPeers(): Promise<string[]> {
+    return Promise.resolve(this.store.outboxPeers());
+  }
+  supply(peer: string, blockId: string, cutter: ChunkCutter, key: Uint8Array, mark?: SupplyMark) {
+    return this.pump.supply(peer, blockId, cutter, key, mark);
+  }
+  settled(): Promise<void> {
+    return this.pump.settled();
+  }
+  supplyOffset(source: string): Promise<SupplyMark | undefined> {
+    return Promise.resolve(this.store.supplyOffset(source));
+  }
+  async maintain(): Promise<void> {
+    this.store.checkpoint();
+  }
+  stop(): void {
+    this.pump.stop();
+  }
+  async close(nowMs: number): Promise<number> {
+    await this.pump.settled();
+    // Leased keys not served are erased now (a clean stop knows they were never delivered).
+    const released = this.store.db.open ? this.store.discardLeased(nowMs) : 0;
+    this.store.close();
+    return released;
+  }
+}
