@@ -39,7 +39,8 @@ export interface SupplyLink {
 /** Options of the key supply. */
 export interface KeySupplyOptions {
   readonly links: readonly SupplyLink[];
-  readonly kmes: ReadonlyMap<string, KmeHandle>;
+  /** The KMEs by node id (in-process handles or site processes' proxies). */
+  readonly kmes: ReadonlyMap<string, Pick<KmeHandle, 'id' | 'supply'>>;
   readonly seed: string;
   /** `secret` (default: key bytes from node:crypto) or `deterministic` (`--deterministic-keys`). */
   readonly keys?: KeyMode;

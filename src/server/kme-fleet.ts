@@ -65,8 +65,8 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-/** Creates the CA and any missing certificate. */
-async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void> {
+/** Creates the CA and any missing certificate (a KME and an SAE certificate per node, one for metrics). */
+export async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void> {
   makePrivateDir(dir);
   if (!existsSync(join(dir, 'ca.pem'))) await createPki(dir, { commonName: 'qkdnet live CA' });
   const wanted = [
@@ -94,6 +94,11 @@ async function refreshCrl(dir: string): Promise<void> {
     next = 0; // missing or unreadable: write a fresh one
   }
   if (next !== undefined && next - Date.now() < CRL_REFRESH_MS) await writeCrl(dir);
+}
+
+/** The SPKI SHA-256 pin of certificate `<pkiDir>/<name>.pem` (the fleet issued it, so its key is known). */
+export function pinOf(pkiDir: string, name: string): { spkiSha256: string[] } {
+  return { spkiSha256: [spkiSha256(readFileSync(join(pkiDir, `${name}.pem`)))] };
 }
 
 /** Starts one KME per node; on any failure, closes those already started and rethrows. */
@@ -124,7 +129,7 @@ async function startFleet(
   const logger = pino({ level: logLevel, redact: LOG_REDACT });
   // The fleet issued every certificate, so each identity is pinned by its key (SPKI SHA-256): a new key
   // pair under a known name is refused; revocations in <pki>/crl.pem apply within a second.
-  const pin = (name: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(pkiDir, `${name}.pem`)))] });
+  const pin = (name: string) => pinOf(pkiDir, name);
   const kmes = new Map<string, KmeHandle>();
   // A long-running fleet keeps its CRL current (checked twice a day).
   const crlTimer = setInterval(
