@@ -12,6 +12,11 @@ import { parse as parseYaml } from 'yaml';
 import { QkdnetError } from '../common/index.ts';
 import { STORE_KEY_CREDENTIAL, STORE_KEY_ENV } from './store-key.ts';
 
+/** True when a `store` value names a PostgreSQL database (`postgres://…` or `postgresql://…`). */
+export function isPostgresUrl(store: string): boolean {
+  return /^postgres(ql)?:\/\//.test(store);
+}
+
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@-]+$' });
 const Pem = Type.Union([Type.String({ minLength: 1 }), Type.Uint8Array()]);
 /** A certificate pin (src/kms/identity.ts `CertPin`): SPKI SHA-256 hashes and/or full subject/issuer DNs. */
@@ -76,6 +81,8 @@ const Schema = Type.Object(
         Type.Object({
           id: Id,
           url: Type.String({ pattern: '^https://' }),
+          /** Further URLs of the same peer KME (its replicas), tried after `url` on failure. */
+          urls: Type.Optional(Type.Array(Type.String({ pattern: '^https://' }))),
           saes: Type.Array(Id),
           certSubject: Type.Optional(Type.String({ minLength: 1 })),
           pin: Type.Optional(Pin),
@@ -205,7 +212,7 @@ export function loadKmeConfig(path: string): KmeConfig {
   }
   const c = validateKmeConfig(raw);
   const dir = dirname(resolve(path));
-  const rel = (p: string) => (isAbsolute(p) || p === ':memory:' ? p : resolve(dir, p));
+  const rel = (p: string) => (isAbsolute(p) || p === ':memory:' || isPostgresUrl(p) ? p : resolve(dir, p));
   // The store key's default file lives beside the KME's TLS key (the PKI), not beside the store.
   const keyFile =
     c.storeKey?.file !== undefined
