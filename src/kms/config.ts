@@ -49,7 +49,13 @@ const Schema = Type.Object(
     host: Type.Optional(Type.String({ minLength: 1 })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
     tls: Type.Object(
-      { cert: Pem, key: Pem, ca: Pem, crl: Type.Optional(Type.String({ minLength: 1 })) },
+      {
+        cert: Pem,
+        key: Pem,
+        ca: Pem,
+        crl: Type.Optional(Type.String({ minLength: 1 })),
+        crlExpiry: Type.Optional(Type.Union([Type.Literal('refuse'), Type.Literal('alert')])),
+      },
       { additionalProperties: false },
     ),
     store: Type.String({ minLength: 1 }),
@@ -121,7 +127,8 @@ const Schema = Type.Object(
 
 /**
  * KME configuration. `tls.cert|key|ca` are PEM text (or Buffers) or file paths; `tls.crl` a CRL file
- * (reloaded on change and SIGHUP). SAEs and peers may carry a `pin` (SPKI SHA-256 and/or subject and
+ * (reloaded on change and SIGHUP); `tls.crlExpiry` what happens once its nextUpdate passes (`refuse`,
+ * the default, or `alert`: src/kms/crl.ts). SAEs and peers may carry a `pin` (SPKI SHA-256 and/or subject and
  * issuer DNs, src/kms/identity.ts); `metrics.bearerTokenFile` admits a scraper by token beside the
  * `metrics` role certificate. `port` 0 (default) picks
  * a free port. Peers list the SAEs they serve so this KME knows where a slave lives.
@@ -232,6 +239,7 @@ export function loadKmeConfig(path: string): KmeConfig {
       key: readPem(c.tls.key, dir),
       ca: readPem(c.tls.ca, dir),
       ...(c.tls.crl ? { crl: rel(c.tls.crl) } : {}),
+      ...(c.tls.crlExpiry ? { crlExpiry: c.tls.crlExpiry } : {}),
     },
     store: rel(c.store),
     ...(c.metrics?.bearerTokenFile ? { metrics: { bearerTokenFile: rel(c.metrics.bearerTokenFile) } } : {}),

@@ -2,7 +2,8 @@
  * `startKme(config)`: one KME as an HTTPS server with mutual TLS 1.3 (no renegotiation exists in 1.3),
  * its durable store, the ETSI 014 plugin, the peer link for reservations and the southbound supply.
  * Callers are admitted by ./identity.ts (CA chain, role, configured name, pin, CRL); everyone else gets
- * 401 before any route runs. The CRL (`tls.crl`) is reloaded when the file changes and on SIGHUP.
+ * 401 before any route runs. The CRL (`tls.crl`) is reloaded when the file changes and on SIGHUP; once
+ * it lapses (nextUpdate passed) `tls.crlExpiry` decides (./crl.ts): refuse everyone (default) or alert only.
  * Logs are pino JSON with key material redacted (and none is ever passed to the logger).
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -12,7 +13,7 @@ import pino from 'pino';
 import { QkdnetError } from '../common/index.ts';
 import { KmeCore } from './core.ts';
 import { readPem, validateKmeConfig, type KmeConfig } from './config.ts';
-import { certificatesOf, NO_REVOCATIONS, watchCrl, type CrlWatch } from './crl.ts';
+import { certificatesOf, revocationCheck, watchCrl, type CrlWatch, type RevocationList } from './crl.ts';
 import { specClientError } from './http-errors.ts';
 import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
@@ -99,13 +100,21 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const cas = certificatesOf(tls.ca);
   if (cas.length === 0) throw new QkdnetError('CONFIG_INVALID', 'KME config: tls.ca holds no certificate');
   let crlGeneration = 0;
+  // An expired CRL (nextUpdate passed) raises a `crl-expired` alert once the core exists (below).
+  let crlLapsed: ((l: RevocationList) => void) | undefined;
   const crl: CrlWatch | undefined = c.tls.crl
-    ? watchCrl(c.tls.crl, cas, {
-        info: (o, m) => (crlGeneration++, logger.info(o, m)),
-        error: (o, m) => logger.error(o, m),
-      })
+    ? watchCrl(
+        c.tls.crl,
+        cas,
+        {
+          info: (o, m) => (crlGeneration++, logger.info(o, m)),
+          error: (o, m) => logger.error(o, m),
+        },
+        { onExpired: (l) => crlLapsed?.(l) },
+      )
     : undefined;
-  const revoked = (serial: string) => (crl?.current() ?? NO_REVOCATIONS).serials.has(serial);
+  const crlPolicy = c.tls.crlExpiry ?? 'refuse';
+  const revoked = revocationCheck(crl, crlPolicy);
   let metricsToken: string | undefined;
   if (c.metrics?.bearerTokenFile) {
     try {
@@ -149,6 +158,18 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const peers = createPeerLink(c.id, c.peers ?? [], tls, revoked);
   const core = new KmeCore(c, backend, peers, logger);
   const store = backend instanceof KeyStore ? backend : undefined;
+  crlLapsed = (l) =>
+    core.raise({
+      severity: 'critical',
+      kind: 'crl-expired',
+      evidence: { statistic: 'crl-next-update-ms', value: l.nextUpdateMs ?? 0, threshold: Date.now() },
+      action: 'notify',
+      message:
+        crlPolicy === 'refuse'
+          ? `KME "${c.id}": the CRL ${c.tls.crl} expired at ${new Date(l.nextUpdateMs ?? 0).toISOString()}; every certificate is refused until a fresh CRL is written (qkdnet pki crl)`
+          : `KME "${c.id}": the CRL ${c.tls.crl} expired at ${new Date(l.nextUpdateMs ?? 0).toISOString()}; still judging by it (tls.crlExpiry: alert) — write a fresh CRL (qkdnet pki crl)`,
+    });
+  if (crl?.expired()) crlLapsed(crl.current());
   const metrics = createKmeMetrics(core);
   const book = new IdentityBook(
     [
@@ -174,7 +195,8 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     core,
     metrics,
     identify: (cert, authorized) => book.identify(cert, authorized, revoked),
-    generation: () => crlGeneration,
+    // A cached identity is judged again after a CRL reload and when the CRL lapses.
+    generation: () => crlGeneration * 2 + (crl?.expired() ? 1 : 0),
     ...(metricsToken ? { metricsToken } : {}),
     relay: () => relayHandler,
   });

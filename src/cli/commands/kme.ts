@@ -147,8 +147,9 @@ export function register(program: Command): void {
       await checkPortFree(config.host ?? '127.0.0.1', config.port ?? 0, 'port');
       process.umask(0o077); // files this process (and SQLite) creates are private from the start
       const handle = await startKme(config, { strictPermissions: strict });
+      // performance.now() counts from the process's start: what a restart costs before the first answer.
       process.stderr.write(
-        `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop)\n`,
+        `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop; ready ${Math.round(performance.now())} ms after process start)\n`,
       );
       await untilSignal(() => handle.close());
     });
