@@ -183,9 +183,12 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
   const backend = core.backend;
   for (const p of await backend.outboxPeers()) core.pushReservations(p); // left over from before a restart
+  // Relays this KME was the source of when it last stopped: their destinations erase their copies.
+  if (backend.kind === 'sqlite') core.reconcileRelays();
   const checkpoint = setInterval(() => {
     void backend.maintain(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'store upkeep'));
     core.reclaimOrphans(Date.now());
+    if (backend.kind === 'sqlite') core.reconcileRelays();
   }, 30_000);
   checkpoint.unref();
   const stopRotation = startStoreKeyRotation({
