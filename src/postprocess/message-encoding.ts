@@ -63,7 +63,12 @@ interface Shape {
   readonly keys: readonly string[];
   readonly sorted: readonly string[];
   readonly names: readonly Uint8Array[];
+  /** The compact form whose fields these are exactly (its values still checked per message), if any. */
+  readonly compact: 'request' | 'reply' | null;
 }
+/** The fields of the two compact forms, sorted (a request's optional `setup` aside). */
+const REQUEST_KEYS = 'blockCount,blockPass,blockSize,end,pass,round,start,type';
+const REPLY_KEYS = 'blockParities,parities,round,type';
 /** The few layouts classical messages use (Cascade requests, replies, envelopes), most recent first. */
 const shapes: Shape[] = [];
 const MAX_SHAPES = 16;
@@ -78,7 +83,9 @@ function shapeOf(v: object): Shape {
     return sh;
   }
   const sorted = sortInPlace(keys.slice());
-  const sh = { keys, sorted, names: sorted.map(text) };
+  const fields = sorted.filter((k) => k !== 'setup').join();
+  const compact = fields === REQUEST_KEYS ? 'request' : sorted.join() === REPLY_KEYS ? 'reply' : null;
+  const sh = { keys, sorted, names: sorted.map(text), compact } as const;
   if (keys.length <= 32 && sorted.every((k) => k.length <= 32)) {
     if (shapes.length === MAX_SHAPES) shapes.pop();
     shapes.unshift(sh);
@@ -97,15 +104,12 @@ function widthOf(values: ArrayLike<number>, count: number, minus?: ArrayLike<num
   return 32 - Math.clz32(max);
 }
 
-const REQUEST_KEYS = 'blockCount,blockPass,blockSize,end,pass,round,start,type';
-const REPLY_KEYS = 'blockParities,parities,round,type';
 const isU32 = (x: unknown): x is number => typeof x === 'number' && x >>> 0 === x;
 
 /** Tag 7: a `ParityRequest` with bit-packed ranges; false (nothing written) when `v` is not exactly one. */
-function writeRequest(w: ByteWriter, v: Record<string, unknown>, sorted: readonly string[]): boolean {
-  const keys = sorted.filter((k) => k !== 'setup').join();
+function writeRequest(w: ByteWriter, v: Record<string, unknown>): boolean {
   const { pass, start, end, round, blockPass, blockSize, blockCount } = v;
-  if (keys !== REQUEST_KEYS || !(pass instanceof Uint8Array)) return false;
+  if (!(pass instanceof Uint8Array)) return false;
   if (!(start instanceof Uint32Array && end instanceof Uint32Array)) return false;
   if (!(isU32(round) && isU32(blockSize) && isU32(blockCount) && isU32((blockPass as number) + 1)))
     return false;
@@ -136,9 +140,9 @@ function writeRequest(w: ByteWriter, v: Record<string, unknown>, sorted: readonl
 }
 
 /** Tag 8: a `ParityReply` of bits, one bit per parity; false (nothing written) when `v` is not exactly one. */
-function writeReply(w: ByteWriter, v: Record<string, unknown>, sorted: readonly string[]): boolean {
+function writeReply(w: ByteWriter, v: Record<string, unknown>): boolean {
   const { round, blockParities: bp, parities: p } = v;
-  if (sorted.join() !== REPLY_KEYS || !isU32(round)) return false;
+  if (!isU32(round)) return false;
   if (!(bp instanceof Uint8Array && p instanceof Uint8Array)) return false;
   if (widthOf(bp, bp.length) > 1 || widthOf(p, p.length) > 1) return false;
   w.byte(8);
@@ -171,11 +175,12 @@ function write(w: ByteWriter, v: unknown): void {
     w.u32(v.length);
     for (let i = 0; i < v.length; i++) write(w, v[i]);
   } else if (typeof v === 'object') {
-    const { sorted, names } = shapeOf(v);
-    const type = (v as { type?: unknown }).type;
-    const o = v as Record<string, unknown>;
-    if (type === 'parity-request' && writeRequest(w, o, sorted)) return;
-    if (type === 'parity-reply' && writeReply(w, o, sorted)) return;
+    const { sorted, names, compact } = shapeOf(v);
+    if (compact) {
+      const o = v as Record<string, unknown>;
+      if (compact === 'request' && o.type === 'parity-request' && writeRequest(w, o)) return;
+      if (compact === 'reply' && o.type === 'parity-reply' && writeReply(w, o)) return;
+    }
     w.byte(5);
     w.u32(sorted.length);
     for (let i = 0; i < sorted.length; i++) {

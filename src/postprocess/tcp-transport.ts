@@ -52,7 +52,7 @@ export class FrameSocket {
   readonly counters: TransportCounters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
   readonly #max: number;
   #buf: Buffer = Buffer.alloc(0);
-  /** Frames queued this turn (length prefixes included), written together at the next tick. */
+  /** Frames queued this turn (length prefixes included), written together after it. */
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #onFrame: (payload: Uint8Array) => void = () => {};
@@ -70,10 +70,14 @@ export class FrameSocket {
     this.#onFrame = handler;
   }
 
-  /** Queues one frame; frames sent in the same tick leave together, in one write. */
+  /**
+   * Queues one frame. Frames leave together in one write once the event loop has handled everything
+   * that arrived in this turn (setImmediate runs after the poll phase), so answers to many units that
+   * arrived at once cost one system call.
+   */
   send(payload: Uint8Array): void {
     if (this.socket.destroyed) return;
-    if (this.#pending.length === 0) process.nextTick(() => this.flush());
+    if (this.#pending.length === 0) setImmediate(() => this.flush());
     const head = new Uint8Array(4);
     new DataView(head.buffer).setUint32(0, payload.length);
     this.#pending.push(head, payload);

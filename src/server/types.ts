@@ -29,6 +29,21 @@ export interface NodeState {
   readonly compromised: boolean;
   /** Base URL of the node's ETSI GS QKD 014 KME (https, mutual TLS), null if none runs. */
   readonly kmeUrl: string | null;
+  /** The node's site process (`qkdnet up --sites processes|netns` only). */
+  readonly site?: SiteInfo;
+}
+
+/** A node's site process as the supervisor sees it. */
+export interface SiteInfo {
+  readonly state: 'starting' | 'up' | 'down';
+  /** OS process id while it runs. */
+  readonly pid: number | null;
+  /** Restarts since `qkdnet up` started. */
+  readonly restarts: number;
+  /** How the last process ended, if one did. */
+  readonly lastExit: string | null;
+  /** Key bytes its KME may hand out, per peer KME, from the last heartbeat. */
+  readonly poolBytes: Readonly<Record<string, number>>;
 }
 
 /** A QKD link with its latest measurements. */
