@@ -619,25 +619,8 @@ export class KeyStore {
     return this.transaction(() => {
       const out: FormedKey[] = [];
       for (const keyId of keyIds) {
-        const row = this.#st.selectKey.get(keyId) as KeyRow | undefined;
-        const pending: string[] = row ? JSON.parse(row.pending) : [];
-        if (!row || (!pending.includes(slave) && JSON.parse(row.slaves).includes(slave)))
-          throw new QkdnetError(
-            'KMS_KEY_NOT_FOUND',
-            `Key ${keyId} is not stored here or was already delivered`,
-          );
-        if (row.master !== master || !pending.includes(slave))
-          throw new QkdnetError(
-            'KMS_UNAUTHORIZED',
-            `Key ${keyId} was not requested for SAE "${slave}" by master SAE "${master}"`,
-          );
-        const meta = JSON.parse(row.meta) as KeyMeta;
-        if (rankOf(meta.provenance) > LAST_PROTECTING_RANK && !opts.testSae)
-          throw new QkdnetError(
-            'KMS_UNAUTHORIZED',
-            `Key ${keyId} is a ${meta.provenance} test key; SAE "${slave}" is not configured as a test SAE`,
-          );
-        const rest = pending.filter((s) => s !== slave);
+        const found = this.#st.selectKey.get(keyId) as KeyRow | undefined;
+        const { row, meta, rest } = checkSlaveTake(keyId, found, slave, master, opts.testSae === true);
         if (rest.length === 0) this.#st.deleteKey.run(keyId);
         else this.#st.updatePending.run(JSON.stringify(rest), keyId);
         this.#st.logDelivery.run(keyId, 'slave', slave, nowMs);
@@ -803,6 +786,35 @@ export class KeyStore {
       nowMs,
     );
   }
+}
+
+/**
+ * The checks of a slave's request for key `keyId` (stored as `row`, if at all): unknown or already
+ * delivered to this slave → KMS_KEY_NOT_FOUND; not named by `master` for this slave, or a test key for a
+ * slave that is not a test SAE → KMS_UNAUTHORIZED. Returns the key's metadata and the slaves still to fetch it.
+ */
+export function checkSlaveTake<R extends Pick<KeyRow, 'pending' | 'slaves' | 'master' | 'meta'>>(
+  keyId: string,
+  row: R | undefined,
+  slave: string,
+  master: string,
+  testSae: boolean,
+): { row: R; meta: KeyMeta; rest: string[] } {
+  const pending: string[] = row ? JSON.parse(row.pending) : [];
+  if (!row || (!pending.includes(slave) && JSON.parse(row.slaves).includes(slave)))
+    throw new QkdnetError('KMS_KEY_NOT_FOUND', `Key ${keyId} is not stored here or was already delivered`);
+  if (row.master !== master || !pending.includes(slave))
+    throw new QkdnetError(
+      'KMS_UNAUTHORIZED',
+      `Key ${keyId} was not requested for SAE "${slave}" by master SAE "${master}"`,
+    );
+  const meta = JSON.parse(row.meta) as KeyMeta;
+  if (rankOf(meta.provenance) > LAST_PROTECTING_RANK && !testSae)
+    throw new QkdnetError(
+      'KMS_UNAUTHORIZED',
+      `Key ${keyId} is a ${meta.provenance} test key; SAE "${slave}" is not configured as a test SAE`,
+    );
+  return { row, meta, rest: pending.filter((s) => s !== slave) };
 }
 
 function exhausted(peer: string, n: number, sizeBits: number, l: PoolLevel): QkdnetError {

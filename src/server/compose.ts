@@ -130,7 +130,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
   try {
     const first = sim.snapshot();
     let hubRef: LiveHub | undefined;
-    const params = opts.linkEngine === false ? new Map() : scenarioLinkParams(opts.scenarioPath);
+    const params = opts.linkEngine === false ? new Map() : scenarioLinkParams(scenario);
     const telemetry =
       opts.linkEngine === false
         ? null

@@ -36,5 +36,5 @@ export * from './access.ts';
 export * from './audit.ts';
 export { hostsFor, isLoopbackHost, parseOrigin, type HostEntry } from './hosts.ts';
 export * from './sessions.ts';
-export { dashboardTls, type DashboardTlsOptions } from './dashboard-tls.ts';
+export { dashboardCrl, dashboardTls, type DashboardTlsOptions } from './dashboard-tls.ts';
 export { sinkFromUrl, feedSiem } from './siem.ts';

@@ -11,8 +11,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import {
+  certificatesOf,
   createPki,
   crlPath,
+  loadCrl,
   issueCertificate,
   withDataDirLock,
   LOG_REDACT,
@@ -76,7 +78,22 @@ export async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promi
       .filter(([name]) => !existsSync(join(dir, `${name}.pem`)))
       .map(([name, kind]) => issueCertificate(dir, name, kind)),
   );
-  if (!existsSync(crlPath(dir))) await writeCrl(dir);
+  await refreshCrl(dir);
+}
+
+/** The fleet's CA re-signs its CRL when this close to nextUpdate (the KMEs refuse everyone once it lapses). */
+const CRL_REFRESH_MS = 7 * 86_400_000;
+
+/** Writes the CRL of the fleet's CA when it is missing, unreadable or lapses within CRL_REFRESH_MS. */
+async function refreshCrl(dir: string): Promise<void> {
+  const file = crlPath(dir);
+  let next: number | undefined;
+  try {
+    next = loadCrl(file, certificatesOf(readFileSync(join(dir, 'ca.pem')))).nextUpdateMs;
+  } catch {
+    next = 0; // missing or unreadable: write a fresh one
+  }
+  if (next !== undefined && next - Date.now() < CRL_REFRESH_MS) await writeCrl(dir);
 }
 
 /** The SPKI SHA-256 pin of certificate `<pkiDir>/<name>.pem` (the fleet issued it, so its key is known). */
@@ -114,7 +131,14 @@ async function startFleet(
   // pair under a known name is refused; revocations in <pki>/crl.pem apply within a second.
   const pin = (name: string) => pinOf(pkiDir, name);
   const kmes = new Map<string, KmeHandle>();
+  // A long-running fleet keeps its CRL current (checked twice a day).
+  const crlTimer = setInterval(
+    () => void refreshCrl(pkiDir).catch((e: Error) => logger.error({ err: e.message }, 'CRL refresh failed')),
+    12 * 3_600_000,
+  );
+  crlTimer.unref();
   const closeAll = async () => {
+    clearInterval(crlTimer);
     await Promise.all([...kmes.values()].map((k) => k.close()));
     lock.release();
   };

@@ -8,9 +8,11 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseScenario } from '../../network/index.ts';
+import { revocationCheck } from '../../kms/index.ts';
 import {
   AuditLog,
   buildServer,
+  dashboardCrl,
   dashboardTls,
   feedSiem,
   SITES_MODES,
@@ -165,6 +167,7 @@ async function runUp(o: {
     process.stderr.write(`qkdnet: ${line}\n`),
   );
   let app: ReturnType<typeof buildServer> | undefined;
+  let crl: Awaited<ReturnType<typeof dashboardCrl>>;
   try {
     const https = plan.tls
       ? await dashboardTls({
@@ -177,15 +180,25 @@ async function runUp(o: {
           clientCa: clientCaOf(plan, o.dataDir),
         })
       : undefined;
+    // Client certificates are checked against the CA's CRL; a lapsed CRL refuses certificate logins.
+    crl = plan.flags.clientCerts
+      ? await dashboardCrl({
+          pkiDir: join(o.dataDir, 'pki'),
+          ...(plan.flags.clientCa ? { clientCa: plan.flags.clientCa } : {}),
+          ...(plan.flags.clientCrl ? { crlFile: plan.flags.clientCrl } : {}),
+          log: (line) => process.stderr.write(`qkdnet: ${line}\n`),
+        })
+      : undefined;
     app = buildServer(net.live, {
       registries: net.registries,
-      access: accessConfig(o.host, plan),
+      access: accessConfig(o.host, plan, crl ? revocationCheck(crl) : undefined),
       audit,
       ...(https ? { https } : {}),
       ...(plan.flags.trustProxy ? { trustProxy: plan.flags.trustProxy } : {}),
     });
     await app.listen({ host: o.host, port: o.port });
   } catch (e) {
+    crl?.stop();
     await app?.close();
     await siem.close();
     await net.live.close();
@@ -248,6 +261,7 @@ async function runUp(o: {
       if (!o.json)
         process.stdout.write(`\n${signal}: stopping the dashboard, the network and ${kmes.length} KMEs…\n`);
       void (async () => {
+        crl?.stop();
         await server.close();
         await siem.close();
         await net.live.close();
