@@ -354,6 +354,9 @@ export interface RocPoint {
   readonly detectionProbability: number;
 }
 
+/** The false-alarm budgets a ROC curve sweeps by default. */
+export const ROC_BUDGETS: readonly number[] = [1e-9, 1e-7, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3];
+
 /**
  * The ROC curve over thresholds: the stored telemetry replayed with the false-alarm budget swept over
  * `budgets` (every threshold of every test moves with it), giving measured (false-alarm rate, detection
@@ -362,7 +365,7 @@ export interface RocPoint {
 export function rocCurve(
   data: EvaluationData,
   within: number,
-  budgets: readonly number[] = [1e-9, 1e-7, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3],
+  budgets: readonly number[] = ROC_BUDGETS,
   base: Partial<QuantumDetectorConfig> = {},
 ): RocPoint[] {
   return budgets.map((budget) => {
@@ -390,7 +393,7 @@ export interface DetectorRoc {
 export function detectorRocCurves(
   data: EvaluationData,
   within: number,
-  budgets: readonly number[] = [1e-9, 1e-7, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3],
+  budgets: readonly number[] = ROC_BUDGETS,
   base: Partial<QuantumDetectorConfig> = {},
 ): DetectorRoc[] {
   const perBudget = budgets.map((budget) => {
