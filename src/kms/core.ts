@@ -31,7 +31,7 @@ import {
 } from './store.ts';
 import { SqliteBackend, type KeyBackend } from './store-backend.ts';
 import { LeaseBook } from './lease.ts';
-import { chunkCutter, type SupplyItem } from './supply.ts';
+import { chunkCutter, chunksFor, type SupplyItem } from './supply.ts';
 import type { SupplyPump } from './supply-pump.ts';
 import type { SupplyMark } from './store.ts';
 
@@ -110,6 +110,8 @@ export class KmeCore {
   #alertSeq = 0;
   readonly #droppedReported = new Map<string, number>();
   #closed = false;
+  /** Relayed keys this KME is the source of, in progress in this process (./store.ts `beginRelay`). */
+  readonly #relaying = new Set<string>();
 
   /**
    * `store`: a SQLite KeyStore (wrapped here, its leases left by a previous run discarded now) or an
@@ -230,6 +232,53 @@ export class KmeCore {
    */
   abandonReservation(peerId: string, keyId: string): void {
     if (this.store.abandonReservation(peerId, keyId)) this.pushReservations(peerId);
+  }
+
+  /**
+   * Before the first message of a relay leaves: records durably (with the caller's next WAL sync) that
+   * this KME is the source of relayed key `keyId` of `keyBytes` bytes for destination `dst`. The
+   * intent is settled by `finishRelay`; one left by a crash is settled by `reconcileRelays`.
+   */
+  beginRelay(dst: string, keyId: string, keyBytes: number): void {
+    // The destination stores the key under the chunk IDs this cut gives (IDs do not depend on bytes).
+    const item = { keyId, key: new Uint8Array(keyBytes), provenance: 'qkd-relayed' as const, path: [] };
+    const ids = chunksFor(dst, this.id, item).map((c) => c.id);
+    this.store.beginRelay(dst, keyId, ids, keyBytes * 8, Date.now());
+    this.#relaying.add(keyId);
+  }
+
+  /**
+   * Settles relayed key `keyId`: after this KME stored its copy (durably), the intent goes; otherwise
+   * (the relay failed or was aborted) it becomes an erase notice for the destination, pushed until
+   * acknowledged, so the destination's copy never outlives the failure.
+   */
+  finishRelay(keyId: string): void {
+    this.#relaying.delete(keyId);
+    const dst = this.store.settleRelay(keyId, Date.now());
+    if (dst !== undefined) this.pushReservations(dst);
+  }
+
+  /**
+   * Settles relay intents no relay of this process is working on: those of a process that crashed
+   * between the destination's confirmation and its own durable store (the destination's copy would be
+   * orphaned) or before. Run at start-up and with the periodic sweep; returns how many became erase
+   * notices.
+   */
+  reconcileRelays(): number {
+    let notices = 0;
+    for (const r of this.store.pendingRelays()) {
+      if (this.#relaying.has(r.keyId)) continue;
+      const dst = this.store.settleRelay(r.keyId, Date.now());
+      if (dst === undefined) continue;
+      notices++;
+      this.pushReservations(dst);
+    }
+    if (notices > 0)
+      this.#log?.warn(
+        { notices },
+        'relayed keys left unfinished by an earlier process: destinations told to erase',
+      );
+    return notices;
   }
 
   /**

@@ -64,6 +64,8 @@ export interface KmeHandle {
   ): Promise<unknown>;
   /** Re-reads the CRL now (what SIGHUP does); false when none is configured or the new file was refused. */
   reloadCrl(): boolean;
+  /** TLS handshakes completed on this KME's port so far (keep-alive clients add one per connection). */
+  tlsHandshakes(): number;
   /** Stops accepting, finishes open requests, checkpoints and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -209,13 +211,18 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     crl?.stop();
     throw e;
   }
+  let handshakes = 0;
+  app.server.on('secureConnection', () => handshakes++);
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
   const kb = core.backend;
   for (const p of await kb.outboxPeers()) core.pushReservations(p); // left over from before a restart
+  // Relays this KME was the source of when it last stopped: their destinations erase their copies.
+  if (store) core.reconcileRelays();
   const checkpoint = setInterval(() => {
     void kb.maintain(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'store upkeep'));
     if (store) core.reclaimOrphans(Date.now());
+    if (store) core.reconcileRelays();
   }, 30_000);
   checkpoint.unref();
   // Re-sealing in place is a SQLite feature; PostgreSQL replicas take a newer key at their next start.
@@ -259,6 +266,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     },
     sendRelay: (peerId, rs, message) => peers.relay(peerId, rs, message),
     reloadCrl: () => (crl ? crl.reload() : false),
+    tlsHandshakes: () => handshakes,
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);

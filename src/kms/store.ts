@@ -412,6 +412,46 @@ export class KeyStore {
     return [...this.#tombs.keys()];
   }
 
+  /**
+   * Records, before any message of it leaves, that this KME is the source of relayed key `keyId` for
+   * destination `peer`, which will store it as chunks `chunkIds` (the durable intent of a relay).
+   */
+  beginRelay(
+    peer: string,
+    keyId: string,
+    chunkIds: readonly string[],
+    sizeBits: number,
+    nowMs: number,
+  ): void {
+    this.#st.insertRelayPending.run(keyId, peer, JSON.stringify(chunkIds), sizeBits, nowMs);
+  }
+
+  /**
+   * Settles relayed key `keyId` begun with `beginRelay`: if this KME stored its copy (`supplied`), the
+   * intent is just forgotten; otherwise it becomes an erase notice for the destination (pushed until
+   * acknowledged; the destination erases its copy, or keeps a tombstone if it never stored one).
+   * Returns the destination when a notice was queued, else undefined.
+   */
+  settleRelay(keyId: string, nowMs: number): string | undefined {
+    return this.transaction(() => {
+      const r = this.#st.selectRelayPending.get(keyId) as
+        { peer: string; chunk_ids: string; size_bits: number } | undefined;
+      if (!r) return undefined;
+      this.#st.deleteRelayPending.run(keyId);
+      if (this.#st.selectSupplied.get(r.peer, keyId)) return undefined;
+      // Master and slave name this KME's relay identity; `slaves: []` makes it an erase notice.
+      this.#st.insertOutbox.run(keyId, r.peer, r.chunk_ids, r.size_bits, `relay:source`, '[]', nowMs, 0);
+      return r.peer;
+    });
+  }
+
+  /** Relayed keys begun and not settled: `{ keyId, peer, createdMs }`, oldest first. */
+  pendingRelays(): { keyId: string; peer: string; createdMs: number }[] {
+    return (
+      this.#st.selectRelayPendingAll.all() as { key_id: string; peer: string; created_ms: number }[]
+    ).map((r) => ({ keyId: r.key_id, peer: r.peer, createdMs: r.created_ms }));
+  }
+
   /** Forgets tombstones written before `beforeMs` (their chunk never arrived); returns how many. */
   expireTombstones(beforeMs: number): number {
     const ids = (this.#st.expiredTombstones.all(beforeMs) as { id: string }[]).map((r) => r.id);

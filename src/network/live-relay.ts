@@ -98,6 +98,11 @@ export interface LiveRelayOptions {
   readonly onAlert?: (alert: Alert) => void;
   /** How long a destination waits for all announced shares (default 30 s). */
   readonly shareTimeoutMs?: number;
+  /**
+   * Called at the source after the destination's confirmation matched, before this KME stores its copy
+   * (tests: a crash at exactly that point, live-relay-orphan.slow.test.ts).
+   */
+  readonly onConfirmed?: (keyId: string) => Promise<void> | void;
 }
 
 const KIND: Record<string, NetworkAlertKind> = {
@@ -255,6 +260,72 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     ...(detail !== undefined ? { detail } : {}),
   });
 
+  /** The relay from the announcement on (the source's side; link keys already taken). */
+  async function carry(
+    keyId: string,
+    key: Uint8Array,
+    paths: readonly (readonly string[])[],
+    macKey: Uint8Array,
+    digests: Uint8Array[],
+    rs: readonly ReservationRecord[],
+    messages: readonly RelayShareMessage[],
+  ): Promise<LiveRelayResult> {
+    const dst = paths[0]!.at(-1)!;
+    const keyBytes = key.length;
+    await kme.store.syncWal(); // link keys consumed durably before the announcement leaves
+    const abandonAll = () => rs.forEach((r, i) => kme.core.abandonReservation(paths[i]![1]!, r.keyId));
+    const announced = await direct(dst, announceToWire({ keyId, paths, keyBytes, macKey, digests }));
+    macKey.fill(0);
+    if (announced.status === 'error') {
+      key.fill(0);
+      abandonAll();
+      return fail(announced.reason, announced.at, announced.detail);
+    }
+    const abort = async (e: Extract<Answer, { status: 'error' }>, path?: readonly string[]) => {
+      key.fill(0);
+      const concerned = e.paths && e.paths.length > 0 ? e.paths : path ? [path] : [];
+      // The suspect is an intermediate node of the path concerned, or the node that did not answer.
+      const suspect = e.reason === 'unreachable' || concerned.length === 0 ? e.at : undefined;
+      alert(
+        e.reason === 'unreachable' ? 'missing-share' : e.reason,
+        concerned,
+        e.detail ?? e.reason,
+        suspect,
+      );
+      await direct(dst, { type: 'relay-abort', keyId });
+      return fail(e.reason, e.at, e.detail);
+    };
+    for (let i = 0; i < messages.length; i++) {
+      const a = await sendHop(messages[i]!, [rs[i]!]);
+      if (a.status === 'error') {
+        rs.slice(i + 1).forEach((r, j) => kme.core.abandonReservation(paths[i + 1 + j]![1]!, r.keyId));
+        return abort(a, paths[i]);
+      }
+    }
+    // Hop answers pass through trusted nodes; only the destination's own word (direct channel) counts.
+    const nonce = random(32);
+    const confirmed = await direct(
+      dst,
+      confirmToWire(keyId, nonce, confirmationTag(nonce, 'source', keyId, self, dst, key)),
+    );
+    if (confirmed.status === 'error') return abort(confirmed);
+    const expect = confirmationTag(nonce, 'destination', keyId, self, dst, key);
+    const got = confirmed.status === 'confirmed' ? fromB64(confirmed.tag) : undefined;
+    if (!got || got.length !== expect.length || !timingSafeEqual(got, expect))
+      return abort({
+        status: 'error',
+        reason: 'confirmation-failed',
+        at: dst,
+        detail: 'destination tag mismatch',
+        paths: paths.map((p) => [...p]),
+      });
+    await options.onConfirmed?.(keyId);
+    supplyEnd(dst, keyId, key, paths);
+    await kme.settled(); // this end's copy durable before the intent is forgotten
+    const meta = endMeta(paths);
+    return { ok: true, keyId, provenance: paths.length > 1 ? 'qkd-multipath' : 'qkd-relayed', ...meta };
+  }
+
   return {
     id: self,
     views,
@@ -289,56 +360,14 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
         rs.forEach((r, i) => kme.core.abandonReservation(paths[i]![1]!, r.keyId));
         return fail(start.reason, self);
       }
-      await kme.store.syncWal(); // link keys consumed durably before the announcement leaves
-      const abandonAll = () => rs.forEach((r, i) => kme.core.abandonReservation(paths[i]![1]!, r.keyId));
-      const announced = await direct(dst, announceToWire({ keyId, paths, keyBytes, macKey, digests }));
-      macKey.fill(0);
-      if (announced.status === 'error') {
-        key.fill(0);
-        abandonAll();
-        return fail(announced.reason, announced.at, announced.detail);
+      // The relay's intent and the link keys it consumed are durable before the announcement leaves: a
+      // crash from here on is settled at restart (the destination erases its copy, src/kms core.ts).
+      kme.core.beginRelay(dst, keyId, keyBytes);
+      try {
+        return await carry(keyId, key, paths, macKey, digests, rs, start.messages);
+      } finally {
+        kme.core.finishRelay(keyId); // stored here: intent forgotten; otherwise an erase notice
       }
-      const abort = async (e: Extract<Answer, { status: 'error' }>, path?: readonly string[]) => {
-        key.fill(0);
-        const concerned = e.paths && e.paths.length > 0 ? e.paths : path ? [path] : [];
-        // The suspect is an intermediate node of the path concerned, or the node that did not answer.
-        const suspect = e.reason === 'unreachable' || concerned.length === 0 ? e.at : undefined;
-        alert(
-          e.reason === 'unreachable' ? 'missing-share' : e.reason,
-          concerned,
-          e.detail ?? e.reason,
-          suspect,
-        );
-        await direct(dst, { type: 'relay-abort', keyId });
-        return fail(e.reason, e.at, e.detail);
-      };
-      for (let i = 0; i < start.messages.length; i++) {
-        const a = await sendHop(start.messages[i]!, [rs[i]!]);
-        if (a.status === 'error') {
-          rs.slice(i + 1).forEach((r, j) => kme.core.abandonReservation(paths[i + 1 + j]![1]!, r.keyId));
-          return abort(a, paths[i]);
-        }
-      }
-      // Hop answers pass through trusted nodes; only the destination's own word (direct channel) counts.
-      const nonce = random(32);
-      const confirmed = await direct(
-        dst,
-        confirmToWire(keyId, nonce, confirmationTag(nonce, 'source', keyId, self, dst, key)),
-      );
-      if (confirmed.status === 'error') return abort(confirmed);
-      const expect = confirmationTag(nonce, 'destination', keyId, self, dst, key);
-      const got = confirmed.status === 'confirmed' ? fromB64(confirmed.tag) : undefined;
-      if (!got || got.length !== expect.length || !timingSafeEqual(got, expect))
-        return abort({
-          status: 'error',
-          reason: 'confirmation-failed',
-          at: dst,
-          detail: 'destination tag mismatch',
-          paths: paths.map((p) => [...p]),
-        });
-      supplyEnd(dst, keyId, key, paths);
-      const meta = endMeta(paths);
-      return { ok: true, keyId, provenance: paths.length > 1 ? 'qkd-multipath' : 'qkd-relayed', ...meta };
     },
   };
 }

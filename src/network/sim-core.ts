@@ -17,6 +17,10 @@ import { AlertFactory, type NetworkAlertKind } from './alerts.ts';
 import { zeroProvenanceBits, type KeyRecord, type NetworkEvent, type Sample } from './types.ts';
 import type { AppRt, LinkRt } from './runtime.ts';
 import { EventKeyStore } from './event-level.ts';
+import { CompromiseTracker } from './compromise.ts';
+
+/** Seconds between attestation heartbeats unless the options say otherwise. */
+export const DEFAULT_ATTESTATION_INTERVAL_S = 10;
 
 const MAX_ALERTS = 100;
 
@@ -27,6 +31,8 @@ export interface CoreOptions {
   readonly maxSamples?: number;
   readonly materializeKeys?: boolean;
   readonly keys?: KeyMode;
+  /** Seconds between the trusted nodes' attestation heartbeats (compromise.ts; default 10, 0 = none). */
+  readonly attestationIntervalS?: number;
 }
 
 /** The mutable state every part of a network simulation shares (see the file header). */
@@ -45,7 +51,7 @@ export class NetCore {
   readonly graph: PathGraph;
   readonly levels: LinkLevels;
   readonly hopKeys: HopKeys;
-  readonly compromised = new Set<number>();
+  readonly compromise: CompromiseTracker;
   readonly alerts: Alert[] = [];
   readonly recentKeys: KeyRecord[] = [];
   readonly samples: Sample[] = [];
@@ -70,6 +76,7 @@ export class NetCore {
     if (!(this.durationS > 0)) throw new RangeError(`durationS must be positive, got ${this.durationS}`);
     this.maxSamples = opts.maxSamples ?? 5000;
     this.materialize = opts.materializeKeys ?? true;
+    this.compromise = new CompromiseTracker(opts.attestationIntervalS ?? DEFAULT_ATTESTATION_INTERVAL_S);
     scenario.nodes.forEach((n, i) => this.nodeIndex.set(n.id, i));
     this.links = scenario.links.map((l, index) => {
       this.linkIndex.set(l.id, index);

@@ -9,7 +9,7 @@ import { NS_PER_S, type Provenance } from '../common/index.ts';
 import { establishPqcSecret, hybridKey, pqcKey } from '../kms/index.ts';
 import type { NetCore } from './sim-core.ts';
 import { relayInProcess } from './relay.ts';
-import { admits, findRoute, routeStillUsable, type Route } from './router.ts';
+import { admits, findRoute, routeStillUsable, routeTrusted, type Route } from './router.ts';
 import type { KeyRecord, RouteView } from './types.ts';
 import { bytesFrom, equalBytes, sameRoute, type AppRt } from './runtime.ts';
 
@@ -47,8 +47,9 @@ export function request(core: NetCore, a: AppRt, intervalS: number): void {
 }
 
 function routeFor(core: NetCore, a: AppRt, bits: number): Route | undefined {
-  if (a.route && routeStillUsable(a.route, core.levels, bits)) return a.route;
-  const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app);
+  const known = core.compromise.knownNodes();
+  if (a.route && routeStillUsable(a.route, core.levels, bits) && routeTrusted(a.route, known)) return a.route;
+  const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app, known);
   if (!sameRoute(route, a.route))
     core.emit({ type: 'reroute', timeS: core.nowS, appId: a.app.id, route: routeView(core, route) });
   a.route = route;
@@ -131,11 +132,14 @@ function serveQkd(core: NetCore, a: AppRt, route: Route, keys: number): void {
   a.refusedAlerted = false;
   const paths = route.paths.map((p) => p.nodes.map((n) => core.scenario.nodes[n]!.id));
   const exposedTo = route.paths.length === 1 ? paths[0]!.slice(1, -1) : [];
-  const exposed =
-    core.compromised.has(a.src) ||
-    core.compromised.has(a.dst) ||
-    route.paths.every((p) => p.nodes.slice(1, -1).some((n) => core.compromised.has(n)));
-  record(core, a, keys, provenance, paths, exposedTo, exposed);
+  const c = core.compromise;
+  const ends = [a.src, a.dst].filter((n) => c.isCompromised(n));
+  const readers = route.paths.every((p) => p.nodes.slice(1, -1).some((n) => c.isCompromised(n)))
+    ? route.paths.flatMap((p) => p.nodes.slice(1, -1).filter((n) => c.isCompromised(n)))
+    : [];
+  const exposedBy = new Set([...ends, ...readers]);
+  c.expose(exposedBy, keys * a.app.keyBits, a.app.id);
+  record(core, a, keys, provenance, paths, exposedTo, exposedBy.size > 0);
 }
 
 /** Calls `derive` per chunk of ≤ 8160 bytes (HKDF-SHA-256's output limit, RFC 5869 §2.3). */
@@ -186,8 +190,9 @@ function servePqc(core: NetCore, a: AppRt, keys: number): void {
       `App ${a.app.id} (${a.app.from}→${a.app.to}) falls back to ML-KEM-768: no QKD path has key`,
     );
   }
-  const exposed = core.compromised.has(a.src) || core.compromised.has(a.dst);
-  record(core, a, keys, 'pqc', [], [], exposed);
+  const ends = [a.src, a.dst].filter((n) => core.compromise.isCompromised(n));
+  core.compromise.expose(ends, keys * a.app.keyBits, a.app.id);
+  record(core, a, keys, 'pqc', [], [], ends.length > 0);
 }
 
 function record(

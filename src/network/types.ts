@@ -4,6 +4,7 @@
  * key material appears in any of them.
  */
 import { zeroProvenanceMix, type Alert, type Provenance } from '../common/index.ts';
+import type { CompromisedNodeSummary } from './compromise.ts';
 
 /** Operational state of a QKD link. */
 export type LinkState = 'up' | 'down' | 'quarantined';
@@ -24,6 +25,8 @@ export interface NodeView {
   readonly lon: number;
   readonly kind: string;
   readonly compromised: boolean;
+  /** True once the network knows it is compromised (attestation or declaration; compromise.ts). */
+  readonly compromiseKnown: boolean;
 }
 
 /** One QKD link in a snapshot. */
@@ -118,6 +121,8 @@ export interface NetworkSnapshot {
   readonly alerts: readonly Alert[];
   /** The most recent served key batches (newest last, at most 50). */
   readonly recentKeys: readonly KeyRecord[];
+  /** Every compromise of a trusted node so far (compromise.ts). */
+  readonly compromisedNodes: readonly CompromisedNodeSummary[];
 }
 
 /** A change the simulation announces to subscribers. */
@@ -174,6 +179,8 @@ export interface SimulationSummary {
   reroutes: number;
   alerts: number;
   keys_exposed: number;
+  /** Every compromise of a trusted node in the run (compromise.ts). */
+  compromised_nodes: CompromisedNodeSummary[];
   links: {
     id: string;
     generated_bits: number;

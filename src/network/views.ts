@@ -53,6 +53,7 @@ export function summaryOf(s: NetworkSnapshot, elapsedMs: number): SimulationSumm
     reroutes: t.reroutes,
     alerts: t.alerts,
     keys_exposed: t.keysExposed,
+    compromised_nodes: s.compromisedNodes.map((c) => ({ ...c, applications: [...c.applications] })),
     links: s.links.map((l) => ({
       id: l.id,
       generated_bits: l.generatedBits,

@@ -6,9 +6,10 @@
  * keys are described by id, size, provenance and path only.
  */
 import type { Alert, Provenance, ProvenanceMix as CommonProvenanceMix } from '../common/index.ts';
+import type { LinkState as NetworkLinkState, NetworkEvent, RouteView } from '../network/index.ts';
 
-/** Operational state of a QKD link as the controller sees it. */
-export type LinkStateName = 'up' | 'down' | 'quarantined';
+/** Operational state of a QKD link as the controller sees it (the network's own type). */
+export type LinkStateName = NetworkLinkState;
 
 /**
  * What the map colours a link by: `ok` (up, no alert), `degraded` (up, pool below 5% of its
@@ -72,11 +73,7 @@ export interface LinkState {
 }
 
 /** The route an application's keys currently take. */
-export interface RouteState {
-  readonly provenance: Provenance;
-  /** Node ids of each path; one path for direct or relayed keys, k for multipath, none for pqc. */
-  readonly paths: readonly (readonly string[])[];
-}
+export type RouteState = RouteView;
 
 /** Keys an application drew from its two KMEs over ETSI GS QKD 014 (metadata only). */
 export interface KmeSessionState {
@@ -145,21 +142,8 @@ export interface LinkSample {
 
 /** A change pushed to subscribers (SSE event name = `type`). */
 export type LiveEvent =
-  | { readonly type: 'alert'; readonly alert: Alert }
-  | {
-      readonly type: 'link-state';
-      readonly timeS: number;
-      readonly linkId: string;
-      readonly state: LinkStateName;
-    }
-  | { readonly type: 'node-compromised'; readonly timeS: number; readonly nodeId: string }
-  | { readonly type: 'node-restored'; readonly timeS: number; readonly nodeId: string }
-  | {
-      readonly type: 'reroute';
-      readonly timeS: number;
-      readonly appId: string;
-      readonly route: RouteState | null;
-    }
+  // The controller's own events, passed through as the network announces them.
+  | Extract<NetworkEvent, { type: 'alert' | 'link-state' | 'node-compromised' | 'node-restored' | 'reroute' }>
   | { readonly type: 'sample'; readonly linkId: string; readonly sample: LinkSample }
   | { readonly type: 'keys'; readonly delivery: KeyDelivery }
   | { readonly type: 'audit'; readonly record: AuditRecord };
