@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { parseDurationS, QkdnetError, type Provenance } from '../common/index.ts';
-import { ScenarioSchema, type ScenarioFile } from './scenario-schema.ts';
+import { ScenarioSchema, type ScenarioFile, type PublishedFigure } from './scenario-schema.ts';
 import { modelLinkRate, resolveLinkParams, type RateSource } from './link-rate.ts';
 import type { LinkParams } from '../physics/index.ts';
 
@@ -56,6 +56,8 @@ export interface ScenarioLink {
   readonly params: LinkParams | undefined;
   /** Device preset name of a modelled link. */
   readonly preset: string | undefined;
+  /** The published figure the link models, with its source (checked by `qkdnet validate`). */
+  readonly published: PublishedFigure | undefined;
 }
 
 /** An application (SAE pair) with its demand and policy. */
@@ -224,6 +226,7 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       eventPulses,
       params,
       preset,
+      published: l.published,
     };
   });
   const linkIds = new Set(links.map((l) => l.id));
