@@ -1,5 +1,5 @@
 /**
- * The example configurations under deploy/ (docs/deploy.md) stay valid: each KME config loads with the
+ * The PostgreSQL replica examples under deploy/postgres-ha/ (docs/deploy.md) stay valid: each KME config loads with the
  * configuration loader (PKI files made at the paths it names), the replica config names a PostgreSQL
  * store, KME B reaches every replica of KME A, and the Prometheus scrape config targets every KME's port.
  */
@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { isPostgresUrl, loadKmeConfig, type KmeConfig } from './config.ts';
 import { makeTestPki } from './testing.ts';
 
-const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy');
+const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy', 'postgres-ha');
 
 test('deploy/: the KME configs load, A is a PostgreSQL replica, B fails over to both replicas, Prometheus scrapes all', async () => {
   const pki = await makeTestPki();
