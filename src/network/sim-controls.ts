@@ -7,14 +7,7 @@ import type { NetCore } from './sim-core.ts';
 import { findRoute } from './router.ts';
 import type { LinkState } from './types.ts';
 import { ATTACK_KINDS } from '../qkd/index.ts';
-import {
-  ABORT_QBER,
-  BASELINE_QBER,
-  attackParam,
-  sameRoute,
-  type LinkAttack,
-  type LinkRt,
-} from './runtime.ts';
+import { ABORT_QBER, BASELINE_QBER, attackParam, type LinkAttack, type LinkRt } from './runtime.ts';
 import { routeView } from './sim-serve.ts';
 
 function setState(core: NetCore, l: LinkRt, state: LinkState): void {
@@ -25,7 +18,7 @@ function setState(core: NetCore, l: LinkRt, state: LinkState): void {
   l.state = state;
   core.emit({ type: 'link-state', timeS: core.nowS, linkId: l.id, state });
   if (state === 'up') {
-    for (const a of core.apps) a.route = undefined; // re-optimise on the next request
+    for (const a of core.apps) a.reoptimise = true; // re-optimise on the next request
     return;
   }
   for (const a of core.apps) {
@@ -34,11 +27,8 @@ function setState(core: NetCore, l: LinkRt, state: LinkState): void {
       a.app.keyBits,
       Math.floor((a.app.rateBps * core.scenario.requestIntervalS) / a.app.keyBits) * a.app.keyBits,
     );
-    const old = a.route;
-    a.route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app);
-    if (a.route) core.reroutes++;
-    if (!sameRoute(old, a.route))
-      core.emit({ type: 'reroute', timeS: core.nowS, appId: a.app.id, route: routeView(core, a.route) });
+    const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app);
+    core.setRoute(a, route, 'link-down', () => routeView(core, route));
   }
 }
 

@@ -47,11 +47,10 @@ export function request(core: NetCore, a: AppRt, intervalS: number): void {
 }
 
 function routeFor(core: NetCore, a: AppRt, bits: number): Route | undefined {
-  if (a.route && routeStillUsable(a.route, core.levels, bits)) return a.route;
+  if (a.route && !a.reoptimise && routeStillUsable(a.route, core.levels, bits)) return a.route;
+  const reason = a.reoptimise ? 'link-restored' : a.route ? 'key-exhausted' : 'key-replenished';
   const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app);
-  if (!sameRoute(route, a.route))
-    core.emit({ type: 'reroute', timeS: core.nowS, appId: a.app.id, route: routeView(core, route) });
-  a.route = route;
+  core.setRoute(a, route, reason, () => routeView(core, route));
   return route;
 }
 
@@ -131,11 +130,8 @@ function serveQkd(core: NetCore, a: AppRt, route: Route, keys: number): void {
   a.refusedAlerted = false;
   const paths = route.paths.map((p) => p.nodes.map((n) => core.scenario.nodes[n]!.id));
   const exposedTo = route.paths.length === 1 ? paths[0]!.slice(1, -1) : [];
-  const exposed =
-    core.compromised.has(a.src) ||
-    core.compromised.has(a.dst) ||
-    route.paths.every((p) => p.nodes.slice(1, -1).some((n) => core.compromised.has(n)));
-  record(core, a, keys, provenance, paths, exposedTo, exposed);
+  const relaySaw = route.paths.every((p) => p.nodes.slice(1, -1).some((n) => core.compromised.has(n)));
+  record(core, a, keys, provenance, paths, exposedTo, relaySaw);
 }
 
 /** Calls `derive` per chunk of ≤ 8160 bytes (HKDF-SHA-256's output limit, RFC 5869 §2.3). */
@@ -186,10 +182,14 @@ function servePqc(core: NetCore, a: AppRt, keys: number): void {
       `App ${a.app.id} (${a.app.from}→${a.app.to}) falls back to ML-KEM-768: no QKD path has key`,
     );
   }
-  const exposed = core.compromised.has(a.src) || core.compromised.has(a.dst);
-  record(core, a, keys, 'pqc', [], [], exposed);
+  record(core, a, keys, 'pqc', [], [], false);
 }
 
+/**
+ * Records a served batch: demand met by `provenance`, and who could read it — a compromised node at either end
+ * (`endpoint`, any provenance), or compromised relays on every path (`relaySaw`: `relayNode` for QKD keys,
+ * `hybridRelayNode` for hybrid keys, whose ML-KEM part still protects them).
+ */
 function record(
   core: NetCore,
   a: AppRt,
@@ -197,14 +197,19 @@ function record(
   provenance: Provenance,
   paths: string[][],
   exposedTo: string[],
-  exposed: boolean,
+  relaySaw: boolean,
 ): void {
   const bits = keys * a.app.keyBits;
   a.servedBits += bits;
   a.byProvenance[provenance] += bits;
   core.served[provenance] += bits;
   core.keysServed += keys;
+  const endpoint = core.compromised.has(a.src) || core.compromised.has(a.dst);
+  const exposed = endpoint || relaySaw;
   if (exposed) core.keysExposed += keys;
+  if (endpoint) a.exposedBits.endpoint += bits;
+  else if (relaySaw && provenance === 'hybrid') a.exposedBits.hybridRelayNode += bits;
+  else if (relaySaw) a.exposedBits.relayNode += bits;
   const record: KeyRecord = {
     keyId: `${a.app.id}-${a.keySeq}`,
     appId: a.app.id,
