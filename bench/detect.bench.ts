@@ -16,14 +16,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRng } from '../src/common/index.ts';
 import { PRESETS } from '../src/physics/index.ts';
-import { buildModel, simulateBlock } from '../src/qkd/index.ts';
+import { buildModel, sampleBlockCounts, simulateBlock } from '../src/qkd/index.ts';
 import {
   binomialLowerTail,
   binomialUpperTail,
   evaluateDetection,
   modelFromTelemetry,
+  linkBlockSimulator,
   QuantumDetectors,
-  sampleLinkTelemetryWith,
   type CalibratedModel,
 } from '../src/detect/index.ts';
 import type { TelemetrySample } from '../src/common/index.ts';
@@ -35,7 +35,7 @@ const base = { params: PRESETS.gys!.params, distanceKm: 25, linkId: 'alice-bob' 
 const pulses = 40_441_623; // ≈ 10⁵ sifted bits at 25 km (qkdnet detect evaluate sizes blocks the same way)
 const model = buildModel({ ...base, blockId: 0, pulses });
 const gen = (i: number) =>
-  sampleLinkTelemetryWith(model, { ...base, blockId: i, pulses }, createRng(`b${i}`));
+  sampleBlockCounts({ ...base, blockId: i, pulses }, createRng(`b${i}`), model).telemetry;
 const calibrated = modelFromTelemetry(Array.from({ length: 2000 }, (_, i) => gen(i))); // as detect evaluate
 const samples = Array.from({ length: blocks }, (_, i) => gen(2000 + i));
 
@@ -76,35 +76,22 @@ const engine = time(() =>
   ),
 );
 const counts = time(() =>
-  Array.from({ length: eng * 10 }, (_, i) =>
-    sampleLinkTelemetryWith(model, { ...base, blockId: i, pulses }, createRng(`c${i}`)),
+  Array.from(
+    { length: eng * 10 },
+    (_, i) => sampleBlockCounts({ ...base, blockId: i, pulses }, createRng(`c${i}`), model).telemetry,
   ),
 );
 const meanDet = (ts: readonly TelemetrySample[]) => ts.reduce((a, t) => a + t.detections!, 0) / ts.length;
 if (Math.abs(meanDet(engine.value) / meanDet(counts.value) - 1) > 0.05)
   throw new Error('sanity: the two samplers disagree on mean detections');
-const honest = buildModel({ ...base, blockId: 0, pulses: 1 });
-const attacked = buildModel({
-  ...base,
-  blockId: 0,
-  pulses: 1,
-  attack: { kind: 'intercept-resend', param: 0.05 },
-});
 const full = time(() =>
-  evaluateDetection(
-    ({ blockId, pulses: n, attacked: a }, rng) =>
-      sampleLinkTelemetryWith(
-        a ? attacked : honest,
-        {
-          ...base,
-          blockId,
-          pulses: n,
-          ...(a ? { attack: { kind: 'intercept-resend' as const, param: 0.05 } } : {}),
-        },
-        rng,
-      ),
-    { attack: 'intercept-resend', strength: 0.05, trials: 100, nullBlocks: 10_000, seed: 1 },
-  ),
+  evaluateDetection(linkBlockSimulator({ ...base, attack: { kind: 'intercept-resend', param: 0.05 } }), {
+    attack: 'intercept-resend',
+    strength: 0.05,
+    trials: 100,
+    nullBlocks: 10_000,
+    seed: 1,
+  }),
 );
 if (full.value.result.detection_probability < 0.99) throw new Error('sanity: evaluation lost its detections');
 

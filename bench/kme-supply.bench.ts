@@ -11,12 +11,22 @@
  * For each phase: status p50/p99/max latency and how long until the store held everything appended
  * (stored_key_count polled by a separate client). Then the KME is killed (SIGKILL) and started again on
  * the same store and file; restart time = from spawn to the first status answer — beside the same
- * measurement for a KME on an empty store and empty file (node + tsx start-up included in both).
+ * measurement for a KME on an empty store and empty file (node start-up included in both; the CLI runs
+ * from dist/cli.mjs, compiled at install, when fresh — else through tsx, as `loader` says), with the KME's
+ * own time from process start to listening and its CPU time until the first answer.
  * Results: bench/results/kme-supply.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +41,16 @@ type Autocannon = (o: Record<string, unknown>) => Promise<{
   errors: number;
 }>;
 const autocannon = ((await import('autocannon' as string)) as { default: Autocannon }).default;
+
+/** CPU time (user + system, ms) a running process has used so far, from /proc (Linux). */
+function cpuMsOf(pid: number): number | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Math.round(((Number(f[11]) + Number(f[12])) * 1000) / 100); // utime + stime, USER_HZ = 100
+  } catch {
+    return null;
+  }
+}
 
 const BLOCK_BITS = 65_536;
 let blockNo = 0;
@@ -74,7 +94,10 @@ async function main(): Promise<void> {
   /** Spawns the KME; resolves with its URL and the ms from spawn to its first status answer. */
   const start = async (cfg: string) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['bin/qkdnet.js', 'kme', 'serve', '--config', cfg], {
+    // KME_BENCH_PROF=DIR writes a CPU profile of each KME process into DIR (for finding hot spots).
+    const prof = process.env.KME_BENCH_PROF;
+    const nodeArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+    const child = spawn(process.execPath, [...nodeArgs, 'bin/qkdnet.js', 'kme', 'serve', '--config', cfg], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.push(child);
@@ -95,7 +118,10 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 2));
       }
     }
-    return { child, url, client: c, ms: performance.now() - t0 };
+    // The KME's own figures: from its process start to listening (its serving line), and the CPU time its
+    // process used until the first answer (from /proc, less sensitive to the machine's load than wall time).
+    const readyMs = Number(/ready (\d+) ms after process start/.exec(err)?.[1] ?? NaN);
+    return { child, url, client: c, ms: performance.now() - t0, readyMs, cpuMs: cpuMsOf(child.pid!) };
   };
   const t = pki.tls('sae-a');
   const tlsOptions = { cert: readFileSync(t.cert), key: readFileSync(t.key), ca: readFileSync(t.ca) };
@@ -164,6 +190,7 @@ async function main(): Promise<void> {
     await new Promise((r) => kme.child.once('exit', r));
     const sizes = { store_bytes: statSync(join(dir, 'kme-a.db')).size, file_bytes: statSync(file).size };
     kme = await start(cfg);
+    const restart = kme;
     const restartMs = kme.ms;
     const storedAfterRestart = await stored();
     kme.client.close();
@@ -182,6 +209,13 @@ async function main(): Promise<void> {
       restart: {
         ms: Math.round(restartMs),
         empty_store_ms: Math.round(empty.ms),
+        kme_ready_ms: restart.readyMs,
+        empty_kme_ready_ms: empty.readyMs,
+        cpu_ms_to_first_answer: restart.cpuMs,
+        empty_cpu_ms_to_first_answer: empty.cpuMs,
+        loader: existsSync('dist/cli.mjs')
+          ? 'dist/cli.mjs (compiled ahead, if fresh)'
+          : 'tsx from the sources',
         store_key_bits_owned: storeBits,
         store_key_bits_after_restart: storedAfterRestart,
         ...sizes,

@@ -29,6 +29,7 @@ import {
   measureReconcileTcp,
   type ReconcileJson,
 } from '../src/cli/commands/reconcile.ts';
+import { warmUpFrames } from '../src/cli/pp-reconcile.ts';
 import {
   exampleSource,
   pipelineWarmUp,
@@ -244,7 +245,7 @@ const result = {
     frames: FRAMES,
     shuffles: 'fresh public seed per frame; each end derives its own permutations',
     proxy: 'user-space delaying proxy (qkdnet netem) in the harness process, one-way delay rtt/2, 127.0.0.1',
-    warm_up: 'untimed in-process frames (3) / blocks (4) in every process before the timed run',
+    warm_up: `untimed in-process frames (${warmUpFrames('cascade-improved')} Cascade, ${warmUpFrames('ldpc')} LDPC) / blocks (${PIPELINE_WARMUP_BLOCKS}) in every process before the timed run`,
     load_average_before: load0,
     load_average_after: os.loadavg(),
   },

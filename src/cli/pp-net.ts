@@ -11,7 +11,10 @@ import { QkdnetError } from '../common/index.ts';
 import { NetemProxy, type NetemCounters, type NetemOptions } from './netem-proxy.ts';
 
 /** The `qkdnet` entry point the children run. */
-const BIN = fileURLToPath(new URL('../../bin/qkdnet.js', import.meta.url));
+// This module runs from the sources (src/cli/pp-net.ts) or compiled into dist/cli.mjs (scripts/build-dist.mjs).
+const BIN = fileURLToPath(
+  new URL(import.meta.url.endsWith('.mjs') ? '../bin/qkdnet.js' : '../../bin/qkdnet.js', import.meta.url),
+);
 
 /** A running child's output, line by line. */
 interface Child {

@@ -12,6 +12,18 @@ export class UsageError extends QkdnetError {
   }
 }
 
+/** The base URLs of one KME from `--kme` (comma-separated: its replicas, tried in order on failure). */
+export function parseKmeUrls(value: string, flag: string): string[] {
+  const urls = value
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new UsageError(`${flag}: no URL given`);
+  for (const u of urls)
+    if (!/^https:\/\//.test(u)) throw new UsageError(`${flag}: "${u}" is not an https:// URL`);
+  return urls;
+}
+
 /** Parses a finite number, accepting `1e9`, `1_000_000` and `10G`-free plain forms; names the flag on error. */
 export function parseNumber(
   text: string,

@@ -41,6 +41,10 @@ export const ERROR_CATALOGUE = {
     status: 409,
     summary: 'Another process uses this data directory or key store (one process per store; exit code 2).',
   },
+  SITE_FAILED: {
+    status: 503,
+    summary: 'A site process of `qkdnet up --sites` did not start or answer (its reason follows).',
+  },
   STORE_KEY_INVALID: {
     status: 400,
     summary: 'The store key is missing, malformed, or does not open this key store (exit code 2).',

@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PRESETS } from '../physics/index.ts';
-import { ATTACK_KINDS, buildModel, type AttackKind } from '../qkd/index.ts';
-import { EVALUATE_DEFAULT_STRENGTH, evaluateDetection, type BlockSimulator } from './evaluate.ts';
-import { sampleLinkTelemetryWith } from './link-telemetry.ts';
+import { ATTACK_KINDS, type AttackKind } from '../qkd/index.ts';
+import { EVALUATE_DEFAULT_STRENGTH, evaluateDetection } from './evaluate.ts';
+import { linkBlockSimulator } from './link-telemetry.ts';
 
 // metro blocks go through simulateBlock (afterpulses), ~0.1 s each: fewer trials there keep the suite in minutes.
 const SIZE = {
@@ -17,16 +17,8 @@ const SIZE = {
 } as const;
 
 function run(presetName: 'gys' | 'metro', kind: AttackKind) {
-  const base = { params: PRESETS[presetName]!.params, distanceKm: 25, linkId: 'alice-bob' };
   const attack = { kind, param: EVALUATE_DEFAULT_STRENGTH[kind] };
-  const honest = buildModel({ ...base, blockId: 0, pulses: 1 });
-  const attacked = buildModel({ ...base, blockId: 0, pulses: 1, attack });
-  const simulate: BlockSimulator = ({ blockId, pulses, attacked: a }, rng) =>
-    sampleLinkTelemetryWith(
-      a ? attacked : honest,
-      { ...base, blockId, pulses, ...(a ? { attack } : {}) },
-      rng,
-    );
+  const simulate = linkBlockSimulator({ params: PRESETS[presetName]!.params, distanceKm: 25, attack });
   return evaluateDetection(simulate, {
     attack: kind,
     strength: attack.param,

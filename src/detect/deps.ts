@@ -17,6 +17,8 @@ export { fiberTransmittance } from '../physics/index.ts';
 export { sampleBinomial, sampleMultinomial } from '../common/index.ts';
 export {
   buildModel,
+  countBlockKey,
+  sampleBlockCounts,
   simulateBlock,
   parseAttack,
   ATTACK_KINDS,

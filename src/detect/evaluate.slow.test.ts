@@ -8,22 +8,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PRESETS } from '../physics/index.ts';
-import { ATTACK_KINDS, buildModel, simulateBlock } from '../qkd/index.ts';
+import { ATTACK_KINDS } from '../qkd/index.ts';
 import { EVALUATE_DEFAULT_STRENGTH, evaluateDetection, type BlockSimulator } from './evaluate.ts';
-import { sampleLinkTelemetryWith } from './link-telemetry.ts';
-
-const base = { params: PRESETS.gys!.params, distanceKm: 25, linkId: 'alice-bob' };
+import { linkBlockSimulator } from './link-telemetry.ts';
 
 function simulator(kind: (typeof ATTACK_KINDS)[number], exact: boolean): BlockSimulator {
   const attack = { kind, param: EVALUATE_DEFAULT_STRENGTH[kind] };
-  const honest = buildModel({ ...base, blockId: 0, pulses: 1 });
-  const attacked = buildModel({ ...base, blockId: 0, pulses: 1, attack });
-  return ({ blockId, pulses, attacked: a }, rng) => {
-    const cfg = { ...base, blockId, pulses, ...(a ? { attack } : {}) };
-    return exact
-      ? simulateBlock(cfg, rng).telemetry
-      : sampleLinkTelemetryWith(a ? attacked : honest, cfg, rng);
-  };
+  return linkBlockSimulator({ params: PRESETS.gys!.params, distanceKm: 25, attack, exact });
 }
 
 for (const kind of ATTACK_KINDS) {

@@ -8,8 +8,13 @@ import { evaluateDetection, rocCurve, type BlockSimulator } from './evaluate.ts'
 const truth = modelFromParams(PRESETS.gys!.params, 25);
 const simulator =
   (distortion: Distortion): BlockSimulator =>
-  ({ blockId, pulses, attacked }, rng) =>
-    syntheticTelemetry(truth, { linkId: 'l', blockId, pulses, ...(attacked ? { distortion } : {}) }, rng);
+  ({ blockId, pulses, attacked }, rng) => ({
+    telemetry: syntheticTelemetry(
+      truth,
+      { linkId: 'l', blockId, pulses, ...(attacked ? { distortion } : {}) },
+      rng,
+    ),
+  });
 
 const small = { trials: 30, nullBlocks: 400, calibrationBlocks: 200, seed: 5 } as const;
 

@@ -28,11 +28,21 @@ export const EVALUATE_DEFAULT_STRENGTH: Readonly<Record<AttackKind, number>> = {
   'intercept-resend': 0.05,
 };
 
-/** Produces one block of telemetry; `attacked` selects the attack under evaluation. */
+/**
+ * One simulated block: its telemetry and, for attacked blocks, the key its finite-key estimate would
+ * distil and how many of those bits the attacker holds (src/qkd insecure-key.ts; absent: 0).
+ */
+export interface SimulatedBlock {
+  readonly telemetry: TelemetrySample;
+  readonly keyBits?: number;
+  readonly insecureKeyBits?: number;
+}
+
+/** Produces one block; `attacked` selects the attack under evaluation. */
 export type BlockSimulator = (
   block: { blockId: number; pulses: number; attacked: boolean },
   rng: Rng,
-) => TelemetrySample;
+) => SimulatedBlock;
 
 /** Options of an evaluation. */
 export interface EvaluationOptions {
@@ -66,6 +76,16 @@ export interface EvaluationResult {
   readonly false_alarm_rate_per_block: number;
   readonly keys_from_attacked_blocks: number;
   readonly attacked_blocks_with_key_before_detection: number;
+  /**
+   * Final key bits distilled from attacked blocks that passed the detectors (before detection), summed over
+   * the trials, by each block's finite-key estimate.
+   */
+  readonly attacked_key_bits: number;
+  /**
+   * Of those, bits the attacker holds: her information (the link engine's `eve_known_bits` plus partial
+   * information) beyond what the finite-key estimate accounted for (src/qkd insecure-key.ts).
+   */
+  readonly insecure_key_bits: number;
   readonly null_blocks: number;
   readonly false_alarm_budget_per_block: number;
   readonly detect_within_blocks: number;
@@ -95,6 +115,8 @@ export interface EvaluationData {
   readonly anomaly: AnomalyDetector;
   readonly nullSamples: readonly TelemetrySample[];
   readonly trialSamples: readonly (readonly TelemetrySample[])[];
+  /** Per trial and block: [key bits, insecure key bits] the block would give if it passed. */
+  readonly trialKeys: readonly (readonly (readonly [number, number])[])[];
 }
 
 /** Runs the evaluation; returns the result and the data (for `rocCurve`). */
@@ -114,33 +136,38 @@ export function evaluateDetection(
   const calRng = root.stream('calibration');
   const calibration = Array.from({ length: cal }, (_, i) => {
     tick();
-    return simulate({ blockId: i, pulses, attacked: false }, calRng);
+    return simulate({ blockId: i, pulses, attacked: false }, calRng).telemetry;
   });
   const model = modelFromTelemetry(calibration);
   const nullRng = root.stream('null');
   const nullSamples = Array.from({ length: o.nullBlocks }, (_, i) => {
     tick();
-    return simulate({ blockId: cal + i, pulses, attacked: false }, nullRng);
+    return simulate({ blockId: cal + i, pulses, attacked: false }, nullRng).telemetry;
   });
   const anomaly = trainAnomalyDetector(model, calibration, nullSamples, root.stream('anomaly'), 1e-3);
   const trialSamples: TelemetrySample[][] = [];
+  const trialKeys: (readonly [number, number])[][] = [];
   for (let t = 0; t < o.trials; t++) {
     const rng = root.stream(`trial:${t}`);
     const samples: TelemetrySample[] = [];
+    const keys: (readonly [number, number])[] = [];
     const engine = new DetectionEngine(o.quantum ? { quantum: o.quantum } : {});
     let detectedAt = -1;
     for (let b = 0; b < maxBlocks + after; b++) {
       if (detectedAt < 0 && b >= maxBlocks) break;
       if (detectedAt >= 0 && b > detectedAt + after) break;
-      const s = simulate({ blockId: b, pulses, attacked: true }, rng);
+      const block = simulate({ blockId: b, pulses, attacked: true }, rng);
+      const s = block.telemetry;
       tick();
       samples.push(s);
+      keys.push([block.keyBits ?? 0, block.insecureKeyBits ?? 0]);
       if (b === 0) engine.addLink(s.linkId, model);
       if (detectedAt < 0 && engine.observe(s).abortBlock) detectedAt = b;
     }
     trialSamples.push(samples);
+    trialKeys.push(keys);
   }
-  const scored = scoreRun(model, nullSamples, trialSamples, anomaly, within, o.quantum);
+  const scored = scoreRun(model, nullSamples, trialSamples, anomaly, within, o.quantum, trialKeys);
   const result: EvaluationResult = {
     attack: o.attack,
     strength: o.strength,
@@ -150,6 +177,8 @@ export function evaluateDetection(
     false_alarm_rate_per_block: scored.falseAlarmRate,
     keys_from_attacked_blocks: scored.keysAfterDetection,
     attacked_blocks_with_key_before_detection: scored.keysBeforeDetection,
+    attacked_key_bits: scored.keyBitsBeforeDetection,
+    insecure_key_bits: scored.insecureBitsBeforeDetection,
     null_blocks: o.nullBlocks,
     false_alarm_budget_per_block: o.quantum?.falseAlarmPerBlock ?? 1e-3,
     detect_within_blocks: within,
@@ -165,13 +194,13 @@ export function evaluateDetection(
     null_attributed_as: scored.nullAttributedAs,
     seed: o.seed,
   };
-  return { result, data: { model, anomaly, nullSamples, trialSamples } };
+  return { result, data: { model, anomaly, nullSamples, trialSamples, trialKeys } };
 }
 
 /** Pulses for `targetSifted` sifted bits, measured on a 10⁷-pulse attack-free pilot block. */
 function pilotPulses(simulate: BlockSimulator, rng: Rng, targetSifted: number): number {
   const pilotPulses = 1e7;
-  const s = simulate({ blockId: -1, pulses: pilotPulses, attacked: false }, rng);
+  const s = simulate({ blockId: -1, pulses: pilotPulses, attacked: false }, rng).telemetry;
   let sifted = 0;
   for (const c of Object.values(s.counts ?? {})) sifted += c.Z.sifted + c.X.sifted;
   if (sifted === 0)
@@ -185,6 +214,8 @@ interface Scored {
   falseAlarmRate: number;
   keysAfterDetection: number;
   keysBeforeDetection: number;
+  keyBitsBeforeDetection: number;
+  insecureBitsBeforeDetection: number;
   anomalyDetectionProbability: number;
   alertKinds: Record<string, number>;
   attributedAs: Record<string, number>;
@@ -212,6 +243,7 @@ export function scoreRun(
   anomaly: AnomalyDetector | undefined,
   within: number,
   quantum: Partial<QuantumDetectorConfig> | undefined,
+  trialKeys?: readonly (readonly (readonly [number, number])[])[],
 ): Scored {
   const opts = quantum ? { quantum } : {};
   const nullEngine = new DetectionEngine(opts);
@@ -232,10 +264,12 @@ export function scoreRun(
   let anomalyDetected = 0;
   let keysAfter = 0;
   let keysBefore = 0;
+  let keyBits = 0;
+  let insecureBits = 0;
   const kinds: Record<string, number> = {};
   const attributedAs: Record<string, number> = {};
   const detectors: Record<string, number> = {};
-  for (const samples of trials) {
+  for (const [t, samples] of trials.entries()) {
     const engine = new DetectionEngine(opts);
     let at = -1;
     let anomalyAt = -1;
@@ -252,8 +286,11 @@ export function scoreRun(
           bump(detectors, d);
       }
       if (!v.abortBlock) {
-        if (at < 0) keysBefore++;
-        else keysAfter++;
+        if (at < 0) {
+          keysBefore++;
+          keyBits += trialKeys?.[t]?.[b]?.[0] ?? 0;
+          insecureBits += trialKeys?.[t]?.[b]?.[1] ?? 0;
+        } else keysAfter++;
       }
       if (anomalyAt < 0 && anomaly && anomaly.observe(s).length > 0) anomalyAt = b;
     });
@@ -272,6 +309,8 @@ export function scoreRun(
     falseAlarmRate: nullSamples.length > 0 ? falseAlarms / nullSamples.length : Number.NaN,
     keysAfterDetection: keysAfter,
     keysBeforeDetection: keysBefore,
+    keyBitsBeforeDetection: keyBits,
+    insecureBitsBeforeDetection: insecureBits,
     anomalyDetectionProbability: n > 0 ? anomalyDetected / n : Number.NaN,
     alertKinds: kinds,
     attributedAs,

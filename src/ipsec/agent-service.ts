@@ -32,6 +32,8 @@ export interface AgentServiceOptions {
    */
   readonly kme: {
     readonly url: string;
+    /** Further URLs of the same KME (replicas), failed over in order (src/kms/failover.ts). */
+    readonly urls?: readonly string[];
     readonly cert: string;
     readonly key: string;
     readonly ca: string;
@@ -96,7 +98,7 @@ export function readConnTemplate(path: string): ViciMessageIn {
 /** Starts the agent; the initiator establishes its first SA before this resolves. */
 export async function startAgentService(o: AgentServiceOptions): Promise<AgentService> {
   const client = Etsi014Client.fromFiles(
-    o.kme.url,
+    [o.kme.url, ...(o.kme.urls ?? [])],
     { cert: o.kme.cert, key: o.kme.key, ca: o.kme.ca },
     { ...(o.kme.kmeId ? { kmeId: o.kme.kmeId } : {}), ...(o.kme.pinSpki ? { pinSpki: o.kme.pinSpki } : {}) },
   );

@@ -2,12 +2,15 @@
  * `Etsi014Client`: a TypeScript SAE client of ETSI GS QKD 014 V1.1.1 over mutual TLS. `status` (§5.1),
  * `getKeys` (§5.2, POST enc_keys, as master) and `getKeysWithIds` (§5.3, POST dec_keys, as slave). Keys
  * come back as bytes; a 400/401/503 becomes a QkdnetError (KMS_BAD_REQUEST, KMS_UNAUTHORIZED,
- * KMS_KEY_EXHAUSTED) carrying the KME's message, which never contains key material.
+ * KMS_KEY_EXHAUSTED) carrying the KME's message, which never contains key material. A KME run as several
+ * replicas is given all their URLs (`urls`): requests fail over between them on connection failures and
+ * 503, each route as far as its idempotency allows (./failover.ts).
  */
 import { readFileSync } from 'node:fs';
 import type https from 'node:https';
 import { QkdnetError, type ErrorCode, type Provenance } from '../common/index.ts';
 import type { Etsi014StatusFields } from './core.ts';
+import { FailoverGroup, type FailoverOptions, type Idempotency } from './failover.ts';
 import { createMtlsAgent, requestJson, type MtlsIdentity } from './https-json.ts';
 
 /** One key delivered to an SAE. */
@@ -39,6 +42,9 @@ export interface GetKeysOptions {
 export interface Etsi014ClientOptions extends MtlsIdentity {
   /** Base URL of the KME, e.g. `https://127.0.0.1:8443`. */
   readonly url: string;
+  /** Further base URLs of the same KME (its replicas), tried after `url` (./failover.ts). */
+  readonly urls?: readonly string[];
+  readonly failover?: FailoverOptions;
   readonly timeoutMs?: number;
   /**
    * The KME this SAE expects (its id, a DNS subjectAltName of its certificate): any other KME's
@@ -64,11 +70,13 @@ const CODES: Record<number, ErrorCode> = {
 /** An SAE's ETSI GS QKD 014 client (keep-alive mTLS connection pool). */
 export class Etsi014Client {
   readonly url: string;
+  readonly #group: FailoverGroup;
   readonly #agent: https.Agent;
   readonly #timeoutMs: number;
 
   constructor(opts: Etsi014ClientOptions) {
-    this.url = opts.url.replace(/\/+$/, '');
+    this.#group = new FailoverGroup([opts.url, ...(opts.urls ?? [])], opts.failover);
+    this.url = this.#group.urls[0]!;
     // A qkdnet certificate must have the kme role (a foreign KME's certificate carries no qkdnet role);
     // the KME's id and key are checked when configured.
     this.#agent = createMtlsAgent(opts, 16, {
@@ -81,12 +89,15 @@ export class Etsi014Client {
 
   /** A client from PEM files (`cert`, `key`, `ca` are paths), pinned to the KME `pin` names. */
   static fromFiles(
-    url: string,
+    url: string | readonly string[],
     files: { cert: string; key: string; ca: string },
     pin: KmePinning = {},
   ): Etsi014Client {
+    const [first, ...rest] = typeof url === 'string' ? [url] : url;
+    if (first === undefined) throw new RangeError('A KME needs at least one URL');
     return new Etsi014Client({
-      url,
+      url: first,
+      urls: rest,
       cert: readFileSync(files.cert),
       key: readFileSync(files.key),
       ca: readFileSync(files.ca),
@@ -96,7 +107,7 @@ export class Etsi014Client {
 
   /** Get status (§5.1) of the link from this SAE (master) to `slaveSaeId`. */
   async status(slaveSaeId: string): Promise<Etsi014Status> {
-    const b = (await this.#call('GET', `${enc(slaveSaeId)}/status`)) as Record<string, unknown>;
+    const b = (await this.#call('safe', 'GET', `${enc(slaveSaeId)}/status`)) as Record<string, unknown>;
     return {
       sourceKmeId: b.source_KME_ID as string,
       targetKmeId: b.target_KME_ID as string,
@@ -121,13 +132,13 @@ export class Etsi014Client {
     if (opts.additionalSlaves) body.additional_slave_SAE_IDs = opts.additionalSlaves;
     if (opts.extensionMandatory) body.extension_mandatory = opts.extensionMandatory;
     if (opts.extensionOptional) body.extension_optional = opts.extensionOptional;
-    return parseContainer(await this.#call('POST', `${enc(slaveSaeId)}/enc_keys`, body));
+    return parseContainer(await this.#call('fresh', 'POST', `${enc(slaveSaeId)}/enc_keys`, body));
   }
 
   /** Get key with key IDs (§5.3): as slave, the keys `masterSaeId` obtained for this SAE. */
   async getKeysWithIds(masterSaeId: string, keyIds: readonly string[]): Promise<DeliveredKey[]> {
     const body = { key_IDs: keyIds.map((id) => ({ key_ID: id })) };
-    return parseContainer(await this.#call('POST', `${enc(masterSaeId)}/dec_keys`, body));
+    return parseContainer(await this.#call('once', 'POST', `${enc(masterSaeId)}/dec_keys`, body));
   }
 
   /** Closes pooled connections. */
@@ -135,22 +146,22 @@ export class Etsi014Client {
     this.#agent.destroy();
   }
 
-  async #call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    const url = `${this.url}/api/v1/keys/${path}`;
-    let a;
-    try {
-      a = await requestJson(this.#agent, url, method, body, this.#timeoutMs);
-    } catch (e) {
-      throw new QkdnetError(
-        'KMS_PEER_UNAVAILABLE',
-        `Cannot reach KME at ${this.url}: ${(e as Error).message}`,
-      );
-    }
+  /** The replica that answered last (requests go there first). */
+  get currentUrl(): string {
+    return this.#group.current;
+  }
+
+  async #call(idem: Idempotency, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    let at = this.#group.current;
+    const a = await this.#group.request(idem, (base) => {
+      at = base;
+      return requestJson(this.#agent, `${base}/api/v1/keys/${path}`, method, body, this.#timeoutMs);
+    });
     if (a.status === 200) return a.body;
     const msg = (a.body as { message?: unknown } | undefined)?.message;
     throw new QkdnetError(
       CODES[a.status] ?? (a.status === 404 ? 'KMS_NOT_FOUND' : 'KMS_PEER_UNAVAILABLE'),
-      `KME ${this.url} answered ${a.status}: ${typeof msg === 'string' ? msg : 'no message'}`,
+      `KME ${at} answered ${a.status}: ${typeof msg === 'string' ? msg : 'no message'}`,
       { status: a.status },
     );
   }

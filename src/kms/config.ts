@@ -12,6 +12,11 @@ import { parse as parseYaml } from 'yaml';
 import { QkdnetError } from '../common/index.ts';
 import { STORE_KEY_CREDENTIAL, STORE_KEY_ENV } from './store-key.ts';
 
+/** True when a `store` value names a PostgreSQL database (`postgres://…` or `postgresql://…`). */
+export function isPostgresUrl(store: string): boolean {
+  return /^postgres(ql)?:\/\//.test(store);
+}
+
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:@-]+$' });
 const Pem = Type.Union([Type.String({ minLength: 1 }), Type.Uint8Array()]);
 /** A certificate pin (src/kms/identity.ts `CertPin`): SPKI SHA-256 hashes and/or full subject/issuer DNs. */
@@ -44,7 +49,13 @@ const Schema = Type.Object(
     host: Type.Optional(Type.String({ minLength: 1 })),
     port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
     tls: Type.Object(
-      { cert: Pem, key: Pem, ca: Pem, crl: Type.Optional(Type.String({ minLength: 1 })) },
+      {
+        cert: Pem,
+        key: Pem,
+        ca: Pem,
+        crl: Type.Optional(Type.String({ minLength: 1 })),
+        crlExpiry: Type.Optional(Type.Union([Type.Literal('refuse'), Type.Literal('alert')])),
+      },
       { additionalProperties: false },
     ),
     store: Type.String({ minLength: 1 }),
@@ -76,6 +87,8 @@ const Schema = Type.Object(
         Type.Object({
           id: Id,
           url: Type.String({ pattern: '^https://' }),
+          /** Further URLs of the same peer KME (its replicas), tried after `url` on failure. */
+          urls: Type.Optional(Type.Array(Type.String({ pattern: '^https://' }))),
           saes: Type.Array(Id),
           certSubject: Type.Optional(Type.String({ minLength: 1 })),
           pin: Type.Optional(Pin),
@@ -114,7 +127,8 @@ const Schema = Type.Object(
 
 /**
  * KME configuration. `tls.cert|key|ca` are PEM text (or Buffers) or file paths; `tls.crl` a CRL file
- * (reloaded on change and SIGHUP). SAEs and peers may carry a `pin` (SPKI SHA-256 and/or subject and
+ * (reloaded on change and SIGHUP); `tls.crlExpiry` what happens once its nextUpdate passes (`refuse`,
+ * the default, or `alert`: src/kms/crl.ts). SAEs and peers may carry a `pin` (SPKI SHA-256 and/or subject and
  * issuer DNs, src/kms/identity.ts); `metrics.bearerTokenFile` admits a scraper by token beside the
  * `metrics` role certificate. `port` 0 (default) picks
  * a free port. Peers list the SAEs they serve so this KME knows where a slave lives.
@@ -205,7 +219,7 @@ export function loadKmeConfig(path: string): KmeConfig {
   }
   const c = validateKmeConfig(raw);
   const dir = dirname(resolve(path));
-  const rel = (p: string) => (isAbsolute(p) || p === ':memory:' ? p : resolve(dir, p));
+  const rel = (p: string) => (isAbsolute(p) || p === ':memory:' || isPostgresUrl(p) ? p : resolve(dir, p));
   // The store key's default file lives beside the KME's TLS key (the PKI), not beside the store.
   const keyFile =
     c.storeKey?.file !== undefined
@@ -225,6 +239,7 @@ export function loadKmeConfig(path: string): KmeConfig {
       key: readPem(c.tls.key, dir),
       ca: readPem(c.tls.ca, dir),
       ...(c.tls.crl ? { crl: rel(c.tls.crl) } : {}),
+      ...(c.tls.crlExpiry ? { crlExpiry: c.tls.crlExpiry } : {}),
     },
     store: rel(c.store),
     ...(c.metrics?.bearerTokenFile ? { metrics: { bearerTokenFile: rel(c.metrics.bearerTokenFile) } } : {}),

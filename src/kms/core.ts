@@ -22,7 +22,13 @@ import { keyLimits, type KeyLimits, type KmeConfig } from './config.ts';
 import type { PeerLink } from './peer.ts';
 import { SaeQuotas } from './quota.ts';
 import { relaySaeId } from './relay-route.ts';
-import { KeyStore, type FormedKey, type MasterTake, type ReservationRecord } from './store.ts';
+import {
+  KeyStore,
+  TOMBSTONE_TTL_MS,
+  type FormedKey,
+  type MasterTake,
+  type ReservationRecord,
+} from './store.ts';
 import { SqliteBackend, type KeyBackend } from './store-backend.ts';
 import { LeaseBook } from './lease.ts';
 import { chunkCutter, type SupplyItem } from './supply.ts';
@@ -226,10 +232,15 @@ export class KmeCore {
     if (this.store.abandonReservation(peerId, keyId)) this.pushReservations(peerId);
   }
 
-  /** Erases orphaned relay link keys (older than RELAY_ORPHAN_TTL_MS); returns how many. */
+  /**
+   * Erases orphaned relay link keys (older than RELAY_ORPHAN_TTL_MS) and forgets tombstones older than
+   * TOMBSTONE_TTL_MS (./store.ts); returns how many relay keys were erased.
+   */
   reclaimOrphans(nowMs: number): number {
     const n = this.store.reclaimRelayKeys(nowMs - RELAY_ORPHAN_TTL_MS);
     if (n > 0) this.#log?.warn({ reclaimed: n }, 'erased orphaned relay link keys of failed hops');
+    const t = this.store.expireTombstones(nowMs - TOMBSTONE_TTL_MS);
+    if (t > 0) this.#log?.warn({ expired: t }, 'tombstones expired: their chunks never arrived');
     return n;
   }
 

@@ -4,7 +4,8 @@
  * set of revoked serial numbers. A KME checks every caller (SAEs and peer KMEs, per request) and every
  * peer KME it calls against the current list; `watchCrl` reloads the file when it changes or on SIGHUP
  * and keeps the previous list when the new file is unreadable or badly signed (one log line). Written
- * by `qkdnet pki revoke` (./pki.ts). Minimal DER reader: only the fields RFC 5280 §5.1.2 lists are read.
+ * by `qkdnet pki revoke` (./pki.ts). A list whose nextUpdate has passed is handled by policy
+ * (`CrlExpiryPolicy`). Minimal DER reader: only the fields RFC 5280 §5.1.2 lists are read.
  */
 import { createPublicKey, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
@@ -162,12 +163,38 @@ export function loadCrl(path: string, cas: readonly X509Certificate[]): Revocati
   return parseCrl(data, cas);
 }
 
+/**
+ * What a relying party does once its CRL's nextUpdate has passed: it then holds no current revocation
+ * information (RFC 5280 §5.1.2.5, §6.3.3). `refuse` (the default) refuses every certificate the list
+ * would judge — KME callers and peers get 401, dashboard certificate logins are ignored — until a fresh
+ * CRL is loaded; `alert` keeps judging by the stale list. Either way the lapse is logged at error level
+ * and reported once per list (`onExpired`). docs/kme.md "Revocation" states the policy.
+ */
+export type CrlExpiryPolicy = 'refuse' | 'alert';
+
+/** True when `list` has a nextUpdate and `nowMs` is past it. */
+export function crlExpired(list: RevocationList, nowMs: number): boolean {
+  return list.nextUpdateMs !== undefined && nowMs > list.nextUpdateMs;
+}
+
 /** A CRL that follows its file. */
 export interface CrlWatch {
   current(): RevocationList;
+  /** True when the current list's nextUpdate has passed (reports the lapse once per list). */
+  expired(): boolean;
   /** Re-reads the file now (what SIGHUP does); false when the new file was refused. */
   reload(): boolean;
   stop(): void;
+}
+
+/** Options of `watchCrl`. */
+export interface CrlWatchOptions {
+  /** How often the file is polled for changes, ms (default 500). */
+  readonly intervalMs?: number;
+  /** Called once per list when its nextUpdate has passed (checked every second and on each use). */
+  readonly onExpired?: (list: RevocationList) => void;
+  /** The clock (tests). */
+  readonly now?: () => number;
 }
 
 /**
@@ -178,9 +205,23 @@ export function watchCrl(
   path: string,
   cas: readonly X509Certificate[],
   log: { info(o: object, m: string): void; error(o: object, m: string): void },
-  intervalMs = 500,
+  opts: CrlWatchOptions = {},
 ): CrlWatch {
+  const now = opts.now ?? Date.now;
   let list = loadCrl(path, cas);
+  let reported: RevocationList | undefined;
+  const expired = () => {
+    if (!crlExpired(list, now())) return false;
+    if (reported !== list) {
+      reported = list;
+      log.error(
+        { crl: path, nextUpdate: new Date(list.nextUpdateMs!).toISOString() },
+        'CRL expired (nextUpdate passed): write a fresh one, e.g. qkdnet pki crl',
+      );
+      opts.onExpired?.(list);
+    }
+    return true;
+  };
   const reload = () => {
     try {
       list = loadCrl(path, cas);
@@ -193,14 +234,31 @@ export function watchCrl(
   };
   const onChange = () => void reload();
   const onHup = () => void reload();
-  watchFile(path, { interval: intervalMs, persistent: false }, onChange);
+  watchFile(path, { interval: opts.intervalMs ?? 500, persistent: false }, onChange);
   process.on('SIGHUP', onHup);
+  const tick = setInterval(expired, 1000);
+  tick.unref();
+  expired();
   return {
     current: () => list,
+    expired,
     reload,
     stop() {
+      clearInterval(tick);
       unwatchFile(path, onChange);
       process.off('SIGHUP', onHup);
     },
   };
+}
+
+/**
+ * The revocation check of a relying party: `serial` (normalised, `normSerial`) is refused when the
+ * current CRL lists it — or, under policy `refuse`, when the CRL has expired. No CRL: nothing is refused.
+ */
+export function revocationCheck(
+  watch: CrlWatch | undefined,
+  policy: CrlExpiryPolicy = 'refuse',
+): (serial: string) => boolean {
+  if (!watch) return () => false;
+  return (serial) => (watch.expired() && policy === 'refuse') || watch.current().serials.has(serial);
 }

@@ -19,7 +19,11 @@ import type { ProcessLock } from './store-lock.ts';
 import type { SupplyItem } from './supply.ts';
 
 /** Delivers one item to the KMEs at both ends of a link (synchronised IDs: both cut it alike). */
-export function supplyBoth(a: KmeHandle, b: KmeHandle, item: SupplyItem): { a: number; b: number } {
+export function supplyBoth(
+  a: Pick<KmeHandle, 'id' | 'supply'>,
+  b: Pick<KmeHandle, 'id' | 'supply'>,
+  item: SupplyItem,
+): { a: number; b: number } {
   return { a: a.supply(b.id, item), b: b.supply(a.id, item) };
 }
 

@@ -1,7 +1,7 @@
 // Erasure at both ends of a link, over two real KMEs with mutual TLS (A serves sae-a and sae-c, B serves
 // sae-b and sae-d): a key A serves to a pair of its own SAEs is erased at B too; a relay link key whose
 // message never got through is erased at the peer (erase notice); an orphaned relay link key is
-// reclaimed by age; supply dropped at the per-peer limit raises an alert and a metric.
+// reclaimed by age; an erase notice that arrives before B's copy leaves a tombstone; supply dropped at the per-peer limit raises an alert and a metric.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +11,7 @@ import type { Alert } from '../common/index.ts';
 import { Etsi014Client } from './client.ts';
 import { RELAY_ORPHAN_TTL_MS } from './core.ts';
 import { relaySaeId } from './relay-route.ts';
+import { chunksFor } from './supply.ts';
 import { startKme, type KmeHandle } from './server.ts';
 import { makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
 
@@ -73,6 +74,40 @@ test('a key A serves to two of its own SAEs is erased at B as well (erase notice
   } finally {
     master.close();
     slave.close();
+  }
+});
+
+test('erase notice before B has its copy (live, both KMEs): B keeps a tombstone and drops the copy when it arrives, counted in the metric', async () => {
+  const fresh = await startPair(pki, { blocks: 0 });
+  const { a, b } = fresh;
+  const late = testBlock(9, 'late-at-b', 1024);
+  const lateIds = new Set(chunksFor('kme-a', 'kme-b', late).map((c) => c.id));
+  a.supply('kme-b', late);
+  await a.settled();
+  const master = Etsi014Client.fromFiles(a.url, pki.tls('sae-a'));
+  try {
+    const keys = await master.getKeys('sae-c', { number: 8 });
+    await until(() => a.store.outbox('kme-b', 100).length === 0, 'B acknowledged the notices');
+    const early = keys.map((k) => k.keyId);
+    assert.ok(early.every((id) => lateIds.has(id)));
+    // Every served key has a tombstone at B (a lease may have formed a few more keys in advance: those
+    // are erased at B as well, since A never serves them twice).
+    const tombs = b.store.tombstoneIds();
+    assert.ok(early.every((id) => tombs.includes(id)));
+    b.supply('kme-a', late);
+    await b.settled();
+    for (const id of early) assert.equal(b.store.chunkIds().includes(id), false);
+    assert.equal(b.store.erasedOnArrival('kme-a'), tombs.length);
+    assert.deepEqual(b.store.tombstoneIds(), []);
+    assert.match(
+      await b.metrics.registry.metrics(),
+      new RegExp(
+        `qkdnet_kme_supply_erased_on_arrival_chunks_total\\{peer="kme-a",kme="kme-b"\\} ${tombs.length}`,
+      ),
+    );
+  } finally {
+    master.close();
+    await fresh.close();
   }
 });
 

@@ -48,7 +48,11 @@ export interface JsonAnswer {
   readonly body: unknown;
 }
 
-/** Sends one request; resolves with status and JSON body, rejects on transport failure or timeout. */
+/**
+ * Sends one request; resolves with status and JSON body, rejects on transport failure or timeout. The
+ * rejection's `requestSent` says whether the TLS connection was up when it failed: false means the server
+ * never saw the request (refused, unreachable, handshake failed), so repeating it elsewhere is harmless.
+ */
 export function requestJson(
   agent: https.Agent,
   url: string,
@@ -88,7 +92,16 @@ export function requestJson(
     req.on('timeout', () =>
       req.destroy(new Error(`no answer from ${new URL(url).host} within ${timeoutMs} ms`)),
     );
-    req.on('error', reject);
+    let connected = false;
+    req.on('socket', (sock) => {
+      const tls = sock as typeof sock & { connecting?: boolean; encrypted?: boolean; authorized?: boolean };
+      if (!tls.connecting && tls.encrypted) connected = true;
+      else sock.once('secureConnect', () => (connected = true));
+    });
+    req.on('error', (e: Error & { requestSent?: boolean }) => {
+      e.requestSent = connected;
+      reject(e);
+    });
     req.end(payload);
   });
 }

@@ -69,7 +69,18 @@ export {
   type KmeExpectation,
   type Principal,
 } from './identity.ts';
-export { loadCrl, parseCrl, watchCrl, type RevocationList, type CrlWatch } from './crl.ts';
+export {
+  certificatesOf,
+  crlExpired,
+  loadCrl,
+  normSerial,
+  parseCrl,
+  revocationCheck,
+  watchCrl,
+  type CrlExpiryPolicy,
+  type CrlWatch,
+  type RevocationList,
+} from './crl.ts';
 export {
   ROLES,
   ROLE_OID,

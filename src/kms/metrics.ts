@@ -74,6 +74,16 @@ export function createKmeMetrics(core: KmeCore): KmeMetrics {
     },
   });
   new Counter({
+    name: 'qkdnet_kme_supply_erased_on_arrival_chunks_total',
+    help: 'Chunks of new key supply dropped on arrival because the peer KME had already erased them (an erase notice that arrived first left a tombstone), per peer link.',
+    labelNames: ['peer'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of core.backend.peers()) this.inc({ peer: p }, core.backend.erasedOnArrival?.(p) ?? 0);
+    },
+  });
+  new Counter({
     name: 'qkdnet_kme_leased_keys_discarded_total',
     help: 'Leased keys found unconfirmed at start (the KME had stopped without a clean close) and erased, never served.',
     registers: [registry],

@@ -6,9 +6,11 @@
  * (`POST /api/v1/kme/{self}/reserve`), retrying until acknowledged; a slave that asks before the push
  * arrives makes its KME pull the entry (`POST /api/v1/kme/{self}/lookup`). Applying is idempotent, so
  * push, pull and re-sends after a crash never conflict. Only a client certificate naming a configured
- * peer KME may call either route.
+ * peer KME may call either route. A peer run as replicas has several URLs: reserve and lookup fail over
+ * freely (both idempotent), a relay message only when it certainly never arrived (./failover.ts).
  */
 import { QkdnetError } from '../common/index.ts';
+import { FailoverGroup, type Idempotency } from './failover.ts';
 import { createMtlsAgent, requestJson, type MtlsIdentity } from './https-json.ts';
 import type { CertPin } from './identity.ts';
 import type { ReservationRecord } from './store.ts';
@@ -64,7 +66,7 @@ export function reservationFromWire(
  */
 export function createPeerLink(
   selfId: string,
-  peers: readonly { id: string; url: string; pin?: CertPin }[],
+  peers: readonly { id: string; url: string; urls?: readonly string[]; pin?: CertPin }[],
   identity: MtlsIdentity,
   revoked: (serial: string) => boolean = () => false,
 ): PeerLink & Required<Pick<PeerLink, 'relay'>> {
@@ -78,15 +80,16 @@ export function createPeerLink(
       }),
     ]),
   );
-  const urls = new Map(peers.map((p) => [p.id, p.url.replace(/\/+$/, '')]));
-  const post = async (peerId: string, route: string, body: unknown) => {
-    const base = urls.get(peerId);
+  const groups = new Map(peers.map((p) => [p.id, new FailoverGroup([p.url, ...(p.urls ?? [])])]));
+  const post = async (peerId: string, route: string, body: unknown, idem: Idempotency = 'safe') => {
+    const group = groups.get(peerId);
     const agent = agents.get(peerId);
-    if (!base || !agent)
+    if (!group || !agent)
       throw new QkdnetError('KMS_PEER_UNAVAILABLE', `No URL configured for KME "${peerId}"`);
+    const path = `/api/v1/kme/${encodeURIComponent(selfId)}/${route}`;
     let a;
     try {
-      a = await requestJson(agent, `${base}/api/v1/kme/${encodeURIComponent(selfId)}/${route}`, 'POST', body);
+      a = await group.request(idem, (base) => requestJson(agent, `${base}${path}`, 'POST', body));
     } catch (e) {
       throw new QkdnetError('KMS_PEER_UNAVAILABLE', `Cannot reach KME "${peerId}": ${(e as Error).message}`);
     }
@@ -110,7 +113,7 @@ export function createPeerLink(
       return list.map(reservationFromWire);
     },
     async relay(peerId, rs, message) {
-      const b = await post(peerId, 'relay', { reservations: rs.map(reservationToWire), message });
+      const b = await post(peerId, 'relay', { reservations: rs.map(reservationToWire), message }, 'once');
       return b.result;
     },
     close: () => {

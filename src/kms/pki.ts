@@ -229,7 +229,11 @@ export const crlPath = (dir: string): string => join(dir, 'crl.pem');
  * `openssl ca -gencrl`, valid 30 days — run again, e.g. `qkdnet pki crl`, before it lapses). The file
  * is replaced atomically (rename), mode 0600, so a KME watching it never reads half a list.
  */
-export async function writeCrl(dir: string): Promise<string> {
+export async function writeCrl(
+  dir: string,
+  /** lastUpdate / nextUpdate other than now / now + 30 days (e.g. to test a lapsed CRL). */
+  times: { lastUpdate?: Date; nextUpdate?: Date } = {},
+): Promise<string> {
   const p = pkiAt(dir);
   if (!existsSync(p.caCert) || !existsSync(p.caKey))
     throw new QkdnetError('CONFIG_INVALID', `No CA in ${dir} (run qkdnet pki init --dir ${dir})`);
@@ -239,7 +243,20 @@ export async function writeCrl(dir: string): Promise<string> {
   if (!existsSync(join(dir, 'crlnumber'))) writeFileSync(join(dir, 'crlnumber'), '01\n', { mode: 0o600 });
   const tmp = join(dir, `.crl-${randomBytes(6).toString('hex')}.pem`);
   try {
-    await openssl(['ca', '-config', 'openssl-ca.cnf', '-gencrl', '-out', tmp], dir);
+    const at = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+    await openssl(
+      [
+        'ca',
+        '-config',
+        'openssl-ca.cnf',
+        '-gencrl',
+        '-out',
+        tmp,
+        ...(times.lastUpdate ? ['-crl_lastupdate', at(times.lastUpdate)] : []),
+        ...(times.nextUpdate ? ['-crl_nextupdate', at(times.nextUpdate)] : []),
+      ],
+      dir,
+    );
     chmodSync(tmp, 0o600);
     renameSync(tmp, crlPath(dir));
   } finally {

@@ -2,7 +2,8 @@
  * `startKme(config)`: one KME as an HTTPS server with mutual TLS 1.3 (no renegotiation exists in 1.3),
  * its durable store, the ETSI 014 plugin, the peer link for reservations and the southbound supply.
  * Callers are admitted by ./identity.ts (CA chain, role, configured name, pin, CRL); everyone else gets
- * 401 before any route runs. The CRL (`tls.crl`) is reloaded when the file changes and on SIGHUP.
+ * 401 before any route runs. The CRL (`tls.crl`) is reloaded when the file changes and on SIGHUP; once
+ * it lapses (nextUpdate passed) `tls.crlExpiry` decides (./crl.ts): refuse everyone (default) or alert only.
  * Logs are pino JSON with key material redacted (and none is ever passed to the logger).
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -12,7 +13,7 @@ import pino from 'pino';
 import { QkdnetError } from '../common/index.ts';
 import { KmeCore } from './core.ts';
 import { readPem, validateKmeConfig, type KmeConfig } from './config.ts';
-import { certificatesOf, NO_REVOCATIONS, watchCrl, type CrlWatch } from './crl.ts';
+import { certificatesOf, revocationCheck, watchCrl, type CrlWatch, type RevocationList } from './crl.ts';
 import { specClientError } from './http-errors.ts';
 import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
@@ -21,6 +22,8 @@ import { etsi014Plugin } from './plugin.ts';
 import { KME_TLS } from './https-json.ts';
 import type { RelayHandler } from './relay-route.ts';
 import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
+import type { KeyBackend } from './store-backend.ts';
+import { isPostgresUrl, PgKeyStore } from './store-pg.ts';
 import type { SupplyItem } from './supply.ts';
 import { supplyFromFile } from './supply-stream.ts';
 import { makePrivateDir } from './private-fs.ts';
@@ -36,6 +39,7 @@ export interface KmeHandle {
   readonly port: number;
   readonly app: FastifyInstance;
   readonly core: KmeCore;
+  /** The SQLite store (throws for a KME on PostgreSQL: use `core.backend`). */
   readonly store: KeyStore;
   readonly metrics: KmeMetrics;
   /**
@@ -96,13 +100,21 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const cas = certificatesOf(tls.ca);
   if (cas.length === 0) throw new QkdnetError('CONFIG_INVALID', 'KME config: tls.ca holds no certificate');
   let crlGeneration = 0;
+  // An expired CRL (nextUpdate passed) raises a `crl-expired` alert once the core exists (below).
+  let crlLapsed: ((l: RevocationList) => void) | undefined;
   const crl: CrlWatch | undefined = c.tls.crl
-    ? watchCrl(c.tls.crl, cas, {
-        info: (o, m) => (crlGeneration++, logger.info(o, m)),
-        error: (o, m) => logger.error(o, m),
-      })
+    ? watchCrl(
+        c.tls.crl,
+        cas,
+        {
+          info: (o, m) => (crlGeneration++, logger.info(o, m)),
+          error: (o, m) => logger.error(o, m),
+        },
+        { onExpired: (l) => crlLapsed?.(l) },
+      )
     : undefined;
-  const revoked = (serial: string) => (crl?.current() ?? NO_REVOCATIONS).serials.has(serial);
+  const crlPolicy = c.tls.crlExpiry ?? 'refuse';
+  const revoked = revocationCheck(crl, crlPolicy);
   let metricsToken: string | undefined;
   if (c.metrics?.bearerTokenFile) {
     try {
@@ -119,28 +131,45 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
       throw new QkdnetError('CONFIG_INVALID', 'KME config: the metrics bearer token needs ≥ 16 characters');
     }
   }
+  const pgUrl = isPostgresUrl(c.store) ? c.store : undefined;
   const memory = c.store === ':memory:';
-  let store: KeyStore;
+  let backend: KeyStore | KeyBackend;
   let keySource: StoreKeySource;
   try {
-    if (!memory) makePrivateDir(dirname(c.store));
-    keySource = storeKeySource(c.storeKey, memory ? null : join(dirname(c.store), 'store.key'));
+    if (!memory && !pgUrl) makePrivateDir(dirname(c.store));
+    keySource = storeKeySource(c.storeKey, memory || pgUrl ? null : join(dirname(c.store), 'store.key'));
+    if (pgUrl && keySource.kind === 'ephemeral')
+      throw new QkdnetError(
+        'CONFIG_INVALID',
+        'KME config: a PostgreSQL store needs a store key that outlives the process and is the same at every replica (storeKey: file, env or credential)',
+      );
     const keyring = loadKeyring(keySource, {
       strict: options.strictPermissions ?? false,
       ...(options.warn ? { warn: options.warn } : {}),
     });
-    store = KeyStore.open({
-      path: c.store,
-      maxChunksPerPeer: c.keys?.maxChunksPerPeer ?? 1_000_000,
-      durability: c.durability ?? 'group',
-      keyring,
-    });
+    const maxChunksPerPeer = c.keys?.maxChunksPerPeer ?? 1_000_000;
+    backend = pgUrl
+      ? await PgKeyStore.open({ url: pgUrl, keyring, maxChunksPerPeer, log: logger })
+      : KeyStore.open({ path: c.store, maxChunksPerPeer, durability: c.durability ?? 'group', keyring });
   } catch (e) {
     crl?.stop();
     throw e;
   }
   const peers = createPeerLink(c.id, c.peers ?? [], tls, revoked);
-  const core = new KmeCore(c, store, peers, logger);
+  const core = new KmeCore(c, backend, peers, logger);
+  const store = backend instanceof KeyStore ? backend : undefined;
+  crlLapsed = (l) =>
+    core.raise({
+      severity: 'critical',
+      kind: 'crl-expired',
+      evidence: { statistic: 'crl-next-update-ms', value: l.nextUpdateMs ?? 0, threshold: Date.now() },
+      action: 'notify',
+      message:
+        crlPolicy === 'refuse'
+          ? `KME "${c.id}": the CRL ${c.tls.crl} expired at ${new Date(l.nextUpdateMs ?? 0).toISOString()}; every certificate is refused until a fresh CRL is written (qkdnet pki crl)`
+          : `KME "${c.id}": the CRL ${c.tls.crl} expired at ${new Date(l.nextUpdateMs ?? 0).toISOString()}; still judging by it (tls.crlExpiry: alert) — write a fresh CRL (qkdnet pki crl)`,
+    });
+  if (crl?.expired()) crlLapsed(crl.current());
   const metrics = createKmeMetrics(core);
   const book = new IdentityBook(
     [
@@ -166,7 +195,8 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     core,
     metrics,
     identify: (cert, authorized) => book.identify(cert, authorized, revoked),
-    generation: () => crlGeneration,
+    // A cached identity is judged again after a CRL reload and when the CRL lapses.
+    generation: () => crlGeneration * 2 + (crl?.expired() ? 1 : 0),
     ...(metricsToken ? { metricsToken } : {}),
     relay: () => relayHandler,
   });
@@ -174,39 +204,38 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   try {
     await app.listen({ host, port: c.port ?? 0 });
   } catch (e) {
-    store.close();
+    await core.backend.close(Date.now());
     peers.close();
     crl?.stop();
     throw e;
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
-  const backend = core.backend;
-  for (const p of await backend.outboxPeers()) core.pushReservations(p); // left over from before a restart
+  const kb = core.backend;
+  for (const p of await kb.outboxPeers()) core.pushReservations(p); // left over from before a restart
   const checkpoint = setInterval(() => {
-    void backend.maintain(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'store upkeep'));
-    core.reclaimOrphans(Date.now());
+    void kb.maintain(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'store upkeep'));
+    if (store) core.reclaimOrphans(Date.now());
   }, 30_000);
   checkpoint.unref();
-  const stopRotation = startStoreKeyRotation({
-    store,
-    committer: core.committer,
-    source: keySource,
-    log: logger,
-  });
+  // Re-sealing in place is a SQLite feature; PostgreSQL replicas take a newer key at their next start.
+  const stopRotation = store
+    ? startStoreKeyRotation({ store, committer: core.committer, source: keySource, log: logger })
+    : () => undefined;
   // Device files are read in steps off the hot path, from where the store says the last run stopped.
-  const stopSupply = (c.supply ?? []).map((s) =>
+  const resumeAt = await Promise.all((c.supply ?? []).map((s) => kb.supplyOffset(resolve(s.file))));
+  const stopSupply = (c.supply ?? []).map((s, i) =>
     supplyFromFile((item, mark) => core.supply(s.peer, item, mark), s.file, {
       follow: s.follow ?? false,
       self: c.id,
       peer: s.peer,
-      resume: store.supplyOffset(resolve(s.file)),
-      busy: () => backend.backlog > SUPPLY_BACKLOG_CHUNKS,
+      resume: resumeAt[i],
+      busy: () => kb.backlog > SUPPLY_BACKLOG_CHUNKS,
       onError: (e) => logger.error({ file: s.file, err: e.message }, 'southbound supply failed'),
     }),
   );
   let closing: Promise<void> | undefined;
-  if (store.recoveredLock)
+  if (store?.recoveredLock)
     logger.warn(
       { pid: store.recoveredLock.pid, host: store.recoveredLock.host },
       'recovered the store lock of a process that died holding it',
@@ -218,11 +247,13 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     port,
     app: app as unknown as FastifyInstance,
     core,
-    store,
+    get store(): KeyStore {
+      return core.store;
+    },
     metrics,
     supply: (peerId, item) => core.supply(peerId, item),
     settled: () => core.settled(),
-    level: (peerId) => store.level(peerId),
+    level: (peerId) => kb.level(peerId),
     onRelay: (h) => {
       relayHandler = h;
     },
@@ -239,7 +270,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
         peers.close();
         await core.settled();
         // Leased keys not served are erased now (a clean stop knows they were never delivered).
-        const released = await backend.close(Date.now());
+        const released = await kb.close(Date.now());
         if (released > 0)
           logger.info({ released }, `erased ${released} leased keys not served before the stop`);
       })();

@@ -36,6 +36,11 @@ export interface KeyBackend {
   peers(): string[];
   /** Chunks of new supply from `peer` dropped at `maxChunksPerPeer` since the store opened. */
   droppedChunks(peer: string): number;
+  /**
+   * Chunks from `peer` dropped on arrival since the store opened because an erase notice had already
+   * erased them (tombstones, ./store.ts). Optional: a store without tombstones reports none.
+   */
+  erasedOnArrival?(peer: string): number;
   /** Keys waiting for local slaves (cached for PostgreSQL). */
   pendingKeyCount(): number;
   /** Chunks of southbound supply waiting to be stored. */
@@ -118,6 +123,9 @@ export class SqliteBackend implements KeyBackend {
   }
   droppedChunks(peer: string): number {
     return this.store.droppedChunks(peer);
+  }
+  erasedOnArrival(peer: string): number {
+    return this.store.erasedOnArrival(peer);
   }
   pendingKeyCount(): number {
     return this.store.pendingKeyCount();

@@ -5,7 +5,10 @@
  * reads one row per peer instead of scanning every chunk), `leased`, `discarded` (./lease.ts) and
  * `supply_progress` (how far a large item was stored, so
  * one cut by a crash resumes where it stopped) and `supply_offsets` (how far each southbound file was read); all `IF NOT EXISTS`, so a version-1 store opens
- * and gains them.
+ * and gains them. Version 3 added `tombstones`: chunk IDs a peer's erase notice named before this KME's
+ * copy of the chunk arrived (IDs and byte masks only, no key material, so not sealed at rest); a later
+ * supply of such a chunk is dropped (or its erased bytes marked used). A version-2 store gains the table
+ * when it opens.
  */
 import type Database from 'better-sqlite3';
 
@@ -93,7 +96,14 @@ CREATE TABLE IF NOT EXISTS supply_offsets (
   offset INTEGER NOT NULL,
   line INTEGER NOT NULL
 ) WITHOUT ROWID;
-PRAGMA user_version = 2;
+CREATE TABLE IF NOT EXISTS tombstones (
+  id TEXT PRIMARY KEY,       -- chunk ID erased before it arrived here
+  peer TEXT NOT NULL,        -- the KME whose erase notice named it (the chunk's owner)
+  erased INTEGER NOT NULL,   -- bit mask of the chunk's bytes the notice erased (bit i = byte i)
+  at_ms INTEGER NOT NULL     -- when the notice was applied (tombstones expire, ./store.ts)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tombstones_age ON tombstones (at_ms);
+PRAGMA user_version = 3;
 `;
 
 /**
@@ -199,6 +209,12 @@ export function prepare(db: Database.Database) {
     upsertOffset: db.prepare(
       'INSERT INTO supply_offsets (source, ino, offset, line) VALUES (?,?,?,?) ON CONFLICT (source) DO UPDATE SET ino = excluded.ino, offset = excluded.offset, line = excluded.line',
     ),
+    selectTombstones: db.prepare('SELECT id, peer, erased FROM tombstones'),
+    upsertTombstone: db.prepare(
+      'INSERT INTO tombstones (id, peer, erased, at_ms) VALUES (?,?,?,?) ON CONFLICT (id) DO UPDATE SET erased = (erased | excluded.erased), at_ms = excluded.at_ms',
+    ),
+    deleteTombstone: db.prepare('DELETE FROM tombstones WHERE id = ?'),
+    expiredTombstones: db.prepare('SELECT id FROM tombstones WHERE at_ms < ?'),
     logDelivery: db.prepare('INSERT INTO deliveries (key_id, role, sae, at_ms) VALUES (?,?,?,?)'),
   };
 }

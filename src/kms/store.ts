@@ -14,6 +14,10 @@
  * read again) is ignored instead of being served a second time.
  * `outbox`: reservations for slaves behind a peer KME, written in the same transaction as the master's
  * delivery and deleted once the peer has acknowledged them (IDs only, no material).
+ * `tombstones`: chunk IDs a peer's erase notice named before this KME's copy arrived (erase-before-
+ * arrival: the two ends of a link receive their supply independently). The copy, when it comes, is
+ * dropped (counted, `erasedOnArrival`); a tombstone whose chunk never comes expires after
+ * TOMBSTONE_TTL_MS (`expireTombstones`).
  * All methods are synchronous; callers batch them into one transaction (group commit, ./batcher.ts).
  */
 import Database from 'better-sqlite3';
@@ -22,6 +26,7 @@ import { LAST_PROTECTING_RANK, QkdnetError, PROVENANCE_ORDER, type Provenance } 
 import {
   byteMask,
   cutKeys,
+  MAX_CHUNK_BYTES,
   formKeyFromPieces,
   nextFree,
   piecesOf,
@@ -154,6 +159,14 @@ export interface KeyStoreOptions {
 }
 
 const rankOf = (p: Provenance): number => PROVENANCE_ORDER.indexOf(p);
+
+/**
+ * How long a tombstone (a chunk erased by its owner's notice before this KME's copy arrived) is kept:
+ * 7 days. Both ends of a link are fed the same blocks within seconds in normal operation; a copy arriving
+ * later than this means the link's supply was stopped for days (the chunk is then kept like any other
+ * peer-owned chunk that never gets a reservation). Swept with the other periodic store work.
+ */
+export const TOMBSTONE_TTL_MS = 7 * 24 * 3600 * 1000;
 /** Full chunk size (bytes) as cut by ./supply.ts. */
 const CHUNK_SIZE = 32;
 
@@ -173,6 +186,9 @@ export class KeyStore {
   /** Use masks of partly used chunks (bit i = byte i used; mirror of table `chunk_use`). */
   readonly #used = new Map<string, number>();
   readonly #dropped = new Map<string, number>();
+  /** Tombstones by chunk ID (mirror of table `tombstones`): the peer that erased it and the bytes erased. */
+  readonly #tombs = new Map<string, { peer: string; erased: number }>();
+  readonly #erasedOnArrival = new Map<string, number>();
   readonly #st: ReturnType<typeof prepare>;
 
   /** Opens (creating if needed) the store at `opts.path`. */
@@ -228,6 +244,8 @@ export class KeyStore {
       });
     const uses = this.#st.selectUses.all() as { id: string; used: number; peer: string; mine: number }[];
     for (const u of uses) this.#used.set(u.id, u.used);
+    for (const t of this.#st.selectTombstones.all() as { id: string; peer: string; erased: number }[])
+      this.#tombs.set(t.id, { peer: t.peer, erased: t.erased });
     if (pools.length === 0) this.#countPools(uses); // a store written before `pools` existed (or empty)
   }
 
@@ -337,6 +355,18 @@ export class KeyStore {
           continue;
         }
         const mine = c.mine ? 1 : 0;
+        const tomb = this.#tombs.size > 0 ? this.#tombs.get(c.id) : undefined;
+        let erased = 0;
+        if (tomb) {
+          this.#tombs.delete(c.id);
+          this.#st.deleteTombstone.run(c.id);
+          // Only the chunk's owner may erase it (a tombstone naming our own chunk came from a bad notice).
+          if (tomb.peer === peer && !c.mine) erased = (tomb.erased & byteMask(0, c.material.length)) >>> 0;
+          if (erased !== 0 && usedBytes(erased) >= c.material.length) {
+            this.#erasedOnArrival.set(peer, (this.#erasedOnArrival.get(peer) ?? 0) + 1);
+            continue;
+          }
+        }
         const r = this.#st.insertChunk.run(
           c.id,
           peer,
@@ -349,6 +379,10 @@ export class KeyStore {
         );
         if (r.changes === 0) continue;
         added++;
+        if (erased !== 0) {
+          this.#used.set(c.id, erased);
+          this.#st.upsertUse.run(c.id, erased);
+        }
         if (c.mine) {
           l.mineChunks++;
           l.mineBytes += c.material.length;
@@ -366,6 +400,28 @@ export class KeyStore {
   /** Chunks of new supply from `peer` dropped at `maxChunksPerPeer` since the store opened. */
   droppedChunks(peer: string): number {
     return this.#dropped.get(peer) ?? 0;
+  }
+
+  /** Chunks from `peer` dropped on arrival since the store opened: their owner had erased them (tombstones). */
+  erasedOnArrival(peer: string): number {
+    return this.#erasedOnArrival.get(peer) ?? 0;
+  }
+
+  /** Chunk IDs with a tombstone (for audits and tests; never material). */
+  tombstoneIds(): string[] {
+    return [...this.#tombs.keys()];
+  }
+
+  /** Forgets tombstones written before `beforeMs` (their chunk never arrived); returns how many. */
+  expireTombstones(beforeMs: number): number {
+    const ids = (this.#st.expiredTombstones.all(beforeMs) as { id: string }[]).map((r) => r.id);
+    this.transaction(() => {
+      for (const id of ids) {
+        this.#st.deleteTombstone.run(id);
+        this.#tombs.delete(id);
+      }
+    });
+    return ids.length;
   }
 
   /** Records how far a southbound file was read (when its last items were ignored as seen before). */
@@ -488,14 +544,26 @@ export class KeyStore {
   /**
    * Applies a peer's reservation: chunks `chunkIds` (owned by `peer`) become key `keyId` for `slaves`
    * served here. All-or-nothing; throws KMS_PEER_UNAVAILABLE if a chunk is missing or not the peer's.
+   * An erase notice (no slaves) erases the bytes it names; a chunk not stored here yet gets a tombstone
+   * instead (its bytes counted as 32-byte chunks, the length every chunk but a block's last has), so the
+   * copy is dropped when it arrives.
    */
   applyReservation(peer: string, r: ReservationRecord, nowMs: number): void {
     const l = this.level(peer);
     // Idempotent: a reservation seen before (pushed and pulled, or re-sent after a crash) is a no-op.
     if (this.#st.selectReceived.get(r.keyId)) return;
     const rows: ChunkRow[] = [];
+    // An erase notice may name chunks whose copy has not arrived here yet: they get tombstones.
+    const eraseOnly = r.slaves.length === 0;
+    const absent = new Set<ChunkRow>();
     for (const id of r.chunkIds) {
       const row = this.#st.selectChunk.get(id) as ChunkRow | undefined;
+      if (!row && eraseOnly) {
+        const stand = { id, peer, mine: 0, material: new Uint8Array(MAX_CHUNK_BYTES) } as ChunkRow;
+        absent.add(stand);
+        rows.push(stand);
+        continue;
+      }
       if (!row || row.peer !== peer || row.mine !== 0) {
         for (const x of rows) x.material.fill(0);
         throw new QkdnetError(
@@ -507,7 +575,8 @@ export class KeyStore {
     }
     const pieces = piecesOf(rows, r.offset ?? 0, r.sizeBits / 8);
     // Every byte goes to one key: a piece overlapping bytes already used here is refused.
-    const overlaps = (p: Piece) => ((this.#used.get(p.row.id) ?? 0) & byteMask(p.start, p.length)) !== 0;
+    const overlaps = (p: Piece) =>
+      !absent.has(p.row) && ((this.#used.get(p.row.id) ?? 0) & byteMask(p.start, p.length)) !== 0;
     if (!pieces || pieces.some(overlaps)) {
       for (const row of rows) row.material.fill(0);
       throw new QkdnetError(
@@ -515,13 +584,24 @@ export class KeyStore {
         `Cannot reserve key ${r.keyId}: the chunks do not hold those ${r.sizeBits} bits`,
       );
     }
-    const k = formKeyFromPieces(pieces, r.sizeBits, r.keyId);
-    for (const p of pieces) this.#consume(p, l);
-    for (const row of rows) row.material.fill(0);
     this.#st.insertReceived.run(r.keyId);
+    for (const p of pieces) {
+      if (!absent.has(p.row)) {
+        this.#consume(p, l);
+        continue;
+      }
+      const erased = byteMask(p.start, p.length);
+      const t = this.#tombs.get(p.row.id);
+      this.#tombs.set(p.row.id, { peer, erased: ((t?.erased ?? 0) | erased) >>> 0 });
+      this.#st.upsertTombstone.run(p.row.id, peer, erased, nowMs);
+    }
     // No slaves: an erase notice (the owner delivered the key elsewhere or abandoned it) — copy erased.
-    if (r.slaves.length > 0) this.#insertKey(peer, k, r.master, r.slaves, nowMs);
-    k.key.fill(0);
+    if (!eraseOnly) {
+      const k = formKeyFromPieces(pieces, r.sizeBits, r.keyId);
+      this.#insertKey(peer, k, r.master, r.slaves, nowMs);
+      k.key.fill(0);
+    }
+    for (const row of rows) row.material.fill(0);
     this.#savePool(peer);
   }
 
@@ -539,25 +619,8 @@ export class KeyStore {
     return this.transaction(() => {
       const out: FormedKey[] = [];
       for (const keyId of keyIds) {
-        const row = this.#st.selectKey.get(keyId) as KeyRow | undefined;
-        const pending: string[] = row ? JSON.parse(row.pending) : [];
-        if (!row || (!pending.includes(slave) && JSON.parse(row.slaves).includes(slave)))
-          throw new QkdnetError(
-            'KMS_KEY_NOT_FOUND',
-            `Key ${keyId} is not stored here or was already delivered`,
-          );
-        if (row.master !== master || !pending.includes(slave))
-          throw new QkdnetError(
-            'KMS_UNAUTHORIZED',
-            `Key ${keyId} was not requested for SAE "${slave}" by master SAE "${master}"`,
-          );
-        const meta = JSON.parse(row.meta) as KeyMeta;
-        if (rankOf(meta.provenance) > LAST_PROTECTING_RANK && !opts.testSae)
-          throw new QkdnetError(
-            'KMS_UNAUTHORIZED',
-            `Key ${keyId} is a ${meta.provenance} test key; SAE "${slave}" is not configured as a test SAE`,
-          );
-        const rest = pending.filter((s) => s !== slave);
+        const found = this.#st.selectKey.get(keyId) as KeyRow | undefined;
+        const { row, meta, rest } = checkSlaveTake(keyId, found, slave, master, opts.testSae === true);
         if (rest.length === 0) this.#st.deleteKey.run(keyId);
         else this.#st.updatePending.run(JSON.stringify(rest), keyId);
         this.#st.logDelivery.run(keyId, 'slave', slave, nowMs);
@@ -723,6 +786,35 @@ export class KeyStore {
       nowMs,
     );
   }
+}
+
+/**
+ * The checks of a slave's request for key `keyId` (stored as `row`, if at all): unknown or already
+ * delivered to this slave → KMS_KEY_NOT_FOUND; not named by `master` for this slave, or a test key for a
+ * slave that is not a test SAE → KMS_UNAUTHORIZED. Returns the key's metadata and the slaves still to fetch it.
+ */
+export function checkSlaveTake<R extends Pick<KeyRow, 'pending' | 'slaves' | 'master' | 'meta'>>(
+  keyId: string,
+  row: R | undefined,
+  slave: string,
+  master: string,
+  testSae: boolean,
+): { row: R; meta: KeyMeta; rest: string[] } {
+  const pending: string[] = row ? JSON.parse(row.pending) : [];
+  if (!row || (!pending.includes(slave) && JSON.parse(row.slaves).includes(slave)))
+    throw new QkdnetError('KMS_KEY_NOT_FOUND', `Key ${keyId} is not stored here or was already delivered`);
+  if (row.master !== master || !pending.includes(slave))
+    throw new QkdnetError(
+      'KMS_UNAUTHORIZED',
+      `Key ${keyId} was not requested for SAE "${slave}" by master SAE "${master}"`,
+    );
+  const meta = JSON.parse(row.meta) as KeyMeta;
+  if (rankOf(meta.provenance) > LAST_PROTECTING_RANK && !testSae)
+    throw new QkdnetError(
+      'KMS_UNAUTHORIZED',
+      `Key ${keyId} is a ${meta.provenance} test key; SAE "${slave}" is not configured as a test SAE`,
+    );
+  return { row, meta, rest: pending.filter((s) => s !== slave) };
 }
 
 function exhausted(peer: string, n: number, sizeBits: number, l: PoolLevel): QkdnetError {

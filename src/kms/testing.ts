@@ -15,6 +15,8 @@ import { createPki, issueCertificate } from './pki.ts';
 import { startKme, type KmeHandle, type StartKmeOptions } from './server.ts';
 import type { KmeConfig } from './config.ts';
 import type { FormedKey, ReservationRecord } from './store.ts';
+import pg from 'pg';
+import { PgCluster } from './pg-cluster.ts';
 
 /**
  * A temp PKI with kme-a, kme-b, sae-a…sae-d, metrics and a stranger CA's sae-a (`tls('stranger')`);
@@ -106,6 +108,47 @@ export function testPin(pki: TestPki, name: string): { spkiSha256: string[] } {
   return { spkiSha256: [spkiSha256(readFileSync(pki.tls(name).cert))] };
 }
 
+/** A throwaway PostgreSQL cluster for one test file, with a fresh database per name (`url(name)`). */
+export interface TestPg {
+  readonly cluster: PgCluster;
+  /** Creates database `name` if needed; resolves with its URL. */
+  database(name: string): Promise<string>;
+  /** Stops the server and deletes its directory. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Starts a throwaway cluster (./pg-cluster.ts) in a temp directory. Fails loudly when the PostgreSQL
+ * binaries are missing: a test that needs the real database never skips silently.
+ */
+export async function startTestPg(): Promise<TestPg> {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-pg-'));
+  const cluster = new PgCluster(dir);
+  await cluster.init();
+  await cluster.start();
+  const made = new Set<string>();
+  return {
+    cluster,
+    async database(name) {
+      if (!made.has(name)) {
+        const c = new pg.Client({ connectionString: cluster.url() });
+        await c.connect();
+        try {
+          await c.query(`CREATE DATABASE "${name}"`);
+        } finally {
+          await c.end();
+        }
+        made.add(name);
+      }
+      return cluster.url(name);
+    },
+    async cleanup() {
+      await cluster.stop('fast');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Configs of the KME pair (B's peer URL for A is filled in once A listens); every identity SPKI-pinned. */
 export function pairConfigs(pki: TestPki, storeDir: string, extra: Partial<KmeConfig> = {}) {
   const sae = (id: string) => ({ id, pin: testPin(pki, id) });
@@ -147,10 +190,25 @@ export async function startPair(
     /** Store directory (default: a fresh temp directory); ports to reuse (a restart on the same stores). */
     storeDir?: string;
     ports?: readonly [number, number];
+    /** Stores in this PostgreSQL cluster (databases `<prefix>_a`, `<prefix>_b`) instead of SQLite files. */
+    pg?: { db: TestPg; prefix: string };
   } = {},
-): Promise<{ a: KmeHandle; b: KmeHandle; storeDir: string; close: () => Promise<void> }> {
+): Promise<{
+  a: KmeHandle;
+  b: KmeHandle;
+  storeDir: string;
+  cfg: { a: KmeConfig; b: KmeConfig };
+  close: () => Promise<void>;
+}> {
   const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'qkdnet-kme-store-'));
   const cfg = pairConfigs(pki, storeDir, opts.extra);
+  if (opts.pg) {
+    const { db, prefix } = opts.pg;
+    cfg.a.store = await db.database(`${prefix}_a`);
+    cfg.b.store = await db.database(`${prefix}_b`);
+    cfg.a.storeKey = { file: join(storeDir, 'kme-a.key') };
+    cfg.b.storeKey = { file: join(storeDir, 'kme-b.key') };
+  }
   let a: KmeHandle;
   let b: KmeHandle;
   if (opts.ports) {
@@ -172,6 +230,7 @@ export async function startPair(
     a,
     b,
     storeDir,
+    cfg,
     close: async () => {
       await Promise.all([a.close(), b.close()]);
       rmSync(storeDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 /**
  * Alerts the network raises itself (the statistical detectors live in src/detect): link down, link
- * quarantined or restored, key pool exhaustion, PQC fallback and refused demand. Each is the common
+ * quarantined or restored, key pool exhaustion, PQC fallback and refused demand, and a site's process
+ * lost or back (`node-down`, `node-up`, raised by the live supervisor of `qkdnet up --sites`). Each is the common
  * `Alert` contract with its evidence (the statistic, its value and the threshold it crossed) and the
  * action the controller took. Ids are sequential per simulation, so the same seed gives the same alerts.
  */
@@ -18,7 +19,9 @@ export type NetworkAlertKind =
   | 'attack-suspected'
   | 'relay-share-forged'
   | 'relay-share-missing'
-  | 'relay-confirmation-failed';
+  | 'relay-confirmation-failed'
+  | 'node-down'
+  | 'node-up';
 
 const DEFAULTS: Readonly<Record<NetworkAlertKind, { severity: Severity; action: AlertAction }>> = {
   'link-down': { severity: 'critical', action: 'notify' },
@@ -32,6 +35,8 @@ const DEFAULTS: Readonly<Record<NetworkAlertKind, { severity: Severity; action: 
   'relay-share-forged': { severity: 'critical', action: 'notify' },
   'relay-share-missing': { severity: 'critical', action: 'notify' },
   'relay-confirmation-failed': { severity: 'critical', action: 'notify' },
+  'node-down': { severity: 'critical', action: 'notify' },
+  'node-up': { severity: 'info', action: 'restore-link' },
 };
 
 /** Builds sequentially numbered alerts. */

@@ -21,8 +21,6 @@ function hashName(s: string, h: number): number {
   return mix32(h >>> 0);
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
 /** Reads key bytes of one link at a byte offset; both ends of the link get identical bytes. */
 export interface LinkKeySource {
   /** `lengthBytes` bytes starting at `offsetBytes` of this link's key stream. */
@@ -41,12 +39,13 @@ export function simulatedKeySource(seed: string, linkId: string): LinkKeySource 
       const word = (w: number) =>
         mix32(base ^ mix32((w >>> 0) ^ Math.imul(Math.floor(w / 2 ** 32), 0x9e3779b9)));
       let i = 0;
-      if (LITTLE_ENDIAN && (offsetBytes & 3) === 0 && lengthBytes >= 4) {
-        // Fast path (little-endian hosts): whole words straight into the output, same bytes as the slow path.
+      if ((offsetBytes & 3) === 0 && lengthBytes >= 4) {
+        // Fast path for word-aligned reads: whole words, written little-endian on any host (the same bytes
+        // as the byte loop below, which a test checks).
         const words = lengthBytes >>> 2;
-        const view = new Uint32Array(out.buffer, 0, words);
+        const view = new DataView(out.buffer, out.byteOffset, 4 * words);
         const w0 = offsetBytes / 4;
-        for (let k = 0; k < words; k++) view[k] = word(w0 + k);
+        for (let k = 0; k < words; k++) view.setUint32(4 * k, word(w0 + k), true);
         i = 4 * words;
       }
       while (i < lengthBytes) {

@@ -14,9 +14,10 @@
  */
 import { BitArray } from '../common/index.ts';
 import { Gf128Multiplier, type Gf128 } from './gf128.ts';
-import { encodeMessageWords } from './message-encoding.ts';
+import { encodeSealed, sealedWords } from './message-encoding.ts';
 import { copyBits } from './bit-utils.ts';
 import { polyHash } from './poly-hash.ts';
+import { decodeSealed } from './message-decoding.ts';
 
 /** Tag length and per-message pad consumption, bits. */
 export const AUTH_TAG_BITS = 128;
@@ -111,6 +112,32 @@ export interface SealedMessage<T> {
   readonly tag: Gf128;
 }
 
+/** The tag of a transcript-mode message (its authenticity is checked at the checkpoint). */
+const EMPTY_TAG = new Uint32Array(0);
+
+/** Canonical bytes of sealed messages that arrived from a peer, by message (set by `sealedFromWire`). */
+const received = new WeakMap<SealedMessage<unknown>, Uint8Array>();
+
+/**
+ * A sealed message from the canonical bytes a peer sent (message-encoding.ts `encodeSealed`) and the tag
+ * beside them: the body is decoded from those bytes, and authentication hashes those same bytes, so what
+ * is checked is exactly what arrived. Throws MessageDecodeError on bytes that are not a sealed message.
+ */
+export function sealedFromWire(bytes: Uint8Array, tag: Gf128): SealedMessage<unknown> {
+  const { seq, from, body } = decodeSealed(bytes);
+  const msg = { seq, from, body, tag };
+  received.set(msg, bytes);
+  return msg;
+}
+
+/** Canonical bytes of sealed messages this end made, kept for the transport (never read by `open`). */
+const sent = new WeakMap<SealedMessage<unknown>, Uint8Array>();
+
+/** The canonical bytes of a sealed message, as the peer's `sealedFromWire` takes them. */
+export function sealedBytes(msg: SealedMessage<unknown>): Uint8Array {
+  return sent.get(msg) ?? received.get(msg) ?? encodeSealed(msg.seq, msg.from, msg.body);
+}
+
 /** Why authentication stopped a session. */
 export type AuthFailure = 'auth-pool-exhausted' | 'auth-tag-mismatch' | 'auth-out-of-order' | 'auth-aborted';
 
@@ -173,23 +200,34 @@ export class AuthSession {
     return s;
   }
 
-  /** The message's canonical encoding as zero-padded words (a view reused by the next call: hash at once). */
-  static #words(seq: number, from: Party, body: unknown): { words: Uint32Array; bits: number } {
-    const { words, bytes } = encodeMessageWords({ seq, from, body });
+  /**
+   * The message's canonical encoding (message-encoding.ts `encodeSealed`) as zero-padded words, a view
+   * reused by the next call (hash at once): the bytes it arrived as when it came from the peer's wire
+   * (`sealedFromWire`), so the receiver hashes exactly what was sent, else encoded here.
+   */
+  static #words(msg: SealedMessage<unknown>): { words: Uint32Array; bits: number } {
+    const { words, bytes } = sealedWords(msg.seq, msg.from, msg.body, received.get(msg));
     return { words, bits: bytes * 8 };
   }
 
-  #tag(seq: number, from: Party, body: unknown, pad: Gf128): Gf128 {
-    const { words, bits } = AuthSession.#words(seq, from, body);
+  #tag(msg: SealedMessage<unknown>, pad: Gf128): Gf128 {
+    const { words, bits } = AuthSession.#words(msg);
     const h = polyHash(this.#mul!, words, bits);
     for (let i = 0; i < 4; i++) h[i]! ^= pad[i]!;
     pad.fill(0);
     return h;
   }
 
-  /** Absorbs a message into the transcript hash (each encoding padded to whole 128-bit blocks). */
-  #absorb(seq: number, from: Party, body: unknown): void {
-    const { words } = AuthSession.#words(seq, from, body);
+  /**
+   * Absorbs a message into the transcript hash. Each encoding is padded to whole 128-bit blocks; the
+   * encoding is self-delimiting (every field has a tag and a length or a fixed size), so the padded
+   * sequence still determines the messages.
+   */
+  #absorb(msg: SealedMessage<unknown>): void {
+    this.#absorbWords(AuthSession.#words(msg).words);
+  }
+
+  #absorbWords(words: Uint32Array): void {
     this.#mul!.absorbBlocks(this.#h, words, 0, words.length);
     this.#absorbedBits += words.length * 32;
   }
@@ -211,14 +249,17 @@ export class AuthSession {
     if (this.#failure) return { ok: false, reason: 'auth-aborted' };
     if (this.mode === 'transcript') {
       if (!this.#hashKey()) return this.#abort('auth-pool-exhausted');
-      const seq = this.#seq++;
-      this.#absorb(seq, this.party, body);
-      return { ok: true, sealed: { seq, from: this.party, body, tag: new Uint32Array(0) } };
+      const sealed = { seq: this.#seq++, from: this.party, body, tag: EMPTY_TAG };
+      // Encoded once: hashed here and a copy kept for the transport (`sealedBytes`).
+      const { words, bytes } = sealedWords(sealed.seq, sealed.from, body);
+      this.#absorbWords(words);
+      sent.set(sealed, new Uint8Array(words.buffer, words.byteOffset, bytes).slice());
+      return { ok: true, sealed };
     }
     const pad = this.#pad();
     if (!pad) return this.#abort('auth-pool-exhausted');
-    const seq = this.#seq++;
-    return { ok: true, sealed: { seq, from: this.party, body, tag: this.#tag(seq, this.party, body, pad) } };
+    const msg = { seq: this.#seq++, from: this.party, body, tag: EMPTY_TAG };
+    return { ok: true, sealed: { ...msg, tag: this.#tag(msg, pad) } };
   }
 
   /** Checks a message from the peer: right sequence number, right sender, right tag (per-message mode). */
@@ -229,13 +270,13 @@ export class AuthSession {
     if (this.mode === 'transcript') {
       if (!this.#hashKey()) return this.#abort('auth-pool-exhausted');
       this.#seq++;
-      this.#absorb(msg.seq, msg.from, msg.body);
+      this.#absorb(msg);
       return { ok: true, body: msg.body };
     }
     const pad = this.#pad();
     if (!pad) return this.#abort('auth-pool-exhausted');
     this.#seq++;
-    const t = this.#tag(msg.seq, msg.from, msg.body, pad);
+    const t = this.#tag(msg, pad);
     let diff = 0;
     for (let i = 0; i < 4; i++) diff |= t[i]! ^ (msg.tag[i] ?? 0);
     if (diff !== 0 || msg.tag.length !== 4) return this.#abort('auth-tag-mismatch');

@@ -88,11 +88,34 @@ export function cascadeSchedule(name: ReconcileAlgorithmName): CascadeSchedule {
  */
 export type CacheOwner = 'alice' | 'bob' | 'shared';
 
-/** A public shuffle: `perm[i]` is the original index at shuffled position i, `inv` its inverse. */
-export interface Shuffle {
+/**
+ * A public shuffle: `perm[i]` is the original index at shuffled position i, `inv` its inverse (built on
+ * first use: Alice's responder never needs it).
+ */
+export class Shuffle {
   readonly perm: Uint32Array;
-  readonly inv: Uint32Array;
+  #inv: Uint32Array | null = null;
+
+  constructor(perm: Uint32Array) {
+    this.perm = perm;
+  }
+
+  get inv(): Uint32Array {
+    if (!this.#inv) {
+      const perm = this.perm;
+      const inv = new Uint32Array(perm.length);
+      for (let i = 0; i < perm.length; i++) inv[perm[i]!] = i;
+      this.#inv = inv;
+    }
+    return this.#inv;
+  }
 }
+
+/**
+ * Imported functions bound once: under the TypeScript loader every call of an imported name goes through
+ * a module getter, which costs more than the function itself in these loops.
+ */
+const popcount = popcount32;
 
 const cache = new Map<string, Shuffle>();
 const CACHE_LIMIT = 48;
@@ -170,7 +193,7 @@ function partitionMasks(n: number, k: number, st: Int32Array): Uint32Array {
   for (let w = 0; w < words; w++) {
     const bits = w === words - 1 && n & 31 ? next(st) & ((1 << (n & 31)) - 1) : next(st);
     masks[w] = bits;
-    count += popcount32(bits);
+    count += popcount(bits);
   }
   while (count !== k) {
     const j = ((next(st) * n) / 4294967296) >>> 0;
@@ -238,9 +261,7 @@ export function passShuffle(
     for (let i = 0; i < n; i++) perm[i] = i;
     shuffleInPlace(perm, streamOf(seed, 'perm', n, pass, k));
   }
-  const inv = new Uint32Array(n);
-  for (let i = 0; i < n; i++) inv[perm[i]!] = i;
-  return remember(cache, id, { perm, inv });
+  return remember(cache, id, new Shuffle(perm));
 }
 
 /** Packs bits of `src` in shuffled order into `out`: out bit i = src bit perm[i]. */
@@ -257,8 +278,12 @@ export function gatherShuffled(src: Uint32Array, perm: Uint32Array, n: number, o
   }
 }
 
-/** Shuffled passes with at most this many blocks get precomputed block masks. */
-export const MASKED_BLOCKS_MAX = 32;
+/**
+ * Shuffled passes with at most this many blocks get precomputed block masks: the two-block passes, whose
+ * masks come before (and usually instead of) the permutation. A pass with more blocks needs the
+ * permutation for its masks anyway, and a gathered copy then gives the block parities cheaper.
+ */
+export const MASKED_BLOCKS_MAX = 2;
 const maskCache = new Map<string, Uint32Array>();
 
 /**

@@ -27,7 +27,7 @@ import type {
   ReconcileSetup,
   ReconcileStats,
 } from './reconciliation.ts';
-import { parityOfRange } from './reconciliation.ts';
+import { parityOfRange as rangeParity } from './reconciliation.ts';
 import {
   cascadeSchedule,
   gatherShuffled,
@@ -37,6 +37,9 @@ import {
   type CascadeSchedule,
   type Shuffle,
 } from './cascade-schedule.ts';
+
+/** Bound once (an imported name is a module getter under the TypeScript loader: costly in hot loops). */
+const parityOfRange = rangeParity;
 
 /** Round cap: this many times passes·(log₂ n + 2) rounds (honest runs use well under a tenth). */
 export const MAX_ROUNDS_FACTOR = 20;

@@ -20,6 +20,7 @@ export * from './pipeline-channel.ts';
 export * from './message-decoding.ts';
 export * from './two-party.ts';
 export * from './unit-mux.ts';
+export * from './wire-items.ts';
 export * from './tcp-transport.ts';
 export * from './two-party-pipeline.ts';
 export * from './distill.ts';

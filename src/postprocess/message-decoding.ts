@@ -42,6 +42,11 @@ class ByteReader {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  /** Bytes not yet read. */
+  get remaining(): number {
+    return this.#b.length - this.#at;
+  }
+
   get done(): boolean {
     return this.#at === this.#b.length;
   }
@@ -81,6 +86,28 @@ class ByteReader {
     out.set(this.#b.subarray(this.#at, this.#at + n));
     this.#at += n;
     return out;
+  }
+
+  /** `count` unsigned integers of `width` ≤ 24 bits, bit-packed (ByteWriter.packed), into `out`. */
+  packed(count: number, width: number, out: Uint8Array | Uint32Array): void {
+    if (width > 24) throw new MessageDecodeError(`a packed width of ${width} bits`);
+    const n = (count * width + 7) >>> 3;
+    this.#need(n);
+    const b = this.#b;
+    let at = this.#at;
+    const mask = width === 0 ? 0 : 0xffffff >>> (24 - width);
+    let acc = 0;
+    let bits = 0;
+    for (let i = 0; i < count; i++) {
+      while (bits < width) {
+        acc |= b[at++]! << bits;
+        bits += 8;
+      }
+      out[i] = acc & mask;
+      acc >>>= width;
+      bits -= width;
+    }
+    this.#at += n;
   }
 
   text(): string {
@@ -165,9 +192,58 @@ function read(r: ByteReader, depth: number): unknown {
       }
       return { ...out };
     }
+    case 7:
+      return readRequest(r, depth);
+    case 8: {
+      const round = r.u32();
+      const blockParities = new Uint8Array(r.u32());
+      const parities = new Uint8Array(r.u32());
+      r.packed(blockParities.length, 1, blockParities);
+      r.packed(parities.length, 1, parities);
+      return { blockParities, parities, round, type: 'parity-reply' };
+    }
     default:
       throw new MessageDecodeError(`unknown type tag ${tag}`);
   }
+}
+
+/** Tag 7: a parity request with bit-packed ranges (message-encoding.ts). */
+function readRequest(r: ByteReader, depth: number): Record<string, unknown> {
+  const round = r.u32();
+  const hasSetup = r.byte();
+  if (hasSetup > 1) throw new MessageDecodeError('a parity request setup flag other than 0 or 1');
+  const setup = hasSetup ? read(r, depth + 1) : undefined;
+  const blockPass = r.u32() - 1;
+  const blockSize = r.u32();
+  const blockCount = r.u32();
+  const m = r.u32();
+  if (m > r.remaining)
+    throw new MessageDecodeError(`a parity request of ${m} ranges in ${r.remaining} bytes`);
+  const wp = r.byte();
+  const ws = r.byte();
+  const wl = r.byte();
+  if (wp > 8) throw new MessageDecodeError(`pass numbers of ${wp} bits`);
+  const pass = new Uint8Array(m);
+  const start = new Uint32Array(m);
+  const end = new Uint32Array(m);
+  r.packed(m, wp, pass);
+  r.packed(m, ws, start);
+  r.packed(m, wl, end);
+  for (let i = 0; i < m; i++) end[i]! += start[i]!;
+  const base = { blockCount, blockPass, blockSize, end, pass, round, start, type: 'parity-request' };
+  return hasSetup ? { ...base, setup } : base;
+}
+
+/** A sealed message's fields, decoded from its canonical bytes (message-encoding.ts `encodeSealed`). */
+export function decodeSealed(bytes: Uint8Array): { seq: number; from: 'alice' | 'bob'; body: unknown } {
+  const r = new ByteReader(bytes);
+  if (r.byte() !== 9) throw new MessageDecodeError('not a sealed message');
+  const seq = r.u32();
+  const f = r.byte();
+  if (f !== 1 && f !== 2) throw new MessageDecodeError(`sender ${f} is neither 1 nor 2`);
+  const body = read(r, 0);
+  if (!r.done) throw new MessageDecodeError('trailing bytes after the message');
+  return { seq, from: f === 1 ? 'alice' : 'bob', body };
 }
 
 /** The message whose canonical encoding is `bytes` (throws `MessageDecodeError` on anything else). */

@@ -4,13 +4,19 @@
  * objects as their keys in sorted order, typed arrays and BitArrays as raw little-endian bytes,
  * numbers as IEEE-754 doubles, strings/booleans as UTF-8 JSON text. Two different messages never share an encoding, so a tag
  * over the encoding covers every field (a network adapter sends these bytes).
+ *
+ * Compact forms for the messages that dominate traffic (Cascade sends hundreds per frame): a parity request
+ * of exactly the `ParityRequest` shape (tag 7) and a parity reply of exactly the `ParityReply` shape whose
+ * parities are all 0 or 1 (tag 8) are written with integer fields as 32-bit words and their lists
+ * bit-packed at the width of their largest element (a request's ranges as start and length), so a question
+ * costs about 4 bytes and an answer one bit. Anything else of those types takes the general form; the tags
+ * differ, so the encoding stays injective. A sealed message (auth.ts) is tag 9, its sequence number, its
+ * sender and its body: the bytes authentication hashes and the transport carries, exactly.
  */
 import { BitArray } from '../common/index.ts';
+import { ByteWriter } from './byte-writer.ts';
 
 const utf8 = new TextEncoder();
-/** Scratch for writing doubles (little-endian on every platform Node 20 supports). */
-const F64 = new Float64Array(1);
-const F64_BYTES = new Uint8Array(F64.buffer);
 const textCache = new Map<string, Uint8Array>();
 
 /** UTF-8 bytes of short strings (field names, type names), cached. */
@@ -57,7 +63,12 @@ interface Shape {
   readonly keys: readonly string[];
   readonly sorted: readonly string[];
   readonly names: readonly Uint8Array[];
+  /** The compact form whose fields these are exactly (its values still checked per message), if any. */
+  readonly compact: 'request' | 'reply' | null;
 }
+/** The fields of the two compact forms, sorted (a request's optional `setup` aside). */
+const REQUEST_KEYS = 'blockCount,blockPass,blockSize,end,pass,round,start,type';
+const REPLY_KEYS = 'blockParities,parities,round,type';
 /** The few layouts classical messages use (Cascade requests, replies, envelopes), most recent first. */
 const shapes: Shape[] = [];
 const MAX_SHAPES = 16;
@@ -72,7 +83,9 @@ function shapeOf(v: object): Shape {
     return sh;
   }
   const sorted = sortInPlace(keys.slice());
-  const sh = { keys, sorted, names: sorted.map(text) };
+  const fields = sorted.filter((k) => k !== 'setup').join();
+  const compact = fields === REQUEST_KEYS ? 'request' : sorted.join() === REPLY_KEYS ? 'reply' : null;
+  const sh = { keys, sorted, names: sorted.map(text), compact } as const;
   if (keys.length <= 32 && sorted.every((k) => k.length <= 32)) {
     if (shapes.length === MAX_SHAPES) shapes.pop();
     shapes.unshift(sh);
@@ -80,76 +93,65 @@ function shapeOf(v: object): Shape {
   return sh;
 }
 
-class ByteWriter {
-  #buf = new Uint8Array(4096);
-  #len = 0;
-
-  /** Starts a new message, keeping the buffer. */
-  reset(): void {
-    this.#len = 0;
+/** Bits needed for the largest of `count` values (of values[i] − minus[i] with `minus`); −1 if any is out of 0..2²⁴−1. */
+function widthOf(values: ArrayLike<number>, count: number, minus?: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < count; i++) {
+    const v = minus ? values[i]! - minus[i]! : values[i]!;
+    if (!(v >= 0 && v < 0x1000000)) return -1;
+    max |= v;
   }
+  return 32 - Math.clz32(max);
+}
 
-  #ensure(extra: number): void {
-    if (this.#len + extra <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    while (size < this.#len + extra) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#len));
-    this.#buf = next;
-  }
+const isU32 = (x: unknown): x is number => typeof x === 'number' && x >>> 0 === x;
 
-  byte(b: number): void {
-    this.#ensure(1);
-    this.#buf[this.#len++] = b;
-  }
+/** Tag 7: a `ParityRequest` with bit-packed ranges; false (nothing written) when `v` is not exactly one. */
+function writeRequest(w: ByteWriter, v: Record<string, unknown>): boolean {
+  const { pass, start, end, round, blockPass, blockSize, blockCount } = v;
+  if (!(pass instanceof Uint8Array)) return false;
+  if (!(start instanceof Uint32Array && end instanceof Uint32Array)) return false;
+  if (!(isU32(round) && isU32(blockSize) && isU32(blockCount) && isU32((blockPass as number) + 1)))
+    return false;
+  const m = pass.length;
+  if (start.length !== m || end.length !== m) return false;
+  const wp = widthOf(pass, m);
+  const ws = widthOf(start, m);
+  const wl = widthOf(end, m, start);
+  // A list of ranges must take at least a byte per range, which the decoder checks before allocating.
+  if (wp < 0 || ws < 0 || wl < 0 || (m > 0 && wp + ws + wl < 8)) return false;
+  w.byte(7);
+  w.u32(round);
+  if ('setup' in v) {
+    w.byte(1);
+    write(w, v.setup);
+  } else w.byte(0);
+  w.u32((blockPass as number) + 1);
+  w.u32(blockSize);
+  w.u32(blockCount);
+  w.u32(m);
+  w.byte(wp);
+  w.byte(ws);
+  w.byte(wl);
+  w.packed(pass, m, wp);
+  w.packed(start, m, ws);
+  w.packed(end, m, wl, start);
+  return true;
+}
 
-  u32(x: number): void {
-    this.#ensure(4);
-    const b = this.#buf;
-    const at = this.#len;
-    b[at] = x & 0xff;
-    b[at + 1] = (x >>> 8) & 0xff;
-    b[at + 2] = (x >>> 16) & 0xff;
-    b[at + 3] = (x >>> 24) & 0xff;
-    this.#len = at + 4;
-  }
-
-  f64(x: number): void {
-    this.#ensure(8);
-    F64[0] = x;
-    const buf = this.#buf;
-    const at = this.#len;
-    for (let k = 0; k < 8; k++) buf[at + k] = F64_BYTES[k]!;
-    this.#len = at + 8;
-  }
-
-  bytes(b: Uint8Array): void {
-    const n = b.length;
-    this.u32(n);
-    this.#ensure(n);
-    const buf = this.#buf;
-    const at = this.#len;
-    // TypedArray#set has a fixed cost that dominates for field names and small arrays.
-    if (n <= 32) for (let k = 0; k < n; k++) buf[at + k] = b[k]!;
-    else buf.set(b, at);
-    this.#len = at + n;
-  }
-
-  result(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
-  }
-
-  /**
-   * The bytes written so far as little-endian words, zero-padded to whole 16-byte blocks: a view into
-   * the writer's buffer (no copy), valid until the next write.
-   */
-  paddedWords(): { words: Uint32Array; bytes: number } {
-    const len = this.#len;
-    const padded = ((len + 15) >>> 4) << 4;
-    this.#ensure(padded - len);
-    this.#buf.fill(0, len, padded);
-    return { words: new Uint32Array(this.#buf.buffer, 0, padded >>> 2), bytes: len };
-  }
+/** Tag 8: a `ParityReply` of bits, one bit per parity; false (nothing written) when `v` is not exactly one. */
+function writeReply(w: ByteWriter, v: Record<string, unknown>): boolean {
+  const { round, blockParities: bp, parities: p } = v;
+  if (!isU32(round)) return false;
+  if (!(bp instanceof Uint8Array && p instanceof Uint8Array)) return false;
+  if (widthOf(bp, bp.length) > 1 || widthOf(p, p.length) > 1) return false;
+  w.byte(8);
+  w.u32(round);
+  w.u32(bp.length);
+  w.u32(p.length);
+  w.packed(bp, bp.length, 1);
+  w.packed(p, p.length, 1);
+  return true;
 }
 
 function write(w: ByteWriter, v: unknown): void {
@@ -173,7 +175,12 @@ function write(w: ByteWriter, v: unknown): void {
     w.u32(v.length);
     for (let i = 0; i < v.length; i++) write(w, v[i]);
   } else if (typeof v === 'object') {
-    const { sorted, names } = shapeOf(v);
+    const { sorted, names, compact } = shapeOf(v);
+    if (compact) {
+      const o = v as Record<string, unknown>;
+      if (compact === 'request' && o.type === 'parity-request' && writeRequest(w, o)) return;
+      if (compact === 'reply' && o.type === 'parity-reply' && writeReply(w, o)) return;
+    }
     w.byte(5);
     w.u32(sorted.length);
     for (let i = 0; i < sorted.length; i++) {
@@ -197,6 +204,47 @@ export function encodeMessage(message: unknown): Uint8Array {
   } finally {
     forCopy.reset();
   }
+}
+
+/** Writes the sealed form: tag 9, sequence number, sender (1 Alice, 2 Bob), body. */
+function writeSealed(w: ByteWriter, seq: number, from: 'alice' | 'bob', body: unknown): void {
+  w.byte(9);
+  w.u32(seq);
+  w.byte(from === 'alice' ? 1 : 2);
+  write(w, body);
+}
+
+/** The canonical bytes of a sealed message (what authentication hashes and the transport carries). */
+export function encodeSealed(seq: number, from: 'alice' | 'bob', body: unknown): Uint8Array {
+  forCopy.reset();
+  try {
+    writeSealed(forCopy, seq, from, body);
+    return forCopy.result();
+  } finally {
+    forCopy.reset();
+  }
+}
+
+/**
+ * `encodeSealed`'s bytes as zero-padded little-endian words (a view reused by the next call: hash at
+ * once), or, given `bytes` (a sealed message's canonical bytes received from the peer), those bytes as
+ * such words, so the receiver hashes exactly what arrived.
+ */
+export function sealedWords(
+  seq: number,
+  from: 'alice' | 'bob',
+  body: unknown,
+  bytes?: Uint8Array,
+): { words: Uint32Array; bytes: number } {
+  shared.reset();
+  try {
+    if (bytes) shared.raw(bytes);
+    else writeSealed(shared, seq, from, body);
+  } catch (e) {
+    shared.reset();
+    throw e;
+  }
+  return shared.paddedWords();
 }
 
 /**

@@ -5,6 +5,7 @@ import { BitArray, createRng } from '../common/index.ts';
 import {
   bigIntToBits,
   bitsToBigInt,
+  multiplyAddShiftBigInt,
   multiplyAddShiftHash,
   paSeedBits,
   privacyAmplify,
@@ -106,4 +107,18 @@ test('output has the requested length; zero length gives an empty key; bad sizes
     assert.throws(() => privacyAmplify(f, key, new BitArray(3), 10), RangeError);
     assert.throws(() => privacyAmplify(f, key, randomPaSeed(f, 500, 501, rng), 501), RangeError);
   }
+});
+
+test('a seed changed in place hashes with its new value (no cache keyed by the mutable seed object)', () => {
+  const n = 64;
+  const m = 16;
+  const key = new BitArray(n);
+  for (let i = 0; i < n; i += 3) key.set(i, 1);
+  const seed = new BitArray(2 * (n + m));
+  seed.set(0, 1); // a = 1, b = 0: h(x) = ⌊x / 2ⁿ⌋ mod 2^m = 0
+  const first = multiplyAddShiftBigInt(key, seed, m);
+  seed.set(n, 1); // a = 1 + 2ⁿ: now h(x) = x mod 2^m, the low m bits of the key
+  const second = multiplyAddShiftBigInt(key, seed, m);
+  assert.equal(first.popcount(), 0);
+  for (let i = 0; i < m; i++) assert.equal(second.get(i), key.get(i), `bit ${i}`);
 });

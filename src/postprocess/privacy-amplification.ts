@@ -80,17 +80,25 @@ export function toeplitzHashFft(key: BitArray, seed: BitArray, m: number): BitAr
   return out;
 }
 
-/** Byte → its two hex digits as one UTF-16LE-free 16-bit pair: low byte the high digit's ASCII code. */
+/** Whether a Uint16Array stores its low byte first (every platform Node 20 supports; checked, not assumed). */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/**
+ * Two ASCII characters as the 16-bit value whose in-memory bytes are `first` then `second` on this host:
+ * the only place byte order matters, so the hex writer below has one code path on either endianness.
+ */
+const charPair = (first: number, second: number): number =>
+  LITTLE_ENDIAN ? first | (second << 8) : (first << 8) | second;
+/** Byte → its two hex digits, high digit first in memory (see charPair). */
 const HEX_PAIRS = new Uint16Array(256);
 /** ASCII code → hex digit value (lower-case digits; BigInt#toString(16) writes no others). */
 const HEX_VALUE = new Uint8Array(128);
 for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 for (let v = 0; v < 256; v++) {
   const d = (x: number) => '0123456789abcdef'.charCodeAt(x);
-  HEX_PAIRS[v] = d(v >>> 4) | (d(v & 15) << 8);
+  HEX_PAIRS[v] = charPair(d(v >>> 4), d(v & 15));
 }
-/** Whether a Uint16Array stores its low byte first (every platform Node 20 supports; checked, not assumed). */
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/** "0x" as one pair. */
+const HEX_PREFIX = charPair(48, 120);
 const ascii = new TextDecoder(); // hex digits are ASCII, and the UTF-8 path is the fastest decoder
 const asciiIn = new TextEncoder();
 
@@ -123,23 +131,13 @@ export function bitsToBigInt(bits: BitArray, from = 0, to = bits.length): bigint
   const pairs = HEX_PAIRS;
   const L = w.length;
   const chars = new Uint16Array(1 + 4 * L); // "0x", then 8 digits per word, most significant first
-  if (LITTLE_ENDIAN) {
-    chars[0] = 0x7830;
-    for (let i = 0, c = 1; i < L; i++, c += 4) {
-      const x = w[L - 1 - i]!;
-      chars[c] = pairs[x >>> 24]!;
-      chars[c + 1] = pairs[(x >>> 16) & 255]!;
-      chars[c + 2] = pairs[(x >>> 8) & 255]!;
-      chars[c + 3] = pairs[x & 255]!;
-    }
-  } else {
-    const bytes = new Uint8Array(chars.buffer);
-    bytes[0] = 48;
-    bytes[1] = 120;
-    for (let i = 0, c = 2; i < L; i++) {
-      const x = w[L - 1 - i]!;
-      for (let k = 28; k >= 0; k -= 4) bytes[c++] = '0123456789abcdef'.charCodeAt((x >>> k) & 15);
-    }
+  chars[0] = HEX_PREFIX;
+  for (let i = 0, c = 1; i < L; i++, c += 4) {
+    const x = w[L - 1 - i]!;
+    chars[c] = pairs[x >>> 24]!;
+    chars[c + 1] = pairs[(x >>> 16) & 255]!;
+    chars[c + 2] = pairs[(x >>> 8) & 255]!;
+    chars[c + 3] = pairs[x & 255]!;
   }
   return BigInt(ascii.decode(chars));
 }
@@ -174,9 +172,6 @@ export function bigIntToBits(x: bigint, length: number): BitArray {
   return new BitArray(length, w);
 }
 
-/** Seeds already converted (both ends hash with the same announced seed; in-process they share it). */
-const seedCache = new WeakMap<BitArray, { n: number; m: number; a: bigint; b: bigint }>();
-
 /** Input length from which the FFT multiplier (fft-multiply.ts) is used: below it BigInt is faster. */
 export const MAS_FFT_MIN_BITS = 1 << 15;
 
@@ -199,15 +194,14 @@ export function multiplyAddShiftBigInt(key: BitArray, seed: BitArray, m: number)
   const n = key.length;
   const w = n + m;
   const x = bitsToBigInt(key);
-  let s = seedCache.get(seed);
-  if (!s || s.n !== n || s.m !== m) {
-    // One conversion of the whole seed, then a and b by BigInt shifts (cheaper than three unaligned ones).
-    const ab = bitsToBigInt(seed);
-    s = { n, m, a: BigInt.asUintN(w, ab), b: ab >> BigInt(w) };
-    seedCache.set(seed, s);
-  }
+  // One conversion of the whole seed, then a and b by BigInt shifts (cheaper than three unaligned ones).
+  // Converted on every call: no cache keyed by a mutable BitArray (a seed changed or wiped in place would
+  // otherwise hash with its stale value), and each end of a link pays its own conversion, as in the field.
+  const ab = bitsToBigInt(seed);
+  const a = BigInt.asUintN(w, ab);
+  const b = ab >> BigInt(w);
   // Only the low n+m bits of a·x matter; one (n+m)×n product is cheaper in V8 than splitting a as
   // a_lo + 2ⁿ·a_hi into an n×n and an m×m product (measured ≈ 10% at 10⁶ and 10⁷ bits).
-  const low = BigInt.asUintN(w, s.a * x + s.b);
+  const low = BigInt.asUintN(w, a * x + b);
   return bigIntToBits(low >> BigInt(n), m);
 }

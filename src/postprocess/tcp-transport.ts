@@ -1,9 +1,10 @@
 // @edge: the TCP adapter of the two-party runtime (sockets live here, the protocols stay sans-IO)
 /**
  * Carries the items of a unit multiplexer (unit-mux.ts) over one TCP connection. Each frame is a 4-byte
- * big-endian length and the canonical encoding of one item (message-encoding.ts, decoded by
- * message-decoding.ts), so the bytes on the wire are the bytes authentication hashes. Items produced in one
- * turn of the event loop leave in one write (cork/uncork); Nagle is off.
+ * big-endian length and one item in its wire form (wire-items.ts): the sealed message's canonical bytes,
+ * which are the bytes authentication hashes at both ends. The handshake's frames use the general
+ * canonical encoding (message-encoding.ts). Frames produced in one turn of the event loop leave in one
+ * write of one buffer; Nagle is off.
  *
  * Backpressure: when the socket's send buffer is full (`write()` returns false) this end stops reading
  * until it drains, so a slow peer slows its sender instead of growing queues without bound; frames longer
@@ -22,6 +23,7 @@ import type { Socket } from 'node:net';
 import { QkdnetError } from '../common/index.ts';
 import { encodeMessage } from './message-encoding.ts';
 import { decodeMessage } from './message-decoding.ts';
+import { decodeItem, encodeItem } from './wire-items.ts';
 import type { MuxItem, UnitMux } from './unit-mux.ts';
 
 /** Protocol name and version carried in the hello. */
@@ -50,7 +52,9 @@ export class FrameSocket {
   readonly counters: TransportCounters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
   readonly #max: number;
   #buf: Buffer = Buffer.alloc(0);
-  #corked = false;
+  /** Frames queued this turn (length prefixes included), written together after it. */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
   #onFrame: (payload: Uint8Array) => void = () => {};
 
   constructor(socket: Socket, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
@@ -66,23 +70,34 @@ export class FrameSocket {
     this.#onFrame = handler;
   }
 
-  /** Queues one frame; frames sent in the same tick leave together. */
+  /**
+   * Queues one frame. Frames leave together in one write once the event loop has handled everything
+   * that arrived in this turn (setImmediate runs after the poll phase), so answers to many units that
+   * arrived at once cost one system call.
+   */
   send(payload: Uint8Array): void {
     if (this.socket.destroyed) return;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.socket.uncork();
-      });
-    }
-    const head = Buffer.allocUnsafe(4);
-    head.writeUInt32BE(payload.length, 0);
-    this.socket.write(head);
-    const ok = this.socket.write(payload);
+    if (this.#pending.length === 0) setImmediate(() => this.flush());
+    const head = new Uint8Array(4);
+    new DataView(head.buffer).setUint32(0, payload.length);
+    this.#pending.push(head, payload);
+    this.#pendingBytes += 4 + payload.length;
     this.counters.bytesSent += 4 + payload.length;
     this.counters.framesSent++;
+  }
+
+  /** Writes the queued frames now (before ending the connection). */
+  flush(): void {
+    const parts = this.#pending;
+    const total = this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.socket.destroyed || parts.length === 0) return;
+    // Small frames are copied into one buffer; a large one (a block's announcement) goes as it is.
+    const ok =
+      parts.length === 2 || total > 1 << 20
+        ? parts.map((p) => this.socket.write(p)).every(Boolean)
+        : this.socket.write(Buffer.concat(parts, total));
     // The peer reads slower than we write: stop taking its requests until our answers drain.
     if (!ok) this.socket.pause();
   }
@@ -111,21 +126,6 @@ export class FrameSocket {
     }
     this.#buf = at === this.#buf.length ? Buffer.alloc(0) : this.#buf.subarray(at);
   }
-}
-
-function isItem(v: unknown): v is MuxItem {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  if (!(typeof o.unit === 'number' && Number.isInteger(o.unit) && o.unit >= 0)) return false;
-  if (typeof o.abort === 'string') return true;
-  const s = o.sealed as Record<string, unknown> | undefined;
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof s.seq === 'number' &&
-    (s.from === 'alice' || s.from === 'bob') &&
-    s.tag instanceof Uint32Array
-  );
 }
 
 /** The first parameter whose values differ, as a sentence; null when both agree. */
@@ -159,7 +159,7 @@ export function runMuxOverSocket(
   const fs = new FrameSocket(socket, o.maxFrameBytes);
   const send = (v: unknown) => fs.send(encodeMessage(v));
   const sendItems = (items: MuxItem[]) => {
-    for (const it of items) send(it);
+    for (const it of items) fs.send(encodeItem(it));
   };
   return new Promise((resolve, reject) => {
     let state: 'hello' | 'welcome' | 'running' | 'finished' | 'failed' = 'hello';
@@ -174,6 +174,7 @@ export function runMuxOverSocket(
       if (state !== 'running') return;
       state = 'finished';
       socket.setTimeout(0);
+      fs.flush();
       socket.end();
       resolve(fs.counters);
     };
@@ -181,11 +182,16 @@ export function runMuxOverSocket(
       if (mux.done) finish();
     };
     fs.onFrame((payload) => {
+      if (state === 'finished' || state === 'failed') return;
       let v: unknown;
       try {
-        v = decodeMessage(payload);
+        v = state === 'running' ? decodeItem(payload) : decodeMessage(payload);
       } catch (e) {
         return fail(new QkdnetError('PP_PROTOCOL_ERROR', (e as Error).message));
+      }
+      if (state === 'running') {
+        sendItems(mux.receive(v as MuxItem));
+        return checkDone();
       }
       const m = v as Record<string, unknown>;
       if (state === 'hello') {
@@ -201,6 +207,7 @@ export function runMuxOverSocket(
           if (why) {
             send({ refuse: why });
             state = 'failed';
+            fs.flush();
             socket.end();
             reject(new QkdnetError('PP_HANDSHAKE_REFUSED', `refused the peer: ${why}`, { reason: why }));
             return;
@@ -227,10 +234,6 @@ export function runMuxOverSocket(
         sendItems(mux.pump());
         return checkDone();
       }
-      if (state !== 'running') return;
-      if (!isItem(v)) return fail(new QkdnetError('PP_PROTOCOL_ERROR', 'a frame that is not a unit message'));
-      sendItems(mux.receive(v));
-      checkDone();
     });
     socket.setTimeout(o.idleTimeoutMs ?? 30_000, () =>
       fail(

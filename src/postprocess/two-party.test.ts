@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { BitArray, createRng } from '../common/index.ts';
 import { AuthKeyPool } from './auth.ts';
 import { cascadeImproved, cascadeOriginal } from './cascade.ts';
-import { decodeMessage } from './message-decoding.ts';
-import { encodeMessage } from './message-encoding.ts';
+import { decodeItem, encodeItem } from './wire-items.ts';
 import { noisyPair } from './raw-fixture.ts';
 import type { ErrorCorrection } from './reconciliation.ts';
 import {
@@ -78,10 +77,32 @@ test('both ends hold only their own key; every frame verifies and Bob ends with 
   }
 });
 
-test('the same run over the canonical encoding (as TCP carries it) gives the same outcome', () => {
-  const wire = (item: MuxItem) => decodeMessage(encodeMessage(item)) as MuxItem;
+test('the same run over the wire form (as TCP carries it) gives the same outcome', () => {
+  const wire = (item: MuxItem) => decodeItem(encodeItem(item));
   const r = run(cascadeImproved, 4, 4, 2000, 0.05, wire);
   assert.equal(r.equalOk, 4);
+});
+
+test('one bit flipped in a parity reply on the wire fails that frame at both ends at the checkpoint', () => {
+  let hit = false;
+  const r = run(cascadeImproved, 3, 3, 2000, 0.03, (item) => {
+    const bytes = encodeItem(item);
+    if (
+      !hit &&
+      !('abort' in item) &&
+      item.unit === 2 &&
+      item.sealed.from === 'alice' &&
+      item.sealed.seq === 3
+    ) {
+      hit = true;
+      bytes[bytes.length - 1]! ^= 1; // the last byte holds packed parities
+    }
+    return decodeItem(bytes);
+  });
+  assert.ok(hit);
+  assert.equal(r.bob.get(2)?.ok, false);
+  assert.equal(r.alice.get(2)?.ok, false);
+  assert.equal(r.equalOk, 2);
 });
 
 test('a tampered parity reply fails that frame at both ends by authentication; the others succeed', () => {

@@ -13,7 +13,7 @@
  *                         (Y1 lower bound ≤ 0 or e1 not below ½) — the signature of a PNS attack; when
  *                         only the finite-size bound vanishes the reason is too-few-counts.
  */
-import { binaryEntropy, type RawRecord } from '../common/index.ts';
+import { binaryEntropy, type IntensityClass, type RawRecord } from '../common/index.ts';
 import {
   hoeffdingDelta,
   lim2014Bounds,
@@ -21,7 +21,7 @@ import {
   tau,
   type Lim2014Counts,
 } from '../physics/index.ts';
-import { sentByClassBasis, tally } from './sift.ts';
+import { sentByClassBasis, tally, type Tally } from './sift.ts';
 import type { ClassEstimate, EstimateFailure, Estimates, Sifted } from './types.ts';
 
 /** Options of `estimate`. */
@@ -54,6 +54,49 @@ export function asymptoticDecoy(
 
 /** Gains, QBERs, decoy bounds and the verdict of one block. */
 export function estimate(sifted: Sifted, raw: RawRecord, opts: EstimateOptions = {}): Estimates {
+  const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+  return estimateFromTally(
+    raw.intensities,
+    sentByClassBasis(raw),
+    tally(raw),
+    {
+      qberZ: ratio(sifted.key.alice.hammingDistance(sifted.key.bob), sifted.key.alice.length),
+      qberX: ratio(sifted.test.alice.hammingDistance(sifted.test.bob), sifted.test.alice.length),
+      nKey: sifted.key.alice.length,
+    },
+    opts,
+  );
+}
+
+/**
+ * The sifted key of a tally: Z-sifted bits (both bases Z, every class) and the QBER of each basis — what
+ * `sift` would find in a record with these counts (count-sampler.ts blocks have counts, no bits).
+ */
+export function siftedOfTally(t: Tally): { qberZ: number; qberX: number; nKey: number } {
+  let nKey = 0;
+  let eZ = 0;
+  let nX = 0;
+  let eX = 0;
+  for (let i = 0; i < t.detected.length; i += 4) {
+    nKey += t.detected[i]!;
+    eZ += t.errors[i]!;
+    nX += t.detected[i + 3]!;
+    eX += t.errors[i + 3]!;
+  }
+  return { qberZ: nKey > 0 ? eZ / nKey : 0, qberX: nX > 0 ? eX / nX : 0, nKey };
+}
+
+/**
+ * `estimate` from counts: pulses sent and the tally per (k, a, b) at k·4 + a·2 + b, and the sifted key's
+ * size and QBERs. The one estimate both a simulated record and a count-level block go through.
+ */
+export function estimateFromTally(
+  cls: readonly IntensityClass[],
+  sent: Float64Array,
+  t: Tally,
+  sifted: { readonly qberZ: number; readonly qberX: number; readonly nKey: number },
+  opts: EstimateOptions = {},
+): Estimates {
   const epsSec = opts.epsSec ?? 1e-10;
   const epsCor = opts.epsCor ?? 1e-15;
   const qberThreshold = opts.qberThreshold ?? 0.11;
@@ -61,9 +104,7 @@ export function estimate(sifted: Sifted, raw: RawRecord, opts: EstimateOptions =
   if (!(epsSec > 0 && epsSec < 1)) throw new RangeError(`epsSec must be in (0, 1), got ${epsSec}`);
   if (!(qberThreshold > 0 && qberThreshold <= 0.5))
     throw new RangeError(`qberThreshold must be in (0, 0.5], got ${qberThreshold}`);
-  const sent = sentByClassBasis(raw);
-  const { detected, errors } = tally(raw);
-  const cls = raw.intensities;
+  const { detected, errors } = t;
   const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
   const classes: ClassEstimate[] = cls.map((c, k) => {
     const i = k * 4;
@@ -78,8 +119,7 @@ export function estimate(sifted: Sifted, raw: RawRecord, opts: EstimateOptions =
       qberX: ratio(errors[i + 3]!, detected[i + 3]!),
     };
   });
-  const qberZ = ratio(sifted.key.alice.hammingDistance(sifted.key.bob), sifted.key.alice.length);
-  const qberX = ratio(sifted.test.alice.hammingDistance(sifted.test.bob), sifted.test.alice.length);
+  const { qberZ, qberX } = sifted;
   const base = { qberZ, qberX, qber: qberX, classes, epsSec, qberThreshold };
 
   // Lim et al. need three classes with μ1 > μ2 + μ3, μ2 > μ3 ≥ 0; order them by μ.
@@ -119,7 +159,7 @@ export function estimate(sifted: Sifted, raw: RawRecord, opts: EstimateOptions =
   const bound = lim2014Bounds(limCounts, epsSec);
   const nZZ = three((k) => sent[k * 4]!).reduce((s, v) => s + v, 0);
   const y1Lower = ratio(bound.sKey1, nZZ * tau(1, limCounts.mu, limCounts.p));
-  const nKey = sifted.key.alice.length;
+  const nKey = sifted.nKey;
   const leak = f * nKey * binaryEntropy(qberZ);
   const keyLengthBits = lim2014KeyLength(bound, leak, epsSec, epsCor);
   const out = {

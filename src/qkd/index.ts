@@ -11,8 +11,17 @@ export {
   type DetectionStream,
   type SimulateOptions,
 } from './engine.ts';
-export { sift, countsByClass, sentByClassBasis } from './sift.ts';
-export { estimate, asymptoticDecoy, type EstimateOptions } from './estimate.ts';
+export { sift, countsByClass, countsFromTally, sentByClassBasis, type Tally } from './sift.ts';
+export { telemetryFromCounts, type BlockCounts } from './telemetry.ts';
+export { sampleBlockCounts, countLevelExact, type CountBlock } from './count-sampler.ts';
+export { insecureKeyBits, countBlockKey, type CountBlockKey, type DistilledFigures } from './insecure-key.ts';
+export {
+  estimate,
+  estimateFromTally,
+  siftedOfTally,
+  asymptoticDecoy,
+  type EstimateOptions,
+} from './estimate.ts';
 export { parseAttack, formatAttack, ATTACK_DEFAULTS, trojanLeak } from './attacks.ts';
 export {
   buildModel,

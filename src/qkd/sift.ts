@@ -114,10 +114,21 @@ export function tally(raw: RawRecord): Tally {
 
 /** Per intensity class name and Alice's basis: sent, detected, sifted, errors. */
 export function countsByClass(raw: RawRecord, tallied: Tally = tally(raw)): CountsByClass {
-  const sent = sentByClassBasis(raw);
+  return countsFromTally(raw.intensities, sentByClassBasis(raw), tallied);
+}
+
+/**
+ * Per intensity class name and Alice's basis, from pulses sent and a tally per (k, a, b) at k·4 + a·2 + b
+ * (the one aggregation both the detection-by-detection engine and the count-level sampler use).
+ */
+export function countsFromTally(
+  intensities: readonly { readonly name: string }[],
+  sent: Float64Array,
+  tallied: Tally,
+): CountsByClass {
   const { detected, errors } = tallied;
   const out: CountsByClass = {};
-  raw.intensities.forEach((c, k) => {
+  intensities.forEach((c, k) => {
     const basis = (a: number): ClassBasisCounts => {
       const i = k * 4 + a * 2;
       return {

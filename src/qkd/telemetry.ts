@@ -5,11 +5,11 @@
  */
 import { BitArray, NS_PER_S, popcount32, type TelemetrySample } from '../common/index.ts';
 import type { BlockModel } from './model.ts';
-import { countsByClass, sentByClassBasis, tally, type Tally } from './sift.ts';
-import type { EveKnowledge, LinkBlockConfig, LinkRawRecord } from './types.ts';
+import { countsFromTally, sentByClassBasis, tally, type Tally } from './sift.ts';
+import type { CountsByClass, EveKnowledge, LinkBlockConfig, LinkRawRecord } from './types.ts';
 
 /** Sifted error rate of one basis over all classes (0 when nothing was sifted). */
-function qberOf(counts: ReturnType<typeof countsByClass>, basis: 'Z' | 'X'): number {
+function qberOf(counts: CountsByClass, basis: 'Z' | 'X'): number {
   let sifted = 0;
   let errors = 0;
   for (const c of Object.values(counts)) {
@@ -26,26 +26,54 @@ export function buildTelemetry(
   raw: LinkRawRecord,
   tallied: Tally = tally(raw),
 ): TelemetrySample {
-  const counts = countsByClass(raw, tallied);
+  return telemetryFromCounts(cfg, model, {
+    sent: sentByClassBasis(raw),
+    tally: tallied,
+    detections: raw.count,
+    doubleClicks: raw.doubleClick.popcount(),
+    bobX: raw.bobBasis.popcount(),
+  });
+}
+
+/** What a block's telemetry is computed from, however the block was sampled. */
+export interface BlockCounts {
+  /** Pulses per (k, a, b) at k·4 + a·2 + b. */
+  readonly sent: Float64Array;
+  /** Detections and errors per (k, a, b). */
+  readonly tally: Tally;
+  readonly detections: number;
+  readonly doubleClicks: number;
+  /** Detections in Bob's X basis. */
+  readonly bobX: number;
+}
+
+/**
+ * The telemetry sample of a block from its counts — the one aggregation behind both `simulateBlock`
+ * (detection by detection) and `sampleBlockCounts` (count level, count-sampler.ts).
+ */
+export function telemetryFromCounts(
+  cfg: LinkBlockConfig,
+  model: BlockModel,
+  c: BlockCounts,
+): TelemetrySample {
+  const counts = countsFromTally(model.ctx.intensities, c.sent, c.tally);
   const durationS = cfg.pulses / model.ctx.repetitionRateHz;
-  const sent = sentByClassBasis(raw);
   const gates = [0, 0];
-  for (let i = 0; i < sent.length; i++) gates[i & 1]! += sent[i]!;
-  const bobX = raw.bobBasis.popcount();
+  for (let i = 0; i < c.sent.length; i++) gates[i & 1]! += c.sent[i]!;
   return {
     linkId: cfg.linkId,
     timeNs: (cfg.startNs ?? 0) + Math.round(durationS * NS_PER_S),
     blockId: cfg.blockId,
     pulses: cfg.pulses,
-    detections: raw.count,
-    doubleClicks: raw.doubleClick.popcount(),
+    detections: c.detections,
+    doubleClicks: c.doubleClicks,
     counts,
     qberZ: qberOf(counts, 'Z'),
     qberX: qberOf(counts, 'X'),
-    detectionRateHz: durationS > 0 ? raw.count / durationS : 0,
+    detectionRateHz: durationS > 0 ? c.detections / durationS : 0,
     detectionRateByBobBasis: {
-      Z: gates[0]! > 0 ? (raw.count - bobX) / gates[0]! : 0,
-      X: gates[1]! > 0 ? bobX / gates[1]! : 0,
+      Z: gates[0]! > 0 ? (c.detections - c.bobX) / gates[0]! : 0,
+      X: gates[1]! > 0 ? c.bobX / gates[1]! : 0,
     },
     monitorPowerW: model.monitorPowerW,
     blockDurationS: durationS,

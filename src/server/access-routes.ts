@@ -4,6 +4,7 @@
  * session cookie), `POST /api/logout`, `GET /api/audit`, and the `onResponse` hook that records every
  * route declaring `config.control` (accepted, refused or failed) in the `AuditLog`.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { QkdnetError } from '../common/index.ts';
@@ -41,11 +42,12 @@ function detailOf(request: FastifyRequest): string | null {
 
 /** Registers the routes and the audit hook. */
 export function registerAccessRoutes(
-  app: FastifyInstance,
+  plain: FastifyInstance,
   live: LiveNetwork,
   access: AccessControl,
   audit: AuditLog,
 ): void {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onResponse', async (request, reply) => {
     const action = routeConfig(request).control;
     if (!action) return;
@@ -97,7 +99,7 @@ export function registerAccessRoutes(
         );
       const entry = matchToken(
         (access.config.tokens ?? []).filter((t) => t.role !== 'metrics'),
-        (request.body as { token: string }).token,
+        request.body.token,
       );
       if (!entry) {
         access.limiter.fail(request.ip);
@@ -120,6 +122,6 @@ export function registerAccessRoutes(
   });
 
   app.get('/api/audit', { schema: { querystring: AuditQuery } }, async (request) => ({
-    records: audit.list((request.query as { limit?: number }).limit),
+    records: audit.list(request.query.limit),
   }));
 }

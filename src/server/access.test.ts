@@ -13,10 +13,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createPki, issueCertificate } from '../kms/index.ts';
+import {
+  createPki,
+  issueCertificate,
+  revocationCheck,
+  revokeCertificate,
+  writeCrl,
+  type CrlWatch,
+} from '../kms/index.ts';
 import { buildServer } from './app.ts';
 import { AuditLog } from './audit.ts';
-import { dashboardTls } from './dashboard-tls.ts';
+import { dashboardCrl, dashboardTls } from './dashboard-tls.ts';
 import { hostsFor } from './hosts.ts';
 import { LiveHub, type LiveControls } from './hub.ts';
 import type { AuditRecord } from './types.ts';
@@ -246,6 +253,7 @@ let app: FastifyInstance;
 let port = 0;
 let net: ReturnType<typeof network>;
 let ca: Buffer;
+let crl: CrlWatch | undefined;
 const audit = new AuditLog();
 const pem = (name: string) => ({
   cert: readFileSync(join(pki, `${name}.pem`)),
@@ -258,10 +266,12 @@ before(async () => {
     issueCertificate(pki, 'alice', 'operator'),
     issueCertificate(pki, 'bob', 'viewer'),
     issueCertificate(pki, 'kme-x', 'kme'),
+    issueCertificate(pki, 'carol', 'operator'),
   ]);
   ca = readFileSync(join(pki, 'ca.pem'));
   net = network();
   const https = await dashboardTls({ pkiDir: pki, hosts: [connectHost], clientCertificates: true });
+  crl = await dashboardCrl({ pkiDir: pki, log: () => {} });
   app = buildServer(net.hub, {
     webRoot: '/nonexistent',
     audit,
@@ -271,6 +281,7 @@ before(async () => {
       secure: true,
       requireAuth: true,
       clientCertificates: true,
+      revoked: revocationCheck(crl),
       tokens: [
         { name: 'ops', role: 'operator', token: TOKENS.operator },
         { name: 'viewer-token', role: 'viewer', token: TOKENS.viewer },
@@ -283,6 +294,7 @@ before(async () => {
 });
 
 after(async () => {
+  crl?.stop();
   await app?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -433,4 +445,26 @@ test('/metrics answers its own bearer token, which opens nothing else', async ()
     403,
   );
   assert.equal((await login(TOKENS.metrics)).res.status, 403);
+});
+
+test('client certificates are checked against the CRL: a revoked one and any under a lapsed CRL log no one in', async () => {
+  const session = async (who: string) =>
+    JSON.parse((await go({ path: '/api/session', tls: { ca, ...pem(who) } })).body) as { role?: string };
+  assert.equal((await session('carol')).role, 'operator');
+  await revokeCertificate(pki, 'carol');
+  assert.equal(crl!.reload(), true);
+  assert.equal((await go({ path: '/api/state', tls: { ca, ...pem('carol') } })).status, 401, 'revoked carol');
+  assert.equal((await session('alice')).role, 'operator', 'alice is not revoked');
+  // The CRL lapses (nextUpdate passed): policy refuse — no certificate logs in; tokens still do.
+  await writeCrl(pki, {
+    lastUpdate: new Date(Date.now() - 7_200_000),
+    nextUpdate: new Date(Date.now() - 3_600_000),
+  });
+  assert.equal(crl!.reload(), true);
+  assert.equal((await go({ path: '/api/state', tls: { ca, ...pem('alice') } })).status, 401, 'lapsed CRL');
+  const l = await login(TOKENS.operator);
+  assert.equal(l.res.status, 200, 'a token login still works under a lapsed CRL');
+  await writeCrl(pki);
+  assert.equal(crl!.reload(), true);
+  assert.equal((await session('alice')).role, 'operator', 'a fresh CRL restores certificate logins');
 });

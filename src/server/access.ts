@@ -14,7 +14,7 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { roleOfCertificate } from '../kms/index.ts';
+import { normSerial, roleOfCertificate } from '../kms/index.ts';
 import { QkdnetError } from '../common/index.ts';
 import {
   defaultPort,
@@ -47,6 +47,11 @@ export interface AccessConfig {
   readonly tokens?: readonly TokenEntry[];
   /** Accept client certificates (the TLS server verifies them against its CA). */
   readonly clientCertificates?: boolean;
+  /**
+   * Revocation check of a client certificate's serial (src/kms/crl.ts `revocationCheck`: listed in the
+   * CRL, or the CRL lapsed under policy `refuse`); a refused certificate logs no one in.
+   */
+  readonly revoked?: (serial: string) => boolean;
   /**
    * Require a caller on reads and controls. False (loopback without configured credentials): any
    * caller is the local operator, still bound by Host, Origin and the anti-CSRF token.
@@ -176,6 +181,7 @@ export class AccessControl {
     const socket = request.raw.socket as TLSSocket;
     if (!socket.encrypted || !socket.authorized) return undefined;
     const cert = socket.getPeerCertificate();
+    if (this.config.revoked?.(normSerial(cert.serialNumber ?? ''))) return undefined;
     const role = roleOfCertificate(cert);
     if (role !== 'operator' && role !== 'viewer' && role !== 'metrics') return undefined;
     const cn = cert.subject?.CN;

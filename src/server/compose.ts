@@ -21,6 +21,8 @@ import { startStandInFeed } from './standin-feed.ts';
 import { startKmeSessions } from './kme-sessions.ts';
 import { LiveHub } from './hub.ts';
 import { startKmeFleet, type KmeFleet } from './kme-fleet.ts';
+import { startLiveSites, type LiveSites, type SitesMode } from './live-sites.ts';
+import { SiteWatch } from './site-watch.ts';
 import type { LiveNetwork } from './types.ts';
 import { appFields, engineNotes, linkFields } from './views.ts';
 
@@ -55,6 +57,11 @@ export interface LiveNetworkOptions {
   readonly kmeLogLevel?: 'silent' | 'error' | 'warn' | 'info';
   /** Refuse a data directory open to other users instead of warning. */
   readonly strictPermissions?: boolean;
+  /**
+   * Run each node's KME as its own OS process (`processes`) or, as root, in its own network namespace
+   * behind delaying links (`netns`) — ./live-sites.ts. Default: every KME in this process.
+   */
+  readonly sites?: SitesMode;
 }
 
 /** A running live network. */
@@ -62,7 +69,10 @@ export interface RunningNetwork {
   readonly live: LiveNetwork;
   readonly hub: LiveHub;
   readonly simulation: NetworkSimulation;
+  /** The in-process KMEs (null with `sites` or without KMEs). */
   readonly fleet: KmeFleet | null;
+  /** The site processes (with `sites`). */
+  readonly sites: LiveSites | null;
   /** Link engines + detection engine, when on. */
   readonly telemetry: LinkTelemetry | null;
   /** Extra metric registries to serve on /metrics (the detectors'). */
@@ -90,20 +100,37 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     neighbours.get(a.from)!.push(a.to);
     neighbours.get(a.to)!.push(a.from);
   }
+  const fleetNodes = scenario.nodes.map((n) => ({ id: n.id, neighbours: neighbours.get(n.id)! }));
+  let watchRef: SiteWatch | undefined;
   const fleet =
-    opts.kmes === false
+    opts.kmes === false || opts.sites
       ? null
       : await startKmeFleet(
-          scenario.nodes.map((n) => ({ id: n.id, neighbours: neighbours.get(n.id)! })),
+          fleetNodes,
           opts.dataDir,
           opts.kmeLogLevel ?? 'warn',
           { strictPermissions: opts.strictPermissions ?? false },
           opts.keys === 'deterministic',
         );
+  const sites =
+    opts.kmes === false || !opts.sites
+      ? null
+      : await startLiveSites({
+          mode: opts.sites,
+          nodes: fleetNodes,
+          links: scenario.links.map((l) => ({ id: l.id, from: l.from, to: l.to, lengthKm: l.lengthKm ?? 0 })),
+          dataDir: opts.dataDir,
+          testSaes: opts.keys === 'deterministic',
+          strictPermissions: opts.strictPermissions ?? false,
+          onDown: (node, reason) => watchRef?.down(node, reason),
+          onUp: (node) => watchRef?.up(node),
+        });
+  const kmes = fleet?.kmes ?? sites?.kmes ?? null;
+  const kmeSet = fleet ?? sites;
   try {
     const first = sim.snapshot();
     let hubRef: LiveHub | undefined;
-    const params = opts.linkEngine === false ? new Map() : scenarioLinkParams(opts.scenarioPath);
+    const params = opts.linkEngine === false ? new Map() : scenarioLinkParams(scenario);
     const telemetry =
       opts.linkEngine === false
         ? null
@@ -134,12 +161,13 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     const hub: LiveHub = new LiveHub(
       {
         scenario: first.scenario,
-        nodes: first.nodes.map((n) => ({ ...n, kmeUrl: fleet?.kmes.get(n.id)?.url ?? null })),
+        nodes: first.nodes.map((n) => ({ ...n, kmeUrl: kmes?.get(n.id)?.url ?? null })),
         links: first.links.map((l) => ({ ...linkFields(l, 0), kmeBits: 0 })),
         apps: first.apps.map((a) => ({ ...appFields(a), kme: null })),
         attackKinds: ATTACK_KINDS,
         engines: engineNotes({
-          kmes: fleet?.kmes.size ?? 0,
+          kmes: kmes?.size ?? 0,
+          ...(sites ? { sites: sites.describe } : {}),
           linkEngine: telemetry !== null,
           postProcessedLinks: supplyLinks.length,
           standInLinks: standInLinks.map((l) => l.id),
@@ -150,11 +178,8 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
       {
         failLink: (id) => sim.failLink(id),
         restoreLink: (id) => {
-          if (telemetry?.has(id)) {
-            telemetry.setAttack(id, null);
-            telemetry.restore(id, nowNs());
-          }
-          sim.restoreLink(id);
+          watchRef?.checkRestorable(id);
+          restoreLink(id);
         },
         compromiseNode: (id) => sim.compromiseNode(id),
         restoreNode: (id) => sim.restoreNode(id),
@@ -180,6 +205,29 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
       },
     );
     hubRef = hub;
+
+    function restoreLink(id: string): void {
+      if (telemetry?.has(id)) {
+        telemetry.setAttack(id, null);
+        telemetry.restore(id, nowNs());
+      }
+      sim.restoreLink(id);
+    }
+    // With sites: a site process lost is a node failure (alert, its links down so applications reroute
+    // and the links' pools freeze); back, its links come up again (./site-watch.ts).
+    if (sites)
+      watchRef = new SiteWatch({
+        links: scenario.links,
+        linkState: (id) => sim.snapshot().links.find((l) => l.id === id)?.state,
+        failLink: (id) => sim.failLink(id),
+        restoreLink,
+        alert: (a) => {
+          siteInfo();
+          hub.addAlert(a);
+        },
+        nowNs,
+        isUp: (node) => sites.isUp(node),
+      });
 
     const rates = new Map<string, number>();
     let lastGenerated = new Map(first.links.map((l) => [l.id, { t: 0, bits: l.generatedBits }]));
@@ -221,8 +269,20 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
 
     // One sample per real second (whatever the pace): the network's figures, plus one block of the link
     // engine per fiber link, examined by the detectors.
+    const siteInfo = (): void => {
+      for (const st of sites?.status() ?? [])
+        hub.setSite(st.node, {
+          state: st.state,
+          pid: st.pid,
+          restarts: st.restarts,
+          lastExit: st.lastExit,
+          poolBytes: Object.fromEntries(Object.entries(st.levels).map(([p, l]) => [p, l.mineBytes])),
+        });
+    };
+    siteInfo();
     const takeSample = (): void => {
       const snap = sim.snapshot();
+      siteInfo();
       refresh(snap);
       const next = new Map<string, { t: number; bits: number }>();
       for (const l of snap.links) {
@@ -246,16 +306,20 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     // (key-supply.ts). Other links (measured rates, satellites): a CSPRNG stand-in at the link's produced
     // rate, capped per real second — not QKD key, and said so in `engines`.
     const linkState = (id: string) => sim.snapshot().links.find((l) => l.id === id)?.state;
+    const endsUp = (id: string) => {
+      const l = scenario.links.find((x) => x.id === id)!;
+      return !sites || (sites.isUp(l.from) && sites.isUp(l.to));
+    };
     const keySupply =
-      fleet && supplyLinks.length > 0
+      kmes && supplyLinks.length > 0
         ? new LinkKeySupply({
             links: supplyLinks,
-            kmes: fleet.kmes,
+            kmes,
             seed: String(opts.seed ?? 1),
             keys: opts.keys ?? 'secret',
             authPoolDir: join(opts.dataDir, 'auth-pools'),
             ...(opts.keyBlockPulses === undefined ? {} : { pulsesPerBlock: opts.keyBlockPulses }),
-            usable: (id) => linkState(id) === 'up',
+            usable: (id) => linkState(id) === 'up' && endsUp(id),
             attackOf: (id) => telemetry?.attackOf(id) ?? null,
             nowNs,
             onBlock: (id, o) => {
@@ -285,20 +349,21 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     // route the simulation's key-aware router currently gives the application.
     const adjacent = (x: string, y: string) =>
       scenario.links.some((l) => (l.from === x && l.to === y) || (l.from === y && l.to === x));
-    const relays = fleet ? new Map([...fleet.kmes].map(([n, k]) => [n, attachLiveRelay(k)])) : undefined;
-    const stopSessions = fleet
+    const relays = fleet ? new Map([...fleet.kmes].map(([n, k]) => [n, attachLiveRelay(k)])) : sites?.relays;
+    const stopSessions = kmeSet
       ? startKmeSessions({
           apps: scenario.apps.map((a) => ({ ...a, relayed: !adjacent(a.from, a.to) })),
-          fleet,
+          fleet: kmeSet,
           ...(relays ? { relays } : {}),
           routeOf: (id) => sim.snapshot().apps.find((a) => a.id === id)?.route?.paths ?? [],
           onUpdate: (id, st) => hub.updateApp(id, { kme: st }),
         })
       : async () => undefined;
-    const stopStandIn = fleet
+    const stopStandIn = kmes
       ? startStandInFeed({
           links: standInLinks,
-          kmes: fleet.kmes,
+          kmes,
+          usable: endsUp,
           generatedBits: generated,
           ...(opts.kmeSupplyBitsPerS === undefined ? {} : { capBitsPerS: opts.kmeSupplyBitsPerS }),
           onSupplied: (id, bits) => hub.updateLink(id, { kmeBits: bits }),
@@ -317,17 +382,20 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
         await stopSessions();
         await keySupply?.close();
         await fleet?.close();
+        await sites?.close();
       })());
     return {
       live: hub,
       hub,
       simulation: sim,
       fleet,
+      sites,
       telemetry,
       registries: telemetry ? [telemetry.metrics.registry] : [],
     };
   } catch (e) {
     await fleet?.close(); // nothing half-started stays listening
+    await sites?.close();
     throw e;
   }
 }

@@ -6,14 +6,23 @@
  * name is missing. It is a `kme`-kind certificate (the PKI's server-capable kind); no KME lists
  * `dashboard` among its peers, so it opens no KME route. With client certificates on, the server asks
  * for one and verifies it against the client CA (default: the run's CA), but lets a browser without one
- * through to the token login; roles are read from the certificate (access.ts).
+ * through to the token login; roles are read from the certificate (access.ts). Client certificates are
+ * checked against a CRL (`dashboardCrl`), followed like a KME follows its own.
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { ServerOptions as HttpsOptions } from 'node:https';
-import { createPki, issueCertificate } from '../kms/index.ts';
+import {
+  certificatesOf,
+  createPki,
+  crlPath,
+  issueCertificate,
+  watchCrl,
+  writeCrl,
+  type CrlWatch,
+} from '../kms/index.ts';
 
 /** Where the dashboard's TLS material comes from. */
 export interface DashboardTlsOptions {
@@ -57,4 +66,35 @@ export async function dashboardTls(o: DashboardTlsOptions): Promise<HttpsOptions
       ? { requestCert: true, rejectUnauthorized: false, ca: readFileSync(clientCa) }
       : { requestCert: false }),
   };
+}
+
+/**
+ * The CRL client certificates are checked against: `crlFile`, or — when the client CA is the run's
+ * (no `clientCa`) — `<pkiDir>/crl.pem`, written by the CA when missing. Reloaded on change and SIGHUP;
+ * `onExpired` runs once when it lapses (src/kms/crl.ts policy: certificate logins are then refused).
+ * Undefined when a foreign client CA is given without a CRL file (nothing to check against).
+ */
+export async function dashboardCrl(o: {
+  readonly pkiDir: string;
+  readonly clientCa?: string;
+  readonly crlFile?: string;
+  readonly log: (line: string) => void;
+  readonly onExpired?: () => void;
+}): Promise<CrlWatch | undefined> {
+  let file = o.crlFile;
+  if (file === undefined) {
+    if (o.clientCa !== undefined) return undefined;
+    file = crlPath(o.pkiDir);
+    if (!existsSync(file)) await writeCrl(o.pkiDir);
+  }
+  const cas = certificatesOf(readFileSync(o.clientCa ?? join(o.pkiDir, 'ca.pem')));
+  return watchCrl(
+    file,
+    cas,
+    {
+      info: (_o, m) => o.log(`dashboard client CRL: ${m}`),
+      error: (e, m) => o.log(`dashboard client CRL: ${m} ${JSON.stringify(e)}`),
+    },
+    { ...(o.onExpired ? { onExpired: () => o.onExpired!() } : {}) },
+  );
 }

@@ -20,6 +20,7 @@ import type {
   LiveControls,
   ProvenanceMix,
   RouteState,
+  SiteInfo,
 } from './types.ts';
 
 /** What a composition must provide to act on the network (declared with the LiveNetwork it backs). */
@@ -183,6 +184,12 @@ export class LiveHub implements LiveNetwork {
     const max = this.#init.historyPoints ?? 600;
     if (h.length > max) h.splice(0, h.length - max);
     this.#emit({ type: 'sample', linkId, sample });
+  }
+
+  /** Sets what the supervisor knows of a node's site process (`--sites` only; no event). */
+  setSite(nodeId: string, site: SiteInfo): void {
+    const n = this.#nodes.get(nodeId);
+    if (n) this.#nodes.set(nodeId, { ...n, site });
   }
 
   /** Marks a node compromised (once). */

@@ -4,7 +4,22 @@ export * from './hub.ts';
 export * from './app.ts';
 export { sseFrame } from './sse.ts';
 export * from './compose.ts';
-export { startKmeFleet, freePorts, kmeName, saeName, type KmeFleet, type FleetNode } from './kme-fleet.ts';
+export {
+  startKmeFleet,
+  freePorts,
+  kmeName,
+  saeName,
+  ensurePki,
+  pinOf,
+  type KmeFleet,
+  type FleetNode,
+} from './kme-fleet.ts';
+export { runSite } from './site-process.ts';
+export { startSiteFleet, type SiteFleet, type SiteStatus, type SiteKme } from './site-fleet.ts';
+export { writeSiteConfig, siteDir, type SitePlan } from './site-config.ts';
+export { startLiveSites, SITES_MODES, type SitesMode, type LiveSites } from './live-sites.ts';
+export { FIBRE_US_PER_KM, cleanStaleSites, type SiteLink } from './site-netns.ts';
+export { SiteWatch } from './site-watch.ts';
 export { LinkTelemetry, scenarioLinkParams } from './link-telemetry.ts';
 export {
   LinkKeySupply,
@@ -21,5 +36,5 @@ export * from './access.ts';
 export * from './audit.ts';
 export { hostsFor, isLoopbackHost, parseOrigin, type HostEntry } from './hosts.ts';
 export * from './sessions.ts';
-export { dashboardTls, type DashboardTlsOptions } from './dashboard-tls.ts';
+export { dashboardCrl, dashboardTls, type DashboardTlsOptions } from './dashboard-tls.ts';
 export { sinkFromUrl, feedSiem } from './siem.ts';

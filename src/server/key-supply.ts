@@ -39,7 +39,8 @@ export interface SupplyLink {
 /** Options of the key supply. */
 export interface KeySupplyOptions {
   readonly links: readonly SupplyLink[];
-  readonly kmes: ReadonlyMap<string, KmeHandle>;
+  /** The KMEs by node id (in-process handles or site processes' proxies). */
+  readonly kmes: ReadonlyMap<string, Pick<KmeHandle, 'id' | 'supply'>>;
   readonly seed: string;
   /** `secret` (default: key bytes from node:crypto) or `deterministic` (`--deterministic-keys`). */
   readonly keys?: KeyMode;
@@ -88,9 +89,12 @@ export class LinkKeySupply {
       this.#stats.set(l.id, { blocks: 0, failed: 0, bits: 0 });
       this.#pools.open(l.id, () => linkAuthBootstrap(opts.seed, l.id, keys));
     }
-    // The worker's source is TypeScript: register tsx inside the worker first (as bin/qkdnet.js does).
+    // Compiled (this module inside dist/cli.mjs, scripts/build-dist.mjs): the worker is dist/key-worker.mjs.
+    // From the sources the worker is TypeScript: register tsx inside it first (as bin/qkdnet.js does).
     const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./key-worker.ts', import.meta.url).href)}); });`;
-    this.#worker = new Worker(boot, { eval: true });
+    this.#worker = import.meta.url.endsWith('.mjs')
+      ? new Worker(new URL('./key-worker.mjs', import.meta.url))
+      : new Worker(boot, { eval: true });
     this.#worker.on('message', (a: KeyBlockAnswer) => this.#receive(a));
     this.#worker.on('error', (e) => this.#crashed(e));
     this.#worker.unref();

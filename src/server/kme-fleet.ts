@@ -11,8 +11,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import {
+  certificatesOf,
   createPki,
   crlPath,
+  loadCrl,
   issueCertificate,
   withDataDirLock,
   LOG_REDACT,
@@ -63,8 +65,8 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-/** Creates the CA and any missing certificate. */
-async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void> {
+/** Creates the CA and any missing certificate (a KME and an SAE certificate per node, one for metrics). */
+export async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void> {
   makePrivateDir(dir);
   if (!existsSync(join(dir, 'ca.pem'))) await createPki(dir, { commonName: 'qkdnet live CA' });
   const wanted = [
@@ -76,7 +78,27 @@ async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promise<void
       .filter(([name]) => !existsSync(join(dir, `${name}.pem`)))
       .map(([name, kind]) => issueCertificate(dir, name, kind)),
   );
-  if (!existsSync(crlPath(dir))) await writeCrl(dir);
+  await refreshCrl(dir);
+}
+
+/** The fleet's CA re-signs its CRL when this close to nextUpdate (the KMEs refuse everyone once it lapses). */
+const CRL_REFRESH_MS = 7 * 86_400_000;
+
+/** Writes the CRL of the fleet's CA when it is missing, unreadable or lapses within CRL_REFRESH_MS. */
+async function refreshCrl(dir: string): Promise<void> {
+  const file = crlPath(dir);
+  let next: number | undefined;
+  try {
+    next = loadCrl(file, certificatesOf(readFileSync(join(dir, 'ca.pem')))).nextUpdateMs;
+  } catch {
+    next = 0; // missing or unreadable: write a fresh one
+  }
+  if (next !== undefined && next - Date.now() < CRL_REFRESH_MS) await writeCrl(dir);
+}
+
+/** The SPKI SHA-256 pin of certificate `<pkiDir>/<name>.pem` (the fleet issued it, so its key is known). */
+export function pinOf(pkiDir: string, name: string): { spkiSha256: string[] } {
+  return { spkiSha256: [spkiSha256(readFileSync(join(pkiDir, `${name}.pem`)))] };
 }
 
 /** Starts one KME per node; on any failure, closes those already started and rethrows. */
@@ -107,9 +129,16 @@ async function startFleet(
   const logger = pino({ level: logLevel, redact: LOG_REDACT });
   // The fleet issued every certificate, so each identity is pinned by its key (SPKI SHA-256): a new key
   // pair under a known name is refused; revocations in <pki>/crl.pem apply within a second.
-  const pin = (name: string) => ({ spkiSha256: [spkiSha256(readFileSync(join(pkiDir, `${name}.pem`)))] });
+  const pin = (name: string) => pinOf(pkiDir, name);
   const kmes = new Map<string, KmeHandle>();
+  // A long-running fleet keeps its CRL current (checked twice a day).
+  const crlTimer = setInterval(
+    () => void refreshCrl(pkiDir).catch((e: Error) => logger.error({ err: e.message }, 'CRL refresh failed')),
+    12 * 3_600_000,
+  );
+  crlTimer.unref();
   const closeAll = async () => {
+    clearInterval(crlTimer);
     await Promise.all([...kmes.values()].map((k) => k.close()));
     lock.release();
   };

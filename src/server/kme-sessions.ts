@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { isQkdnetError, QkdnetError } from '../common/index.ts';
 import { Etsi014Client } from '../kms/index.ts';
 import type { LiveRelayNode } from '../network/index.ts';
-import { kmeName, saeName, type KmeFleet } from './kme-fleet.ts';
+import { kmeName, saeName } from './kme-fleet.ts';
 import type { KmeSessionState } from './types.ts';
 
 /** An application served by a KME pair. */
@@ -30,12 +30,16 @@ export interface KmeSessionApp {
 /** Options of the sessions. */
 export interface KmeSessionOptions {
   readonly apps: readonly KmeSessionApp[];
-  readonly fleet: KmeFleet;
+  /** The KMEs' URLs by node id and the PKI holding the SAEs' certificates (in-process or site processes). */
+  readonly fleet: {
+    readonly kmes: ReadonlyMap<string, { readonly url: string }>;
+    readonly pkiDir: string;
+  };
   /** Real milliseconds between keys per session (default 2000). */
   readonly intervalMs?: number;
   readonly onUpdate: (appId: string, state: KmeSessionState) => void;
   /** Live relay nodes by node id (needed for relayed applications). */
-  readonly relays?: ReadonlyMap<string, LiveRelayNode>;
+  readonly relays?: ReadonlyMap<string, Pick<LiveRelayNode, 'relayKey'>>;
   /** The node paths an application's keys currently take (one, or k disjoint ones). */
   readonly routeOf?: (appId: string) => readonly (readonly string[])[];
 }

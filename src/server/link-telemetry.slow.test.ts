@@ -36,7 +36,8 @@ test('on an afterpulsing link the detectors, calibrated from attack-free blocks,
   withScenario((path) => {
     const alerts: Alert[] = [];
     const quarantined: string[] = [];
-    const lt = new LinkTelemetry(loadScenario(path), scenarioLinkParams(path), {
+    const scenario = loadScenario(path);
+    const lt = new LinkTelemetry(scenario, scenarioLinkParams(scenario), {
       seed: 11,
       quarantine: (id) => quarantined.push(id),
       onAlert: (a) => alerts.push(a),

@@ -9,8 +9,6 @@
  * small (`pulsesPerBlock`, default 2·10⁶ ≈ 1 s of a 2 MHz source) so nine links cost ~0.1 s of CPU per
  * sample: the key itself is accounted by the network's rate model, the block only measures the channel.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { createRng, type Alert, type Rng, type TelemetrySample } from '../common/index.ts';
 import type { LinkParams } from '../physics/index.ts';
 import { ATTACK_DEFAULTS, simulateBlock, type AttackKind, type AttackSpec } from '../qkd/index.ts';
@@ -22,7 +20,7 @@ import {
   type CalibratedModel,
   type DetectionMetrics,
 } from '../detect/index.ts';
-import { resolveLinkParams, type Scenario } from '../network/index.ts';
+import type { Scenario } from '../network/index.ts';
 
 /** Attack-free blocks per link for calibrating detectors on links with afterpulses or dead time. */
 const CALIBRATION_BLOCKS = 100;
@@ -46,18 +44,13 @@ export interface LinkTelemetryOptions {
   readonly onAlert: (alert: Alert) => void;
 }
 
-/** Device parameters per link id, resolved as the scenario loader does (preset, defaults, link). */
-export function scenarioLinkParams(scenarioPath: string): Map<string, LinkParams> {
-  const f = parseYaml(readFileSync(scenarioPath, 'utf8')) as {
-    defaults?: { preset?: string; params?: Record<string, number> };
-    links?: { id: string; preset?: string; params?: Record<string, number> }[];
-  };
+/**
+ * Device parameters per modelled link id, as the scenario loader resolved them (preset, defaults, link
+ * overrides) — the one parse of the scenario; links with a measured rate have none and get no link engine.
+ */
+export function scenarioLinkParams(scenario: Scenario): Map<string, LinkParams> {
   const out = new Map<string, LinkParams>();
-  for (const l of f.links ?? [])
-    out.set(
-      l.id,
-      resolveLinkParams(l.preset ?? f.defaults?.preset ?? 'gys', [f.defaults?.params ?? {}, l.params ?? {}]),
-    );
+  for (const l of scenario.links) if (l.params) out.set(l.id, l.params);
   return out;
 }
 

@@ -5,7 +5,7 @@
  * parts (the detection engine's) are merged in so one endpoint serves everything.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { LiveNetwork } from './types.ts';
+import type { LiveNetwork, SiteInfo } from './types.ts';
 
 const HEALTH_VALUE = { ok: 0, degraded: 1, alarm: 2, down: 3, quarantined: 4 } as const;
 
@@ -59,6 +59,37 @@ export function buildMetrics(
     collect() {
       this.reset();
       for (const n of live.state().nodes) this.set({ node: n.id }, n.compromised ? 1 : 0);
+    },
+  });
+  // Sites (`qkdnet up --sites processes|netns`): one series per node; absent when KMEs run in-process.
+  const siteGauge = (name: string, help: string, pick: (s: SiteInfo) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['node'],
+      registers: [own],
+      collect() {
+        this.reset();
+        for (const n of live.state().nodes) {
+          const v = n.site ? pick(n.site) : null;
+          if (v !== null) this.set({ node: n.id }, v);
+        }
+      },
+    });
+  siteGauge('qkdnet_site_up', "1 while the node's site process is up and answering heartbeats.", (s) =>
+    s.state === 'up' ? 1 : 0,
+  );
+  siteGauge('qkdnet_site_restarts', "Restarts of the node's site process since start.", (s) => s.restarts);
+  new Gauge({
+    name: 'qkdnet_site_kme_pool_bytes',
+    help: "Key bytes a site's KME may hand out, per peer KME (from the last heartbeat).",
+    labelNames: ['node', 'peer'],
+    registers: [own],
+    collect() {
+      this.reset();
+      for (const n of live.state().nodes)
+        for (const [peer, bytes] of Object.entries(n.site?.poolBytes ?? {}))
+          this.set({ node: n.id, peer }, bytes);
     },
   });
   new Gauge({

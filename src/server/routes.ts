@@ -5,6 +5,7 @@
  * answer 202 with the new state of what they touched. Each control names its audit action in
  * `config.control`, so the audit trail (access-routes.ts) records it whatever the outcome.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { LiveNetwork } from './types.ts';
@@ -22,11 +23,13 @@ const SpeedBody = Type.Object(
 const HistoryQuery = Type.Object({ points: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) });
 
 /** Registers the `/api/*` routes (except `/api/events`, see sse.ts). */
-export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
+export function registerApi(plain: FastifyInstance, live: LiveNetwork): void {
+  // Handlers' request types come from the schemas (no casts): what the schema admits is what they see.
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/api/state', async () => live.state());
 
   app.get('/api/history', { schema: { querystring: HistoryQuery } }, async (request) => {
-    const { points } = request.query as { points?: number };
+    const { points } = request.query;
     const links: Record<string, unknown> = {};
     for (const l of live.state().links) links[l.id] = tail(live.history(l.id), points);
     return { links };
@@ -36,8 +39,8 @@ export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
     '/api/links/:id/history',
     { schema: { params: LinkParams, querystring: HistoryQuery } },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const { points } = request.query as { points?: number };
+      const { id } = request.params;
+      const { points } = request.query;
       return { linkId: id, samples: tail(live.history(id), points) };
     },
   );
@@ -48,7 +51,7 @@ export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
       `/api/${on}s/:id/${path}`,
       { config: { control: `${on}-${path}` }, schema: { params: LinkParams } },
       async (request, reply) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         act(id);
         const state = live.state();
         const found = (on === 'link' ? state.links : state.nodes).find((x) => x.id === id);
@@ -63,8 +66,8 @@ export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
     '/api/links/:id/attack',
     { config: { control: 'attack-inject' }, schema: { params: LinkParams, body: AttackBody } },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      live.injectAttack(id, (request.body as { kind: string }).kind);
+      const { id } = request.params;
+      live.injectAttack(id, request.body.kind);
       return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
     },
   );
@@ -72,7 +75,7 @@ export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
     '/api/links/:id/attack',
     { config: { control: 'attack-stop' }, schema: { params: LinkParams } },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const { id } = request.params;
       live.clearAttack(id);
       return reply.code(202).send({ link: live.state().links.find((l) => l.id === id) });
     },
@@ -85,7 +88,7 @@ export function registerApi(app: FastifyInstance, live: LiveNetwork): void {
     '/api/speed',
     { config: { control: 'speed' }, schema: { body: SpeedBody } },
     async (request, reply) => {
-      live.setSpeed((request.body as { speed: number }).speed);
+      live.setSpeed(request.body.speed);
       return reply.code(202).send({ speed: live.state().speed });
     },
   );

@@ -8,6 +8,9 @@
  */
 import { csprngBlockSource, supplyBoth, type KmeHandle } from '../kms/index.ts';
 
+/** What the feed needs of a KME (an in-process handle or a site process's proxy). */
+type SupplyEnd = Pick<KmeHandle, 'id' | 'supply'>;
+
 /** A link fed by the stand-in. */
 export interface StandInLink {
   readonly id: string;
@@ -18,7 +21,9 @@ export interface StandInLink {
 /** Options of the stand-in feed. */
 export interface StandInOptions {
   readonly links: readonly StandInLink[];
-  readonly kmes: ReadonlyMap<string, KmeHandle>;
+  readonly kmes: ReadonlyMap<string, SupplyEnd>;
+  /** False while an end of the link cannot take key (its site is down): nothing is supplied to either. */
+  readonly usable?: (linkId: string) => boolean;
   /** Bits the network has generated on a link since start. */
   readonly generatedBits: (linkId: string) => number;
   /** Cap per link and real second (default 65,536). */
@@ -43,7 +48,7 @@ export function startStandInFeed(o: StandInOptions): () => void {
       seen.set(l.id, now);
       const a = o.kmes.get(l.from);
       const b = o.kmes.get(l.to);
-      if (bits <= 0 || !a || !b) continue;
+      if (bits <= 0 || !a || !b || o.usable?.(l.id) === false) continue;
       supplyBoth(a, b, csprngBlockSource(l.id, bits)());
       total.set(l.id, total.get(l.id)! + bits);
       o.onSupplied?.(l.id, total.get(l.id)!);

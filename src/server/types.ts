@@ -6,9 +6,10 @@
  * keys are described by id, size, provenance and path only.
  */
 import type { Alert, Provenance, ProvenanceMix as CommonProvenanceMix } from '../common/index.ts';
+import type { LinkState as NetworkLinkState, NetworkEvent, RouteView } from '../network/index.ts';
 
-/** Operational state of a QKD link as the controller sees it. */
-export type LinkStateName = 'up' | 'down' | 'quarantined';
+/** Operational state of a QKD link as the controller sees it (the network's own type). */
+export type LinkStateName = NetworkLinkState;
 
 /**
  * What the map colours a link by: `ok` (up, no alert), `degraded` (up, pool below 5% of its
@@ -29,6 +30,21 @@ export interface NodeState {
   readonly compromised: boolean;
   /** Base URL of the node's ETSI GS QKD 014 KME (https, mutual TLS), null if none runs. */
   readonly kmeUrl: string | null;
+  /** The node's site process (`qkdnet up --sites processes|netns` only). */
+  readonly site?: SiteInfo;
+}
+
+/** A node's site process as the supervisor sees it. */
+export interface SiteInfo {
+  readonly state: 'starting' | 'up' | 'down';
+  /** OS process id while it runs. */
+  readonly pid: number | null;
+  /** Restarts since `qkdnet up` started. */
+  readonly restarts: number;
+  /** How the last process ended, if one did. */
+  readonly lastExit: string | null;
+  /** Key bytes its KME may hand out, per peer KME, from the last heartbeat. */
+  readonly poolBytes: Readonly<Record<string, number>>;
 }
 
 /** A QKD link with its latest measurements. */
@@ -59,11 +75,7 @@ export interface LinkState {
 }
 
 /** The route an application's keys currently take. */
-export interface RouteState {
-  readonly provenance: Provenance;
-  /** Node ids of each path; one path for direct or relayed keys, k for multipath, none for pqc. */
-  readonly paths: readonly (readonly string[])[];
-}
+export type RouteState = RouteView;
 
 /** Keys an application drew from its two KMEs over ETSI GS QKD 014 (metadata only). */
 export interface KmeSessionState {
@@ -132,21 +144,8 @@ export interface LinkSample {
 
 /** A change pushed to subscribers (SSE event name = `type`). */
 export type LiveEvent =
-  | { readonly type: 'alert'; readonly alert: Alert }
-  | {
-      readonly type: 'link-state';
-      readonly timeS: number;
-      readonly linkId: string;
-      readonly state: LinkStateName;
-    }
-  | { readonly type: 'node-compromised'; readonly timeS: number; readonly nodeId: string }
-  | { readonly type: 'node-restored'; readonly timeS: number; readonly nodeId: string }
-  | {
-      readonly type: 'reroute';
-      readonly timeS: number;
-      readonly appId: string;
-      readonly route: RouteState | null;
-    }
+  // The controller's own events, passed through as the network announces them.
+  | Extract<NetworkEvent, { type: 'alert' | 'link-state' | 'node-compromised' | 'node-restored' | 'reroute' }>
   | { readonly type: 'sample'; readonly linkId: string; readonly sample: LinkSample }
   | { readonly type: 'keys'; readonly delivery: KeyDelivery }
   | { readonly type: 'audit'; readonly record: AuditRecord };

@@ -19,7 +19,12 @@ import { Etsi014Client } from '../../src/kms/index.ts';
 import { loadScenario } from '../../src/network/index.ts';
 import type { DashboardState } from '../../src/server/index.ts';
 
-const ARTIFACTS = 'test-artifacts';
+/**
+ * `QKDNET_E2E_SITES=processes` runs the same suite against `--sites processes` (one OS process per node;
+ * dashboard-sites.slow.test.ts sets it).
+ */
+const SITES = process.env.QKDNET_E2E_SITES ?? '';
+const ARTIFACTS = SITES ? `test-artifacts/sites-${SITES}` : 'test-artifacts';
 const SCENARIO = 'scenarios/metro-demo.yaml';
 
 let proc: ChildProcess;
@@ -41,7 +46,19 @@ before(async () => {
   // `--`; in its own process group so SIGINT reaches npm and qkdnet together, as Ctrl-C in a terminal does.
   proc = spawn(
     'npm',
-    ['start', '--silent', '--', '--port', '0', '--data-dir', dataDir, '--speed', '20', '--json'],
+    [
+      'start',
+      '--silent',
+      '--',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--speed',
+      '20',
+      '--json',
+      ...(SITES ? ['--sites', SITES] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
@@ -222,7 +239,12 @@ test('Ctrl-C (SIGINT) stops the network cleanly and leaves consistent KME stores
   const { code, signal } = await exited;
   // npm re-raises the signal its child got; qkdnet itself closes everything and exits 0.
   assert.ok(code === 0 || signal === 'SIGINT', `npm start ended with ${code ?? signal}`);
-  const files = readdirSync(dataDir);
+  // Inline, the stores are in the data directory; with --sites, each in its site's own directory.
+  const files = SITES
+    ? readdirSync(join(dataDir, 'sites')).flatMap((node) =>
+        readdirSync(join(dataDir, 'sites', node)).map((f) => join('sites', node, f)),
+      )
+    : readdirSync(dataDir);
   const dbs = files.filter((f) => f.endsWith('.db'));
   assert.equal(dbs.length, loadScenario(SCENARIO).nodes.length);
   // A store closed cleanly has checkpointed and removed its write-ahead log.

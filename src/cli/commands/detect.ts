@@ -8,20 +8,13 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createRng } from '../../common/index.ts';
 import { findPreset, PRESETS } from '../../physics/index.ts';
-import {
-  ATTACK_DEFAULTS,
-  ATTACK_KINDS,
-  buildModel,
-  simulateBlock,
-  type AttackKind,
-} from '../../qkd/index.ts';
+import { ATTACK_DEFAULTS, ATTACK_KINDS, type AttackKind } from '../../qkd/index.ts';
 import {
   ATTACK_CLASSES,
   EVALUATE_DEFAULT_STRENGTH,
   evaluateDetection,
+  linkBlockSimulator,
   rocCurve,
-  sampleLinkTelemetryWith,
-  type BlockSimulator,
   type EvaluationResult,
 } from '../../detect/index.ts';
 import { escapeXml, renderLinePlot } from '../svg-plot.ts';
@@ -127,16 +120,12 @@ function runEvaluate(f: EvaluateFlags): void {
       f.strength === undefined
         ? EVALUATE_DEFAULT_STRENGTH[kind]
         : parseNumber(f.strength, '--strength', { min: spec.min, max: spec.max });
-    const base = { params: preset.params, distanceKm, linkId: 'alice-bob' };
-    const attack = { kind, param: strength };
-    const honest = buildModel({ ...base, blockId: 0, pulses: 1 });
-    const attacked = buildModel({ ...base, blockId: 0, pulses: 1, attack });
-    const simulate: BlockSimulator = ({ blockId, pulses, attacked: isAttacked }, rng) => {
-      const cfg = { ...base, blockId, pulses, ...(isAttacked ? { attack } : {}) };
-      return f.exact
-        ? simulateBlock(cfg, rng).telemetry
-        : sampleLinkTelemetryWith(isAttacked ? attacked : honest, cfg, rng);
-    };
+    const simulate = linkBlockSimulator({
+      params: preset.params,
+      distanceKm,
+      attack: { kind, param: strength },
+      exact: f.exact ?? false,
+    });
     const bar = new ProgressBar(`detect evaluate ${kind}`, 1); // fed the fraction done
     const { result, data } = evaluateDetection(simulate, {
       attack: kind,
@@ -245,6 +234,7 @@ function renderTable(rs: readonly EvaluationResult[]): string {
     'mean blocks',
     'false alarms/block',
     'keys after detect',
+    'insecure key bits',
     'attributed as',
     'attribution accuracy',
     'detectors fired',
@@ -258,6 +248,7 @@ function renderTable(rs: readonly EvaluationResult[]): string {
     r.mean_blocks_to_detect ?? '-',
     r.false_alarm_rate_per_block,
     r.keys_from_attacked_blocks,
+    `${r.insecure_key_bits} of ${r.attacked_key_bits}`,
     topClass(r.attributed_as),
     r.attribution_accuracy ?? '-',
     Object.entries(r.detectors)

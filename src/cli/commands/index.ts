@@ -12,6 +12,7 @@ import { register as up } from './up.ts';
 import { register as validate } from './validate.ts';
 import { register as netem } from './netem.ts';
 import { register as ppPeer } from './pp-peer.ts';
+import { register as site } from './site.ts';
 
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   keyrate,
@@ -26,4 +27,5 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   validate,
   netem,
   ppPeer,
+  site,
 ];

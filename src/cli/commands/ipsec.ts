@@ -28,7 +28,7 @@ import {
   type EstablishResult,
   detectAlertSink,
 } from '../../ipsec/index.ts';
-import { formatTable, parseFormat, parseNumber, ProgressBar, UsageError } from '../util.ts';
+import { formatTable, parseFormat, parseKmeUrls, parseNumber, ProgressBar, UsageError } from '../util.ts';
 
 const PREFIX = /^[a-z0-9-]{1,20}$/;
 
@@ -358,7 +358,10 @@ Examples:
     )
     .requiredOption('--role <r>', 'initiator or responder')
     .option('--vici <path>', "charon's VICI socket", '/var/run/charon.vici')
-    .requiredOption('--kme <url>', "this SAE's KME, e.g. https://kme-a.example:8443")
+    .requiredOption(
+      '--kme <url[,url…]>',
+      "this SAE's KME, e.g. https://kme-a.example:8443 (several, comma-separated: replicas of one KME, failed over)",
+    )
     .requiredOption('--cert <file>', "this SAE's client certificate (PEM)")
     .requiredOption('--key <file>', "this SAE's private key (PEM)")
     .requiredOption('--ca <file>', 'CA of the KME (PEM)')
@@ -417,7 +420,7 @@ Examples:
       }) => {
         if (o.role !== 'initiator' && o.role !== 'responder')
           throw new UsageError(`--role: "${o.role}" is not initiator or responder`);
-        if (!/^https:\/\//.test(o.kme)) throw new UsageError(`--kme: "${o.kme}" is not an https:// URL`);
+        const kmeUrls = parseKmeUrls(o.kme, '--kme');
         if (o.policy !== 'fail-closed' && o.policy !== 'pqc')
           throw new UsageError(`--policy: "${o.policy}" is not fail-closed or pqc`);
         const lifetimeS = parseNumber(o.lifetime, '--lifetime', { min: 1 });
@@ -430,7 +433,8 @@ Examples:
           role: o.role,
           viciPath: o.vici,
           kme: {
-            url: o.kme,
+            url: kmeUrls[0]!,
+            urls: kmeUrls.slice(1),
             cert: o.cert,
             key: o.key,
             ca: o.ca,

@@ -12,7 +12,7 @@ import type { KeyMode } from '../../postprocess/index.ts';
 import { join } from 'node:path';
 import type { KmeHandle } from '../../kms/index.ts';
 import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
-import { formatTable, parseNumber, UsageError } from '../util.ts';
+import { formatTable, parseKmeUrls, parseNumber, UsageError } from '../util.ts';
 import { registerStoreCommands } from './kme-store.ts';
 import { checkDataDir } from '../../kms/index.ts';
 import { dirname } from 'node:path';
@@ -47,7 +47,7 @@ interface ClientFlags {
 function clientOf(o: Partial<ClientFlags>): Etsi014Client {
   for (const f of ['kme', 'cert', 'key', 'ca'] as const)
     if (!o[f]) throw new UsageError(`--${f} is required (see qkdnet kme keys --help)`);
-  if (!/^https:\/\//.test(o.kme!)) throw new UsageError(`--kme: "${o.kme}" is not an https:// URL`);
+  const urls = parseKmeUrls(o.kme!, '--kme');
   if (!o.kmeId && !o.pinSpki)
     process.stderr.write('note: without --kme-id or --pin-spki any KME certificate of the CA is accepted\n');
   for (const p of o.pinSpki ?? [])
@@ -55,7 +55,7 @@ function clientOf(o: Partial<ClientFlags>): Etsi014Client {
       throw new UsageError(`--pin-spki: "${p}" is not a SHA-256 hash (base64 or hex)`);
   try {
     return Etsi014Client.fromFiles(
-      o.kme!,
+      urls,
       { cert: o.cert!, key: o.key!, ca: o.ca! },
       { ...(o.kmeId ? { kmeId: o.kmeId } : {}), ...(o.pinSpki ? { pinSpki: o.pinSpki } : {}) },
     );
@@ -85,7 +85,10 @@ function printKeys(keys: readonly DeliveredKey[], json: boolean): void {
 
 const withClient = (c: Command) =>
   c
-    .requiredOption('--kme <url>', 'KME base URL, e.g. https://127.0.0.1:8443')
+    .requiredOption(
+      '--kme <url[,url…]>',
+      'KME base URL, e.g. https://127.0.0.1:8443; replicas of one KME comma-separated (failed over in order)',
+    )
     .requiredOption('--cert <file>', "this SAE's certificate (PEM)")
     .requiredOption('--key <file>', "this SAE's private key (PEM)")
     .requiredOption('--ca <file>', 'CA certificate that issued the KME (PEM)')
@@ -119,8 +122,9 @@ export function register(program: Command): void {
       await checkPortFree(config.host ?? '127.0.0.1', config.port ?? 0, 'port');
       process.umask(0o077); // files this process (and SQLite) creates are private from the start
       const handle = await startKme(config, { strictPermissions: strict });
+      // performance.now() counts from the process's start: what a restart costs before the first answer.
       process.stderr.write(
-        `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop)\n`,
+        `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop; ready ${Math.round(performance.now())} ms after process start)\n`,
       );
       await untilSignal(() => handle.close());
     });

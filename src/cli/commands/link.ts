@@ -17,6 +17,7 @@ import {
   ATTACK_KINDS,
   buildModel,
   estimate,
+  insecureKeyBits,
   parseAttack,
   sift,
   type AttackSpec,
@@ -33,6 +34,7 @@ import {
   type DistilledProvenance,
   type DistillInput,
   type PipelineResult,
+  type PipelineStats,
   RECONCILE_ALGORITHM_NAMES,
   type ReconcileAlgorithmName,
 } from '../../postprocess/index.ts';
@@ -353,6 +355,7 @@ export async function addPostprocessTcp(run: LinkSimulateRun, o: Options, rttMs:
     efficiency: s?.efficiency ?? 0,
     auth_bits_used: s?.auth_bits_used ?? 0,
     keys_equal: keysEqual,
+    ...insecureFields(run, ok && s ? s : undefined),
   });
   if (!ok)
     run.json['postprocess_reason'] =
@@ -362,6 +365,31 @@ export async function addPostprocessTcp(run: LinkSimulateRun, o: Options, rttMs:
   run.json['rtt_ms'] = rttMs;
   run.json['wall_seconds'] =
     (Math.max(a.wall_end_ms, b.wall_end_ms) - Math.min(a.wall_start_ms, b.wall_start_ms)) / 1000;
+}
+
+/**
+ * `eve_information_bits` (the engine's `eve.informationBits`: `eve_known_bits` plus partial information)
+ * and `insecure_key_bits`: emitted key bits beyond the entropy privacy amplification left to the attacker
+ * (src/qkd insecure-key.ts), 0 when no key was emitted.
+ */
+function insecureFields(
+  run: LinkSimulateRun,
+  stats:
+    Pick<PipelineStats, 'sifted_bits' | 'leak_ec_bits' | 'pa_output_bits' | 'final_key_bits'> | undefined,
+): { eve_information_bits: number; insecure_key_bits: number } {
+  const eve = run.block.eve.informationBits;
+  return {
+    eve_information_bits: Math.round(eve * 10) / 10,
+    insecure_key_bits: stats
+      ? insecureKeyBits({
+          siftedBits: stats.sifted_bits,
+          leakEcBits: stats.leak_ec_bits,
+          paOutputBits: stats.pa_output_bits,
+          emittedBits: stats.final_key_bits,
+          eveInformationBits: eve,
+        })
+      : 0,
+  };
 }
 
 /** Splits `--channel` values: memory | tcp choose the post-processing channel, anything else is a file. */
@@ -407,7 +435,7 @@ export function addPostprocess(
     result.alice.key.fill(0);
     result.bob.key.fill(0);
   }
-  Object.assign(run.json, fields);
+  Object.assign(run.json, fields, insecureFields(run, result.ok ? result.stats : undefined));
   if (!result.ok) run.json['postprocess_reason'] = result.reason;
   run.json['postprocess_ms'] = Math.round((performance.now() - t0) * 10) / 10;
 }

@@ -17,7 +17,7 @@ import {
   reconcileEnd,
   runMemoryTimed,
   warmUp,
-  WARMUP_FRAMES,
+  warmUpFrames,
   type ReconcileEndReport,
   type ReconcileRunParams,
 } from '../pp-reconcile.ts';
@@ -68,7 +68,8 @@ symbols, plus every revealed or confirmation bit) / (n·h(e)), with e the frame'
 frame_error_rate counts frames still wrong after error correction; frames_discarded counts frames that
 produced nothing (verification failed, decoder failure, authentication failed).
 throughput_mbps is frame bits of verified frames per second of wall time, from the first message to the
-last at both ends, after ${WARMUP_FRAMES} untimed warm-up frames in each process (JIT); every frame uses a
+last at both ends, after untimed warm-up frames in each process (JIT: ${warmUpFrames('cascade-improved')} for Cascade,
+${warmUpFrames('ldpc')} for LDPC); every frame uses a
 fresh public shuffle seed, and each end derives its own shuffles. On the tcp channel the one-way delay
 (rtt/2) is added by a user-space proxy (qkdnet netem) on 127.0.0.1. cpu_seconds_* are each process's CPU
 time (tcp) or this process's CPU time split by the time each end spent in its handlers (memory).
@@ -126,7 +127,7 @@ export function summarize(
     cpu_seconds_bob: bob.cpu_seconds,
     bytes_exchanged: bytes,
     frames_discarded: Math.max(alice.frames_discarded, bob.frames_discarded),
-    warmup_frames: WARMUP_FRAMES,
+    warmup_frames: warmUpFrames(p.algorithm),
   };
 }
 

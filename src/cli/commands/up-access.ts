@@ -32,6 +32,7 @@ export interface AccessFlags {
   metricsTokenFile?: string;
   clientCerts?: boolean;
   clientCa?: string;
+  clientCrl?: string;
   allowedHost?: string[];
   allowedOrigin?: string[];
   trustProxy?: string[];
@@ -55,6 +56,10 @@ export function accessOptions(cmd: Command): Command {
       'accept client certificates from `qkdnet pki issue --kind operator|viewer|metrics`',
     )
     .option('--client-ca <file>', 'CA that client certificates must chain to (default <data-dir>/pki/ca.pem)')
+    .option(
+      '--client-crl <file>',
+      'CRL client certificates are checked against (default <data-dir>/pki/crl.pem with the default CA); once it lapses, certificate logins are refused',
+    )
     .option(
       '--allowed-host <host...>',
       "extra Host names to answer to (a reverse proxy's), name or name:port",
@@ -99,6 +104,8 @@ export function planAccess(host: string, f: AccessFlags): AccessPlan {
   if (f.tlsCert) readable(f.tlsCert, '--tls-cert');
   if (f.tlsKey) readable(f.tlsKey, '--tls-key');
   if (f.clientCa) readable(f.clientCa, '--client-ca');
+  if (f.clientCrl) readable(f.clientCrl, '--client-crl');
+  if (f.clientCrl && !f.clientCerts) throw new UsageError('--client-crl needs --client-certs');
   if (f.siemCa) readable(f.siemCa, '--siem-ca');
   const tokens: TokenEntry[] = [];
   const fromFile = (file: string | undefined, role: AccessRole, flag: string) => {
@@ -138,13 +145,19 @@ export function planAccess(host: string, f: AccessFlags): AccessPlan {
 }
 
 /** The server's access configuration for `host`. */
-export function accessConfig(host: string, plan: AccessPlan): AccessConfig {
+export function accessConfig(
+  host: string,
+  plan: AccessPlan,
+  /** Revocation check of client certificates (src/kms/crl.ts `revocationCheck`). */
+  revoked?: (serial: string) => boolean,
+): AccessConfig {
   return {
     hosts: hostsFor(host, plan.flags.allowedHost ?? []),
     origins: (plan.flags.allowedOrigin ?? []).map(parseOrigin),
     secure: plan.tls,
     tokens: plan.tokens,
     clientCertificates: plan.flags.clientCerts === true,
+    ...(revoked ? { revoked } : {}),
     requireAuth: plan.requireAuth,
   };
 }

@@ -75,3 +75,32 @@ test('qkdnet up off loopback without a way to authenticate: one line, exit 2, no
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('qkdnet up --sites: an unknown mode, netns without root or sites without KMEs is one line, exit 2, nothing created', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-up-'));
+  const getuid = process.getuid;
+  try {
+    const data = join(dir, 'data');
+    const base = ['up', '--port', '0', '--data-dir', data];
+    for (const [argv, pattern] of [
+      [['--sites', 'vm'], /^qkdnet: --sites: "vm" is not one of inline, processes, netns\n$/],
+      [['--sites', 'processes', '--no-kme'], /^qkdnet: --sites processes runs the nodes' KMEs/],
+    ] as const) {
+      const r = await run([...base, ...argv]);
+      assert.equal(r.code, 2, argv.join(' '));
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+    }
+    process.getuid = () => 1000; // as an ordinary user
+    const r = await run([...base, '--sites', 'netns']);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      'qkdnet: --sites netns needs root (it creates network namespaces); use --sites processes\n',
+    );
+    assert.equal(existsSync(data), false, 'no data directory is created');
+  } finally {
+    process.getuid = getuid!;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

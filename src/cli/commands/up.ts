@@ -8,7 +8,17 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseScenario } from '../../network/index.ts';
-import { AuditLog, buildServer, dashboardTls, feedSiem, startLiveNetwork } from '../../server/index.ts';
+import { revocationCheck } from '../../kms/index.ts';
+import {
+  AuditLog,
+  buildServer,
+  dashboardCrl,
+  dashboardTls,
+  feedSiem,
+  SITES_MODES,
+  startLiveNetwork,
+  type SitesMode,
+} from '../../server/index.ts';
 import { checkPortFree, checkWritableDir, readInputFile } from '../preflight.ts';
 import { parseNumber, UsageError } from '../util.ts';
 import {
@@ -58,6 +68,7 @@ interface UpOptions extends AccessFlags {
   deterministicKeys?: boolean;
   json?: boolean;
   strictPermissions?: boolean;
+  sites: string;
 }
 
 export function register(program: Command): void {
@@ -75,6 +86,11 @@ export function register(program: Command): void {
       'KME key bytes reproducible from --seed (provenance simulated-deterministic, node SAEs become test SAEs); tests only',
     )
     .option('--no-kme', 'run without the per-node KMEs')
+    .option(
+      '--sites <mode>',
+      'inline (every KME in this process) | processes (one OS process per node) | netns (root: one network namespace per node)',
+      'inline',
+    )
     .option('--json', 'print the start-up line as JSON')
     .option(
       '--strict-permissions',
@@ -85,6 +101,7 @@ export function register(program: Command): void {
     .action(async (scenario: string, o: UpOptions) => {
       const port = parseNumber(o.port, '--port', { min: 0, max: 65535, integer: true });
       const speed = parseNumber(o.speed, '--speed', { min: 0.001, max: 10000 });
+      const sites = parseSites(o.sites, o.kme);
       // Everything that can be wrong with the input is checked before the PKI and stores are created.
       parseScenario(readInputFile(scenario, 'scenario'), scenario);
       const access = planAccess(o.host, o);
@@ -100,11 +117,23 @@ export function register(program: Command): void {
         speed,
         seed: o.seed,
         kme: o.kme,
+        ...(sites ? { sites } : {}),
         keys: o.deterministicKeys ? 'deterministic' : 'secret',
         json: o.json === true,
         strictPermissions: o.strictPermissions === true,
       });
     });
+}
+
+/** Checks `--sites` (before any state): a mode, root for netns, KMEs on. */
+function parseSites(value: string, kme: boolean): SitesMode | undefined {
+  if (!(SITES_MODES as readonly string[]).includes(value))
+    throw new UsageError(`--sites: "${value}" is not one of ${SITES_MODES.join(', ')}`);
+  if (value === 'inline') return undefined;
+  if (!kme) throw new UsageError(`--sites ${value} runs the nodes' KMEs; it cannot go with --no-kme`);
+  if (value === 'netns' && process.getuid?.() !== 0)
+    throw new UsageError('--sites netns needs root (it creates network namespaces); use --sites processes');
+  return value as SitesMode;
 }
 
 async function runUp(o: {
@@ -116,6 +145,7 @@ async function runUp(o: {
   speed: number;
   seed: string;
   kme: boolean;
+  sites?: SitesMode;
   keys: 'secret' | 'deterministic';
   json: boolean;
   strictPermissions: boolean;
@@ -129,6 +159,7 @@ async function runUp(o: {
     keys: o.keys,
     kmes: o.kme,
     strictPermissions: o.strictPermissions,
+    ...(o.sites ? { sites: o.sites } : {}),
   });
   const plan = o.access;
   const audit = new AuditLog();
@@ -136,6 +167,7 @@ async function runUp(o: {
     process.stderr.write(`qkdnet: ${line}\n`),
   );
   let app: ReturnType<typeof buildServer> | undefined;
+  let crl: Awaited<ReturnType<typeof dashboardCrl>>;
   try {
     const https = plan.tls
       ? await dashboardTls({
@@ -148,15 +180,25 @@ async function runUp(o: {
           clientCa: clientCaOf(plan, o.dataDir),
         })
       : undefined;
+    // Client certificates are checked against the CA's CRL; a lapsed CRL refuses certificate logins.
+    crl = plan.flags.clientCerts
+      ? await dashboardCrl({
+          pkiDir: join(o.dataDir, 'pki'),
+          ...(plan.flags.clientCa ? { clientCa: plan.flags.clientCa } : {}),
+          ...(plan.flags.clientCrl ? { crlFile: plan.flags.clientCrl } : {}),
+          log: (line) => process.stderr.write(`qkdnet: ${line}\n`),
+        })
+      : undefined;
     app = buildServer(net.live, {
       registries: net.registries,
-      access: accessConfig(o.host, plan),
+      access: accessConfig(o.host, plan, crl ? revocationCheck(crl) : undefined),
       audit,
       ...(https ? { https } : {}),
       ...(plan.flags.trustProxy ? { trustProxy: plan.flags.trustProxy } : {}),
     });
     await app.listen({ host: o.host, port: o.port });
   } catch (e) {
+    crl?.stop();
     await app?.close();
     await siem.close();
     await net.live.close();
@@ -171,21 +213,31 @@ async function runUp(o: {
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   const url = `${plan.tls ? 'https' : 'http'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}/`;
   const state = net.live.state();
-  const kmes = state.nodes.filter((n) => n.kmeUrl).map((n) => ({ node: n.id, url: n.kmeUrl }));
+  const kmes = state.nodes
+    .filter((n) => n.kmeUrl)
+    .map((n) => ({ node: n.id, url: n.kmeUrl, ...(n.site ? { pid: n.site.pid } : {}) }));
+  const sitesLine = net.sites ? { sites: { mode: net.sites.mode, describe: net.sites.describe } } : {};
   const auth = [
     ...(plan.tokens.some((t) => t.role !== 'metrics') ? ['token'] : []),
     ...(plan.flags.clientCerts ? ['certificate'] : []),
   ];
   if (o.json) {
     process.stdout.write(
-      `${JSON.stringify({ dashboard: url, scenario: state.scenario.name, speed: o.speed, data_dir: o.dataDir, kmes, tls: plan.tls, auth: plan.requireAuth ? auth : ['loopback'], ...(plan.generated ? { tokens: plan.generated } : {}), startup_ms: Math.round(performance.now() - started) })}\n`,
+      `${JSON.stringify({ dashboard: url, scenario: state.scenario.name, speed: o.speed, data_dir: o.dataDir, kmes, ...sitesLine, tls: plan.tls, auth: plan.requireAuth ? auth : ['loopback'], ...(plan.generated ? { tokens: plan.generated } : {}), startup_ms: Math.round(performance.now() - started) })}\n`,
     );
   } else {
     process.stdout.write(`qkdnet: ${state.scenario.title}\n`);
     process.stdout.write(
       `  ${state.nodes.length} nodes, ${state.links.length} links, ${state.apps.length} applications, speed ${o.speed}×\n`,
     );
-    for (const k of kmes) process.stdout.write(`  KME ${k.node.padEnd(14)} ${k.url}\n`);
+    for (const k of kmes)
+      process.stdout.write(
+        `  KME ${k.node.padEnd(14)} ${k.url}${'pid' in k ? `  (site process ${k.pid})` : ''}\n`,
+      );
+    if (net.sites)
+      process.stdout.write(
+        `  sites: ${net.sites.describe}; a site that dies is restarted automatically (1 s backoff, doubling to 30 s)\n`,
+      );
     if (kmes.length) process.stdout.write(`  PKI and stores in ${o.dataDir}\n`);
     process.stdout.write(`\nDashboard: ${url}\n`);
     if (plan.requireAuth)
@@ -209,6 +261,7 @@ async function runUp(o: {
       if (!o.json)
         process.stdout.write(`\n${signal}: stopping the dashboard, the network and ${kmes.length} KMEs…\n`);
       void (async () => {
+        crl?.stop();
         await server.close();
         await siem.close();
         await net.live.close();

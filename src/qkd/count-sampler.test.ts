@@ -2,8 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../common/index.ts';
 import { PRESETS } from '../physics/index.ts';
-import { ATTACK_DEFAULTS, ATTACK_KINDS, buildModel, simulateBlock, type AttackSpec } from '../qkd/index.ts';
-import { countLevelExact, sampleLinkTelemetry, sampleLinkTelemetryWith } from './link-telemetry.ts';
+import { ATTACK_KINDS, type AttackSpec } from './types.ts';
+import { ATTACK_DEFAULTS } from './attacks.ts';
+import { buildModel } from './model.ts';
+import { simulateBlock } from './engine.ts';
+import { countLevelExact, sampleBlockCounts } from './count-sampler.ts';
 
 const params = PRESETS.gys!.params;
 const pulses = 4_000_000;
@@ -24,9 +27,11 @@ for (const kind of [undefined, ...ATTACK_KINDS]) {
     });
     assert.equal(countLevelExact(cfg(0)), true);
     const n = 12;
-    const a = Array.from({ length: n }, (_, i) => simulateBlock(cfg(i), createRng(`e${i}`)).telemetry);
+    const blocks = Array.from({ length: n }, (_, i) => simulateBlock(cfg(i), createRng(`e${i}`)));
+    const a = blocks.map((x) => x.telemetry);
     const model = buildModel(cfg(0));
-    const b = Array.from({ length: n }, (_, i) => sampleLinkTelemetryWith(model, cfg(i), createRng(`c${i}`)));
+    const counted = Array.from({ length: n }, (_, i) => sampleBlockCounts(cfg(i), createRng(`c${i}`), model));
+    const b = counted.map((x) => x.telemetry);
     const stats: [string, (t: (typeof a)[number]) => number][] = [
       ['detections', (t) => t.detections!],
       ['doubleClicks', (t) => t.doubleClicks!],
@@ -39,22 +44,37 @@ for (const kind of [undefined, ...ATTACK_KINDS]) {
       // only a handful of dark counts.
       ['Z-basis detection rate', (t) => t.detectionRateByBobBasis!.Z],
     ];
-    for (const [name, f] of stats) {
-      const ma = a.reduce((s, t) => s + f(t), 0) / n;
-      const mb = b.reduce((s, t) => s + f(t), 0) / n;
-      const va = a.reduce((s, t) => s + (f(t) - ma) ** 2, 0) / (n - 1);
-      const vb = b.reduce((s, t) => s + (f(t) - mb) ** 2, 0) / (n - 1);
+    const same = (name: string, xa: readonly number[], xb: readonly number[]) => {
+      const ma = xa.reduce((s, v) => s + v, 0) / n;
+      const mb = xb.reduce((s, v) => s + v, 0) / n;
+      const va = xa.reduce((s, v) => s + (v - ma) ** 2, 0) / (n - 1);
+      const vb = xb.reduce((s, v) => s + (v - mb) ** 2, 0) / (n - 1);
       const se = Math.sqrt((Math.max(va, ma) + Math.max(vb, mb)) / n);
       assert.ok(Math.abs(ma - mb) <= 5 * se + 1e-9, `${name}: engine ${ma} vs count-level ${mb} (se ${se})`);
-    }
+    };
+    for (const [name, f] of stats) same(name, a.map(f), b.map(f));
+    // Eve's counts as buildEve counts them (the figures insecure_key_bits starts from).
+    same(
+      'eve known bits',
+      blocks.map((x) => x.eve.knownKeyBits),
+      counted.map((x) => x.eveKnownBits),
+    );
+    same(
+      'eve information bits',
+      blocks.map((x) => x.eve.informationBits),
+      counted.map((x) => x.eveInformationBits),
+    );
     assert.equal(b[0]!.monitorPowerW, a[0]!.monitorPowerW);
   });
 }
 
 test('count-level telemetry is deterministic per seed and block id; links with dead time use the engine', () => {
   const cfg = { linkId: 'l', blockId: 3, pulses, params, distanceKm: 25 };
-  assert.deepEqual(sampleLinkTelemetry(cfg, createRng(1)), sampleLinkTelemetry(cfg, createRng(1)));
+  assert.deepEqual(sampleBlockCounts(cfg, createRng(1)), sampleBlockCounts(cfg, createRng(1)));
   const dead = { ...cfg, params: { ...params, deadTimeNs: 1000 } };
   assert.equal(countLevelExact(dead), false);
-  assert.deepEqual(sampleLinkTelemetry(dead, createRng(2)), simulateBlock(dead, createRng(2)).telemetry);
+  const viaEngine = simulateBlock(dead, createRng(2));
+  const counted = sampleBlockCounts(dead, createRng(2));
+  assert.deepEqual(counted.telemetry, viaEngine.telemetry);
+  assert.equal(counted.eveKnownBits, viaEngine.eve.knownKeyBits);
 });

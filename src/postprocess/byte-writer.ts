@@ -1,0 +1,112 @@
+/**
+ * A growable byte buffer for the canonical message encoding (message-encoding.ts): little-endian words and
+ * doubles, length-prefixed byte runs, bit-packed integer lists, and a zero-padded word view for hashing.
+ * One writer is reused across messages, so encoding allocates nothing per message.
+ */
+
+/** Scratch for writing doubles (little-endian on every platform Node 20 supports). */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+
+/** An append-only byte buffer, reset between messages. */
+export class ByteWriter {
+  #buf = new Uint8Array(4096);
+  #len = 0;
+
+  /** Starts a new message, keeping the buffer. */
+  reset(): void {
+    this.#len = 0;
+  }
+
+  #ensure(extra: number): void {
+    if (this.#len + extra <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#len + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+  }
+
+  byte(b: number): void {
+    this.#ensure(1);
+    this.#buf[this.#len++] = b;
+  }
+
+  u32(x: number): void {
+    this.#ensure(4);
+    const b = this.#buf;
+    const at = this.#len;
+    b[at] = x & 0xff;
+    b[at + 1] = (x >>> 8) & 0xff;
+    b[at + 2] = (x >>> 16) & 0xff;
+    b[at + 3] = (x >>> 24) & 0xff;
+    this.#len = at + 4;
+  }
+
+  f64(x: number): void {
+    this.#ensure(8);
+    F64[0] = x;
+    const buf = this.#buf;
+    const at = this.#len;
+    for (let k = 0; k < 8; k++) buf[at + k] = F64_BYTES[k]!;
+    this.#len = at + 8;
+  }
+
+  /**
+   * `count` unsigned integers of at most `width` ≤ 24 bits each (values[i] for i < count, or, with `minus`,
+   * values[i] − minus[i]), little-endian bit order, padded to a whole byte.
+   */
+  packed(values: ArrayLike<number>, count: number, width: number, minus?: ArrayLike<number>): void {
+    this.#ensure(((count * width + 7) >>> 3) + 1);
+    const buf = this.#buf;
+    let at = this.#len;
+    let acc = 0;
+    let bits = 0;
+    for (let i = 0; i < count; i++) {
+      acc |= (minus ? values[i]! - minus[i]! : values[i]!) << bits;
+      bits += width;
+      while (bits >= 8) {
+        buf[at++] = acc & 0xff;
+        acc >>>= 8;
+        bits -= 8;
+      }
+    }
+    if (bits > 0) buf[at++] = acc & 0xff;
+    this.#len = at;
+  }
+
+  /** Raw bytes without a length prefix. */
+  raw(b: Uint8Array): void {
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+  }
+
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    this.u32(n);
+    this.#ensure(n);
+    const buf = this.#buf;
+    const at = this.#len;
+    // TypedArray#set has a fixed cost that dominates for field names and small arrays.
+    if (n <= 32) for (let k = 0; k < n; k++) buf[at + k] = b[k]!;
+    else buf.set(b, at);
+    this.#len = at + n;
+  }
+
+  result(): Uint8Array {
+    return this.#buf.slice(0, this.#len);
+  }
+
+  /**
+   * The bytes written so far as little-endian words, zero-padded to whole 16-byte blocks: a view into
+   * the writer's buffer (no copy), valid until the next write.
+   */
+  paddedWords(): { words: Uint32Array; bytes: number } {
+    const len = this.#len;
+    const padded = ((len + 15) >>> 4) << 4;
+    this.#ensure(padded - len);
+    this.#buf.fill(0, len, padded);
+    return { words: new Uint32Array(this.#buf.buffer, 0, padded >>> 2), bytes: len };
+  }
+}

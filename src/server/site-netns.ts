@@ -1,0 +1,242 @@
+// @edge: creates network namespaces, veth pairs and `qkdnet netem` processes for `qkdnet up --sites netns` (root).
+/**
+ * The network of `qkdnet up --sites netns`: one Linux network namespace per site, named
+ * `qs<run>-<i>` (a random run id, so concurrent runs never collide), with
+ *
+ * - a management veth pair per site, host end `qs<run>h<i>` / site end `mgmt`, on a /30 of a 10.x.y.0/24
+ *   that no host interface uses: the supervisor (dashboard sessions, health) reaches the KME there;
+ * - a veth pair per pair of peering sites, on a /30 of 10.98.0.0/16 that exists only inside the two
+ *   namespaces (no host interface or route is touched);
+ * - for every QKD link and each direction, a `qkdnet netem` process in the sending site's namespace,
+ *   listening on its loopback and forwarding to the peer KME over their veth with a one-way delay of
+ *   4.9 µs per km of fibre: light in silica fibre travels at c / n_g with group index n_g ≈ 1.468 at
+ *   1550 nm (ITU-T G.652 fibre data sheets give 1.467–1.468), i.e. 1 / (299 792.458 km/s / 1.468) ≈
+ *   4.90 µs/km. KME pairs that peer without a link (the two ends of a relayed application) talk over
+ *   their veth directly: that is the classical network, not fibre of a QKD link.
+ *
+ * A state file per run in `/run/qkdnet-sites/` names the supervisor's PID and what it created; at start,
+ * runs whose supervisor is gone are cleaned up (namespaces and host veths deleted). `destroy()` stops the
+ * proxies and deletes everything of this run; it is idempotent.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { QkdnetError } from '../common/index.ts';
+
+const run = promisify(execFile);
+const BIN = fileURLToPath(new URL('../../bin/qkdnet.js', import.meta.url));
+const STATE_DIR = '/run/qkdnet-sites';
+
+/** One-way delay of light in standard single-mode fibre, µs per km (group index 1.468 at 1550 nm). */
+export const FIBRE_US_PER_KM = 4.9;
+
+/** A QKD link between two sites. */
+export interface SiteLink {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly lengthKm: number;
+}
+
+/** The created network. */
+export interface SiteNetwork {
+  /** The site's management address (where the supervisor reaches its KME). */
+  address(node: string): string;
+  /** The command prefix that runs a program inside the site's namespace. */
+  prefix(node: string): readonly string[];
+  /** Starts the links' delaying proxies; returns the URL each site uses to reach each peer. */
+  peerUrls(ports: readonly { node: string; port: number }[]): Promise<(from: string, to: string) => string>;
+  readonly describe: string;
+  destroy(): Promise<void>;
+}
+
+async function ip(argv: readonly string[]): Promise<string> {
+  try {
+    return (await run('ip', [...argv], { timeout: 10_000 })).stdout;
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new QkdnetError(
+      'SITE_FAILED',
+      `ip ${argv.join(' ')} failed: ${(err.stderr ?? err.message).trim()}`,
+    );
+  }
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Deletes the namespaces and host veths of runs whose supervisor died; returns how many runs. */
+export async function cleanStaleSites(): Promise<number> {
+  let n = 0;
+  let files: string[] = [];
+  try {
+    files = readdirSync(STATE_DIR).filter((f) => f.endsWith('.json'));
+  } catch {
+    return 0;
+  }
+  for (const f of files) {
+    const st = JSON.parse(readFileSync(join(STATE_DIR, f), 'utf8')) as {
+      pid: number;
+      netns: string[];
+      host: string[];
+    };
+    if (alive(st.pid)) continue;
+    for (const h of st.host) await ip(['link', 'delete', h]).catch(() => undefined);
+    for (const ns of st.netns) await ip(['netns', 'delete', ns]).catch(() => undefined);
+    rmSync(join(STATE_DIR, f), { force: true });
+    n++;
+  }
+  return n;
+}
+
+/** A 10.x.y.0/24 that no host interface address falls in. */
+async function freeSubnet(): Promise<string> {
+  const used = (await ip(['-o', '-4', 'addr', 'show'])).split('\n').map((l) => l.split(/\s+/)[3] ?? '');
+  for (let tries = 0; tries < 100; tries++) {
+    const b = randomBytes(2);
+    const net = `10.${200 + (b[0]! % 50)}.${b[1]}`;
+    if (!used.some((a) => a.startsWith(`${net}.`))) return net;
+  }
+  throw new QkdnetError('SITE_FAILED', 'No free 10.x.y.0/24 for the sites’ management network');
+}
+
+/** Creates one namespace per node and a veth per peering pair; on failure removes what it made. */
+export async function createSiteNetwork(
+  nodes: readonly string[],
+  links: readonly SiteLink[],
+  pairs: readonly (readonly [string, string])[] = [],
+): Promise<SiteNetwork> {
+  if (process.getuid?.() !== 0)
+    throw new QkdnetError('SITE_FAILED', '--sites netns needs root (network namespaces)');
+  if (nodes.length > 60) throw new RangeError('--sites netns supports up to 60 sites');
+  await cleanStaleSites();
+  const runId = randomBytes(3).toString('hex');
+  const ns = new Map(nodes.map((n, i) => [n, `qs${runId}-${i}`]));
+  const hostIf = nodes.map((_, i) => `qs${runId}h${i}`);
+  const state = { pid: process.pid, netns: [...ns.values()], host: hostIf };
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+  const stateFile = join(STATE_DIR, `${runId}.json`);
+  writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
+  const proxies: ChildProcess[] = [];
+  let destroyed = false;
+  const destroy = async () => {
+    if (destroyed) return;
+    destroyed = true;
+    await Promise.all(
+      proxies.map(
+        (p) =>
+          new Promise<void>((r) => {
+            if (p.exitCode !== null || p.signalCode !== null) return r();
+            p.once('exit', () => r());
+            p.kill('SIGTERM');
+          }),
+      ),
+    );
+    for (const h of hostIf) await ip(['link', 'delete', h]).catch(() => undefined);
+    for (const n of ns.values()) await ip(['netns', 'delete', n]).catch(() => undefined);
+    rmSync(stateFile, { force: true });
+  };
+  const inNs = (node: string, argv: readonly string[]) => ip(['-n', ns.get(node)!, ...argv]);
+  try {
+    const subnet = await freeSubnet();
+    const mgmt = new Map(
+      nodes.map((n, i) => [n, { host: `${subnet}.${4 * i + 1}`, site: `${subnet}.${4 * i + 2}` }]),
+    );
+    for (const [i, n] of nodes.entries()) {
+      await ip(['netns', 'add', ns.get(n)!]);
+      await inNs(n, ['link', 'set', 'lo', 'up']);
+      await ip(['link', 'add', hostIf[i]!, 'type', 'veth', 'peer', 'name', 'mgmt', 'netns', ns.get(n)!]);
+      await ip(['addr', 'add', `${mgmt.get(n)!.host}/30`, 'dev', hostIf[i]!]);
+      await ip(['link', 'set', hostIf[i]!, 'up']);
+      await inNs(n, ['addr', 'add', `${mgmt.get(n)!.site}/30`, 'dev', 'mgmt']);
+      await inNs(n, ['link', 'set', 'mgmt', 'up']);
+    }
+    // One veth per peering pair (links and relayed-application ends), addresses only inside namespaces.
+    const key = (x: string, y: string) => (x < y ? `${x}\n${y}` : `${y}\n${x}`);
+    const pairSet = new Map<string, readonly [string, string]>();
+    for (const l of links) pairSet.set(key(l.from, l.to), [l.from, l.to]);
+    for (const [x, y] of pairs) pairSet.set(key(x, y), [x, y]);
+    const peerAddr = new Map<string, string>(); // "from\nto" → address of `to` on their veth
+    let k = 0;
+    for (const [x, y] of pairSet.values()) {
+      const addr = (o: number) => `10.98.${Math.floor(k / 64)}.${(k % 64) * 4 + o}`;
+      const ifx = `p${k}`;
+      await inNs(x, ['link', 'add', ifx, 'type', 'veth', 'peer', 'name', ifx, 'netns', ns.get(y)!]);
+      await inNs(x, ['addr', 'add', `${addr(1)}/30`, 'dev', ifx]);
+      await inNs(y, ['addr', 'add', `${addr(2)}/30`, 'dev', ifx]);
+      await inNs(x, ['link', 'set', ifx, 'up']);
+      await inNs(y, ['link', 'set', ifx, 'up']);
+      peerAddr.set(`${x}\n${y}`, addr(2));
+      peerAddr.set(`${y}\n${x}`, addr(1));
+      k++;
+    }
+    const prefix = (node: string) => ['ip', 'netns', 'exec', ns.get(node)!];
+    return {
+      address: (node) => mgmt.get(node)!.site,
+      prefix,
+      describe: `${nodes.length} sites in network namespaces qs${runId}-*, ${links.length} links through qkdnet netem (${FIBRE_US_PER_KM} µs/km one way)`,
+      async peerUrls(ports) {
+        const portOf = new Map(ports.map((p) => [p.node, p.port]));
+        const via = new Map<string, string>();
+        const starts: Promise<void>[] = [];
+        for (const l of links)
+          for (const [from, to] of [
+            [l.from, l.to],
+            [l.to, l.from],
+          ] as const) {
+            const delayMs = (l.lengthKm * FIBRE_US_PER_KM) / 1000;
+            const argv = [
+              ...prefix(from),
+              process.execPath,
+              BIN,
+              'netem',
+              '--listen',
+              '127.0.0.1:0',
+              '--connect',
+              `${peerAddr.get(`${from}\n${to}`)}:${portOf.get(to)}`,
+              '--delay-ms',
+              String(delayMs),
+            ];
+            starts.push(
+              startProxy(argv, proxies).then(
+                (port) => void via.set(`${from}\n${to}`, `https://127.0.0.1:${port}`),
+              ),
+            );
+          }
+        await Promise.all(starts);
+        return (from, to) =>
+          via.get(`${from}\n${to}`) ?? `https://${peerAddr.get(`${from}\n${to}`)}:${portOf.get(to)}`;
+      },
+      destroy,
+    };
+  } catch (e) {
+    await destroy();
+    throw e;
+  }
+}
+
+/** Spawns one `qkdnet netem`; resolves with the port it printed. */
+function startProxy(argv: readonly string[], into: ChildProcess[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+    into.push(p);
+    let out = '';
+    p.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out += s;
+      const line = out.split('\n')[0]!;
+      if (out.includes('\n')) resolve((JSON.parse(line) as { listening: number }).listening);
+    });
+    p.once('exit', (code) =>
+      reject(new QkdnetError('SITE_FAILED', `qkdnet netem exited ${code} before listening`)),
+    );
+  });
+}
