@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- ipsec [runs]` (root): IKEv2 SA establishment time on real strongSwan 5.9.8 in two
+ * `npm run bench -- ipsec [runs] [netns-prefix]` (root): IKEv2 SA establishment time on real strongSwan 5.9.8 in two
  * network namespaces, by authentication mode — the same loop as `qkdnet ipsec bench` (src/ipsec/bench.ts):
  * VICI `initiate` until IKE and CHILD SA are up; QKD modes with and without the ETSI GS QKD 014 fetch in
  * the timed window. Baselines (`psk`, `cert-ecdsa`) are measured side by side in the same run, rounds
@@ -16,7 +16,13 @@ import { benchTable } from '../src/cli/commands/ipsec.ts';
 const runs = Number(process.argv[2] ?? 30);
 if (!Number.isInteger(runs) || runs < 1)
   throw new RangeError(`runs must be a positive integer, got ${process.argv[2]}`);
-const report = await runIpsecBench({ runs, log: agentLogger('bench', 'error') });
+// An optional second argument names the namespaces (default qkbench), so runs side by side do not collide.
+const prefix = process.argv[3];
+const report = await runIpsecBench({
+  runs,
+  log: agentLogger('bench', 'error'),
+  ...(prefix ? { prefix } : {}),
+});
 
 const find = (mode: string, fetch: boolean) =>
   report.modes.find((m) => m.mode === mode && m.fetch_in_window === fetch);

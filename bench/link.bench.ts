@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- link [reps]`: the link engine (src/qkd simulateBlock) on the GYS preset.
  *
- * 1. Target (issue 3): 10¹⁰ pulses at 50 km in ≤ 1 s on one core — wall and CPU time of `simulateBlock`,
+ * 1. Target: 10¹⁰ pulses at 50 km in ≤ 1 s on one core — wall and CPU time of `simulateBlock`,
  *    best and median of `reps` runs; pulses/s and detections/s; sifting + estimation timed apart.
  * 2. Cost follows detections: 10¹⁰ pulses at 50…200 km; ns per detection stays flat while ns per pulse
  *    falls with the detections.

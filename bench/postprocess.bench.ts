@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- postprocess [--quick]`: post-processing speed and efficiency (issue 4).
+ * `npm run bench -- postprocess [--quick]`: post-processing speed and efficiency.
  *
  * - Cascade (original and improved) at QBER 1, 2, 3, 5, 8% on 10⁴- and 10⁵-bit frames (2¹⁷ in the
  *   pipeline): efficiency f = leak/(n·h(e)), frame error rate and throughput (key bits per second of

@@ -5,7 +5,7 @@
  * every pair is connected. Demand: n/10 applications between random pairs, 1 kbit/s each with 256-bit keys
  * (a quarter of them on 2 node-disjoint paths), requests every 60 s, key generation blocks every 60 s.
  *
- * Target (issue 6): 1,000 nodes / 3,000 links, 24 h simulated with relay demand, ≤ 60 s wall. Scaling:
+ * Target: 1,000 nodes / 3,000 links, 24 h simulated with relay demand, ≤ 60 s wall. Scaling:
  * 100, 1,000, 10,000 nodes, events/s. Two modes: `accounting` (pools, routes, provenance and exposure
  * exact; no key bytes) and `bytes` (every key relayed as real one-time-padded bytes hop by hop; hybrid and
  * PQC keys derived with HKDF at both ends). Baseline measured side by side: the bare kernel executing the

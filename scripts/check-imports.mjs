@@ -1,10 +1,11 @@
-// Checks the architecture rules of docs/architecture.md (run by `npm run check`):
+// Checks the architecture rules of docs/architecture.md and that the repository stands alone (run by
+// `npm run check`):
 //  1. imports between src/ folders point one way (ALLOWED below);
 //  2. another folder is imported only through its index.ts;
 //  3. pure folders touch no fs/net/child_process, no Date.now(), no Math.random() — except files that
 //     declare themselves an edge with a first-line comment `// @edge: <reason>` (e.g. alert sinks).
 // Test files (*.test.ts) are exempt from 3. Exits 1 with one line per violation.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 export const ALLOWED = {
@@ -61,6 +62,32 @@ for (const file of walk(root)) {
     for (const [re, what] of IMPURE_PATTERNS)
       if (re.test(text)) problems.push(`${rel}: pure folder ${folder}/ ${what}`);
   }
+}
+// 4. The repository stands alone: no citation of files outside it (../shared, CONVENTIONS.md, DESIGN.md)
+//    and no "issue N" of a tracker its readers cannot see — say what is meant instead.
+const STANDALONE = [
+  [/\bissues? #?\d+\b/i, 'cites an issue number (say what is meant instead)'],
+  [/\.\.\/shared\/|\bCONVENTIONS\.md\b|\bDESIGN\.md\b/, 'cites a file outside the repository'],
+];
+function walkText(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name === 'results' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walkText(p, out);
+    else if (/\.(ts|tsx|mjs|js|md|ya?ml|css|html)$/.test(name)) out.push(p);
+  }
+  return out;
+}
+for (const file of [
+  ...['src', 'test', 'bench', 'scripts', 'docs', 'web/src', 'scenarios', 'deploy'].flatMap((d) =>
+    existsSync(d) ? walkText(d) : [],
+  ),
+  'README.md',
+].filter((f) => f !== 'scripts/check-imports.mjs')) {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.forEach((line, i) => {
+    for (const [re, what] of STANDALONE) if (re.test(line)) problems.push(`${file}:${i + 1}: ${what}`);
+  });
 }
 if (problems.length) {
   console.error(problems.join('\n'));

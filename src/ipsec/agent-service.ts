@@ -95,6 +95,9 @@ export function readConnTemplate(path: string): ViciMessageIn {
   return v as ViciMessageIn;
 }
 
+/** How often an idle agent touches its KME connection (below the KME's 72 s keep-alive timeout). */
+export const KME_KEEPALIVE_MS = 30_000;
+
 /** Starts the agent; the initiator establishes its first SA before this resolves. */
 export async function startAgentService(o: AgentServiceOptions): Promise<AgentService> {
   const client = Etsi014Client.fromFiles(
@@ -103,7 +106,19 @@ export async function startAgentService(o: AgentServiceOptions): Promise<AgentSe
     { ...(o.kme.kmeId ? { kmeId: o.kme.kmeId } : {}), ...(o.kme.pinSpki ? { pinSpki: o.kme.pinSpki } : {}) },
   );
   const keys = etsi014KeySource(client, o.peerSaeId);
-  const vici = await ViciClient.connect(o.viciPath);
+  // Keep the mutual-TLS connection to the KME open between rekeys (a KME closes idle connections after
+  // 72 s): a Get status every KME_KEEPALIVE_MS, so a rekey's fetch finds it open (no handshake in the
+  // IKE window). Failures are ignored here; the next fetch reports them.
+  const warm = setInterval(() => void client.status(o.peerSaeId).catch(() => undefined), KME_KEEPALIVE_MS);
+  warm.unref();
+  let vici: ViciClient;
+  try {
+    vici = await ViciClient.connect(o.viciPath);
+  } catch (e) {
+    clearInterval(warm);
+    client.close();
+    throw e;
+  }
   const alert = o.alert ?? loggerAlertSink(o.log);
   try {
     if (o.role === 'responder') {
@@ -115,7 +130,10 @@ export async function startAgentService(o: AgentServiceOptions): Promise<AgentSe
         ...(o.listen ? { host: o.listen.host, port: o.listen.port } : {}),
         ...(o.allowPqc ? { pqc: ML_KEM_768_PQC } : {}),
       });
-      return { port: r.port, close: async () => (await r.close(), vici.close(), client.close()) };
+      return {
+        port: r.port,
+        close: async () => (clearInterval(warm), await r.close(), vici.close(), client.close()),
+      };
     }
     if (!o.peer || !o.connTemplate) throw new RangeError('the initiator needs peer and connTemplate');
     const name = Object.keys(o.connTemplate)[0]!;
@@ -142,6 +160,7 @@ export async function startAgentService(o: AgentServiceOptions): Promise<AgentSe
     return {
       first,
       close: async () => {
+        clearInterval(warm);
         await agent.stop();
         channel.close();
         vici.close();
@@ -149,6 +168,7 @@ export async function startAgentService(o: AgentServiceOptions): Promise<AgentSe
       },
     };
   } catch (e) {
+    clearInterval(warm);
     vici.close();
     client.close();
     throw e;

@@ -19,7 +19,7 @@ export interface ModeStats {
 /**
  * The published figures: SA set-up with QKD keys 5.17% faster than certificate-based and 4.62% faster
  * than PSK-based IKEv2 (the QKD-into-IPsec integration for untrusted non-3GPP access to a 5G core cited
- * by issue 8). Expressed as ratios t_qkd / t_ref = 1 − p.
+ * by the IPsec benchmark's requirement). Expressed as ratios t_qkd / t_ref = 1 − p.
  */
 export const PUBLISHED = {
   fasterThanCertPct: 5.17,

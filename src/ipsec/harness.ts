@@ -1,6 +1,6 @@
 // @edge: the `qkdnet ipsec up/down` harness: namespaces, daemons, KMEs, agents, proof of traffic
 /**
- * The whole 5G non-3GPP scenario on one machine (issue 8): UE and N3IWF namespaces with a charon each
+ * The whole 5G non-3GPP scenario on one machine: UE and N3IWF namespaces with a charon each
  * (testbed.ts), the two KMEs fed by a QKD link (kme-pair.ts), the N3IWF's agent listening on the
  * authenticated channel and the UE's agent rotating PPKs every `lifetimeS`. `startHarness` returns once
  * the first SA is up, `ppk = yes` has been read back over VICI on both daemons and a TCP echo crossed the

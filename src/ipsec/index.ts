@@ -1,5 +1,5 @@
 /**
- * src/ipsec — QKD keys into stock strongSwan IKEv2 as RFC 8784 PPKs (issue 8; docs/ipsec.md): a VICI
+ * src/ipsec — QKD keys into stock strongSwan IKEv2 as RFC 8784 PPKs (docs/ipsec.md): a VICI
  * client (codec + socket client), the PPK agents of the UE (ETSI 014 master) and the N3IWF (slave) with
  * their HMAC-authenticated channel, the two-namespace testbed with a charon each, the `qkdnet ipsec up`
  * harness and the SA set-up benchmark.

@@ -1,6 +1,6 @@
 /**
  * The PPK agents on real strongSwan 5.9.8 in two network namespaces, with the real key managers over
- * mutual TLS (issue 8 checks): SA up with the QKD key as PPK and `ppk = yes`; a wrong key →
+ * mutual TLS (the IPsec integration's checks): SA up with the QKD key as PPK and `ppk = yes`; a wrong key →
  * AUTHENTICATION_FAILED; rotation installs a new key and the old one is gone; KME out of keys → no SA
  * under fail-closed, and an alert; policy pqc → an SA with the ML-KEM-768 key, its provenance logged;
  * the `ipsec up` harness proves the tunnel and `ipsec down` removes its leftovers. Root only.

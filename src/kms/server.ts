@@ -64,6 +64,8 @@ export interface KmeHandle {
   ): Promise<unknown>;
   /** Re-reads the CRL now (what SIGHUP does); false when none is configured or the new file was refused. */
   reloadCrl(): boolean;
+  /** TLS handshakes completed on this KME's port so far (keep-alive clients add one per connection). */
+  tlsHandshakes(): number;
   /** Stops accepting, finishes open requests, checkpoints and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -209,6 +211,8 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     crl?.stop();
     throw e;
   }
+  let handshakes = 0;
+  app.server.on('secureConnection', () => handshakes++);
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
   const kb = core.backend;
@@ -259,6 +263,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     },
     sendRelay: (peerId, rs, message) => peers.relay(peerId, rs, message),
     reloadCrl: () => (crl ? crl.reload() : false),
+    tlsHandshakes: () => handshakes,
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);

@@ -1,7 +1,8 @@
 /**
  * Alerts the network raises itself (the statistical detectors live in src/detect): link down, link
  * quarantined or restored, key pool exhaustion, PQC fallback and refused demand, and a site's process
- * lost or back (`node-down`, `node-up`, raised by the live supervisor of `qkdnet up --sites`). Each is the common
+ * lost or back (`node-down`, `node-up`, raised by the live supervisor of `qkdnet up --sites`), a trusted node
+ * known compromised or restored (`node-compromised`, `node-restored`; compromise.ts). Each is the common
  * `Alert` contract with its evidence (the statistic, its value and the threshold it crossed) and the
  * action the controller took. Ids are sequential per simulation, so the same seed gives the same alerts.
  */
@@ -21,7 +22,9 @@ export type NetworkAlertKind =
   | 'relay-share-missing'
   | 'relay-confirmation-failed'
   | 'node-down'
-  | 'node-up';
+  | 'node-up'
+  | 'node-compromised'
+  | 'node-restored';
 
 const DEFAULTS: Readonly<Record<NetworkAlertKind, { severity: Severity; action: AlertAction }>> = {
   'link-down': { severity: 'critical', action: 'notify' },
@@ -37,6 +40,8 @@ const DEFAULTS: Readonly<Record<NetworkAlertKind, { severity: Severity; action: 
   'relay-confirmation-failed': { severity: 'critical', action: 'notify' },
   'node-down': { severity: 'critical', action: 'notify' },
   'node-up': { severity: 'info', action: 'restore-link' },
+  'node-compromised': { severity: 'critical', action: 'notify' },
+  'node-restored': { severity: 'info', action: 'notify' },
 };
 
 /** Builds sequentially numbered alerts. */

@@ -146,6 +146,14 @@ export function buildReportHtml(input: ReportInput, plot: PlotRenderer = basicLi
         `<tr><td>${(a.timeNs / 1e9).toFixed(0)}</td><td>${a.severity}</td><td>${escapeHtml(a.kind)}</td><td>${escapeHtml(a.linkId ?? a.nodeId ?? '')}</td><td>${escapeHtml(a.message)}</td></tr>`,
     )
     .join('');
+  const compromised = summary.compromised_nodes.length
+    ? `<h2>Compromised trusted nodes</h2><table><tr><th>node</th><th>compromised at (s)</th><th>known at (s)</th><th>known by</th><th>restored at (s)</th><th>key bits exposed</th><th>applications</th></tr>${summary.compromised_nodes
+        .map(
+          (c) =>
+            `<tr><td>${escapeHtml(c.id)}</td><td>${c.at_s}</td><td>${c.known_at_s ?? 'never'}</td><td>${c.known_by ?? '—'}</td><td>${c.restored_at_s ?? '—'}</td><td>${c.keys_exposed_bits}</td><td>${escapeHtml(c.applications.join(', ') || 'none')}</td></tr>`,
+        )
+        .join('')}</table>`
+    : '';
   const prov = Object.entries(summary.served_by_provenance)
     .map(([k, v]) => `<li>${k}: ${v} bits</li>`)
     .join('');
@@ -174,6 +182,7 @@ ${reportPlots(samples, scenario)
         `<tr><td>${escapeHtml(a.id)}</td><td>${a.demand_bits}</td><td>${a.served_bits}</td><td>${a.unserved_bits}</td><td>${a.keys_exposed_bits}</td><td>${a.route_changes}</td></tr>`,
     )
     .join('')}</table>
+${compromised}
 <h2>Links</h2><table><tr><th>link</th><th>rate model</th><th>rate bit/s</th><th>initial pool</th><th>generated</th><th>consumed</th><th>discarded</th><th>end pool</th><th>utilisation</th><th>pool min</th><th>down s</th></tr>${rows}</table>
 <h2>Events (alerts, last ${alerts.length})</h2><table><tr><th>t (s)</th><th>severity</th><th>kind</th><th>where</th><th>message</th></tr>${events}</table>
 </body></html>

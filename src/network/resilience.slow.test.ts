@@ -4,7 +4,7 @@ import { loadScenario } from './scenario.ts';
 import { NetworkSimulation } from './simulation.ts';
 
 /**
- * Issue 6 resilience check: in the mesh scenarios, cutting any one link keeps ≥ 95% of the demand served
+ * Resilience requirement of the network simulator: in the mesh scenarios, cutting any one link keeps ≥ 95% of the demand served
  * — and we hold the stricter line that it stays served by QKD (pqc fallback does not count), with no
  * plaintext. The cut happens after 1 h and lasts until the end of a 12 h run (accounting mode: same
  * pools, routes and provenance as byte mode, fewer CPU cycles; byte mode is covered by the fast tests).

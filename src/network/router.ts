@@ -37,6 +37,16 @@ export function keyAwareWeight(links: LinkLevels, bits: number): (li: number) =>
   };
 }
 
+/**
+ * True if a route keeps its key from the nodes in `avoid` (known compromised): a single path must not
+ * pass through one; a multipath route needs one path that does not (its XOR share stays secret).
+ */
+export function routeTrusted(route: Route, avoid: ReadonlySet<number>): boolean {
+  if (avoid.size === 0) return true;
+  const clean = (p: GraphPath) => p.nodes.slice(1, -1).every((n) => !avoid.has(n));
+  return route.paths.length === 1 ? clean(route.paths[0]!) : route.paths.some(clean);
+}
+
 /** True if every hop of every path can give `bits` now. */
 export function routeStillUsable(route: Route, links: LinkLevels, bits: number): boolean {
   for (const p of route.paths) {
@@ -56,14 +66,16 @@ export function findRoute(
   dst: number,
   bits: number,
   policy: { readonly minProvenance: Provenance; readonly multipath: number; readonly hybrid: boolean },
+  avoid: ReadonlySet<number> = new Set(),
 ): Route | undefined {
   const weight = keyAwareWeight(links, bits);
   const ok = (p: Route['provenance']) => admits(policy.minProvenance, policy.hybrid ? 'hybrid' : p);
   if (policy.multipath >= 2 && ok('qkd-multipath')) {
     const paths = disjointPaths(g, src, dst, policy.multipath, weight);
-    if (paths.length >= policy.multipath) return { provenance: 'qkd-multipath', paths };
+    const route: Route = { provenance: 'qkd-multipath', paths };
+    if (paths.length >= policy.multipath && routeTrusted(route, avoid)) return route;
   }
-  const p = shortestPath(g, src, dst, weight);
+  const p = shortestPath(g, src, dst, weight, avoid);
   if (!p) return undefined;
   const provenance = p.links.length === 1 ? 'qkd' : 'qkd-relayed';
   return ok(provenance) ? { provenance, paths: [p] } : undefined;

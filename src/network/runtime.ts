@@ -90,20 +90,23 @@ export interface AppRt {
   refusedAlerted: boolean;
   /** True once the app has had a first route decision (the first choice is not a change). */
   routed: boolean;
-  /** Set when a restored link invites re-optimising the route on the next request. */
-  reoptimise: boolean;
+  /** Set when a restored link or node invites re-optimising the route on the next request (and why). */
+  reoptimise: 'link-restored' | 'node-restored' | false;
   routeChanges: number;
   /** Bits of keys a compromised node could read, by cause (hybrid keys seen by a relay kept apart). */
   readonly exposedBits: ExposureBits;
 }
 
 /** Why an application's route changed. */
-export type RouteChangeReason = 'link-down' | 'link-restored' | 'key-exhausted' | 'key-replenished';
+export type RouteChangeReason =
+  'link-down' | 'link-restored' | 'node-distrusted' | 'node-restored' | 'key-exhausted' | 'key-replenished';
 
 /** Every reason, in report order. */
 export const ROUTE_CHANGE_REASONS: readonly RouteChangeReason[] = [
   'link-down',
   'link-restored',
+  'node-distrusted',
+  'node-restored',
   'key-exhausted',
   'key-replenished',
 ];

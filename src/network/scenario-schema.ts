@@ -102,13 +102,18 @@ export const AppSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** A scheduled event: fail or restore a link, compromise a node. */
+/**
+ * A scheduled event: fail or restore a link; compromise a node silently, declare it compromised (an
+ * operator's declaration), or restore it.
+ */
 export const EventSchema = Type.Object(
   {
     at: Duration,
     fail: Type.Optional(Id),
     restore: Type.Optional(Id),
     compromise: Type.Optional(Id),
+    declare_compromised: Type.Optional(Id),
+    restore_node: Type.Optional(Id),
   },
   { additionalProperties: false },
 );

@@ -85,10 +85,13 @@ export interface ScenarioApp {
   readonly hybrid: boolean;
 }
 
-/** A scheduled event. */
+/**
+ * A scheduled event: cut (`fail`) or restore a link; compromise a node silently (`compromise`), an
+ * operator's declaration that it is compromised (`declare`), or its restore (`restore-node`).
+ */
 export interface ScenarioEvent {
   readonly atS: number;
-  readonly kind: 'fail' | 'restore' | 'compromise';
+  readonly kind: 'fail' | 'restore' | 'compromise' | 'declare' | 'restore-node';
   readonly target: string;
 }
 
@@ -287,14 +290,15 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     };
   });
   const events: ScenarioEvent[] = (f.events ?? []).map((e, i) => {
-    const kinds = (['fail', 'restore', 'compromise'] as const).filter((k) => e[k] !== undefined);
-    if (kinds.length !== 1)
-      throw invalid(origin, `events[${i}] needs exactly one of fail, restore, compromise`);
-    const kind = kinds[0]!;
-    const target = e[kind]!;
-    if (kind === 'compromise') needNode(target, `events[${i}].compromise`);
-    else if (!linkIds.has(target))
-      throw invalid(origin, `events[${i}].${kind} names unknown link "${target}"`);
+    const keys = ['fail', 'restore', 'compromise', 'declare_compromised', 'restore_node'] as const;
+    const kinds = keys.filter((k) => e[k] !== undefined);
+    if (kinds.length !== 1) throw invalid(origin, `events[${i}] needs exactly one of ${keys.join(', ')}`);
+    const key = kinds[0]!;
+    const target = e[key]!;
+    if (key === 'fail' || key === 'restore') {
+      if (!linkIds.has(target)) throw invalid(origin, `events[${i}].${key} names unknown link "${target}"`);
+    } else needNode(target, `events[${i}].${key}`);
+    const kind = key === 'declare_compromised' ? 'declare' : key === 'restore_node' ? 'restore-node' : key;
     return { atS: seconds(e.at, 0, origin, `events[${i}].at`), kind, target };
   });
   const classical = (f.classical ?? []).map((c) => {

@@ -4,10 +4,18 @@
  * inject and clear attacks. A link going down reroutes at once every application that used it.
  */
 import type { NetCore } from './sim-core.ts';
-import { findRoute } from './router.ts';
+import { findRoute, routeTrusted } from './router.ts';
 import type { LinkState } from './types.ts';
 import { ATTACK_KINDS } from '../qkd/index.ts';
-import { ABORT_QBER, BASELINE_QBER, attackParam, type LinkAttack, type LinkRt } from './runtime.ts';
+import {
+  ABORT_QBER,
+  BASELINE_QBER,
+  attackParam,
+  type AppRt,
+  type LinkAttack,
+  type LinkRt,
+  type RouteChangeReason,
+} from './runtime.ts';
 import { routeView } from './sim-serve.ts';
 
 function setState(core: NetCore, l: LinkRt, state: LinkState): void {
@@ -18,17 +26,12 @@ function setState(core: NetCore, l: LinkRt, state: LinkState): void {
   l.state = state;
   core.emit({ type: 'link-state', timeS: core.nowS, linkId: l.id, state });
   if (state === 'up') {
-    for (const a of core.apps) a.reoptimise = true; // re-optimise on the next request
+    for (const a of core.apps) a.reoptimise = 'link-restored'; // re-optimise on the next request
     return;
   }
   for (const a of core.apps) {
     if (!a.route?.paths.some((p) => p.links.includes(l.index))) continue;
-    const bits = Math.max(
-      a.app.keyBits,
-      Math.floor((a.app.rateBps * core.scenario.requestIntervalS) / a.app.keyBits) * a.app.keyBits,
-    );
-    const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app);
-    core.setRoute(a, route, 'link-down', () => routeView(core, route));
+    rerouteNow(core, a, 'link-down');
   }
 }
 
@@ -74,21 +77,64 @@ export function restoreLink(core: NetCore, id: string): void {
   );
 }
 
-/** Marks a trusted node as silently compromised: it reads every key share it relays from now on. */
+/**
+ * Compromises a trusted node, silently: it reads every key share it relays from now on, until the network
+ * learns of it (its next attestation heartbeat fails, or an operator declares it; compromise.ts).
+ */
 export function compromiseNode(core: NetCore, id: string): void {
   const n = core.node(id);
-  if (core.compromised.has(n)) return;
-  core.compromised.add(n);
+  if (!core.compromise.compromise(n, id, core.nowS)) return;
   core.emit({ type: 'node-compromised', timeS: core.nowS, nodeId: id });
+}
+
+/** An operator declares a node compromised (compromising it now if it was not): known at once. */
+export function declareCompromised(core: NetCore, id: string): void {
+  const n = core.node(id);
+  compromiseNode(core, id);
+  const e = core.compromise.learn(n, core.nowS, 'operator');
+  if (e) onKnown(core, n, 'operator declaration');
+}
+
+/** One round of attestation heartbeats: every compromised node not yet known fails its heartbeat. */
+export function attest(core: NetCore): void {
+  for (const e of core.compromise.failingAttestation()) {
+    core.compromise.learn(e.node, core.nowS, 'attestation');
+    onKnown(core, e.node, 'failed attestation heartbeat');
+  }
+}
+
+/** The controller learns of a compromise: a critical alert naming the node, then routes around it. */
+function onKnown(core: NetCore, n: number, how: string): void {
+  const id = core.scenario.nodes[n]!.id;
+  const atNode = core.apps.filter((a) => a.src === n || a.dst === n).map((a) => a.app.id);
+  core.alert(
+    'node-compromised',
+    { nodeId: id },
+    { statistic: 'node_integrity', value: 0, threshold: 1 },
+    `Trusted node ${id} is compromised (${how}): no key is relayed through it any more` +
+      (atNode.length > 0 ? `; apps with an end at ${id} stay exposed: ${atNode.join(', ')}` : ''),
+  );
+  const known = core.compromise.knownNodes();
+  for (const a of core.apps) {
+    if (!a.route || routeTrusted(a.route, known)) continue;
+    rerouteNow(core, a, 'node-distrusted'); // around the node (or none: the policy decides next request)
+  }
 }
 
 /**
  * Declares a compromised node trustworthy again (re-imaged, re-keyed): key relayed through it from now
- * on is no longer exposed. Keys it saw while compromised keep their exposure in the records.
+ * on is no longer exposed; keys it saw while compromised keep their exposure. One info alert per restore.
  */
 export function restoreNode(core: NetCore, id: string): void {
   const n = core.node(id);
-  if (!core.compromised.delete(n)) return;
+  if (!core.compromise.restore(n, core.nowS)) return;
+  for (const a of core.apps) a.reoptimise = 'node-restored'; // re-optimise: the node may carry key again
+  core.alert(
+    'node-restored',
+    { nodeId: id },
+    { statistic: 'node_integrity', value: 1, threshold: 1 },
+    `Trusted node ${id} restored (re-imaged and re-keyed); routes may use it again`,
+  );
   core.emit({ type: 'node-restored', timeS: core.nowS, nodeId: id });
 }
 
@@ -132,4 +178,14 @@ export function clearAttack(core: NetCore, linkId: string): void {
   if (l.attack === null) return;
   l.attack = null;
   if (l.state === 'quarantined') restoreLink(core, linkId);
+}
+
+/** Re-chooses app `a`'s route at once (a link on it went down, a node on it is known compromised). */
+function rerouteNow(core: NetCore, a: AppRt, reason: RouteChangeReason): void {
+  const bits = Math.max(
+    a.app.keyBits,
+    Math.floor((a.app.rateBps * core.scenario.requestIntervalS) / a.app.keyBits) * a.app.keyBits,
+  );
+  const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app, core.compromise.knownNodes());
+  core.setRoute(a, route, reason, () => routeView(core, route));
 }

@@ -21,8 +21,19 @@ import {
   type RouteView,
   type Sample,
 } from './types.ts';
-import { sameRoute, zeroExposure, type AppRt, type LinkRt, type RouteChangeReason } from './runtime.ts';
+import {
+  sameRoute,
+  zeroExposure,
+  type AppRt,
+  type LinkRt,
+  type RouteChangeReason,
+  ROUTE_CHANGE_REASONS,
+} from './runtime.ts';
 import { EventKeyStore } from './event-level.ts';
+import { CompromiseTracker } from './compromise.ts';
+
+/** Seconds between attestation heartbeats unless the options say otherwise. */
+export const DEFAULT_ATTESTATION_INTERVAL_S = 10;
 
 const MAX_ALERTS = 100;
 
@@ -33,6 +44,8 @@ export interface CoreOptions {
   readonly maxSamples?: number;
   readonly materializeKeys?: boolean;
   readonly keys?: KeyMode;
+  /** Seconds between the trusted nodes' attestation heartbeats (compromise.ts; default 10, 0 = none). */
+  readonly attestationIntervalS?: number;
 }
 
 /** The mutable state every part of a network simulation shares (see the file header). */
@@ -51,7 +64,7 @@ export class NetCore {
   readonly graph: PathGraph;
   readonly levels: LinkLevels;
   readonly hopKeys: HopKeys;
-  readonly compromised = new Set<number>();
+  readonly compromise: CompromiseTracker;
   readonly alerts: Alert[] = [];
   readonly recentKeys: KeyRecord[] = [];
   readonly samples: Sample[] = [];
@@ -62,12 +75,10 @@ export class NetCore {
   readonly inFlight = new Map<string, Uint8Array>();
   alertCount = 0;
   /** Route changes of every application, by reason. */
-  readonly routeChanges: Record<RouteChangeReason, number> = {
-    'link-down': 0,
-    'link-restored': 0,
-    'key-exhausted': 0,
-    'key-replenished': 0,
-  };
+  readonly routeChanges = Object.fromEntries(ROUTE_CHANGE_REASONS.map((r) => [r, 0])) as Record<
+    RouteChangeReason,
+    number
+  >;
   keysServed = 0;
   keysExposed = 0;
   lastGenNs = 0;
@@ -82,6 +93,7 @@ export class NetCore {
     if (!(this.durationS > 0)) throw new RangeError(`durationS must be positive, got ${this.durationS}`);
     this.maxSamples = opts.maxSamples ?? 5000;
     this.materialize = opts.materializeKeys ?? true;
+    this.compromise = new CompromiseTracker(opts.attestationIntervalS ?? DEFAULT_ATTESTATION_INTERVAL_S);
     scenario.nodes.forEach((n, i) => this.nodeIndex.set(n.id, i));
     this.links = scenario.links.map((l, index) => {
       this.linkIndex.set(l.id, index);

@@ -64,7 +64,8 @@ export function snapshot(core: NetCore): NetworkSnapshot {
       lat: n.lat,
       lon: n.lon,
       kind: n.kind,
-      compromised: core.compromised.has(i),
+      compromised: core.compromise.isCompromised(i),
+      compromiseKnown: core.compromise.isKnown(i),
     })),
     links: core.links.map((l) => linkView(l, core.scenario, now)),
     apps: core.apps.map((a) => ({
@@ -84,6 +85,7 @@ export function snapshot(core: NetCore): NetworkSnapshot {
     totals: totals(core),
     alerts: [...core.alerts],
     recentKeys: [...core.recentKeys],
+    compromisedNodes: core.compromise.summary(),
   };
 }
 

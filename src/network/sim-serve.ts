@@ -9,7 +9,7 @@ import { NS_PER_S, type Provenance } from '../common/index.ts';
 import { establishPqcSecret, hybridKey, pqcKey } from '../kms/index.ts';
 import type { NetCore } from './sim-core.ts';
 import { relayInProcess } from './relay.ts';
-import { admits, findRoute, routeStillUsable, type Route } from './router.ts';
+import { admits, findRoute, routeStillUsable, routeTrusted, type Route } from './router.ts';
 import type { KeyRecord, RouteView } from './types.ts';
 import { bytesFrom, equalBytes, sameRoute, type AppRt } from './runtime.ts';
 
@@ -47,9 +47,17 @@ export function request(core: NetCore, a: AppRt, intervalS: number): void {
 }
 
 function routeFor(core: NetCore, a: AppRt, bits: number): Route | undefined {
-  if (a.route && !a.reoptimise && routeStillUsable(a.route, core.levels, bits)) return a.route;
-  const reason = a.reoptimise ? 'link-restored' : a.route ? 'key-exhausted' : 'key-replenished';
-  const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app);
+  const known = core.compromise.knownNodes();
+  const trusted = !a.route || routeTrusted(a.route, known);
+  if (a.route && !a.reoptimise && trusted && routeStillUsable(a.route, core.levels, bits)) return a.route;
+  const reason = a.reoptimise
+    ? a.reoptimise
+    : !a.route
+      ? 'key-replenished'
+      : !trusted
+        ? 'node-distrusted'
+        : 'key-exhausted';
+  const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app, known);
   core.setRoute(a, route, reason, () => routeView(core, route));
   return route;
 }
@@ -130,7 +138,14 @@ function serveQkd(core: NetCore, a: AppRt, route: Route, keys: number): void {
   a.refusedAlerted = false;
   const paths = route.paths.map((p) => p.nodes.map((n) => core.scenario.nodes[n]!.id));
   const exposedTo = route.paths.length === 1 ? paths[0]!.slice(1, -1) : [];
-  const relaySaw = route.paths.every((p) => p.nodes.slice(1, -1).some((n) => core.compromised.has(n)));
+  const c = core.compromise;
+  const ends = [a.src, a.dst].filter((n) => c.isCompromised(n));
+  const relaySaw = route.paths.every((p) => p.nodes.slice(1, -1).some((n) => c.isCompromised(n)));
+  const readers = relaySaw
+    ? route.paths.flatMap((p) => p.nodes.slice(1, -1).filter((n) => c.isCompromised(n)))
+    : [];
+  const exposedBy = new Set([...ends, ...readers]);
+  c.expose(exposedBy, keys * a.app.keyBits, a.app.id);
   record(core, a, keys, provenance, paths, exposedTo, relaySaw);
 }
 
@@ -182,6 +197,8 @@ function servePqc(core: NetCore, a: AppRt, keys: number): void {
       `App ${a.app.id} (${a.app.from}→${a.app.to}) falls back to ML-KEM-768: no QKD path has key`,
     );
   }
+  const ends = [a.src, a.dst].filter((n) => core.compromise.isCompromised(n));
+  core.compromise.expose(ends, keys * a.app.keyBits, a.app.id);
   record(core, a, keys, 'pqc', [], [], false);
 }
 
@@ -204,7 +221,7 @@ function record(
   a.byProvenance[provenance] += bits;
   core.served[provenance] += bits;
   core.keysServed += keys;
-  const endpoint = core.compromised.has(a.src) || core.compromised.has(a.dst);
+  const endpoint = core.compromise.isCompromised(a.src) || core.compromise.isCompromised(a.dst);
   const exposed = endpoint || relaySaw;
   if (exposed) core.keysExposed += keys;
   if (endpoint) a.exposedBits.endpoint += bits;

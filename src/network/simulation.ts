@@ -45,6 +45,11 @@ export interface NetworkSimulationOptions {
    */
   readonly eventLevel?: boolean;
   /**
+   * Seconds between the trusted nodes' attestation heartbeats, which find a compromised node
+   * (src/network/compromise.ts; default 10, 0 = none: only an operator declaration makes it known).
+   */
+  readonly attestationIntervalS?: number;
+  /**
    * Event-level key bytes: `secret` (default — key bits, PA seeds and authentication pads from node:crypto;
    * figures still follow the seed exactly) or `deterministic` (`--deterministic-keys`: bytes reproducible
    * from the seed too, provenance `simulated-deterministic`).
@@ -99,6 +104,12 @@ export class NetworkSimulation {
       priority: PRIORITY.sample,
       label: 'sample',
     });
+    const attestS = core.compromise.attestationIntervalS;
+    if (attestS > 0)
+      this.kernel.every(Math.round(attestS * NS_PER_S), () => controls.attest(core), {
+        priority: PRIORITY.control,
+        label: 'attestation',
+      });
     for (const e of scenario.events) this.scheduleEvent(e);
   }
 
@@ -108,6 +119,8 @@ export class NetworkSimulation {
     const run = () => {
       if (e.kind === 'fail') this.failLink(e.target);
       else if (e.kind === 'restore') this.restoreLink(e.target);
+      else if (e.kind === 'restore-node') this.restoreNode(e.target);
+      else if (e.kind === 'declare') this.declareCompromised(e.target);
       else this.compromiseNode(e.target);
     };
     this.kernel.at(Math.max(atNs, this.kernel.nowNs), run, {
@@ -141,9 +154,17 @@ export class NetworkSimulation {
     controls.restoreLink(this.#core, id);
   }
 
-  /** Marks a trusted node as silently compromised: it reads every key share it relays from now on. */
+  /**
+   * Compromises a trusted node silently: it reads every key share it relays until the network learns of
+   * it — at its next failed attestation heartbeat, or by `declareCompromised` (src/network/compromise.ts).
+   */
   compromiseNode(id: string): void {
     controls.compromiseNode(this.#core, id);
+  }
+
+  /** An operator declares a node compromised: critical alert, routes avoid it from now on. */
+  declareCompromised(id: string): void {
+    controls.declareCompromised(this.#core, id);
   }
 
   /**

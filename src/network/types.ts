@@ -6,6 +6,7 @@
 import { zeroProvenanceMix, type Alert, type Provenance } from '../common/index.ts';
 import type { ExposureBits, RouteChangeReason } from './runtime.ts';
 import type { RateModel } from './link-rate.ts';
+import type { CompromisedNodeSummary } from './compromise.ts';
 
 /** Operational state of a QKD link. */
 export type LinkState = 'up' | 'down' | 'quarantined';
@@ -26,6 +27,8 @@ export interface NodeView {
   readonly lon: number;
   readonly kind: string;
   readonly compromised: boolean;
+  /** True once the network knows it is compromised (attestation or declaration; compromise.ts). */
+  readonly compromiseKnown: boolean;
 }
 
 /** One QKD link in a snapshot. */
@@ -135,6 +138,8 @@ export interface NetworkSnapshot {
   readonly alerts: readonly Alert[];
   /** The most recent served key batches (newest last, at most 50). */
   readonly recentKeys: readonly KeyRecord[];
+  /** Every compromise of a trusted node so far (compromise.ts). */
+  readonly compromisedNodes: readonly CompromisedNodeSummary[];
 }
 
 /** A change the simulation announces to subscribers. */
@@ -252,6 +257,8 @@ export interface SimulationSummary {
   keys_exposed_bits: number;
   keys_exposed_by_cause: ExposureSummary;
   hybrid_relay_exposed_bits: number;
+  /** Every compromise of a trusted node in the run (compromise.ts). */
+  compromised_nodes: CompromisedNodeSummary[];
   apps: AppSummary[];
   links: LinkSummary[];
   elapsed_ms: number;

@@ -69,6 +69,7 @@ export function summaryOf(s: NetworkSnapshot, elapsedMs: number): SimulationSumm
     keys_exposed_bits: t.exposedBits.relayNode + t.exposedBits.endpoint,
     keys_exposed_by_cause: byCause(t.exposedBits),
     hybrid_relay_exposed_bits: t.exposedBits.hybridRelayNode,
+    compromised_nodes: s.compromisedNodes.map((c) => ({ ...c, applications: [...c.applications] })),
     apps: s.apps.map((a) => ({
       id: a.id,
       demand_bits: a.demandBits,

@@ -20,7 +20,7 @@ const FAST_MODELS = [
   'cv-qkd-gg02',
 ];
 
-test('MODELS lists every model of issue 2 with a source, kind and repeaterless flag', () => {
+test('MODELS lists every model of the catalogue with a source, kind and repeaterless flag', () => {
   const names = [
     'bb84-single-photon',
     'bb84-gllp',

@@ -56,7 +56,7 @@ export function errorN(n: number, eta: number, y0: number, ed: number): number {
   return y > 0 ? (E0_BACKGROUND * y0 + ed * (1 - y0) * detectedFraction(n, eta)) / y : 0;
 }
 
-/** A threshold single-photon detector with the imperfections issue 2 names. */
+/** A threshold single-photon detector with the imperfections the key-rate models need (efficiency, dark counts, afterpulses, dead time). */
 export interface DetectorModel {
   /** Detection efficiency (optics × detector), 0..1. */
   readonly efficiency: number;

@@ -90,7 +90,7 @@ test('cascade-original efficiency on 10⁴-bit frames at QBER 1–5% is near the
   }
 });
 
-// Issue 4 targets: improved ≤ 1.10 at QBER 1–5% on 10⁴ bits (we measure 1.05–1.07, σ ≈ 0.01–0.02 per
+// Targets: improved ≤ 1.10 at QBER 1–5% on 10⁴ bits (we measure 1.05–1.07, σ ≈ 0.01–0.02 per
 // frame, so 40 frames sit > 10 standard errors below the limit) and ≤ 1.05 at 2% on 10⁵ bits
 // (Demystifying Fig. 10 shows opt. (8) near 1.04; we measure 1.040).
 test('cascade-improved efficiency is ≤ 1.10 on 10⁴-bit frames at QBER 1–5%', () => {

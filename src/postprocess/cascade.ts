@@ -12,7 +12,7 @@
  * (heap indices: root 1, children 2h and 2h+1, split at ⌊(lo+hi)/2⌋); Alice's disclosed parities are stored
  * per tree node, so in the improved variant no parity is ever asked twice (Demystifying §4).
  *
- * Speed (issue 4, ≥ 20 Mbit/s): each pass keeps Bob's key in shuffled order as packed 32-bit words, so any
+ * Speed (target ≥ 20 Mbit/s in one process): each pass keeps Bob's key in shuffled order as packed 32-bit words, so any
  * block or sub-block parity is a word-wise XOR (`parityOfRange`); shuffles are precomputed and cached; all
  * searches advance together and every question of a round travels in one `ParityRequest`.
  */

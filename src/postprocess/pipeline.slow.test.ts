@@ -15,7 +15,7 @@ import { EXAMPLE_LINK, expectedCounts, simulateRawRecord } from './raw-fixture.t
 // 10⁴ small blocks through the whole pipeline. Blocks this small have no finite-key length at
 // ε_sec = 1e-10, so the estimate is replaced by a generous test double (φ = 1%) to make every block try to
 // emit a key; one block in ten gets a badly low QBER estimate so that Cascade often fails and
-// verification has to catch it. Requirement (issue 4): zero mismatched final keys emitted.
+// verification has to catch it. Requirement: zero mismatched final keys emitted.
 test('10⁴ blocks end to end: every emitted key pair is identical, failed corrections are discarded', () => {
   const small = { ...EXAMPLE_LINK, pulses: 4e5, misalignment: 0.03 };
   const rng = createRng('e2e-10k');
@@ -51,7 +51,7 @@ test('10⁴ blocks end to end: every emitted key pair is identical, failed corre
 // The finite-key model on expected counts (Lim et al. 2014 Eq. 6 with the fixture's closed-form counts
 // and the efficiency Cascade reached) against what the pipeline produced from sampled blocks. The physics
 // `bb84-decoy-finite` model optimises its own intensities, so it is not the same operating point; the
-// comparison is made with the same bound on expected counts instead (the fallback issue 4 allows).
+// comparison is made with the same bound on expected counts instead (the allowed fallback).
 test('the simulated final key length agrees with the finite-key bound on expected counts within 5%', () => {
   const rng = createRng('rate-vs-model');
   const blocks = 6;
@@ -71,11 +71,11 @@ test('the simulated final key length agrees with the finite-key bound on expecte
   assert.ok(Math.abs(ratio - 1) < 0.05, `simulated/model = ${ratio}`);
 });
 
-// Issue 4's check as stated: blocks from the link engine (src/qkd simulateBlock, GYS preset at 10 km,
+// The check as stated: blocks from the link engine (src/qkd simulateBlock, GYS preset at 10 km,
 // its default source: μ = 0.5 / 0.1 / 0 chosen 70 / 20 / 10 %, unbiased bases) through the whole pipeline,
 // against the physics `bb84-decoy-finite` model (src/physics bb84-finite.ts, Lim et al. 2014 on expected
 // counts) evaluated at the same operating point: same intensities, probabilities, block size, ε_sec,
-// ε_cor, and the error-correction efficiency Cascade reached. Tolerance 5 % (issue 4). Measured over 8
+// ε_cor, and the error-correction efficiency Cascade reached. Tolerance 5 %. Measured over 8
 // blocks of this stream: simulated/model = 1.023, block-to-block spread of the final length 2.6 % (so
 // ≈ 1.5 % on the mean of 3).
 test('final key from link-engine blocks agrees with the bb84-decoy-finite model at the same parameters within 5%', () => {

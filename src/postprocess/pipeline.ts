@@ -1,5 +1,5 @@
 /**
- * The post-processing pipeline of one block (issue 4): raw record → sifting → estimation → error
+ * The post-processing pipeline of one block: raw record → sifting → estimation → error
  * correction → verification → privacy amplification → final key block at both ends, every classical
  * message authenticated (Wegman–Carter, auth.ts). Both ends run in this process with separate state and
  * talk only through sealed messages, so an attacker hook (`tamper`) sees exactly what a wire would carry.

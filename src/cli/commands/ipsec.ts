@@ -1,5 +1,5 @@
 /**
- * `qkdnet ipsec` — QKD keys into real strongSwan IKEv2 as RFC 8784 PPKs (issue 8, docs/ipsec.md):
+ * `qkdnet ipsec` — QKD keys into real strongSwan IKEv2 as RFC 8784 PPKs (docs/ipsec.md):
  * `up` brings up the UE/N3IWF namespaces, charons, KMEs and PPK agents and proves the tunnel; `down`
  * removes what a killed `up` left behind; `bench` times SA set-up by authentication mode. Root only.
  */

@@ -130,7 +130,7 @@ test('--postprocess adds the issue-4 fields; at 10 km the two ends hold equal ke
   assert.equal(j.keys_equal, true);
   assert.ok(j.final_key_bits > 0);
   assert.equal(j.secret_key_rate_per_pulse, j.final_key_bits / 1e9);
-  // efficiency = leaked bits / (n·h(Q)): the improved Cascade is within 1.0–1.10 at QBER ≈ 3.4 % (issue 4)
+  // efficiency = leaked bits / (n·h(Q)): the improved Cascade is within 1.0–1.10 at QBER ≈ 3.4 % (the post-processing target)
   assert.ok(j.efficiency > 1 && j.efficiency < 1.1, `efficiency ${j.efficiency}`);
   assert.ok(j.auth_bits_used > 0);
 });

@@ -44,7 +44,7 @@ import { runTwoProcesses } from '../pp-net.ts';
 import type { PipelineEndReport } from '../pp-pipeline.ts';
 import { ProgressBar, UsageError, formatTable, parseFormat, parseNumber } from '../util.ts';
 
-/** The JSON `qkdnet link simulate --format json` prints (issue 3 names the first fourteen fields). */
+/** The JSON `qkdnet link simulate --format json` prints (the first fourteen fields are the original contract). */
 export interface LinkSimulateJson {
   pulses: number;
   detections: number;
@@ -241,7 +241,7 @@ export function configFromOptions(o: Options): {
   return { config, preset: presetName, ...(attack ? { attack } : {}) };
 }
 
-/** Runs one simulation and returns its products and the base JSON (fields of issue 3 first). */
+/** Runs one simulation and returns its products and the base JSON (the original contract's fields first). */
 export function runLinkSimulate(o: Options, progress?: (pulsesDone: number) => void): LinkSimulateRun {
   const { config, preset, attack } = configFromOptions(o);
   let model;

@@ -5,7 +5,7 @@ import { runCliInProcess } from '../run-in-process.ts';
 /** Runs `qkdnet reconcile …` in-process. */
 const run = (args: string[]) => runCliInProcess(['reconcile', ...args]);
 
-test('reconcile --format json prints every field of issue 4 with plausible values', async () => {
+test('reconcile --format json prints every documented field with plausible values', async () => {
   const r = await run([
     '--qber',
     '0.03',

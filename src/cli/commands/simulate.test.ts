@@ -22,6 +22,7 @@ const FIELDS = [
   'keys_exposed_bits',
   'keys_exposed_by_cause',
   'hybrid_relay_exposed_bits',
+  'compromised_nodes',
   'apps',
   'links',
   'elapsed_ms',
@@ -68,6 +69,21 @@ test('--format json prints exactly the documented fields; same seed → same out
   assert.equal(a.plaintext_bits, 0);
   assert.equal(a.links.find((l: { id: string }) => l.id === 'hq-dcn').down_s, 1200);
   assert.ok(a.keys_exposed > 0);
+  // hq is an end of bank and telemetry: exposed whatever the route, found at the first heartbeat.
+  assert.equal(a.compromised_nodes.length, 1);
+  const c = a.compromised_nodes[0];
+  assert.deepEqual(Object.keys(c), [
+    'id',
+    'at_s',
+    'keys_exposed_bits',
+    'applications',
+    'known_at_s',
+    'known_by',
+    'restored_at_s',
+  ]);
+  assert.equal(c.id, 'hq');
+  assert.equal(c.known_by, 'attestation');
+  assert.ok(c.applications.includes('bank') && c.keys_exposed_bits > 0);
   delete a.elapsed_ms;
   delete b.elapsed_ms;
   assert.deepEqual(a, b);

@@ -1,7 +1,8 @@
 /**
  * `qkdnet simulate` — plays a scenario (a QKD network: nodes, links, applications, events) in simulated
  * time and reports how much key demand was served, with which provenance, what failures cost and what a
- * compromised trusted node could read. `--fail` and `--compromise` add events to the scenario's own;
+ * compromised trusted node could read. `--fail`, `--compromise`, `--declare` and `--restore` add events to
+ * the scenario's own;
  * `--report DIR` writes an HTML page with plots over time. Same seed → same output (apart from elapsed_ms).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,12 +41,16 @@ Examples:
       post-processing instead of the key-rate model; adds event_blocks, event_blocks_failed per link
 
 --fail takes link:ID@TIME (cut at TIME) or link:ID@FROM..TO (cut, then restore), comma-separated.
---compromise takes node:ID or node:ID@TIME, comma-separated (the node reads what it relays; silent).
+--compromise takes node:ID or node:ID@TIME, comma-separated: the node reads what it relays, silently,
+until its next attestation heartbeat fails (every --attestation-interval, default 10s; 0 = never) or an
+operator declares it (--declare node:ID@TIME); then a critical alert names it and routes avoid it (a
+multipath route is kept while one path avoids it). --restore node:ID@TIME undoes it.
 Times are seconds or 90s, 15m, 24h, 2d. JSON fields: duration_s, demand_bits, served_bits,
 served_fraction (any provenance, post-quantum included), served_fraction_qkd (qkd, qkd-relayed,
 qkd-multipath only), unserved_bits, served_by_provenance, plaintext_bits, reroutes, route_changes {reason:
 count, total}, alerts, keys_exposed (a key count), keys_exposed_bits, keys_exposed_by_cause {relay_node,
-endpoint}, hybrid_relay_exposed_bits, apps[{id, demand_bits, served_bits, served_by_provenance,
+endpoint}, hybrid_relay_exposed_bits, compromised_nodes[{id, at_s, keys_exposed_bits,
+applications, known_at_s, known_by, restored_at_s}], apps[{id, demand_bits, served_bits, served_by_provenance,
 unserved_bits, keys_exposed_bits, keys_exposed_by_cause, hybrid_relay_exposed_bits, route_changes}],
 links[{id, rate_model, rate_bps, initial_pool_bits, generated_bits, consumed_bits, discarded_bits,
 end_pool_bits, relayed_bits, pool_min_bits, utilisation, down_s}], elapsed_ms; event-level links also have
@@ -82,26 +87,49 @@ export function parseFailures(text: string): ScenarioEvent[] {
 
 /** Parses `--compromise node:ID[@T],…` into scenario events. */
 export function parseCompromises(text: string): ScenarioEvent[] {
+  return parseNodeEvents(text, '--compromise', 'compromise', false);
+}
+
+/**
+ * Parses node events `node:ID[@T],…` of `flag` (`--compromise`, `--declare`; `--restore` needs @TIME).
+ */
+function parseNodeEvents(
+  text: string,
+  flag: string,
+  kind: 'compromise' | 'declare' | 'restore-node',
+  needTime: boolean,
+): ScenarioEvent[] {
   return text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
     .map((item) => {
       const m = /^node:([^@]+)(?:@(.+))?$/.exec(item);
-      if (!m) throw new UsageError(`--compromise: "${item}" is not node:ID or node:ID@TIME`);
-      return {
-        atS: m[2] === undefined ? 0 : time(m[2], '--compromise'),
-        kind: 'compromise',
-        target: m[1]!,
-      } as const;
+      if (!m || (needTime && m[2] === undefined))
+        throw new UsageError(
+          `${flag}: "${item}" is not ${needTime ? 'node:ID@TIME' : 'node:ID or node:ID@TIME'}`,
+        );
+      return { atS: m[2] === undefined ? 0 : time(m[2], flag), kind, target: m[1]! };
     });
 }
+
+/** The flag an event came from (for error messages). */
+const FLAG_OF: Readonly<Record<ScenarioEvent['kind'], string>> = {
+  fail: '--fail',
+  restore: '--fail',
+  compromise: '--compromise',
+  declare: '--declare',
+  'restore-node': '--restore',
+};
 
 interface SimulateOptions {
   duration?: string;
   seed: string;
   fail?: string;
   compromise?: string;
+  declare?: string;
+  restore?: string;
+  attestationInterval?: string;
   report?: string;
   format: string;
   accounting?: boolean;
@@ -126,6 +154,12 @@ function textSummary(s: SimulationSummary, name: string): string {
         .join(', ') || 'none'
     }), alerts ${s.alerts}`,
     `keys exposed ${s.keys_exposed_bits} bits (relay node ${s.keys_exposed_by_cause.relay_node}, endpoint ${s.keys_exposed_by_cause.endpoint}); hybrid keys whose QKD part a relay saw ${s.hybrid_relay_exposed_bits} bits`,
+    ...s.compromised_nodes.map(
+      (c) =>
+        `node ${c.id} compromised at ${c.at_s} s: ${c.keys_exposed_bits} key bits exposed (apps: ${c.applications.join(', ') || 'none'}); ` +
+        (c.known_at_s === null ? 'never detected' : `known at ${c.known_at_s} s by ${c.known_by}`) +
+        (c.restored_at_s === null ? '' : `, restored at ${c.restored_at_s} s`),
+    ),
     '',
     formatTable(
       ['app', 'demand_bits', 'served_bits', 'unserved_bits', 'exposed_bits', 'route_changes'],
@@ -184,29 +218,32 @@ export function runSimulate(
   const events = [
     ...(o.fail ? parseFailures(o.fail) : []),
     ...(o.compromise ? parseCompromises(o.compromise) : []),
+    ...(o.declare ? parseNodeEvents(o.declare, '--declare', 'declare', false) : []),
+    ...(o.restore ? parseNodeEvents(o.restore, '--restore', 'restore-node', true) : []),
   ];
+  const attestationIntervalS =
+    o.attestationInterval === undefined ? undefined : time(o.attestationInterval, '--attestation-interval');
   const net = new NetworkSimulation(scenario, {
     seed,
     durationS,
     materializeKeys: o.accounting !== true,
     eventLevel: o.eventLevel === true,
     keys: o.deterministicKeys ? 'deterministic' : 'secret',
+    ...(attestationIntervalS !== undefined ? { attestationIntervalS } : {}),
   });
   for (const e of events) {
-    const known =
-      e.kind === 'compromise'
-        ? scenario.nodes.some((n) => n.id === e.target)
-        : scenario.links.some((l) => l.id === e.target);
+    const onLink = e.kind === 'fail' || e.kind === 'restore';
+    const known = onLink
+      ? scenario.links.some((l) => l.id === e.target)
+      : scenario.nodes.some((n) => n.id === e.target);
     if (!known)
       throw new UsageError(
-        `--${e.kind === 'compromise' ? 'compromise' : 'fail'}: no ${e.kind === 'compromise' ? 'node' : 'link'} "${e.target}" in ${scenario.name}`,
+        `${FLAG_OF[e.kind]}: no ${onLink ? 'link' : 'node'} "${e.target}" in ${scenario.name}`,
       );
     if (e.atS > durationS)
-      throw new UsageError(
-        `--${e.kind === 'compromise' ? 'compromise' : 'fail'}: time ${e.atS} s is after the end (${durationS} s)`,
-      );
-    net.scheduleEvent(e);
+      throw new UsageError(`${FLAG_OF[e.kind]}: time ${e.atS} s is after the end (${durationS} s)`);
   }
+  for (const e of events) net.scheduleEvent(e);
   const bar = new ProgressBar(`simulating ${scenario.name}`, 100);
   const t0 = performance.now();
   net.run(durationS, (f) => bar.update(Math.round(f * 100)));
@@ -237,6 +274,18 @@ export function register(program: Command): void {
     .option('--seed <seed>', 'seed of every random stream', '1')
     .option('--fail <events>', 'link failures: link:ID@TIME or link:ID@FROM..TO, comma-separated')
     .option('--compromise <nodes>', 'silently compromised nodes: node:ID or node:ID@TIME, comma-separated')
+    .option(
+      '--declare <nodes>',
+      "an operator's declaration that nodes are compromised: node:ID or node:ID@TIME, comma-separated",
+    )
+    .option(
+      '--restore <nodes>',
+      'restore compromised nodes (re-imaged, re-keyed): node:ID@TIME, comma-separated',
+    )
+    .option(
+      '--attestation-interval <time>',
+      'seconds between attestation heartbeats that reveal a compromised node (0 = none; default 10s)',
+    )
     .option('--report <dir>', 'write report.html (plots over time, events) and summary.json to DIR')
     .option('--format <format>', 'text or json', 'text')
     .option(
