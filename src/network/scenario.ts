@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { parseDurationS, QkdnetError, type Provenance } from '../common/index.ts';
-import { ScenarioSchema, type ScenarioFile } from './scenario-schema.ts';
+import { ScenarioSchema, type ScenarioFile, type PublishedFigure } from './scenario-schema.ts';
 import {
   finiteLinkRateBps,
   hasFiniteForm,
@@ -69,6 +69,8 @@ export interface ScenarioLink {
   readonly params: LinkParams | undefined;
   /** Device preset name of a modelled link. */
   readonly preset: string | undefined;
+  /** The published figure the link models, with its source (checked by `qkdnet validate`). */
+  readonly published: PublishedFigure | undefined;
 }
 
 /** An application (SAE pair) with its demand and policy. */
@@ -268,6 +270,7 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       eventPulses,
       params,
       preset,
+      published: l.published,
     };
   });
   const linkIds = new Set(links.map((l) => l.id));
