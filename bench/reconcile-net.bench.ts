@@ -122,6 +122,7 @@ const pp: PipelineRunParams = {
   algorithm: 'cascade-improved' as ReconcileAlgorithmName,
   seed: 'bench',
   link: '{}',
+  keys: 'secret',
 };
 const source = exampleSource(pp.seed);
 const siftedOf = (r: PipelineEndReport) => r.stats.reduce((s, x) => s + (x?.sifted_bits ?? 0), 0);

@@ -6,9 +6,13 @@
  * `qkdnet link simulate --postprocess --channel tcp`, the reconcile-net benchmark and the tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QkdnetError } from '../common/index.ts';
 import { NetemProxy, type NetemCounters, type NetemOptions } from './netem-proxy.ts';
+import { writePreshared } from './pp-pipeline.ts';
 
 /** The `qkdnet` entry point the children run. */
 // This module runs from the sources (src/cli/pp-net.ts) or compiled into dist/cli.mjs (scripts/build-dist.mjs).
@@ -97,8 +101,32 @@ function outcome<R>(c: Child, code: number): { code: number; report: R | null; e
   return { code, report, error: code === 0 ? null : (c.stderr.at(-1) ?? `exited with code ${code}`) };
 }
 
+/**
+ * A pipeline run with secret keys needs a pre-shared secret at both ends: written here (node:crypto,
+ * 0600 file in a 0700 mkdtemp directory, removed after the run), as an operator installs a pre-shared
+ * key on two machines. Returns the extra arguments and the clean-up.
+ */
+function presharedFor(args: readonly string[]): { args: string[]; cleanup: () => void } {
+  const mode = args[args.indexOf('--mode') + 1];
+  if (mode !== 'pipeline' || args.includes('--deterministic-keys') || args.includes('--preshared'))
+    return { args: [], cleanup: () => undefined };
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-pp-psk-'));
+  const file = join(dir, 'preshared.hex');
+  writePreshared(file).fill(0);
+  return { args: ['--preshared', file], cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Starts Alice, the proxy and Bob; resolves when both ends have exited (failures are values). */
 export async function runTwoProcesses<R>(o: TwoProcessOptions): Promise<TwoProcessResult<R>> {
+  const psk = presharedFor(o.args);
+  try {
+    return await runChildren<R>({ ...o, args: [...o.args, ...psk.args] });
+  } finally {
+    psk.cleanup();
+  }
+}
+
+async function runChildren<R>(o: TwoProcessOptions): Promise<TwoProcessResult<R>> {
   const alice = startChild(['--role', 'alice', '--listen', '127.0.0.1:0', ...o.args, ...(o.aliceArgs ?? [])]);
   let proxy: NetemProxy | null = null;
   let bob: Child | null = null;

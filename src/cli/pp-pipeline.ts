@@ -4,13 +4,28 @@
  * flight. How each end gets its view in simulation: both simulate the same block from the shared seed
  * (`source: example` — the closed-form decoy link of raw-fixture.ts, one record per block; `source: link`
  * — the link engine with `qkdnet link simulate`'s options, one block) and keep only their own half
- * (`splitRecord`), dropping the other; the pre-shared authentication pool also comes from the seed.
- * Simulation oracle (measurement only): each end reports a short digest of each final key, so the
- * harness can say whether both ends emitted the same key.
+ * (`splitRecord`), dropping the other. Simulation oracle (measurement only): each end reports a short
+ * digest of each final key, so the harness can say whether both ends emitted the same key.
+ *
+ * Secrets, as in the one-process path (src/postprocess/distill.ts): the seed drives physics only. With
+ * `keys: 'secret'` (the default) each end's hash keys, privacy-amplification seeds and private
+ * reconciliation choices come from node:crypto, and what both ends must share comes from a 256-bit
+ * pre-shared secret (`--preshared FILE`, made with `--new-preshared`): the authentication pool (the
+ * pre-shared key of any QKD link) and the secret relabelling of each detection's key bits — the
+ * stand-in for the photons that carry Alice's bits to Bob, so the key bits cannot be recomputed from the
+ * seed. With `keys: 'deterministic'` (`--deterministic-keys`) all of it comes from the seed, and the
+ * report says `key_provenance: simulated-deterministic`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
-import { BitArray, createRng, type RawRecord } from '../common/index.ts';
+import {
+  BitArray,
+  createRng,
+  keyedSecretSource,
+  systemSecretSource,
+  type RawRecord,
+} from '../common/index.ts';
 import {
   AliceBlock,
   AuthKeyPool,
@@ -22,10 +37,14 @@ import {
   runInMemory,
   simulateRawRecord,
   splitRecord,
+  relabelKeyBits,
+  type BlockRandom,
   type BlockStats,
+  type KeyMode,
   type ReconcileAlgorithmName,
 } from '../postprocess/index.ts';
 import { cpuSeconds, encodedCarry } from './pp-reconcile.ts';
+import { UsageError } from './util.ts';
 
 /** What both ends of a pipeline run agree on (compared at the TCP handshake). */
 export interface PipelineRunParams {
@@ -37,6 +56,35 @@ export interface PipelineRunParams {
   readonly seed: string;
   /** source link: `qkdnet link simulate`'s options as JSON. */
   readonly link: string;
+  /** `secret` (node:crypto and the pre-shared secret) or `deterministic` (everything from the seed). */
+  readonly keys: KeyMode;
+}
+
+/** Bytes of the pre-shared secret of a two-process run. */
+export const PRESHARED_BYTES = 32;
+
+/** Writes a fresh pre-shared secret (hex, mode 0600, never over an existing file); returns it. */
+export function writePreshared(path: string): Uint8Array {
+  const secret = new Uint8Array(randomBytes(PRESHARED_BYTES));
+  try {
+    writeFileSync(path, `${Buffer.from(secret).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    throw new UsageError(`--new-preshared: cannot create ${path}: ${(e as Error).message}`);
+  }
+  return secret;
+}
+
+/** Reads a pre-shared secret file (64 hex digits); a bad file is a usage error (exit 2). */
+export function readPreshared(path: string): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new UsageError(`--preshared: cannot read ${path}: ${(e as Error).message}`);
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(text))
+    throw new UsageError(`--preshared: ${path} does not hold 64 hex digits (make one with --new-preshared)`);
+  return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
 /** Untimed blocks each process runs in memory first (JIT), as the postprocess benchmark does. */
@@ -45,6 +93,8 @@ export const PIPELINE_WARMUP_BLOCKS = 4;
 /** One end's figures (the JSON line a pipeline peer prints). */
 export interface PipelineEndReport {
   role: 'alice' | 'bob';
+  /** `qkd` (secret keys) or `simulated-deterministic` (`--deterministic-keys`: recomputable from the seed). */
+  key_provenance: 'qkd' | 'simulated-deterministic';
   blocks_ok: number;
   blocks_discarded: number;
   discard_reasons: Record<string, number>;
@@ -58,9 +108,14 @@ export interface PipelineEndReport {
 }
 
 /** An empty report. */
-export function emptyPipelineReport(role: 'alice' | 'bob', blocks: number): PipelineEndReport {
+export function emptyPipelineReport(
+  role: 'alice' | 'bob',
+  blocks: number,
+  keys: KeyMode = 'secret',
+): PipelineEndReport {
   return {
     role,
+    key_provenance: keys === 'deterministic' ? 'simulated-deterministic' : 'qkd',
     blocks_ok: 0,
     blocks_discarded: 0,
     discard_reasons: {},
@@ -90,14 +145,24 @@ function digest(key: BitArray): string {
     .slice(0, 16);
 }
 
-/** This end's multiplexer for a pipeline run; outcomes are written into `report`. */
+/**
+ * This end's multiplexer for a pipeline run; outcomes are written into `report`. `preshared`: the
+ * secret both ends hold (required with `keys: 'secret'`, ignored otherwise).
+ */
 export function pipelineEnd(
   role: 'alice' | 'bob',
   p: PipelineRunParams,
   source: RecordSource,
   report: PipelineEndReport,
+  preshared: Uint8Array | null,
 ): UnitMux {
-  const bits = BitArray.random(p.blocks * UNIT_AUTH_BITS, createRng(`${p.seed}:preshared-auth`));
+  const secret = p.keys === 'secret';
+  if (secret && preshared?.length !== PRESHARED_BYTES)
+    throw new TypeError('pipelineEnd: keys "secret" needs the 32-byte pre-shared secret');
+  const bits = BitArray.random(
+    p.blocks * UNIT_AUTH_BITS,
+    secret ? keyedSecretSource(preshared!, 'qkdnet pp auth-pool') : createRng(`${p.seed}:preshared-auth`),
+  );
   const pools = new UnitPools(new AuthKeyPool(bits));
   bits.wipe();
   const o = {
@@ -113,10 +178,14 @@ export function pipelineEnd(
     units: p.blocks,
     window: p.window,
     create: (id) => {
-      const views = splitRecord(source(id)); // this end keeps its half; the other is dropped here
+      const raw = source(id);
+      if (secret) relabelKeyBits(raw, keyedSecretSource(preshared!, `qkdnet pp channel block ${id}`));
+      const views = splitRecord(raw); // this end keeps its half; the other is dropped here
+      const pub = rng.stream(`block:${id}`);
+      const random: BlockRandom = { public: pub, secret: secret ? systemSecretSource : pub.stream('secret') };
       return role === 'alice'
-        ? new AliceBlock(id, pools.take(id), o, views.alice, rng.stream(`block:${id}`))
-        : new BobBlock(id, pools.take(id), o, views.bob, rng.stream(`block:${id}`));
+        ? new AliceBlock(id, pools.take(id), o, views.alice, random)
+        : new BobBlock(id, pools.take(id), o, views.bob, random);
     },
     onOutcome: (oc, unit) => {
       const end = unit as AliceBlock | BobBlock;
@@ -142,11 +211,13 @@ export function pipelineWarmUp(p: PipelineRunParams, source: RecordSource): void
     seed: `${p.seed}:warm-up`,
   };
   const s: RecordSource = (b) => source(b + p.blocks); // other blocks than the timed ones
+  const psk = new Uint8Array(randomBytes(PRESHARED_BYTES)); // both ends are here: one secret for both
   runInMemory(
-    pipelineEnd('bob', w, s, emptyPipelineReport('bob', w.blocks)),
-    pipelineEnd('alice', w, s, emptyPipelineReport('alice', w.blocks)),
+    pipelineEnd('bob', w, s, emptyPipelineReport('bob', w.blocks), psk),
+    pipelineEnd('alice', w, s, emptyPipelineReport('alice', w.blocks), psk),
     encodedCarry,
   );
+  psk.fill(0);
 }
 
 /** Both ends in this process: returns both reports and the wall time. */
@@ -154,13 +225,15 @@ export function runPipelineMemory(
   p: PipelineRunParams,
   source: RecordSource,
 ): { alice: PipelineEndReport; bob: PipelineEndReport; wallSeconds: number; cpuSeconds: number } {
-  const alice = emptyPipelineReport('alice', p.blocks);
-  const bob = emptyPipelineReport('bob', p.blocks);
-  const bobMux = pipelineEnd('bob', p, source, bob);
-  const aliceMux = pipelineEnd('alice', p, source, alice);
+  const alice = emptyPipelineReport('alice', p.blocks, p.keys);
+  const bob = emptyPipelineReport('bob', p.blocks, p.keys);
+  const psk = new Uint8Array(randomBytes(PRESHARED_BYTES)); // both ends are here: one secret for both
+  const bobMux = pipelineEnd('bob', p, source, bob, psk);
+  const aliceMux = pipelineEnd('alice', p, source, alice, psk);
   const c0 = cpuSeconds();
   const t0 = performance.now();
   runInMemory(bobMux, aliceMux);
+  psk.fill(0);
   return { alice, bob, wallSeconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds() - c0 };
 }
 
@@ -169,6 +242,7 @@ export async function pipelinePeer(
   role: 'alice' | 'bob',
   p: PipelineRunParams,
   source: RecordSource,
+  preshared: Uint8Array | null,
   warmup: boolean,
   socket: () => Promise<net.Socket>,
   run: (
@@ -178,9 +252,9 @@ export async function pipelinePeer(
 ): Promise<PipelineEndReport> {
   if (warmup) pipelineWarmUp(p, source);
   const s = await socket();
-  const report = emptyPipelineReport(role, p.blocks);
+  const report = emptyPipelineReport(role, p.blocks, p.keys);
   const c0 = cpuSeconds();
-  const r = await run(s, pipelineEnd(role, p, source, report));
+  const r = await run(s, pipelineEnd(role, p, source, report, preshared));
   report.cpu_seconds = cpuSeconds() - c0;
   report.wall_start_ms = r.start;
   report.wall_end_ms = r.end;

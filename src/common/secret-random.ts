@@ -9,7 +9,7 @@
  * reproducible from the seed. Keys made that way carry provenance `simulated-deterministic` and are
  * refused to every SAE not marked `test: true` (docs/security.md).
  */
-import { randomFillSync } from 'node:crypto';
+import { createCipheriv, hkdfSync, randomFillSync } from 'node:crypto';
 import type { Rng } from './rng.ts';
 
 /** Anything that fills words with random bits: a seeded `Rng` or a `SecretSource`. */
@@ -48,6 +48,33 @@ export function seededSecretSource(rng: Rng): SecretSource {
       const w = rng.fillUint32(new Uint32Array(Math.ceil(out.length / 4)));
       out.set(new Uint8Array(w.buffer, 0, out.length));
       w.fill(0);
+      return out;
+    },
+  };
+}
+
+/**
+ * A secret stream two parties draw alike from a key only they share (e.g. a pre-shared key file): HKDF-
+ * SHA-256 (RFC 5869) derives a 256-bit AES key from `key` and `label`, and the stream is the AES-256-CTR
+ * keystream (NIST SP 800-38A §6.5) under it from a zero counter. Not recomputable from any seed, so
+ * `deterministic` is false; each `label` gives an independent stream.
+ */
+export function keyedSecretSource(key: Uint8Array, label: string): SecretSource {
+  if (key.length < 16) throw new RangeError(`keyedSecretSource: key of ${key.length} bytes (need ≥ 16)`);
+  const aesKey = Buffer.from(hkdfSync('sha256', key, new Uint8Array(0), label, 32));
+  const cipher = createCipheriv('aes-256-ctr', aesKey, Buffer.alloc(16));
+  aesKey.fill(0);
+  const fillBytes = (out: Uint8Array): Uint8Array => {
+    const ks = cipher.update(new Uint8Array(out.length)); // keystream ⊕ zeros
+    out.set(ks);
+    ks.fill(0);
+    return out;
+  };
+  return {
+    deterministic: false,
+    fillBytes,
+    fillUint32(out: Uint32Array): Uint32Array {
+      fillBytes(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
       return out;
     },
   };

@@ -31,7 +31,7 @@ import {
 } from './store.ts';
 import { SqliteBackend, type KeyBackend } from './store-backend.ts';
 import { LeaseBook } from './lease.ts';
-import { chunkCutter, type SupplyItem } from './supply.ts';
+import { chunkCutter, chunksFor, type SupplyItem } from './supply.ts';
 import type { SupplyPump } from './supply-pump.ts';
 import type { SupplyMark } from './store.ts';
 
@@ -110,6 +110,8 @@ export class KmeCore {
   #alertSeq = 0;
   readonly #droppedReported = new Map<string, number>();
   #closed = false;
+  /** Relayed keys this KME is the source of, in progress in this process (./store.ts `beginRelay`). */
+  readonly #relaying = new Set<string>();
 
   /**
    * `store`: a SQLite KeyStore (wrapped here, its leases left by a previous run discarded now) or an
@@ -233,6 +235,53 @@ export class KmeCore {
   }
 
   /**
+   * Before the first message of a relay leaves: records durably (with the caller's next WAL sync) that
+   * this KME is the source of relayed key `keyId` of `keyBytes` bytes for destination `dst`. The
+   * intent is settled by `finishRelay`; one left by a crash is settled by `reconcileRelays`.
+   */
+  beginRelay(dst: string, keyId: string, keyBytes: number): void {
+    // The destination stores the key under the chunk IDs this cut gives (IDs do not depend on bytes).
+    const item = { keyId, key: new Uint8Array(keyBytes), provenance: 'qkd-relayed' as const, path: [] };
+    const ids = chunksFor(dst, this.id, item).map((c) => c.id);
+    this.store.beginRelay(dst, keyId, ids, keyBytes * 8, Date.now());
+    this.#relaying.add(keyId);
+  }
+
+  /**
+   * Settles relayed key `keyId`: after this KME stored its copy (durably), the intent goes; otherwise
+   * (the relay failed or was aborted) it becomes an erase notice for the destination, pushed until
+   * acknowledged, so the destination's copy never outlives the failure.
+   */
+  finishRelay(keyId: string): void {
+    this.#relaying.delete(keyId);
+    const dst = this.store.settleRelay(keyId, Date.now());
+    if (dst !== undefined) this.pushReservations(dst);
+  }
+
+  /**
+   * Settles relay intents no relay of this process is working on: those of a process that crashed
+   * between the destination's confirmation and its own durable store (the destination's copy would be
+   * orphaned) or before. Run at start-up and with the periodic sweep; returns how many became erase
+   * notices.
+   */
+  reconcileRelays(): number {
+    let notices = 0;
+    for (const r of this.store.pendingRelays()) {
+      if (this.#relaying.has(r.keyId)) continue;
+      const dst = this.store.settleRelay(r.keyId, Date.now());
+      if (dst === undefined) continue;
+      notices++;
+      this.pushReservations(dst);
+    }
+    if (notices > 0)
+      this.#log?.warn(
+        { notices },
+        'relayed keys left unfinished by an earlier process: destinations told to erase',
+      );
+    return notices;
+  }
+
+  /**
    * Erases orphaned relay link keys (older than RELAY_ORPHAN_TTL_MS) and forgets tombstones older than
    * TOMBSTONE_TTL_MS (./store.ts); returns how many relay keys were erased.
    */
@@ -242,6 +291,34 @@ export class KmeCore {
     const t = this.store.expireTombstones(nowMs - TOMBSTONE_TTL_MS);
     if (t > 0) this.#log?.warn({ expired: t }, 'tombstones expired: their chunks never arrived');
     return n;
+  }
+
+  /**
+   * Per-SAE quota (./quota.ts) of a request by `sae` taking `number` × `sizeBits` from each pool of
+   * `peers`: the other SAEs' reserves stay in every pool, and the rate budget pays first. Throws
+   * KMS_QUOTA_EXCEEDED (nothing taken); returns the refund for a request that fails later.
+   */
+  #chargeQuota(sae: string, peers: readonly string[], number: number, sizeBits: number): () => void {
+    const keep = this.quotas.keepFor(sae);
+    for (const peer of peers)
+      if (keep > 0 && this.backend.level(peer).mineBytes * 8 - keep < number * sizeBits)
+        throw new QkdnetError(
+          'KMS_QUOTA_EXCEEDED',
+          `Cannot serve ${number} key(s) of ${sizeBits} bits to SAE "${sae}": ${keep} bits of the pool to "${peer}" are reserved for other SAEs`,
+        );
+    return this.quotas.charge(sae, number * sizeBits * peers.length, Date.now());
+  }
+
+  /**
+   * Charges a relayed key of `keyBytes` bytes requested by local SAE `sae` to its quota: the source's
+   * link keys on the first hop of every path (`firstHops`, one per path) are that SAE's use of those
+   * pools — reserves of other SAEs stay, the rate budget pays keyBytes × 8 × paths. Throws
+   * KMS_UNAUTHORIZED (not an SAE of this KME) or KMS_QUOTA_EXCEEDED; returns the refund for a relay that
+   * takes no link key after all.
+   */
+  chargeRelay(sae: string, firstHops: readonly string[], keyBytes: number): () => void {
+    this.#checkCaller(sae);
+    return this.#chargeQuota(sae, firstHops, 1, keyBytes * 8);
   }
 
   /** 014 §5.1 Get status, asked by `caller` (the master) about `slave`. */
@@ -303,14 +380,7 @@ export class KmeCore {
     const localSlaves = slaves.filter((s) => this.#local.has(s));
     const remoteSlaves = slaves.filter((s) => !this.#local.has(s));
     const peer = pool.peer;
-    // Per-SAE quota (./quota.ts): the other SAEs' reserves stay in the pool; the rate budget pays first.
-    const keep = this.quotas.keepFor(caller);
-    if (keep > 0 && this.backend.level(peer).mineBytes * 8 - keep < number * sizeBits)
-      throw new QkdnetError(
-        'KMS_QUOTA_EXCEEDED',
-        `Cannot serve ${number} key(s) of ${sizeBits} bits to SAE "${caller}": ${keep} bits of the pool are reserved for other SAEs`,
-      );
-    const refund = this.quotas.charge(caller, number * sizeBits, Date.now());
+    const refund = this.#chargeQuota(caller, [peer], number, sizeBits);
     try {
       return await this.#serveMaster(peer, number, {
         peer,

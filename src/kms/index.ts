@@ -121,3 +121,8 @@ export { SEALED_COLUMNS, registerSealedColumn, StoreSealing, type SealedColumn }
 export { startStoreKeyRotation, REKEY_BATCH } from './store-rotation.ts';
 export { rekeyStores, type RekeyOptions, type RekeyResult } from './store-rekey.ts';
 export { relaySaeId, RELAY_SAE_PREFIX, applyRelayReservations, type RelayHandler } from './relay-route.ts';
+export { isPostgresUrl } from './config.ts';
+export { PgKeyStore, HEARTBEAT_MS, REPLICA_TTL_MS, type PgStoreOptions } from './store-pg.ts';
+export { PgCluster, findPgBin, freePort } from './pg-cluster.ts';
+export { FailoverGroup, FAILOVER_BASE_MS, FAILOVER_MAX_MS, type Idempotency } from './failover.ts';
+export { SqliteBackend, type KeyBackend } from './store-backend.ts';

@@ -94,8 +94,10 @@ export class LeaseBook {
         Date.now(),
       );
     } catch (e) {
-      // Not confirmed: the keys are never handed out (a replica's lease may have been discarded meanwhile).
-      for (const k of out) k.key.fill(0);
+      // Not confirmed: the keys are never handed out. The rest of this lease may be discarded too (a
+      // replica taken for dead while the database was away): forget it; the next request leases afresh.
+      for (const k of [...out, ...lease.keys]) k.key.fill(0);
+      lease.keys = [];
       throw e;
     }
     return out;

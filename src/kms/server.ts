@@ -217,9 +217,12 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
   const kb = core.backend;
   for (const p of await kb.outboxPeers()) core.pushReservations(p); // left over from before a restart
+  // Relays this KME was the source of when it last stopped: their destinations erase their copies.
+  if (store) core.reconcileRelays();
   const checkpoint = setInterval(() => {
     void kb.maintain(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'store upkeep'));
     if (store) core.reclaimOrphans(Date.now());
+    if (store) core.reconcileRelays();
   }, 30_000);
   checkpoint.unref();
   // Re-sealing in place is a SQLite feature; PostgreSQL replicas take a newer key at their next start.

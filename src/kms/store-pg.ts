@@ -116,11 +116,13 @@ export class PgKeyStore implements KeyBackend {
     let c: Client | undefined;
     try {
       c = await pool.connect();
+      c.on('error', noteLost);
       await migratePg(c);
       await c.query('BEGIN');
       await c.query('SELECT pg_advisory_xact_lock(1903520110)');
       const sealing = await PgSealing.init(c, opts.keyring, where);
       await c.query('COMMIT');
+      c.off('error', noteLost);
       c.release();
       c = undefined;
       const s = new PgKeyStore(pool, sealing, opts);
@@ -419,6 +421,9 @@ export class PgKeyStore implements KeyBackend {
   async #tx<T>(fn: (c: Client) => Promise<T>, retry = false): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const c = await this.#pool.connect();
+      // The server going away mid-transaction: the query rejects; the connection's 'error' event must
+      // not go unheard (an unhandled one would end the process).
+      c.on('error', noteLost);
       let broken = false;
       try {
         await c.query('BEGIN');
@@ -433,6 +438,7 @@ export class PgKeyStore implements KeyBackend {
         if (retry && attempt < TX_ATTEMPTS && (code === '40P01' || code === '40001')) continue;
         throw e;
       } finally {
+        c.off('error', noteLost);
         c.release(broken);
       }
     }
@@ -620,6 +626,9 @@ export class PgKeyStore implements KeyBackend {
     };
   }
 }
+
+/** Listener for a checked-out connection's 'error' event (its query rejects and reports the failure). */
+const noteLost = (): void => undefined;
 
 /** Marker in the use map: every byte of the chunk is used (the row is deleted). */
 const FULL = -1;

@@ -8,7 +8,8 @@
  * and gains them. Version 3 added `tombstones`: chunk IDs a peer's erase notice named before this KME's
  * copy of the chunk arrived (IDs and byte masks only, no key material, so not sealed at rest); a later
  * supply of such a chunk is dropped (or its erased bytes marked used). A version-2 store gains the table
- * when it opens.
+ * when it opens. `relay_pending` (same version): relayed keys this KME sent as the source and has not yet
+ * stored or abandoned — the durable intent that lets a restart reclaim the destination's copy.
  */
 import type Database from 'better-sqlite3';
 
@@ -103,6 +104,13 @@ CREATE TABLE IF NOT EXISTS tombstones (
   at_ms INTEGER NOT NULL     -- when the notice was applied (tombstones expire, ./store.ts)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tombstones_age ON tombstones (at_ms);
+CREATE TABLE IF NOT EXISTS relay_pending (
+  key_id TEXT PRIMARY KEY,   -- relayed key this KME is the source of
+  peer TEXT NOT NULL,        -- the destination KME
+  chunk_ids TEXT NOT NULL,   -- JSON: the chunk IDs the destination stores the key as
+  size_bits INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 PRAGMA user_version = 3;
 `;
 
@@ -215,6 +223,13 @@ export function prepare(db: Database.Database) {
     ),
     deleteTombstone: db.prepare('DELETE FROM tombstones WHERE id = ?'),
     expiredTombstones: db.prepare('SELECT id FROM tombstones WHERE at_ms < ?'),
+    insertRelayPending: db.prepare(
+      'INSERT INTO relay_pending (key_id, peer, chunk_ids, size_bits, created_ms) VALUES (?,?,?,?,?)',
+    ),
+    selectRelayPending: db.prepare('SELECT * FROM relay_pending WHERE key_id = ?'),
+    selectRelayPendingAll: db.prepare('SELECT * FROM relay_pending ORDER BY created_ms'),
+    deleteRelayPending: db.prepare('DELETE FROM relay_pending WHERE key_id = ?'),
+    selectSupplied: db.prepare('SELECT 1 FROM supplied WHERE peer = ? AND block_id = ?'),
     logDelivery: db.prepare('INSERT INTO deliveries (key_id, role, sae, at_ms) VALUES (?,?,?,?)'),
   };
 }

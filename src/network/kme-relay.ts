@@ -37,12 +37,14 @@ export function keyStoreHopKeys(
      * carrying it was answered, or turns it into an erase notice if it never got through).
      */
     keepReservation?: boolean;
+    /** Bits of the pool to `peer` this take must leave (other SAEs' quota reserves, src/kms quota.ts). */
+    keepBits?: (peer: string) => number;
   } = {},
 ): HopKeys {
   return {
     take(linkId, lengthBytes) {
       const peer = peerOf(linkId);
-      if (store.level(peer).mineBytes < lengthBytes) return undefined;
+      if (store.level(peer).mineBytes * 8 - (opts.keepBits?.(peer) ?? 0) < lengthBytes * 8) return undefined;
       const [k] = store.takeForMaster({
         peer,
         master: relaySae(nodeId),

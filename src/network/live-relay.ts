@@ -21,8 +21,8 @@
  * node-disjoint paths; exposedTo = []). Relay messages carry only ciphertext, key IDs and MACs.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Alert, Provenance } from '../common/index.ts';
-import type { KmeHandle } from '../kms/index.ts';
+import { isQkdnetError, type Alert, type Provenance } from '../common/index.ts';
+import { relaySaeId, type KmeHandle } from '../kms/index.ts';
 import { AlertFactory, type NetworkAlertKind } from './alerts.ts';
 import { keyStoreHopKeys, type ReservationRecord } from './kme-relay.ts';
 import {
@@ -79,13 +79,23 @@ export interface LiveRelayNode {
    * Relays a fresh `keyBytes`-byte key from this KME over `paths` (node lists from this KME to the same
    * destination; several = node-disjoint XOR shares) and supplies it into both end KMEs.
    */
-  relayKey(paths: readonly (readonly string[])[], keyBytes?: number): Promise<LiveRelayResult>;
+  relayKey(
+    paths: readonly (readonly string[])[],
+    keyBytes?: number,
+    opts?: LiveRelayRequest,
+  ): Promise<LiveRelayResult>;
   /** What this node saw in the clear while forwarding (only kept with `recordViews`; for audits/tests). */
   readonly views: Map<string, Uint8Array[]>;
   /** Keys announced to this node as a destination and not yet confirmed or refused. */
   readonly pending: number;
   /** Alerts this node raised (newest last; the last 100). */
   readonly alerts: readonly Alert[];
+}
+
+/** Who asks for a relayed key (charged to that SAE's quota at the source KME, src/kms quota.ts). */
+export interface LiveRelayRequest {
+  /** The local SAE the key is for; absent: nobody's quota (every local SAE's reserve is still kept). */
+  readonly sae?: string;
 }
 
 /** Options of `attachLiveRelay`. */
@@ -98,6 +108,11 @@ export interface LiveRelayOptions {
   readonly onAlert?: (alert: Alert) => void;
   /** How long a destination waits for all announced shares (default 30 s). */
   readonly shareTimeoutMs?: number;
+  /**
+   * Called at the source after the destination's confirmation matched, before this KME stores its copy
+   * (tests: a crash at exactly that point, live-relay-orphan.slow.test.ts).
+   */
+  readonly onConfirmed?: (keyId: string) => Promise<void> | void;
 }
 
 const KIND: Record<string, NetworkAlertKind> = {
@@ -129,10 +144,15 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     if (y === self) return x!;
     throw new RangeError(`Link "${linkId}" does not end at KME "${self}"`);
   };
-  /** HopKeys over this KME's store; reservations of taken link keys land in `out` (sent with the message). */
-  const hopKeys = (out: ReservationRecord[]) =>
+  /**
+   * HopKeys over this KME's store; reservations of taken link keys land in `out` (sent with the message).
+   * A take leaves the quota reserves (src/kms quota.ts) of every local SAE but `sae` (a relay forwarded
+   * for another KME: of every local SAE).
+   */
+  const hopKeys = (out: ReservationRecord[], sae = relaySaeId(self)) =>
     keyStoreHopKeys(self, kme.store, peerOf, (_from, _to, r) => out.push(r), Date.now, {
       keepReservation: true,
+      keepBits: () => kme.core.quotas.keepFor(sae),
     });
 
   const alert = (
@@ -255,6 +275,72 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     ...(detail !== undefined ? { detail } : {}),
   });
 
+  /** The relay from the announcement on (the source's side; link keys already taken). */
+  async function carry(
+    keyId: string,
+    key: Uint8Array,
+    paths: readonly (readonly string[])[],
+    macKey: Uint8Array,
+    digests: Uint8Array[],
+    rs: readonly ReservationRecord[],
+    messages: readonly RelayShareMessage[],
+  ): Promise<LiveRelayResult> {
+    const dst = paths[0]!.at(-1)!;
+    const keyBytes = key.length;
+    await kme.store.syncWal(); // link keys consumed durably before the announcement leaves
+    const abandonAll = () => rs.forEach((r, i) => kme.core.abandonReservation(paths[i]![1]!, r.keyId));
+    const announced = await direct(dst, announceToWire({ keyId, paths, keyBytes, macKey, digests }));
+    macKey.fill(0);
+    if (announced.status === 'error') {
+      key.fill(0);
+      abandonAll();
+      return fail(announced.reason, announced.at, announced.detail);
+    }
+    const abort = async (e: Extract<Answer, { status: 'error' }>, path?: readonly string[]) => {
+      key.fill(0);
+      const concerned = e.paths && e.paths.length > 0 ? e.paths : path ? [path] : [];
+      // The suspect is an intermediate node of the path concerned, or the node that did not answer.
+      const suspect = e.reason === 'unreachable' || concerned.length === 0 ? e.at : undefined;
+      alert(
+        e.reason === 'unreachable' ? 'missing-share' : e.reason,
+        concerned,
+        e.detail ?? e.reason,
+        suspect,
+      );
+      await direct(dst, { type: 'relay-abort', keyId });
+      return fail(e.reason, e.at, e.detail);
+    };
+    for (let i = 0; i < messages.length; i++) {
+      const a = await sendHop(messages[i]!, [rs[i]!]);
+      if (a.status === 'error') {
+        rs.slice(i + 1).forEach((r, j) => kme.core.abandonReservation(paths[i + 1 + j]![1]!, r.keyId));
+        return abort(a, paths[i]);
+      }
+    }
+    // Hop answers pass through trusted nodes; only the destination's own word (direct channel) counts.
+    const nonce = random(32);
+    const confirmed = await direct(
+      dst,
+      confirmToWire(keyId, nonce, confirmationTag(nonce, 'source', keyId, self, dst, key)),
+    );
+    if (confirmed.status === 'error') return abort(confirmed);
+    const expect = confirmationTag(nonce, 'destination', keyId, self, dst, key);
+    const got = confirmed.status === 'confirmed' ? fromB64(confirmed.tag) : undefined;
+    if (!got || got.length !== expect.length || !timingSafeEqual(got, expect))
+      return abort({
+        status: 'error',
+        reason: 'confirmation-failed',
+        at: dst,
+        detail: 'destination tag mismatch',
+        paths: paths.map((p) => [...p]),
+      });
+    await options.onConfirmed?.(keyId);
+    supplyEnd(dst, keyId, key, paths);
+    await kme.settled(); // this end's copy durable before the intent is forgotten
+    const meta = endMeta(paths);
+    return { ok: true, keyId, provenance: paths.length > 1 ? 'qkd-multipath' : 'qkd-relayed', ...meta };
+  }
+
   return {
     id: self,
     views,
@@ -262,7 +348,7 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     get pending() {
       return assembler.pending;
     },
-    async relayKey(paths, keyBytes = 32): Promise<LiveRelayResult> {
+    async relayKey(paths, keyBytes = 32, opts = {}): Promise<LiveRelayResult> {
       const dst = paths[0]?.at(-1);
       const valid =
         dst !== undefined &&
@@ -276,69 +362,41 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
         nodes: [...p],
         links: p.slice(1).map((n, i) => linkIdOf(p[i]!, n)),
       }));
+      let refund = () => undefined as void;
+      if (opts.sae !== undefined) {
+        try {
+          refund = kme.core.chargeRelay(
+            opts.sae,
+            paths.map((p) => p[1]!),
+            keyBytes,
+          );
+        } catch (e) {
+          if (!isQkdnetError(e)) throw e;
+          return fail(e.code === 'KMS_QUOTA_EXCEEDED' ? 'quota-exceeded' : 'no-route', self, e.message);
+        }
+      }
       const keyId = randomUUID();
       const key = random(keyBytes);
       const shares = splitKey(key, routes.length, random);
       const macKey = random(32);
       const digests = shares.map((s, i) => shareDigest(macKey, keyId, paths[i]!, i, shares.length, s));
       const rs: ReservationRecord[] = [];
-      const start = startRelayShares(keyId, shares, routes, hopKeys(rs));
+      const start = startRelayShares(keyId, shares, routes, hopKeys(rs, opts.sae));
       for (const s of shares) s.fill(0);
       if (!start.ok) {
+        if (rs.length === 0) refund(); // no link key taken
         key.fill(0);
         rs.forEach((r, i) => kme.core.abandonReservation(paths[i]![1]!, r.keyId));
         return fail(start.reason, self);
       }
-      await kme.store.syncWal(); // link keys consumed durably before the announcement leaves
-      const abandonAll = () => rs.forEach((r, i) => kme.core.abandonReservation(paths[i]![1]!, r.keyId));
-      const announced = await direct(dst, announceToWire({ keyId, paths, keyBytes, macKey, digests }));
-      macKey.fill(0);
-      if (announced.status === 'error') {
-        key.fill(0);
-        abandonAll();
-        return fail(announced.reason, announced.at, announced.detail);
+      // The relay's intent and the link keys it consumed are durable before the announcement leaves: a
+      // crash from here on is settled at restart (the destination erases its copy, src/kms core.ts).
+      kme.core.beginRelay(dst, keyId, keyBytes);
+      try {
+        return await carry(keyId, key, paths, macKey, digests, rs, start.messages);
+      } finally {
+        kme.core.finishRelay(keyId); // stored here: intent forgotten; otherwise an erase notice
       }
-      const abort = async (e: Extract<Answer, { status: 'error' }>, path?: readonly string[]) => {
-        key.fill(0);
-        const concerned = e.paths && e.paths.length > 0 ? e.paths : path ? [path] : [];
-        // The suspect is an intermediate node of the path concerned, or the node that did not answer.
-        const suspect = e.reason === 'unreachable' || concerned.length === 0 ? e.at : undefined;
-        alert(
-          e.reason === 'unreachable' ? 'missing-share' : e.reason,
-          concerned,
-          e.detail ?? e.reason,
-          suspect,
-        );
-        await direct(dst, { type: 'relay-abort', keyId });
-        return fail(e.reason, e.at, e.detail);
-      };
-      for (let i = 0; i < start.messages.length; i++) {
-        const a = await sendHop(start.messages[i]!, [rs[i]!]);
-        if (a.status === 'error') {
-          rs.slice(i + 1).forEach((r, j) => kme.core.abandonReservation(paths[i + 1 + j]![1]!, r.keyId));
-          return abort(a, paths[i]);
-        }
-      }
-      // Hop answers pass through trusted nodes; only the destination's own word (direct channel) counts.
-      const nonce = random(32);
-      const confirmed = await direct(
-        dst,
-        confirmToWire(keyId, nonce, confirmationTag(nonce, 'source', keyId, self, dst, key)),
-      );
-      if (confirmed.status === 'error') return abort(confirmed);
-      const expect = confirmationTag(nonce, 'destination', keyId, self, dst, key);
-      const got = confirmed.status === 'confirmed' ? fromB64(confirmed.tag) : undefined;
-      if (!got || got.length !== expect.length || !timingSafeEqual(got, expect))
-        return abort({
-          status: 'error',
-          reason: 'confirmation-failed',
-          at: dst,
-          detail: 'destination tag mismatch',
-          paths: paths.map((p) => [...p]),
-        });
-      supplyEnd(dst, keyId, key, paths);
-      const meta = endMeta(paths);
-      return { ok: true, keyId, provenance: paths.length > 1 ? 'qkd-multipath' : 'qkd-relayed', ...meta };
     },
   };
 }

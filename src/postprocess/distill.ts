@@ -29,6 +29,8 @@ import {
   createRng,
   seededSecretSource,
   systemSecretSource,
+  type RandomWords,
+  type RawRecord,
   type Rng,
   type SecretSource,
 } from '../common/index.ts';
@@ -114,9 +116,12 @@ export function linkAuthBootstrap(
   return pool;
 }
 
-/** XORs one secret bit into each detection's (x, y) pair (the relabelling of the file header). */
-function relabelKeyBits(block: LinkBlock, secret: SecretSource): void {
-  const { aliceBit, bobBit } = block.raw;
+/**
+ * XORs one secret bit into each detection's (x, y) pair (the relabelling of the file header). The
+ * two-process harness (src/cli/pp-pipeline.ts) applies it at both ends with a stream both draw alike.
+ */
+export function relabelKeyBits(raw: Pick<RawRecord, 'aliceBit' | 'bobBit'>, secret: RandomWords): void {
+  const { aliceBit, bobBit } = raw;
   const mask = BitArray.random(aliceBit.length, secret);
   const m = mask.words;
   const a = aliceBit.words;
@@ -140,7 +145,7 @@ export function distillBlock(input: DistillInput, opts: DistillOptions): Distill
       : (opts.secretSource ?? systemSecretSource);
   if (opts.keys === 'secret' && secret.deterministic)
     throw new TypeError("distillBlock: keys 'secret' needs a non-deterministic SecretSource");
-  relabelKeyBits(block, secret);
+  relabelKeyBits(block.raw, secret);
   const result = runPipeline(
     block.raw,
     { timeNs: input.startNs ?? 0, ...opts.pipeline, authPool: opts.authPool },

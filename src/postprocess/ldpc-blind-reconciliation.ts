@@ -6,8 +6,8 @@
  *   bits is embedded in a mother code of length N = n + p + s with p punctured symbols (Alice fills them
  *   with private random bits; Bob starts them at LLR 0) and s shortened symbols (value 0, known to both).
  *   From the QBER estimate q̂ the target syndrome leak is f₀·h(q̂)·n; for each mother code of ldpc-code.ts
- *   the smallest lift Z with p = m − leak ≥ 0 and s ≥ 0 is taken, and the code needing the fewest extra
- *   symbols δ = (p + s)/N wins (the criterion of E. O. Kiktenko et al., "Post-processing procedure for
+ *   the smallest lift Z with p = m − leak ≥ 0 and s ≥ 0 is taken, and among the codes whose threshold
+ *   exceeds q̂ by THRESHOLD_MARGIN the one needing the fewest extra symbols δ = (p + s)/N wins (the criterion of E. O. Kiktenko et al., "Post-processing procedure for
  *   industrial quantum key distribution systems", J. Phys. Conf. Ser. 741 (2016) 012081, §3.3). Punctured
  *   symbols come from the untainted order (ldpc-untainted-puncturing.ts), shortened ones from a seeded shuffle.
  * - One-way syndrome: Bob's first message only announces the public setup; Alice answers with s = H·x.
@@ -70,11 +70,30 @@ export interface FramePlan {
   readonly shortened: Int32Array;
 }
 
+/**
+ * Threshold margin of the mother code: a code is chosen only if its density-evolution threshold is at
+ * least (1 + margin)·q̂, so a frame is not decoded at or past the code's threshold, where finite-length
+ * codes fail often and blind retries inflate the leak (Elkouss et al. 2010 §IV: adapted codes stay
+ * efficient only below the mother code's threshold). Falls back to every code when none qualifies.
+ */
+export const THRESHOLD_MARGIN = 0.1;
+
 /** The plan for an n-bit frame at QBER estimate q (deterministic: both ends compute it). */
 export function planFrame(n: number, q: number): FramePlan {
   const leak = Math.max(1, Math.ceil(startingEfficiency(n, q) * binaryEntropy(Math.max(q, 1e-3)) * n));
+  const withMargin = ELKOUSS_2009_DISTRIBUTIONS.filter((d) => d.threshold >= (1 + THRESHOLD_MARGIN) * q);
+  const best = chooseCode(n, leak, withMargin) ?? chooseCode(n, leak, ELKOUSS_2009_DISTRIBUTIONS)!;
+  return layout(n, leak, best.dist, best.z);
+}
+
+/** The code of `dists` needing the fewest extra symbols (Kiktenko et al. 2016 §3.3), if any fits. */
+function chooseCode(
+  n: number,
+  leak: number,
+  dists: readonly (typeof ELKOUSS_2009_DISTRIBUTIONS)[number][],
+): { dist: (typeof ELKOUSS_2009_DISTRIBUTIONS)[number]; z: number } | undefined {
   let best: { dist: (typeof ELKOUSS_2009_DISTRIBUTIONS)[number]; z: number; delta: number } | undefined;
-  for (const dist of ELKOUSS_2009_DISTRIBUTIONS) {
+  for (const dist of dists) {
     const rows = Math.round(BASE_COLUMNS * (1 - dist.rate));
     const z = Math.max(1, Math.ceil(leak / rows), Math.ceil((n - leak) / (BASE_COLUMNS - rows)));
     // A code whose rate is too low needs too much puncturing (S2 Table I: f degrades beyond ~10 %).
@@ -82,7 +101,16 @@ export function planFrame(n: number, q: number): FramePlan {
     const delta = (BASE_COLUMNS * z - n) / (BASE_COLUMNS * z);
     if (!best || delta < best.delta - 1e-12) best = { dist, z, delta };
   }
-  const code = ldpcCode(best!.dist, best!.z);
+  return best;
+}
+
+function layout(
+  n: number,
+  leak: number,
+  dist: (typeof ELKOUSS_2009_DISTRIBUTIONS)[number],
+  z: number,
+): FramePlan {
+  const code = ldpcCode(dist, z);
   const order = untaintedPuncturing(code);
   const p = Math.min(Math.max(0, code.m - leak), order.length, code.n - n);
   const punctured = order.slice(0, p);

@@ -14,7 +14,13 @@ import {
 } from './ldpc-code.ts';
 import { LayeredDecoder, SATURATION, sumProductFlooding } from './ldpc-decoder.ts';
 import { untaintedPuncturing } from './ldpc-untainted-puncturing.ts';
-import { ldpc, planFrame, frameLengths, LDPC_MAX_FRAME_BITS } from './ldpc-blind-reconciliation.ts';
+import {
+  ldpc,
+  planFrame,
+  frameLengths,
+  LDPC_MAX_FRAME_BITS,
+  THRESHOLD_MARGIN,
+} from './ldpc-blind-reconciliation.ts';
 import { errorCorrectionConformance, noisyPair } from './reconciliation-conformance.ts';
 import { reconcile, type ParityChannel, type ParityResponder } from './reconciliation.ts';
 
@@ -198,6 +204,21 @@ test('frame plans: leak follows f₀·h(q̂)·n, puncturing stays within the unt
   assert.deepEqual(frameLengths(LDPC_MAX_FRAME_BITS), [LDPC_MAX_FRAME_BITS]);
   // 2·2²⁰ + 1 bits need three frames; they differ by at most one bit.
   assert.deepEqual(frameLengths(2 * LDPC_MAX_FRAME_BITS + 1), [699051, 699051, 699051]);
+});
+
+test('the mother code keeps a threshold margin over the QBER estimate when one fits', () => {
+  // At 3% the rate-0.8 code (threshold 2.98%) would decode past its threshold: the 0.75 code is taken.
+  for (const [n, q] of [
+    [100000, 0.03],
+    [1000000, 0.03],
+    [100000, 0.05],
+    [100000, 0.02],
+  ] as const) {
+    const p = planFrame(n, q);
+    const d = ELKOUSS_2009_DISTRIBUTIONS.find((x) => x.rate === p.code.rate)!;
+    assert.ok(d.threshold >= (1 + THRESHOLD_MARGIN) * q, `n ${n} q ${q}: R0 ${d.rate}`);
+  }
+  assert.equal(planFrame(100000, 0.03).code.rate, 0.75);
 });
 
 test('ldpc efficiency on 2·10⁴-bit frames at QBER 3% and 5% (all disclosed bits counted)', () => {

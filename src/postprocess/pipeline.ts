@@ -77,6 +77,21 @@ export interface PipelineStats {
   readonly eps_cor: number;
 }
 
+/** The per-block figures of every pipeline (this one and two-party-pipeline.ts), all zero. */
+export function zeroBlockFigures() {
+  return {
+    sifted_bits: 0,
+    qber: 0,
+    leak_ec_bits: 0,
+    efficiency: 0,
+    round_trips: 0,
+    pa_output_bits: 0,
+    auth_bits_used: 0,
+    final_key_bits: 0,
+    secret_key_rate_per_pulse: 0,
+  };
+}
+
 /** Why a block produced no key. */
 export type PipelineFailure =
   | 'insecure-estimate'
@@ -101,7 +116,7 @@ export type PipelineResult =
     };
 
 /** Alice's private random choices in reconciliation, as a stream keyed by 256 bits of `secret`. */
-function privateRng(secret: RandomWords): Rng {
+export function privateRng(secret: RandomWords): Rng {
   if (secret instanceof Rng) return secret;
   const seed = secret.fillUint32(new Uint32Array(8));
   const rng = new Rng(new Uint8Array(seed.buffer));
@@ -148,15 +163,7 @@ export function runPipeline(raw: RawRecord, opts: PipelineOptions, secret: Rando
   const stats: { -readonly [K in keyof PipelineStats]: PipelineStats[K] } = {
     algorithm,
     pa_family: paFamily,
-    sifted_bits: 0,
-    qber: 0,
-    leak_ec_bits: 0,
-    efficiency: 0,
-    round_trips: 0,
-    pa_output_bits: 0,
-    auth_bits_used: 0,
-    final_key_bits: 0,
-    secret_key_rate_per_pulse: 0,
+    ...zeroBlockFigures(),
     keys_equal: false,
     eps_sec: epsSec,
     eps_cor: epsCor,

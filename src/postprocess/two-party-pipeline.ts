@@ -21,7 +21,7 @@
  * after Alice's confirm — so a lost confirm leaves a key at Alice only, which key managers reconcile by
  * block id. The authentication key a block used is subtracted from its output, as in pipeline.ts.
  */
-import { BitArray, binaryEntropy, type RawRecord, type Rng } from '../common/index.ts';
+import { BitArray, binaryEntropy, type RandomWords, type RawRecord, type Rng } from '../common/index.ts';
 import { lim2014KeyLength } from '../physics/index.ts';
 import { estimate, sift, type Estimates } from '../qkd/index.ts';
 import type { AuthKeyPool, SealedMessage } from './auth.ts';
@@ -29,6 +29,7 @@ import { concatBits, copyBits } from './bit-utils.ts';
 import { cascadeSchedule } from './cascade-schedule.ts';
 import { errorCorrection } from './error-correction.ts';
 import { FRAME_BITS } from './pipeline-channel.ts';
+import { privateRng, zeroBlockFigures } from './pipeline.ts';
 import { POLY_HASH_TAG_BITS, randomHashKey, verificationMessage, verifyKey } from './poly-hash.ts';
 import { privacyAmplify, randomPaSeed, type PaFamily } from './privacy-amplification.ts';
 import type {
@@ -180,31 +181,39 @@ function paddingParities(algorithm: ReconcileAlgorithmName, n: number, size: num
   return Math.ceil(size / k1) - Math.ceil((size - pad) / k1);
 }
 
+/**
+ * The randomness of one block end: `public` for choices announced in the clear (Bob's shuffle seed),
+ * `secret` for the verification hash key, the privacy-amplification seed and Alice's private choices in
+ * reconciliation — a `SecretSource` (node:crypto) unless the run is `--deterministic-keys`.
+ */
+export interface BlockRandom {
+  readonly public: Rng;
+  readonly secret: RandomWords;
+}
+
 /** Shared state of a block end: sifting results, the estimate, the key and the stats. */
 abstract class BlockEnd extends UnitBase {
   protected readonly o: BlockOptions;
   protected readonly rng: Rng;
-  readonly stats: BlockStats = {
-    sifted_bits: 0,
-    qber: 0,
-    leak_ec_bits: 0,
-    efficiency: 0,
-    round_trips: 0,
-    pa_output_bits: 0,
-    auth_bits_used: 0,
-    final_key_bits: 0,
-    secret_key_rate_per_pulse: 0,
-  };
+  protected readonly secret: RandomWords;
+  readonly stats: BlockStats = zeroBlockFigures();
   /** The block's final key at this end once the unit succeeded (the taker wipes it). */
   finalKey: BitArray | null = null;
   protected est: Estimates | null = null;
   protected key: BitArray | null = null;
   protected pulses = 0;
 
-  constructor(id: number, party: 'alice' | 'bob', pool: AuthKeyPool | null, o: BlockOptions, rng: Rng) {
+  constructor(
+    id: number,
+    party: 'alice' | 'bob',
+    pool: AuthKeyPool | null,
+    o: BlockOptions,
+    random: BlockRandom,
+  ) {
     super(id, party, pool);
     this.o = o;
-    this.rng = rng;
+    this.rng = random.public;
+    this.secret = random.secret;
   }
 
   /** Sifts and estimates on the public record; returns the key-basis bits of this end. */
@@ -268,8 +277,14 @@ export class BobBlock extends BlockEnd {
   #pending: BitArray | null = null;
   #verified = false;
 
-  constructor(id: number, pool: AuthKeyPool | null, o: BlockOptions, view: BobBlockView, rng: Rng) {
-    super(id, 'bob', pool, o, rng);
+  constructor(
+    id: number,
+    pool: AuthKeyPool | null,
+    o: BlockOptions,
+    view: BobBlockView,
+    random: BlockRandom,
+  ) {
+    super(id, 'bob', pool, o, random);
     this.#view = view;
   }
 
@@ -416,9 +431,16 @@ export class AliceBlock extends BlockEnd {
   #responders: (ParityResponder | undefined)[] = [];
   #size = 0;
   #pending: BitArray | null = null;
+  #private: Rng | null = null;
 
-  constructor(id: number, pool: AuthKeyPool | null, o: BlockOptions, view: AliceBlockView, rng: Rng) {
-    super(id, 'alice', pool, o, rng);
+  constructor(
+    id: number,
+    pool: AuthKeyPool | null,
+    o: BlockOptions,
+    view: AliceBlockView,
+    random: BlockRandom,
+  ) {
+    super(id, 'alice', pool, o, random);
     this.#view = view;
     this.pulses = view.pulses;
   }
@@ -484,7 +506,11 @@ export class AliceBlock extends BlockEnd {
         const i = frames[j]!;
         if (i >= this.#frames.length) throw new TypeError(`no frame ${i}`);
         if (req.setup)
-          this.#responders[i] = alg.responder(this.#frames[i]!, req.setup, this.rng.stream(`frame ${i}`));
+          this.#responders[i] = alg.responder(
+            this.#frames[i]!,
+            req.setup,
+            (this.#private ??= privateRng(this.secret)).stream(`frame ${i}`),
+          );
         const r = this.#responders[i];
         if (!r) throw new TypeError(`frame ${i}: first parity request carried no setup`);
         return r.handle(req);
@@ -505,13 +531,13 @@ export class AliceBlock extends BlockEnd {
       if (!(this.stats.qber <= this.o.qberThreshold))
         return this.fail('insecure-estimate', 'qber-above-threshold');
       this.#phase = 'verify-result';
-      return this.seal(verificationMessage(this.key!, randomHashKey(this.rng)));
+      return this.seal(verificationMessage(this.key!, randomHashKey(this.secret)));
     }
     if (this.#phase === 'verify-result' && m.type === 'verify-result') {
       if (m.equal !== true) return this.fail('verification-failed');
       const len = this.outputLength();
       this.stats.pa_output_bits = len;
-      const seed = randomPaSeed(this.o.paFamily, this.stats.sifted_bits, len, this.rng);
+      const seed = randomPaSeed(this.o.paFamily, this.stats.sifted_bits, len, this.secret);
       this.#pending = privacyAmplify(this.o.paFamily, this.key!, seed, len);
       this.key!.wipe();
       this.#phase = 'checkpoint';

@@ -71,9 +71,11 @@ export function startKmeSessions(o: KmeSessionOptions): () => Promise<void> {
     const node = o.relays?.get(app.from);
     if (!node || paths.length === 0)
       throw new QkdnetError('NETWORK_NO_PATH', `No QKD route joins ${app.from} and ${app.to} to relay a key`);
+    // Charged to the master SAE's quota at its KME (the link keys the first hops consume).
     const r = await node.relayKey(
       paths.map((p) => p.map(kmeName)),
       32,
+      { sae: saeName(app.from) },
     );
     if (!r.ok) throw new Error(`relay failed at ${r.at}: ${r.reason}`);
   };

@@ -10,8 +10,8 @@
  *   through that link's delaying proxy (./site-netns.ts).
  */
 import { join } from 'node:path';
-import { withDataDirLock } from '../kms/index.ts';
-import { ensurePki, freePorts, type FleetNode } from './kme-fleet.ts';
+import { issueCertificate, withDataDirLock } from '../kms/index.ts';
+import { ensurePki, freePorts, kmeName, type FleetNode } from './kme-fleet.ts';
 import { siteDir, writeSiteConfig, type SitePlan } from './site-config.ts';
 import { startSiteFleet, type SiteFleet } from './site-fleet.ts';
 import { createSiteNetwork, type SiteLink } from './site-netns.ts';
@@ -61,15 +61,23 @@ export function startLiveSites(o: LiveSitesOptions): Promise<LiveSites> {
         url: `https://${net ? net.address(n.id) : '127.0.0.1'}:${ports[i]}`,
       }));
       const plan = new Map(plans.map((p) => [p.node, p]));
-      const peerUrl = net
-        ? await net.peerUrls(plans.map((p) => ({ node: p.node, port: p.port })))
-        : (_from: string, to: string) => plan.get(to)!.url;
+      const peerUrl = (from: string, to: string) =>
+        net ? net.peerUrl(from, to, plan.get(to)!.port) : plan.get(to)!.url;
+      net?.startProxies(
+        (node) => plan.get(node)!.port,
+        (line) => process.stderr.write(`qkdnet: ${line}\n`),
+      );
+      // In namespaces the KMEs are reached at this run's addresses: each site's KME certificate is
+      // re-issued by the scenario's CA to name them (TLS checks the address as well as the KME id).
+      if (net)
+        for (const n of o.nodes)
+          await issueCertificate(pkiDir, kmeName(n.id), 'kme', { force: true, hosts: net.addresses(n.id) });
       for (const n of o.nodes)
         writeSiteConfig(
           plan.get(n.id)!,
           pkiDir,
           n.neighbours.map((m) => ({ node: m, url: peerUrl(n.id, m) })),
-          { ...(o.testSaes ? { testSaes: true } : {}) },
+          { ...(o.testSaes ? { testSaes: true } : {}), refreshTls: net !== null },
         );
       const fleet = startSiteFleet({
         plans,

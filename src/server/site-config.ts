@@ -32,14 +32,14 @@ export function siteDir(dataDir: string, node: string): string {
 
 /**
  * Writes (or rewrites: ports change per run) the site's `kme.yaml` and copies its certificates from
- * the PKI when missing. `peers` gives, per neighbour node, the URL this site uses to reach it (directly,
+ * the PKI when missing (or always, with `refreshTls`, after the PKI re-issued them). `peers` gives, per neighbour node, the URL this site uses to reach it (directly,
  * or through the link's delaying proxy). Returns the configuration as written.
  */
 export function writeSiteConfig(
   plan: SitePlan,
   pkiDir: string,
   peers: readonly { readonly node: string; readonly url: string }[],
-  opts: { testSaes?: boolean; logLevel?: KmeConfig['logLevel'] } = {},
+  opts: { testSaes?: boolean; logLevel?: KmeConfig['logLevel']; refreshTls?: boolean } = {},
 ): KmeConfig {
   makePrivateDir(plan.dir);
   const tls = join(plan.dir, 'tls');
@@ -50,7 +50,7 @@ export function writeSiteConfig(
     ['ca.pem', 'ca.pem'],
   ];
   for (const [from, to] of copies)
-    if (!existsSync(join(tls, to))) copyFileSync(join(pkiDir, from), join(tls, to));
+    if (opts.refreshTls || !existsSync(join(tls, to))) copyFileSync(join(pkiDir, from), join(tls, to));
   const config: KmeConfig = {
     id: kmeName(plan.node),
     host: plan.listenHost,

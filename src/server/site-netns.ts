@@ -33,6 +33,14 @@ const STATE_DIR = '/run/qkdnet-sites';
 /** One-way delay of light in standard single-mode fibre, µs per km (group index 1.468 at 1550 nm). */
 export const FIBRE_US_PER_KM = 4.9;
 
+/** One-way delay of `km` of fibre, ms. */
+export function fibreDelayMs(km: number): number {
+  return Math.round(km * FIBRE_US_PER_KM * 1000) / 1e6; // to the nanosecond
+}
+
+/** First loopback port of the delaying proxies inside a site's namespace. */
+const PROXY_PORT_BASE = 17000;
+
 /** A QKD link between two sites. */
 export interface SiteLink {
   readonly id: string;
@@ -45,10 +53,18 @@ export interface SiteLink {
 export interface SiteNetwork {
   /** The site's management address (where the supervisor reaches its KME). */
   address(node: string): string;
+  /** Every address of the site (management and veths): its KME certificate names them all. */
+  addresses(node: string): string[];
   /** The command prefix that runs a program inside the site's namespace. */
   prefix(node: string): readonly string[];
-  /** Starts the links' delaying proxies; returns the URL each site uses to reach each peer. */
-  peerUrls(ports: readonly { node: string; port: number }[]): Promise<(from: string, to: string) => string>;
+  /**
+   * The URL site `from` uses for peer `to` (whose KME listens on `toPort`): the link's delaying proxy on
+   * `from`'s loopback (a port fixed per direction: each namespace has its own, empty, port space), or
+   * the peer's address on their veth when they share no link.
+   */
+  peerUrl(from: string, to: string, toPort: number): string;
+  /** Starts a `qkdnet netem` per link and direction (in the background; an early end is logged). */
+  startProxies(portOf: (node: string) => number, log: (line: string) => void): void;
   readonly describe: string;
   destroy(): Promise<void>;
 }
@@ -136,7 +152,9 @@ export async function createSiteNetwork(
         (p) =>
           new Promise<void>((r) => {
             if (p.exitCode !== null || p.signalCode !== null) return r();
-            p.once('exit', () => r());
+            // A proxy waits for its open connections on SIGTERM; those of dead sites may never close.
+            const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+            p.once('exit', () => (clearTimeout(t), r()));
             p.kill('SIGTERM');
           }),
       ),
@@ -180,41 +198,54 @@ export async function createSiteNetwork(
       k++;
     }
     const prefix = (node: string) => ['ip', 'netns', 'exec', ns.get(node)!];
+    const proxyPort = new Map<string, number>();
+    for (const l of links) {
+      proxyPort.set(`${l.from}\n${l.to}`, PROXY_PORT_BASE + proxyPort.size);
+      proxyPort.set(`${l.to}\n${l.from}`, PROXY_PORT_BASE + proxyPort.size);
+    }
     return {
       address: (node) => mgmt.get(node)!.site,
+      addresses: (node) => [
+        mgmt.get(node)!.site,
+        ...[...peerAddr].filter(([k]) => k.endsWith(`\n${node}`)).map(([, a]) => a),
+      ],
       prefix,
       describe: `${nodes.length} sites in network namespaces qs${runId}-*, ${links.length} links through qkdnet netem (${FIBRE_US_PER_KM} µs/km one way)`,
-      async peerUrls(ports) {
-        const portOf = new Map(ports.map((p) => [p.node, p.port]));
-        const via = new Map<string, string>();
-        const starts: Promise<void>[] = [];
+      peerUrl(from, to, toPort) {
+        const proxy = proxyPort.get(`${from}\n${to}`);
+        return proxy !== undefined
+          ? `https://127.0.0.1:${proxy}`
+          : `https://${peerAddr.get(`${from}\n${to}`)}:${toPort}`;
+      },
+      startProxies(portOf, log) {
         for (const l of links)
           for (const [from, to] of [
             [l.from, l.to],
             [l.to, l.from],
           ] as const) {
-            const delayMs = (l.lengthKm * FIBRE_US_PER_KM) / 1000;
             const argv = [
               ...prefix(from),
               process.execPath,
               BIN,
               'netem',
               '--listen',
-              '127.0.0.1:0',
+              `127.0.0.1:${proxyPort.get(`${from}\n${to}`)}`,
               '--connect',
-              `${peerAddr.get(`${from}\n${to}`)}:${portOf.get(to)}`,
+              `${peerAddr.get(`${from}\n${to}`)}:${portOf(to)}`,
               '--delay-ms',
-              String(delayMs),
+              String(fibreDelayMs(l.lengthKm)),
             ];
-            starts.push(
-              startProxy(argv, proxies).then(
-                (port) => void via.set(`${from}\n${to}`, `https://127.0.0.1:${port}`),
-              ),
+            const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+            proxies.push(p);
+            let last = '';
+            p.stderr!.setEncoding('utf8').on(
+              'data',
+              (t: string) => (last = t.trim().split('\n').at(-1) ?? last),
             );
+            p.once('exit', (code, signal) => {
+              if (!destroyed) log(`netem ${l.id} ${from}→${to} ended (${signal ?? `exit ${code}`}): ${last}`);
+            });
           }
-        await Promise.all(starts);
-        return (from, to) =>
-          via.get(`${from}\n${to}`) ?? `https://${peerAddr.get(`${from}\n${to}`)}:${portOf.get(to)}`;
       },
       destroy,
     };
@@ -222,21 +253,4 @@ export async function createSiteNetwork(
     await destroy();
     throw e;
   }
-}
-
-/** Spawns one `qkdnet netem`; resolves with the port it printed. */
-function startProxy(argv: readonly string[], into: ChildProcess[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
-    into.push(p);
-    let out = '';
-    p.stdout!.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-      const line = out.split('\n')[0]!;
-      if (out.includes('\n')) resolve((JSON.parse(line) as { listening: number }).listening);
-    });
-    p.once('exit', (code) =>
-      reject(new QkdnetError('SITE_FAILED', `qkdnet netem exited ${code} before listening`)),
-    );
-  });
 }

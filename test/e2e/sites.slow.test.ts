@@ -8,11 +8,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './browser.ts';
+import { startUp, type UpProcess } from './up-process.ts';
 import { Etsi014Client, type DeliveredKey } from '../../src/kms/index.ts';
 import type { DashboardState } from '../../src/server/index.ts';
 
@@ -23,7 +24,8 @@ let proc: ChildProcess;
 let base = '';
 let dataDir = '';
 let exited: Promise<unknown>;
-let err = '';
+let up: UpProcess | undefined;
+const err = () => up?.stderr() ?? '';
 
 async function state(): Promise<DashboardState> {
   return (await (await fetch(`${base}api/state`)).json()) as DashboardState;
@@ -45,11 +47,8 @@ function sae(s: DashboardState, node: string): Etsi014Client {
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'qkdnet-sites-'));
-  proc = spawn(
-    process.execPath,
+  up = await startUp(
     [
-      'bin/qkdnet.js',
-      'up',
       'scenarios/metro-demo.yaml',
       '--sites',
       'processes',
@@ -59,26 +58,14 @@ before(async () => {
       dataDir,
       '--speed',
       '20',
-      '--json',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    120_000,
   );
-  exited = new Promise((r) => proc.once('exit', r));
-  let out = '';
-  proc.stdout!.on('data', (c) => (out += String(c)));
-  proc.stderr!.on('data', (c) => (err += String(c)));
-  base = await waitFor('the start-up line', 120_000, async () => {
-    if (proc.exitCode !== null) throw new Error(`qkdnet up exited ${proc.exitCode}: ${err}`);
-    const line = out.split('\n').find((l) => l.startsWith('{'));
-    return line ? (JSON.parse(line) as { dashboard: string }).dashboard : undefined;
-  });
+  ({ proc, base, exited } = up);
 });
 
 after(async () => {
-  if (proc && proc.exitCode === null && proc.signalCode === null) {
-    proc.kill('SIGINT');
-    await exited;
-  }
+  await up?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -189,6 +176,6 @@ test('Ctrl-C stops the supervisor and every site process', async () => {
   const pids = (await state()).nodes.map((n) => n.site!.pid!);
   proc.kill('SIGINT');
   await exited;
-  assert.equal(proc.exitCode, 0, err);
+  assert.equal(proc.exitCode, 0, err());
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), `site ${pid} is gone`);
 });

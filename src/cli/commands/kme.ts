@@ -14,8 +14,23 @@ import type { KmeHandle } from '../../kms/index.ts';
 import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
 import { formatTable, parseKmeUrls, parseNumber, UsageError } from '../util.ts';
 import { registerStoreCommands } from './kme-store.ts';
-import { checkDataDir } from '../../kms/index.ts';
-import { dirname } from 'node:path';
+import { checkDataDir, isPostgresUrl } from '../../kms/index.ts';
+import { dirname, resolve } from 'node:path';
+
+/** `--store`: a postgres:// URL as given, a SQLite path made absolute; anything else one clear line. */
+function storeFlag(v: string): string {
+  if (isPostgresUrl(v)) {
+    try {
+      new URL(v);
+    } catch {
+      throw new UsageError(`--store: "${v.replace(/:[^:@/]*@/, ':***@')}" is not a valid postgres:// URL`);
+    }
+    return v;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v))
+    throw new UsageError(`--store: only postgres:// URLs or file paths`);
+  return resolve(v);
+}
 
 /** Waits for SIGINT or SIGTERM, then runs `stop` once. */
 function untilSignal(stop: () => Promise<void>): Promise<void> {
@@ -110,12 +125,22 @@ export function register(program: Command): void {
     .description('run one KME from a YAML configuration until SIGINT/SIGTERM')
     .requiredOption('--config <file>', 'KME configuration (YAML; see docs/kme.md)')
     .option('--strict-permissions', "refuse to start if the store's directory or key file is open to others")
-    .addHelpText('after', '\nExample:\n  qkdnet kme serve --config kme-a.yaml\n')
-    .action(async (o: { config: string; strictPermissions?: boolean }) => {
+    .option(
+      '--store <path|url>',
+      "the key store, overriding the config's `store`: a SQLite file or postgres://user@host:port/db",
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  qkdnet kme serve --config kme-a.yaml\n' +
+        '  # a replica of KME A on a shared PostgreSQL database (same id, same store key at every replica)\n' +
+        '  qkdnet kme serve --config kme-a.yaml --store postgres://qkdnet@db.example:5432/kme_a\n',
+    )
+    .action(async (o: { config: string; strictPermissions?: boolean; store?: string }) => {
       readInputFile(o.config, '--config');
-      const config = loadKmeConfig(o.config);
+      const loaded = loadKmeConfig(o.config);
+      const config = o.store === undefined ? loaded : { ...loaded, store: storeFlag(o.store) };
       const strict = o.strictPermissions === true;
-      if (config.store !== ':memory:') {
+      if (config.store !== ':memory:' && !isPostgresUrl(config.store)) {
         checkStoreFile(config.store, 'store');
         checkDataDir(dirname(config.store), { strict });
       }

@@ -331,6 +331,7 @@ export async function addPostprocessTcp(run: LinkSimulateRun, o: Options, rttMs:
       algorithm,
       '--seed',
       o.seed,
+      ...(o.deterministicKeys ? ['--deterministic-keys'] : []),
       '--no-warmup',
       '--idle-timeout',
       '600', // a 10⁷-detection block keeps an end busy for tens of seconds on a loaded machine

@@ -13,7 +13,14 @@ import { runMuxOverSocket, type PeerParams, type UnitMux } from '../../postproce
 import { UsageError, parseNumber } from '../util.ts';
 import { cpuSeconds, emptyReport, reconcileEnd, warmUp, type ReconcileRunParams } from '../pp-reconcile.ts';
 import { parseAlgorithm } from '../algorithms.ts';
-import { exampleSource, pipelinePeer, type PipelineRunParams, type RecordSource } from '../pp-pipeline.ts';
+import {
+  exampleSource,
+  pipelinePeer,
+  readPreshared,
+  writePreshared,
+  type PipelineRunParams,
+  type RecordSource,
+} from '../pp-pipeline.ts';
 import { runLinkSimulate } from './link.ts';
 
 interface Options {
@@ -31,6 +38,9 @@ interface Options {
   warmup: boolean;
   source: string;
   linkJson: string;
+  preshared?: string;
+  newPreshared?: string;
+  deterministicKeys?: boolean;
 }
 
 /** Parses host:port (port 0 allowed for --listen). */
@@ -103,6 +113,15 @@ export function register(program: Command): void {
       'example',
     )
     .option('--link-json <json>', "pipeline, source link: qkdnet link simulate's options as JSON", '{}')
+    .option(
+      '--preshared <file>',
+      'pipeline: the 256-bit secret both ends share (authentication pool, key-bit relabelling)',
+    )
+    .option('--new-preshared <file>', 'write a fresh pre-shared secret (mode 0600) to <file> and exit')
+    .option(
+      '--deterministic-keys',
+      'pipeline: every secret from the seed (reproducible, labelled simulated-deterministic)',
+    )
     .option('--idle-timeout <s>', 'give up after this many seconds without a byte from the peer', '30')
     .option('--no-warmup', 'skip the untimed in-process warm-up')
     .addHelpText(
@@ -111,10 +130,22 @@ export function register(program: Command): void {
 Examples (two terminals, or two machines):
   $ qkdnet pp-peer --role alice --listen 0.0.0.0:7400 --frames 100 --seed 42
   $ qkdnet pp-peer --role bob --connect alice.example:7400 --frames 100 --seed 42
+  $ qkdnet pp-peer --new-preshared psk.hex     # then give both ends a copy:
+  $ qkdnet pp-peer --role alice --listen 0.0.0.0:7400 --mode pipeline --preshared psk.hex
+  $ qkdnet pp-peer --role bob --connect alice.example:7400 --mode pipeline --preshared psk.hex
 Both ends must be given the same parameters; the handshake refuses a peer whose differ. Alice's view
-(her bits) and Bob's (his bits) are each derived from the shared seed; nothing else is shared.`,
+(her bits) and Bob's (his bits) are each derived from the shared seed (the simulated physics). In
+pipeline mode the secrets are not: hash keys and privacy-amplification seeds come from node:crypto at
+each end, and the authentication pool and the key bits' secret relabelling from --preshared (the
+stand-in for the pre-shared key and the photons). --deterministic-keys takes them all from the seed
+instead, for reproducible bytes; the report then says key_provenance: simulated-deterministic.`,
     )
     .action(async (o: Options) => {
+      if (o.newPreshared !== undefined) {
+        writePreshared(o.newPreshared).fill(0);
+        process.stdout.write(`${JSON.stringify({ preshared: o.newPreshared })}\n`);
+        return;
+      }
       if (o.role !== 'alice' && o.role !== 'bob') throw new UsageError('--role must be alice or bob');
       const role = o.role;
       if (role === 'alice' && !o.listen) throw new UsageError('--listen host:port is required for alice');
@@ -130,6 +161,11 @@ Both ends must be given the same parameters; the handshake refuses a peer whose 
       if (o.mode === 'pipeline') {
         if (o.source !== 'example' && o.source !== 'link')
           throw new UsageError(`--source: "${o.source}" is not example or link`);
+        if (!o.deterministicKeys && o.preshared === undefined)
+          throw new UsageError(
+            '--mode pipeline needs --preshared <file> (make one with --new-preshared <file>, give both ends a copy) or --deterministic-keys',
+          );
+        const preshared = o.deterministicKeys ? null : readPreshared(o.preshared!);
         const pp: PipelineRunParams = {
           mode: 'pipeline',
           source: o.source,
@@ -138,6 +174,7 @@ Both ends must be given the same parameters; the handshake refuses a peer whose 
           algorithm,
           seed: o.seed,
           link: o.linkJson,
+          keys: o.deterministicKeys ? 'deterministic' : 'secret',
         };
         let source: RecordSource;
         if (o.source === 'link') {
@@ -150,6 +187,7 @@ Both ends must be given the same parameters; the handshake refuses a peer whose 
           role,
           pp,
           source,
+          preshared,
           o.warmup,
           () => (role === 'alice' ? acceptOne(addr.host, addr.port) : connect(addr.host, addr.port)),
           (s, mux) => runEnd(s, mux, role, agreed, idleMs),

@@ -172,6 +172,10 @@ export async function measureReconcileTcp(p: ReconcileRunParams, rttMs: number):
       String(p.window),
       '--seed',
       p.seed,
+      // An LDPC end decodes every frame of its window before it next writes: on a loaded machine that is
+      // minutes without a byte, which the default 30 s would take for a dead peer.
+      '--idle-timeout',
+      '600',
     ],
     rttMs,
   });
