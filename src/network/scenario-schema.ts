@@ -20,6 +20,10 @@ const ProvenanceT = Type.Union(PROVENANCE_ORDER.map((p) => Type.Literal(p)));
 const GenerationSource = Type.Union([Type.Literal('model'), Type.Literal('event-level')], {
   description: 'model (key-rate model or measured rate) or event-level (simulated blocks + post-processing)',
 });
+const RateModelT = Type.Union([Type.Literal('finite'), Type.Literal('asymptotic')], {
+  description:
+    'finite (default: finite-key rate at blocks of event_pulses, what the pipeline delivers) or asymptotic (infinite-key model)',
+});
 const EventPulses = Type.Number({
   minimum: 1,
   maximum: 9007199254740992,
@@ -98,6 +102,7 @@ export const LinkSchema = Type.Object(
     initial_pool_bits: Type.Optional(Type.Number({ minimum: 0 })),
     source: Type.Optional(GenerationSource),
     event_pulses: Type.Optional(EventPulses),
+    rate_model: Type.Optional(RateModelT),
   },
   { additionalProperties: false },
 );
@@ -156,6 +161,7 @@ export const DefaultsSchema = Type.Object(
     pqc_rekey: Type.Optional(Duration),
     source: Type.Optional(GenerationSource),
     event_pulses: Type.Optional(EventPulses),
+    rate_model: Type.Optional(RateModelT),
   },
   { additionalProperties: false },
 );
