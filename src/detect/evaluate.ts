@@ -119,32 +119,37 @@ export interface EvaluationData {
   readonly trialKeys: readonly (readonly (readonly [number, number])[])[];
 }
 
-/** Runs the evaluation; returns the result and the data (for `rocCurve`). */
+/**
+ * What an evaluation learns from attack-free blocks alone — the block size, the calibrated model, the
+ * anomaly model and the null blocks — reusable across attacks and strengths on the same link and seed.
+ */
+export interface EvaluationBaseline {
+  readonly pulses: number;
+  readonly calibrationBlocks: number;
+  readonly model: CalibratedModel;
+  readonly anomaly: AnomalyDetector;
+  readonly nullSamples: readonly TelemetrySample[];
+}
+
+/**
+ * Runs the evaluation; returns the result and the data (for `rocCurve`). With `baseline` (from an earlier
+ * run on the same link, seed and sizes) the attack-free part is not simulated again.
+ */
 export function evaluateDetection(
   simulate: BlockSimulator,
   o: EvaluationOptions,
-): { result: EvaluationResult; data: EvaluationData } {
+  baseline?: EvaluationBaseline,
+): { result: EvaluationResult; data: EvaluationData; baseline: EvaluationBaseline } {
   const root = createRng(o.seed);
-  const cal = o.calibrationBlocks ?? 2000;
   const within = o.detectWithinBlocks ?? 3;
   const maxBlocks = Math.max(within, o.maxBlocksPerTrial ?? 10);
   const after = o.afterDetectionBlocks ?? 2;
-  const pulses = o.pulses ?? pilotPulses(simulate, root.stream('pilot'), o.targetSiftedBits ?? 1e5);
-  const total = cal + o.nullBlocks + o.trials * (maxBlocks + after);
+  const base = baseline ?? makeBaseline(simulate, o, root);
+  const { pulses, model, anomaly, nullSamples } = base;
+  const cal = base.calibrationBlocks;
+  const total = o.trials * (maxBlocks + after);
   let done = 0;
   const tick = () => o.onProgress?.(++done, total);
-  const calRng = root.stream('calibration');
-  const calibration = Array.from({ length: cal }, (_, i) => {
-    tick();
-    return simulate({ blockId: i, pulses, attacked: false }, calRng).telemetry;
-  });
-  const model = modelFromTelemetry(calibration);
-  const nullRng = root.stream('null');
-  const nullSamples = Array.from({ length: o.nullBlocks }, (_, i) => {
-    tick();
-    return simulate({ blockId: cal + i, pulses, attacked: false }, nullRng).telemetry;
-  });
-  const anomaly = trainAnomalyDetector(model, calibration, nullSamples, root.stream('anomaly'), 1e-3);
   const trialSamples: TelemetrySample[][] = [];
   const trialKeys: (readonly [number, number])[][] = [];
   for (let t = 0; t < o.trials; t++) {
@@ -194,7 +199,29 @@ export function evaluateDetection(
     null_attributed_as: scored.nullAttributedAs,
     seed: o.seed,
   };
-  return { result, data: { model, anomaly, nullSamples, trialSamples, trialKeys } };
+  return { result, data: { model, anomaly, nullSamples, trialSamples, trialKeys }, baseline: base };
+}
+
+/** The attack-free part of an evaluation: pilot block, calibration, null blocks, anomaly model. */
+function makeBaseline(simulate: BlockSimulator, o: EvaluationOptions, root: Rng): EvaluationBaseline {
+  const cal = o.calibrationBlocks ?? 2000;
+  const pulses = o.pulses ?? pilotPulses(simulate, root.stream('pilot'), o.targetSiftedBits ?? 1e5);
+  const total = cal + o.nullBlocks;
+  let done = 0;
+  const tick = () => o.onProgress?.(++done, total);
+  const calRng = root.stream('calibration');
+  const calibration = Array.from({ length: cal }, (_, i) => {
+    tick();
+    return simulate({ blockId: i, pulses, attacked: false }, calRng).telemetry;
+  });
+  const model = modelFromTelemetry(calibration);
+  const nullRng = root.stream('null');
+  const nullSamples = Array.from({ length: o.nullBlocks }, (_, i) => {
+    tick();
+    return simulate({ blockId: cal + i, pulses, attacked: false }, nullRng).telemetry;
+  });
+  const anomaly = trainAnomalyDetector(model, calibration, nullSamples, root.stream('anomaly'), 1e-3);
+  return { pulses, calibrationBlocks: cal, model, anomaly, nullSamples };
 }
 
 /** Pulses for `targetSifted` sifted bits, measured on a 10⁷-pulse attack-free pilot block. */
@@ -327,6 +354,9 @@ export interface RocPoint {
   readonly detectionProbability: number;
 }
 
+/** The false-alarm budgets a ROC curve sweeps by default. */
+export const ROC_BUDGETS: readonly number[] = [1e-9, 1e-7, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3];
+
 /**
  * The ROC curve over thresholds: the stored telemetry replayed with the false-alarm budget swept over
  * `budgets` (every threshold of every test moves with it), giving measured (false-alarm rate, detection
@@ -335,7 +365,7 @@ export interface RocPoint {
 export function rocCurve(
   data: EvaluationData,
   within: number,
-  budgets: readonly number[] = [1e-9, 1e-7, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3],
+  budgets: readonly number[] = ROC_BUDGETS,
   base: Partial<QuantumDetectorConfig> = {},
 ): RocPoint[] {
   return budgets.map((budget) => {
@@ -345,4 +375,55 @@ export function rocCurve(
     });
     return { budget, falseAlarmRate: r.falseAlarmRate, detectionProbability: r.detectionProbability };
   });
+}
+
+/** One detector's ROC curve: its own firing rate on attack-free blocks against its detection probability. */
+export interface DetectorRoc {
+  /** Alert kind of the detector (`qber-high`, `decoy-inconsistent`, …). */
+  readonly detector: string;
+  readonly points: readonly RocPoint[];
+}
+
+/**
+ * ROC curves per detector: at each budget, a detector's false-alarm rate is the fraction of attack-free
+ * blocks on which it fired, and its detection probability the fraction of trials in which it fired within
+ * `within` blocks. Every block is examined (the link is restored after each blocking alert), so one
+ * detector's alarm does not hide another's. Detectors that never fire on the trials are left out.
+ */
+export function detectorRocCurves(
+  data: EvaluationData,
+  within: number,
+  budgets: readonly number[] = ROC_BUDGETS,
+  base: Partial<QuantumDetectorConfig> = {},
+): DetectorRoc[] {
+  const perBudget = budgets.map((budget) => {
+    const quantum = { ...base, falseAlarmPerBlock: budget };
+    const fired = (samples: readonly TelemetrySample[], each: (kinds: Set<string>) => void) => {
+      const engine = new DetectionEngine({ quantum });
+      samples.forEach((s, i) => {
+        if (i === 0) engine.addLink(s.linkId, data.model);
+        const v = engine.observe(s);
+        each(new Set(v.alerts.map((a) => a.kind)));
+        if (v.abortBlock) engine.restoreLink(s.linkId, s.timeNs);
+      });
+    };
+    const nullFired: Record<string, number> = {};
+    fired(data.nullSamples, (kinds) => kinds.forEach((k) => bump(nullFired, k)));
+    const trialFired: Record<string, number> = {};
+    for (const samples of data.trialSamples) {
+      const seen = new Set<string>();
+      fired(samples.slice(0, within), (kinds) => kinds.forEach((k) => seen.add(k)));
+      seen.forEach((k) => bump(trialFired, k));
+    }
+    return { budget, nullFired, trialFired };
+  });
+  const detectors = [...new Set(perBudget.flatMap((b) => Object.keys(b.trialFired)))].sort();
+  return detectors.map((detector) => ({
+    detector,
+    points: perBudget.map((b) => ({
+      budget: b.budget,
+      falseAlarmRate: (b.nullFired[detector] ?? 0) / Math.max(1, data.nullSamples.length),
+      detectionProbability: (b.trialFired[detector] ?? 0) / Math.max(1, data.trialSamples.length),
+    })),
+  }));
 }

@@ -83,7 +83,7 @@ test('known key bytes are in no file of the data dir: after a checkpoint, a rest
   const ns = needles(blocks);
   let pair = await startLogged(dir);
   for (const blk of blocks) supplyBoth(pair.a, pair.b, blk);
-  for (const k of [pair.a, pair.b]) k.store.db.pragma('wal_checkpoint(FULL)'); // content in db and WAL
+  for (const k of [pair.a, pair.b]) k.store.checkpoint('FULL'); // content in db and WAL
   assert.ok(statSync(join(dir, 'kme-a.db-wal')).size > 4 * 4096, 'the WAL holds the supplied rows');
   assert.deepEqual(found(dir, ns), [], 'key bytes found after the checkpoint');
 
@@ -106,7 +106,7 @@ test('known key bytes are in no file of the data dir: after a checkpoint, a rest
   const known = new Set(ns.map((n) => n.toString('hex')));
   for (const k of [...keys, ...got])
     assert.ok(known.has(Buffer.from(k.key.subarray(0, 16)).toString('hex')), 'a key not from the blocks');
-  for (const k of [pair.a, pair.b]) k.store.db.pragma('wal_checkpoint(FULL)');
+  for (const k of [pair.a, pair.b]) k.store.checkpoint('FULL');
   assert.deepEqual(found(dir, ns), [], 'key bytes found after delivery');
   await Promise.all([pair.a.close(), pair.b.close()]);
   assert.deepEqual(found(dir, ns), [], 'key bytes found after the final close');
@@ -122,7 +122,7 @@ test('control: the same search finds the bytes in a store without encryption', a
   const blk = testBlock(4243, 'plain-0', 4096);
   const pair = await startLogged(dir, undefined, { storeKey: { none: true } });
   supplyBoth(pair.a, pair.b, blk);
-  for (const k of [pair.a, pair.b]) k.store.db.pragma('wal_checkpoint(FULL)');
+  for (const k of [pair.a, pair.b]) k.store.checkpoint('FULL');
   assert.ok(found(dir, needles([blk])).length >= 2);
   await Promise.all([pair.a.close(), pair.b.close()]);
 });

@@ -75,18 +75,9 @@ export class GroupCommitter {
     const ops = this.#queue;
     this.#queue = [];
     if (ops.length === 0) return;
-    const results: ({ ok: true; v: unknown } | { ok: false; e: unknown })[] = [];
-    const db = this.#store.db;
+    let results: ({ ok: true; v: unknown } | { ok: false; e: unknown })[];
     try {
-      db.transaction(() => {
-        for (const op of ops) {
-          try {
-            results.push({ ok: true, v: db.transaction(op.run)() });
-          } catch (e) {
-            results.push({ ok: false, e });
-          }
-        }
-      })();
+      results = this.#store.runBatch(ops.map((op) => op.run));
     } catch (e) {
       // The COMMIT itself failed (disk full, I/O error): nothing of the batch is durable.
       for (const op of ops) op.reject(e);

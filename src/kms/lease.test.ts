@@ -62,7 +62,7 @@ test('a stop without close discards the unconfirmed leased keys: counted, logged
     assert.ok(second.discardLeased(4) >= unserved);
     core.stop();
     second.close();
-    first.db.close();
+    first.close(); // cleanup only: the "dead" handle wrote nothing since
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

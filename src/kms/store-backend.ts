@@ -196,7 +196,7 @@ export class SqliteBackend implements KeyBackend {
   async close(nowMs: number): Promise<number> {
     await this.pump.settled();
     // Leased keys not served are erased now (a clean stop knows they were never delivered).
-    const released = this.store.db.open ? this.store.discardLeased(nowMs) : 0;
+    const released = this.store.isOpen ? this.store.discardLeased(nowMs) : 0;
     this.store.close();
     return released;
   }

@@ -157,11 +157,11 @@ test('deliveries and pools survive closing and reopening the file', () => {
     ({ a, b } = pairStores(dir));
     assert.equal(a.level('kme-b').mineChunks, 13);
     assert.deepEqual(new Set(a.deliveries().map((d) => d.keyId)), new Set(ks.map((k) => k.keyId)));
-    assert.equal(a.db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(a.pragma('journal_mode'), 'wal');
     assert.equal(a.durability, 'group');
-    assert.equal(a.db.pragma('synchronous', { simple: true }), 1); // NORMAL + our own WAL fsync per batch
+    assert.equal(a.pragma('synchronous'), 1); // NORMAL + our own WAL fsync per batch
     const full = KeyStore.open({ path: join(dir, 'full.db'), durability: 'full' });
-    assert.equal(full.db.pragma('synchronous', { simple: true }), 2); // FULL
+    assert.equal(full.pragma('synchronous'), 2); // FULL
     full.close();
     a.close();
     b.close();

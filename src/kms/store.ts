@@ -172,7 +172,9 @@ const CHUNK_SIZE = 32;
 
 /** The durable key store (see the file header). */
 export class KeyStore {
-  readonly db: Database.Database;
+  /** The SQLite connection: private, so every write goes through `transaction`/`runBatch`, which repair
+   * the in-memory mirrors (pool levels, use masks, tombstones) when a write rolls back. */
+  readonly #db: Database.Database;
   readonly maxChunksPerPeer: number;
   readonly durability: 'full' | 'group';
   /** Encryption at rest of the key columns (key version, rotation state). */
@@ -217,20 +219,36 @@ export class KeyStore {
       this.#lock?.release();
       throw e;
     }
-    this.db = db;
+    this.#db = db;
     this.durability = memory ? 'full' : (opts.durability ?? 'group');
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(this.durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
-    this.db.pragma('secure_delete = ON');
-    this.db.pragma('foreign_keys = OFF');
-    this.db.exec(SCHEMA_SQL);
-    migrate(this.db);
-    this.sealing = StoreSealing.init(this.db, opts.keyring ?? null);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(this.durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
+    this.#db.pragma('secure_delete = ON');
+    this.#db.pragma('foreign_keys = OFF');
+    this.#db.exec(SCHEMA_SQL);
+    migrate(this.#db);
+    this.sealing = StoreSealing.init(this.#db, opts.keyring ?? null);
     privatizeFiles(...this.#files);
     // The WAL file exists once the schema transaction has run; keep a descriptor to fsync it.
     this.#walFd = this.durability === 'group' ? openSync(`${opts.path}-wal`, 'r+') : undefined;
-    this.#st = prepare(this.db);
-    const pools = this.db.prepare('SELECT * FROM pools').all() as {
+    this.#st = prepare(this.#db);
+    const { pools, uses } = this.#loadMirrors();
+    if (pools.length === 0) this.#countPools(uses); // a store written before `pools` existed (or empty)
+  }
+
+  /**
+   * Fills the in-memory mirrors of the database — pool levels, use masks of partly used chunks, tombstones
+   * — from the tables (as the current transaction sees them). Run at open and after any rollback, so a
+   * failed write never leaves a counter the database does not have.
+   */
+  #loadMirrors(): {
+    pools: { peer: string }[];
+    uses: { id: string; used: number; peer: string; mine: number }[];
+  } {
+    this.#levels.clear();
+    this.#used.clear();
+    this.#tombs.clear();
+    const pools = this.#db.prepare('SELECT * FROM pools').all() as {
       peer: string;
       mine_bytes: number;
       mine_chunks: number;
@@ -246,12 +264,12 @@ export class KeyStore {
     for (const u of uses) this.#used.set(u.id, u.used);
     for (const t of this.#st.selectTombstones.all() as { id: string; peer: string; erased: number }[])
       this.#tombs.set(t.id, { peer: t.peer, erased: t.erased });
-    if (pools.length === 0) this.#countPools(uses); // a store written before `pools` existed (or empty)
+    return { pools, uses };
   }
 
   /** Levels from a scan of every chunk: once, for a store of schema version 1. */
   #countPools(uses: readonly { used: number; peer: string; mine: number }[]): void {
-    const rows = this.db
+    const rows = this.#db
       .prepare('SELECT peer, mine, COUNT(*) AS n, SUM(length(material)) AS b FROM chunks GROUP BY peer, mine')
       .all() as { peer: string; mine: number; n: number; b: number }[];
     for (const r of rows) {
@@ -288,9 +306,46 @@ export class KeyStore {
     return [...this.#levels.keys()];
   }
 
-  /** Runs `fn` in one transaction (a savepoint when nested). */
+  /**
+   * Runs `fn` in one transaction (a savepoint when nested). If it throws, the database rolls back and the
+   * in-memory mirrors are reloaded from it before the error goes on, so levels never drift from the rows.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.#db.transaction(fn)();
+    } catch (e) {
+      if (this.#db.open) this.#loadMirrors();
+      throw e;
+    }
+  }
+
+  /**
+   * Group commit (./batcher.ts): runs every op in its own savepoint inside one transaction; an op that
+   * throws rolls back alone and gets its error as its result. If the COMMIT itself fails, nothing of the
+   * batch is durable and the error is thrown. Mirrors are repaired after any rollback.
+   */
+  runBatch(ops: readonly (() => unknown)[]): ({ ok: true; v: unknown } | { ok: false; e: unknown })[] {
+    const results: ({ ok: true; v: unknown } | { ok: false; e: unknown })[] = [];
+    this.transaction(() => {
+      for (const op of ops) {
+        try {
+          results.push({ ok: true, v: this.transaction(op) });
+        } catch (e) {
+          results.push({ ok: false, e });
+        }
+      }
+    });
+    return results;
+  }
+
+  /** True until `close()`. */
+  get isOpen(): boolean {
+    return this.#db.open;
+  }
+
+  /** A SQLite pragma's value (read-only inspection for tests and diagnostics, e.g. `journal_mode`). */
+  pragma(name: 'journal_mode' | 'synchronous'): unknown {
+    return this.#db.pragma(name, { simple: true });
   }
 
   /**
@@ -512,7 +567,7 @@ export class KeyStore {
    * not yet sent to the peer become erase notices; each is logged in `discarded`. Returns how many keys were discarded.
    */
   discardLeased(nowMs: number): number {
-    const rows = this.db.prepare('SELECT key_id, peer, master FROM leased').all() as {
+    const rows = this.#db.prepare('SELECT key_id, peer, master FROM leased').all() as {
       key_id: string;
       peer: string;
       master: string;
@@ -731,29 +786,31 @@ export class KeyStore {
 
   /** Peers with unacknowledged reservations. */
   outboxPeers(): string[] {
-    return (this.db.prepare('SELECT DISTINCT peer FROM outbox').all() as { peer: string }[]).map(
+    return (this.#db.prepare('SELECT DISTINCT peer FROM outbox').all() as { peer: string }[]).map(
       (r) => r.peer,
     );
   }
 
   /** Keys waiting for local slaves. */
   pendingKeyCount(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM keys').get() as { n: number }).n;
+    return (this.#db.prepare('SELECT COUNT(*) AS n FROM keys').get() as { n: number }).n;
   }
 
   /** Chunk ids stored (for audits and tests; never material). */
   chunkIds(): string[] {
-    return (this.db.prepare('SELECT id FROM chunks ORDER BY seq').all() as { id: string }[]).map((r) => r.id);
+    return (this.#db.prepare('SELECT id FROM chunks ORDER BY seq').all() as { id: string }[]).map(
+      (r) => r.id,
+    );
   }
 
   /** Key ids waiting for slaves (for audits and tests). */
   keyIds(): string[] {
-    return (this.db.prepare('SELECT id FROM keys').all() as { id: string }[]).map((r) => r.id);
+    return (this.#db.prepare('SELECT id FROM keys').all() as { id: string }[]).map((r) => r.id);
   }
 
   /** The delivery log (no material). */
   deliveries(): Delivery[] {
-    return this.db.prepare('SELECT key_id AS keyId, role, sae FROM deliveries').all() as Delivery[];
+    return this.#db.prepare('SELECT key_id AS keyId, role, sae FROM deliveries').all() as Delivery[];
   }
 
   /**
@@ -766,17 +823,20 @@ export class KeyStore {
     return new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
   }
 
-  /** Moves WAL content into the database and truncates the WAL (erases old frames holding keys). */
-  checkpoint(): void {
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  /**
+   * Moves WAL content into the database and truncates the WAL (erases old frames holding keys). `FULL`
+   * copies without truncating (tests use it to inspect both files).
+   */
+  checkpoint(mode: 'TRUNCATE' | 'FULL' = 'TRUNCATE'): void {
+    this.#db.pragma(`wal_checkpoint(${mode})`);
     privatizeFiles(...this.#files);
   }
 
   /** Checkpoints and closes the file. */
   close(): void {
-    if (!this.db.open) return;
+    if (!this.#db.open) return;
     this.checkpoint();
-    this.db.close();
+    this.#db.close();
     if (this.#walFd !== undefined) closeSync(this.#walFd);
     this.sealing.destroy();
     this.#lock?.release();

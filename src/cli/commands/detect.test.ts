@@ -49,7 +49,54 @@ test('detect evaluate --roc writes an SVG, the table names its columns', async (
   assert.match(r.out, /P\(detect ≤3\)/);
   const svg = await readFile(file, 'utf8');
   assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  assert.match(svg, /ROC: trojan-horse/);
+  assert.match(svg, /ROC: trojan-horse at strength (1e-6|0.000001) /);
+  // One curve per detector that fired on the trials (here the monitor-power test).
+  assert.match(svg, /all detectors/);
+  assert.match(svg, />trojan-horse</);
+  await rm(dir, { recursive: true });
+});
+
+test('detect evaluate --roc lowers a default strength until detection is informative, and says so', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'qkdnet-roc-'));
+  const file = join(dir, 'roc.svg');
+  const r = await run(['detect', 'evaluate', '--attack', 'pns', ...quick, '--roc', file]);
+  assert.equal(r.code, 0, r.err);
+  const title = /ROC: pns at strength ([0-9.e-]+)/.exec(await readFile(file, 'utf8'));
+  assert.ok(title && Number(title[1]) < 1, 'the default strength 1 is detected always: a flat curve');
+  await rm(dir, { recursive: true });
+});
+
+test('detect evaluate --strength-sweep: detection and insecure key over strength, the gap, a plot per attack', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'qkdnet-sweep-'));
+  const r = await run([
+    'detect',
+    'evaluate',
+    '--attack',
+    'blinding',
+    '--strength-sweep',
+    ...quick,
+    '--sifted-bits',
+    '5e6',
+    '--sweep-svg',
+    join(dir, 'sweep.svg'),
+    '--format',
+    'json',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const [sw] = JSON.parse(r.out).strength_sweep;
+  assert.equal(sw.attack, 'blinding');
+  assert.ok(sw.points.length >= 5);
+  const full = sw.points.find((p: { strength: number }) => p.strength === 1);
+  assert.equal(full.detection_probability, 1);
+  for (const p of sw.points)
+    assert.equal(
+      sw.coverage_gap.includes(p.strength),
+      p.insecure_key_bits > 0 && p.detection_probability < 0.99,
+    );
+  assert.match(
+    await readFile(join(dir, 'sweep-blinding.svg'), 'utf8'),
+    /blinding: detection vs insecure key/,
+  );
   await rm(dir, { recursive: true });
 });
 

@@ -12,9 +12,13 @@ import { ATTACK_DEFAULTS, ATTACK_KINDS, type AttackKind } from '../../qkd/index.
 import {
   ATTACK_CLASSES,
   EVALUATE_DEFAULT_STRENGTH,
+  detectorRocCurves,
   evaluateDetection,
   linkBlockSimulator,
   rocCurve,
+  type DetectorRoc,
+  type EvaluationBaseline,
+  type EvaluationData,
   type EvaluationResult,
 } from '../../detect/index.ts';
 import { escapeXml, renderLinePlot } from '../svg-plot.ts';
@@ -36,6 +40,9 @@ interface EvaluateFlags {
   calibrationBlocks: string;
   exact?: boolean;
   confusionSvg?: string;
+  rocStrength?: string;
+  strengthSweep?: boolean;
+  sweepSvg?: string;
 }
 
 const EXAMPLES = `
@@ -44,7 +51,12 @@ Examples:
       5% intercept-resend: detection probability, blocks to detect, false alarms per block
   qkdnet detect evaluate --attack pns --trials 200 --null-blocks 20000 --format json
   qkdnet detect evaluate --attack time-shift --strength 0.05 --roc roc.svg
-      a weak attack, and the ROC curve over the detectors' false-alarm budget
+      a weak attack, and the ROC curves over the false-alarm budget: all detectors, and one per detector
+  qkdnet detect evaluate --attack pns --roc roc.svg
+      the ROC at the strongest of 1, 0.5, 0.25, … detected in ≤ 90% of trials (named on the plot)
+  qkdnet detect evaluate --attack all --strength-sweep --sifted-bits 5e6 --sweep-svg sweep.svg
+      per attack, detection probability and insecure_key_bits over strength, and the coverage gap
+      (insecure key while detection < 99%); 10⁵-bit blocks give no key, so use larger ones here
   qkdnet detect evaluate --attack all --trials 100 --confusion-svg confusion.svg
       every attack kind at its default strength, one row each, then the confusion matrix (injected ×
       attributed, plus the attack-free row) as a table, in the JSON and as an SVG heat map
@@ -85,6 +97,15 @@ export function register(program: Command): void {
     )
     .option('--exact', 'simulate every block detection by detection (slow) instead of at count level')
     .option('--confusion-svg <file.svg>', 'with --attack all: write the confusion matrix as an SVG heat map')
+    .option(
+      '--roc-strength <x>',
+      'strength of the --roc run (default: --strength if given, else the strongest of the default, its half, … (÷10 for trojan-horse and jamming) detected in ≤ 90% of trials)',
+    )
+    .option(
+      '--strength-sweep',
+      'per attack: detection probability and insecure_key_bits over a grid of strengths, and the coverage gap (insecure key while detection < 99%)',
+    )
+    .option('--sweep-svg <file.svg>', 'with --strength-sweep: write one plot per attack (file-<attack>.svg)')
     .addHelpText('after', EXAMPLES)
     .action((flags: EvaluateFlags) => runEvaluate(flags));
 }
@@ -113,34 +134,56 @@ function runEvaluate(f: EvaluateFlags): void {
   });
   const seedNum = Number(f.seed);
   const seed = Number.isFinite(seedNum) ? seedNum : f.seed;
+  const quantum = { falseAlarmPerBlock: falseAlarm, qberShift };
+  const common = { nullBlocks, seed, calibrationBlocks, targetSiftedBits: siftedBits, quantum };
+  let baseline: EvaluationBaseline | undefined;
+  /** One evaluation of `kind` at `strength` (the attack-free part simulated once, then reused). */
+  const evaluate = (kind: AttackKind, strength: number, n = trials) => {
+    const bar = new ProgressBar(`detect evaluate ${kind}:${strength}`, 1); // fed the fraction done
+    const out = evaluateDetection(
+      linkBlockSimulator({
+        params: preset.params,
+        distanceKm,
+        attack: { kind, param: strength },
+        exact: f.exact ?? false,
+      }),
+      { ...common, attack: kind, strength, trials: n, onProgress: (d, t) => bar.update(d / t) },
+      baseline,
+    );
+    bar.done();
+    baseline = out.baseline;
+    return out;
+  };
+  const strengthOf = (kind: AttackKind, text: string | undefined, flag: string) =>
+    text === undefined
+      ? EVALUATE_DEFAULT_STRENGTH[kind]
+      : parseNumber(text, flag, { min: ATTACK_DEFAULTS[kind].min, max: ATTACK_DEFAULTS[kind].max });
+  if (f.strengthSweep) {
+    const sweeps = kinds.map((kind) => sweepAttack(kind, (s) => evaluate(kind, s).result));
+    if (f.sweepSvg) for (const sw of sweeps) writeSweep(f.sweepSvg, sw, siftedBits);
+    process.stdout.write(
+      format === 'json'
+        ? `${JSON.stringify({ strength_sweep: sweeps }, null, 2)}\n`
+        : `${renderSweep(sweeps)}\n`,
+    );
+    return;
+  }
   const results: EvaluationResult[] = [];
   for (const kind of kinds) {
-    const spec = ATTACK_DEFAULTS[kind];
-    const strength =
-      f.strength === undefined
-        ? EVALUATE_DEFAULT_STRENGTH[kind]
-        : parseNumber(f.strength, '--strength', { min: spec.min, max: spec.max });
-    const simulate = linkBlockSimulator({
-      params: preset.params,
-      distanceKm,
-      attack: { kind, param: strength },
-      exact: f.exact ?? false,
-    });
-    const bar = new ProgressBar(`detect evaluate ${kind}`, 1); // fed the fraction done
-    const { result, data } = evaluateDetection(simulate, {
-      attack: kind,
-      strength,
-      trials,
-      nullBlocks,
-      seed,
-      calibrationBlocks,
-      targetSiftedBits: siftedBits,
-      quantum: { falseAlarmPerBlock: falseAlarm, qberShift },
-      onProgress: (done, total) => bar.update(done / total),
-    });
-    bar.done();
+    const strength = strengthOf(kind, f.strength, '--strength');
+    const { result } = evaluate(kind, strength);
     results.push(result);
-    if (f.roc) writeRoc(f.roc, result, rocCurve(data, result.detect_within_blocks, undefined, { qberShift }));
+    if (f.roc) {
+      const start = strengthOf(kind, f.rocStrength ?? f.strength, '--roc-strength');
+      const chosen = f.rocStrength !== undefined || f.strength !== undefined;
+      const roc = informativeRoc(kind, start, chosen, evaluate);
+      writeRoc(
+        f.roc,
+        roc.result,
+        rocCurve(roc.data, roc.result.detect_within_blocks, undefined, { qberShift }),
+        detectorRocCurves(roc.data, roc.result.detect_within_blocks, undefined, { qberShift }),
+      );
+    }
   }
   const matrix = f.attack === 'all' ? confusionMatrix(results) : undefined;
   if (matrix && f.confusionSvg) writeHeatMap(f.confusionSvg, matrix);
@@ -267,20 +310,137 @@ function topClass(a: Readonly<Record<string, number>>): string {
   return e.length === 0 ? '-' : e.sort((x, y) => y[1] - x[1])[0]![0];
 }
 
+type Evaluate = (
+  kind: AttackKind,
+  strength: number,
+  trials?: number,
+) => { result: EvaluationResult; data: EvaluationData };
+
+/**
+ * The run `--roc` plots: at `start` when the user chose it (--roc-strength or --strength), else at the strongest of start, start/2, …
+ * (÷10 for trojan-horse and jamming, whose strengths span decades) that 40 probe trials detect in ≤ 90%
+ * of cases — where the curve is informative, not a flat line at 1. Fiber-cut has no strength to lower.
+ */
+function informativeRoc(
+  kind: AttackKind,
+  start: number,
+  chosen: boolean,
+  evaluate: Evaluate,
+): { result: EvaluationResult; data: EvaluationData } {
+  let s = start;
+  if (!chosen && kind !== 'fiber-cut') {
+    const step = ATTACK_DEFAULTS[kind].max > 1 ? 10 : 2;
+    for (let i = 0; i < 30; i++) {
+      if (evaluate(kind, s, 40).result.detection_probability <= 0.9) break;
+      s /= step;
+    }
+  }
+  return evaluate(kind, s);
+}
+
+/** The strengths `--strength-sweep` visits per attack (units of ATTACK_DEFAULTS). */
+export const SWEEP_STRENGTHS: Readonly<Record<AttackKind, readonly number[]>> = {
+  'intercept-resend': [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+  pns: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+  blinding: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+  'trojan-horse': [1e-10, 1e-9, 1e-8, 1e-6, 1e-4, 1e-2, 0.1, 1],
+  'time-shift': [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 1],
+  jamming: [10, 100, 1e3, 1e4, 1e5, 1e6],
+  'fiber-cut': [0],
+};
+
+/** One attack's sweep (snake_case: the JSON). */
+export interface StrengthSweep {
+  readonly attack: AttackKind;
+  readonly points: readonly {
+    readonly strength: number;
+    readonly detection_probability: number;
+    readonly attacked_key_bits: number;
+    readonly insecure_key_bits: number;
+  }[];
+  /** Strengths at which key became insecure while detection (≤ 3 blocks) stayed below 99%. */
+  readonly coverage_gap: readonly number[];
+}
+
+function sweepAttack(kind: AttackKind, run: (strength: number) => EvaluationResult): StrengthSweep {
+  const points = SWEEP_STRENGTHS[kind].map((strength) => {
+    const r = run(strength);
+    return {
+      strength,
+      detection_probability: r.detection_probability,
+      attacked_key_bits: r.attacked_key_bits,
+      insecure_key_bits: r.insecure_key_bits,
+    };
+  });
+  const coverage_gap = points
+    .filter((p) => p.insecure_key_bits > 0 && p.detection_probability < 0.99)
+    .map((p) => p.strength);
+  return { attack: kind, points, coverage_gap };
+}
+
+function renderSweep(sweeps: readonly StrengthSweep[]): string {
+  return sweeps
+    .map(
+      (sw) =>
+        `${sw.attack}: coverage gap ${sw.coverage_gap.length ? sw.coverage_gap.join(', ') : 'none'}\n${formatTable(
+          ['strength', 'P(detect ≤3)', 'attacked key bits', 'insecure key bits'],
+          sw.points.map((p) => [
+            p.strength,
+            p.detection_probability,
+            p.attacked_key_bits,
+            p.insecure_key_bits,
+          ]),
+        )}`,
+    )
+    .join('\n\n');
+}
+
+/** One SVG per attack: detection probability and the insecure share of attacked key over strength. */
+function writeSweep(path: string, sw: StrengthSweep, siftedBits: number): void {
+  const file = path.replace(/(\.svg)?$/, `-${sw.attack}.svg`);
+  const pts = sw.points.filter((p) => p.strength > 0);
+  const svg = renderLinePlot({
+    title: `${sw.attack}: detection vs insecure key over strength (blocks of ${siftedBits} sifted bits); gap: ${sw.coverage_gap.length ? sw.coverage_gap.join(', ') : 'none'}`,
+    xLabel: `strength (${ATTACK_DEFAULTS[sw.attack].doc})`,
+    yLabel: 'probability / fraction',
+    xLog: true,
+    series: [
+      { name: 'P(detect within 3 blocks)', points: pts.map((p) => [p.strength, p.detection_probability]) },
+      {
+        name: 'insecure share of key from undetected attacked blocks',
+        points: pts.map((p) => [
+          p.strength,
+          p.attacked_key_bits > 0 ? p.insecure_key_bits / p.attacked_key_bits : 0,
+        ]),
+        dashed: true,
+      },
+    ],
+  });
+  try {
+    writeFileSync(file, svg);
+  } catch (e) {
+    throw new UsageError(`--sweep-svg: cannot write ${file}: ${(e as Error).message}`);
+  }
+}
+
 function writeRoc(
   path: string,
   r: EvaluationResult,
   points: readonly { falseAlarmRate: number; detectionProbability: number }[],
+  perDetector: readonly DetectorRoc[],
 ): void {
   const floor = 1 / (2 * r.null_blocks); // a measured rate of 0 is drawn at half the resolution
-  const pts = points.map((p) => [Math.max(p.falseAlarmRate, floor), p.detectionProbability] as const);
+  const at = (p: { falseAlarmRate: number; detectionProbability: number }) =>
+    [Math.max(p.falseAlarmRate, floor), p.detectionProbability] as const;
+  const pts = points.map(at);
   const svg = renderLinePlot({
-    title: `ROC: ${r.attack} (strength ${r.strength}), detection within ${r.detect_within_blocks} blocks`,
+    title: `ROC: ${r.attack} at strength ${r.strength} (${ATTACK_DEFAULTS[r.attack as AttackKind]?.doc ?? ''}), detection within ${r.detect_within_blocks} blocks`,
     xLabel: `false alarms per block (measured on ${r.null_blocks} blocks; 0 drawn at ${floor.toExponential(0)})`,
     yLabel: 'detection probability',
     xLog: true,
     series: [
-      { name: 'detectors (budget swept 1e-9…0.3)', points: pts },
+      { name: 'all detectors (budget swept 1e-9…0.3)', points: pts },
+      ...perDetector.slice(0, 7).map((d) => ({ name: d.detector, points: d.points.map(at) })),
       {
         name: 'chance',
         points: [
