@@ -6,12 +6,25 @@
  */
 import { useState } from 'preact/hooks';
 import type { Alert } from '../../src/common/contracts.ts';
-import { control, formatBits, formatTime, HEALTH_COLOUR, PROVENANCE_COLOUR, type DashboardState } from './live.ts';
+import {
+  control,
+  formatBits,
+  formatTime,
+  HEALTH_COLOUR,
+  PROVENANCE_COLOUR,
+  type DashboardState,
+} from './live.ts';
 
 type State = DashboardState;
 
 /** Controls on a selected link and node. */
-export function Controls(props: { state: State; link: string; node: string; onLink: (id: string) => void; onNode: (id: string) => void }) {
+export function Controls(props: {
+  state: State;
+  link: string;
+  node: string;
+  onLink: (id: string) => void;
+  onNode: (id: string) => void;
+}) {
   const { state, link, node } = props;
   const [attack, setAttack] = useState(state.attackKinds[0] ?? '');
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
@@ -27,7 +40,11 @@ export function Controls(props: { state: State; link: string; node: string; onLi
       <div class="row">
         <label>
           Link
-          <select data-testid="control-link" value={link} onChange={(e) => props.onLink((e.target as HTMLSelectElement).value)}>
+          <select
+            data-testid="control-link"
+            value={link}
+            onChange={(e) => props.onLink((e.target as HTMLSelectElement).value)}
+          >
             {state.links.map((l) => (
               <option value={l.id}>{`${l.id} (${l.state})`}</option>
             ))}
@@ -35,7 +52,11 @@ export function Controls(props: { state: State; link: string; node: string; onLi
         </label>
         <label>
           Attack
-          <select data-testid="control-attack" value={attack} onChange={(e) => setAttack((e.target as HTMLSelectElement).value)}>
+          <select
+            data-testid="control-attack"
+            value={attack}
+            onChange={(e) => setAttack((e.target as HTMLSelectElement).value)}
+          >
             {state.attackKinds.map((k) => (
               <option value={k}>{k}</option>
             ))}
@@ -43,32 +64,64 @@ export function Controls(props: { state: State; link: string; node: string; onLi
         </label>
       </div>
       <div class="row buttons">
-        <button class="danger" data-testid="inject" onClick={() => act(`Injected ${attack} on ${link}`, 'POST', `/api/links/${enc(link)}/attack`, { kind: attack })}>
+        <button
+          class="danger"
+          data-testid="inject"
+          onClick={() =>
+            act(`Injected ${attack} on ${link}`, 'POST', `/api/links/${enc(link)}/attack`, { kind: attack })
+          }
+        >
           Inject attack
         </button>
-        <button disabled={!current?.attack} data-testid="clear-attack" onClick={() => act(`Stopped the attack on ${link}`, 'DELETE', `/api/links/${enc(link)}/attack`)}>
+        <button
+          disabled={!current?.attack}
+          data-testid="clear-attack"
+          onClick={() => act(`Stopped the attack on ${link}`, 'DELETE', `/api/links/${enc(link)}/attack`)}
+        >
           Stop attack
         </button>
-        <button class="danger" disabled={current?.state === 'down'} data-testid="cut" onClick={() => act(`Cut ${link}`, 'POST', `/api/links/${enc(link)}/fail`)}>
+        <button
+          class="danger"
+          disabled={current?.state === 'down'}
+          data-testid="cut"
+          onClick={() => act(`Cut ${link}`, 'POST', `/api/links/${enc(link)}/fail`)}
+        >
           Cut link
         </button>
-        <button disabled={current?.state === 'up'} data-testid="restore" onClick={() => act(`Restored ${link}`, 'POST', `/api/links/${enc(link)}/restore`)}>
+        <button
+          disabled={current?.state === 'up'}
+          data-testid="restore"
+          onClick={() => act(`Restored ${link}`, 'POST', `/api/links/${enc(link)}/restore`)}
+        >
           Restore link
         </button>
       </div>
       <div class="row">
         <label>
           Node
-          <select data-testid="control-node" value={node} onChange={(e) => props.onNode((e.target as HTMLSelectElement).value)}>
+          <select
+            data-testid="control-node"
+            value={node}
+            onChange={(e) => props.onNode((e.target as HTMLSelectElement).value)}
+          >
             {state.nodes.map((n) => (
               <option value={n.id}>{n.compromised ? `${n.name} (compromised)` : n.name}</option>
             ))}
           </select>
         </label>
-        <button class="danger" data-testid="compromise" disabled={state.nodes.find((n) => n.id === node)?.compromised} onClick={() => act(`Marked ${node} compromised`, 'POST', `/api/nodes/${enc(node)}/compromise`)}>
+        <button
+          class="danger"
+          data-testid="compromise"
+          disabled={state.nodes.find((n) => n.id === node)?.compromised}
+          onClick={() => act(`Marked ${node} compromised`, 'POST', `/api/nodes/${enc(node)}/compromise`)}
+        >
           Compromise node
         </button>
-        <button data-testid="restore-node" disabled={!state.nodes.find((n) => n.id === node)?.compromised} onClick={() => act(`Trusted ${node} again`, 'POST', `/api/nodes/${enc(node)}/restore`)}>
+        <button
+          data-testid="restore-node"
+          disabled={!state.nodes.find((n) => n.id === node)?.compromised}
+          onClick={() => act(`Trusted ${node} again`, 'POST', `/api/nodes/${enc(node)}/restore`)}
+        >
           Restore node
         </button>
       </div>
@@ -88,20 +141,51 @@ export function LinkTable({ state, onSelect }: { state: State; onSelect: (id: st
       <h2>Links</h2>
       <table class="links">
         <thead>
-          <tr><th>Link</th><th>Health</th><th>Pool</th><th>QBER</th><th>Rate</th></tr>
+          <tr>
+            <th>Link</th>
+            <th>Health</th>
+            <th>Pool</th>
+            <th>QBER</th>
+            <th>Rate</th>
+          </tr>
         </thead>
         <tbody>
           {state.links.map((l) => (
             <tr data-link={l.id} data-state={l.state} data-health={l.health} onClick={() => onSelect(l.id)}>
               <td>
                 {l.id}
-                {l.attack && <span class="tag danger">{l.attack}</span>}
+                {l.attack && (
+                  <span class="tag danger" title="attack injected from this dashboard">
+                    {l.attack}
+                  </span>
+                )}
+                {l.attributedAttack && (
+                  <div
+                    class="sub attributed"
+                    data-attributed={l.attributedAttack}
+                    title="the attack the detectors attribute their alarm to"
+                  >
+                    {`detectors: ${l.attributedAttack}`}
+                  </div>
+                )}
               </td>
-              <td><span class="dot" style={{ background: HEALTH_COLOUR[l.health] }} />{l.health}</td>
               <td>
-                <meter min={0} max={l.capacityBits || 1} low={(l.capacityBits || 1) / 4} optimum={l.capacityBits || 1} value={l.poolBits} />
+                <span class="dot" style={{ background: HEALTH_COLOUR[l.health] }} />
+                {l.health}
+              </td>
+              <td>
+                <meter
+                  min={0}
+                  max={l.capacityBits || 1}
+                  low={(l.capacityBits || 1) / 4}
+                  optimum={l.capacityBits || 1}
+                  value={l.poolBits}
+                />
                 {formatBits(l.poolBits)}
-                <div class="sub" title="Final key supplied to the KMEs at both ends since start">{`KMEs ${formatBits(l.kmeBits)}`}</div>
+                <div
+                  class="sub"
+                  title="Final key supplied to the KMEs at both ends since start"
+                >{`KMEs ${formatBits(l.kmeBits)}`}</div>
               </td>
               <td>{l.qber === null ? '–' : `${(l.qber * 100).toFixed(2)}%`}</td>
               <td>{`${formatBits(l.keyRateBps)}/s`}</td>
@@ -116,13 +200,24 @@ export function LinkTable({ state, onSelect }: { state: State; onSelect: (id: st
 function AlertItem({ a }: { a: Alert }) {
   const where = a.linkId ? `link ${a.linkId}` : a.nodeId ? `node ${a.nodeId}` : 'network';
   return (
-    <li class={`alert ${a.severity}`} data-alert-kind={a.kind} data-alert-link={a.linkId ?? ''}>
+    <li
+      class={`alert ${a.severity}`}
+      data-alert-kind={a.kind}
+      data-alert-link={a.linkId ?? ''}
+      data-alert-node={a.nodeId ?? ''}
+      data-alert-severity={a.severity}
+    >
       <div class="alert-head">
         <span class={`sev ${a.severity}`}>{a.severity}</span>
         <strong>{a.kind}</strong> on {where}
         <span class="when">{formatTime(a.timeNs / 1e9)}</span>
       </div>
       <div class="alert-msg">{a.message}</div>
+      {a.attribution && (
+        <div class="attribution" data-attributed={a.attribution.attack}>
+          attributed to <b>{a.attribution.attack}</b>
+        </div>
+      )}
       <div class="evidence">
         evidence: {a.evidence.statistic} = {fmt(a.evidence.value)} (threshold {fmt(a.evidence.threshold)}
         {a.evidence.window ? `, ${a.evidence.window}` : ''}) → {a.action}
@@ -132,7 +227,9 @@ function AlertItem({ a }: { a: Alert }) {
 }
 
 function fmt(v: number): string {
-  return Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.01) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+  return Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.01)
+    ? v.toExponential(2)
+    : String(Number(v.toPrecision(4)));
 }
 
 /** Newest alert first. */
@@ -140,8 +237,18 @@ export function Alerts({ state }: { state: State }) {
   const alerts = [...state.alerts].reverse();
   return (
     <section class="panel alerts-panel" aria-label="Alerts">
-      <h2>Alerts <span class="count">{state.alerts.length}</span></h2>
-      {alerts.length === 0 ? <p class="empty">No alerts. Inject an attack to see the detectors at work.</p> : <ul class="alerts" data-testid="alerts">{alerts.map((a) => <AlertItem a={a} />)}</ul>}
+      <h2>
+        Alerts <span class="count">{state.alerts.length}</span>
+      </h2>
+      {alerts.length === 0 ? (
+        <p class="empty">No alerts. Inject an attack to see the detectors at work.</p>
+      ) : (
+        <ul class="alerts" data-testid="alerts">
+          {alerts.map((a) => (
+            <AlertItem a={a} />
+          ))}
+        </ul>
+      )}
     </section>
   );
 }
@@ -152,9 +259,18 @@ export function ProvenanceMix({ state }: { state: State }) {
   const total = entries.reduce((s, [, v]) => s + v, 0);
   return (
     <section class="panel" aria-label="Provenance of delivered keys">
-      <h2>Delivered keys by provenance <span class="count">{formatBits(total)}</span></h2>
+      <h2>
+        Delivered keys by provenance <span class="count">{formatBits(total)}</span>
+      </h2>
       <div class="stack" data-testid="provenance">
-        {entries.map(([p, v]) => (total > 0 && v > 0 ? <span style={{ width: `${(100 * v) / total}%`, background: PROVENANCE_COLOUR[p] }} title={`${p}: ${formatBits(v)}`} /> : null))}
+        {entries.map(([p, v]) =>
+          total > 0 && v > 0 ? (
+            <span
+              style={{ width: `${(100 * v) / total}%`, background: PROVENANCE_COLOUR[p] }}
+              title={`${p}: ${formatBits(v)}`}
+            />
+          ) : null,
+        )}
       </div>
       <ul class="legend">
         {entries.map(([p, v]) => (
@@ -172,23 +288,48 @@ export function ProvenanceMix({ state }: { state: State }) {
 export function Apps({ state }: { state: State }) {
   return (
     <section class="panel" aria-label="Application sessions">
-      <h2>Application sessions <span class="count">{state.reroutes} reroutes</span></h2>
+      <h2>
+        Application sessions <span class="count">{state.reroutes} reroutes</span>
+      </h2>
       <table class="apps">
         <thead>
-          <tr><th>App</th><th>Route</th><th>Served</th><th>Unserved</th></tr>
+          <tr>
+            <th>App</th>
+            <th>Route</th>
+            <th>Served</th>
+            <th>Unserved</th>
+          </tr>
         </thead>
         <tbody>
           {state.apps.map((a) => (
-            <tr data-app={a.id} data-route={a.route ? a.route.paths.map((p) => p.join('>')).join('|') : ''} data-provenance={a.route?.provenance ?? 'none'}>
+            <tr
+              data-app={a.id}
+              data-route={a.route ? a.route.paths.map((p) => p.join('>')).join('|') : ''}
+              data-provenance={a.route?.provenance ?? 'none'}
+            >
               <td>
                 {a.id}
                 <div class="sub">{`${a.from} → ${a.to}, min ${a.minProvenance}`}</div>
               </td>
               <td>
-                {a.route ? <span class="tag" style={{ borderColor: PROVENANCE_COLOUR[a.route.provenance] }}>{a.route.provenance}</span> : <span class="tag danger">no route</span>}
-                <div class="sub">{a.route ? a.route.paths.map((p) => p.join(' › ')).join(' ‖ ') || 'post-quantum (no QKD path)' : ''}</div>
+                {a.route ? (
+                  <span class="tag" style={{ borderColor: PROVENANCE_COLOUR[a.route.provenance] }}>
+                    {a.route.provenance}
+                  </span>
+                ) : (
+                  <span class="tag danger">no route</span>
+                )}
+                <div class="sub">
+                  {a.route
+                    ? a.route.paths.map((p) => p.join(' › ')).join(' ‖ ') || 'post-quantum (no QKD path)'
+                    : ''}
+                </div>
                 {a.kme && (
-                  <div class={a.kme.lastError ? 'sub kme-err' : 'sub kme-ok'} data-kme-delivered={a.kme.delivered} title="Keys drawn from the two KMEs over ETSI GS QKD 014 (mutual TLS)">
+                  <div
+                    class={a.kme.lastError ? 'sub kme-err' : 'sub kme-ok'}
+                    data-kme-delivered={a.kme.delivered}
+                    title="Keys drawn from the two KMEs over ETSI GS QKD 014 (mutual TLS)"
+                  >
                     {`ETSI 014: ${a.kme.delivered} keys from the KMEs${a.kme.lastError ? ` · last: ${a.kme.lastError}` : ''}`}
                   </div>
                 )}
