@@ -163,34 +163,34 @@ test('cutting a link reroutes the keys of the application that used it', async (
   await page.close();
 });
 
-/** Every visible label box on the map, and every node body (graph coordinates; the map is at zoom 1). */
-async function mapBoxes(page: Page) {
-  return page.evaluate(() => {
-    type B = { x1: number; y1: number; x2: number; y2: number };
-    type El = {
-      id(): string;
-      data(k: string): unknown;
-      style(k: string): string;
-      boundingBox(o: object): B;
-    };
-    const cy = (window as unknown as { __qkdnetCy: { nodes(): El[]; edges(): El[] } }).__qkdnetCy;
+type Box = { x1: number; y1: number; x2: number; y2: number };
+type MapBoxes = {
+  labels: { id: string; box: Box }[];
+  bodies: { id: string; box: Box }[];
+  hidden: string[];
+};
+
+/**
+ * Every visible label box on the map, and every node body (graph coordinates; the map is at zoom 1).
+ * Plain JavaScript text: the test loader would wrap named functions in helpers the page does not have.
+ */
+async function mapBoxes(page: Page): Promise<MapBoxes> {
+  return page.evaluate(`(() => {
+    const cy = window.__qkdnetCy;
     const opts = { includeNodes: false, includeEdges: false, includeLabels: true };
-    const visible = (e: El) => String(e.data('label') ?? '') !== '' && Number(e.style('text-opacity')) > 0;
-    const labels = [...cy.nodes(), ...cy.edges()]
-      .filter(visible)
-      .map((e) => ({ id: e.id(), box: e.boundingBox(opts) }));
-    const bodies = cy.nodes().map((n) => ({ id: n.id(), box: n.boundingBox({ includeLabels: false }) }));
-    const hidden = [...cy.nodes(), ...cy.edges()].filter((e) => !visible(e)).map((e) => e.id());
-    return { labels, bodies, hidden };
-  });
+    const all = cy.nodes().toArray().concat(cy.edges().toArray());
+    const shown = (e) => String(e.data('label') || '') !== '' && Number(e.style('text-opacity')) > 0;
+    return {
+      labels: all.filter(shown).map((e) => ({ id: e.id(), box: e.boundingBox(opts) })),
+      bodies: cy.nodes().toArray().map((n) => ({ id: n.id(), box: n.boundingBox({ includeLabels: false }) })),
+      hidden: all.filter((e) => !shown(e)).map((e) => e.id()),
+    };
+  })()`);
 }
 
 /** Asserts that no two label boxes intersect and that no label covers a node. */
-function assertNoLabelOverlap(m: Awaited<ReturnType<typeof mapBoxes>>, where: string): void {
-  const hit = (
-    a: { x1: number; y1: number; x2: number; y2: number },
-    b: { x1: number; y1: number; x2: number; y2: number },
-  ) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+function assertNoLabelOverlap(m: MapBoxes, where: string): void {
+  const hit = (a: Box, b: Box) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
   assert.ok(
     m.labels.length >= m.bodies.length,
     `${where}: most labels shown (hidden: ${m.hidden.join(', ')})`,
