@@ -293,6 +293,34 @@ export class KmeCore {
     return n;
   }
 
+  /**
+   * Per-SAE quota (./quota.ts) of a request by `sae` taking `number` × `sizeBits` from each pool of
+   * `peers`: the other SAEs' reserves stay in every pool, and the rate budget pays first. Throws
+   * KMS_QUOTA_EXCEEDED (nothing taken); returns the refund for a request that fails later.
+   */
+  #chargeQuota(sae: string, peers: readonly string[], number: number, sizeBits: number): () => void {
+    const keep = this.quotas.keepFor(sae);
+    for (const peer of peers)
+      if (keep > 0 && this.backend.level(peer).mineBytes * 8 - keep < number * sizeBits)
+        throw new QkdnetError(
+          'KMS_QUOTA_EXCEEDED',
+          `Cannot serve ${number} key(s) of ${sizeBits} bits to SAE "${sae}": ${keep} bits of the pool to "${peer}" are reserved for other SAEs`,
+        );
+    return this.quotas.charge(sae, number * sizeBits * peers.length, Date.now());
+  }
+
+  /**
+   * Charges a relayed key of `keyBytes` bytes requested by local SAE `sae` to its quota: the source's
+   * link keys on the first hop of every path (`firstHops`, one per path) are that SAE's use of those
+   * pools — reserves of other SAEs stay, the rate budget pays keyBytes × 8 × paths. Throws
+   * KMS_UNAUTHORIZED (not an SAE of this KME) or KMS_QUOTA_EXCEEDED; returns the refund for a relay that
+   * takes no link key after all.
+   */
+  chargeRelay(sae: string, firstHops: readonly string[], keyBytes: number): () => void {
+    this.#checkCaller(sae);
+    return this.#chargeQuota(sae, firstHops, 1, keyBytes * 8);
+  }
+
   /** 014 §5.1 Get status, asked by `caller` (the master) about `slave`. */
   status(caller: string, slave: string): KmeStatus {
     this.#checkCaller(caller);
@@ -352,14 +380,7 @@ export class KmeCore {
     const localSlaves = slaves.filter((s) => this.#local.has(s));
     const remoteSlaves = slaves.filter((s) => !this.#local.has(s));
     const peer = pool.peer;
-    // Per-SAE quota (./quota.ts): the other SAEs' reserves stay in the pool; the rate budget pays first.
-    const keep = this.quotas.keepFor(caller);
-    if (keep > 0 && this.backend.level(peer).mineBytes * 8 - keep < number * sizeBits)
-      throw new QkdnetError(
-        'KMS_QUOTA_EXCEEDED',
-        `Cannot serve ${number} key(s) of ${sizeBits} bits to SAE "${caller}": ${keep} bits of the pool are reserved for other SAEs`,
-      );
-    const refund = this.quotas.charge(caller, number * sizeBits, Date.now());
+    const refund = this.#chargeQuota(caller, [peer], number, sizeBits);
     try {
       return await this.#serveMaster(peer, number, {
         peer,

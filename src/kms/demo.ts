@@ -64,11 +64,17 @@ export interface KmeDemoOptions {
   readonly strictPermissions?: boolean;
   /** Where one-line permission warnings go (default: stderr). */
   readonly warn?: (line: string) => void;
+  /** Stores of KME A and B (SQLite paths or postgres:// URLs). Default DIR/kme-{a,b}.db. */
+  readonly stores?: { readonly a: string; readonly b: string };
+  /** A second replica of KME A on the same store at this port (the store must be PostgreSQL). */
+  readonly replicaPort?: number;
 }
 
 /** A running demo. */
 export interface KmeDemo {
   readonly a: KmeHandle;
+  /** The second replica of KME A (`replicaPort`). */
+  readonly a2?: KmeHandle;
   readonly b: KmeHandle;
   /** curl commands to try, one per line (with `#` comments). */
   readonly commands: readonly string[];
@@ -112,36 +118,50 @@ async function startDemo(
   const storeKey = { file: join(dir, 'store.key') }; // beside the PKI, created 0600 on first start
   const urlA = `https://127.0.0.1:${port}`;
   const urlB = `https://127.0.0.1:${port + 1}`;
-  const a = await startKme({
+  const rp = opts.replicaPort;
+  const urlA2 = rp === undefined ? undefined : `https://127.0.0.1:${rp}`;
+  const configA = {
     id: 'kme-a',
     port,
     tls: tls('kme-a'),
-    store: join(dir, 'kme-a.db'),
+    store: opts.stores?.a ?? join(dir, 'kme-a.db'),
     storeKey,
     saes: [sae('sae-a'), sae('sae-c')],
     peers: [{ id: 'kme-b', url: urlB, saes: ['sae-b'], pin: pin('kme-b') }],
     logLevel,
-  });
+  };
+  const a = await startKme(configA);
+  let a2: KmeHandle | undefined;
   let b: KmeHandle;
   try {
+    if (rp !== undefined) a2 = await startKme({ ...configA, port: rp });
     b = await startKme({
       id: 'kme-b',
       port: port + 1,
       tls: tls('kme-b'),
-      store: join(dir, 'kme-b.db'),
+      store: opts.stores?.b ?? join(dir, 'kme-b.db'),
       storeKey,
       saes: [sae('sae-b')],
-      peers: [{ id: 'kme-a', url: urlA, saes: ['sae-a', 'sae-c'], pin: pin('kme-a') }],
+      peers: [
+        {
+          id: 'kme-a',
+          url: urlA,
+          ...(urlA2 ? { urls: [urlA2] } : {}),
+          saes: ['sae-a', 'sae-c'],
+          pin: pin('kme-a'),
+        },
+      ],
       logLevel,
     });
   } catch (e) {
-    await a.close();
+    await Promise.all([a.close(), a2?.close()]);
     throw e;
   }
   const source =
     opts.blockSource === null
       ? null
       : (opts.blockSource ?? csprngBlockSource('link-a-b', opts.blockBits ?? 65536));
+  // One replica of A is fed: the other sees the same pool through the shared database.
   const feed = () => source && supplyBoth(a, b, source());
   feed();
   const timer = source ? setInterval(feed, opts.intervalMs ?? 1000) : undefined;
@@ -161,16 +181,25 @@ async function startDemo(
     `${c('sae-a')} ${urlA}/openapi.json`,
     '# revoke sae-c: both KMEs refuse it (401) within a second',
     `qkdnet pki revoke --dir ${dir} --name sae-c`,
+    ...(urlA2
+      ? [
+          '# KME A has a second replica on the same PostgreSQL database: any replica serves any request',
+          `${c('sae-a')} ${urlA2}/api/v1/keys/sae-b/enc_keys?number=2`,
+          '# the SAE client fails over between the replicas (stop one and ask again)',
+          `qkdnet kme keys --kme ${urlA},${urlA2} --kme-id kme-a --cert ${join(dir, 'sae-a.pem')} --key ${join(dir, 'sae-a.key')} --ca ${join(dir, 'ca.pem')} --slave sae-b`,
+        ]
+      : []),
   ];
   let closing: Promise<void> | undefined;
   return {
     a,
+    ...(a2 ? { a2 } : {}),
     b,
     commands,
     close() {
       closing ??= (async () => {
         clearInterval(timer);
-        await Promise.all([a.close(), b.close()]);
+        await Promise.all([a.close(), a2?.close(), b.close()]);
         lock.release();
       })();
       return closing;

@@ -126,3 +126,4 @@ export { PgKeyStore, HEARTBEAT_MS, REPLICA_TTL_MS, type PgStoreOptions } from '.
 export { PgCluster, findPgBin, freePort } from './pg-cluster.ts';
 export { FailoverGroup, FAILOVER_BASE_MS, FAILOVER_MAX_MS, type Idempotency } from './failover.ts';
 export { SqliteBackend, type KeyBackend } from './store-backend.ts';
+export { ensureDatabases, admitPostgres } from './pg-cluster.ts';

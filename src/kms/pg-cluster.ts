@@ -6,7 +6,7 @@
  * Debian package) with the data directory owned by it.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -70,10 +70,11 @@ export class PgCluster {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.#own(this.dir);
     await this.#pg('initdb', ['-D', this.dataDir, '-A', 'trust', '-U', 'qkdnet', '--no-sync', '-E', 'UTF8']);
-    // Loopback only; the socket lives in the cluster's own directory.
+    // TCP on the loopback only, no Unix socket: once started the server needs nothing outside its data
+    // directory (it works from there), so a private parent directory can close again.
     writeFileSync(
       join(this.dataDir, 'postgresql.auto.conf'),
-      `listen_addresses = '127.0.0.1'\nunix_socket_directories = '${this.dir}'\nfsync = on\n`,
+      `listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\nfsync = on\n`,
     );
     this.#own(join(this.dataDir, 'postgresql.auto.conf'));
   }
@@ -158,4 +159,43 @@ function execFileSyncText(cmd: string, args: string[]): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Creates databases `names` on the server of `serverUrl` where missing (connecting to its database);
+ * resolves with their URLs (same user, host and port).
+ */
+export async function ensureDatabases(serverUrl: string, names: readonly string[]): Promise<string[]> {
+  const { default: pg } = await import('pg');
+  const c = new pg.Client({ connectionString: serverUrl });
+  await c.connect();
+  try {
+    for (const n of names) {
+      const r = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [n]);
+      if (r.rowCount === 0) await c.query(`CREATE DATABASE "${n.replace(/"/g, '')}"`);
+    }
+  } finally {
+    await c.end();
+  }
+  return names.map((n) => {
+    const u = new URL(serverUrl);
+    u.pathname = `/${n}`;
+    return u.toString();
+  });
+}
+
+/**
+ * As root, lets the `postgres` account pass through `dir` (group postgres, mode 0710: it can reach a
+ * sub-directory it owns, never list or read anything else) while a cluster under it is created, started
+ * or stopped; returns the function that restores the mode. Does nothing for other users.
+ */
+export function admitPostgres(dir: string): () => void {
+  if (process.getuid?.() !== 0) return () => undefined;
+  const st = statSync(dir);
+  chownSync(dir, st.uid, pgGid());
+  chmodSync(dir, 0o710);
+  return () => {
+    chownSync(dir, st.uid, st.gid);
+    chmodSync(dir, st.mode & 0o777);
+  };
 }

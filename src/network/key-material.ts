@@ -66,6 +66,7 @@ export class KeyPool {
   #consumedBits = 0;
   #discardedBits = 0;
   #minBits: number;
+  readonly #initialBits: number;
   /** Byte offset of the next unconsumed key byte in the link's stream. */
   #headBytes = 0;
 
@@ -74,6 +75,12 @@ export class KeyPool {
     this.capacityBits = capacityBits;
     this.#levelBits = Math.min(capacityBits, Math.max(0, Math.floor(initialBits / 8) * 8));
     this.#minBits = this.#levelBits;
+    this.#initialBits = this.#levelBits;
+  }
+
+  /** Bits in the pool at the start (the initial fill, whole bytes, at most the capacity). */
+  get initialBits(): number {
+    return this.#initialBits;
   }
 
   /** Bits available now. */

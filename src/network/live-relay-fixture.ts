@@ -70,7 +70,12 @@ export function fixtureBlock(linkId: string, bytes = 4096) {
 
 /** Starts the four KMEs and their relay nodes (`relayOptions` per node id; `keys` config for every KME). */
 export async function startFourKmes(
-  opts: { relayOptions?: (id: string) => LiveRelayOptions; keys?: KmeConfig['keys'] } = {},
+  opts: {
+    relayOptions?: (id: string) => LiveRelayOptions;
+    keys?: KmeConfig['keys'];
+    /** More SAEs of a KME (beside `saeOf(n)`), e.g. with quotas. */
+    extraSaes?: (id: string) => KmeConfig['saes'];
+  } = {},
 ): Promise<FourKmes> {
   const dir = mkdtempSync(join(tmpdir(), 'qkdnet-live-relay-'));
   await createPki(dir);
@@ -94,7 +99,7 @@ export async function startFourKmes(
       port: ports.get(n)!,
       tls: { cert: join(dir, `${n}.pem`), key: join(dir, `${n}.key`), ca: join(dir, 'ca.pem') },
       store: join(dir, `${n}.db`),
-      saes: [{ id: saeOf(n) }],
+      saes: [{ id: saeOf(n) }, ...(opts.extraSaes?.(n) ?? [])],
       peers: neighbours(n).map((p) => ({
         id: p,
         url: `https://127.0.0.1:${ports.get(p)}`,

@@ -10,6 +10,7 @@ import type { RelayShareMessage } from './relay.ts';
 /** Why a live relay failed. */
 export type LiveRelayFailure =
   | 'no-link-key'
+  | 'quota-exceeded'
   | 'no-route'
   | 'not-on-path'
   | 'unreachable'

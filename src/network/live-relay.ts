@@ -21,8 +21,8 @@
  * node-disjoint paths; exposedTo = []). Relay messages carry only ciphertext, key IDs and MACs.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Alert, Provenance } from '../common/index.ts';
-import type { KmeHandle } from '../kms/index.ts';
+import { isQkdnetError, type Alert, type Provenance } from '../common/index.ts';
+import { relaySaeId, type KmeHandle } from '../kms/index.ts';
 import { AlertFactory, type NetworkAlertKind } from './alerts.ts';
 import { keyStoreHopKeys, type ReservationRecord } from './kme-relay.ts';
 import {
@@ -79,13 +79,23 @@ export interface LiveRelayNode {
    * Relays a fresh `keyBytes`-byte key from this KME over `paths` (node lists from this KME to the same
    * destination; several = node-disjoint XOR shares) and supplies it into both end KMEs.
    */
-  relayKey(paths: readonly (readonly string[])[], keyBytes?: number): Promise<LiveRelayResult>;
+  relayKey(
+    paths: readonly (readonly string[])[],
+    keyBytes?: number,
+    opts?: LiveRelayRequest,
+  ): Promise<LiveRelayResult>;
   /** What this node saw in the clear while forwarding (only kept with `recordViews`; for audits/tests). */
   readonly views: Map<string, Uint8Array[]>;
   /** Keys announced to this node as a destination and not yet confirmed or refused. */
   readonly pending: number;
   /** Alerts this node raised (newest last; the last 100). */
   readonly alerts: readonly Alert[];
+}
+
+/** Who asks for a relayed key (charged to that SAE's quota at the source KME, src/kms quota.ts). */
+export interface LiveRelayRequest {
+  /** The local SAE the key is for; absent: nobody's quota (every local SAE's reserve is still kept). */
+  readonly sae?: string;
 }
 
 /** Options of `attachLiveRelay`. */
@@ -134,10 +144,15 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     if (y === self) return x!;
     throw new RangeError(`Link "${linkId}" does not end at KME "${self}"`);
   };
-  /** HopKeys over this KME's store; reservations of taken link keys land in `out` (sent with the message). */
-  const hopKeys = (out: ReservationRecord[]) =>
+  /**
+   * HopKeys over this KME's store; reservations of taken link keys land in `out` (sent with the message).
+   * A take leaves the quota reserves (src/kms quota.ts) of every local SAE but `sae` (a relay forwarded
+   * for another KME: of every local SAE).
+   */
+  const hopKeys = (out: ReservationRecord[], sae = relaySaeId(self)) =>
     keyStoreHopKeys(self, kme.store, peerOf, (_from, _to, r) => out.push(r), Date.now, {
       keepReservation: true,
+      keepBits: () => kme.core.quotas.keepFor(sae),
     });
 
   const alert = (
@@ -333,7 +348,7 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     get pending() {
       return assembler.pending;
     },
-    async relayKey(paths, keyBytes = 32): Promise<LiveRelayResult> {
+    async relayKey(paths, keyBytes = 32, opts = {}): Promise<LiveRelayResult> {
       const dst = paths[0]?.at(-1);
       const valid =
         dst !== undefined &&
@@ -347,15 +362,29 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
         nodes: [...p],
         links: p.slice(1).map((n, i) => linkIdOf(p[i]!, n)),
       }));
+      let refund = () => undefined as void;
+      if (opts.sae !== undefined) {
+        try {
+          refund = kme.core.chargeRelay(
+            opts.sae,
+            paths.map((p) => p[1]!),
+            keyBytes,
+          );
+        } catch (e) {
+          if (!isQkdnetError(e)) throw e;
+          return fail(e.code === 'KMS_QUOTA_EXCEEDED' ? 'quota-exceeded' : 'no-route', self, e.message);
+        }
+      }
       const keyId = randomUUID();
       const key = random(keyBytes);
       const shares = splitKey(key, routes.length, random);
       const macKey = random(32);
       const digests = shares.map((s, i) => shareDigest(macKey, keyId, paths[i]!, i, shares.length, s));
       const rs: ReservationRecord[] = [];
-      const start = startRelayShares(keyId, shares, routes, hopKeys(rs));
+      const start = startRelayShares(keyId, shares, routes, hopKeys(rs, opts.sae));
       for (const s of shares) s.fill(0);
       if (!start.ok) {
+        if (rs.length === 0) refund(); // no link key taken
         key.fill(0);
         rs.forEach((r, i) => kme.core.abandonReservation(paths[i]![1]!, r.keyId));
         return fail(start.reason, self);

@@ -137,7 +137,7 @@ export function buildReportHtml(input: ReportInput, plot: PlotRenderer = basicLi
   const rows = summary.links
     .map(
       (l) =>
-        `<tr><td>${escapeHtml(l.id)}</td><td>${l.generated_bits}</td><td>${l.relayed_bits}</td><td>${l.pool_min_bits}</td><td>${l.down_s}</td></tr>`,
+        `<tr><td>${escapeHtml(l.id)}</td><td>${l.rate_model}</td><td>${l.rate_bps.toFixed(1)}</td><td>${l.initial_pool_bits}</td><td>${l.generated_bits}</td><td>${l.consumed_bits}</td><td>${l.discarded_bits}</td><td>${l.end_pool_bits}</td><td>${l.utilisation.toFixed(3)}</td><td>${l.pool_min_bits}</td><td>${l.down_s}</td></tr>`,
     )
     .join('');
   const events = alerts
@@ -163,14 +163,27 @@ export function buildReportHtml(input: ReportInput, plot: PlotRenderer = basicLi
 <p>Scenario <code>${escapeHtml(scenario.name)}</code>, seed <code>${escapeHtml(String(input.seed))}</code>, ${summary.duration_s} s simulated${input.commandLine ? `, <code>${escapeHtml(input.commandLine)}</code>` : ''}.</p>
 <p>Sources: ${scenario.sources.map(escapeHtml).join('; ')}${scenario.approximate ? `<br>Approximations: ${escapeHtml(scenario.approximate)}` : ''}</p>
 <h2>Summary</h2>
-<ul><li>demand ${summary.demand_bits} bits, served ${summary.served_bits} bits (${(100 * summary.served_fraction).toFixed(2)}%)</li>
-<li>plaintext bits: ${summary.plaintext_bits}</li><li>reroutes: ${summary.reroutes}, alerts: ${summary.alerts}, keys exposed: ${summary.keys_exposed}</li></ul>
+<ul><li>demand ${summary.demand_bits} bits, served ${summary.served_bits} bits (${(100 * summary.served_fraction).toFixed(2)}%), by QKD alone ${(100 * summary.served_fraction_qkd).toFixed(2)}%, unserved ${summary.unserved_bits} bits</li>
+<li>plaintext bits: ${summary.plaintext_bits}</li><li>route changes: ${summary.route_changes.total} (${Object.entries(
+    summary.route_changes,
+  )
+    .filter(([k]) => k !== 'total')
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}), alerts: ${summary.alerts}</li>
+<li>keys exposed: ${summary.keys_exposed_bits} bits (relay node ${summary.keys_exposed_by_cause.relay_node}, endpoint ${summary.keys_exposed_by_cause.endpoint}); hybrid keys whose QKD part a relay saw: ${summary.hybrid_relay_exposed_bits} bits</li>
+<li>link rates: ${[...new Set(summary.links.map((l) => l.rate_model))].join(', ')} (finite = finite-key rate at the link's block size; asymptotic = infinite-key bound)</li></ul>
 <h3>Served by provenance</h3><ul>${prov}</ul>
 ${reportPlots(samples, scenario)
   .map((p) => `<figure>${plot(p)}</figure>`)
   .join('\n')}
+<h2>Applications</h2><table><tr><th>app</th><th>demand bits</th><th>served bits</th><th>unserved bits</th><th>exposed bits</th><th>route changes</th></tr>${summary.apps
+    .map(
+      (a) =>
+        `<tr><td>${escapeHtml(a.id)}</td><td>${a.demand_bits}</td><td>${a.served_bits}</td><td>${a.unserved_bits}</td><td>${a.keys_exposed_bits}</td><td>${a.route_changes}</td></tr>`,
+    )
+    .join('')}</table>
 ${compromised}
-<h2>Links</h2><table><tr><th>link</th><th>generated bits</th><th>relayed bits</th><th>pool min bits</th><th>down s</th></tr>${rows}</table>
+<h2>Links</h2><table><tr><th>link</th><th>rate model</th><th>rate bit/s</th><th>initial pool</th><th>generated</th><th>consumed</th><th>discarded</th><th>end pool</th><th>utilisation</th><th>pool min</th><th>down s</th></tr>${rows}</table>
 <h2>Events (alerts, last ${alerts.length})</h2><table><tr><th>t (s)</th><th>severity</th><th>kind</th><th>where</th><th>message</th></tr>${events}</table>
 </body></html>
 `;

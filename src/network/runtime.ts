@@ -88,6 +88,43 @@ export interface AppRt {
   fallbackAlerted: boolean;
   lastFallbackNs: number;
   refusedAlerted: boolean;
+  /** True once the app has had a first route decision (the first choice is not a change). */
+  routed: boolean;
+  /** Set when a restored link or node invites re-optimising the route on the next request (and why). */
+  reoptimise: 'link-restored' | 'node-restored' | false;
+  routeChanges: number;
+  /** Bits of keys a compromised node could read, by cause (hybrid keys seen by a relay kept apart). */
+  readonly exposedBits: ExposureBits;
+}
+
+/** Why an application's route changed. */
+export type RouteChangeReason =
+  'link-down' | 'link-restored' | 'node-distrusted' | 'node-restored' | 'key-exhausted' | 'key-replenished';
+
+/** Every reason, in report order. */
+export const ROUTE_CHANGE_REASONS: readonly RouteChangeReason[] = [
+  'link-down',
+  'link-restored',
+  'node-distrusted',
+  'node-restored',
+  'key-exhausted',
+  'key-replenished',
+];
+
+/**
+ * Bits of served keys a compromised node could read: `relayNode` — every path crossed a compromised trusted
+ * node (non-hybrid keys); `endpoint` — a compromised node at either end (any provenance); `hybridRelayNode`
+ * — hybrid keys whose QKD part a compromised relay saw (their ML-KEM part still protects them).
+ */
+export interface ExposureBits {
+  relayNode: number;
+  endpoint: number;
+  hybridRelayNode: number;
+}
+
+/** A fresh all-zero ExposureBits. */
+export function zeroExposure(): ExposureBits {
+  return { relayNode: 0, endpoint: 0, hybridRelayNode: 0 };
 }
 
 /** True if the attack makes post-processing abort every block (QBER above ABORT_QBER, or detected). */

@@ -20,6 +20,10 @@ const ProvenanceT = Type.Union(PROVENANCE_ORDER.map((p) => Type.Literal(p)));
 const GenerationSource = Type.Union([Type.Literal('model'), Type.Literal('event-level')], {
   description: 'model (key-rate model or measured rate) or event-level (simulated blocks + post-processing)',
 });
+const RateModelT = Type.Union([Type.Literal('finite'), Type.Literal('asymptotic')], {
+  description:
+    'finite (default: finite-key rate at blocks of event_pulses, what the pipeline delivers) or asymptotic (infinite-key model)',
+});
 const EventPulses = Type.Number({
   minimum: 1,
   maximum: 9007199254740992,
@@ -50,6 +54,33 @@ export const PassesSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const NumberOrRange = Type.Union([
+  Type.Number({ minimum: 0 }),
+  Type.Tuple([Type.Number({ minimum: 0 }), Type.Number({ minimum: 0 })]),
+]);
+
+/**
+ * The published figure a link models, with its source: what `qkdnet validate` checks the link against. A pair
+ * [a, b] is a range (a satellite pass: loss a dB at a km rising to b dB at b km).
+ */
+export const PublishedSchema = Type.Object(
+  {
+    source: Type.String({ minLength: 10, description: 'paper or report, with the table/figure/page' }),
+    key_rate_bps: Type.Optional(Type.Number({ minimum: 0, description: 'published secret key rate' })),
+    key_rate_is_minimum: Type.Optional(
+      Type.Boolean({ description: 'the source states a floor ("> 20 kbit/s")' }),
+    ),
+    key_per_pass_bits: Type.Optional(
+      Type.Number({ minimum: 0, description: 'final key of one satellite pass' }),
+    ),
+    loss_db: Type.Optional(NumberOrRange),
+    length_km: Type.Optional(NumberOrRange),
+    qber: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5 })),
+    note: Type.Optional(Type.String({ description: 'what the source does not state, and what is assumed' })),
+  },
+  { additionalProperties: false },
+);
+
 /** A QKD link: a measured rate, or a model with a device preset, a length and overrides. */
 export const LinkSchema = Type.Object(
   {
@@ -66,10 +97,12 @@ export const LinkSchema = Type.Object(
     qber: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, description: 'measured QBER' })),
     technology: Type.Optional(Type.String({ description: 'free text, e.g. "COW (idQuantique)"' })),
     passes: Type.Optional(PassesSchema),
+    published: Type.Optional(PublishedSchema),
     pool_capacity_bits: Type.Optional(Type.Number({ minimum: 0 })),
     initial_pool_bits: Type.Optional(Type.Number({ minimum: 0 })),
     source: Type.Optional(GenerationSource),
     event_pulses: Type.Optional(EventPulses),
+    rate_model: Type.Optional(RateModelT),
   },
   { additionalProperties: false },
 );
@@ -128,6 +161,7 @@ export const DefaultsSchema = Type.Object(
     pqc_rekey: Type.Optional(Duration),
     source: Type.Optional(GenerationSource),
     event_pulses: Type.Optional(EventPulses),
+    rate_model: Type.Optional(RateModelT),
   },
   { additionalProperties: false },
 );
@@ -158,3 +192,5 @@ export type ScenarioNodeFile = Static<typeof NodeSchema>;
 export type ScenarioLinkFile = Static<typeof LinkSchema>;
 export type ScenarioAppFile = Static<typeof AppSchema>;
 export type ScenarioEventFile = Static<typeof EventSchema>;
+/** The published figure a scenario link records. */
+export type PublishedFigure = Static<typeof PublishedSchema>;

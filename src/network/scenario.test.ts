@@ -47,13 +47,20 @@ test('scenarios/scenario.schema.json is the schema the loader validates with', (
   assert.deepEqual(published, JSON.parse(JSON.stringify(ScenarioSchema)));
 });
 
-test('model rates match the physics registry: metro-demo hq-bw (7 km, GYS) ≈ 3.6 kbit/s', () => {
+test('asymptotic model rates match the physics registry: metro-demo hq-bw (7 km, GYS) ≈ 3.6 kbit/s; finite is the default', () => {
   // Independent check: a separate GLLP implementation (Lo, Ma & Chen, PRL 94, 230504 (2005), Eqs. 1–4, μ optimised)
   // gave 1.81e-3 bit/pulse at 7 km with GYS → 3.63 kbit/s at 2 MHz. Tolerance 10% (different μ optimisers).
   const s = loadScenario('scenarios/metro-demo.yaml');
   const l = s.links.find((x) => x.id === 'hq-bw')!;
   assert.equal(l.rateSource, 'physics-model');
-  assert.ok(Math.abs(l.rateBps - 3630) / 3630 < 0.1, `rate ${l.rateBps}`);
+  assert.ok(Math.abs(l.asymptoticRateBps! - 3630) / 3630 < 0.1, `rate ${l.asymptoticRateBps}`);
+  // The default is the finite-key rate at the link engine's settings (blocks of 1e9 pulses), well below.
+  assert.equal(l.rateModel, 'finite');
+  assert.equal(l.rateBps, l.finiteRateBps);
+  assert.ok(
+    l.rateBps > 0.1 * l.asymptoticRateBps! && l.rateBps < 0.25 * l.asymptoticRateBps!,
+    `${l.rateBps}`,
+  );
 });
 
 test('a minimal scenario resolves defaults (24 h, 10 s blocks, 256-bit keys, policy pqc)', () => {

@@ -8,8 +8,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { parseDurationS, QkdnetError, type Provenance } from '../common/index.ts';
-import { ScenarioSchema, type ScenarioFile } from './scenario-schema.ts';
-import { modelLinkRate, resolveLinkParams, type RateSource } from './link-rate.ts';
+import { ScenarioSchema, type ScenarioFile, type PublishedFigure } from './scenario-schema.ts';
+import {
+  finiteLinkRateBps,
+  hasFiniteForm,
+  modelLinkRate,
+  resolveLinkParams,
+  type RateModel,
+  type RateSource,
+} from './link-rate.ts';
+import { checkFeasible } from './scenario-checks.ts';
 import type { LinkParams } from '../physics/index.ts';
 
 /** How a link's pool is filled (see `ScenarioLink.source`). */
@@ -35,6 +43,11 @@ export interface ScenarioLink {
   readonly lengthKm: number | undefined;
   /** Secret key rate while the link is up (and, for satellites, during a pass), bit/s. */
   readonly rateBps: number;
+  /** What rateBps is: finite-key (default), asymptotic, measured, or event-level (filled by blocks). */
+  readonly rateModel: RateModel;
+  /** The model's asymptotic and finite-key rates (undefined for a measured rate / no finite form). */
+  readonly asymptoticRateBps: number | undefined;
+  readonly finiteRateBps: number | undefined;
   readonly rateSource: RateSource;
   readonly model: string | undefined;
   /** Modelled QBER (null for a measured rate without one). */
@@ -56,6 +69,8 @@ export interface ScenarioLink {
   readonly params: LinkParams | undefined;
   /** Device preset name of a modelled link. */
   readonly preset: string | undefined;
+  /** The published figure the link models, with its source (checked by `qkdnet validate`). */
+  readonly published: PublishedFigure | undefined;
 }
 
 /** An application (SAE pair) with its demand and policy. */
@@ -99,6 +114,8 @@ export interface Scenario {
   readonly classical: readonly { readonly from: string; readonly to: string; readonly latencyMs: number }[];
   readonly apps: readonly ScenarioApp[];
   readonly events: readonly ScenarioEvent[];
+  /** Loadable but worth a look (e.g. demand above what the links can carry); the CLI prints them. */
+  readonly warnings: readonly string[];
 }
 
 function invalid(origin: string, message: string): QkdnetError {
@@ -135,6 +152,12 @@ export function parseScenario(text: string, origin = '(text)'): Scenario {
   }
   if (!Value.Check(ScenarioSchema, raw)) {
     const first = [...Value.Errors(ScenarioSchema, raw)][0];
+    const described = first?.schema.description;
+    if (first && described && first.message.includes('union'))
+      throw invalid(
+        origin,
+        `${first.path}: ${JSON.stringify(first.value)} is not accepted; expected ${described}`,
+      );
     throw invalid(origin, `${first?.path || '/'} ${first?.message ?? 'does not match the schema'}`);
   }
   return resolveScenario(raw, origin);
@@ -175,6 +198,9 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     needNode(l.to, `link ${l.id}.to`);
     if (l.from === l.to) throw invalid(origin, `link ${l.id} joins node "${l.from}" to itself`);
     let rateBps: number;
+    let rateModel: RateModel = 'measured';
+    let asymptoticRateBps: number | undefined;
+    let finiteRateBps: number | undefined;
     let rateSource: RateSource = 'measured';
     let model: string | undefined;
     let qber: number | null = l.qber ?? null;
@@ -186,11 +212,26 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       preset = l.preset ?? d.preset ?? 'gys';
       params = resolveLinkParams(preset, [d.params ?? {}, l.params ?? {}]);
       const r = modelLinkRate(l.model ?? d.model ?? 'bb84-decoy-infinite', params, l.length_km);
-      rateBps = r.rateBps;
+      asymptoticRateBps = r.rateBps;
       rateSource = r.source;
       model = r.model;
       qber = l.qber ?? r.qber ?? null;
+      const wanted = l.rate_model ?? d.rate_model ?? 'finite';
+      const pulses = Math.round(l.event_pulses ?? d.event_pulses ?? DEFAULT_EVENT_PULSES);
+      if (hasFiniteForm(model)) finiteRateBps = finiteLinkRateBps(params, l.length_km, pulses);
+      rateModel = wanted === 'finite' && finiteRateBps !== undefined ? 'finite' : 'asymptotic';
+      rateBps = rateModel === 'finite' ? finiteRateBps! : asymptoticRateBps;
+      if (rateBps <= 0 && asymptoticRateBps > 0)
+        throw invalid(
+          origin,
+          `link ${l.id}: the finite-key rate is 0 at blocks of ${pulses} pulses (${pulses / params.repetitionRateHz} s); set a larger event_pulses or rate_model: asymptotic`,
+        );
     }
+    if (!(rateBps > 0))
+      throw invalid(
+        origin,
+        `link ${l.id}: rate 0 bit/s${model ? ` (${model} gives no key over ${l.length_km} km with preset ${preset})` : ''}; a link that makes no key cannot carry any`,
+      );
     const passes = l.passes
       ? {
           firstS: seconds(l.passes.first, 0, origin, `link ${l.id}.passes.first`),
@@ -201,6 +242,8 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     if (passes && (passes.periodS <= 0 || passes.durationS <= 0 || passes.durationS > passes.periodS))
       throw invalid(origin, `link ${l.id}.passes needs 0 < duration ≤ period`);
     const capacityBits = l.pool_capacity_bits ?? d.pool_capacity_bits ?? 1e8;
+    if (!(capacityBits > 0))
+      throw invalid(origin, `link ${l.id}: pool_capacity_bits is 0; a pool that holds nothing serves no key`);
     const source = l.source ?? d.source ?? 'model';
     const eventPulses = Math.round(l.event_pulses ?? d.event_pulses ?? DEFAULT_EVENT_PULSES);
     if (source === 'event-level') {
@@ -213,6 +256,9 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       to: l.to,
       lengthKm: l.length_km,
       rateBps,
+      rateModel: source === 'event-level' ? 'event-level' : rateModel,
+      asymptoticRateBps,
+      finiteRateBps,
       rateSource,
       model,
       qber,
@@ -224,6 +270,7 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       eventPulses,
       params,
       preset,
+      published: l.published,
     };
   });
   const linkIds = new Set(links.map((l) => l.id));
@@ -266,13 +313,17 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
   const requestIntervalS = seconds(d.request_interval, 10, origin, 'defaults.request_interval');
   if (!(blockS > 0) || !(requestIntervalS > 0))
     throw invalid(origin, 'defaults.block and defaults.request_interval must be positive');
+  const durationS = seconds(f.duration, 86400, origin, 'duration');
+  const warnings = checkFeasible({ nodes: f.nodes.map((n) => n.id), links, apps, durationS }, (m) =>
+    invalid(origin, m),
+  );
   return {
     name: f.name,
     title: f.title,
     description: f.description,
     sources: f.sources,
     approximate: f.approximate,
-    durationS: seconds(f.duration, 86400, origin, 'duration'),
+    durationS,
     blockS,
     requestIntervalS,
     sampleIntervalS:
@@ -291,6 +342,7 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
     classical,
     apps,
     events,
+    warnings,
   };
 }
 
@@ -325,8 +377,25 @@ export function withEventLevel(s: Scenario): Scenario {
       l.source === 'model' &&
       eventLevelObstacle({ model: l.model, passes: l.passes, preset: l.preset }) === undefined &&
       l.rateSource === 'physics-model'
-        ? { ...l, source: 'event-level' as const }
+        ? { ...l, source: 'event-level' as const, rateModel: 'event-level' as const }
         : l,
     ),
+  };
+}
+
+/**
+ * The scenario with every modelled link's rate taken from `model` (`finite` or `asymptotic`; links without a
+ * finite-key form stay asymptotic, measured and event-level links keep theirs) — what
+ * `qkdnet simulate --rate-model` sets.
+ */
+export function withRateModel(s: Scenario, model: 'finite' | 'asymptotic'): Scenario {
+  return {
+    ...s,
+    links: s.links.map((l) => {
+      if (l.asymptoticRateBps === undefined || l.rateModel === 'event-level') return l;
+      if (model === 'finite' && l.finiteRateBps !== undefined && l.finiteRateBps > 0)
+        return { ...l, rateModel: 'finite' as const, rateBps: l.finiteRateBps };
+      return { ...l, rateModel: 'asymptotic' as const, rateBps: l.asymptoticRateBps };
+    }),
   };
 }

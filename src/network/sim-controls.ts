@@ -11,9 +11,10 @@ import {
   ABORT_QBER,
   BASELINE_QBER,
   attackParam,
-  sameRoute,
+  type AppRt,
   type LinkAttack,
   type LinkRt,
+  type RouteChangeReason,
 } from './runtime.ts';
 import { routeView } from './sim-serve.ts';
 
@@ -25,20 +26,12 @@ function setState(core: NetCore, l: LinkRt, state: LinkState): void {
   l.state = state;
   core.emit({ type: 'link-state', timeS: core.nowS, linkId: l.id, state });
   if (state === 'up') {
-    for (const a of core.apps) a.route = undefined; // re-optimise on the next request
+    for (const a of core.apps) a.reoptimise = 'link-restored'; // re-optimise on the next request
     return;
   }
   for (const a of core.apps) {
     if (!a.route?.paths.some((p) => p.links.includes(l.index))) continue;
-    const bits = Math.max(
-      a.app.keyBits,
-      Math.floor((a.app.rateBps * core.scenario.requestIntervalS) / a.app.keyBits) * a.app.keyBits,
-    );
-    const old = a.route;
-    a.route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app, core.compromise.knownNodes());
-    if (a.route) core.reroutes++;
-    if (!sameRoute(old, a.route))
-      core.emit({ type: 'reroute', timeS: core.nowS, appId: a.app.id, route: routeView(core, a.route) });
+    rerouteNow(core, a, 'link-down');
   }
 }
 
@@ -124,9 +117,7 @@ function onKnown(core: NetCore, n: number, how: string): void {
   const known = core.compromise.knownNodes();
   for (const a of core.apps) {
     if (!a.route || routeTrusted(a.route, known)) continue;
-    a.route = undefined; // the next request finds a route around the node (or falls back by policy)
-    core.reroutes++;
-    core.emit({ type: 'reroute', timeS: core.nowS, appId: a.app.id, route: null });
+    rerouteNow(core, a, 'node-distrusted'); // around the node (or none: the policy decides next request)
   }
 }
 
@@ -137,7 +128,7 @@ function onKnown(core: NetCore, n: number, how: string): void {
 export function restoreNode(core: NetCore, id: string): void {
   const n = core.node(id);
   if (!core.compromise.restore(n, core.nowS)) return;
-  for (const a of core.apps) a.route = undefined; // re-optimise: the node may carry key again
+  for (const a of core.apps) a.reoptimise = 'node-restored'; // re-optimise: the node may carry key again
   core.alert(
     'node-restored',
     { nodeId: id },
@@ -187,4 +178,14 @@ export function clearAttack(core: NetCore, linkId: string): void {
   if (l.attack === null) return;
   l.attack = null;
   if (l.state === 'quarantined') restoreLink(core, linkId);
+}
+
+/** Re-chooses app `a`'s route at once (a link on it went down, a node on it is known compromised). */
+function rerouteNow(core: NetCore, a: AppRt, reason: RouteChangeReason): void {
+  const bits = Math.max(
+    a.app.keyBits,
+    Math.floor((a.app.rateBps * core.scenario.requestIntervalS) / a.app.keyBits) * a.app.keyBits,
+  );
+  const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app, core.compromise.knownNodes());
+  core.setRoute(a, route, reason, () => routeView(core, route));
 }

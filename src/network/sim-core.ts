@@ -12,10 +12,23 @@ import type { Scenario, ScenarioLink } from './scenario.ts';
 import type { PathGraph } from './paths.ts';
 import { KeyPool, simulatedKeySource } from './key-material.ts';
 import type { HopKeys } from './relay.ts';
-import type { LinkLevels } from './router.ts';
+import type { LinkLevels, Route } from './router.ts';
 import { AlertFactory, type NetworkAlertKind } from './alerts.ts';
-import { zeroProvenanceBits, type KeyRecord, type NetworkEvent, type Sample } from './types.ts';
-import type { AppRt, LinkRt } from './runtime.ts';
+import {
+  zeroProvenanceBits,
+  type KeyRecord,
+  type NetworkEvent,
+  type RouteView,
+  type Sample,
+} from './types.ts';
+import {
+  sameRoute,
+  zeroExposure,
+  type AppRt,
+  type LinkRt,
+  type RouteChangeReason,
+  ROUTE_CHANGE_REASONS,
+} from './runtime.ts';
 import { EventKeyStore } from './event-level.ts';
 import { CompromiseTracker } from './compromise.ts';
 
@@ -61,7 +74,11 @@ export class NetCore {
   /** Link key taken by a sender and not yet fetched by the receiver (erased on fetch). */
   readonly inFlight = new Map<string, Uint8Array>();
   alertCount = 0;
-  reroutes = 0;
+  /** Route changes of every application, by reason. */
+  readonly routeChanges = Object.fromEntries(ROUTE_CHANGE_REASONS.map((r) => [r, 0])) as Record<
+    RouteChangeReason,
+    number
+  >;
   keysServed = 0;
   keysExposed = 0;
   lastGenNs = 0;
@@ -149,6 +166,10 @@ export class NetCore {
       fallbackAlerted: false,
       lastFallbackNs: 0,
       refusedAlerted: false,
+      routed: false,
+      reoptimise: false,
+      routeChanges: 0,
+      exposedBits: zeroExposure(),
     }));
   }
 
@@ -207,6 +228,26 @@ export class NetCore {
     this.alerts.push(alert);
     if (this.alerts.length > MAX_ALERTS) this.alerts.shift();
     this.emit({ type: 'alert', alert });
+  }
+
+  /**
+   * Sets app `a`'s route to `route` after a decision made for `reason`; counts and announces it if it differs
+   * from the route the app had (the app's first decision is not a change).
+   */
+  setRoute(
+    a: AppRt,
+    route: Route | undefined,
+    reason: RouteChangeReason,
+    view: () => RouteView | null,
+  ): void {
+    const changed = a.routed && !sameRoute(a.route, route);
+    a.route = route;
+    a.routed = true;
+    a.reoptimise = false;
+    if (!changed) return;
+    a.routeChanges++;
+    this.routeChanges[reason]++;
+    this.emit({ type: 'reroute', timeS: this.nowS, appId: a.app.id, route: view(), reason });
   }
 
   /** The pool level below which a link raises `key-exhaustion`: one request of the hungriest app, ≥ 256. */

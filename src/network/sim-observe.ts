@@ -5,7 +5,7 @@
  */
 import type { NetCore } from './sim-core.ts';
 import { linkView } from './views.ts';
-import { linkQber } from './runtime.ts';
+import { linkQber, zeroExposure } from './runtime.ts';
 import { routeView } from './sim-serve.ts';
 import type { LinkSample, NetworkSnapshot, Sample } from './types.ts';
 
@@ -79,6 +79,8 @@ export function snapshot(core: NetCore): NetworkSnapshot {
       unservedBits: a.unservedBits,
       servedByProvenance: { ...a.byProvenance },
       route: routeView(core, a.route),
+      exposedBits: { ...a.exposedBits },
+      routeChanges: a.routeChanges,
     })),
     totals: totals(core),
     alerts: [...core.alerts],
@@ -91,11 +93,16 @@ function totals(core: NetCore): NetworkSnapshot['totals'] {
   let demandBits = 0;
   let servedBits = 0;
   let unservedBits = 0;
+  const exposedBits = zeroExposure();
   for (const a of core.apps) {
     demandBits += a.demandBits;
     servedBits += a.servedBits;
     unservedBits += a.unservedBits;
+    exposedBits.relayNode += a.exposedBits.relayNode;
+    exposedBits.endpoint += a.exposedBits.endpoint;
+    exposedBits.hybridRelayNode += a.exposedBits.hybridRelayNode;
   }
+  const routeChanges = { ...core.routeChanges };
   const keyed = Object.values(core.served).reduce((s, v) => s + v, 0);
   return {
     demandBits,
@@ -103,7 +110,9 @@ function totals(core: NetCore): NetworkSnapshot['totals'] {
     unservedBits,
     plaintextBits: servedBits - keyed, // bits delivered without a key of some provenance: must be 0
     servedByProvenance: { ...core.served },
-    reroutes: core.reroutes,
+    reroutes: Object.values(routeChanges).reduce((s, v) => s + v, 0),
+    routeChanges,
+    exposedBits,
     keysServed: core.keysServed,
     keysExposed: core.keysExposed,
     alerts: core.alertCount,

@@ -48,11 +48,17 @@ export function request(core: NetCore, a: AppRt, intervalS: number): void {
 
 function routeFor(core: NetCore, a: AppRt, bits: number): Route | undefined {
   const known = core.compromise.knownNodes();
-  if (a.route && routeStillUsable(a.route, core.levels, bits) && routeTrusted(a.route, known)) return a.route;
+  const trusted = !a.route || routeTrusted(a.route, known);
+  if (a.route && !a.reoptimise && trusted && routeStillUsable(a.route, core.levels, bits)) return a.route;
+  const reason = a.reoptimise
+    ? a.reoptimise
+    : !a.route
+      ? 'key-replenished'
+      : !trusted
+        ? 'node-distrusted'
+        : 'key-exhausted';
   const route = findRoute(core.graph, core.levels, a.src, a.dst, bits, a.app, known);
-  if (!sameRoute(route, a.route))
-    core.emit({ type: 'reroute', timeS: core.nowS, appId: a.app.id, route: routeView(core, route) });
-  a.route = route;
+  core.setRoute(a, route, reason, () => routeView(core, route));
   return route;
 }
 
@@ -134,12 +140,15 @@ function serveQkd(core: NetCore, a: AppRt, route: Route, keys: number): void {
   const exposedTo = route.paths.length === 1 ? paths[0]!.slice(1, -1) : [];
   const c = core.compromise;
   const ends = [a.src, a.dst].filter((n) => c.isCompromised(n));
-  const readers = route.paths.every((p) => p.nodes.slice(1, -1).some((n) => c.isCompromised(n)))
-    ? route.paths.flatMap((p) => p.nodes.slice(1, -1).filter((n) => c.isCompromised(n)))
-    : [];
+  const relaySaw = route.paths.every((p) => p.nodes.slice(1, -1).some((n) => c.isCompromised(n)));
+  // A hybrid key a relay saw stays protected by its ML-KEM part: not charged to the relay.
+  const readers =
+    relaySaw && provenance !== 'hybrid'
+      ? route.paths.flatMap((p) => p.nodes.slice(1, -1).filter((n) => c.isCompromised(n)))
+      : [];
   const exposedBy = new Set([...ends, ...readers]);
   c.expose(exposedBy, keys * a.app.keyBits, a.app.id);
-  record(core, a, keys, provenance, paths, exposedTo, exposedBy.size > 0);
+  record(core, a, keys, provenance, paths, exposedTo, relaySaw);
 }
 
 /** Calls `derive` per chunk of ≤ 8160 bytes (HKDF-SHA-256's output limit, RFC 5869 §2.3). */
@@ -192,9 +201,14 @@ function servePqc(core: NetCore, a: AppRt, keys: number): void {
   }
   const ends = [a.src, a.dst].filter((n) => core.compromise.isCompromised(n));
   core.compromise.expose(ends, keys * a.app.keyBits, a.app.id);
-  record(core, a, keys, 'pqc', [], [], ends.length > 0);
+  record(core, a, keys, 'pqc', [], [], false);
 }
 
+/**
+ * Records a served batch: demand met by `provenance`, and who could read it — a compromised node at either end
+ * (`endpoint`, any provenance), or compromised relays on every path (`relaySaw`: `relayNode` for QKD keys,
+ * `hybridRelayNode` for hybrid keys, whose ML-KEM part still protects them).
+ */
 function record(
   core: NetCore,
   a: AppRt,
@@ -202,14 +216,19 @@ function record(
   provenance: Provenance,
   paths: string[][],
   exposedTo: string[],
-  exposed: boolean,
+  relaySaw: boolean,
 ): void {
   const bits = keys * a.app.keyBits;
   a.servedBits += bits;
   a.byProvenance[provenance] += bits;
   core.served[provenance] += bits;
   core.keysServed += keys;
+  const endpoint = core.compromise.isCompromised(a.src) || core.compromise.isCompromised(a.dst);
+  const exposed = endpoint || relaySaw;
   if (exposed) core.keysExposed += keys;
+  if (endpoint) a.exposedBits.endpoint += bits;
+  else if (relaySaw && provenance === 'hybrid') a.exposedBits.hybridRelayNode += bits;
+  else if (relaySaw) a.exposedBits.relayNode += bits;
   const record: KeyRecord = {
     keyId: `${a.app.id}-${a.keySeq}`,
     appId: a.app.id,

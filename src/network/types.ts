@@ -4,6 +4,8 @@
  * key material appears in any of them.
  */
 import { zeroProvenanceMix, type Alert, type Provenance } from '../common/index.ts';
+import type { ExposureBits, RouteChangeReason } from './runtime.ts';
+import type { RateModel } from './link-rate.ts';
 import type { CompromisedNodeSummary } from './compromise.ts';
 
 /** Operational state of a QKD link. */
@@ -51,6 +53,14 @@ export interface LinkView {
   readonly generatedBits: number;
   readonly relayedBits: number;
   readonly poolMinBits: number;
+  /** Pool at the start; bits taken for keys; bits lost (pool full, or flushed by a quarantine). */
+  readonly initialPoolBits: number;
+  readonly consumedBits: number;
+  readonly discardedBits: number;
+  /** What `rateBps` is: finite-key, asymptotic, measured (scenario `rate_bps`) or event-level blocks. */
+  readonly rateModel: RateModel;
+  /** Seconds the link could generate key so far (inside satellite passes; down time included). */
+  readonly windowS: number;
   readonly downS: number;
   /** Event-level links only: blocks simulated, blocks post-processing refused, refusals by reason. */
   readonly eventBlocks?: number;
@@ -77,6 +87,10 @@ export interface AppView {
   readonly unservedBits: number;
   readonly servedByProvenance: ProvenanceBits;
   readonly route: RouteView | null;
+  /** Bits of its keys a compromised node could read, by cause. */
+  readonly exposedBits: Readonly<ExposureBits>;
+  /** Times its route changed (its first route is not a change). */
+  readonly routeChanges: number;
 }
 
 /** A served batch of keys: where it went, how, and who could have seen it (never the key itself). */
@@ -102,7 +116,10 @@ export interface Totals {
   readonly unservedBits: number;
   readonly plaintextBits: number;
   readonly servedByProvenance: ProvenanceBits;
+  /** Route changes of every app (= the sum of routeChanges). */
   readonly reroutes: number;
+  readonly routeChanges: Readonly<Record<RouteChangeReason, number>>;
+  readonly exposedBits: Readonly<ExposureBits>;
   readonly keysServed: number;
   readonly keysExposed: number;
   readonly alerts: number;
@@ -141,6 +158,8 @@ export type NetworkEvent =
       readonly timeS: number;
       readonly appId: string;
       readonly route: RouteView | null;
+      /** Why the route changed (see ROUTE_CHANGE_REASONS). */
+      readonly reason?: string;
     }
   | { readonly type: 'keys'; readonly record: KeyRecord }
   | { readonly type: 'sample'; readonly sample: Sample };
@@ -168,31 +187,79 @@ export interface LinkSample {
   readonly poolBits: number;
 }
 
+/** Bits of served keys a compromised node could read, by cause (JSON of ExposureBits). */
+export interface ExposureSummary {
+  /** Non-hybrid keys whose every path crossed a compromised trusted node. */
+  relay_node: number;
+  /** Keys of any provenance with a compromised node at either end. */
+  endpoint: number;
+}
+
+/** One application in the summary. */
+export interface AppSummary {
+  id: string;
+  demand_bits: number;
+  served_bits: number;
+  served_by_provenance: ProvenanceBits;
+  unserved_bits: number;
+  /** relay_node + endpoint. */
+  keys_exposed_bits: number;
+  keys_exposed_by_cause: ExposureSummary;
+  /** Hybrid keys whose QKD part a compromised relay saw (their ML-KEM part still protects them). */
+  hybrid_relay_exposed_bits: number;
+  route_changes: number;
+}
+
+/** One link in the summary; initial_pool_bits + generated_bits = consumed_bits + discarded_bits + end_pool_bits. */
+export interface LinkSummary {
+  id: string;
+  /** finite | asymptotic | measured | event-level: what rate_bps is. */
+  rate_model: RateModel;
+  rate_bps: number;
+  initial_pool_bits: number;
+  generated_bits: number;
+  consumed_bits: number;
+  discarded_bits: number;
+  end_pool_bits: number;
+  relayed_bits: number;
+  pool_min_bits: number;
+  /** consumed_bits ÷ (rate_bps × seconds the link could generate): the share of its key capacity used. */
+  utilisation: number;
+  down_s: number;
+  /** Event-level links only (absent on model links): how the pool was filled and block counts. */
+  source?: 'event-level';
+  event_blocks?: number;
+  event_blocks_failed?: number;
+  /** Refused blocks by post-processing reason (e.g. insecure-estimate). */
+  event_failures?: Record<string, number>;
+}
+
 /** The JSON summary of `qkdnet simulate` (field names are the CLI's contract). */
 export interface SimulationSummary {
   duration_s: number;
   demand_bits: number;
   served_bits: number;
+  /** Served by any provenance (post-quantum included) ÷ demand. */
   served_fraction: number;
+  /** Served by QKD alone (qkd, qkd-relayed, qkd-multipath) ÷ demand. */
+  served_fraction_qkd: number;
+  unserved_bits: number;
   served_by_provenance: ProvenanceBits;
   plaintext_bits: number;
+  /** Route changes of every application (= the sum of route_changes). */
   reroutes: number;
+  /** Route changes by reason: link-down, link-restored, key-exhausted, key-replenished, and their total. */
+  route_changes: Record<RouteChangeReason | 'total', number>;
   alerts: number;
+  /** Keys (a count, any cause, hybrid included) a compromised node could read. */
   keys_exposed: number;
+  /** Bits of non-hybrid or endpoint-exposed keys a compromised node could read (relay_node + endpoint). */
+  keys_exposed_bits: number;
+  keys_exposed_by_cause: ExposureSummary;
+  hybrid_relay_exposed_bits: number;
   /** Every compromise of a trusted node in the run (compromise.ts). */
   compromised_nodes: CompromisedNodeSummary[];
-  links: {
-    id: string;
-    generated_bits: number;
-    relayed_bits: number;
-    pool_min_bits: number;
-    down_s: number;
-    /** Event-level links only (absent on model links): how the pool was filled and block counts. */
-    source?: 'event-level';
-    event_blocks?: number;
-    event_blocks_failed?: number;
-    /** Refused blocks by post-processing reason (e.g. insecure-estimate). */
-    event_failures?: Record<string, number>;
-  }[];
+  apps: AppSummary[];
+  links: LinkSummary[];
   elapsed_ms: number;
 }

@@ -3,8 +3,8 @@
  * summary of `qkdnet simulate` (field names are the CLI's contract). No key material.
  */
 import { NS_PER_S } from '../common/index.ts';
-import { inPass } from './passes.ts';
-import { attackAborts, linkQber, type LinkRt } from './runtime.ts';
+import { inPass, passOverlapS } from './passes.ts';
+import { attackAborts, linkQber, type ExposureBits, type LinkRt } from './runtime.ts';
 import type { Scenario } from './scenario.ts';
 import type { LinkView, NetworkSnapshot, SimulationSummary } from './types.ts';
 
@@ -29,6 +29,11 @@ export function linkView(l: LinkRt, scenario: Scenario, nowNs: number): LinkView
     generatedBits: l.pool.generatedBits,
     relayedBits: l.relayedBits,
     poolMinBits: l.pool.minBits,
+    initialPoolBits: l.pool.initialBits,
+    consumedBits: l.pool.consumedBits,
+    discardedBits: l.pool.discardedBits,
+    rateModel: scenario.links[l.index]!.rateModel,
+    windowS: l.passes ? passOverlapS(l.passes, 0, nowNs / NS_PER_S) : nowNs / NS_PER_S,
     downS: (l.downNs + (l.state === 'up' ? 0 : nowNs - l.downSinceNs)) / NS_PER_S,
     ...(l.event
       ? {
@@ -40,25 +45,54 @@ export function linkView(l: LinkRt, scenario: Scenario, nowNs: number): LinkView
   };
 }
 
+const QKD_PROVENANCES = ['qkd', 'qkd-relayed', 'qkd-multipath'] as const;
+
 /** The summary `qkdnet simulate --format json` prints, from a snapshot. */
 export function summaryOf(s: NetworkSnapshot, elapsedMs: number): SimulationSummary {
   const t = s.totals;
+  const qkdBits = QKD_PROVENANCES.reduce((sum, p) => sum + t.servedByProvenance[p], 0);
+  const fraction = (bits: number) => (t.demandBits > 0 ? bits / t.demandBits : 1);
+  const byCause = (e: ExposureBits) => ({ relay_node: e.relayNode, endpoint: e.endpoint });
   return {
     duration_s: s.timeS,
     demand_bits: t.demandBits,
     served_bits: t.servedBits,
-    served_fraction: t.demandBits > 0 ? t.servedBits / t.demandBits : 1,
+    served_fraction: fraction(t.servedBits),
+    served_fraction_qkd: fraction(qkdBits),
+    unserved_bits: t.unservedBits,
     served_by_provenance: t.servedByProvenance,
     plaintext_bits: t.plaintextBits,
     reroutes: t.reroutes,
+    route_changes: { ...t.routeChanges, total: t.reroutes },
     alerts: t.alerts,
     keys_exposed: t.keysExposed,
+    keys_exposed_bits: t.exposedBits.relayNode + t.exposedBits.endpoint,
+    keys_exposed_by_cause: byCause(t.exposedBits),
+    hybrid_relay_exposed_bits: t.exposedBits.hybridRelayNode,
     compromised_nodes: s.compromisedNodes.map((c) => ({ ...c, applications: [...c.applications] })),
+    apps: s.apps.map((a) => ({
+      id: a.id,
+      demand_bits: a.demandBits,
+      served_bits: a.servedBits,
+      served_by_provenance: a.servedByProvenance,
+      unserved_bits: a.unservedBits,
+      keys_exposed_bits: a.exposedBits.relayNode + a.exposedBits.endpoint,
+      keys_exposed_by_cause: byCause(a.exposedBits),
+      hybrid_relay_exposed_bits: a.exposedBits.hybridRelayNode,
+      route_changes: a.routeChanges,
+    })),
     links: s.links.map((l) => ({
       id: l.id,
+      rate_model: l.rateModel,
+      rate_bps: l.rateBps,
+      initial_pool_bits: l.initialPoolBits,
       generated_bits: l.generatedBits,
+      consumed_bits: l.consumedBits,
+      discarded_bits: l.discardedBits,
+      end_pool_bits: l.poolBits,
       relayed_bits: l.relayedBits,
       pool_min_bits: l.poolMinBits,
+      utilisation: l.rateBps * l.windowS > 0 ? l.consumedBits / (l.rateBps * l.windowS) : 0,
       down_s: l.downS,
       ...(l.eventBlocks !== undefined
         ? {

@@ -34,6 +34,7 @@ export function channelLossDb(p: LinkParams, distanceKm: number): number {
       rxApertureM: param(p, 'fsRxApertureM'),
       pointingJitterUrad: param(p, 'fsPointingJitterUrad'),
       zenithTransmittance: param(p, 'fsZenithTransmittance'),
+      turbulenceLossDbZenith: param(p, 'fsTurbulenceLossDb'),
     }) + p.extraLossDb
   );
 }

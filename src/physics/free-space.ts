@@ -6,7 +6,11 @@
  * T_zenith^{AM(θ)} with the Kasten–Young air mass (F. Kasten, A. T. Young, Appl. Opt. 28, 4735 (1989)), and
  * sky-background counts per gate from the sky radiance (day versus night; Er-Long Miao et al., NJP 7, 215
  * (2005)). Turbulence beam wander on a downlink is small (the beam crosses the atmosphere last) and is
- * folded into the pointing jitter. Units: metres and radians inside, km/µrad/nm at the interface.
+ * folded into the pointing jitter; what turbulence does cost a downlink is at the receiver, where the seeing-
+ * broadened, wandering spot overfills the detector's field of view. That coupling loss grows with the air mass
+ * (the Fried parameter shrinks as (sec ζ)^{−3/5}); we model it as L_turb·AM(θ) dB, L_turb fitted per system
+ * (the `micius` preset fits it to the rise of loss with range Liao et al., Nature 549, 43 (2017) report).
+ * Units: metres and radians inside, km/µrad/nm at the interface.
  */
 import { PLANCK_J_S, SPEED_OF_LIGHT_M_PER_S, transmittanceToDb } from '../common/index.ts';
 
@@ -79,6 +83,8 @@ export interface FreeSpaceLink {
   readonly pointingJitterUrad: number;
   /** Atmospheric transmittance at zenith (≈ 0.8 at 850 nm, clear sky; Bourgoin et al. 2013 Fig. 3). */
   readonly zenithTransmittance: number;
+  /** Receiver coupling loss from turbulence (seeing) at zenith, dB; scaled by the air mass (default 0). */
+  readonly turbulenceLossDbZenith?: number;
 }
 
 /** The loss terms of a downlink, each as a transmittance 0..1. */
@@ -86,17 +92,25 @@ export interface FreeSpaceBudget {
   readonly diffraction: number;
   readonly pointing: number;
   readonly atmosphere: number;
+  readonly turbulence: number;
   readonly total: number;
 }
 
-/** Link budget of a downlink: diffraction × pointing × atmosphere (receiver optics are η_Bob). */
+/** Link budget of a downlink: diffraction × pointing × atmosphere × turbulence coupling (receiver optics are η_Bob). */
 export function freeSpaceBudget(link: FreeSpaceLink): FreeSpaceBudget {
   const rangeM = link.rangeKm * 1000;
   const w = gaussianBeamRadiusM(link.beamWaistM, link.wavelengthNm, rangeM);
   const diffraction = apertureCollection(w, link.rxApertureM);
   const pointing = pointingTransmittance(w, link.pointingJitterUrad * 1e-6, rangeM);
   const atmosphere = atmosphericTransmittance(link.zenithTransmittance, link.elevationDeg);
-  return { diffraction, pointing, atmosphere, total: diffraction * pointing * atmosphere };
+  const turbulence = Math.pow(10, -((link.turbulenceLossDbZenith ?? 0) * airMass(link.elevationDeg)) / 10);
+  return {
+    diffraction,
+    pointing,
+    atmosphere,
+    turbulence,
+    total: diffraction * pointing * atmosphere * turbulence,
+  };
 }
 
 /** Total downlink loss in dB. */

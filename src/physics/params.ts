@@ -64,6 +64,8 @@ export interface LinkParams {
   fsPointingJitterUrad?: number;
   /** Free space: atmospheric transmittance at zenith, 0..1. */
   fsZenithTransmittance?: number;
+  /** Free space: receiver coupling loss from turbulence at zenith, dB, scaled by the air mass. */
+  fsTurbulenceLossDb?: number;
   /** Free space: satellite altitude, km (gives the elevation for a slant range). */
   fsAltitudeKm?: number;
 }
@@ -87,6 +89,7 @@ export const PARAM_DEFAULTS: Readonly<Required<Pick<LinkParams, OptionalKey>>> =
   fsRxApertureM: 1,
   fsPointingJitterUrad: 0,
   fsZenithTransmittance: 1,
+  fsTurbulenceLossDb: 0,
   fsAltitudeKm: 500,
 };
 
@@ -283,6 +286,13 @@ export const PARAM_SPECS: Readonly<
     min: 1e-6,
     max: 1,
     doc: 'atmospheric transmittance at zenith',
+  },
+  fsTurbulenceLossDb: {
+    name: 'fs_turbulence_loss_db',
+    unit: 'dB',
+    min: 0,
+    max: 30,
+    doc: 'free-space receiver coupling loss from turbulence at zenith (× air mass)',
   },
   fsAltitudeKm: {
     name: 'fs_altitude_km',

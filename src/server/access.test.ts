@@ -106,6 +106,7 @@ function network() {
           poolBits: 1,
           capacityBits: 10,
           keyRateBps: 1,
+          rateModel: 'finite',
           qber: 0.01,
           generatedBits: 0,
           relayedBits: 0,

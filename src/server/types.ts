@@ -67,6 +67,8 @@ export interface LinkState {
   readonly capacityBits: number;
   /** Secret key rate over the latest block, bit/s of simulated time (0 while down). */
   readonly keyRateBps: number;
+  /** What the link's planned rate is: finite-key, asymptotic, measured, or event-level blocks. */
+  readonly rateModel: string;
   /** QBER of the latest block in the key basis, null before the first block or while down. */
   readonly qber: number | null;
   /** Final key bits produced since start. */

@@ -22,6 +22,7 @@ export function linkFields(
     capacityBits: l.capacityBits,
     // The network reports the rate of its latest block when it knows it; else the measured one.
     keyRateBps: l.keyRateBps > 0 ? l.keyRateBps : measuredRateBps,
+    rateModel: l.rateModel,
     qber: l.qber,
     generatedBits: l.generatedBits,
     relayedBits: l.relayedBits,

@@ -188,7 +188,16 @@ export function LinkTable({ state, onSelect }: { state: State; onSelect: (id: st
                 >{`KMEs ${formatBits(l.kmeBits)}`}</div>
               </td>
               <td>{l.qber === null ? '–' : `${(l.qber * 100).toFixed(2)}%`}</td>
-              <td>{`${formatBits(l.keyRateBps)}/s`}</td>
+              <td>
+                {`${formatBits(l.keyRateBps)}/s`}
+                <div
+                  class="sub"
+                  data-rate-model={l.rateModel}
+                  title="finite: finite-key rate at the link's block size; asymptotic: infinite-key bound"
+                >
+                  {l.rateModel}
+                </div>
+              </td>
             </tr>
           ))}
         </tbody>

@@ -14,7 +14,15 @@ import type { KmeHandle } from '../../kms/index.ts';
 import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
 import { formatTable, parseKmeUrls, parseNumber, UsageError } from '../util.ts';
 import { registerStoreCommands } from './kme-store.ts';
-import { checkDataDir, isPostgresUrl } from '../../kms/index.ts';
+import {
+  admitPostgres,
+  checkDataDir,
+  ensureDatabases,
+  findPgBin,
+  isPostgresUrl,
+  makePrivateDir,
+  PgCluster,
+} from '../../kms/index.ts';
 import { dirname, resolve } from 'node:path';
 
 /** `--store`: a postgres:// URL as given, a SQLite path made absolute; anything else one clear line. */
@@ -30,6 +38,51 @@ function storeFlag(v: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v))
     throw new UsageError(`--store: only postgres:// URLs or file paths`);
   return resolve(v);
+}
+
+/**
+ * The demo's PostgreSQL: with `ha` a throwaway cluster under DIR/pg (stopped cleanly at the end, DIR's
+ * mode restored), with `url` an existing server; databases qkdnet_kme_a and qkdnet_kme_b.
+ */
+async function demoDatabase(
+  dir: string,
+  ha: boolean,
+  url: string | undefined,
+): Promise<{ stores: { a: string; b: string }; note: string; stop: () => Promise<void> } | undefined> {
+  if (!ha && url === undefined) return undefined;
+  let cluster: PgCluster | undefined;
+  // As root the server runs as `postgres`: DIR (0700) lets it through only while it starts and stops.
+  const admitted = async (fn: () => Promise<void>) => {
+    const restore = admitPostgres(dir);
+    try {
+      await fn();
+    } finally {
+      restore();
+    }
+  };
+  if (ha) {
+    makePrivateDir(dir);
+    const c = (cluster = new PgCluster(join(dir, 'pg')));
+    process.stderr.write(`Starting a throwaway PostgreSQL cluster in ${c.dir}…\n`);
+    await admitted(async () => {
+      await c.init();
+      await c.start();
+    });
+  }
+  const server = url ?? cluster!.url();
+  const stop = async () => {
+    if (cluster) await admitted(() => cluster.stop('fast'));
+  };
+  try {
+    const [a, b] = await ensureDatabases(server, ['qkdnet_kme_a', 'qkdnet_kme_b']);
+    const note = cluster
+      ? `PostgreSQL (throwaway, ${join(dir, 'pg')}): ${server} — stopped cleanly on Ctrl-C, restarted on the next run`
+      : `PostgreSQL: ${server.replace(/:[^:@/]*@/, ':***@')}`;
+    return { stores: { a: a!, b: b! }, note, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }
 
 /** Waits for SIGINT or SIGTERM, then runs `stop` once. */
@@ -166,6 +219,14 @@ export function register(program: Command): void {
       '--stand-in',
       'fill the stores from node:crypto instead of the simulated QKD link (instant; not QKD key)',
     )
+    .option(
+      '--ha',
+      'KME A as two replicas (ports P and P+2) on a throwaway PostgreSQL cluster under DIR/pg (Debian binaries, no service)',
+    )
+    .option(
+      '--store <url>',
+      'put both KMEs on this PostgreSQL server (postgres://user@host:port/db; databases qkdnet_kme_a and _b are created)',
+    )
     .option('--seed <s>', 'seed of the simulated link physics (default: random)')
     .option(
       '--deterministic-keys',
@@ -179,7 +240,8 @@ export function register(program: Command): void {
         'on the same --dir never repeats one. With --deterministic-keys they follow --seed instead (tests only;\n' +
         'every such key is labelled simulated-deterministic and handed only to SAEs configured test: true).\n' +
         '\nExamples:\n  qkdnet kme demo --dir /tmp/kme-demo --port 8443\n' +
-        '  qkdnet kme demo --dir /tmp/kme-test --seed 7 --deterministic-keys   # reproducible test keys\n',
+        '  qkdnet kme demo --dir /tmp/kme-test --seed 7 --deterministic-keys   # reproducible test keys\n' +
+        '  qkdnet kme demo --dir /tmp/kme-ha --ha --stand-in   # KME A as two replicas on PostgreSQL (8443, 8445)\n',
     )
     .action(
       async (o: {
@@ -189,22 +251,38 @@ export function register(program: Command): void {
         seed?: string;
         deterministicKeys?: boolean;
         strictPermissions?: boolean;
+        ha?: boolean;
+        store?: string;
       }) => {
-        const port = parseNumber(o.port, '--port', { min: 1, max: 65534, integer: true });
+        const port = parseNumber(o.port, '--port', { min: 1, max: o.ha ? 65533 : 65534, integer: true });
+        if (o.ha && o.store) throw new UsageError('--ha runs its own PostgreSQL cluster: drop --store');
+        if (o.store !== undefined && !isPostgresUrl(storeFlag(o.store)))
+          throw new UsageError('--store: the demo takes a postgres:// URL (SQLite stores live in --dir)');
+        if (o.ha) findPgBin(); // no PostgreSQL binaries: one clear line before anything is created
         if (o.deterministicKeys && o.standIn)
           throw new UsageError('--deterministic-keys needs the simulated link (drop --stand-in)');
         checkWritableDir(o.dir, '--dir');
         await checkPortFree('127.0.0.1', port, '--port');
         await checkPortFree('127.0.0.1', port + 1, '--port (+1, KME B)');
+        if (o.ha) await checkPortFree('127.0.0.1', port + 2, '--port (+2, second replica of KME A)');
         process.umask(0o077); // files this process (and openssl, SQLite) creates are private from the start
         const keys = o.deterministicKeys ? 'deterministic' : 'secret';
-        const demo = await runKmeDemo({
-          dir: o.dir,
-          port,
-          strictPermissions: o.strictPermissions === true,
-          testSaes: keys === 'deterministic',
-          ...(o.standIn ? {} : { blockSource: null }),
-        });
+        const db = await demoDatabase(o.dir, o.ha === true, o.store);
+        let demo;
+        try {
+          demo = await runKmeDemo({
+            dir: o.dir,
+            port,
+            strictPermissions: o.strictPermissions === true,
+            testSaes: keys === 'deterministic',
+            ...(o.standIn ? {} : { blockSource: null }),
+            ...(db ? { stores: db.stores } : {}),
+            ...(o.ha ? { replicaPort: port + 2 } : {}),
+          });
+        } catch (e) {
+          await db?.stop();
+          throw e;
+        }
         let supply: LinkKeySupply | undefined;
         if (o.standIn) {
           process.stderr.write('Stand-in link: blocks from node:crypto every second (not QKD key).\n');
@@ -223,13 +301,15 @@ export function register(program: Command): void {
             throw e;
           }
         }
+        if (db) process.stdout.write(`${db.note}\n`);
         process.stdout.write(
-          `KME A (sae-a, sae-c): ${demo.a.url}\nKME B (sae-b):        ${demo.b.url}\n` +
+          `KME A (sae-a, sae-c): ${demo.a.url}${demo.a2 ? ` and ${demo.a2.url} (replicas)` : ''}\nKME B (sae-b):        ${demo.b.url}\n` +
             `The link keeps filling both stores. Try:\n\n${demo.commands.join('\n')}\n\nCtrl-C to stop.\n`,
         );
         await untilSignal(async () => {
           await supply?.close();
           await demo.close();
+          await db?.stop();
         });
       },
     );

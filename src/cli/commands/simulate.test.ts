@@ -11,12 +11,19 @@ const FIELDS = [
   'demand_bits',
   'served_bits',
   'served_fraction',
+  'served_fraction_qkd',
+  'unserved_bits',
   'served_by_provenance',
   'plaintext_bits',
   'reroutes',
+  'route_changes',
   'alerts',
   'keys_exposed',
+  'keys_exposed_bits',
+  'keys_exposed_by_cause',
+  'hybrid_relay_exposed_bits',
   'compromised_nodes',
+  'apps',
   'links',
   'elapsed_ms',
 ];
@@ -34,11 +41,30 @@ test('--format json prints exactly the documented fields; same seed → same out
   assert.deepEqual(Object.keys(a), FIELDS);
   assert.deepEqual(Object.keys(a.links[0]), [
     'id',
+    'rate_model',
+    'rate_bps',
+    'initial_pool_bits',
     'generated_bits',
+    'consumed_bits',
+    'discarded_bits',
+    'end_pool_bits',
     'relayed_bits',
     'pool_min_bits',
+    'utilisation',
     'down_s',
   ]);
+  assert.deepEqual(Object.keys(a.apps[0]), [
+    'id',
+    'demand_bits',
+    'served_bits',
+    'served_by_provenance',
+    'unserved_bits',
+    'keys_exposed_bits',
+    'keys_exposed_by_cause',
+    'hybrid_relay_exposed_bits',
+    'route_changes',
+  ]);
+  assert.equal(a.links[0].rate_model, 'finite');
   assert.equal(a.duration_s, 3600);
   assert.equal(a.plaintext_bits, 0);
   assert.equal(a.links.find((l: { id: string }) => l.id === 'hq-dcn').down_s, 1200);

@@ -13,6 +13,8 @@ import {
   buildReportHtml,
   loadScenario,
   NetworkSimulation,
+  RATE_MODELS,
+  withRateModel,
   type ScenarioEvent,
   type SimulationSummary,
 } from '../../network/index.ts';
@@ -22,13 +24,18 @@ import { renderLinePlot } from '../svg-plot.ts';
 const EXAMPLES = `
 Examples:
   qkdnet simulate scenarios/metro-demo.yaml
-      a day of the demo mesh, text summary
+      a day of the demo mesh at finite-key link rates; every app served, 86% of the demand by QKD
+      (the hybrid app's keys are counted apart), busiest link about three quarters used
   qkdnet simulate scenarios/metro-demo.yaml --duration 6h --fail link:hq-dcn@1h..3h --format json
-      cut link hq-dcn from 1 h to 3 h, JSON summary
+      cut link hq-dcn from 1 h to 3 h; route_changes says how often and why apps moved
   qkdnet simulate scenarios/secoqc-vienna-2008.yaml --compromise node:BREI --report out/
-      a silently compromised trusted node; writes out/report.html and out/summary.json
+      a silently compromised trusted node; keys_exposed_bits by cause; writes out/report.html, out/summary.json
   qkdnet simulate scenarios/beijing-shanghai-backbone.yaml --seed 7 --fail link:JN-R10@2h --accounting
-      a backbone cut (the chain falls back to hybrid/PQC); accounting mode for speed
+      a backbone cut at 2 h: the chain splits; the two apps crossing Jinan–Hefei (the hybrid Beijing–Shanghai
+      bank link and the Jinan–Hefei government link) lose their QKD path and are refused — their policies
+      forbid ML-KEM alone — so about a third of the day's demand is served; nothing falls back to plaintext
+  qkdnet simulate scenarios/metro-demo.yaml --rate-model asymptotic
+      infinite-key link rates (an upper bound no finite block reaches), for comparison
   qkdnet simulate scenarios/metro-demo.yaml --duration 1h --event-level --format json
       every BB84 fiber link filled by simulated blocks (1e9 pulses = 500 s at 2 MHz) through
       post-processing instead of the key-rate model; adds event_blocks, event_blocks_failed per link
@@ -39,9 +46,16 @@ until its next attestation heartbeat fails (every --attestation-interval, defaul
 operator declares it (--declare node:ID@TIME); then a critical alert names it and routes avoid it (a
 multipath route is kept while one path avoids it). --restore node:ID@TIME undoes it.
 Times are seconds or 90s, 15m, 24h, 2d. JSON fields: duration_s, demand_bits, served_bits,
-served_fraction, served_by_provenance, plaintext_bits, reroutes, alerts, keys_exposed,
-compromised_nodes[{id, at_s, keys_exposed_bits, applications, known_at_s, known_by, restored_at_s}], links[{id, generated_bits, relayed_bits, pool_min_bits, down_s}], elapsed_ms; event-level links
-also have source, event_blocks, event_blocks_failed, event_failures {reason: count}.`;
+served_fraction (any provenance, post-quantum included), served_fraction_qkd (qkd, qkd-relayed,
+qkd-multipath only), unserved_bits, served_by_provenance, plaintext_bits, reroutes, route_changes {reason:
+count, total}, alerts, keys_exposed (a key count), keys_exposed_bits, keys_exposed_by_cause {relay_node,
+endpoint}, hybrid_relay_exposed_bits, compromised_nodes[{id, at_s, keys_exposed_bits,
+applications, known_at_s, known_by, restored_at_s}], apps[{id, demand_bits, served_bits, served_by_provenance,
+unserved_bits, keys_exposed_bits, keys_exposed_by_cause, hybrid_relay_exposed_bits, route_changes}],
+links[{id, rate_model, rate_bps, initial_pool_bits, generated_bits, consumed_bits, discarded_bits,
+end_pool_bits, relayed_bits, pool_min_bits, utilisation, down_s}], elapsed_ms; event-level links also have
+source, event_blocks, event_blocks_failed, event_failures {reason: count}. Per link,
+initial_pool_bits + generated_bits = consumed_bits + discarded_bits + end_pool_bits.`;
 
 function time(text: string, flag: string): number {
   try {
@@ -121,6 +135,7 @@ interface SimulateOptions {
   accounting?: boolean;
   eventLevel?: boolean;
   deterministicKeys?: boolean;
+  rateModel?: string;
 }
 
 function textSummary(s: SimulationSummary, name: string): string {
@@ -130,9 +145,15 @@ function textSummary(s: SimulationSummary, name: string): string {
     .join(', ');
   return [
     `scenario ${name}: ${s.duration_s} s simulated in ${s.elapsed_ms.toFixed(0)} ms`,
-    `demand ${s.demand_bits} bits, served ${s.served_bits} bits (${pct(s.served_fraction)}); plaintext ${s.plaintext_bits} bits`,
+    `demand ${s.demand_bits} bits, served ${s.served_bits} bits (${pct(s.served_fraction)}), by QKD ${pct(s.served_fraction_qkd)}; unserved ${s.unserved_bits} bits; plaintext ${s.plaintext_bits} bits`,
     `served by provenance: ${prov}`,
-    `reroutes ${s.reroutes}, alerts ${s.alerts}, keys exposed ${s.keys_exposed}`,
+    `route changes ${s.route_changes.total} (${
+      Object.entries(s.route_changes)
+        .filter(([k, v]) => k !== 'total' && v > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }), alerts ${s.alerts}`,
+    `keys exposed ${s.keys_exposed_bits} bits (relay node ${s.keys_exposed_by_cause.relay_node}, endpoint ${s.keys_exposed_by_cause.endpoint}); hybrid keys whose QKD part a relay saw ${s.hybrid_relay_exposed_bits} bits`,
     ...s.compromised_nodes.map(
       (c) =>
         `node ${c.id} compromised at ${c.at_s} s: ${c.keys_exposed_bits} key bits exposed (apps: ${c.applications.join(', ') || 'none'}); ` +
@@ -141,12 +162,38 @@ function textSummary(s: SimulationSummary, name: string): string {
     ),
     '',
     formatTable(
-      ['link', 'generated_bits', 'relayed_bits', 'pool_min_bits', 'down_s'],
+      ['app', 'demand_bits', 'served_bits', 'unserved_bits', 'exposed_bits', 'route_changes'],
+      s.apps.map((a) => [
+        a.id,
+        String(a.demand_bits),
+        String(a.served_bits),
+        String(a.unserved_bits),
+        String(a.keys_exposed_bits),
+        String(a.route_changes),
+      ]),
+    ),
+    '',
+    formatTable(
+      [
+        'link',
+        'rate_model',
+        'rate_bps',
+        'generated_bits',
+        'consumed_bits',
+        'discarded_bits',
+        'end_pool_bits',
+        'utilisation',
+        'down_s',
+      ],
       s.links.map((l) => [
         l.id,
+        l.rate_model,
+        l.rate_bps.toFixed(1),
         String(l.generated_bits),
-        String(l.relayed_bits),
-        String(l.pool_min_bits),
+        String(l.consumed_bits),
+        String(l.discarded_bits),
+        String(l.end_pool_bits),
+        l.utilisation.toFixed(3),
         String(l.down_s),
       ]),
     ),
@@ -159,7 +206,12 @@ export function runSimulate(
   o: SimulateOptions,
 ): { summary: SimulationSummary; output: string } {
   const format = parseFormat(o.format, ['text', 'json'] as const);
-  const scenario = loadScenario(file);
+  const rateModel = o.rateModel;
+  if (rateModel !== undefined && !(RATE_MODELS as readonly string[]).includes(rateModel))
+    throw new UsageError(`--rate-model: "${rateModel}" is not one of ${RATE_MODELS.join(', ')}`);
+  const loaded = loadScenario(file);
+  const scenario = rateModel ? withRateModel(loaded, rateModel as (typeof RATE_MODELS)[number]) : loaded;
+  for (const w of scenario.warnings) process.stderr.write(`qkdnet: warning: ${w}\n`);
   const durationS = o.duration === undefined ? scenario.durationS : time(o.duration, '--duration');
   if (!(durationS > 0)) throw new UsageError('--duration must be positive');
   const seed = /^-?\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
@@ -236,6 +288,10 @@ export function register(program: Command): void {
     )
     .option('--report <dir>', 'write report.html (plots over time, events) and summary.json to DIR')
     .option('--format <format>', 'text or json', 'text')
+    .option(
+      '--rate-model <model>',
+      "finite (finite-key rates at the links' block size; the scenario's default) or asymptotic (infinite-key)",
+    )
     .option(
       '--accounting',
       'track pools, routes, provenance and exposure without making key bytes (large networks; same numbers)',

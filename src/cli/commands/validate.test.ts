@@ -9,12 +9,16 @@ import { runReferences, selectReferences } from './validate.ts';
 
 const run = (args: string[]) => runCliInProcess(['validate', ...args]);
 
-test('every reference names a source with a figure, table, equation, section or abstract (or says it is an independent check), and a reason', () => {
+test('every reference names a source with a figure, table, equation, section or abstract (or says it is an independent check, or the scenario file that records it), and a reason', () => {
   const ids = new Set<string>();
   for (const r of REFERENCES) {
     assert.ok(!ids.has(r.id), `duplicate id ${r.id}`);
     ids.add(r.id);
-    assert.match(r.source, /(Fig\.|Table|Eq\.|Eqs\.|Sec\.|abstract|text|independent check)/, r.id);
+    assert.match(
+      r.source,
+      /(Fig\.|Table|Eq\.|Eqs\.|Sec\.|abstract|text|independent check|scenarios\/)/,
+      r.id,
+    );
     assert.ok(r.why.length > 10, r.id);
   }
 });
