@@ -434,6 +434,8 @@ export class PgKeyStore implements KeyBackend {
         await c.query('BEGIN');
         const v = await fn(c);
         await c.query('COMMIT');
+        // A heartbeat read that began before this COMMIT may not have seen it: it must not apply.
+        this.#levelGen++;
         this.#batches++;
         return v;
       } catch (e) {
