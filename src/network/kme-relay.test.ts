@@ -73,3 +73,27 @@ test('a KME without enough link key refuses the hop as a value', () => {
   const r = relayInProcess('k3', rand(8192), [{ nodes: ['A', 'B', 'C'], links: ['A-B', 'B-C'] }], at, rand);
   assert.deepEqual(r, { ok: false, reason: 'no-link-key' });
 });
+
+test('relay hops never use simulated-deterministic test keys as pads: no link key, nothing consumed', () => {
+  const a = KeyStore.open({ path: ':memory:' });
+  const b = KeyStore.open({ path: ':memory:' });
+  const item = {
+    blockId: 'blk-test',
+    key: new Uint8Array(randomBytes(1024)),
+    provenance: 'simulated-deterministic' as const,
+    path: ['A', 'B'],
+  };
+  a.addChunks('B', chunksFor('A', 'B', item));
+  b.addChunks('A', chunksFor('B', 'A', item));
+  const stores = new Map([
+    ['A', a],
+    ['B', b],
+  ]);
+  const now = () => 0;
+  const hop = keyStoreHopKeys('A', a, () => 'B', directTransport(stores, now), now);
+  const before = a.level('B').mineBytes;
+  assert.equal(hop.take('A-B', 32), undefined);
+  assert.equal(a.level('B').mineBytes, before);
+  a.close();
+  b.close();
+});

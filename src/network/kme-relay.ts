@@ -7,6 +7,7 @@
  * direct call, between live KMEs their mutual-TLS peer channel. Key material is erased from both stores
  * once used, exactly as for an application key (ITU-T Y.3803 key relay over the KM layer).
  */
+import { isQkdnetError } from '../common/index.ts';
 import { relaySaeId, type KeyStore } from '../kms/index.ts';
 import type { HopKeys, KeyRef } from './relay.ts';
 
@@ -45,16 +46,23 @@ export function keyStoreHopKeys(
     take(linkId, lengthBytes) {
       const peer = peerOf(linkId);
       if (store.level(peer).mineBytes * 8 - (opts.keepBits?.(peer) ?? 0) < lengthBytes * 8) return undefined;
-      const [k] = store.takeForMaster({
-        peer,
-        master: relaySae(nodeId),
-        slaves: [relaySae(peer)],
-        localSlaves: [],
-        remoteSlaves: [relaySae(peer)],
-        number: 1,
-        sizeBits: lengthBytes * 8,
-        nowMs: nowMs(),
-      });
+      let k: ReturnType<KeyStore['takeForMaster']>[number] | undefined;
+      try {
+        // Only key that protects (never simulated-deterministic test keys: the store's default rank).
+        [k] = store.takeForMaster({
+          peer,
+          master: relaySae(nodeId),
+          slaves: [relaySae(peer)],
+          localSlaves: [],
+          remoteSlaves: [relaySae(peer)],
+          number: 1,
+          sizeBits: lengthBytes * 8,
+          nowMs: nowMs(),
+        });
+      } catch (e) {
+        if (isQkdnetError(e, 'KMS_KEY_EXHAUSTED')) return undefined; // e.g. the pool holds only test keys
+        throw e;
+      }
       if (!k) return undefined;
       const [record] = store.outbox(peer, 1, [k.keyId]);
       if (!record) throw new Error(`relay key ${k.keyId} has no reservation for ${peer} (bug)`);

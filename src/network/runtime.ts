@@ -77,6 +77,8 @@ export interface AppRt {
   readonly src: number;
   readonly dst: number;
   readonly rng: Rng;
+  /** Draws the Poisson demand (its own stream: relay randomness and accounting mode do not shift it). */
+  readonly demandRng: Rng;
   carryBits: number;
   route: Route | undefined;
   demandBits: number;

@@ -24,6 +24,10 @@ const RateModelT = Type.Union([Type.Literal('finite'), Type.Literal('asymptotic'
   description:
     'finite (default: finite-key rate at blocks of event_pulses, what the pipeline delivers) or asymptotic (infinite-key model)',
 });
+const DemandT = Type.Union([Type.Literal('poisson'), Type.Literal('constant')], {
+  description:
+    'poisson (default: keys per request drawn from a Poisson law of mean rate × interval ÷ key size, seeded) or constant (exactly the rate)',
+});
 const EventPulses = Type.Number({
   minimum: 1,
   maximum: 9007199254740992,
@@ -126,6 +130,7 @@ export const AppSchema = Type.Object(
       Type.Integer({ minimum: 1, maximum: 8, description: 'k node-disjoint paths (1 = single path)' }),
     ),
     hybrid: Type.Optional(Type.Boolean({ description: 'combine every QKD key with an ML-KEM-768 secret' })),
+    demand: Type.Optional(DemandT),
   },
   { additionalProperties: false },
 );
@@ -159,6 +164,7 @@ export const DefaultsSchema = Type.Object(
     initial_pool_bits: Type.Optional(Type.Number({ minimum: 0 })),
     key_bits: Type.Optional(Type.Integer({ minimum: 8, maximum: 8192, multipleOf: 8 })),
     pqc_rekey: Type.Optional(Duration),
+    demand: Type.Optional(DemandT),
     source: Type.Optional(GenerationSource),
     event_pulses: Type.Optional(EventPulses),
     rate_model: Type.Optional(RateModelT),

@@ -85,6 +85,8 @@ export interface ScenarioApp {
   /** Node-disjoint paths a relayed key is split over (1 = single path). */
   readonly multipath: number;
   readonly hybrid: boolean;
+  /** How requests vary: `poisson` (seeded, the default) or `constant` (docs/network.md, "Variation"). */
+  readonly demand: 'poisson' | 'constant';
 }
 
 /**
@@ -290,6 +292,7 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       minProvenance: (a.min_provenance ?? 'pqc') as Provenance,
       multipath: a.multipath ?? 1,
       hybrid: a.hybrid ?? false,
+      demand: a.demand ?? d.demand ?? 'poisson',
     };
   });
   const events: ScenarioEvent[] = (f.events ?? []).map((e, i) => {

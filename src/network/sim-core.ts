@@ -155,6 +155,7 @@ export class NetCore {
       src: this.node(app.from),
       dst: this.node(app.to),
       rng: this.kernel.rng(`app:${app.id}`),
+      demandRng: this.kernel.rng(`demand:${app.id}`),
       carryBits: 0,
       route: undefined,
       demandBits: 0,

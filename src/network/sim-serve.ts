@@ -5,7 +5,7 @@
  * keys with the ML-KEM-768 secret, falls back to ML-KEM alone where policy allows, and records each served
  * batch with its provenance and exposure. Accounting mode takes the same bits from the pools without bytes.
  */
-import { NS_PER_S, type Provenance } from '../common/index.ts';
+import { NS_PER_S, samplePoisson, type Provenance } from '../common/index.ts';
 import { establishPqcSecret, hybridKey, pqcKey } from '../kms/index.ts';
 import type { NetCore } from './sim-core.ts';
 import { relayInProcess } from './relay.ts';
@@ -19,10 +19,15 @@ const MAX_RECENT_KEYS = 50;
 
 /** One request of app `a` (its interval just ended): served by QKD, by ML-KEM where allowed, or refused. */
 export function request(core: NetCore, a: AppRt, intervalS: number): void {
-  a.carryBits += a.app.rateBps * intervalS;
-  const keys = Math.floor(a.carryBits / a.app.keyBits);
+  let keys: number;
+  if (a.app.demand === 'poisson') {
+    keys = samplePoisson((a.app.rateBps * intervalS) / a.app.keyBits, a.demandRng);
+  } else {
+    a.carryBits += a.app.rateBps * intervalS;
+    keys = Math.floor(a.carryBits / a.app.keyBits);
+    a.carryBits -= keys * a.app.keyBits;
+  }
   if (keys <= 0) return;
-  a.carryBits -= keys * a.app.keyBits;
   const bits = keys * a.app.keyBits;
   a.demandBits += bits;
   const route = routeFor(core, a, bits);
@@ -141,9 +146,11 @@ function serveQkd(core: NetCore, a: AppRt, route: Route, keys: number): void {
   const c = core.compromise;
   const ends = [a.src, a.dst].filter((n) => c.isCompromised(n));
   const relaySaw = route.paths.every((p) => p.nodes.slice(1, -1).some((n) => c.isCompromised(n)));
-  const readers = relaySaw
-    ? route.paths.flatMap((p) => p.nodes.slice(1, -1).filter((n) => c.isCompromised(n)))
-    : [];
+  // A hybrid key a relay saw stays protected by its ML-KEM part: not charged to the relay.
+  const readers =
+    relaySaw && provenance !== 'hybrid'
+      ? route.paths.flatMap((p) => p.nodes.slice(1, -1).filter((n) => c.isCompromised(n)))
+      : [];
   const exposedBy = new Set([...ends, ...readers]);
   c.expose(exposedBy, keys * a.app.keyBits, a.app.id);
   record(core, a, keys, provenance, paths, exposedTo, relaySaw);

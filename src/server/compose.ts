@@ -260,6 +260,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           bits: e.record.bits,
           provenance: e.record.provenance,
           paths: e.record.paths,
+          exposed: e.record.exposed,
         });
       else if (e.type === 'reroute') {
         hub.reroute(e.appId, e.route);
@@ -350,8 +351,30 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     const adjacent = (x: string, y: string) =>
       scenario.links.some((l) => (l.from === x && l.to === y) || (l.from === y && l.to === x));
     const relays = fleet ? new Map([...fleet.kmes].map(([n, k]) => [n, attachLiveRelay(k)])) : sites?.relays;
+    const relayedApps = scenario.apps.filter((a) => !adjacent(a.from, a.to)).map((a) => a.id);
+    if (kmeSet && opts.keys === 'deterministic' && relayedApps.length > 0) {
+      // Relay hops never use test keys as one-time pads (docs/security.md): the operator is told so once,
+      // on stderr and as an alert, and each refused relay names the reason in the session's last error.
+      const line = `--deterministic-keys: application(s) ${relayedApps.join(', ')} need a relay, and relay hops never use simulated-deterministic keys as one-time pads: they get keys only where every hop's link holds key that is not a test key`;
+      process.stderr.write(`qkdnet: ${line}\n`);
+      hub.addAlert({
+        id: `relay-test-keys-${Date.now()}`,
+        timeNs: nowNs(),
+        severity: 'warning',
+        kind: 'relay-refuses-test-keys',
+        evidence: {
+          statistic: 'relayed-applications',
+          value: relayedApps.length,
+          threshold: 0,
+          side: 'above',
+        },
+        action: 'notify',
+        message: line,
+      });
+    }
     const stopSessions = kmeSet
       ? startKmeSessions({
+          ...(opts.keys === 'deterministic' ? { testKeys: true } : {}),
           apps: scenario.apps.map((a) => ({ ...a, relayed: !adjacent(a.from, a.to) })),
           fleet: kmeSet,
           ...(relays ? { relays } : {}),

@@ -42,7 +42,13 @@ export interface KmeSessionOptions {
   readonly relays?: ReadonlyMap<string, Pick<LiveRelayNode, 'relayKey'>>;
   /** The node paths an application's keys currently take (one, or k disjoint ones). */
   readonly routeOf?: (appId: string) => readonly (readonly string[])[];
+  /** The KMEs hold test keys (`--deterministic-keys`): a relay without pads says why. */
+  readonly testKeys?: boolean;
 }
+
+/** The last error of a relayed session whose relay found no pad because the pools hold test keys. */
+export const RELAY_TEST_KEYS_ERROR =
+  'relay refused: --deterministic-keys pools hold test keys, which relay hops never use as one-time pads';
 
 /** Waits `ms`, or less if `signal` aborts first. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -77,6 +83,7 @@ export function startKmeSessions(o: KmeSessionOptions): () => Promise<void> {
       32,
       { sae: saeName(app.from) },
     );
+    if (!r.ok && r.reason === 'no-link-key' && o.testKeys) throw new Error(RELAY_TEST_KEYS_ERROR);
     if (!r.ok) throw new Error(`relay failed at ${r.at}: ${r.reason}`);
   };
   const loops = o.apps.map(async (app) => {
