@@ -146,9 +146,11 @@ function serveQkd(core: NetCore, a: AppRt, route: Route, keys: number): void {
   const c = core.compromise;
   const ends = [a.src, a.dst].filter((n) => c.isCompromised(n));
   const relaySaw = route.paths.every((p) => p.nodes.slice(1, -1).some((n) => c.isCompromised(n)));
-  const readers = relaySaw
-    ? route.paths.flatMap((p) => p.nodes.slice(1, -1).filter((n) => c.isCompromised(n)))
-    : [];
+  // A hybrid key a relay saw stays protected by its ML-KEM part: not charged to the relay.
+  const readers =
+    relaySaw && provenance !== 'hybrid'
+      ? route.paths.flatMap((p) => p.nodes.slice(1, -1).filter((n) => c.isCompromised(n)))
+      : [];
   const exposedBy = new Set([...ends, ...readers]);
   c.expose(exposedBy, keys * a.app.keyBits, a.app.id);
   record(core, a, keys, provenance, paths, exposedTo, relaySaw);

@@ -260,6 +260,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           bits: e.record.bits,
           provenance: e.record.provenance,
           paths: e.record.paths,
+          exposed: e.record.exposed,
         });
       else if (e.type === 'reroute') {
         hub.reroute(e.appId, e.route);

@@ -172,6 +172,7 @@ export class LiveHub implements LiveNetwork {
   updateLink(linkId: string, patch: Partial<Omit<LinkState, 'id' | 'from' | 'to' | 'health'>>): void {
     const old = this.#requireLink(linkId);
     const next = { ...old, ...patch };
+    if (patch.state === 'up' && old.state !== 'up') next.attributedAttack = null; // restored: alarm over
     this.#links.set(linkId, next);
     if (patch.state !== undefined && patch.state !== old.state)
       this.#emit({ type: 'link-state', timeS: this.#timeS, linkId, state: patch.state });
@@ -207,6 +208,9 @@ export class LiveHub implements LiveNetwork {
 
   /** Adds an alert (keeps the newest 100). */
   addAlert(alert: Alert): void {
+    const link = alert.linkId === undefined ? undefined : this.#links.get(alert.linkId);
+    if (link && alert.attribution)
+      this.#links.set(alert.linkId!, { ...link, attributedAttack: alert.attribution.attack });
     this.#alerts.push(alert);
     if (this.#alerts.length > 100) this.#alerts.shift();
     this.#emit({ type: 'alert', alert });

@@ -138,6 +138,10 @@ export function startSiteFleet(o: SiteFleetOptions): SiteFleet {
     const proc = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
+      // Its own process group: a terminal's Ctrl-C reaches the supervisor, which stops the sites in order
+      // (a site that saw the SIGINT first would look like a crash). A site whose supervisor dies stops
+      // itself when the IPC pipe closes.
+      detached: true,
     });
     s.proc = proc;
     s.pid = proc.pid ?? null;

@@ -90,6 +90,17 @@ const alive = (pid: number) => {
   }
 };
 
+/** SIGKILLs what still runs in a namespace of a dead run (its proxies; sites end with their supervisor). */
+async function killInside(ns: string): Promise<void> {
+  const pids = await ip(['netns', 'pids', ns]).catch(() => '');
+  for (const pid of pids.split('\n').filter(Boolean))
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+}
+
 /** Deletes the namespaces and host veths of runs whose supervisor died; returns how many runs. */
 export async function cleanStaleSites(): Promise<number> {
   let n = 0;
@@ -107,6 +118,7 @@ export async function cleanStaleSites(): Promise<number> {
     };
     if (alive(st.pid)) continue;
     for (const h of st.host) await ip(['link', 'delete', h]).catch(() => undefined);
+    for (const ns of st.netns) await killInside(ns);
     for (const ns of st.netns) await ip(['netns', 'delete', ns]).catch(() => undefined);
     rmSync(join(STATE_DIR, f), { force: true });
     n++;

@@ -57,6 +57,11 @@ export interface LinkState {
   readonly health: LinkHealth;
   /** Attack injected on the link (e.g. `intercept-resend`), or null. */
   readonly attack: string | null;
+  /**
+   * The attack the detectors attributed their latest alarm on this link to (src/detect/attribution.ts),
+   * until the link is restored; what an operator acts on, since the injected attack is unknown in the field.
+   */
+  readonly attributedAttack?: string | null;
   /** Final key bits in the link's pool (as both KMEs hold it). */
   readonly poolBits: number;
   readonly capacityBits: number;
@@ -109,6 +114,8 @@ export interface KeyDelivery {
   readonly bits: number;
   readonly provenance: Provenance;
   readonly paths: readonly (readonly string[])[];
+  /** True if a compromised node could read these keys (relayed through it on every path, or at an end). */
+  readonly exposed?: boolean;
 }
 
 /** Everything the dashboard draws at one instant (GET /api/state, SSE `state`). */

@@ -154,7 +154,20 @@ export function LinkTable({ state, onSelect }: { state: State; onSelect: (id: st
             <tr data-link={l.id} data-state={l.state} data-health={l.health} onClick={() => onSelect(l.id)}>
               <td>
                 {l.id}
-                {l.attack && <span class="tag danger">{l.attack}</span>}
+                {l.attack && (
+                  <span class="tag danger" title="attack injected from this dashboard">
+                    {l.attack}
+                  </span>
+                )}
+                {l.attributedAttack && (
+                  <div
+                    class="sub attributed"
+                    data-attributed={l.attributedAttack}
+                    title="the attack the detectors attribute their alarm to"
+                  >
+                    {`detectors: ${l.attributedAttack}`}
+                  </div>
+                )}
               </td>
               <td>
                 <span class="dot" style={{ background: HEALTH_COLOUR[l.health] }} />
@@ -196,13 +209,24 @@ export function LinkTable({ state, onSelect }: { state: State; onSelect: (id: st
 function AlertItem({ a }: { a: Alert }) {
   const where = a.linkId ? `link ${a.linkId}` : a.nodeId ? `node ${a.nodeId}` : 'network';
   return (
-    <li class={`alert ${a.severity}`} data-alert-kind={a.kind} data-alert-link={a.linkId ?? ''}>
+    <li
+      class={`alert ${a.severity}`}
+      data-alert-kind={a.kind}
+      data-alert-link={a.linkId ?? ''}
+      data-alert-node={a.nodeId ?? ''}
+      data-alert-severity={a.severity}
+    >
       <div class="alert-head">
         <span class={`sev ${a.severity}`}>{a.severity}</span>
         <strong>{a.kind}</strong> on {where}
         <span class="when">{formatTime(a.timeNs / 1e9)}</span>
       </div>
       <div class="alert-msg">{a.message}</div>
+      {a.attribution && (
+        <div class="attribution" data-attributed={a.attribution.attack}>
+          attributed to <b>{a.attribution.attack}</b>
+        </div>
+      )}
       <div class="evidence">
         evidence: {a.evidence.statistic} = {fmt(a.evidence.value)} (threshold {fmt(a.evidence.threshold)}
         {a.evidence.window ? `, ${a.evidence.window}` : ''}) → {a.action}

@@ -15,7 +15,11 @@ interface Props {
 }
 
 /** Node positions in pixels of a `width`×`height` box: equirectangular, aspect kept, 40 px margin. */
-function positions(state: DashboardState, width: number, height: number): Map<string, { x: number; y: number }> {
+function positions(
+  state: DashboardState,
+  width: number,
+  height: number,
+): Map<string, { x: number; y: number }> {
   const out = new Map<string, { x: number; y: number }>();
   const n = state.nodes.length;
   const meanLat = state.nodes.reduce((a, d) => a + d.lat, 0) / Math.max(1, n);
@@ -28,7 +32,10 @@ function positions(state: DashboardState, width: number, height: number): Map<st
   if (!(spanX > 0 || spanY > 0)) {
     const r = Math.max(40, Math.min(width, height) / 2 - m);
     state.nodes.forEach((d, i) =>
-      out.set(d.id, { x: width / 2 + r * Math.cos((2 * Math.PI * i) / n), y: height / 2 + r * Math.sin((2 * Math.PI * i) / n) }),
+      out.set(d.id, {
+        x: width / 2 + r * Math.cos((2 * Math.PI * i) / n),
+        y: height / 2 + r * Math.sin((2 * Math.PI * i) / n),
+      }),
     );
     return out;
   }
@@ -37,6 +44,79 @@ function positions(state: DashboardState, width: number, height: number): Map<st
   const oy = (height - scale * spanY) / 2 - scale * Math.min(...ys);
   state.nodes.forEach((d, i) => out.set(d.id, { x: ox + scale * xs[i]!, y: oy + scale * ys[i]! }));
   return out;
+}
+
+/** A link's label: pool level, and the attack the detectors named when they raised an alarm on it. */
+function edgeLabel(l: DashboardState['links'][number], fill: number): string {
+  const named = l.attributedAttack ? `⚠ ${l.attributedAttack}` : l.attack ? '⚠' : '';
+  const what = l.state === 'up' ? `${Math.round(fill * 100)}%` : l.state === 'down' ? 'cut' : 'quarantined';
+  return named ? `${what} ${named}` : what;
+}
+
+type Box = { x1: number; y1: number; x2: number; y2: number };
+const overlaps = (a: Box, b: Box) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+const labelBox = (e: cytoscape.NodeSingular | cytoscape.EdgeSingular): Box =>
+  e.boundingBox({
+    includeNodes: false,
+    includeEdges: false,
+    includeLabels: true,
+  } as cytoscape.BoundingBoxOptions);
+
+/** Candidate label offsets (px) tried in order: node labels around the node, edge labels along the normal. */
+const NODE_SPOTS: readonly [string, string, number, number][] = [
+  ['bottom', 'center', 0, 4],
+  ['top', 'center', 0, -4],
+  ['center', 'right', 6, 0],
+  ['center', 'left', -6, 0],
+  ['bottom', 'center', 0, 20],
+  ['top', 'center', 0, -20],
+  ['bottom', 'right', 8, 8],
+  ['top', 'left', -8, -8],
+  ['bottom', 'left', -8, 8],
+  ['top', 'right', 8, -8],
+  ['bottom', 'center', 0, 36],
+  ['top', 'center', 0, -36],
+];
+const EDGE_SPOTS: readonly [number, number][] = [
+  [0, 0],
+  [0, -14],
+  [0, 14],
+  [0, -28],
+  [0, 28],
+  [-24, 0],
+  [24, 0],
+  [-24, -14],
+  [24, 14],
+  [0, -42],
+  [0, 42],
+];
+
+/**
+ * Places every label so that no two label boxes intersect and no label covers a node: each label tries its
+ * spots in order and keeps the first free one; a label with no free spot is hidden (its figures stay in
+ * the tables). Runs after every layout change and label update.
+ */
+function placeLabels(c: Core): void {
+  const placed: Box[] = c.nodes().map((n) => n.boundingBox({ includeLabels: false }));
+  c.batch(() => {
+    c.elements().style('text-opacity', 1);
+  });
+  /** Tries each spot (a style to apply) in order; keeps the first whose label box is free, else hides. */
+  const place = (e: cytoscape.NodeSingular | cytoscape.EdgeSingular, spots: readonly Record<string, string | number>[]) => {
+    for (const spot of spots) {
+      e.style(spot);
+      const b = labelBox(e);
+      if (b.x2 > b.x1 && !placed.some((p) => overlaps(p, b))) {
+        placed.push(b);
+        return;
+      }
+    }
+    e.style('text-opacity', 0);
+  };
+  const nodeSpots = NODE_SPOTS.map(([v, h, mx, my]) => ({ 'text-valign': v, 'text-halign': h, 'text-margin-x': mx, 'text-margin-y': my }));
+  const edgeSpots = EDGE_SPOTS.map(([mx, my]) => ({ 'text-margin-x': mx, 'text-margin-y': my }));
+  for (const n of c.nodes()) place(n, nodeSpots);
+  for (const e of c.edges()) if (e.data('label')) place(e, edgeSpots);
 }
 
 function elements(state: DashboardState, width = 600, height = 300): ElementDefinition[] {
@@ -57,7 +137,7 @@ function elements(state: DashboardState, width = 600, height = 300): ElementDefi
         colour: HEALTH_COLOUR[l.health],
         width: 2 + 8 * fill,
         dashed: l.state === 'up' ? 0 : 1,
-        label: l.state === 'up' ? `${Math.round(fill * 100)}%${l.attack ? ' ⚠' : ''}` : l.state === 'down' ? 'cut' : 'quarantined',
+        label: edgeLabel(l, fill),
       },
     };
   });
@@ -84,7 +164,10 @@ const STYLE: cytoscape.StylesheetJson = [
   },
   { selector: 'node[kind = "satellite"]', style: { shape: 'diamond', 'background-color': '#eab308' } },
   { selector: 'node[kind = "ground-station"]', style: { shape: 'round-rectangle' } },
-  { selector: 'node[compromised = 1]', style: { 'border-color': '#ef4444', 'border-width': 5, 'background-color': '#7f1d1d' } },
+  {
+    selector: 'node[compromised = 1]',
+    style: { 'border-color': '#ef4444', 'border-width': 5, 'background-color': '#7f1d1d' },
+  },
   {
     selector: 'edge',
     style: {
@@ -132,9 +215,11 @@ export function Topology({ state, onSelectLink, onSelectNode }: Props) {
       c.nodes().positions((n) => pos.get(n.id()) ?? n.position());
       c.zoom(1);
       c.pan({ x: 0, y: 0 });
+      placeLabels(c);
     });
     ro.observe(box.current);
     cy.current = c;
+    placeLabels(c);
     (window as unknown as { __qkdnetCy?: Core }).__qkdnetCy = c;
     return () => {
       ro.disconnect();
@@ -145,9 +230,15 @@ export function Topology({ state, onSelectLink, onSelectNode }: Props) {
   useEffect(() => {
     const c = cy.current;
     if (!c) return;
+    let relabel = false;
     c.batch(() => {
-      for (const el of elements(state)) c.getElementById(String(el.data.id)).data(el.data);
+      for (const el of elements(state)) {
+        const e = c.getElementById(String(el.data.id));
+        if (e.data('label') !== el.data.label) relabel = true;
+        e.data(el.data);
+      }
     });
+    if (relabel) placeLabels(c);
   }, [state]);
   return (
     <>

@@ -423,6 +423,9 @@ function writeSweep(path: string, sw: StrengthSweep, siftedBits: number): void {
   }
 }
 
+const mean = (ps: readonly { detectionProbability: number }[]) =>
+  ps.reduce((s, p) => s + p.detectionProbability, 0) / Math.max(1, ps.length);
+
 function writeRoc(
   path: string,
   r: EvaluationResult,
@@ -440,7 +443,11 @@ function writeRoc(
     xLog: true,
     series: [
       { name: 'all detectors (budget swept 1e-9…0.3)', points: pts },
-      ...perDetector.slice(0, 7).map((d) => ({ name: d.detector, points: d.points.map(at) })),
+      // The palette holds 9 lines: the seven detectors that catch the attack most often (mean over budgets).
+      ...[...perDetector]
+        .sort((a, b) => mean(b.points) - mean(a.points))
+        .slice(0, 7)
+        .map((d) => ({ name: d.detector, points: d.points.map(at) })),
       {
         name: 'chance',
         points: [

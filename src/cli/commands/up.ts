@@ -269,7 +269,9 @@ async function runUp(o: {
         resolveStop();
       })();
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    // `on`, not `once`: a second signal while stopping (npm forwards the one its process group already
+    // delivered) must not kill the process half-way, before the KMEs' stores are closed.
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
