@@ -9,7 +9,9 @@
  * answered requests, and a key fetched by the slave equals the master's. The cost of encryption at rest:
  * the headline KMEs run as deployed (store encryption on); a second pair with `storeKey: { none: true }`
  * is measured right after each encrypted run, same connections, same machine state (`encryption_off`),
- * with KME A's CPU time per request for both.
+ * with KME A's CPU time per request for both. The PostgreSQL store: a third pair whose stores are
+ * databases of a throwaway PostgreSQL cluster on this machine (encryption on), measured in the same run
+ * right after the SQLite pairs (`postgres`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -18,8 +20,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { Etsi014Client, Keyring, rowAd, startKme } from '../src/kms/index.ts';
-import { makeTestPki, pairConfigs, testBlock } from '../src/kms/testing.ts';
+import { Etsi014Client, Keyring, PgKeyStore, rowAd, startKme } from '../src/kms/index.ts';
+import { makeTestPki, pairConfigs, startTestPg, testBlock } from '../src/kms/testing.ts';
 import { benchContext, writeBenchResult } from './meta.ts';
 
 /** The part of autocannon's API used here (the package ships no types). */
@@ -39,7 +41,8 @@ async function serve(
   pkiDir: string,
   ports: [number, number],
   blocks: number,
-  encryption: 'on' | 'off',
+  encryption: 'on' | 'off' | 'pg',
+  pgUrl?: string,
 ): Promise<void> {
   const tls = (n: string) => ({
     cert: `${pkiDir}/${n}.pem`,
@@ -73,7 +76,16 @@ async function serve(
       ? { ...cfg.a, port: ports[0], peers: [{ ...cfg.a.peers![0]!, url: urls[1]! }] }
       : { ...cfg.b, port: ports[1], peers: [{ ...cfg.b.peers![0]!, url: urls[0]! }] };
   // Encryption at rest on (the default: AES-256-GCM per row, key file beside the store) or off.
-  const kme = await startKme(encryption === 'off' ? { ...config, storeKey: { none: true } } : config);
+  const kme = await startKme(
+    encryption === 'off'
+      ? { ...config, storeKey: { none: true } }
+      : encryption === 'pg'
+        ? { ...config, store: pgUrl!, storeKey: { file: join(storeDir, 'store.key') } }
+        : config,
+  );
+  const backend = kme.core.backend;
+  const deliveries = async () =>
+    backend instanceof PgKeyStore ? (await backend.deliveries()).length : kme.store.deliveries().length;
   const peer = kind === 'kme-a' ? 'kme-b' : 'kme-a';
   let next = 0;
   const feed = (n: number) => {
@@ -88,12 +100,14 @@ async function serve(
       void kme.settled().then(() => process.send!({ supplied: next }));
     }
     if (m === 'stats')
-      process.send!({
-        deliveries: kme.store.deliveries().length,
-        cpu: process.cpuUsage(),
-        commits: kme.core.committer.stats(),
-        poolChunks: kme.level(peer).mineChunks,
-      });
+      void deliveries().then((n) =>
+        process.send!({
+          deliveries: n,
+          cpu: process.cpuUsage(),
+          commits: backend.stats(),
+          poolChunks: kme.level(peer).mineChunks,
+        }),
+      );
   });
   process.on('SIGTERM', () => {
     void kme.close().then(() => {
@@ -118,10 +132,20 @@ function spawnServer(
   pkiDir: string,
   ports: [number, number],
   blocks: number,
-  encryption: 'on' | 'off' = 'on',
+  encryption: 'on' | 'off' | 'pg' = 'on',
+  pgUrl = '',
 ): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const args = ['--serve', kind, pkiDir, String(ports[0]), String(ports[1]), String(blocks), encryption];
+    const args = [
+      '--serve',
+      kind,
+      pkiDir,
+      String(ports[0]),
+      String(ports[1]),
+      String(blocks),
+      encryption,
+      pgUrl,
+    ];
     const child = fork(new URL(import.meta.url).pathname, args, {
       // KME_BENCH_PROF=DIR writes a CPU profile of each server process into DIR (for finding hot spots).
       execArgv: [
@@ -184,6 +208,17 @@ interface Run {
   };
   /** requests_per_second (encrypted) ÷ encryption_off.requests_per_second. */
   encryption_throughput_ratio: number;
+  /** The same run against a third pair on PostgreSQL stores (encryption on). */
+  postgres: {
+    requests_per_second: number;
+    p50_ms: number;
+    p99_ms: number;
+    keys_delivered: number;
+    ops_per_commit: number;
+    kme_a_cpu_us_per_request: number;
+  };
+  /** postgres.requests_per_second ÷ requests_per_second (SQLite, encrypted). */
+  postgres_throughput_ratio: number;
 }
 
 /** KME A and B in their own processes, store encryption `encryption`; checked with one key exchange. */
@@ -191,11 +226,12 @@ async function startPairProcsWith(
   pkiDir: string,
   tlsOptions: object,
   blocks: number,
-  encryption: 'on' | 'off',
+  encryption: 'on' | 'off' | 'pg',
+  pgUrls: readonly [string, string] = ['', ''],
 ) {
   const ports: [number, number] = [await freePort(), await freePort()];
-  const kmeB = await spawnServer('kme-b', pkiDir, ports, blocks, encryption);
-  const kmeA = await spawnServer('kme-a', pkiDir, ports, blocks, encryption);
+  const kmeB = await spawnServer('kme-b', pkiDir, ports, blocks, encryption, pgUrls[1]);
+  const kmeA = await spawnServer('kme-a', pkiDir, ports, blocks, encryption, pgUrls[0]);
   const url = kmeA.info.url as string;
   const master = new Etsi014Client({ url, ...(tlsOptions as { cert: Buffer; key: Buffer; ca: Buffer }) });
   const slave = Etsi014Client.fromFiles(kmeB.info.url as string, {
@@ -260,14 +296,20 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   const children: ChildProcess[] = [];
   const startPairProcs = (e: 'on' | 'off') => startPairProcsWith(pki.dir, tlsOptions, blocks, e);
+  const pgdb = await startTestPg();
   const measure = (p: PairProcs, connections: number) =>
     measureWith(p, connections, { tlsOptions, seconds, blocksPerRun });
   try {
     process.stderr.write(
       `starting KME A and B twice (separate processes): store encryption on, and off for comparison; ${blocksPerRun} blocks of 64 KiB per run…\n`,
     );
-    const pairs = { on: await startPairProcs('on'), off: await startPairProcs('off') };
-    children.push(...pairs.on.children, ...pairs.off.children);
+    const pgUrls = [await pgdb.database('bench_a'), await pgdb.database('bench_b')] as const;
+    const pairs = {
+      on: await startPairProcs('on'),
+      off: await startPairProcs('off'),
+      pg: await startPairProcsWith(pki.dir, tlsOptions, blocks, 'pg', pgUrls),
+    };
+    children.push(...pairs.on.children, ...pairs.off.children, ...pairs.pg.children);
     const barePorts: [number, number] = [await freePort(), 0];
     for (const connections of connectionList) {
       // The baseline runs while the KMEs idle, so both see the same machine state within seconds.
@@ -280,6 +322,7 @@ async function main(): Promise<void> {
       if (baseline.non_2xx !== 0) throw new Error(`sanity: ${baseline.non_2xx} non-2xx answers from bare`);
       const on = await measure(pairs.on, connections);
       const off = await measure(pairs.off, connections);
+      const pgr = await measure(pairs.pg, connections);
       runs.push({
         connections,
         requests_per_second: Math.round(on.ours.requests_per_second),
@@ -301,10 +344,19 @@ async function main(): Promise<void> {
           kme_a_cpu_us_per_request: off.cpuUsPerRequest,
         },
         encryption_throughput_ratio: +(on.ours.requests_per_second / off.ours.requests_per_second).toFixed(3),
+        postgres: {
+          requests_per_second: Math.round(pgr.ours.requests_per_second),
+          p50_ms: pgr.ours.p50_ms,
+          p99_ms: pgr.ours.p99_ms,
+          keys_delivered: pgr.delivered,
+          ops_per_commit: pgr.opsPerCommit,
+          kme_a_cpu_us_per_request: pgr.cpuUsPerRequest,
+        },
+        postgres_throughput_ratio: +(pgr.ours.requests_per_second / on.ours.requests_per_second).toFixed(3),
       });
       process.stderr.write(`${JSON.stringify(runs.at(-1))}\n`);
     }
-    for (const c of [...pairs.on.children, ...pairs.off.children]) c.kill('SIGTERM');
+    for (const c of [...pairs.on.children, ...pairs.off.children, ...pairs.pg.children]) c.kill('SIGTERM');
     const head = runs.reduce(
       (best, r) => (r.requests_per_second > best.requests_per_second ? r : best),
       runs[0]!,
@@ -325,12 +377,16 @@ async function main(): Promise<void> {
         'durable leases: one fdatasync per lease of many keys; each answer after its confirmation is committed (WAL, not fsynced)',
       encryption:
         'store encryption at rest on (AES-256-GCM per row, the default) in the headline and runs[]; runs[].encryption_off is a second KME pair without it, measured right after in the same run',
+      postgres:
+        'runs[].postgres: a third KME pair on PostgreSQL 15 stores (a throwaway cluster on this machine, fsync on, synchronous_commit on, encryption on; one replica per KME), measured right after the SQLite pairs in the same run; each answer waits for its lease confirmation COMMIT (no lazy commits on PostgreSQL); ops_per_commit counts transactions',
       ...benchContext(),
     };
     writeBenchResult('kme', result);
     console.log(JSON.stringify(result, null, 2));
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => c.exitCode === null && new Promise((r) => c.once('exit', r))));
+    await pgdb.cleanup();
     pki.cleanup();
   }
 }
@@ -381,6 +437,7 @@ if (mode)
     process.argv[4]!,
     [Number(process.argv[5]), Number(process.argv[6])],
     Number(process.argv[7]),
-    process.argv[8] === 'off' ? 'off' : 'on',
+    process.argv[8] === 'off' ? 'off' : process.argv[8] === 'pg' ? 'pg' : 'on',
+    process.argv[9],
   );
 else await main();

@@ -89,6 +89,17 @@ for (const file of [
     for (const [re, what] of STANDALONE) if (re.test(line)) problems.push(`${file}:${i + 1}: ${what}`);
   });
 }
+// 5. The dashboard's list renders give each item a key (Preact reuses DOM nodes by key; without one a
+//    re-ordered list updates the wrong rows): `.map((x) => <tag …>` must put `key=` on that tag.
+for (const file of walkText('web/src').filter((f) => f.endsWith('.tsx'))) {
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(/\.map\(\(?[^)]*\)?\s*=>\s*\(?\s*<([A-Za-z][\w.]*)([^>]*)>/g)) {
+    if (!/\bkey=/.test(m[2])) {
+      const line = text.slice(0, m.index).split('\n').length;
+      problems.push(`${file}:${line}: list render of <${m[1]}> without a key`);
+    }
+  }
+}
 if (problems.length) {
   console.error(problems.join('\n'));
   console.error(`check-imports: ${problems.length} violation(s)`);

@@ -83,6 +83,8 @@ export class PgKeyStore implements KeyBackend {
   readonly #supply: PgSupply;
   #discarded = 0;
   #pending = 0;
+  /** Bumped by every pool figure a transaction returns (a slower heartbeat read must not undo it). */
+  #levelGen = 0;
   #batches = 0;
   #beat: NodeJS.Timeout | undefined;
   #closed = false;
@@ -398,15 +400,18 @@ export class PgKeyStore implements KeyBackend {
         this.#discarded += discarded;
         this.#log?.warn({ discarded }, `discarded ${discarded} leased keys of replicas that stopped beating`);
       }
+      // A transaction of this replica that updated a pool meanwhile has the newer figure: keep it.
+      const gen = this.#levelGen;
       const pools = await this.#pool.query<PgPoolRow>('SELECT * FROM pools');
-      for (const p of pools.rows) this.#setLevel(p.peer, p);
+      if (gen === this.#levelGen) for (const p of pools.rows) this.#setLevel(p.peer, p, false);
       this.#pending = Number((await this.#pool.query('SELECT count(*) AS n FROM keys')).rows[0].n);
     } catch (e) {
       this.#log?.warn({ err: (e as Error).message }, 'PostgreSQL heartbeat failed');
     }
   }
 
-  #setLevel(peer: string, p: PgPoolRow): void {
+  #setLevel(peer: string, p: PgPoolRow, fromTx = true): void {
+    if (fromTx) this.#levelGen++;
     const l = this.level(peer);
     l.mineBytes = Number(p.mine_bytes);
     l.mineChunks = Number(p.mine_chunks);
@@ -429,6 +434,8 @@ export class PgKeyStore implements KeyBackend {
         await c.query('BEGIN');
         const v = await fn(c);
         await c.query('COMMIT');
+        // A heartbeat read that began before this COMMIT may not have seen it: it must not apply.
+        this.#levelGen++;
         this.#batches++;
         return v;
       } catch (e) {

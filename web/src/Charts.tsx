@@ -9,7 +9,18 @@ import { useEffect, useRef } from 'preact/hooks';
 import { formatTime, type LinkSample } from './live.ts';
 
 /** One colour per link, in link order. */
-export const LINK_PALETTE = ['#38bdf8', '#f472b6', '#a3e635', '#fbbf24', '#c084fc', '#2dd4bf', '#fb923c', '#e879f9', '#94a3b8', '#4ade80'];
+export const LINK_PALETTE = [
+  '#38bdf8',
+  '#f472b6',
+  '#a3e635',
+  '#fbbf24',
+  '#c084fc',
+  '#2dd4bf',
+  '#fb923c',
+  '#e879f9',
+  '#94a3b8',
+  '#4ade80',
+];
 
 type Metric = 'qber' | 'keyRateBps' | 'poolBits';
 
@@ -54,7 +65,7 @@ export function ChartLegend({ links }: { links: readonly string[] }) {
   return (
     <ul class="legend chart-legend" aria-label="Chart series">
       {links.map((id, i) => (
-        <li>
+        <li key={id}>
           <span class="swatch" style={{ background: LINK_PALETTE[i % LINK_PALETTE.length] }} />
           {id}
         </li>
@@ -78,10 +89,24 @@ export function Chart({ title, metric, links, history, tick }: ChartProps) {
         height: 160,
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: false }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+        scales: {
+          x: { time: false },
+          y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
+        },
         axes: [
-          { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, values: (_u, vs) => vs.map((v) => formatTime(v)) },
-          { stroke: '#94a3b8', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, size: 48, values: (_u, vs) => vs.map((v) => fmt(v)) },
+          {
+            stroke: '#94a3b8',
+            grid: { stroke: '#1e293b' },
+            ticks: { stroke: '#334155' },
+            values: (_u, vs) => vs.map((v) => formatTime(v)),
+          },
+          {
+            stroke: '#94a3b8',
+            grid: { stroke: '#1e293b' },
+            ticks: { stroke: '#334155' },
+            size: 48,
+            values: (_u, vs) => vs.map((v) => fmt(v)),
+          },
         ],
         series: [
           { label: 'time', value: (_u, v) => (v === null ? '' : formatTime(v)) },
@@ -96,7 +121,9 @@ export function Chart({ title, metric, links, history, tick }: ChartProps) {
       return new uPlot(opts, align(links, history, metric), el);
     };
     plot.current = make();
-    const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height: 160 }));
+    const ro = new ResizeObserver(() =>
+      plot.current?.setSize({ width: Math.max(200, el.clientWidth), height: 160 }),
+    );
     ro.observe(el);
     return () => {
       ro.disconnect();

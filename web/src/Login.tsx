@@ -42,7 +42,10 @@ export function Login(props: { session: SessionInfo; login: (token: string) => P
         </form>
       )}
       {props.session.methods.includes('certificate') && (
-        <p class="sub">Or present a client certificate issued by <code>qkdnet pki issue --kind operator</code> (or viewer) and reload.</p>
+        <p class="sub">
+          Or present a client certificate issued by <code>qkdnet pki issue --kind operator</code> (or viewer)
+          and reload.
+        </p>
       )}
       {error && (
         <p class="msg error" role="alert">

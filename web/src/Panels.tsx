@@ -46,7 +46,7 @@ export function Controls(props: {
             onChange={(e) => props.onLink((e.target as HTMLSelectElement).value)}
           >
             {state.links.map((l) => (
-              <option value={l.id}>{`${l.id} (${l.state})`}</option>
+              <option key={l.id} value={l.id}>{`${l.id} (${l.state})`}</option>
             ))}
           </select>
         </label>
@@ -58,7 +58,9 @@ export function Controls(props: {
             onChange={(e) => setAttack((e.target as HTMLSelectElement).value)}
           >
             {state.attackKinds.map((k) => (
-              <option value={k}>{k}</option>
+              <option key={k} value={k}>
+                {k}
+              </option>
             ))}
           </select>
         </label>
@@ -105,7 +107,9 @@ export function Controls(props: {
             onChange={(e) => props.onNode((e.target as HTMLSelectElement).value)}
           >
             {state.nodes.map((n) => (
-              <option value={n.id}>{n.compromised ? `${n.name} (compromised)` : n.name}</option>
+              <option key={n.id} value={n.id}>
+                {n.compromised ? `${n.name} (compromised)` : n.name}
+              </option>
             ))}
           </select>
         </label>
@@ -151,7 +155,13 @@ export function LinkTable({ state, onSelect }: { state: State; onSelect: (id: st
         </thead>
         <tbody>
           {state.links.map((l) => (
-            <tr data-link={l.id} data-state={l.state} data-health={l.health} onClick={() => onSelect(l.id)}>
+            <tr
+              key={l.id}
+              data-link={l.id}
+              data-state={l.state}
+              data-health={l.health}
+              onClick={() => onSelect(l.id)}
+            >
               <td>
                 {l.id}
                 {l.attack && (
@@ -254,7 +264,7 @@ export function Alerts({ state }: { state: State }) {
       ) : (
         <ul class="alerts" data-testid="alerts">
           {alerts.map((a) => (
-            <AlertItem a={a} />
+            <AlertItem key={a.id} a={a} />
           ))}
         </ul>
       )}
@@ -275,6 +285,7 @@ export function ProvenanceMix({ state }: { state: State }) {
         {entries.map(([p, v]) =>
           total > 0 && v > 0 ? (
             <span
+              key={p}
               style={{ width: `${(100 * v) / total}%`, background: PROVENANCE_COLOUR[p] }}
               title={`${p}: ${formatBits(v)}`}
             />
@@ -283,7 +294,7 @@ export function ProvenanceMix({ state }: { state: State }) {
       </div>
       <ul class="legend">
         {entries.map(([p, v]) => (
-          <li data-provenance={p}>
+          <li key={p} data-provenance={p}>
             <span class="dot" style={{ background: PROVENANCE_COLOUR[p] }} />
             {p} <b>{total > 0 ? `${((100 * v) / total).toFixed(1)}%` : '–'}</b>
           </li>
@@ -312,6 +323,7 @@ export function Apps({ state }: { state: State }) {
         <tbody>
           {state.apps.map((a) => (
             <tr
+              key={a.id}
               data-app={a.id}
               data-route={a.route ? a.route.paths.map((p) => p.join('>')).join('|') : ''}
               data-provenance={a.route?.provenance ?? 'none'}

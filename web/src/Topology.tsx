@@ -102,7 +102,10 @@ function placeLabels(c: Core): void {
     c.elements().style('text-opacity', 1);
   });
   /** Tries each spot (a style to apply) in order; keeps the first whose label box is free, else hides. */
-  const place = (e: cytoscape.NodeSingular | cytoscape.EdgeSingular, spots: readonly Record<string, string | number>[]) => {
+  const place = (
+    e: cytoscape.NodeSingular | cytoscape.EdgeSingular,
+    spots: readonly Record<string, string | number>[],
+  ) => {
     for (const spot of spots) {
       e.style(spot);
       const b = labelBox(e);
@@ -113,7 +116,12 @@ function placeLabels(c: Core): void {
     }
     e.style('text-opacity', 0);
   };
-  const nodeSpots = NODE_SPOTS.map(([v, h, mx, my]) => ({ 'text-valign': v, 'text-halign': h, 'text-margin-x': mx, 'text-margin-y': my }));
+  const nodeSpots = NODE_SPOTS.map(([v, h, mx, my]) => ({
+    'text-valign': v,
+    'text-halign': h,
+    'text-margin-x': mx,
+    'text-margin-y': my,
+  }));
   const edgeSpots = EDGE_SPOTS.map(([mx, my]) => ({ 'text-margin-x': mx, 'text-margin-y': my }));
   for (const n of c.nodes()) place(n, nodeSpots);
   for (const e of c.edges()) if (e.data('label')) place(e, edgeSpots);
@@ -245,7 +253,7 @@ export function Topology({ state, onSelectLink, onSelectNode }: Props) {
       <div class="map" ref={box} role="img" aria-label="Network topology map" data-testid="topology" />
       <ul class="legend map-legend" aria-label="Link colours">
         {(Object.keys(HEALTH_COLOUR) as (keyof typeof HEALTH_COLOUR)[]).map((h) => (
-          <li>
+          <li key={h}>
             <span class="swatch" style={{ background: HEALTH_COLOUR[h] }} />
             {h}
           </li>

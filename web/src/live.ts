@@ -25,12 +25,18 @@ export interface SessionInfo {
 /** The anti-CSRF token of this page's session, sent as X-CSRF-Token with every control. */
 let csrfToken = '';
 
-async function sessionCall(method: 'GET' | 'POST', path: string, body?: unknown): Promise<SessionInfo | string> {
+async function sessionCall(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<SessionInfo | string> {
   try {
     const r = await fetch(path, {
       method,
       credentials: 'same-origin',
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
     const j = (await r.json().catch(() => ({}))) as SessionInfo & { message?: string };
     if (!r.ok) return j.message ?? `HTTP ${r.status}`;
@@ -51,7 +57,9 @@ export function useSession(): {
   const [session, setSession] = useState<SessionInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    void sessionCall('GET', '/api/session').then((s) => (typeof s === 'string' ? setError(s) : setSession(s)));
+    void sessionCall('GET', '/api/session').then((s) =>
+      typeof s === 'string' ? setError(s) : setSession(s),
+    );
   }, []);
   return {
     session,
@@ -65,7 +73,11 @@ export function useSession(): {
     logout: async () => {
       await sessionCall('POST', '/api/logout');
       csrfToken = '';
-      setSession(await sessionCall('GET', '/api/session').then((s) => (typeof s === 'string' ? { authenticated: false, methods: ['token'] } : s)));
+      setSession(
+        await sessionCall('GET', '/api/session').then((s) =>
+          typeof s === 'string' ? { authenticated: false, methods: ['token'] } : s,
+        ),
+      );
     },
   };
 }
@@ -85,7 +97,13 @@ export interface LiveView {
 
 /** Subscribes to the live network; re-renders on each change. */
 export function useLive(): LiveView {
-  const [view, setView] = useState<LiveView>({ state: null, history: {}, activity: [], connected: false, tick: 0 });
+  const [view, setView] = useState<LiveView>({
+    state: null,
+    history: {},
+    activity: [],
+    connected: false,
+    tick: 0,
+  });
   useEffect(() => {
     let history: Record<string, LinkSample[]> = {};
     let closed = false;
@@ -119,7 +137,14 @@ export function useLive(): LiveView {
       if (series.length > MAX_POINTS) series.splice(0, series.length - MAX_POINTS);
       setView((v) => ({ ...v, history, tick: v.tick + 1 }));
     });
-    for (const type of ['alert', 'link-state', 'reroute', 'node-compromised', 'node-restored', 'audit'] as const) {
+    for (const type of [
+      'alert',
+      'link-state',
+      'reroute',
+      'node-compromised',
+      'node-restored',
+      'audit',
+    ] as const) {
       es.addEventListener(type, (m) => {
         const e = JSON.parse((m as MessageEvent<string>).data) as LiveEvent;
         setView((v) => ({ ...v, activity: [e, ...v.activity].slice(0, 50) }));
@@ -134,7 +159,11 @@ export function useLive(): LiveView {
 }
 
 /** Sends a control; resolves to null on success or the server's error message. */
-export async function control(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<string | null> {
+export async function control(
+  method: 'POST' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<string | null> {
   const headers: Record<string, string> = { 'x-csrf-token': csrfToken };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (body !== undefined) {

@@ -15,6 +15,15 @@ import './style.css';
 
 const SPEEDS = [1, 2, 5, 10, 30, 60];
 
+/** A stable key per activity entry (events carry no id; the same object keeps its key while it is shown). */
+const eventKeys = new WeakMap<LiveEvent, number>();
+let nextEventKey = 0;
+function eventKey(e: LiveEvent): number {
+  let k = eventKeys.get(e);
+  if (k === undefined) eventKeys.set(e, (k = nextEventKey++));
+  return k;
+}
+
 function describe(e: LiveEvent): string {
   switch (e.type) {
     case 'alert':
@@ -68,13 +77,23 @@ function Dashboard({ session, logout }: { session: SessionInfo; logout: () => Pr
           <span data-testid="clock">T+{formatTime(state.timeS)}</span>
           <label>
             pace
-            <select disabled={!operator} value={String(state.speed)} onChange={(e) => void control('POST', '/api/speed', { speed: Number((e.target as HTMLSelectElement).value) })}>
-              {[...new Set([...SPEEDS, state.speed])].sort((a, b) => a - b).map((s) => (
-                <option value={String(s)}>{`${s}×`}</option>
-              ))}
+            <select
+              disabled={!operator}
+              value={String(state.speed)}
+              onChange={(e) =>
+                void control('POST', '/api/speed', { speed: Number((e.target as HTMLSelectElement).value) })
+              }
+            >
+              {[...new Set([...SPEEDS, state.speed])]
+                .sort((a, b) => a - b)
+                .map((s) => (
+                  <option key={s} value={String(s)}>{`${s}×`}</option>
+                ))}
             </select>
           </label>
-          <span class={live.connected ? 'conn on' : 'conn off'} data-testid="connection">{live.connected ? 'live' : 'reconnecting'}</span>
+          <span class={live.connected ? 'conn on' : 'conn off'} data-testid="connection">
+            {live.connected ? 'live' : 'reconnecting'}
+          </span>
           <span class="who" data-testid="who" data-role={session.role}>
             {`${session.name} · ${session.role}`}
             {session.via !== 'loopback' && (
@@ -93,7 +112,12 @@ function Dashboard({ session, logout }: { session: SessionInfo; logout: () => Pr
           <Topology state={state} onSelectLink={setLink} onSelectNode={setNode} />
           <ul class="node-list" data-testid="nodes">
             {state.nodes.map((n) => (
-              <li data-node={n.id} class={n.compromised ? 'compromised' : ''} title={n.kmeUrl ?? 'no KME'}>
+              <li
+                key={n.id}
+                data-node={n.id}
+                class={n.compromised ? 'compromised' : ''}
+                title={n.kmeUrl ?? 'no KME'}
+              >
                 {n.name}
                 {n.kmeUrl && <span class="kme">KME</span>}
               </li>
@@ -113,7 +137,12 @@ function Dashboard({ session, logout }: { session: SessionInfo; logout: () => Pr
             <h2>Activity</h2>
             <ul data-testid="activity">
               {live.activity.map((e) => (
-                <li class={`ev ev-${e.type}${e.type === 'audit' ? ` ${e.record.outcome}` : ''}`} data-audit-action={e.type === 'audit' ? e.record.action : undefined} title={describe(e)}>
+                <li
+                  key={eventKey(e)}
+                  class={`ev ev-${e.type}${e.type === 'audit' ? ` ${e.record.outcome}` : ''}`}
+                  data-audit-action={e.type === 'audit' ? e.record.action : undefined}
+                  title={describe(e)}
+                >
                   {describe(e)}
                 </li>
               ))}
@@ -123,9 +152,27 @@ function Dashboard({ session, logout }: { session: SessionInfo; logout: () => Pr
         </div>
         <div class="charts">
           <ChartLegend links={links} />
-          <Chart title="QBER, key basis (%)" metric="qber" links={links} history={live.history} tick={live.tick} />
-          <Chart title="Secret key rate (bit/s)" metric="keyRateBps" links={links} history={live.history} tick={live.tick} />
-          <Chart title="Key pool level (bits)" metric="poolBits" links={links} history={live.history} tick={live.tick} />
+          <Chart
+            title="QBER, key basis (%)"
+            metric="qber"
+            links={links}
+            history={live.history}
+            tick={live.tick}
+          />
+          <Chart
+            title="Secret key rate (bit/s)"
+            metric="keyRateBps"
+            links={links}
+            history={live.history}
+            tick={live.tick}
+          />
+          <Chart
+            title="Key pool level (bits)"
+            metric="poolBits"
+            links={links}
+            history={live.history}
+            tick={live.tick}
+          />
         </div>
         <LinkTable state={state} onSelect={setLink} />
         <Alerts state={state} />
@@ -133,7 +180,11 @@ function Dashboard({ session, logout }: { session: SessionInfo; logout: () => Pr
         <Apps state={state} />
       </main>
       <footer>
-        engines: {Object.entries(state.engines).map(([k, v]) => `${k}: ${v}`).join(' · ')} · <a href="/metrics">/metrics</a> · <a href="/api/state">/api/state</a>
+        engines:{' '}
+        {Object.entries(state.engines)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(' · ')}{' '}
+        · <a href="/metrics">/metrics</a> · <a href="/api/state">/api/state</a>
       </footer>
     </div>
   );
