@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Etsi014Client } from '../src/kms/index.ts';
-import { makeTestPki } from '../src/kms/testing.ts';
+import { makeTestPki } from '../src/kms/kme-pair.fixture.ts';
 import { benchContext, writeBenchResult } from './meta.ts';
 
 type Autocannon = (o: Record<string, unknown>) => Promise<{

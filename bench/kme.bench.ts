@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { Etsi014Client, Keyring, PgKeyStore, rowAd, startKme } from '../src/kms/index.ts';
-import { makeTestPki, pairConfigs, startTestPg, testBlock } from '../src/kms/testing.ts';
+import { makeTestPki, pairConfigs, startTestPg, testBlock } from '../src/kms/kme-pair.fixture.ts';
 import { benchContext, writeBenchResult } from './meta.ts';
 
 /** The part of autocannon's API used here (the package ships no types). */

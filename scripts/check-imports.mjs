@@ -49,6 +49,9 @@ for (const file of walk(root)) {
   )) {
     const spec = m[1] ?? m[2];
     if (!spec.startsWith('.')) continue;
+    // 6. Test support lives in `*.fixture.ts` files, which only tests, other fixtures and benchmarks import.
+    if (spec.endsWith('.fixture.ts') && !isTest && !file.endsWith('.fixture.ts'))
+      problems.push(`${rel}: production code imports the test fixture ${spec}`);
     const target = relative(root, resolve(dirname(file), spec));
     if (target.startsWith('..')) continue; // outside src (e.g. web types): not governed here
     const tFolder = target.split('/')[0];

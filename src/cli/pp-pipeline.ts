@@ -2,7 +2,7 @@
  * The whole post-processing pipeline between two ends that hold only their own view of each block
  * (two-party-pipeline.ts), over the memory channel or TCP (pp-net.ts), with up to `window` blocks in
  * flight. How each end gets its view in simulation: both simulate the same block from the shared seed
- * (`source: example` — the closed-form decoy link of raw-fixture.ts, one record per block; `source: link`
+ * (`source: example` — the closed-form decoy link of lim2014-raw-records.ts, one record per block; `source: link`
  * — the link engine with `qkdnet link simulate`'s options, one block) and keep only their own half
  * (`splitRecord`), dropping the other. Simulation oracle (measurement only): each end reports a short
  * digest of each final key, so the harness can say whether both ends emitted the same key.

@@ -19,7 +19,7 @@ import { LOG_REDACT } from './server.ts';
 import { KeyStore } from './store.ts';
 import { Keyring } from './store-crypto.ts';
 import { chunksFor, eraseChunkCopies } from './supply.ts';
-import { makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
+import { makeTestPki, startPair, testBlock, type TestPki } from './kme-pair.fixture.ts';
 
 process.umask(0); // the modes below must come from qkdnet's own chmods, not from a strict umask
 let pki: TestPki;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyStore, type FormedKey } from './store.ts';
 import { chunksFor } from './supply.ts';
-import { reservationOf, testBlock } from './testing.ts';
+import { reservationOf, testBlock } from './kme-pair.fixture.ts';
 
 const now = 1_700_000_000_000;
 

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Etsi014Client, type DeliveredKey } from './client.ts';
-import { makeTestPki, testBlock, type TestPki } from './testing.ts';
+import { makeTestPki, testBlock, type TestPki } from './kme-pair.fixture.ts';
 
 let pki: TestPki;
 let dir: string;

@@ -15,7 +15,7 @@ import { certificatesOf, crlExpired, revocationCheck, watchCrl, type RevocationL
 import { createMtlsAgent, requestJson } from './https-json.ts';
 import { writeCrl } from './pki.ts';
 import { startKme, type KmeHandle } from './server.ts';
-import { makeTestPki, pairConfigs, type TestPki } from './testing.ts';
+import { makeTestPki, pairConfigs, type TestPki } from './kme-pair.fixture.ts';
 
 let pki: TestPki;
 let dir: string;

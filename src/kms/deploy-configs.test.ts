@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { isPostgresUrl, loadKmeConfig, type KmeConfig } from './config.ts';
-import { makeTestPki } from './testing.ts';
+import { makeTestPki } from './kme-pair.fixture.ts';
 
 const DEPLOY = join(import.meta.dirname, '..', '..', 'deploy', 'postgres-ha');
 

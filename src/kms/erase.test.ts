@@ -13,7 +13,7 @@ import { RELAY_ORPHAN_TTL_MS } from './core.ts';
 import { relaySaeId } from './relay-route.ts';
 import { chunksFor } from './supply.ts';
 import { startKme, type KmeHandle } from './server.ts';
-import { makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
+import { makeTestPki, startPair, testBlock, type TestPki } from './kme-pair.fixture.ts';
 
 let pki: TestPki;
 let pair: Awaited<ReturnType<typeof startPair>>;

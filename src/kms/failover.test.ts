@@ -9,7 +9,7 @@ import { Etsi014Client } from './client.ts';
 import { FailoverGroup } from './failover.ts';
 import type { JsonAnswer } from './https-json.ts';
 import { freePort } from './pg-cluster.ts';
-import { makeTestPki, startPair } from './testing.ts';
+import { makeTestPki, startPair } from './kme-pair.fixture.ts';
 
 const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { requestSent: false });
 const lost = () => Object.assign(new Error('socket hang up'), { requestSent: true });

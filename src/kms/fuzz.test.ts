@@ -23,7 +23,7 @@ import { etsi014Plugin, type CallerIdentity } from './plugin.ts';
 import { KeyStore } from './store.ts';
 import { chunksFor } from './supply.ts';
 import type { KmeHandle } from './server.ts';
-import { makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
+import { makeTestPki, startPair, testBlock, type TestPki } from './kme-pair.fixture.ts';
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.nextInt(xs.length)]!;
 const LIMITS = { maxSizeBits: 4096, maxPerRequest: 16, maxSaeIdCount: 2 };

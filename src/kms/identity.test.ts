@@ -21,7 +21,7 @@ import { createPeerLink } from './peer.ts';
 import { ROLE_OID } from './roles.ts';
 import { revokeCertificate } from './pki.ts';
 import { startKme, type KmeHandle } from './server.ts';
-import { issueRogue, makeTestPki, startPair, testPin, type TestPki } from './testing.ts';
+import { issueRogue, makeTestPki, startPair, testPin, type TestPki } from './kme-pair.fixture.ts';
 
 let pki: TestPki;
 let a: KmeHandle;

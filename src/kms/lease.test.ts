@@ -7,7 +7,7 @@ import { KmeCore } from './core.ts';
 import { createKmeMetrics } from './metrics.ts';
 import { KeyStore } from './store.ts';
 import { chunksFor } from './supply.ts';
-import { testBlock } from './testing.ts';
+import { testBlock } from './kme-pair.fixture.ts';
 
 const cfg = {
   id: 'kme-a',

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createRng, type Rng } from '../common/index.ts';
 import { createMtlsAgent, requestJson, type JsonAnswer } from './https-json.ts';
 import type { KmeHandle } from './server.ts';
-import { agentsFor, makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
+import { agentsFor, makeTestPki, startPair, testBlock, type TestPki } from './kme-pair.fixture.ts';
 
 type Schema = {
   type?: string;

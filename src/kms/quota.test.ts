@@ -7,7 +7,7 @@ import { KmeCore } from './core.ts';
 import { SaeQuotas } from './quota.ts';
 import { KeyStore } from './store.ts';
 import { chunksFor } from './supply.ts';
-import { testBlock } from './testing.ts';
+import { testBlock } from './kme-pair.fixture.ts';
 
 function core() {
   const store = KeyStore.open({ path: ':memory:' });

@@ -10,7 +10,7 @@ import { reservationToWire } from './peer.ts';
 import { relaySaeId, type RelayHandler } from './relay-route.ts';
 import { KeyStore } from './store.ts';
 import { chunksFor } from './supply.ts';
-import { testBlock } from './testing.ts';
+import { testBlock } from './kme-pair.fixture.ts';
 
 let app: FastifyInstance;
 let a: KeyStore;

@@ -23,7 +23,14 @@ import { Etsi014Client } from './client.ts';
 import { requestJson } from './https-json.ts';
 import { freePort } from './pg-cluster.ts';
 import { Keyring } from './store-crypto.ts';
-import { agentsFor, makeTestPki, startTestPg, testBlock, type TestPg, type TestPki } from './testing.ts';
+import {
+  agentsFor,
+  makeTestPki,
+  startTestPg,
+  testBlock,
+  type TestPg,
+  type TestPki,
+} from './kme-pair.fixture.ts';
 
 const BLOCKS = 24;
 const BLOCK_BYTES = 4096;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { isQkdnetError } from '../common/index.ts';
 import { KeyStore } from './store.ts';
 import { ProcessLock } from './store-lock.ts';
-import { makeTestPki, type TestPki } from './testing.ts';
+import { makeTestPki, type TestPki } from './kme-pair.fixture.ts';
 
 let pki: TestPki;
 let dir: string;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyStore } from './store.ts';
 import { chunksFor } from './supply.ts';
-import { testBlock } from './testing.ts';
+import { testBlock } from './kme-pair.fixture.ts';
 
 /** Opens a store in a fresh directory; the callback gets it and a way to reopen the file. */
 function withStore(fn: (store: KeyStore, reopen: () => KeyStore) => void): void {

@@ -16,7 +16,7 @@ import { Etsi014Client, type DeliveredKey } from './client.ts';
 import { supplyBoth } from './demo.ts';
 import { KeyStore } from './store.ts';
 import { Keyring, sealedVersion } from './store-crypto.ts';
-import { makeTestPki, startPair, testBlock, type TestPki } from './testing.ts';
+import { makeTestPki, startPair, testBlock, type TestPki } from './kme-pair.fixture.ts';
 
 let pki: TestPki;
 const dirs: string[] = [];

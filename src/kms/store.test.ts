@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { isQkdnetError } from '../common/index.ts';
 import { KeyStore } from './store.ts';
 import { chunksFor } from './supply.ts';
-import { reservationOf, testBlock } from './testing.ts';
+import { reservationOf, testBlock } from './kme-pair.fixture.ts';
 
 const now = 1_700_000_000_000;
 

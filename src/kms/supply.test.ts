@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chunksFor, ownsChunk, uuidV5, CHUNK_BYTES } from './supply.ts';
 import { parseSupplyLine, supplyFromFile } from './supply-stream.ts';
-import { testBlock } from './testing.ts';
+import { testBlock } from './kme-pair.fixture.ts';
 
 test('uuidV5 matches the RFC 9562 Appendix A.4 example (DNS namespace, "www.example.com")', () => {
   // RFC 9562 §A.4: UUIDv5 of "www.example.com" in the DNS namespace is 2ed6657d-e927-568b-95e1-2665a8aea6a2.

@@ -13,7 +13,7 @@ import { isQkdnetError } from '../common/index.ts';
 import { Etsi014Client } from './client.ts';
 import { supplyBoth } from './demo.ts';
 import { startKme, type KmeHandle } from './server.ts';
-import { makeTestPki, pairConfigs, testBlock, type TestPki } from './testing.ts';
+import { makeTestPki, pairConfigs, testBlock, type TestPki } from './kme-pair.fixture.ts';
 
 let pki: TestPki;
 let a: KmeHandle;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import tls, { type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { KmeHandle } from './server.ts';
-import { makeTestPki, startPair, type TestPki } from './testing.ts';
+import { makeTestPki, startPair, type TestPki } from './kme-pair.fixture.ts';
 
 let pki: TestPki;
 let a: KmeHandle;

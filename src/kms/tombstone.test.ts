@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyStore, TOMBSTONE_TTL_MS } from './store.ts';
 import { chunksFor } from './supply.ts';
-import { reservationOf, testBlock } from './testing.ts';
+import { reservationOf, testBlock } from './kme-pair.fixture.ts';
 
 const now = 1_700_000_000_000;
 const block = testBlock(11, 'blk-t', 1024); // 32 chunks, 16 owned by each end

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { distillBlock, linkAuthBootstrap } from '../postprocess/index.ts';
 import { parseScenario } from './scenario.ts';
 import { NetworkSimulation } from './simulation.ts';
-import { TWO_NODES } from './event-level-fixture.ts';
+import { TWO_NODES } from './event-level.fixture.ts';
 
 const scenario = parseScenario(TWO_NODES);
 const HOUR_S = 3600;

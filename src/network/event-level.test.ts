@@ -4,7 +4,7 @@ import { parseScenario, withEventLevel } from './scenario.ts';
 import { NetworkSimulation } from './simulation.ts';
 import { EventKeyStore } from './event-level.ts';
 import { simulatedKeySource } from './key-material.ts';
-import { TWO_NODES } from './event-level-fixture.ts';
+import { TWO_NODES } from './event-level.fixture.ts';
 
 const scenario = parseScenario(TWO_NODES);
 const HOUR_S = 3600;

@@ -1,4 +1,4 @@
-// Durable before visible, under a power-loss model: a real KME process (./live-relay-crash-child.ts)
+// Durable before visible, under a power-loss model: a real KME process (./live-relay-crash-child.fixture.ts)
 // relays a key over one hop; it is killed with SIGKILL the moment its first connection to the next KME
 // opens — after the hop's link key was consumed, before any ciphertext left. Then the WAL is cut back to
 // the size it had at the child's last fsync (what survives a power loss; the shared-memory index is
@@ -34,7 +34,7 @@ test('kill -9 between durable link-key consumption and send loses the chunk and 
   const port = (peer.address() as { port: number }).port;
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'live-relay-crash-child.ts'), dir, String(port)],
+    ['--import', 'tsx', join(import.meta.dirname, 'live-relay-crash-child.fixture.ts'), dir, String(port)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

@@ -10,7 +10,7 @@ import { Etsi014Client, type KmeHandle } from '../kms/index.ts';
 import { keyStoreHopKeys, type ReservationRecord } from './kme-relay.ts';
 import { linkIdOf } from './live-relay.ts';
 import { shareFromWire, shareToWire } from './live-relay-wire.ts';
-import { startFourKmes, type FourKmes } from './live-relay-fixture.ts';
+import { startFourKmes, type FourKmes } from './live-relay.fixture.ts';
 import { relayReceive, xorBytes, type RelayShareMessage } from './relay.ts';
 
 let net: FourKmes;

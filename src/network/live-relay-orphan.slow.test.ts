@@ -1,4 +1,4 @@
-// Orphans of a source crash: the source KME (a real process, ./live-relay-orphan-child.ts) relays a key
+// Orphans of a source crash: the source KME (a real process, ./live-relay-orphan-child.fixture.ts) relays a key
 // to the destination KME (here), the destination confirms and stores its copy, and the source is killed
 // with SIGKILL before it stores its own. Without reconciliation the destination would keep a key nobody
 // can ever reserve. The source wrote its relay intent durably before the announcement; when it starts
@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPki, issueCertificate, startKme, type KmeHandle } from '../kms/index.ts';
-import { fixtureBlock } from './live-relay-fixture.ts';
+import { fixtureBlock } from './live-relay.fixture.ts';
 import { attachLiveRelay } from './live-relay.ts';
 
 let dir: string;
@@ -42,7 +42,7 @@ after(async () => {
 function source(mode: string, re: RegExp): { child: ChildProcess; line: Promise<string> } {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'live-relay-orphan-child.ts'), dir, dst.url, mode],
+    ['--import', 'tsx', join(import.meta.dirname, 'live-relay-orphan-child.fixture.ts'), dir, dst.url, mode],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

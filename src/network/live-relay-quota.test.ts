@@ -1,13 +1,13 @@
 // Per-SAE quotas cover relayed keys too: a relay requested for an SAE is charged to that SAE's quota at
 // the source KME (the link keys its first hops consume), so one SAE's relayed requests cannot drain the
-// share another SAE has reserved, nor exceed its own rate. Four live KMEs (live-relay-fixture.ts); KME A
+// share another SAE has reserved, nor exceed its own rate. Four live KMEs (live-relay.fixture.ts); KME A
 // also serves sae-r (reserves all but 1,024 bits of each of A's pools), sae-x (no quota) and sae-y
 // (rate-limited to a 512-bit burst).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KmeHandle } from '../kms/index.ts';
 import type { LiveRelayNode } from './live-relay.ts';
-import { startFourKmes, type FourKmes } from './live-relay-fixture.ts';
+import { startFourKmes, type FourKmes } from './live-relay.fixture.ts';
 
 const POOL_BITS = 16_384; // A's half of a 4,096-byte block on each of its links
 const RESERVE = POOL_BITS - 1024;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import { createMtlsAgent, Etsi014Client, type KmeHandle } from '../kms/index.ts';
 import type { LiveRelayNode } from './live-relay.ts';
-import { startFourKmes, type FourKmes } from './live-relay-fixture.ts';
+import { startFourKmes, type FourKmes } from './live-relay.fixture.ts';
 import { xorBytes } from './relay.ts';
 
 let net: FourKmes;

@@ -4,7 +4,7 @@ import { binaryEntropy, createRng } from '../common/index.ts';
 import { cascadeImproved, cascadeOriginal } from './cascade.ts';
 import { errorCorrection } from './error-correction.ts';
 import { CASCADE_IMPROVED, CASCADE_ORIGINAL, passBlockMasks, passShuffle } from './cascade-schedule.ts';
-import { errorCorrectionConformance, noisyPair } from './reconciliation-conformance.ts';
+import { errorCorrectionConformance, noisyPair } from './reconciliation-conformance.fixture.ts';
 import { reconcile, type ErrorCorrection } from './reconciliation.ts';
 
 errorCorrectionConformance(cascadeOriginal);

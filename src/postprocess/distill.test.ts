@@ -4,7 +4,7 @@ import { BitArray, createRng, seededSecretSource, systemSecretSource } from '../
 import type { LinkBlock } from '../qkd/index.ts';
 import { AuthKeyPool } from './auth.ts';
 import { blockStream, distillBlock, linkAuthBootstrap } from './distill.ts';
-import { EXAMPLE_LINK, simulateRawRecord } from './raw-fixture.ts';
+import { EXAMPLE_LINK, simulateRawRecord } from './lim2014-raw-records.ts';
 
 // A block whose raw record comes from the fast count-level fixture (the engine's own blocks that give key
 // take ~10 s; the four entry points are compared on them in distill-entry-points.slow.test.ts).

@@ -1,7 +1,7 @@
 /**
  * The registry of error-correction algorithms: every name `qkdnet reconcile --algorithm`, the pipeline and
  * the two-party runtime accept, and the algorithm behind it. Each passes the conformance suite of
- * reconciliation-conformance.ts.
+ * reconciliation-conformance.fixture.ts.
  */
 import { cascadeImproved, cascadeOriginal } from './cascade.ts';
 import { ldpc } from './ldpc-blind-reconciliation.ts';

@@ -14,7 +14,7 @@ export * from './privacy-amplification.ts';
 export * from './message-encoding.ts';
 export * from './auth.ts';
 export * from './bit-utils.ts';
-export * from './raw-fixture.ts';
+export * from './lim2014-raw-records.ts';
 export * from './pipeline.ts';
 export * from './pipeline-channel.ts';
 export * from './message-decoding.ts';

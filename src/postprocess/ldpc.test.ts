@@ -21,7 +21,7 @@ import {
   LDPC_MAX_FRAME_BITS,
   THRESHOLD_MARGIN,
 } from './ldpc-blind-reconciliation.ts';
-import { errorCorrectionConformance, noisyPair } from './reconciliation-conformance.ts';
+import { errorCorrectionConformance, noisyPair } from './reconciliation-conformance.fixture.ts';
 import { reconcile, type ParityChannel, type ParityResponder } from './reconciliation.ts';
 
 errorCorrectionConformance(ldpc);

@@ -10,7 +10,7 @@ import {
 } from '../physics/index.ts';
 import { DEFAULT_INTENSITIES, estimate, simulateBlock } from '../qkd/index.ts';
 import { runPipeline } from './pipeline.ts';
-import { EXAMPLE_LINK, expectedCounts, simulateRawRecord } from './raw-fixture.ts';
+import { EXAMPLE_LINK, expectedCounts, simulateRawRecord } from './lim2014-raw-records.ts';
 
 // 10⁴ small blocks through the whole pipeline. Blocks this small have no finite-key length at
 // ε_sec = 1e-10, so the estimate is replaced by a generous test double (φ = 1%) to make every block try to

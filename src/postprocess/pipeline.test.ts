@@ -7,8 +7,8 @@ import { AuthKeyPool, type SealedMessage } from './auth.ts';
 import { cascadeOriginal } from './cascade.ts';
 import { linkPostprocessFields, runPipeline } from './pipeline.ts';
 import { verificationMessage, verifyKey } from './poly-hash.ts';
-import { EXAMPLE_LINK, simulateRawRecord } from './raw-fixture.ts';
-import { noisyPair } from './reconciliation-conformance.ts';
+import { EXAMPLE_LINK, simulateRawRecord } from './lim2014-raw-records.ts';
+import { noisyPair } from './reconciliation-conformance.fixture.ts';
 import { reconcile } from './reconciliation.ts';
 import { estimate, sift } from '../qkd/index.ts';
 

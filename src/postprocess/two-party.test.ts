@@ -4,7 +4,7 @@ import { BitArray, createRng } from '../common/index.ts';
 import { AuthKeyPool } from './auth.ts';
 import { cascadeImproved, cascadeOriginal } from './cascade.ts';
 import { decodeItem, encodeItem } from './wire-items.ts';
-import { noisyPair } from './raw-fixture.ts';
+import { noisyPair } from './lim2014-raw-records.ts';
 import type { ErrorCorrection } from './reconciliation.ts';
 import {
   ReconcileAliceFrame,

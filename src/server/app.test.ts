@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buildServer } from './app.ts';
 import { hostsFor } from './hosts.ts';
-import { pageSession } from './testing.ts';
+import { pageSession } from './page-session.fixture.ts';
 import { LiveHub, type LiveControls } from './hub.ts';
 
 function fixture() {

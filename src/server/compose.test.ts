@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer } from './app.ts';
-import { pageSession } from './testing.ts';
+import { pageSession } from './page-session.fixture.ts';
 import { startLiveNetwork } from './compose.ts';
 import type { LiveEvent } from './types.ts';
 

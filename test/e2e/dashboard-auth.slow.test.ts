@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { launchChromium, waitFor } from './browser.ts';
+import { launchChromium, waitFor } from './browser.fixture.ts';
 import { type Browser } from 'playwright-core';
 import type { AuditRecord } from '../../src/server/index.ts';
 

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { launchChromium, waitFor } from './browser.ts';
+import { launchChromium, waitFor } from './browser.fixture.ts';
 import { type Browser, type Page } from 'playwright-core';
 import { Etsi014Client } from '../../src/kms/index.ts';
 import { loadScenario } from '../../src/network/index.ts';

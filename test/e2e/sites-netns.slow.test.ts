@@ -22,8 +22,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './browser.ts';
-import { startUp, type UpProcess } from './up-process.ts';
+import { waitFor } from './browser.fixture.ts';
+import { startUp, type UpProcess } from './up-process.fixture.ts';
 import type { DashboardState } from '../../src/server/index.ts';
 
 const ROOT = process.getuid?.() === 0;

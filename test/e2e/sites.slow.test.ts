@@ -12,8 +12,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './browser.ts';
-import { startUp, type UpProcess } from './up-process.ts';
+import { waitFor } from './browser.fixture.ts';
+import { startUp, type UpProcess } from './up-process.fixture.ts';
 import { Etsi014Client, type DeliveredKey } from '../../src/kms/index.ts';
 import type { DashboardState } from '../../src/server/index.ts';
 

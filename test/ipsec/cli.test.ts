@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { main } from '../../src/cli/main.ts';
-import { requireRoot, benchTableForTest } from './cli-helpers.ts';
+import { requireRoot, benchTableForTest } from './cli.fixture.ts';
 
 async function run(argv: string[]): Promise<{ code: number; err: string }> {
   const write = process.stderr.write.bind(process.stderr);

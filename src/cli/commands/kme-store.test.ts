@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring, KeyStore } from '../../kms/index.ts';
-import { makeTestPki, type TestPki } from '../../kms/testing.ts';
+import { makeTestPki, type TestPki } from '../../kms/kme-pair.fixture.ts';
 import { runCliInProcess } from '../run-in-process.ts';
 
 let pki: TestPki;

@@ -12,7 +12,14 @@ import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { createMtlsAgent, requestJson, type JsonAnswer } from './https-json.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { agentsFor, makeTestPki, startPair, startTestPg, type TestPg, type TestPki } from './testing.ts';
+import {
+  agentsFor,
+  makeTestPki,
+  startPair,
+  startTestPg,
+  type TestPg,
+  type TestPki,
+} from './kme-pair.fixture.ts';
 import type { KmeConfig } from './config.ts';
 import { startKme } from './server.ts';
 import type { KmeHandle } from './server.ts';

@@ -3,7 +3,7 @@
  * dashboard URL of its start-up line awaited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { waitFor } from './browser.ts';
+import { waitFor } from './browser.fixture.ts';
 
 /** A running `qkdnet up`. */
 export interface UpProcess {

@@ -4,11 +4,11 @@
  * Mode `relay`: supplies the link's block, relays one key and, once the destination's confirmation
  * matched — before this KME stores its own copy — prints `confirmed <key id>` and waits to be killed.
  * Mode `restart`: starts on the same store and prints `started` (the start-up reconciliation runs).
- * Usage: node --import tsx live-relay-orphan-child.ts <dir> <peer url> relay|restart
+ * Usage: node --import tsx live-relay-orphan-child.fixture.ts <dir> <peer url> relay|restart
  */
 import { join } from 'node:path';
 import { startKme } from '../kms/index.ts';
-import { fixtureBlock } from './live-relay-fixture.ts';
+import { fixtureBlock } from './live-relay.fixture.ts';
 import { attachLiveRelay } from './live-relay.ts';
 
 const [dir, peerUrl, mode] = process.argv.slice(2) as [string, string, string];

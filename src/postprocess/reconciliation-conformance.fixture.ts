@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BitArray, createRng } from '../common/index.ts';
-import { noisyPair } from './raw-fixture.ts';
+import { noisyPair } from './lim2014-raw-records.ts';
 import { randomHashKey, verificationMessage, verifyKey } from './poly-hash.ts';
 import {
   reconcile,

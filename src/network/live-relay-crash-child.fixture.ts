@@ -4,12 +4,12 @@
  * then one live relay A→B. After every WAL sync the store's WAL size is appended to `<dir>/synced.log`
  * — what a power loss would keep. The test kills this process with SIGKILL when the relay's first
  * connection to B opens, i.e. after the hop's link key was consumed and before any ciphertext left.
- * Usage: node --import tsx live-relay-crash-child.ts <dir> <peer port>
+ * Usage: node --import tsx live-relay-crash-child.fixture.ts <dir> <peer port>
  */
 import { appendFileSync, fstatSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { startKme } from '../kms/index.ts';
-import { fixtureBlock } from './live-relay-fixture.ts';
+import { fixtureBlock } from './live-relay.fixture.ts';
 import { attachLiveRelay } from './live-relay.ts';
 
 const [dir, peerPort] = process.argv.slice(2) as [string, string];
