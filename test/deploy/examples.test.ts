@@ -95,6 +95,15 @@ test('the two example sites run, take key from their device files and serve it t
     const a = sae('a', 0);
     const b = sae('b', 1);
     try {
+      // Each site reads its own device file on its own schedule. A reservation that reaches site B before
+      // B has read the block is refused (documented ordering limit, docs/kme.md), so wait until B holds
+      // key from the link — as an operator waits for both ends of a new link — before drawing one at A.
+      for (let t = 0; ; t++) {
+        const st = await b.status('sae-a').catch(() => null);
+        if (st && st.storedKeyCount > 0) break;
+        if (t > 300) throw new Error('site B never read its device file');
+        await new Promise((r) => setTimeout(r, 100));
+      }
       let key;
       for (let t = 0; !key; t++) {
         try {
