@@ -12,7 +12,7 @@ const SCENARIO = `name: afterpulsing-pair
 title: Afterpulsing pair
 description: one metro-preset link, for detector calibration
 sources: ['test fixture']
-defaults: { model: bb84-decoy-infinite, preset: metro }
+defaults: { model: bb84-decoy-infinite, preset: metro, rate_model: asymptotic }
 nodes:
   - { id: a, name: A, lat: 46.2, lon: 6.1 }
   - { id: b, name: B, lat: 46.3, lon: 6.2 }

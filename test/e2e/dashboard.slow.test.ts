@@ -124,8 +124,10 @@ test('intercept-resend on a link raises an alert with evidence and quarantines t
   await page.selectOption('[data-testid="control-link"]', link);
   await page.selectOption('[data-testid="control-attack"]', 'intercept-resend');
   await page.click('[data-testid="inject"]');
+  // The first block with the attack raises it; on a loaded CI host a block can take tens of seconds.
   const alert = await page.waitForSelector(
     `[data-testid="alerts"] [data-alert-link="${link}"][data-alert-kind^="qber"]`,
+    { timeout: 120_000 },
   );
   // The evidence names the statistic, its value and the threshold it crossed.
   const evidence = /evidence: (\S+) = (\S+) \(threshold (\S+?)[,)]/.exec((await alert.textContent()) ?? '');
