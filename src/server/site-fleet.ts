@@ -21,7 +21,10 @@ import { kmeName } from './kme-fleet.ts';
 import type { SitePlan } from './site-config.ts';
 import type { FromSite, ToSite } from './site-protocol.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/qkdnet.js', import.meta.url));
+// From src/server/ (sources) or dist/ (the precompiled CLI, one level below the repository root).
+const BIN = fileURLToPath(
+  new URL(import.meta.url.endsWith('.mjs') ? '../bin/qkdnet.js' : '../../bin/qkdnet.js', import.meta.url),
+);
 
 /** What a site looks like from the supervisor. */
 export interface SiteStatus {

@@ -27,7 +27,10 @@ import { promisify } from 'node:util';
 import { QkdnetError } from '../common/index.ts';
 
 const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin/qkdnet.js', import.meta.url));
+// From src/server/ (sources) or dist/ (the precompiled CLI, one level below the repository root).
+const BIN = fileURLToPath(
+  new URL(import.meta.url.endsWith('.mjs') ? '../bin/qkdnet.js' : '../../bin/qkdnet.js', import.meta.url),
+);
 const STATE_DIR = '/run/qkdnet-sites';
 
 /** One-way delay of light in standard single-mode fibre, µs per km (group index 1.468 at 1550 nm). */
