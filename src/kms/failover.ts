@@ -14,6 +14,7 @@
  *    server (connection refused, unreachable, handshake failed) or was answered 503; after an ambiguous
  *    failure (connection lost with the request sent) the error says the outcome is unknown.
  */
+import { randomInt } from 'node:crypto';
 import { QkdnetError } from '../common/index.ts';
 import type { JsonAnswer } from './https-json.ts';
 
@@ -98,5 +99,7 @@ export class FailoverGroup {
 
 function backoff(base: number, max: number, round: number): Promise<void> {
   const ms = Math.min(max, base * 2 ** (round - 1));
-  return new Promise((r) => setTimeout(r, ms / 2 + Math.random() * (ms / 2)));
+  // Jitter from node:crypto: not a secret, but src/ keeps Math.random out of everything.
+  const jitter = randomInt(0, Math.max(1, Math.floor(ms / 2)));
+  return new Promise((r) => setTimeout(r, ms / 2 + jitter));
 }
