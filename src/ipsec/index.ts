@@ -28,7 +28,6 @@ export {
   InitiatorAgent,
   withPpk,
   type InitiatorAgentOptions,
-  type NoKeyPolicy,
   type ActiveSa,
   type EstablishFailure,
   type EstablishResult,
@@ -73,3 +72,6 @@ export {
   type BenchOptions,
 } from './bench.ts';
 export { summarize, medianRatio, PUBLISHED, type ModeStats } from './bench-stats.ts';
+export * from './bootstrap.ts';
+export * from './exhaustion-policy.ts';
+export { hybridPpk } from './hybrid-ppk.ts';

@@ -21,6 +21,7 @@ import {
   type BenchReport,
   type HarnessStatus,
   type NoKeyPolicy,
+  isNoKeyPolicy,
   type SaInfo,
   readChannelKey,
   readConnTemplate,
@@ -232,7 +233,7 @@ Examples:
     .description(
       'UE and N3IWF namespaces, charon in each, two KMEs, PPK agents; proves the tunnel, rotates keys',
     )
-    .option('--policy <p>', 'when no QKD key: fail-closed (no SA) or pqc (ML-KEM-768 PPK)', 'fail-closed')
+    .option('--policy <p>', 'pool exhaustion: fail-closed (no SA), pqc (ML-KEM-768 PPK) or hybrid (QKD ⊕ ML-KEM, ML-KEM alone when empty)', 'fail-closed')
     .option('--lifetime <s>', 'seconds between PPK rotations (reauthentication with a fresh key)', '60')
     .option('--auth <a>', 'IKE authentication beside the PPK: psk or cert (ECDSA P-256)', 'psk')
     .option(
@@ -285,8 +286,8 @@ Examples:
           throw new UsageError('--deterministic-keys needs --link engine (the stand-in link is node:crypto)');
         if (o.link !== 'engine' && o.link !== 'stand-in')
           throw new UsageError(`--link: "${o.link}" is not engine or stand-in`);
-        if (o.policy !== 'fail-closed' && o.policy !== 'pqc')
-          throw new UsageError(`--policy: "${o.policy}" is not fail-closed or pqc`);
+        if (!isNoKeyPolicy(o.policy))
+          throw new UsageError(`--policy: "${o.policy}" is not fail-closed, pqc or hybrid`);
         if (o.auth !== 'psk' && o.auth !== 'cert')
           throw new UsageError(`--auth: "${o.auth}" is not psk or cert`);
         const lifetimeS = parseNumber(o.lifetime, '--lifetime', { min: 1 });
@@ -379,8 +380,8 @@ Examples:
     .option('--conn <file>', 'initiator: the connection to protect, YAML/JSON load-conn template')
     .option('--listen <host:port>', 'responder: where to listen', '127.0.0.1:7300')
     .option('--lifetime <s>', 'initiator: seconds between PPK rotations', '3600')
-    .option('--policy <p>', 'initiator: fail-closed or pqc when the KME has no key', 'fail-closed')
-    .option('--allow-pqc', 'responder: answer ML-KEM-768 exchanges of a pqc-policy initiator')
+    .option('--policy <p>', 'initiator: fail-closed, pqc or hybrid (QKD ⊕ ML-KEM-768; ML-KEM alone when the KME has no key)', 'fail-closed')
+    .option('--allow-pqc', 'responder: answer ML-KEM-768 exchanges of a pqc- or hybrid-policy initiator')
     .option('--log-level <l>', 'log level on stderr (JSON)', 'info')
     .option('--alerts <file>', 'also append alerts as JSON lines (detect FileSink)')
     .addHelpText(
@@ -421,8 +422,8 @@ Examples:
         if (o.role !== 'initiator' && o.role !== 'responder')
           throw new UsageError(`--role: "${o.role}" is not initiator or responder`);
         const kmeUrls = parseKmeUrls(o.kme, '--kme');
-        if (o.policy !== 'fail-closed' && o.policy !== 'pqc')
-          throw new UsageError(`--policy: "${o.policy}" is not fail-closed or pqc`);
+        if (!isNoKeyPolicy(o.policy))
+          throw new UsageError(`--policy: "${o.policy}" is not fail-closed, pqc or hybrid`);
         const lifetimeS = parseNumber(o.lifetime, '--lifetime', { min: 1 });
         const listen = hostPort(o.listen, '--listen');
         if (o.role === 'initiator' && (!o.peer || !o.conn))
