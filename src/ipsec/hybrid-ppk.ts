@@ -12,7 +12,9 @@ export function hybridPpk(qkd: Uint8Array, pqc: Uint8Array): Uint8Array {
   if (qkd.length !== pqc.length || qkd.length === 0) {
     qkd.fill(0);
     pqc.fill(0);
-    throw new RangeError(`hybrid PPK inputs must have one non-zero length, got ${qkd.length} and ${pqc.length}`);
+    throw new RangeError(
+      `hybrid PPK inputs must have one non-zero length, got ${qkd.length} and ${pqc.length}`,
+    );
   }
   const out = new Uint8Array(qkd.length);
   for (let i = 0; i < out.length; i++) out[i] = qkd[i]! ^ pqc[i]!;

@@ -66,6 +66,10 @@ export {
 export {
   runIpsecBench,
   benchRows,
+  benchIntervals,
+  rowLabel,
+  type RowInterval,
+  type RatioInterval,
   BENCH_MODES,
   type BenchMode,
   type BenchReport,
@@ -75,3 +79,5 @@ export { summarize, medianRatio, PUBLISHED, type ModeStats } from './bench-stats
 export * from './bootstrap.ts';
 export * from './exhaustion-policy.ts';
 export { hybridPpk } from './hybrid-ppk.ts';
+export * from './scale.ts';
+export * from './scale-bench.ts';

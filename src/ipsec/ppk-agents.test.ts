@@ -280,7 +280,10 @@ test('hybrid with a QKD key: both sides load QKD key ⊕ ML-KEM key (not the QKD
     assert.deepEqual(u?.data, n?.data, 'same hybrid PPK on both sides');
     const qkd = r.keys.pool.get(res.value.keyId)!;
     assert.notDeepEqual(u?.data, qkd, 'the PPK is not the bare QKD key');
-    assert.ok(r.keys.handed.every((k) => k.every((b) => b === 0)), 'QKD copies erased');
+    assert.ok(
+      r.keys.handed.every((k) => k.every((b) => b === 0)),
+      'QKD copies erased',
+    );
     assert.deepEqual(r.alerts, []);
   } finally {
     await r.close();

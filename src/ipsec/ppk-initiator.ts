@@ -175,7 +175,10 @@ export class InitiatorAgent {
           message: `${what}; policy ${o.policy}: no SA`,
         }),
       );
-      o.log.error({ reason: got.ok ? 'policy' : got.reason, policy: o.policy, event: 'no-key' }, `${what}; no SA set up`);
+      o.log.error(
+        { reason: got.ok ? 'policy' : got.reason, policy: o.policy, event: 'no-key' },
+        `${what}; no SA set up`,
+      );
       const stale = this.#current;
       this.#current = undefined;
       if (stale) await this.#retire(stale);
