@@ -137,7 +137,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
     log: o.log,
     ...(o.alert ? { alert: o.alert } : {}),
     ...(o.feed ? { feed: o.feed } : {}),
-    standInKeys: o.ues * o.runs + rekeyKeys + 16,
+    standInKeys: o.ues * o.runs + rekeyKeys + o.concurrency + 16,
   });
   try {
     for (let i = 0; i < 6000 && rig.feedEvents.length < (o.waitForBlocks ?? 0); i++) {
