@@ -19,6 +19,7 @@ import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 import { createPeerLink } from './peer.ts';
 import { etsi014Plugin } from './plugin.ts';
+import { strictValidatorCompiler } from './wire-validation.ts';
 import { KME_TLS } from './https-json.ts';
 import type { RelayHandler } from './relay-route.ts';
 import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
@@ -191,6 +192,9 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     https: { ...tls, ...KME_TLS, requestCert: true, rejectUnauthorized: false },
     forceCloseConnections: true,
     clientErrorHandler: specClientError,
+    // Every route validates with the strict TypeBox compiler (./wire-validation.ts): naming it here keeps
+    // Fastify from loading and setting up Ajv, which no route uses (≈ 0.1 s of CPU at every start).
+    schemaController: { compilersFactory: { buildValidator: (() => strictValidatorCompiler) as never } },
   });
   let relayHandler: RelayHandler | undefined;
   await app.register(etsi014Plugin, {

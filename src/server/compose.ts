@@ -10,7 +10,7 @@
  * consistent after Ctrl-C.
  */
 import { attachLiveRelay, loadScenario, NetworkSimulation, type NetworkSnapshot } from '../network/index.ts';
-import type { Registry } from 'prom-client';
+import type { Registry } from '../common/index.ts';
 import { join } from 'node:path';
 import { QkdnetError } from '../common/index.ts';
 import { ATTACK_KINDS, type AttackKind } from '../qkd/index.ts';
