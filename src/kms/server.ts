@@ -19,6 +19,9 @@ import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 import { createPeerLink } from './peer.ts';
 import { etsi014Plugin } from './plugin.ts';
+import type { SdnNodeState } from './etsi-gs-qkd-015.ts';
+import { configSdnState } from './etsi-gs-qkd-015-node.ts';
+import { createRestconfNode, type RestconfNode } from './etsi-gs-qkd-015-server.ts';
 import { KME_TLS } from './https-json.ts';
 import type { RelayHandler } from './relay-route.ts';
 import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
@@ -42,6 +45,8 @@ export interface KmeHandle {
   /** The SQLite store (throws for a KME on PostgreSQL: use `core.backend`). */
   readonly store: KeyStore;
   readonly metrics: KmeMetrics;
+  /** The ETSI GS QKD 015 RESTCONF endpoint (`refresh()` sends link notifications now). */
+  readonly sdn: RestconfNode;
   /**
    * Southbound: adds key material shared with KME `peerId`; returns chunks stored now (0 when the item was
    * queued: large items and items arriving while others are queued are stored in slices off the hot path).
@@ -78,6 +83,11 @@ export interface StartKmeOptions {
   readonly strictPermissions?: boolean;
   /** Where one-line permission warnings go (default: stderr). */
   readonly warn?: (line: string) => void;
+  /**
+   * The node's ETSI GS QKD 015 state (default: what the configuration and store tell,
+   * ./etsi-gs-qkd-015-node.ts); the live network passes its links' state.
+   */
+  readonly sdnState?: () => SdnNodeState;
 }
 
 /** pino redaction: key material must never reach a log even by accident. */
@@ -202,6 +212,12 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     ...(metricsToken ? { metricsToken } : {}),
     relay: () => relayHandler,
   });
+  // ETSI GS QKD 015 over RESTCONF, for callers with the sdn role; link changes are checked every second.
+  const sdn = createRestconfNode({
+    state: options.sdnState ?? (() => configSdnState(c, (p) => core.backend.level(p))),
+    identify: (cert, authorized) => book.identify(cert, authorized, revoked),
+  });
+  await sdn.register(app as unknown as FastifyInstance);
   const host = c.host ?? '127.0.0.1';
   try {
     await app.listen({ host, port: c.port ?? 0 });
@@ -225,6 +241,8 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     if (store) core.reconcileRelays();
   }, 30_000);
   checkpoint.unref();
+  const sdnTimer = setInterval(() => sdn.refresh(), 1000);
+  sdnTimer.unref();
   // Re-sealing in place is a SQLite feature; PostgreSQL replicas take a newer key at their next start.
   const stopRotation = store
     ? startStoreKeyRotation({ store, committer: core.committer, source: keySource, log: logger })
@@ -258,6 +276,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
       return core.store;
     },
     metrics,
+    sdn,
     supply: (peerId, item) => core.supply(peerId, item),
     settled: () => core.settled(),
     level: (peerId) => kb.level(peerId),
@@ -270,6 +289,8 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);
+        clearInterval(sdnTimer);
+        sdn.close();
         stopRotation();
         for (const stop of stopSupply) stop();
         core.stop();
