@@ -117,20 +117,32 @@ const fail = (
   },
 });
 
-/** Form of the answer chosen from the Accept header (RFC 9110 §12.5.1 media ranges; §5.2 of RFC 8040). */
-export function negotiate(accept: string | undefined): 'strict' | 'compat' | undefined {
-  if (accept === undefined || accept.trim() === '') return 'strict';
-  const ranges = accept
+/** The media ranges of an Accept header with q > 0 (RFC 9110 §12.5.1), lower-cased. */
+function acceptedRanges(accept: string): string[] {
+  return accept
     .split(',')
     .map((r) => r.split(';'))
     .map(([t, ...ps]) => ({
       type: (t ?? '').trim().toLowerCase(),
       q: Number((ps.find((p) => p.trim().startsWith('q=')) ?? 'q=1').trim().slice(2)),
     }))
-    .filter((r) => !(r.q === 0));
-  if (ranges.some((r) => r.type === YANG_JSON)) return 'strict';
-  if (ranges.some((r) => r.type === 'application/json' || r.type === '*/*' || r.type === 'application/*'))
-    return 'compat';
+    .filter((r) => !(r.q === 0))
+    .map((r) => r.type);
+}
+
+/** True when an Accept header (absent: anything) admits media type `type` (`a/b`). */
+export function accepts(accept: string | undefined, type: string): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  const major = type.split('/')[0];
+  return acceptedRanges(accept).some((r) => r === type || r === '*/*' || r === `${major}/*`);
+}
+
+/** Form of the answer chosen from the Accept header (§5.2 of RFC 8040). */
+export function negotiate(accept: string | undefined): 'strict' | 'compat' | undefined {
+  if (accept === undefined || accept.trim() === '') return 'strict';
+  const ranges = acceptedRanges(accept);
+  if (ranges.includes(YANG_JSON)) return 'strict';
+  if (accepts(accept, 'application/json')) return 'compat';
   return undefined;
 }
 

@@ -12,6 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { linkNotifications, qkdNodeJson, SDN_NODE_MODULE, type SdnNodeState } from './etsi-gs-qkd-015.ts';
 import {
+  accepts,
   errorBody,
   getData,
   modulesState,
@@ -49,6 +50,7 @@ export interface RestconfNode {
   close(): void;
 }
 
+const MODULES_STATE = modulesState();
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ALLOW = 'GET, HEAD, OPTIONS';
 const STREAM_PATH = `/restconf/streams/${STREAM_NAME}/json`;
@@ -71,6 +73,23 @@ function sendError(reply: FastifyReply, e: RestconfError): void {
     .code(e.status)
     .type(YANG_JSON)
     .send(JSON.stringify(errorBody(e)));
+}
+
+/**
+ * For Fastify's `frameworkErrors`: answers a request the router refused before any route ran (a path
+ * with bad percent-encoding, FST_ERR_BAD_URL) with a RESTCONF error when it addressed `/restconf` or
+ * `/.well-known`; returns false for other paths (the caller answers those in its own shape).
+ */
+export function restconfFrameworkError(err: Error, req: FastifyRequest, reply: FastifyReply): boolean {
+  const url = req.raw.url ?? '';
+  if (!url.startsWith('/restconf') && !url.startsWith('/.well-known')) return false;
+  sendError(reply, {
+    status: 400,
+    type: 'protocol',
+    tag: 'malformed-message',
+    message: err.message.slice(0, 200),
+  });
+  return true;
 }
 
 /** Builds the 015 endpoint of one node. */
@@ -136,7 +155,7 @@ export function createRestconfNode(opts: RestconfNodeOptions): RestconfNode {
 
   const data = (host: string) => ({
     [`${SDN_NODE_MODULE}:qkd_node`]: qkdNodeJson(opts.state()),
-    'ietf-yang-library:modules-state': modulesState(),
+    'ietf-yang-library:modules-state': MODULES_STATE,
     'ietf-restconf-monitoring:restconf-state': restconfState(`https://${host}${STREAM_PATH}`),
   });
   const hostOf = (req: FastifyRequest) => {
@@ -179,8 +198,7 @@ export function createRestconfNode(opts: RestconfNodeOptions): RestconfNode {
 
   const openStream = (req: FastifyRequest, reply: FastifyReply) => {
     if (req.method === 'OPTIONS') return reply.code(200).header('allow', ALLOW).send();
-    const accept = req.headers.accept ?? '*/*';
-    if (!/text\/event-stream|\*\/\*|text\/\*/i.test(accept))
+    if (!accepts(req.headers.accept, 'text/event-stream'))
       throw refuse(406, 'invalid-value', 'the stream is served as text/event-stream only');
     const q = parseQuery((req.raw.url ?? '').split(/\?(.*)/s)[1] ?? '', []);
     if ('ok' in q) throw new Refusal(q.error);
@@ -217,6 +235,8 @@ export function createRestconfNode(opts: RestconfNodeOptions): RestconfNode {
           common(wk);
           route(wk, '/host-meta', (r, p) => {
             if (r.method === 'OPTIONS') return p.code(200).header('allow', ALLOW).send();
+            if (!accepts(r.headers.accept, 'application/xrd+xml'))
+              throw refuse(406, 'invalid-value', 'host-meta is served as application/xrd+xml');
             return p
               .code(200)
               .type('application/xrd+xml')
@@ -226,6 +246,8 @@ export function createRestconfNode(opts: RestconfNodeOptions): RestconfNode {
           });
           route(wk, '/host-meta.json', (r, p) => {
             if (r.method === 'OPTIONS') return p.code(200).header('allow', ALLOW).send();
+            if (!accepts(r.headers.accept, 'application/json'))
+              throw refuse(406, 'invalid-value', 'host-meta.json is served as application/json');
             return p
               .code(200)
               .type('application/json')

@@ -6,7 +6,12 @@
  * it lapses (nextUpdate passed) `tls.crlExpiry` decides (./crl.ts): refuse everyone (default) or alert only.
  * Logs are pino JSON with key material redacted (and none is ever passed to the logger).
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino from 'pino';
@@ -14,14 +19,14 @@ import { QkdnetError } from '../common/index.ts';
 import { KmeCore } from './core.ts';
 import { readPem, validateKmeConfig, type KmeConfig } from './config.ts';
 import { certificatesOf, revocationCheck, watchCrl, type CrlWatch, type RevocationList } from './crl.ts';
-import { specClientError } from './http-errors.ts';
+import { specClientError, specError } from './http-errors.ts';
 import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 import { createPeerLink } from './peer.ts';
 import { etsi014Plugin } from './plugin.ts';
 import type { SdnNodeState } from './etsi-gs-qkd-015.ts';
 import { configSdnState } from './etsi-gs-qkd-015-node.ts';
-import { createRestconfNode, type RestconfNode } from './etsi-gs-qkd-015-server.ts';
+import { createRestconfNode, restconfFrameworkError, type RestconfNode } from './etsi-gs-qkd-015-server.ts';
 import { KME_TLS } from './https-json.ts';
 import type { RelayHandler } from './relay-route.ts';
 import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
@@ -201,6 +206,12 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     https: { ...tls, ...KME_TLS, requestCert: true, rejectUnauthorized: false },
     forceCloseConnections: true,
     clientErrorHandler: specClientError,
+    // A URL the router cannot decode: RESTCONF's error shape under /restconf, ETSI 014's elsewhere.
+    frameworkErrors: (err, req, reply) => {
+      const r = reply as unknown as FastifyReply;
+      if (!restconfFrameworkError(err, req as unknown as FastifyRequest, r))
+        void r.code(400).send(specError(400, 'the request URL is not valid'));
+    },
   });
   let relayHandler: RelayHandler | undefined;
   await app.register(etsi014Plugin, {
