@@ -142,3 +142,20 @@ export {
 export { configSdnState, saeUri, QKDNET_VERSION } from './etsi-gs-qkd-015-node.ts';
 export { createRestconfNode, restconfFrameworkError, type RestconfNode } from './etsi-gs-qkd-015-server.ts';
 export { fetchQkdNode } from './etsi-gs-qkd-015-client.ts';
+export {
+  Etsi004Machine,
+  STATUS,
+  DEFAULT_CAPABILITIES,
+  negotiateQos,
+  type Qos,
+  type QosRequest,
+  type KmCapabilities,
+  type Etsi004Status,
+} from './etsi-gs-qkd-004.ts';
+export { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
+export {
+  Etsi004Client,
+  type Etsi004ClientOptions,
+  type GetKeyResult,
+  type OpenConnectResult,
+} from './etsi-gs-qkd-004-client.ts';

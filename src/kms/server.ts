@@ -27,6 +27,7 @@ import { etsi014Plugin } from './plugin.ts';
 import type { SdnNodeState } from './etsi-gs-qkd-015.ts';
 import { configSdnState } from './etsi-gs-qkd-015-node.ts';
 import { createRestconfNode, restconfFrameworkError, type RestconfNode } from './etsi-gs-qkd-015-server.ts';
+import { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
 import { KME_TLS } from './https-json.ts';
 import type { RelayHandler } from './relay-route.ts';
 import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
@@ -76,6 +77,8 @@ export interface KmeHandle {
   reloadCrl(): boolean;
   /** TLS handshakes completed on this KME's port so far (keep-alive clients add one per connection). */
   tlsHandshakes(): number;
+  /** ETSI GS QKD 004 key streams of this KME (./etsi-gs-qkd-004-service.ts). */
+  readonly etsi004: Etsi004Service;
   /** Stops accepting, finishes open requests, checkpoints and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -93,6 +96,8 @@ export interface StartKmeOptions {
    * ./etsi-gs-qkd-015-node.ts); the live network passes its links' state.
    */
   readonly sdnState?: () => SdnNodeState;
+  /** Clock of the ETSI 004 streams in ms (tests move it to expire TTLs; default Date.now). */
+  readonly clock?: () => number;
 }
 
 /** pino redaction: key material must never reach a log even by accident. */
@@ -214,7 +219,14 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     },
   });
   let relayHandler: RelayHandler | undefined;
+  const etsi004 = new Etsi004Service({
+    core,
+    send: peers.etsi004,
+    log: logger,
+    ...(options.clock ? { now: options.clock } : {}),
+  });
   await app.register(etsi014Plugin, {
+    etsi004,
     core,
     metrics,
     identify: (cert, authorized) => book.identify(cert, authorized, revoked),
@@ -233,6 +245,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   try {
     await app.listen({ host, port: c.port ?? 0 });
   } catch (e) {
+    etsi004.stop();
     await core.backend.close(Date.now());
     peers.close();
     crl?.stop();
@@ -297,11 +310,13 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     sendRelay: (peerId, rs, message) => peers.relay(peerId, rs, message),
     reloadCrl: () => (crl ? crl.reload() : false),
     tlsHandshakes: () => handshakes,
+    etsi004,
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);
         clearInterval(sdnTimer);
         sdn.close();
+        etsi004.stop();
         stopRotation();
         for (const stop of stopSupply) stop();
         core.stop();
