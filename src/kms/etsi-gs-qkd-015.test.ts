@@ -270,7 +270,8 @@ test('decimal64 is written in YANG canonical form (RFC 7950 §9.3.2)', () => {
 });
 
 test('RFC 8040 resources: host-meta, the API root, list entries, leaves, trailing slash, depth and content', async () => {
-  const hm = await get('/.well-known/host-meta');
+  const hm = await get('/.well-known/host-meta', { ...sdn, accept: 'application/xrd+xml' });
+  assert.equal((await get('/.well-known/host-meta')).statusCode, 406); // not yang-data
   assert.equal(hm.statusCode, 200);
   assert.match(hm.body, /rel='restconf' href='\/restconf'/);
   assert.deepEqual((await get('/restconf')).json(), {
