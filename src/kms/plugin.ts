@@ -14,6 +14,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { QkdnetError } from '../common/index.ts';
 import type { KmeCore, KmeStatus } from './core.ts';
+import type { Etsi020Endpoint } from './etsi-gs-qkd-020-endpoint.ts';
+import { etsi020Routes } from './etsi-gs-qkd-020-routes.ts';
 import { installSpecErrors } from './http-errors.ts';
 import type { Caller } from './identity.ts';
 import type { KmeMetrics } from './metrics.ts';
@@ -27,8 +29,11 @@ import { strictValidatorCompiler } from './wire-validation.ts';
 /** Who a TLS client certificate belongs to (null: nobody this KME knows). */
 export type CallerIdentity = Caller | null;
 
-/** Who may call a route: an SAE, the peer KME named in the path, a metrics scraper, or any of them. */
-export type RouteAuth = 'sae' | 'kme' | 'metrics' | 'known';
+/**
+ * Who may call a route: an SAE, the peer KME named in the path, any configured peer KME (`peer`: the
+ * ETSI 020 routes), a metrics scraper, or any of them.
+ */
+export type RouteAuth = 'sae' | 'kme' | 'peer' | 'metrics' | 'known';
 
 /** Route option `config` of every KME route. */
 export interface KmeRouteConfig {
@@ -54,6 +59,8 @@ export interface Etsi014PluginOptions {
   readonly callerOfRequest?: (req: FastifyRequest) => CallerIdentity;
   /** The relay handler registered by the composition, if any (./relay-route.ts). */
   readonly relay?: () => RelayHandler | undefined;
+  /** The ETSI GS QKD 020 endpoint whose routes are served under `/kmapi` (./etsi-gs-qkd-020-routes.ts). */
+  readonly etsi020?: Etsi020Endpoint;
 }
 
 const callers = new WeakMap<FastifyRequest, CallerIdentity>();
@@ -139,15 +146,19 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
           ? who?.kind === 'metrics' || bearerOk(req)
           : need === 'kme'
             ? who?.kind === 'kme' && who.id === (req.params as { sae?: string }).sae
-            : who?.kind === 'sae';
+            : need === 'peer'
+              ? who?.kind === 'kme'
+              : who?.kind === 'sae';
     if (!ok)
       throw new QkdnetError(
         'KMS_UNAUTHORIZED',
         need === 'kme'
           ? 'Only the peer KME named in the path may call this route'
-          : need === 'metrics'
-            ? 'Only a metrics certificate or the configured bearer token may read /metrics'
-            : 'The client certificate names no SAE served by this KME',
+          : need === 'peer'
+            ? 'Only a configured peer KME may call this route'
+            : need === 'metrics'
+              ? 'Only a metrics certificate or the configured bearer token may read /metrics'
+              : 'The client certificate names no SAE served by this KME',
       );
   });
 
@@ -278,6 +289,8 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
   );
 
   registerRelayRoute(plain, core, callerOf, opts.relay ?? (() => undefined));
+  if (opts.etsi020)
+    await plain.register(etsi020Routes, { prefix: '/kmapi', endpoint: opts.etsi020, callerOf });
 
   const openapi = buildOpenApi(core.id, limits, { bodyLimit, metricsToken: token !== undefined });
   const bare = { exposeHeadRoute: false, schema: { querystring: noQuery } };
