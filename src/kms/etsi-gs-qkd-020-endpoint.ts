@@ -50,7 +50,9 @@ export interface Etsi020Route {
 /** Options of the endpoint. */
 export interface Etsi020EndpointOptions {
   readonly identity: MtlsIdentity;
-  readonly peers: readonly Etsi020Peer[];
+  readonly peers: readonly (Etsi020Peer & { readonly protocol?: 'qkdnet' | 'etsi020' })[];
+  /** IANA PEN of the operator, naming its extensions (config `etsi020.pen`). */
+  readonly pen?: number;
   readonly revoked?: (serial: string) => boolean;
   /** True for an SAE this KME serves (the local route delivers to them). */
   readonly isLocalSae: (sae: string) => boolean;
@@ -89,6 +91,16 @@ export class Etsi020Endpoint {
     this.book = new Etsi020Book({
       mandatory: (n) => [...this.#routes].some((r) => r.extensions.includes(n)),
     });
+  }
+
+  /** How the configured relay hop to `peer` is carried (config `peers[].protocol`, default `qkdnet`). */
+  hopProtocol(peer: string): 'qkdnet' | 'etsi020' | undefined {
+    return this.#opts.peers.find((p) => p.id === peer)?.protocol;
+  }
+
+  /** The configured IANA Private Enterprise Number for extension names (config `etsi020.pen`). */
+  get pen(): number | undefined {
+    return this.#opts.pen;
   }
 
   /** Sets this KME's own base URL (its callback URL is `<url>/kmapi/v1/ext_keys/ack`). */

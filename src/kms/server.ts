@@ -201,6 +201,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     peers: c.peers ?? [],
     revoked,
     isLocalSae: (s) => core.isLocal(s),
+    ...(c.etsi020?.pen !== undefined ? { pen: c.etsi020.pen } : {}),
     log: logger,
   });
   await app.register(etsi014Plugin, {

@@ -1,6 +1,6 @@
 // The live trusted-node relay across an inter-domain hop carried by ETSI GS QKD 020 V1.1.1: four KMEs on
 // 127.0.0.1 with mutual TLS (QKD links A–B, B–C, A–D, D–C fed with identical seeded blocks), where B and
-// C declare the hop between them `etsi020` — as if B and C were KMEs of two networks in one interworking
+// C declare the hop between them `etsi020` in their configurations (`peers[].protocol`) — as if B and C were KMEs of two networks in one interworking
 // node. The share crosses B→C in `ext_keys` (202, then `relayed` acknowledged to B's callback) and no
 // B–C link key is spent; the key still ends identical at both end KMEs.
 import { after, before, test } from 'node:test';
@@ -15,14 +15,10 @@ let kme: Map<string, KmeHandle>;
 let relay: Map<string, LiveRelayNode>;
 
 before(async () => {
-  net = await startFourKmes({
-    relayOptions: (id) =>
-      id === 'kme-b'
-        ? { hopProtocol: { 'kme-c': 'etsi020' } }
-        : id === 'kme-c'
-          ? { hopProtocol: { 'kme-b': 'etsi020' } }
-          : {},
-  });
+  // The switch per inter-domain hop is the KMEs' configuration: `peers[].protocol: etsi020`.
+  const interworking = (x: string, y: string) =>
+    (x === 'kme-b' && y === 'kme-c') || (x === 'kme-c' && y === 'kme-b');
+  net = await startFourKmes({ hopProtocol: (x, y) => (interworking(x, y) ? 'etsi020' : undefined) });
   kme = net.kme;
   relay = net.relay;
 });

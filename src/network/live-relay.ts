@@ -124,12 +124,15 @@ export interface LiveRelayOptions {
    */
   readonly onConfirmed?: (keyId: string) => Promise<void> | void;
   /**
-   * How the hop to each neighbour KME is carried (default `qkdnet`: one-time pad over their QKD link and
-   * the relay route). `etsi020`: an inter-domain hop inside an interworking node, the share handed over
+   * How the hop to each neighbour KME is carried (default: the KME config's `peers[].protocol`, else
+   * `qkdnet`: one-time pad over their QKD link and the relay route). `etsi020`: an inter-domain hop inside an interworking node, the share handed over
    * with ETSI GS QKD 020 `ext_keys` (./live-relay-etsi020.ts). Both KMEs of such a hop must say so.
    */
   readonly hopProtocol?: Readonly<Record<string, HopProtocol>>;
-  /** IANA PEN naming the relay's 020 extension (`E<pen>_qkdnet_relay`; default RFC 5612's 32473). */
+  /**
+   * IANA PEN naming the relay's 020 extension (`E<pen>_qkdnet_relay`; default the KME config's
+   * `etsi020.pen`, else RFC 5612's documentation PEN 32473).
+   */
   readonly etsi020Pen?: number;
 }
 
@@ -154,8 +157,9 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
   const ttl = options.shareTimeoutMs ?? 30_000;
   const assembler = new RelayAssembler(self, { shareTimeoutMs: ttl });
   const views = new Map<string, Uint8Array[]>();
-  const protocolTo = (peer: string): HopProtocol => options.hopProtocol?.[peer] ?? 'qkdnet';
-  const extension = relayExtensionName(options.etsi020Pen ?? DOCUMENTATION_PEN);
+  const protocolTo = (peer: string): HopProtocol =>
+    options.hopProtocol?.[peer] ?? kme.etsi020.hopProtocol(peer) ?? 'qkdnet';
+  const extension = relayExtensionName(options.etsi020Pen ?? kme.etsi020.pen ?? DOCUMENTATION_PEN);
   const alerts: Alert[] = [];
   const factory = new AlertFactory(`relay-${self}`);
   const peerOf = (linkId: string) => {
