@@ -187,7 +187,8 @@ export class Etsi020Endpoint {
       await new Promise((r) => setTimeout(r, 200 * 2 ** i).unref());
     }
     const held = outcomes.filter((o) => o.status === 'relayed').map((o) => o.keyId);
-    this.book.void(from, { key_ids: held, initiator_sae_id: initiator, target_sae_ids: [...targets] });
+    if (held.length > 0)
+      this.book.void(from, { key_ids: held, initiator_sae_id: initiator, target_sae_ids: [...targets] });
     return false;
   }
 

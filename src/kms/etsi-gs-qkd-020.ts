@@ -336,6 +336,7 @@ export class Etsi020Book {
    * an empty `key_ids` without `all_confirmation: true`.
    */
   void(from: string, w: VoidContainerWire): KeyOutcome[] {
+    checkNames(w.extension, 'extension');
     const same = (initiator: string, targets: readonly string[]) =>
       initiator === w.initiator_sae_id &&
       targets.length === w.target_sae_ids.length &&
