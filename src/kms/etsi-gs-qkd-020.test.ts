@@ -162,6 +162,24 @@ test('post-ext_keys (async): 202 with no body, then ext_keys/ack "relayed" reach
   assert.equal(b.etsi020.book.takeForSae('sae-d', 'sae-a', [ids[1]!]), undefined, 'only a named target');
 });
 
+test('figure 5 steps 11–12: the target SAE fetches a key that arrived over 020 by its ID with ETSI 014 "Get key with key IDs", once', async () => {
+  const value = new Uint8Array(randomBytes(32));
+  const [o] = await a.etsi020.sendKeys('kme-b', {
+    keys: [{ value }],
+    initiator: 'sae-a',
+    targets: ['sae-b'],
+  });
+  assert.equal(o!.status, 'relayed');
+  const get = () =>
+    call(b, 'sae-b', 'POST', '/api/v1/keys/sae-a/dec_keys', { key_IDs: [{ key_ID: o!.keyId }] });
+  const r = await get();
+  assert.equal(r.status, 200, r.text);
+  const [k] = (r.body as { keys: { key_ID: string; key: string }[] }).keys;
+  assert.equal(k!.key_ID, o!.keyId);
+  assert.deepEqual(new Uint8Array(Buffer.from(k!.key, 'base64')), value);
+  assert.notEqual((await get()).status, 200, 'handed out once');
+});
+
 test('post-ext_keys through the client: sendKeys resolves "relayed" once the acknowledgement arrived', async () => {
   const value = new Uint8Array(randomBytes(32));
   const [o] = await a.etsi020.sendKeys('kme-b', {

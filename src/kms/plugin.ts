@@ -174,6 +174,20 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
     for (const k of keys) k.key.fill(0); // the base64 copy is all that leaves; erase the bytes
     return wire;
   };
+  /**
+   * Keys that reached this KME over ETSI GS QKD 020 for target SAE `caller` from initiator `initiator`
+   * (020 figure 5, steps 11–12): handed out once and erased; undefined unless every ID names one.
+   */
+  const fromEtsi020 = (caller: string, initiator: string, ids: readonly string[]) => {
+    const keys = opts.etsi020?.book.takeForSae(caller, initiator, ids);
+    if (!keys) return undefined;
+    metrics.delivered.inc({ role: 'slave' }, keys.length);
+    const wire = {
+      keys: keys.map((k) => ({ key_ID: k.keyId, key: Buffer.from(k.value).toString('base64') })),
+    };
+    for (const k of keys) k.value.fill(0);
+    return wire;
+  };
   const sae = (req: FastifyRequest) => {
     const who = callerOf(req);
     if (who?.kind !== 'sae') throw new QkdnetError('KMS_UNAUTHORIZED', 'The caller is not an SAE');
@@ -235,7 +249,9 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
       exposeHeadRoute: false,
       schema: { params, querystring: S.DecKeysQuerySchema, response: container },
     },
-    async (req) => delivered('slave', await core.decKeys(sae(req), req.params.sae, [req.query.key_ID])),
+    async (req) =>
+      fromEtsi020(sae(req), req.params.sae, [req.query.key_ID]) ??
+      delivered('slave', await core.decKeys(sae(req), req.params.sae, [req.query.key_ID])),
   );
 
   app.post(
@@ -248,7 +264,10 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
       if (req.body.key_IDs.some((k) => k.key_ID_extension && Object.keys(k.key_ID_extension).length > 0))
         throw new QkdnetError('KMS_BAD_REQUEST', 'key_ID_extension is not supported by this KME');
       const ids = req.body.key_IDs.map((k) => k.key_ID);
-      return delivered('slave', await core.decKeys(caller, req.params.sae, ids));
+      return (
+        fromEtsi020(caller, req.params.sae, ids) ??
+        delivered('slave', await core.decKeys(caller, req.params.sae, ids))
+      );
     },
   );
 
