@@ -24,6 +24,7 @@ import { binomialTest, gaussianTest } from './binomial-test.ts';
 import { Cusum, qberLogLikelihoodRatio, Sprt, type ErrorObservation } from './sequential.ts';
 import { normalUpperQuantile } from './stats.ts';
 import type { Finding } from './finding.ts';
+import { DisturbanceShape, type ShapeEvidence } from './disturbance-shape.ts';
 
 /** Operator settings of the quantum detectors. */
 export interface QuantumDetectorConfig {
@@ -57,6 +58,7 @@ export class QuantumDetectors {
   readonly perTestAlpha: number;
   readonly #cusum: Record<BasisName, Cusum>;
   readonly #sprt: Record<BasisName, Sprt>;
+  readonly #shape: DisturbanceShape;
 
   constructor(model: CalibratedModel, config: Partial<QuantumDetectorConfig> = {}) {
     this.model = model;
@@ -79,6 +81,7 @@ export class QuantumDetectors {
     const sprt = () => new Sprt(this.perTestAlpha, this.config.sprtMissProbability);
     this.#cusum = { Z: cusum(), X: cusum() };
     this.#sprt = { Z: sprt(), X: sprt() };
+    this.#shape = new DisturbanceShape(model);
   }
 
   /** Restarts the sequential tests (after the link is restored). */
@@ -87,6 +90,15 @@ export class QuantumDetectors {
       this.#cusum[b].reset();
       this.#sprt[b].reset();
     }
+    this.#shape.reset();
+  }
+
+  /**
+   * Background light or resent states: the disturbance-shape likelihood ratio over the recent blocks
+   * (disturbance-shape.ts), for attribution when a QBER detector fired.
+   */
+  shape(): ShapeEvidence | undefined {
+    return this.#shape.evidence();
   }
 
   /** All findings for one block (empty when the block is consistent with the model). */
@@ -99,6 +111,7 @@ export class QuantumDetectors {
     let expectedDetections = 0;
     let observedDetections = 0;
     let pulsesCounted = 0;
+    this.#shape.update(s);
     for (const b of BASES) {
       const errObs: ErrorObservation[] = [];
       for (const c of m.classes) {
