@@ -20,7 +20,9 @@
  *    When a QBER-raising detector fired and that likelihood ratio is decisive, the weight of the QBER
  *    detectors goes to the explanation it favours;
  *  - fiber cut: detections collapse;
- *  - Trojan horse: light at Alice's monitor photodiode.
+ *  - Trojan horse: light at Alice's monitor photodiode;
+ *  - where the link has the countermeasures: blinding trips Bob's bright-light watchdog, time-shifted pulses
+ *    arrive off-centre in the gate.
  * Attribution is a model of these signatures, not a proof: a combined attack is named by its strongest part.
  */
 import { ATTACK_KINDS, type Alert, type AttackKind } from './deps.ts';
@@ -48,6 +50,9 @@ const gainOf = (classes: string) => new RegExp(`^gain\\[(${classes}),[ZX]\\]$`);
 /** Every declared indication (one row per detector statistic and side). */
 export const INDICATIONS: readonly Indication[] = [
   { kind: 'trojan-horse', statistic: /^monitor-power-w$/, side: 'above', indicates: { 'trojan-horse': 10 } },
+  // countermeasures (src/qkd bright-light-watchdog.ts, detector-randomisation.ts): each sees its attack's light
+  { kind: 'bright-light', statistic: /^watchdog-trips/, side: 'above', indicates: { blinding: 10 } },
+  { kind: 'gate-timing', statistic: /^gate-edge-share$/, side: 'above', indicates: { 'time-shift': 10 } },
   { kind: 'fiber-cut', statistic: /^detections-per-pulse$/, side: 'below', indicates: { 'fiber-cut': 8 } },
   { kind: 'jamming', statistic: /^detections-per-pulse$/, side: 'above', indicates: { jamming: 8 } },
   {
