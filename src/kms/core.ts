@@ -167,6 +167,11 @@ export class KmeCore {
     return this.#local.has(sae);
   }
 
+  /** The configured peer KME that serves `sae` (undefined: served here or unknown). */
+  homeOf(sae: string): string | undefined {
+    return this.#saeHome.get(sae);
+  }
+
   /**
    * Adds key material from the link to `peerId` (southbound). A small item with nothing queued is stored
    * at once (returns the chunks stored); otherwise it is queued and stored in slices off the hot path

@@ -127,3 +127,20 @@ export { PgCluster, findPgBin, freePort } from './pg-cluster.ts';
 export { FailoverGroup, FAILOVER_BASE_MS, FAILOVER_MAX_MS, type Idempotency } from './failover.ts';
 export { SqliteBackend, type KeyBackend } from './store-backend.ts';
 export { ensureDatabases, admitPostgres } from './pg-cluster.ts';
+export {
+  Etsi004Machine,
+  STATUS,
+  DEFAULT_CAPABILITIES,
+  negotiateQos,
+  type Qos,
+  type QosRequest,
+  type KmCapabilities,
+  type Etsi004Status,
+} from './etsi-gs-qkd-004.ts';
+export { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
+export {
+  Etsi004Client,
+  type Etsi004ClientOptions,
+  type GetKeyResult,
+  type OpenConnectResult,
+} from './etsi-gs-qkd-004-client.ts';

@@ -30,6 +30,8 @@ export interface PeerLink {
     rs: readonly ReservationRecord[],
     message: Record<string, unknown>,
   ): Promise<unknown>;
+  /** Sends one ETSI GS QKD 004 stream message (./etsi-gs-qkd-004-service.ts); resolves with the answer. */
+  etsi004?(peerId: string, body: unknown): Promise<Record<string, unknown>>;
   close(): void;
 }
 
@@ -69,7 +71,7 @@ export function createPeerLink(
   peers: readonly { id: string; url: string; urls?: readonly string[]; pin?: CertPin }[],
   identity: MtlsIdentity,
   revoked: (serial: string) => boolean = () => false,
-): PeerLink & Required<Pick<PeerLink, 'relay'>> {
+): PeerLink & Required<Pick<PeerLink, 'relay' | 'etsi004'>> {
   const agents = new Map(
     peers.map((p) => [
       p.id,
@@ -116,6 +118,8 @@ export function createPeerLink(
       const b = await post(peerId, 'relay', { reservations: rs.map(reservationToWire), message }, 'once');
       return b.result;
     },
+    // Open, form and erase are idempotent at the receiver; a `form` repeated elsewhere names the same key.
+    etsi004: (peerId, body) => post(peerId, 'etsi004', body),
     close: () => {
       for (const a of agents.values()) a.destroy();
     },

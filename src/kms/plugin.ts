@@ -23,6 +23,8 @@ import { reservationFromWire, reservationToWire } from './peer.ts';
 import { registerRelayRoute, type RelayHandler } from './relay-route.ts';
 import type { FormedKey } from './store.ts';
 import { strictValidatorCompiler } from './wire-validation.ts';
+import { registerEtsi004Routes } from './etsi-gs-qkd-004-routes.ts';
+import type { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
 
 /** Who a TLS client certificate belongs to (null: nobody this KME knows). */
 export type CallerIdentity = Caller | null;
@@ -54,6 +56,8 @@ export interface Etsi014PluginOptions {
   readonly callerOfRequest?: (req: FastifyRequest) => CallerIdentity;
   /** The relay handler registered by the composition, if any (./relay-route.ts). */
   readonly relay?: () => RelayHandler | undefined;
+  /** ETSI GS QKD 004 key streams (./etsi-gs-qkd-004-routes.ts), when this KME offers them. */
+  readonly etsi004?: Etsi004Service;
 }
 
 const callers = new WeakMap<FastifyRequest, CallerIdentity>();
@@ -278,6 +282,7 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
   );
 
   registerRelayRoute(plain, core, callerOf, opts.relay ?? (() => undefined));
+  if (opts.etsi004) registerEtsi004Routes(plain, opts.etsi004, callerOf);
 
   const openapi = buildOpenApi(core.id, limits, { bodyLimit, metricsToken: token !== undefined });
   const bare = { exposeHeadRoute: false, schema: { querystring: noQuery } };

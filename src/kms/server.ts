@@ -19,6 +19,7 @@ import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 import { createPeerLink } from './peer.ts';
 import { etsi014Plugin } from './plugin.ts';
+import { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
 import { KME_TLS } from './https-json.ts';
 import type { RelayHandler } from './relay-route.ts';
 import { KeyStore, type PoolLevel, type ReservationRecord } from './store.ts';
@@ -66,6 +67,8 @@ export interface KmeHandle {
   reloadCrl(): boolean;
   /** TLS handshakes completed on this KME's port so far (keep-alive clients add one per connection). */
   tlsHandshakes(): number;
+  /** ETSI GS QKD 004 key streams of this KME (./etsi-gs-qkd-004-service.ts). */
+  readonly etsi004: Etsi004Service;
   /** Stops accepting, finishes open requests, checkpoints and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -78,6 +81,8 @@ export interface StartKmeOptions {
   readonly strictPermissions?: boolean;
   /** Where one-line permission warnings go (default: stderr). */
   readonly warn?: (line: string) => void;
+  /** Clock of the ETSI 004 streams in ms (tests move it to expire TTLs; default Date.now). */
+  readonly clock?: () => number;
 }
 
 /** pino redaction: key material must never reach a log even by accident. */
@@ -193,7 +198,14 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     clientErrorHandler: specClientError,
   });
   let relayHandler: RelayHandler | undefined;
+  const etsi004 = new Etsi004Service({
+    core,
+    send: peers.etsi004,
+    log: logger,
+    ...(options.clock ? { now: options.clock } : {}),
+  });
   await app.register(etsi014Plugin, {
+    etsi004,
     core,
     metrics,
     identify: (cert, authorized) => book.identify(cert, authorized, revoked),
@@ -206,6 +218,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   try {
     await app.listen({ host, port: c.port ?? 0 });
   } catch (e) {
+    etsi004.stop();
     await core.backend.close(Date.now());
     peers.close();
     crl?.stop();
@@ -267,9 +280,11 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     sendRelay: (peerId, rs, message) => peers.relay(peerId, rs, message),
     reloadCrl: () => (crl ? crl.reload() : false),
     tlsHandshakes: () => handshakes,
+    etsi004,
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);
+        etsi004.stop();
         stopRotation();
         for (const stop of stopSupply) stop();
         core.stop();
