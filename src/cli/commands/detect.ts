@@ -379,9 +379,9 @@ function informativeRoc(
 export const SWEEP_STRENGTHS: Readonly<Record<AttackKind, readonly number[]>> = {
   'intercept-resend': [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
   pns: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
-  blinding: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+  blinding: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
   'trojan-horse': [1e-10, 1e-9, 1e-8, 1e-6, 1e-4, 1e-2, 0.1, 1],
-  'time-shift': [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 1],
+  'time-shift': [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 1],
   jamming: [10, 100, 1e3, 1e4, 1e5, 1e6],
   'fiber-cut': [0],
 };
