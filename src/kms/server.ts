@@ -234,7 +234,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   if (store) core.reconcileRelays();
   const checkpoint = setInterval(() => {
     void kb.maintain(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'store upkeep'));
-    if (store) core.reclaimOrphans(Date.now());
+    core.reclaimOrphans(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'orphan reclaim'));
     if (store) core.reconcileRelays();
   }, 30_000);
   checkpoint.unref();
