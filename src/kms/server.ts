@@ -17,6 +17,7 @@ import { certificatesOf, revocationCheck, watchCrl, type CrlWatch, type Revocati
 import { specClientError } from './http-errors.ts';
 import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
+import { Etsi020Endpoint } from './etsi-gs-qkd-020-endpoint.ts';
 import { createPeerLink } from './peer.ts';
 import { etsi014Plugin } from './plugin.ts';
 import { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
@@ -52,6 +53,8 @@ export interface KmeHandle {
   settled(): Promise<void>;
   /** Pool level of the link to `peerId`. */
   level(peerId: string): PoolLevel;
+  /** Its ETSI GS QKD 020 interface (KME-to-KME key exchange between domains or vendors, `/kmapi`). */
+  readonly etsi020: Etsi020Endpoint;
   /** Registers the handler of relay messages from peer KMEs (replaces any previous one). */
   onRelay(handler: RelayHandler): void;
   /**
@@ -198,6 +201,14 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     clientErrorHandler: specClientError,
   });
   let relayHandler: RelayHandler | undefined;
+  const etsi020 = new Etsi020Endpoint({
+    identity: tls,
+    peers: c.peers ?? [],
+    revoked,
+    isLocalSae: (s) => core.isLocal(s),
+    ...(c.etsi020?.pen !== undefined ? { pen: c.etsi020.pen } : {}),
+    log: logger,
+  });
   const etsi004 = new Etsi004Service({
     core,
     send: peers.etsi004,
@@ -206,6 +217,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   });
   await app.register(etsi014Plugin, {
     etsi004,
+    etsi020,
     core,
     metrics,
     identify: (cert, authorized) => book.identify(cert, authorized, revoked),
@@ -228,6 +240,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   app.server.on('secureConnection', () => handshakes++);
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
+  etsi020.listening(`https://${host.includes(':') ? `[${host}]` : host}:${port}`);
   const kb = core.backend;
   for (const p of await kb.outboxPeers()) core.pushReservations(p); // left over from before a restart
   // Relays this KME was the source of when it last stopped: their destinations erase their copies.
@@ -271,6 +284,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
       return core.store;
     },
     metrics,
+    etsi020,
     supply: (peerId, item) => core.supply(peerId, item),
     settled: () => core.settled(),
     level: (peerId) => kb.level(peerId),
@@ -289,6 +303,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
         for (const stop of stopSupply) stop();
         core.stop();
         crl?.stop();
+        etsi020.close();
         await app.close();
         peers.close();
         await core.settled();
