@@ -401,6 +401,15 @@ test('over real mutual TLS a KME serves its 015 data to the sdn role only, valid
   assert.equal(JSON.parse(sae.body)['ietf-restconf:errors'].error[0]['error-tag'], 'access-denied');
   const peer = await httpsGet(url, 'kme-b');
   assert.equal(peer.status, 403);
+  // Malformed requests over the real socket: a path the router cannot decode, a write.
+  const undecodable = await httpsGet(`${kmes.a.url}/restconf/data/${Q}/%zz`, 'controller');
+  assert.equal(undecodable.status, 400);
+  assert.equal(
+    JSON.parse(undecodable.body)['ietf-restconf:errors'].error[0]['error-tag'],
+    'malformed-message',
+  );
+  const leaf = await httpsGet(`${url}/qkdn_capabilities/key_relay_mode_enable`, 'controller');
+  assert.deepEqual(JSON.parse(leaf.body), { 'etsi-qkd-sdn-node:key_relay_mode_enable': true });
   // The 014 API on the same port is untouched and still refuses the controller.
   const k = await httpsGet(`${kmes.a.url}/api/v1/keys/sae-b/status`, 'controller', 'application/json');
   assert.equal(k.status, 401);

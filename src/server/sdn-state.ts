@@ -98,7 +98,7 @@ export function scenarioSdnState(
       return {
         id: i + 1,
         model: l.preset ? `qkdnet simulated (${l.preset})` : 'qkdnet simulated',
-        technology: 'DV-QKD',
+        technology: l.model?.startsWith('cv-') ? 'CV-QKD' : 'DV-QKD',
         attachDevice: peer,
         attachPort: ifaceOf(peer, l.id),
         role: l.from === nodeId ? 'TRANSMITTER' : 'RECEIVER',
