@@ -53,7 +53,7 @@ endpoint}, hybrid_relay_exposed_bits, compromised_nodes[{id, at_s, keys_exposed_
 applications, known_at_s, known_by, restored_at_s}], apps[{id, demand_bits, served_bits, served_by_provenance,
 unserved_bits, keys_exposed_bits, keys_exposed_by_cause, hybrid_relay_exposed_bits, route_changes}],
 links[{id, rate_model, rate_bps, initial_pool_bits, generated_bits, consumed_bits, discarded_bits,
-end_pool_bits, relayed_bits, pool_min_bits, utilisation, down_s}], elapsed_ms; event-level links also have
+end_pool_bits, relayed_bits, pool_min_bits, utilisation, down_s, outage_s}], elapsed_ms; event-level links also have
 source, event_blocks, event_blocks_failed, event_failures {reason: count}. Per link,
 initial_pool_bits + generated_bits = consumed_bits + discarded_bits + end_pool_bits.`;
 
