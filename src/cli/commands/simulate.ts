@@ -15,11 +15,20 @@ import {
   NetworkSimulation,
   RATE_MODELS,
   withRateModel,
+  type Scenario,
   type ScenarioEvent,
   type SimulationSummary,
 } from '../../network/index.ts';
 import { formatTable, parseFormat, ProgressBar, UsageError } from '../util.ts';
 import { renderLinePlot } from '../svg-plot.ts';
+import { mergeShards, runSweep } from './simulate-sweep.ts';
+import { runTable } from './simulate-table.ts';
+
+interface SweepFlags {
+  seeds?: string;
+  shard?: string;
+  jobs?: string;
+}
 
 const EXAMPLES = `
 Examples:
@@ -122,7 +131,7 @@ const FLAG_OF: Readonly<Record<ScenarioEvent['kind'], string>> = {
   'restore-node': '--restore',
 };
 
-interface SimulateOptions {
+export interface SimulateOptions {
   duration?: string;
   seed: string;
   fail?: string;
@@ -200,21 +209,37 @@ function textSummary(s: SimulationSummary, name: string): string {
   ].join('\n');
 }
 
-/** Runs the command; exported for tests. */
-export function runSimulate(
+/** A checked simulation plan: the scenario, the duration, the extra events and the options, seed aside. */
+export interface SimulatePlan {
+  readonly scenario: Scenario;
+  readonly durationS: number;
+  readonly events: readonly ScenarioEvent[];
+  readonly attestationIntervalS: number | undefined;
+  readonly o: SimulateOptions;
+}
+
+/** Parses a `--seed` value: an integer, else the string itself. */
+export function parseSeed(text: string): number | string {
+  return /^-?\d+$/.test(text) ? Number(text) : text;
+}
+
+/**
+ * Loads the scenario and checks every option (UsageError / SCENARIO_INVALID before anything runs);
+ * `warn` receives the loader's warnings.
+ */
+export function planSimulation(
   file: string,
   o: SimulateOptions,
-): { summary: SimulationSummary; output: string } {
-  const format = parseFormat(o.format, ['text', 'json'] as const);
+  warn: (w: string) => void = (w) => process.stderr.write(`qkdnet: warning: ${w}\n`),
+): SimulatePlan {
   const rateModel = o.rateModel;
   if (rateModel !== undefined && !(RATE_MODELS as readonly string[]).includes(rateModel))
     throw new UsageError(`--rate-model: "${rateModel}" is not one of ${RATE_MODELS.join(', ')}`);
   const loaded = loadScenario(file);
   const scenario = rateModel ? withRateModel(loaded, rateModel as (typeof RATE_MODELS)[number]) : loaded;
-  for (const w of scenario.warnings) process.stderr.write(`qkdnet: warning: ${w}\n`);
+  for (const w of scenario.warnings) warn(w);
   const durationS = o.duration === undefined ? scenario.durationS : time(o.duration, '--duration');
   if (!(durationS > 0)) throw new UsageError('--duration must be positive');
-  const seed = /^-?\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
   const events = [
     ...(o.fail ? parseFailures(o.fail) : []),
     ...(o.compromise ? parseCompromises(o.compromise) : []),
@@ -223,14 +248,6 @@ export function runSimulate(
   ];
   const attestationIntervalS =
     o.attestationInterval === undefined ? undefined : time(o.attestationInterval, '--attestation-interval');
-  const net = new NetworkSimulation(scenario, {
-    seed,
-    durationS,
-    materializeKeys: o.accounting !== true,
-    eventLevel: o.eventLevel === true,
-    keys: o.deterministicKeys ? 'deterministic' : 'secret',
-    ...(attestationIntervalS !== undefined ? { attestationIntervalS } : {}),
-  });
   for (const e of events) {
     const onLink = e.kind === 'fail' || e.kind === 'restore';
     const known = onLink
@@ -243,12 +260,42 @@ export function runSimulate(
     if (e.atS > durationS)
       throw new UsageError(`${FLAG_OF[e.kind]}: time ${e.atS} s is after the end (${durationS} s)`);
   }
-  for (const e of events) net.scheduleEvent(e);
-  const bar = new ProgressBar(`simulating ${scenario.name}`, 100);
+  return { scenario, durationS, events, attestationIntervalS, o };
+}
+
+/** Runs one seed of a plan: the same code whatever the entry point (single run, sweep worker, table). */
+export function simulateSeed(
+  plan: SimulatePlan,
+  seed: number | string,
+  onProgress?: (fraction: number) => void,
+): { net: NetworkSimulation; summary: SimulationSummary } {
+  const { scenario, durationS, o, attestationIntervalS } = plan;
+  const net = new NetworkSimulation(scenario, {
+    seed,
+    durationS,
+    materializeKeys: o.accounting !== true,
+    eventLevel: o.eventLevel === true,
+    keys: o.deterministicKeys ? 'deterministic' : 'secret',
+    ...(attestationIntervalS !== undefined ? { attestationIntervalS } : {}),
+  });
+  for (const e of plan.events) net.scheduleEvent(e);
   const t0 = performance.now();
-  net.run(durationS, (f) => bar.update(Math.round(f * 100)));
+  net.run(durationS, onProgress);
+  return { net, summary: net.summary(performance.now() - t0) };
+}
+
+/** Runs the command; exported for tests. */
+export function runSimulate(
+  file: string,
+  o: SimulateOptions,
+): { summary: SimulationSummary; output: string } {
+  const format = parseFormat(o.format, ['text', 'json'] as const);
+  const plan = planSimulation(file, o);
+  const { scenario } = plan;
+  const seed = parseSeed(o.seed);
+  const bar = new ProgressBar(`simulating ${scenario.name}`, 100);
+  const { net, summary } = simulateSeed(plan, seed, (f) => bar.update(Math.round(f * 100)));
   bar.done();
-  const summary = net.summary(performance.now() - t0);
   if (o.report !== undefined) {
     mkdirSync(o.report, { recursive: true });
     const html = buildReportHtml(
@@ -269,9 +316,22 @@ export function register(program: Command): void {
     .description(
       'Simulate a QKD network (trusted-node relay, key-aware routing, multipath, ML-KEM fallback) from a scenario file in simulated time.',
     )
-    .argument('<scenario>', 'scenario file (YAML or JSON), e.g. scenarios/metro-demo.yaml')
+    .argument(
+      '<scenario>',
+      'scenario file (YAML or JSON), e.g. scenarios/metro-demo.yaml; or `merge` (shard files follow) or `table`',
+    )
+    .argument(
+      '[files...]',
+      'after `merge`: the shard files; after `table`: scenarios (default: every shipped one)',
+    )
     .option('--duration <time>', "simulated time (default: the scenario's, else 24h)")
     .option('--seed <seed>', 'seed of every random stream', '1')
+    .option(
+      '--seeds <seeds>',
+      'run many seeds in parallel (A..B or a list 1,5,9) and report p5/p50/p95 of every headline figure',
+    )
+    .option('--shard <i/N>', 'with --seeds: run only shard i (0-based) of N; combine with `simulate merge`')
+    .option('--jobs <n>', 'with --seeds: worker threads (default: every core)')
     .option('--fail <events>', 'link failures: link:ID@TIME or link:ID@FROM..TO, comma-separated')
     .option('--compromise <nodes>', 'silently compromised nodes: node:ID or node:ID@TIME, comma-separated')
     .option(
@@ -305,7 +365,27 @@ export function register(program: Command): void {
       'event-level key bytes from the seed instead of node:crypto (the printed figures are the same either way)',
     )
     .addHelpText('after', EXAMPLES)
-    .action((file: string, o: SimulateOptions) => {
+    .action(async (file: string, files: string[], o: SimulateOptions & SweepFlags) => {
+      const format = parseFormat(o.format, ['text', 'json', 'markdown'] as const);
+      if (file === 'merge') {
+        process.stdout.write(`${mergeShards(files, format).output}\n`);
+        return;
+      }
+      if (file === 'table') {
+        process.stdout.write(await runTable(files, o));
+        return;
+      }
+      if (files.length > 0)
+        throw new UsageError(
+          `simulate takes one scenario; "${files[0]}" is extra (merge and table take several)`,
+        );
+      if (format === 'markdown') throw new UsageError('--format markdown is for `simulate table`');
+      if (o.seeds !== undefined) {
+        process.stdout.write(`${(await runSweep(file, { ...o, seeds: o.seeds })).output}\n`);
+        return;
+      }
+      if (o.shard !== undefined || o.jobs !== undefined)
+        throw new UsageError('--shard and --jobs go with --seeds');
       const { output } = runSimulate(file, o);
       process.stdout.write(`${output}\n`);
     });
