@@ -33,16 +33,27 @@ interface SweepFlags {
 const EXAMPLES = `
 Examples:
   qkdnet simulate scenarios/metro-demo.yaml
-      a day of the demo mesh at finite-key link rates; every app served, 86% of the demand by QKD
-      (the hybrid app's keys are counted apart), busiest link about three quarters used
+      a day of the demo mesh at finite-key link rates with seed 1; every app served, 86% of the demand by
+      QKD (the hybrid app's keys are counted apart), the busiest link (hq-dcn) about 70% used
   qkdnet simulate scenarios/metro-demo.yaml --duration 6h --fail link:hq-dcn@1h..3h --format json
       cut link hq-dcn from 1 h to 3 h; route_changes says how often and why apps moved
   qkdnet simulate scenarios/secoqc-vienna-2008.yaml --compromise node:BREI --report out/
       a silently compromised trusted node; keys_exposed_bits by cause; writes out/report.html, out/summary.json
   qkdnet simulate scenarios/beijing-shanghai-backbone.yaml --seed 7 --fail link:JN-R10@2h --accounting
       a backbone cut at 2 h: the chain splits; the two apps crossing Jinan–Hefei (the hybrid Beijing–Shanghai
-      bank link and the Jinan–Hefei government link) lose their QKD path and are refused — their policies
-      forbid ML-KEM alone — so about a third of the day's demand is served; nothing falls back to plaintext
+      bank link and the Jinan–Hefei government link, 78% of the demand) lose their QKD path and are refused
+      — their policies forbid ML-KEM alone — so 28% of the day's demand is served; nothing falls back to
+      plaintext
+  qkdnet simulate scenarios/metro-demo.yaml --seeds 1..100 --duration 2h --accounting
+      100 seeds on worker threads (every core): p5/p50/p95 of every headline figure — demand (Poisson), fiber
+      drift and re-alignment outages vary with the seed
+  qkdnet simulate scenarios/metro-demo.yaml --seeds 1..100 --shard 0/4 --format json > shard-0.json
+  qkdnet simulate merge shard-0.json shard-1.json shard-2.json shard-3.json --format json
+      one shard of four for a batch engine (Kubernetes Indexed Job, Slurm array; docs/network.md), then
+      the merged JSON, the same as the unsharded sweep's
+  qkdnet simulate table --format markdown
+      the planning table of docs/scenarios.md: every shipped scenario, no failure / busiest link cut / most
+      central node compromised, p5/p50/p95 of served_fraction_qkd over 100 seeds (a few minutes on 2 cores)
   qkdnet simulate scenarios/metro-demo.yaml --rate-model asymptotic
       infinite-key link rates (an upper bound no finite block reaches), for comparison
   qkdnet simulate scenarios/metro-demo.yaml --duration 1h --event-level --format json
