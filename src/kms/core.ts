@@ -167,6 +167,11 @@ export class KmeCore {
     return this.#local.has(sae);
   }
 
+  /** The configured peer KME that serves `sae` (undefined: served here or unknown). */
+  homeOf(sae: string): string | undefined {
+    return this.#saeHome.get(sae);
+  }
+
   /**
    * Adds key material from the link to `peerId` (southbound). A small item with nothing queued is stored
    * at once (returns the chunks stored); otherwise it is queued and stored in slices off the hot path
@@ -283,12 +288,12 @@ export class KmeCore {
 
   /**
    * Erases orphaned relay link keys (older than RELAY_ORPHAN_TTL_MS) and forgets tombstones older than
-   * TOMBSTONE_TTL_MS (./store.ts); returns how many relay keys were erased.
+   * TOMBSTONE_TTL_MS (./store.ts), on either store; resolves with how many relay keys were erased.
    */
-  reclaimOrphans(nowMs: number): number {
-    const n = this.store.reclaimRelayKeys(nowMs - RELAY_ORPHAN_TTL_MS);
+  async reclaimOrphans(nowMs: number): Promise<number> {
+    const n = await this.backend.reclaimRelayKeys(nowMs - RELAY_ORPHAN_TTL_MS);
     if (n > 0) this.#log?.warn({ reclaimed: n }, 'erased orphaned relay link keys of failed hops');
-    const t = this.store.expireTombstones(nowMs - TOMBSTONE_TTL_MS);
+    const t = await this.backend.expireTombstones(nowMs - TOMBSTONE_TTL_MS);
     if (t > 0) this.#log?.warn({ expired: t }, 'tombstones expired: their chunks never arrived');
     return n;
   }

@@ -1,11 +1,12 @@
 /**
- * KME-to-KME coordination over mutual TLS (qkdnet's own protocol; ETSI GS QKD 014 leaves it open and
- * GS QKD 020 is a draft). The KME that owns a chunk (./supply.ts) is the authority on what it became: it
- * records "chunks C form key K for master M and slaves S" in its outbox in the same durable transaction
- * that delivers K to M. It then pushes outbox entries to the slaves' KME in batches
- * (`POST /api/v1/kme/{self}/reserve`), retrying until acknowledged; a slave that asks before the push
- * arrives makes its KME pull the entry (`POST /api/v1/kme/{self}/lookup`). Applying is idempotent, so
- * push, pull and re-sends after a crash never conflict. Only a client certificate naming a configured
+ * KME-to-KME coordination over mutual TLS (qkdnet's own protocol; ETSI GS QKD 014 leaves it open; the
+ * interoperable ETSI GS QKD 020 exchange between domains or vendors is ./etsi-gs-qkd-020-endpoint.ts).
+ * The KME that owns a chunk (./supply.ts) is the authority on what it became: it records "chunks C form
+ * key K for master M and slaves S" in its outbox in the same durable transaction that delivers K to M.
+ * It then pushes outbox entries to the slaves' KME in batches (`POST /api/v1/kme/{self}/reserve`),
+ * retrying until acknowledged; a slave that asks before the push arrives makes its KME pull the entry
+ * (`POST /api/v1/kme/{self}/lookup`). Applying is idempotent, so push, pull and re-sends after a crash
+ * never conflict. Only a client certificate naming a configured
  * peer KME may call either route. A peer run as replicas has several URLs: reserve and lookup fail over
  * freely (both idempotent), a relay message only when it certainly never arrived (./failover.ts).
  */
@@ -30,6 +31,8 @@ export interface PeerLink {
     rs: readonly ReservationRecord[],
     message: Record<string, unknown>,
   ): Promise<unknown>;
+  /** Sends one ETSI GS QKD 004 stream message (./etsi-gs-qkd-004-service.ts); resolves with the answer. */
+  etsi004?(peerId: string, body: unknown): Promise<Record<string, unknown>>;
   close(): void;
 }
 
@@ -69,7 +72,7 @@ export function createPeerLink(
   peers: readonly { id: string; url: string; urls?: readonly string[]; pin?: CertPin }[],
   identity: MtlsIdentity,
   revoked: (serial: string) => boolean = () => false,
-): PeerLink & Required<Pick<PeerLink, 'relay'>> {
+): PeerLink & Required<Pick<PeerLink, 'relay' | 'etsi004'>> {
   const agents = new Map(
     peers.map((p) => [
       p.id,
@@ -116,6 +119,8 @@ export function createPeerLink(
       const b = await post(peerId, 'relay', { reservations: rs.map(reservationToWire), message }, 'once');
       return b.result;
     },
+    // Open, form and erase are idempotent at the receiver; a `form` repeated elsewhere names the same key.
+    etsi004: (peerId, body) => post(peerId, 'etsi004', body),
     close: () => {
       for (const a of agents.values()) a.destroy();
     },

@@ -14,6 +14,7 @@ import type { KmeHandle } from '../../kms/index.ts';
 import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '../preflight.ts';
 import { formatTable, parseKmeUrls, parseNumber, UsageError } from '../util.ts';
 import { registerStoreCommands } from './kme-store.ts';
+import { registerStreamCommands } from './kme-stream.ts';
 import {
   admitPostgres,
   checkDataDir,
@@ -315,6 +316,7 @@ export function register(program: Command): void {
     );
 
   registerStoreCommands(kme);
+  registerStreamCommands(kme);
 
   withClient(kme.command('keys'))
     .description('get keys as an SAE: as master (--slave) or, with --key-id, as slave (--master)')

@@ -1,0 +1,98 @@
+/**
+ * qkdnet's HTTPS + JSON binding of ETSI GS QKD 004 V2.1.1 (clause 6.1 calls; the spec leaves the
+ * transport open, Annex C), registered inside the KME's ETSI 014 plugin so it shares its hardening: the
+ * caller is the SAE its mutual-TLS client certificate proves (./identity.ts), authorised in `onRequest`
+ * before the body is read; bodies are validated strictly (./wire-validation.ts); bad requests get 400,
+ * 401, 404, 405 or 413 with the Error object of ./http-errors.ts. A well-formed, authorised call always
+ * answers 200 with the 004 `status` in the body (as ETSI's reference and QUBIP carry it in the payload),
+ * so no outcome of the key manager is ever a 5xx.
+ *
+ * | route                                   | caller   | call                 |
+ * |-----------------------------------------|----------|----------------------|
+ * | `POST /api/v1/etsi004/open-connect`     | SAE      | OPEN_CONNECT         |
+ * | `POST /api/v1/etsi004/get-key`          | SAE      | GET_KEY              |
+ * | `POST /api/v1/etsi004/close`            | SAE      | CLOSE                |
+ * | `POST /api/v1/kme/{kme}/etsi004`        | peer KME | stream coordination  |
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { QkdnetError } from '../common/index.ts';
+import type { CallerIdentity } from './plugin.ts';
+import * as S from './schema.ts';
+import * as W from './etsi-gs-qkd-004-schema.ts';
+import type { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
+
+/** Registers the 004 routes on the 014 plugin's context. */
+export function registerEtsi004Routes(
+  plain: FastifyInstance,
+  service: Etsi004Service,
+  callerOf: (req: FastifyRequest) => CallerIdentity,
+): void {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+  const errors = { 400: S.ErrorSchema, 401: S.ErrorSchema, 503: S.ErrorSchema };
+  const sae = (req: FastifyRequest) => {
+    const who = callerOf(req);
+    if (who?.kind !== 'sae') throw new QkdnetError('KMS_UNAUTHORIZED', 'The caller is not an SAE');
+    return who.id;
+  };
+  const asSae = { auth: 'sae' as const };
+  const noQuery = S.NoQuerySchema;
+
+  app.post(
+    '/api/v1/etsi004/open-connect',
+    {
+      config: asSae,
+      schema: {
+        querystring: noQuery,
+        body: W.OpenConnectSchema,
+        response: { 200: W.OpenConnectAnswerSchema, ...errors },
+      },
+    },
+    async (req) => service.openConnect(sae(req), req.body),
+  );
+
+  app.post(
+    '/api/v1/etsi004/get-key',
+    {
+      config: asSae,
+      schema: {
+        querystring: noQuery,
+        body: W.GetKeySchema,
+        response: { 200: W.GetKeyAnswerSchema, ...errors },
+      },
+    },
+    async (req) => service.getKey(sae(req), req.body),
+  );
+
+  app.post(
+    '/api/v1/etsi004/close',
+    {
+      config: asSae,
+      schema: {
+        querystring: noQuery,
+        body: W.CloseSchema,
+        response: { 200: W.StatusAnswerSchema, ...errors },
+      },
+    },
+    async (req) => service.close(sae(req), req.body.key_stream_id),
+  );
+
+  app.post(
+    '/api/v1/kme/:sae/etsi004',
+    {
+      config: { auth: 'kme' as const }, // the peer KME named in the path (./plugin.ts onRequest)
+      schema: {
+        params: S.SaePathSchema,
+        querystring: noQuery,
+        body: W.PeerMessageSchema,
+        response: { 200: W.PeerAnswerSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const who = callerOf(req);
+      if (who?.kind !== 'kme' || who.id !== req.params.sae)
+        throw new QkdnetError('KMS_UNAUTHORIZED', 'Only the named peer KME may coordinate key streams');
+      return service.fromPeer(who.id, req.body);
+    },
+  );
+}
