@@ -597,7 +597,7 @@ Examples:
         const pulses = parseNumber(o.pulses, '--pulses', { min: 1e6, max: 1e11, integer: true });
         requireRoot('run qkdnet ipsec bench');
         let last = '';
-        const bar = new ProgressBar(`ipsec bench --ues ${ues}`, 1);
+        let bar: ProgressBar | undefined; // made when the timed attaches begin, so its ETA counts them only
         const r = await runScaleBench({
           ues,
           concurrency,
@@ -616,10 +616,10 @@ Examples:
               last = phase;
               process.stderr.write(`· ${phase}\n`);
             }
-            bar.update(done / total);
+            if (done > 0) (bar ??= new ProgressBar(`ipsec bench --ues ${ues}`, 1)).update(done / total);
           },
         });
-        bar.done();
+        bar?.done();
         if (format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         else process.stdout.write(`${scaleTable(r)}\n`);
       },
