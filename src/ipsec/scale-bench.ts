@@ -81,6 +81,8 @@ export interface ScaleReport {
   /** SAs by PPK provenance (and attaches refused). */
   readonly provenance: Readonly<Record<string, number>>;
   readonly alerts: Readonly<Record<string, number>>;
+  /** Failed attaches by reason and message (policy refusals included). */
+  readonly failures: Readonly<Record<string, number>>;
   /** First attach without a QKD key: when (ms after the first attach began) and what happened. */
   readonly pool_empty?: {
     readonly at_ms: number;
@@ -208,6 +210,11 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
       const k = x.ok ? (x.provenance ?? 'none (psk only)') : `refused (${x.reason})`;
       provenance[k] = (provenance[k] ?? 0) + 1;
     }
+    const failures: Record<string, number> = {};
+    for (const x of all.filter((y) => !y.ok)) {
+      const k = `${x.reason}: ${x.message ?? ''}`;
+      failures[k] = (failures[k] ?? 0) + 1;
+    }
     const alerts: Record<string, number> = {};
     for (const a of rig.alerts) alerts[a.kind] = (alerts[a.kind] ?? 0) + 1;
     const firstDry = all.find((x) => (x.ok && x.provenance === 'pqc') || (!x.ok && x.reason === 'no-key'));
@@ -228,6 +235,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
       required_key_rate_bps: Math.round(requiredKeyRate(median(rates), bitsPerQkdSa)),
       provenance,
       alerts,
+      failures,
       ...(firstDry
         ? {
             pool_empty: {

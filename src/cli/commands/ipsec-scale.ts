@@ -119,6 +119,8 @@ export function scaleTable(r: ScaleReport): string {
         .join(', ') || 'none'
     }`,
   ];
+  const failed = Object.entries(r.failures).filter(([k]) => !k.startsWith('no-key'));
+  if (failed.length > 0) lines.push(`failed attaches: ${failed.map(([k, n]) => `${n} × ${k}`).join('; ')}`);
   if (r.pool_empty)
     lines.push(
       `pool empty ${r.pool_empty.at_ms} ms into the run (${r.pool_empty.after_attaches} attaches had completed); then ${r.pool_empty.took_over}`,
