@@ -9,7 +9,7 @@
  * after B blocks is 1/√B of one block's — see docs/detection.md for how that enters the thresholds.
  */
 import type { BasisName, IntensityClass, LinkParams, TelemetrySample } from './deps.ts';
-import { ENGINE_INTENSITIES, fiberTransmittance } from './deps.ts';
+import { ENGINE_INTENSITIES, fiberTransmittance, GATE_EDGE_PROBABILITY } from './deps.ts';
 
 /** Probabilities of one intensity class, per Alice basis. */
 export interface ClassCalibration {
@@ -51,6 +51,10 @@ export interface CalibratedModel {
    * (quasi-binomial). Missing keys mean 1.
    */
   readonly dispersion?: Readonly<Record<string, number>>;
+  /** The link has a bright-light watchdog at Bob (its telemetry reports windows and trips). */
+  readonly watchdog?: boolean;
+  /** The link has a gate-timing monitor: P(a detection is off-centre in the gate), pooled. */
+  readonly gateEdgeProb?: number;
 }
 
 const BASES: readonly BasisName[] = ['Z', 'X'];
@@ -59,7 +63,8 @@ const BASES: readonly BasisName[] = ['Z', 'X'];
  * The analytic model of a link of `distanceKm` (GYS formulas above); intensities default to the link
  * engine's source (src/qkd DEFAULT_INTENSITIES). Double clicks: dark counts in both
  * detectors, (Y₀/2)², plus a coherent pulse split between the two detectors — with probability e_d per
- * photon in the matched basis, ½ in the other: (1−e^{−ημe})(1−e^{−ημ(1−e)}).
+ * photon in the matched basis, ½ in the other: (1−e^{−ημe})(1−e^{−ημ(1−e)}). Bob's countermeasures
+ * (`brightLightWatchdog`, `detectorRandomisation`) enter with their design rates.
  */
 export function modelFromParams(
   params: LinkParams,
@@ -100,7 +105,15 @@ export function modelFromParams(
       errorProb: { Z: e, X: e },
     };
   });
-  return { source: 'analytic', calibrationBlocks: 0, classes, doubleClickProb: dcNum / detNum };
+  return {
+    source: 'analytic',
+    calibrationBlocks: 0,
+    classes,
+    doubleClickProb: dcNum / detNum,
+    // Bob's countermeasures, where the link has them (src/qkd bright-light-watchdog.ts, detector-randomisation.ts)
+    ...((params.brightLightWatchdog ?? 0) >= 0.5 ? { watchdog: true } : {}),
+    ...((params.detectorRandomisation ?? 0) >= 0.5 ? { gateEdgeProb: GATE_EDGE_PROBABILITY } : {}),
+  };
 }
 
 /**
@@ -142,6 +155,10 @@ export function modelFromTelemetry(
       'monitorPowerW',
       withCounts.map((s) => s.monitorPowerW),
     ),
+    ...(withCounts.every((s) => s.watchdogWindows !== undefined) ? { watchdog: true } : {}),
+    ...(withCounts.every((s) => s.gateEdgeDetections !== undefined) && detections > 0
+      ? { gateEdgeProb: sum((s) => s.gateEdgeDetections ?? 0) / detections }
+      : {}),
   };
   return { ...model, dispersion: estimateDispersion(model, withCounts) };
 }

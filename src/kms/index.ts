@@ -96,6 +96,24 @@ export * from './pqc.ts';
 export { runKmeDemo, supplyBoth, csprngBlockSource, type KmeDemo, type KmeDemoOptions } from './demo.ts';
 export { createPeerLink, type PeerLink } from './peer.ts';
 export {
+  Etsi020Book,
+  Etsi020Problem,
+  ackContainers,
+  decodeValue,
+  extensionName,
+  extensionPen,
+  API_VERSIONS,
+  CAPABILITIES,
+  ETSI_PEN,
+  PROBLEM_BASE,
+  type ExtKey,
+  type ExtKeyBatch,
+  type KeyOutcome,
+  type Problem,
+} from './etsi-gs-qkd-020.ts';
+export { Etsi020Endpoint, type Etsi020Route, type SendKeysRequest } from './etsi-gs-qkd-020-endpoint.ts';
+export { Etsi020Client, type Etsi020Peer } from './etsi-gs-qkd-020-client.ts';
+export {
   checkDataDir,
   makePrivateDir,
   makePrivateFile,
@@ -127,6 +145,21 @@ export { PgCluster, findPgBin, freePort } from './pg-cluster.ts';
 export { FailoverGroup, FAILOVER_BASE_MS, FAILOVER_MAX_MS, type Idempotency } from './failover.ts';
 export { SqliteBackend, type KeyBackend } from './store-backend.ts';
 export { ensureDatabases, admitPostgres } from './pg-cluster.ts';
+export {
+  decimal64,
+  linkNotifications,
+  qkdNodeJson,
+  sdnUuid,
+  SDN_NODE_MODULE,
+  type SdnApp,
+  type SdnInterface,
+  type SdnLink,
+  type SdnNodeState,
+  type LinkStatus,
+} from './etsi-gs-qkd-015.ts';
+export { configSdnState, saeUri, QKDNET_VERSION } from './etsi-gs-qkd-015-node.ts';
+export { createRestconfNode, restconfFrameworkError, type RestconfNode } from './etsi-gs-qkd-015-server.ts';
+export { fetchQkdNode } from './etsi-gs-qkd-015-client.ts';
 export {
   Etsi004Machine,
   STATUS,
