@@ -121,7 +121,9 @@ export async function issueCertificate(
       `Certificate name "${name}" must be 1–64 of A-Z a-z 0-9 . _ @ - (starting alphanumeric)`,
     );
   if (!isCertificateRole(kind))
-    throw new RangeError(`Certificate kind "${String(kind)}" is not kme, sae, operator, viewer or metrics`);
+    throw new RangeError(
+      `Certificate kind "${String(kind)}" is not kme, sae, operator, viewer, metrics or device`,
+    );
   const p = pkiAt(dir);
   if (!existsSync(p.caCert) || !existsSync(p.caKey))
     throw new QkdnetError(

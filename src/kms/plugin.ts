@@ -30,7 +30,7 @@ import type { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
 export type CallerIdentity = Caller | null;
 
 /** Who may call a route: an SAE, the peer KME named in the path, a metrics scraper, or any of them. */
-export type RouteAuth = 'sae' | 'kme' | 'metrics' | 'known';
+export type RouteAuth = 'sae' | 'kme' | 'metrics' | 'device' | 'known';
 
 /** Route option `config` of every KME route. */
 export interface KmeRouteConfig {
@@ -143,7 +143,9 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
           ? who?.kind === 'metrics' || bearerOk(req)
           : need === 'kme'
             ? who?.kind === 'kme' && who.id === (req.params as { sae?: string }).sae
-            : who?.kind === 'sae';
+            : need === 'device'
+              ? who?.kind === 'device'
+              : who?.kind === 'sae';
     if (!ok)
       throw new QkdnetError(
         'KMS_UNAUTHORIZED',
@@ -151,7 +153,9 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
           ? 'Only the peer KME named in the path may call this route'
           : need === 'metrics'
             ? 'Only a metrics certificate or the configured bearer token may read /metrics'
-            : 'The client certificate names no SAE served by this KME',
+            : need === 'device'
+              ? 'The client certificate names no QKD device of this KME'
+              : 'The client certificate names no SAE served by this KME',
       );
   });
 

@@ -13,13 +13,14 @@
  * | `operator` | `qkdnet pki issue --kind operator`          | dashboard / live API controls and reads     |
  * | `viewer`   | `qkdnet pki issue --kind viewer`            | dashboard / live API reads only             |
  * | `metrics`  | `qkdnet pki issue --kind metrics`           | `/metrics` only (a Prometheus scraper)      |
+ * | `device`   | `qkdnet pki issue --kind device`            | pushing key material (ETSI 004 push profile)|
  */
 
 /** The private arc under which qkdnet's role OIDs live. */
 export const ROLE_ARC = '2.25.157489601159309082384276564628145444053';
 
 /** Every certificate role qkdnet issues. */
-export const ROLES = ['kme', 'sae', 'operator', 'viewer', 'metrics'] as const;
+export const ROLES = ['kme', 'sae', 'operator', 'viewer', 'metrics', 'device'] as const;
 export type CertificateRole = (typeof ROLES)[number];
 
 /** EKU OID of each role. */
@@ -29,6 +30,7 @@ export const ROLE_OID: Readonly<Record<CertificateRole, string>> = {
   operator: `${ROLE_ARC}.3`,
   viewer: `${ROLE_ARC}.4`,
   metrics: `${ROLE_ARC}.5`,
+  device: `${ROLE_ARC}.6`,
 };
 
 /** Standard EKUs each role's certificate also carries (for TLS itself). */
@@ -38,6 +40,7 @@ export const ROLE_TLS_EKU: Readonly<Record<CertificateRole, string>> = {
   operator: 'clientAuth',
   viewer: 'clientAuth',
   metrics: 'clientAuth',
+  device: 'clientAuth',
 };
 
 export function isCertificateRole(s: string): s is CertificateRole {
