@@ -150,7 +150,7 @@ export async function startAgentService(o: AgentServiceOptions): Promise<AgentSe
       connFor: withPpk(o.connTemplate),
       childName,
       policy: o.policy ?? 'fail-closed',
-      ...(o.policy === 'pqc' ? { pqc: ML_KEM_768_PQC } : {}),
+      ...(o.policy !== undefined && o.policy !== 'fail-closed' ? { pqc: ML_KEM_768_PQC } : {}),
       lifetimeS: o.lifetimeS ?? 3600,
       log: o.log,
       alert,

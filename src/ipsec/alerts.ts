@@ -52,6 +52,7 @@ export type AgentAlertKind =
   | 'ipsec-pqc-fallback'
   | 'ipsec-auth-failed'
   | 'ipsec-peer-refused'
+  | 'ipsec-ppk-reused'
   | 'ipsec-unavailable';
 
 /** Builds an alert of the agent at `nodeId`; `value`/`threshold` are the evidence (e.g. keys available 0 < 1). */

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { QkdnetError } from '../common/index.ts';
 import { csprngBlockSource } from '../kms/index.ts';
 import { summarize, type ModeStats } from './bench-stats.ts';
+import { medianInterval, medianRatioInterval, significant, type Interval } from './bootstrap.ts';
 import { connMessage, ppkMessage, ppkSecretId, pskMessage } from './connections.ts';
 import { ensureCerts, loadCerts, type CertSet } from './creds.ts';
 import { startKmePair, type KmePair } from './kme-pair.ts';
@@ -51,6 +52,48 @@ export interface BenchReport {
   readonly keyJourney?: readonly ModeStats[];
   /** Of that journey, over all fetch runs: the master's `enc_keys` alone, and the rest (channel, dec_keys, loads). */
   readonly fetchBreakdown?: readonly ModeStats[];
+  /** Per row: the median with its 95% bootstrap interval (./bootstrap.ts). */
+  readonly intervals?: readonly RowInterval[];
+  /** Per unordered pair of rows (in row order): ratio of medians a/b with its 95% bootstrap interval; significant when it excludes 1. */
+  readonly ratios?: readonly RatioInterval[];
+}
+
+/** A row's median and interval. */
+export interface RowInterval extends Interval {
+  readonly mode: string;
+  readonly fetch_in_window: boolean;
+}
+
+/** The ratio of two rows' medians with its interval. */
+export interface RatioInterval extends Interval {
+  readonly a: string;
+  readonly b: string;
+  readonly significant: boolean;
+}
+
+/** Label of a row in ratio listings: the mode, `+fetch` when the key's journey is in the window. */
+export const rowLabel = (mode: string, fetch: boolean): string => (fetch ? `${mode} (fetch)` : mode);
+
+/** Bootstrap intervals of every row's median and of every pair's ratio of medians (seeded). */
+export function benchIntervals(
+  rows: readonly { mode: string; fetch: boolean; samples: readonly number[] }[],
+  seed: string,
+  resamples = 10_000,
+): { intervals: RowInterval[]; ratios: RatioInterval[] } {
+  const intervals = rows.map((r) => ({
+    mode: r.mode,
+    fetch_in_window: r.fetch,
+    ...medianInterval(r.samples, { seed: `${seed}:${rowLabel(r.mode, r.fetch)}`, resamples }),
+  }));
+  const ratios: RatioInterval[] = [];
+  for (let i = 0; i < rows.length; i++)
+    for (let j = i + 1; j < rows.length; j++) {
+      const [a, b] = [rows[i]!, rows[j]!];
+      const [la, lb] = [rowLabel(a.mode, a.fetch), rowLabel(b.mode, b.fetch)];
+      const iv = medianRatioInterval(a.samples, b.samples, { seed: `${seed}:${la}/${lb}`, resamples });
+      ratios.push({ a: la, b: lb, ...iv, significant: significant(iv) });
+    }
+  return { intervals, ratios };
 }
 
 /** Options of `runIpsecBench`. */
@@ -62,6 +105,10 @@ export interface BenchOptions {
   readonly log: Logger;
   /** Called after every timed run with (done, total). */
   readonly progress?: (done: number, total: number) => void;
+  /** Only these modes (default all). */
+  readonly modes?: readonly BenchMode[];
+  /** Seed of the bootstrap resampling (default fixed). */
+  readonly seed?: string;
 }
 
 interface Row {
@@ -75,8 +122,8 @@ const SETTLE_MS = 20;
 const isQkd = (m: BenchMode) => m === 'psk+qkd-ppk' || m === 'cert+qkd-ppk' || m === 'qkd-psk';
 
 /** The rows measured: every mode, and the QKD modes with and without the fetch in the window. */
-export function benchRows(): Row[] {
-  return BENCH_MODES.flatMap((mode): Row[] =>
+export function benchRows(modes: readonly BenchMode[] = BENCH_MODES): Row[] {
+  return BENCH_MODES.filter((m) => modes.includes(m)).flatMap((mode): Row[] =>
     isQkd(mode)
       ? [
           { mode, fetch: true },
@@ -93,7 +140,8 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
     throw new RangeError(`runs must be a positive integer, got ${o.runs}`);
   const prefix = o.prefix ?? 'qkbench';
   const dir = makeWorkDir(prefix, o.dir ?? tmpdir());
-  const rows = benchRows();
+  const rows = benchRows(o.modes);
+  if (rows.length === 0) throw new RangeError('no benchmark mode selected');
   let tb: Testbed;
   try {
     tb = await startTestbed(prefix, join(dir, 'net'));
@@ -153,7 +201,18 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
       runs: o.runs,
       modes: rows.map((r) => summarize(r.mode, r.fetch, samples.get(r)!)),
       keyJourney: [...journeys].map(([r, xs]) => summarize(r.mode, true, xs)),
-      fetchBreakdown: [summarize('enc_keys', true, encMs), summarize('channel+dec_keys+loads', true, restMs)],
+      ...(encMs.length > 0
+        ? {
+            fetchBreakdown: [
+              summarize('enc_keys', true, encMs),
+              summarize('channel+dec_keys+loads', true, restMs),
+            ],
+          }
+        : {}),
+      ...benchIntervals(
+        rows.map((r) => ({ mode: r.mode, fetch: r.fetch, samples: samples.get(r)! })),
+        o.seed ?? 'ipsec-bench',
+      ),
     };
   } finally {
     channel?.close();

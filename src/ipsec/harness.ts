@@ -150,7 +150,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
       keys: kmes.n3iwfKeys,
       channelKey,
       log: o.log.child({ agent: 'n3iwf' }),
-      ...(policy === 'pqc' ? { pqc: ML_KEM_768_PQC } : {}),
+      ...(policy !== 'fail-closed' ? { pqc: ML_KEM_768_PQC } : {}),
     });
     undo.push(() => responder.close());
     const channel = new ChannelClient(channelKey, '127.0.0.1', responder.port);
@@ -161,7 +161,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
       channel,
       conn: { name: CONN, auth, ...(certPem ? { certPem } : {}) },
       policy,
-      ...(policy === 'pqc' ? { pqc: ML_KEM_768_PQC } : {}),
+      ...(policy !== 'fail-closed' ? { pqc: ML_KEM_768_PQC } : {}),
       lifetimeS: o.lifetimeS ?? 60,
       log: o.log.child({ agent: 'ue' }),
       alert,

@@ -28,7 +28,6 @@ export {
   InitiatorAgent,
   withPpk,
   type InitiatorAgentOptions,
-  type NoKeyPolicy,
   type ActiveSa,
   type EstablishFailure,
   type EstablishResult,
@@ -67,9 +66,18 @@ export {
 export {
   runIpsecBench,
   benchRows,
+  benchIntervals,
+  rowLabel,
+  type RowInterval,
+  type RatioInterval,
   BENCH_MODES,
   type BenchMode,
   type BenchReport,
   type BenchOptions,
 } from './bench.ts';
 export { summarize, medianRatio, PUBLISHED, type ModeStats } from './bench-stats.ts';
+export * from './bootstrap.ts';
+export * from './exhaustion-policy.ts';
+export { hybridPpk } from './hybrid-ppk.ts';
+export * from './scale.ts';
+export * from './scale-bench.ts';

@@ -16,6 +16,7 @@ import { agentLogger, detectAlertSink } from './alerts.ts';
 import type { KeySource, SourcedKey } from './key-source.ts';
 import { ML_KEM_768_PQC } from './kme-pair.ts';
 import { ChannelClient } from './peer-channel.ts';
+import type { NoKeyPolicy } from './exhaustion-policy.ts';
 import { InitiatorAgent } from './ppk-initiator.ts';
 import { startResponderAgent } from './ppk-responder.ts';
 import type { ViciMessage, ViciMessageIn } from './vici-codec.ts';
@@ -83,13 +84,14 @@ function memoryPair(n: number) {
       return b ? { ok: true, value: give(id, b) } : { ok: false, reason: 'not-found', message: `no ${id}` };
     },
   };
-  return { master, slave, handed };
+  return { master, slave, handed, pool };
 }
 
 async function rig(
   opts: {
     keys?: number;
-    policy?: 'fail-closed' | 'pqc';
+    policy?: NoKeyPolicy;
+    master?: KeySource;
     initiateOk?: () => boolean;
     sink?: (a: Alert) => void;
   } = {},
@@ -110,7 +112,7 @@ async function rig(
   const channel = new ChannelClient(channelKey, '127.0.0.1', responder.port);
   const agent = new InitiatorAgent({
     vici: ue.client,
-    keys: keys.master,
+    keys: opts.master ?? keys.master,
     channel,
     conn: { name: 'c', auth: 'psk' },
     policy: opts.policy ?? 'fail-closed',
@@ -127,7 +129,7 @@ async function rig(
     channel.close();
     await responder.close();
   };
-  return { ue: ue.v, n3: n3.v, keys, responder, agent, alerts, close };
+  return { ue: ue.v, n3: n3.v, keys, responder, agent, alerts, close, channelKey };
 }
 
 const loads = (calls: Call[]) => calls.filter((c) => c.cmd === 'load-shared');
@@ -262,5 +264,78 @@ test("alerts reach the detection folder's sinks: a fail-closed alert lands in a 
   } finally {
     await r.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('hybrid with a QKD key: both sides load QKD key ⊕ ML-KEM key (not the QKD key), provenance hybrid, no alert', async () => {
+  const r = await rig({ policy: 'hybrid' });
+  try {
+    const res = await r.agent.establish();
+    assert.ok(res.ok);
+    assert.equal(res.value.provenance, 'hybrid');
+    const [u] = loads(r.ue.calls);
+    const [n] = loads(r.n3.calls);
+    assert.deepEqual(u?.msg?.owners, [res.value.keyId]);
+    assert.equal(u?.data?.length, 32);
+    assert.deepEqual(u?.data, n?.data, 'same hybrid PPK on both sides');
+    const qkd = r.keys.pool.get(res.value.keyId)!;
+    assert.notDeepEqual(u?.data, qkd, 'the PPK is not the bare QKD key');
+    assert.ok(
+      r.keys.handed.every((k) => k.every((b) => b === 0)),
+      'QKD copies erased',
+    );
+    assert.deepEqual(r.alerts, []);
+  } finally {
+    await r.close();
+  }
+});
+
+test('hybrid with an empty pool: ML-KEM alone, provenance pqc, and a downgrade alert', async () => {
+  const r = await rig({ keys: 0, policy: 'hybrid' });
+  try {
+    const res = await r.agent.establish();
+    assert.ok(res.ok);
+    assert.equal(res.value.provenance, 'pqc');
+    assert.equal(r.alerts.length, 1);
+    assert.equal(r.alerts[0]?.kind, 'ipsec-pqc-fallback');
+    assert.equal(r.alerts[0]?.severity, 'warning');
+  } finally {
+    await r.close();
+  }
+});
+
+test('a key_ID handed out twice is refused the second time: no second load, a critical alert', async () => {
+  const id = randomUUID();
+  const bytes = randomBytes(32);
+  const master: KeySource = {
+    newKey: async () => ({ ok: true, value: { keyId: id, key: Uint8Array.from(bytes), provenance: 'qkd' } }),
+    keyById: async () => ({ ok: false, reason: 'refused', message: 'master only' }),
+  };
+  const r = await rig({ master });
+  try {
+    const first = await r.agent.establish();
+    assert.ok(!first.ok, 'the slave pool does not know this id: refused by the peer');
+    const second = await r.agent.establish();
+    assert.ok(!second.ok && second.reason === 'no-key');
+    assert.equal(r.alerts.at(-1)?.kind, 'ipsec-ppk-reused');
+    assert.equal(loads(r.ue.calls).length, 1, 'the UE loaded it once, never again');
+  } finally {
+    await r.close();
+  }
+});
+
+test('the responder refuses a PPK_ID it loaded before, even after release', async () => {
+  const r = await rig();
+  try {
+    const a = await r.agent.establish();
+    assert.ok(a.ok);
+    await r.agent.establish(); // retires a: released at the N3IWF
+    const channel = new ChannelClient(r.channelKey, '127.0.0.1', r.responder.port, Date.now() * 1000 + 5e8);
+    const again = await channel.request({ type: 'ppk', keyId: a.value.keyId });
+    channel.close();
+    assert.equal(again.ok, false);
+    assert.equal(again.reason, 'reused');
+  } finally {
+    await r.close();
   }
 });

@@ -8,10 +8,12 @@
  *  4. `initiate`: a new IKE SA whose SK_d, SK_pi, SK_pr are re-keyed with the PPK (RFC 8784 §3: SK_d' =
  *     prf+(PPK, SK_d), …), then the previous IKE SA is deleted and its PPK unloaded on both sides
  *     (make-before-break reauthentication: a new PPK only acts on a new IKE SA).
- * `start()` repeats this every `lifetimeS`. With no QKD key the policy decides: `fail-closed` sets up no SA
- * (and deletes an SA whose key lifetime ran out); `pqc` derives a PPK from an ML-KEM-768 exchange between
- * the agents (provenance `pqc`; the SA then rests on X25519 + ML-KEM). Both raise an alert; there is no
- * path to an SA without a PPK, because both ends set `ppk_required`.
+ * `start()` repeats this every `lifetimeS`. The pool-exhaustion policy (./exhaustion-policy.ts) decides:
+ * `fail-closed` sets up no SA without a QKD key (and deletes an SA whose key lifetime ran out); `pqc`
+ * derives a PPK from an ML-KEM-768 exchange between the agents (provenance `pqc`; the SA then rests on
+ * X25519 + ML-KEM); `hybrid` uses QKD key ⊕ ML-KEM key (./hybrid-ppk.ts) and ML-KEM alone when the pool is
+ * empty. Every downgrade and refusal raises an alert; there is no path to an SA without a PPK, because
+ * both ends set `ppk_required`, and a key_ID seen before is refused (a PPK is never used twice).
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +21,8 @@ import type { Logger } from 'pino';
 import { fail, ok, type Provenance, type Result } from '../common/index.ts';
 import { agentAlert, type AlertSink } from './alerts.ts';
 import { connMessage, ppkMessage, ppkSecretId, type ConnSpec } from './connections.ts';
+import { planPpk, type NoKeyPolicy } from './exhaustion-policy.ts';
+import { hybridPpk } from './hybrid-ppk.ts';
 import type { KeySource } from './key-source.ts';
 import type { ChannelClient } from './peer-channel.ts';
 import type { PqcKem } from './ppk-responder.ts';
@@ -26,8 +30,7 @@ import { initiate, terminateIke } from './testbed.ts';
 import type { ViciMessageIn } from './vici-codec.ts';
 import type { ViciClient } from './vici-client.ts';
 
-/** What to do when the KME has no key. */
-export type NoKeyPolicy = 'fail-closed' | 'pqc';
+export type { NoKeyPolicy } from './exhaustion-policy.ts';
 
 /** Options of the initiator agent. */
 export interface InitiatorAgentOptions {
@@ -54,6 +57,11 @@ export interface InitiatorAgentOptions {
   readonly nodeId?: string;
   /** Called after every round with its outcome (e.g. to print rotations). */
   readonly onRound?: (r: EstablishResult) => void;
+  /**
+   * Every PPK_ID this agent (or its siblings, when shared — one N3IWF, many UE agents) has used: a key_ID
+   * seen again is refused with an alert, so strongSwan is never handed the same PPK for two SAs.
+   */
+  readonly usedPpkIds?: Set<string>;
 }
 
 /** The SA the agent keeps up. */
@@ -77,12 +85,15 @@ export class InitiatorAgent {
   #current: ActiveSa | undefined;
   #timer: NodeJS.Timeout | undefined;
   #busy: Promise<EstablishResult> | undefined;
+  readonly #used: Set<string>;
 
   constructor(options: InitiatorAgentOptions) {
     if (!(options.lifetimeS > 0))
       throw new RangeError(`lifetimeS must be positive, got ${options.lifetimeS}`);
-    if (options.policy === 'pqc' && !options.pqc) throw new RangeError('policy pqc needs a PqcKem');
+    if (options.policy !== 'fail-closed' && !options.pqc)
+      throw new RangeError(`policy ${options.policy} needs a PqcKem`);
     this.#o = options;
+    this.#used = options.usedPpkIds ?? new Set();
   }
 
   /** The SA currently protected by this agent's PPK, if any. */
@@ -141,53 +152,73 @@ export class InitiatorAgent {
     const o = this.#o;
     const node = o.nodeId ?? 'ue';
     const got = await o.keys.newKey(o.keyBits ?? 256);
+    if (got.ok && this.#used.has(got.value.keyId)) {
+      got.value.key.fill(0);
+      return this.#reused(got.value.keyId);
+    }
+    const plan = planPpk(o.policy, got.ok, o.pqc !== undefined);
     let keyId: string;
     let key: Uint8Array;
     let provenance: Provenance;
-    if (got.ok) {
+    const what = got.ok ? '' : `no QKD key from the KME (${got.reason}: ${got.message})`;
+    if (plan.source === 'refuse') {
+      if (got.ok) got.value.key.fill(0);
+      o.alert(
+        agentAlert({
+          kind: plan.alert.kind,
+          nodeId: node,
+          severity: plan.alert.severity,
+          action: plan.alert.action,
+          statistic: 'qkd-keys-available',
+          value: 0,
+          threshold: 1,
+          message: `${what}; policy ${o.policy}: no SA`,
+        }),
+      );
+      o.log.error(
+        { reason: got.ok ? 'policy' : got.reason, policy: o.policy, event: 'no-key' },
+        `${what}; no SA set up`,
+      );
+      const stale = this.#current;
+      this.#current = undefined;
+      if (stale) await this.#retire(stale);
+      return fail('no-key', { message: what });
+    }
+    if (got.ok && plan.source === 'qkd') {
       ({ keyId, key, provenance } = got.value);
+      this.#used.add(keyId);
       // the peer fetches and loads its copy while this side loads its own
-      const [answer, placed] = await Promise.allSettled([
-        this.#ask({ type: 'ppk', keyId }),
-        this.#place(keyId, key),
-      ]);
-      if (placed.status === 'rejected') {
-        await this.#ask({ type: 'release', keyId }); // the peer's copy must not outlive the failed round
-        throw placed.reason;
+      const refused = await this.#both(keyId, key, { type: 'ppk', keyId });
+      if (refused) return refused;
+    } else if (got.ok && plan.source === 'hybrid') {
+      keyId = got.value.keyId;
+      this.#used.add(keyId);
+      const init = await this.#ask({ type: 'pqc-init', keyId });
+      if (init.ok !== true || typeof init.publicKey !== 'string') {
+        got.value.key.fill(0);
+        await this.#ask({ type: 'release', keyId });
+        return this.#refused(keyId, init);
       }
-      if (answer.status === 'rejected') throw answer.reason; // #ask never rejects; kept for the types
-      if (answer.value.ok !== true) {
-        await this.#o.vici.call('unload-shared', { id: ppkSecretId(keyId) }).catch(() => undefined);
-        return this.#refused(keyId, answer.value);
-      }
+      const { cipherText, sharedSecret } = o.pqc!.encapsulate(Buffer.from(init.publicKey, 'base64'));
+      const pq = o.pqc!.derive(sharedSecret, keyId, got.value.key.length);
+      sharedSecret.fill(0);
+      key = hybridPpk(got.value.key, pq);
+      provenance = 'hybrid';
+      const refused = await this.#both(keyId, key, {
+        type: 'hybrid-finish',
+        keyId,
+        cipherText: Buffer.from(cipherText).toString('base64'),
+      });
+      if (refused) return refused;
     } else {
-      const what = `no QKD key from the KME (${got.reason}: ${got.message})`;
-      if (o.policy === 'fail-closed' || !o.pqc) {
-        o.alert(
-          agentAlert({
-            kind: 'ipsec-no-qkd-key',
-            nodeId: node,
-            severity: 'critical',
-            action: 'notify',
-            statistic: 'qkd-keys-available',
-            value: 0,
-            threshold: 1,
-            message: `${what}; policy fail-closed: no SA`,
-          }),
-        );
-        o.log.error({ reason: got.reason, policy: o.policy, event: 'no-key' }, `${what}; no SA set up`);
-        const stale = this.#current;
-        this.#current = undefined;
-        if (stale) await this.#retire(stale);
-        return fail('no-key', { message: what });
-      }
       keyId = randomUUID();
+      this.#used.add(keyId);
       const init = await this.#ask({ type: 'pqc-init', keyId });
       if (init.ok !== true || typeof init.publicKey !== 'string') return this.#refused(keyId, init);
-      const { cipherText, sharedSecret } = o.pqc.encapsulate(Buffer.from(init.publicKey, 'base64'));
-      key = o.pqc.derive(sharedSecret, keyId, (o.keyBits ?? 256) / 8);
+      const { cipherText, sharedSecret } = o.pqc!.encapsulate(Buffer.from(init.publicKey, 'base64'));
+      key = o.pqc!.derive(sharedSecret, keyId, (o.keyBits ?? 256) / 8);
       sharedSecret.fill(0);
-      provenance = o.pqc.provenance;
+      provenance = o.pqc!.provenance;
       const fin = await this.#ask({
         type: 'pqc-finish',
         keyId,
@@ -197,18 +228,19 @@ export class InitiatorAgent {
         key.fill(0);
         return this.#refused(keyId, fin);
       }
-      o.alert(
-        agentAlert({
-          kind: 'ipsec-pqc-fallback',
-          nodeId: node,
-          severity: 'warning',
-          action: 'pqc-only',
-          statistic: 'qkd-keys-available',
-          value: 0,
-          threshold: 1,
-          message: `${what}; policy pqc: PPK ${keyId} from ML-KEM-768 (provenance ${provenance})`,
-        }),
-      );
+      if (plan.source === 'pqc')
+        o.alert(
+          agentAlert({
+            kind: plan.alert.kind,
+            nodeId: node,
+            severity: plan.alert.severity,
+            action: plan.alert.action,
+            statistic: 'qkd-keys-available',
+            value: 0,
+            threshold: 1,
+            message: `${what}; policy ${o.policy}: PPK ${keyId} from ML-KEM-768 (provenance ${provenance})`,
+          }),
+        );
       await this.#place(keyId, key);
     }
     const r = await initiate(o.vici, o.conn.name, 5000, o.childName);
@@ -247,6 +279,47 @@ export class InitiatorAgent {
     );
     if (previous) await this.#retire(previous);
     return ok(sa);
+  }
+
+  /**
+   * Sends `ask` to the peer agent (which fetches and loads its copy) while this side loads its own; on a
+   * refusal both copies are gone again and the refusal is returned, else `undefined`.
+   */
+  async #both(
+    keyId: string,
+    key: Uint8Array,
+    ask: Record<string, unknown>,
+  ): Promise<EstablishResult | undefined> {
+    const [answer, placed] = await Promise.allSettled([this.#ask(ask), this.#place(keyId, key)]);
+    if (placed.status === 'rejected') {
+      await this.#ask({ type: 'release', keyId }); // the peer's copy must not outlive the failed round
+      throw placed.reason;
+    }
+    if (answer.status === 'rejected') throw answer.reason; // #ask never rejects; kept for the types
+    if (answer.value.ok !== true) {
+      await this.#o.vici.call('unload-shared', { id: ppkSecretId(keyId) }).catch(() => undefined);
+      return this.#refused(keyId, answer.value);
+    }
+    return undefined;
+  }
+
+  /** The KME handed out a key_ID this agent used before: refused, never loaded twice. */
+  #reused(keyId: string): EstablishResult {
+    const message = `key_ID ${keyId} was used for an SA before: refused (a PPK is never reused)`;
+    this.#o.alert(
+      agentAlert({
+        kind: 'ipsec-ppk-reused',
+        nodeId: this.#o.nodeId ?? 'ue',
+        severity: 'critical',
+        action: 'notify',
+        statistic: 'ppk-id-uses',
+        value: 2,
+        threshold: 1,
+        message,
+      }),
+    );
+    this.#o.log.error({ keyId, event: 'ppk-reused' }, message);
+    return fail('no-key', { message });
   }
 
   /** Loads the PPK (erasing this copy) and the connection naming it as `ppk_id`. */

@@ -4,13 +4,14 @@
  * over the authenticated channel (peer-channel.ts); it fetches that key from its own KME (`dec_keys`),
  * loads it into its charon as an RFC 8784 PPK (`load-shared`, type PPK, owner = PPK_ID = key_ID), erases
  * its copy and answers. Its charon connection has `ppk_required` and no `ppk_id`, so it accepts the
- * PPK_ID the initiator sends and looks the key up by it. Under policy
- * `pqc` it also answers an ML-KEM-768 exchange (FIPS 203) and loads the derived key. `release` unloads a
- * used PPK. Each answer is `{ ok, reason?, provenance? }`; nothing here sends key material anywhere.
+ * PPK_ID the initiator sends and looks the key up by it. Under policies
+ * `pqc` and `hybrid` it also answers an ML-KEM-768 exchange (FIPS 203) and loads the derived key, or (hybrid)
+ * the QKD key ⊕ the derived key. `release` unloads a used PPK; a PPK_ID loaded once is never loaded again. Each answer is `{ ok, reason?, provenance? }`; nothing here sends key material anywhere.
  */
 import type { Logger } from 'pino';
 import type { Provenance } from '../common/index.ts';
 import { IKE_ID, ppkMessage, ppkSecretId } from './connections.ts';
+import { hybridPpk } from './hybrid-ppk.ts';
 import type { KeySource } from './key-source.ts';
 import { serveChannel, type ChannelServer } from './peer-channel.ts';
 import type { ViciClient } from './vici-client.ts';
@@ -60,6 +61,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Starts the responder's agent. */
 export async function startResponderAgent(o: ResponderAgentOptions): Promise<ResponderAgent> {
   const loaded = new Map<string, Provenance>();
+  const used = new Set<string>(); // every PPK_ID ever loaded here: a second load of one is refused
   const pending = new Map<string, Uint8Array>(); // ML-KEM secret keys awaiting a ciphertext
   const load = async (keyId: string, key: Uint8Array, provenance: Provenance, asPsk = false) => {
     try {
@@ -68,12 +70,15 @@ export async function startResponderAgent(o: ResponderAgentOptions): Promise<Res
       key.fill(0);
     }
     loaded.set(keyId, provenance);
+    used.add(keyId);
     o.log.info({ keyId, provenance, event: 'ppk-loaded' }, `PPK ${keyId} loaded (provenance ${provenance})`);
     return { ok: true, provenance };
   };
   const handler = async (b: Record<string, unknown>): Promise<Record<string, unknown>> => {
     const keyId = typeof b.keyId === 'string' && UUID.test(b.keyId) ? b.keyId : undefined;
     if (!keyId) return { ok: false, reason: 'bad-request', message: 'keyId must be a UUID' };
+    if (used.has(keyId) && b.type !== 'release')
+      return { ok: false, reason: 'reused', message: `PPK ${keyId} was loaded before: never reused` };
     switch (b.type) {
       case 'ppk': {
         const r = await o.keys.keyById(keyId);
@@ -105,6 +110,24 @@ export async function startResponderAgent(o: ResponderAgentOptions): Promise<Res
         const key = o.pqc.derive(secret, keyId, o.pqcKeyBytes ?? 32);
         secret.fill(0);
         return load(keyId, key, o.pqc.provenance);
+      }
+      case 'hybrid-finish': {
+        // PPK = QKD key ⊕ ML-KEM-derived key (./hybrid-ppk.ts), provenance hybrid
+        const sk = pending.get(keyId);
+        pending.delete(keyId);
+        if (!o.pqc || !sk || typeof b.cipherText !== 'string')
+          return { ok: false, reason: 'bad-request', message: `no ML-KEM exchange open for ${keyId}` };
+        const r = await o.keys.keyById(keyId);
+        if (!r.ok) {
+          sk.fill(0);
+          o.log.warn({ keyId, reason: r.reason, event: 'ppk-fetch-failed' }, r.message);
+          return { ok: false, reason: r.reason, message: r.message };
+        }
+        const secret = o.pqc.decapsulate(Buffer.from(b.cipherText, 'base64'), sk);
+        sk.fill(0);
+        const pq = o.pqc.derive(secret, keyId, r.value.key.length);
+        secret.fill(0);
+        return load(keyId, hybridPpk(r.value.key, pq), 'hybrid');
       }
       case 'release': {
         if (loaded.delete(keyId))

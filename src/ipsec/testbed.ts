@@ -168,14 +168,19 @@ export async function terminateIke(vici: ViciClient, uniqueId: string, force = f
 
 const ECHO_PORT = 7007;
 const ECHO_SERVER = `const s=require('net').createServer(c=>c.pipe(c)).listen(${ECHO_PORT},'${NETNS_ADDR.n3iwfInner}',()=>process.stdout.write('ready\\n'));setTimeout(()=>process.exit(0),15000).unref();process.stdin.on('end',()=>process.exit(0));process.stdin.resume();`;
-const ECHO_CLIENT = `const b=require('crypto').randomBytes(4096);let got=Buffer.alloc(0);const c=require('net').connect({host:'${NETNS_ADDR.n3iwfInner}',port:${ECHO_PORT},localAddress:'${NETNS_ADDR.ueInner}'},()=>c.end(b));c.on('data',d=>got=Buffer.concat([got,d]));c.on('end',()=>process.exit(got.equals(b)?0:3));c.on('error',()=>process.exit(4));setTimeout(()=>process.exit(5),5000);`;
+const echoClient = (from: string) =>
+  `const b=require('crypto').randomBytes(4096);let got=Buffer.alloc(0);const c=require('net').connect({host:'${NETNS_ADDR.n3iwfInner}',port:${ECHO_PORT},localAddress:'${from}'},()=>c.end(b));c.on('data',d=>got=Buffer.concat([got,d]));c.on('end',()=>process.exit(got.equals(b)?0:3));c.on('error',()=>process.exit(4));setTimeout(()=>process.exit(5),5000);`;
 
 /**
  * Proves traffic through the tunnel: a TCP echo server on the N3IWF's inner address, a client on the UE's
- * inner address sends 4 KiB of random bytes and checks they come back unchanged. The inner addresses are
- * routed only through charon's `ipsec0` (kernel-libipsec), so an echo means ESP carried it. True on success.
+ * inner address (`from`, default the single UE's) sends 4 KiB of random bytes and checks they come back
+ * unchanged. The inner addresses are routed only through charon's `ipsec0` (kernel-libipsec), so an echo
+ * means ESP carried it. True on success.
  */
-export async function echoThroughTunnel(pair: NetnsPair): Promise<boolean> {
+export async function echoThroughTunnel(
+  pair: NetnsPair,
+  from: string = NETNS_ADDR.ueInner,
+): Promise<boolean> {
   const server = spawn('ip', ['netns', 'exec', pair.n3iwf, process.execPath, '-e', ECHO_SERVER], {
     stdio: ['pipe', 'pipe', 'ignore'],
   });
@@ -184,7 +189,9 @@ export async function echoThroughTunnel(pair: NetnsPair): Promise<boolean> {
       server.stdout.once('data', () => resolve());
       server.once('exit', () => reject(new Error('echo server exited')));
     });
-    await run('ip', ['netns', 'exec', pair.ue, process.execPath, '-e', ECHO_CLIENT], { timeout: 10_000 });
+    await run('ip', ['netns', 'exec', pair.ue, process.execPath, '-e', echoClient(from)], {
+      timeout: 10_000,
+    });
     return true;
   } catch {
     return false;

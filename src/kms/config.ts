@@ -92,6 +92,11 @@ const Schema = Type.Object(
           saes: Type.Array(Id),
           certSubject: Type.Optional(Type.String({ minLength: 1 })),
           pin: Type.Optional(Pin),
+          /**
+           * How the trusted-node relay hop to this peer is carried: `qkdnet` (default; one-time pad over
+           * their QKD link) or `etsi020` (an inter-domain hop in an interworking node, ETSI GS QKD 020).
+           */
+          protocol: Type.Optional(Type.Union([Type.Literal('qkdnet'), Type.Literal('etsi020')])),
         }),
       ),
     ),
@@ -107,6 +112,13 @@ const Schema = Type.Object(
           },
           { additionalProperties: false },
         ),
+      ),
+    ),
+    /** ETSI GS QKD 020 settings: `pen`, the IANA Private Enterprise Number naming qkdnet's extensions. */
+    etsi020: Type.Optional(
+      Type.Object(
+        { pen: Type.Optional(Type.Integer({ minimum: 1, maximum: 4294967295 })) },
+        { additionalProperties: false },
       ),
     ),
     keys: Type.Optional(

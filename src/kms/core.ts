@@ -288,12 +288,12 @@ export class KmeCore {
 
   /**
    * Erases orphaned relay link keys (older than RELAY_ORPHAN_TTL_MS) and forgets tombstones older than
-   * TOMBSTONE_TTL_MS (./store.ts); returns how many relay keys were erased.
+   * TOMBSTONE_TTL_MS (./store.ts), on either store; resolves with how many relay keys were erased.
    */
-  reclaimOrphans(nowMs: number): number {
-    const n = this.store.reclaimRelayKeys(nowMs - RELAY_ORPHAN_TTL_MS);
+  async reclaimOrphans(nowMs: number): Promise<number> {
+    const n = await this.backend.reclaimRelayKeys(nowMs - RELAY_ORPHAN_TTL_MS);
     if (n > 0) this.#log?.warn({ reclaimed: n }, 'erased orphaned relay link keys of failed hops');
-    const t = this.store.expireTombstones(nowMs - TOMBSTONE_TTL_MS);
+    const t = await this.backend.expireTombstones(nowMs - TOMBSTONE_TTL_MS);
     if (t > 0) this.#log?.warn({ expired: t }, 'tombstones expired: their chunks never arrived');
     return n;
   }

@@ -126,8 +126,8 @@ test('an orphaned relay link key (reservation applied, never fetched) is reclaim
   const id = relayLinkKey(a);
   a.core.pushReservations('kme-b'); // e.g. re-sent after a crash: B forms the key, nobody fetches it
   await until(() => b.store.keyIds().includes(id), 'B applied the relay reservation');
-  assert.equal(b.core.reclaimOrphans(Date.now()), 0, 'a fresh relay key is not an orphan yet');
-  assert.equal(b.core.reclaimOrphans(Date.now() + RELAY_ORPHAN_TTL_MS + 1), 1);
+  assert.equal(await b.core.reclaimOrphans(Date.now()), 0, 'a fresh relay key is not an orphan yet');
+  assert.equal(await b.core.reclaimOrphans(Date.now() + RELAY_ORPHAN_TTL_MS + 1), 1);
   assert.equal(b.store.keyIds().includes(id), false);
 });
 

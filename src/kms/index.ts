@@ -96,6 +96,24 @@ export * from './pqc.ts';
 export { runKmeDemo, supplyBoth, csprngBlockSource, type KmeDemo, type KmeDemoOptions } from './demo.ts';
 export { createPeerLink, type PeerLink } from './peer.ts';
 export {
+  Etsi020Book,
+  Etsi020Problem,
+  ackContainers,
+  decodeValue,
+  extensionName,
+  extensionPen,
+  API_VERSIONS,
+  CAPABILITIES,
+  ETSI_PEN,
+  PROBLEM_BASE,
+  type ExtKey,
+  type ExtKeyBatch,
+  type KeyOutcome,
+  type Problem,
+} from './etsi-gs-qkd-020.ts';
+export { Etsi020Endpoint, type Etsi020Route, type SendKeysRequest } from './etsi-gs-qkd-020-endpoint.ts';
+export { Etsi020Client, type Etsi020Peer } from './etsi-gs-qkd-020-client.ts';
+export {
   checkDataDir,
   makePrivateDir,
   makePrivateFile,

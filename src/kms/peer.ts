@@ -1,11 +1,12 @@
 /**
- * KME-to-KME coordination over mutual TLS (qkdnet's own protocol; ETSI GS QKD 014 leaves it open and
- * GS QKD 020 is a draft). The KME that owns a chunk (./supply.ts) is the authority on what it became: it
- * records "chunks C form key K for master M and slaves S" in its outbox in the same durable transaction
- * that delivers K to M. It then pushes outbox entries to the slaves' KME in batches
- * (`POST /api/v1/kme/{self}/reserve`), retrying until acknowledged; a slave that asks before the push
- * arrives makes its KME pull the entry (`POST /api/v1/kme/{self}/lookup`). Applying is idempotent, so
- * push, pull and re-sends after a crash never conflict. Only a client certificate naming a configured
+ * KME-to-KME coordination over mutual TLS (qkdnet's own protocol; ETSI GS QKD 014 leaves it open; the
+ * interoperable ETSI GS QKD 020 exchange between domains or vendors is ./etsi-gs-qkd-020-endpoint.ts).
+ * The KME that owns a chunk (./supply.ts) is the authority on what it became: it records "chunks C form
+ * key K for master M and slaves S" in its outbox in the same durable transaction that delivers K to M.
+ * It then pushes outbox entries to the slaves' KME in batches (`POST /api/v1/kme/{self}/reserve`),
+ * retrying until acknowledged; a slave that asks before the push arrives makes its KME pull the entry
+ * (`POST /api/v1/kme/{self}/lookup`). Applying is idempotent, so push, pull and re-sends after a crash
+ * never conflict. Only a client certificate naming a configured
  * peer KME may call either route. A peer run as replicas has several URLs: reserve and lookup fail over
  * freely (both idempotent), a relay message only when it certainly never arrived (./failover.ts).
  */

@@ -14,6 +14,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { QkdnetError } from '../common/index.ts';
 import type { KmeCore, KmeStatus } from './core.ts';
+import type { Etsi020Endpoint } from './etsi-gs-qkd-020-endpoint.ts';
+import { etsi020Routes } from './etsi-gs-qkd-020-routes.ts';
 import { installSpecErrors } from './http-errors.ts';
 import type { Caller } from './identity.ts';
 import type { KmeMetrics } from './metrics.ts';
@@ -29,8 +31,11 @@ import type { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
 /** Who a TLS client certificate belongs to (null: nobody this KME knows). */
 export type CallerIdentity = Caller | null;
 
-/** Who may call a route: an SAE, the peer KME named in the path, a metrics scraper, or any of them. */
-export type RouteAuth = 'sae' | 'kme' | 'metrics' | 'device' | 'known';
+/**
+ * Who may call a route: an SAE, the peer KME named in the path, any configured peer KME (`peer`: the
+ * ETSI 020 routes), a QKD device (`device`: the ETSI 004 push profile), a metrics scraper, or any of them.
+ */
+export type RouteAuth = 'sae' | 'kme' | 'peer' | 'metrics' | 'device' | 'known';
 
 /** Route option `config` of every KME route. */
 export interface KmeRouteConfig {
@@ -56,6 +61,8 @@ export interface Etsi014PluginOptions {
   readonly callerOfRequest?: (req: FastifyRequest) => CallerIdentity;
   /** The relay handler registered by the composition, if any (./relay-route.ts). */
   readonly relay?: () => RelayHandler | undefined;
+  /** The ETSI GS QKD 020 endpoint whose routes are served under `/kmapi` (./etsi-gs-qkd-020-routes.ts). */
+  readonly etsi020?: Etsi020Endpoint;
   /** ETSI GS QKD 004 key streams (./etsi-gs-qkd-004-routes.ts), when this KME offers them. */
   readonly etsi004?: Etsi004Service;
 }
@@ -143,19 +150,23 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
           ? who?.kind === 'metrics' || bearerOk(req)
           : need === 'kme'
             ? who?.kind === 'kme' && who.id === (req.params as { sae?: string }).sae
-            : need === 'device'
-              ? who?.kind === 'device'
-              : who?.kind === 'sae';
+            : need === 'peer'
+              ? who?.kind === 'kme'
+              : need === 'device'
+                ? who?.kind === 'device'
+                : who?.kind === 'sae';
     if (!ok)
       throw new QkdnetError(
         'KMS_UNAUTHORIZED',
         need === 'kme'
           ? 'Only the peer KME named in the path may call this route'
-          : need === 'metrics'
-            ? 'Only a metrics certificate or the configured bearer token may read /metrics'
-            : need === 'device'
-              ? 'The client certificate names no QKD device of this KME'
-              : 'The client certificate names no SAE served by this KME',
+          : need === 'peer'
+            ? 'Only a configured peer KME may call this route'
+            : need === 'metrics'
+              ? 'Only a metrics certificate or the configured bearer token may read /metrics'
+              : need === 'device'
+                ? 'The client certificate names no QKD device of this KME'
+                : 'The client certificate names no SAE served by this KME',
       );
   });
 
@@ -169,6 +180,20 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
     metrics.delivered.inc({ role }, keys.length);
     const wire = containerWire(keys);
     for (const k of keys) k.key.fill(0); // the base64 copy is all that leaves; erase the bytes
+    return wire;
+  };
+  /**
+   * Keys that reached this KME over ETSI GS QKD 020 for target SAE `caller` from initiator `initiator`
+   * (020 figure 5, steps 11–12): handed out once and erased; undefined unless every ID names one.
+   */
+  const fromEtsi020 = (caller: string, initiator: string, ids: readonly string[]) => {
+    const keys = opts.etsi020?.book.takeForSae(caller, initiator, ids);
+    if (!keys) return undefined;
+    metrics.delivered.inc({ role: 'slave' }, keys.length);
+    const wire = {
+      keys: keys.map((k) => ({ key_ID: k.keyId, key: Buffer.from(k.value).toString('base64') })),
+    };
+    for (const k of keys) k.value.fill(0);
     return wire;
   };
   const sae = (req: FastifyRequest) => {
@@ -232,7 +257,9 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
       exposeHeadRoute: false,
       schema: { params, querystring: S.DecKeysQuerySchema, response: container },
     },
-    async (req) => delivered('slave', await core.decKeys(sae(req), req.params.sae, [req.query.key_ID])),
+    async (req) =>
+      fromEtsi020(sae(req), req.params.sae, [req.query.key_ID]) ??
+      delivered('slave', await core.decKeys(sae(req), req.params.sae, [req.query.key_ID])),
   );
 
   app.post(
@@ -245,7 +272,10 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
       if (req.body.key_IDs.some((k) => k.key_ID_extension && Object.keys(k.key_ID_extension).length > 0))
         throw new QkdnetError('KMS_BAD_REQUEST', 'key_ID_extension is not supported by this KME');
       const ids = req.body.key_IDs.map((k) => k.key_ID);
-      return delivered('slave', await core.decKeys(caller, req.params.sae, ids));
+      return (
+        fromEtsi020(caller, req.params.sae, ids) ??
+        delivered('slave', await core.decKeys(caller, req.params.sae, ids))
+      );
     },
   );
 
@@ -286,6 +316,8 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
   );
 
   registerRelayRoute(plain, core, callerOf, opts.relay ?? (() => undefined));
+  if (opts.etsi020)
+    await plain.register(etsi020Routes, { prefix: '/kmapi', endpoint: opts.etsi020, callerOf });
   if (opts.etsi004) registerEtsi004Routes(plain, opts.etsi004, callerOf);
 
   const openapi = buildOpenApi(core.id, limits, { bodyLimit, metricsToken: token !== undefined });

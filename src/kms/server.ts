@@ -17,6 +17,7 @@ import { certificatesOf, revocationCheck, watchCrl, type CrlWatch, type Revocati
 import { specClientError } from './http-errors.ts';
 import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
+import { Etsi020Endpoint } from './etsi-gs-qkd-020-endpoint.ts';
 import { createPeerLink } from './peer.ts';
 import { etsi014Plugin } from './plugin.ts';
 import { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
@@ -52,6 +53,8 @@ export interface KmeHandle {
   settled(): Promise<void>;
   /** Pool level of the link to `peerId`. */
   level(peerId: string): PoolLevel;
+  /** Its ETSI GS QKD 020 interface (KME-to-KME key exchange between domains or vendors, `/kmapi`). */
+  readonly etsi020: Etsi020Endpoint;
   /** Registers the handler of relay messages from peer KMEs (replaces any previous one). */
   onRelay(handler: RelayHandler): void;
   /**
@@ -199,6 +202,14 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     clientErrorHandler: specClientError,
   });
   let relayHandler: RelayHandler | undefined;
+  const etsi020 = new Etsi020Endpoint({
+    identity: tls,
+    peers: c.peers ?? [],
+    revoked,
+    isLocalSae: (s) => core.isLocal(s),
+    ...(c.etsi020?.pen !== undefined ? { pen: c.etsi020.pen } : {}),
+    log: logger,
+  });
   const etsi004 = new Etsi004Service({
     core,
     send: peers.etsi004,
@@ -208,6 +219,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   });
   await app.register(etsi014Plugin, {
     etsi004,
+    etsi020,
     core,
     metrics,
     identify: (cert, authorized) => book.identify(cert, authorized, revoked),
@@ -230,13 +242,14 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   app.server.on('secureConnection', () => handshakes++);
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (c.port ?? 0);
+  etsi020.listening(`https://${host.includes(':') ? `[${host}]` : host}:${port}`);
   const kb = core.backend;
   for (const p of await kb.outboxPeers()) core.pushReservations(p); // left over from before a restart
   // Relays this KME was the source of when it last stopped: their destinations erase their copies.
   if (store) core.reconcileRelays();
   const checkpoint = setInterval(() => {
     void kb.maintain(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'store upkeep'));
-    if (store) core.reclaimOrphans(Date.now());
+    core.reclaimOrphans(Date.now()).catch((e: Error) => logger.error({ err: e.message }, 'orphan reclaim'));
     if (store) core.reconcileRelays();
   }, 30_000);
   checkpoint.unref();
@@ -273,6 +286,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
       return core.store;
     },
     metrics,
+    etsi020,
     supply: (peerId, item) => core.supply(peerId, item),
     settled: () => core.settled(),
     level: (peerId) => kb.level(peerId),
@@ -291,6 +305,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
         for (const stop of stopSupply) stop();
         core.stop();
         crl?.stop();
+        etsi020.close();
         await app.close();
         peers.close();
         await core.settled();

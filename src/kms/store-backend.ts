@@ -86,6 +86,13 @@ export interface KeyBackend {
   settled(): Promise<void>;
   /** How far southbound file `source` was read and stored. */
   supplyOffset(source: string): Promise<SupplyMark | undefined>;
+  /**
+   * Erases relay link keys (master `relay:…`) formed before `beforeMs` and never fetched (orphans of
+   * failed relay hops); resolves with how many, once committed.
+   */
+  reclaimRelayKeys(beforeMs: number): Promise<number>;
+  /** Forgets tombstones written before `beforeMs` (their chunk never arrived); resolves with how many. */
+  expireTombstones(beforeMs: number): Promise<number>;
   /** Periodic housekeeping (checkpoint, orphan relay keys, expired replicas' leases). */
   maintain(nowMs: number): Promise<void>;
   /** Stops background work and drops the supply queue (before `close`). */
@@ -186,6 +193,12 @@ export class SqliteBackend implements KeyBackend {
   }
   supplyOffset(source: string): Promise<SupplyMark | undefined> {
     return Promise.resolve(this.store.supplyOffset(source));
+  }
+  reclaimRelayKeys(beforeMs: number): Promise<number> {
+    return this.committer.submit(() => this.store.reclaimRelayKeys(beforeMs));
+  }
+  expireTombstones(beforeMs: number): Promise<number> {
+    return this.committer.submit(() => this.store.expireTombstones(beforeMs));
   }
   async maintain(): Promise<void> {
     this.store.checkpoint();

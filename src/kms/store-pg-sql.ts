@@ -4,7 +4,8 @@
  * once). `schema_migrations` records what was applied; a database with a migration newer than this
  * program knows is refused (an older replica must not write to a schema it does not understand).
  *
- * The tables mirror the SQLite store (./store-sql.ts) with three differences: a chunk's byte-use mask is
+ * The tables mirror the SQLite store (./store-sql.ts) — version 2 adds `tombstones`, as SQLite's
+ * version 3 did — with three differences: a chunk's byte-use mask is
  * a column of `chunks` (rows are locked with the chunk, FOR UPDATE SKIP LOCKED), `leased` names the
  * replica holding each lease, and `replicas` holds every live replica's heartbeat (its leases are
  * discarded once it stops beating, ./lease.ts rule 3 for a shared database).
@@ -100,6 +101,22 @@ CREATE TABLE supply_offsets (
   "offset" BIGINT NOT NULL,
   line BIGINT NOT NULL
 );
+`,
+  },
+  {
+    version: 2,
+    name: 'tombstones',
+    // Chunk IDs an erase notice named before this KME's copy arrived (./store.ts `tombstones`): the copy
+    // is dropped (or its erased bytes marked used) when it arrives; tombstones expire by age.
+    sql: `
+CREATE TABLE tombstones (
+  id TEXT PRIMARY KEY,
+  peer TEXT NOT NULL,
+  erased INTEGER NOT NULL,
+  at_ms BIGINT NOT NULL
+);
+CREATE INDEX tombstones_age ON tombstones (at_ms);
+CREATE INDEX keys_relay_age ON keys (created_ms) WHERE master LIKE 'relay:%';
 `,
   },
 ];

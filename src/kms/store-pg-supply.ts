@@ -10,6 +10,7 @@ import { PROVENANCE_ORDER } from '../common/index.ts';
 import type { PoolLevel, SupplyMark } from './store.ts';
 import type { PgSealing } from './store-pg-seal.ts';
 import type { ChunkCutter } from './supply.ts';
+import { byteMask, usedBytes } from './chunk-use.ts';
 
 /** Chunks per supply transaction (one multi-row INSERT). */
 export const SLICE_CHUNKS = 2048;
@@ -25,6 +26,7 @@ export class PgSupply {
   readonly #onLevel: (peer: string, row: PoolRow) => void;
   readonly #log: { error(obj: object, msg: string): void } | undefined;
   readonly #dropped = new Map<string, number>();
+  readonly #erasedOnArrival = new Map<string, number>();
   #chain: Promise<void> = Promise.resolve();
   #backlog = 0;
   #keys = new Set<Uint8Array>();
@@ -52,6 +54,11 @@ export class PgSupply {
   /** Chunks dropped at the per-peer limit since this replica started. */
   dropped(peer: string): number {
     return this.#dropped.get(peer) ?? 0;
+  }
+
+  /** Chunks from `peer` dropped on arrival since this replica started: an erase notice came first. */
+  erasedOnArrival(peer: string): number {
+    return this.#erasedOnArrival.get(peer) ?? 0;
   }
 
   /** Queues one item (`key` is ours: erased when done); `stored` resolves with the chunks it added. */
@@ -139,11 +146,35 @@ export class PgSupply {
     const pool = (await c.query<PoolRow>('SELECT * FROM pools WHERE peer = $1 FOR UPDATE', [peer])).rows[0]!;
     const room = Math.max(0, this.#max - Number(pool.mine_chunks) - Number(pool.their_chunks));
     const chunks = cutter.slice(from, upto);
-    const keep = chunks.slice(0, room);
+    let keep = chunks.slice(0, room);
     if (chunks.length > keep.length)
       this.#dropped.set(peer, this.dropped(peer) + chunks.length - keep.length);
+    // Tombstones (./store-pg.ts): a copy whose owner's erase notice came first is dropped, or keeps
+    // only the bytes the notice did not erase. Only the owner may erase: a tombstone from another peer,
+    // or naming our own chunk, is forgotten without effect (as SQLite's ./store.ts `addChunks`).
+    const tombs = await c.query<{ id: string; peer: string; erased: number }>(
+      'DELETE FROM tombstones WHERE id = ANY($1::text[]) RETURNING id, peer, erased',
+      [keep.map((ch) => ch.id)],
+    );
+    const erasedOf = new Map<string, number>();
+    if (tombs.rows.length > 0) {
+      const byId = new Map(tombs.rows.map((t) => [t.id, t]));
+      keep = keep.filter((ch) => {
+        const t = byId.get(ch.id);
+        if (!t || t.peer !== peer || ch.mine) return true;
+        const erased = (t.erased & byteMask(0, ch.material.length)) >>> 0;
+        if (erased === 0) return true;
+        if (usedBytes(erased) >= ch.material.length) {
+          this.#erasedOnArrival.set(peer, this.erasedOnArrival(peer) + 1);
+          return false;
+        }
+        erasedOf.set(ch.id, erased);
+        return true;
+      });
+    }
     const plainBytes = new Map(keep.map((ch) => [ch.id, ch.material.length]));
     const cols = {
+      used: keep.map((ch) => (erasedOf.get(ch.id) ?? 0) | 0),
       id: keep.map((ch) => ch.id),
       mine: keep.map((ch) => (ch.mine ? 1 : 0)),
       material: keep.map((ch) => this.#sealing.seal('chunks', [ch.id, peer, ch.mine ? 1 : 0], ch.material)),
@@ -154,12 +185,12 @@ export class PgSupply {
     };
     for (const ch of chunks) ch.material.fill(0);
     const ins = await c.query<{ id: string; mine: number }>(
-      `INSERT INTO chunks (id, peer, mine, material, prov_rank, path, exposed, block_id)
-       SELECT id, $2, mine, material, rank, path, exposed, block FROM
-       unnest($1::text[], $3::smallint[], $4::bytea[], $5::int[], $6::text[], $7::text[], $8::text[])
-       AS u(id, mine, material, rank, path, exposed, block)
+      `INSERT INTO chunks (id, peer, mine, material, prov_rank, path, exposed, block_id, used)
+       SELECT id, $2, mine, material, rank, path, exposed, block, used FROM
+       unnest($1::text[], $3::smallint[], $4::bytea[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[])
+       AS u(id, mine, material, rank, path, exposed, block, used)
        ON CONFLICT (id) DO NOTHING RETURNING id, mine`,
-      [cols.id, peer, cols.mine, cols.material, cols.rank, cols.path, cols.exposed, cols.block],
+      [cols.id, peer, cols.mine, cols.material, cols.rank, cols.path, cols.exposed, cols.block, cols.used],
     );
     const d = { mineBytes: 0, mineChunks: 0, theirChunks: 0 } satisfies PoolLevel;
     for (const r of ins.rows)

@@ -21,7 +21,15 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { LAST_PROTECTING_RANK, QkdnetError } from '../common/index.ts';
-import { byteMask, cutKeys, formKeyFromPieces, nextFree, piecesOf, usedBytes } from './chunk-use.ts';
+import {
+  byteMask,
+  cutKeys,
+  formKeyFromPieces,
+  MAX_CHUNK_BYTES,
+  nextFree,
+  piecesOf,
+  usedBytes,
+} from './chunk-use.ts';
 import type { KeyBackend } from './store-backend.ts';
 import { checkSlaveTake } from './store.ts';
 import type {
@@ -345,6 +353,41 @@ export class PgKeyStore implements KeyBackend {
     await this.#heartbeat();
   }
 
+  erasedOnArrival(peer: string): number {
+    return this.#supply.erasedOnArrival(peer);
+  }
+
+  async reclaimRelayKeys(beforeMs: number): Promise<number> {
+    const r = await this.#tx((c) =>
+      c.query("DELETE FROM keys WHERE master LIKE 'relay:%' AND created_ms < $1", [beforeMs]),
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async expireTombstones(beforeMs: number): Promise<number> {
+    const r = await this.#tx((c) => c.query('DELETE FROM tombstones WHERE at_ms < $1', [beforeMs]));
+    return r.rowCount ?? 0;
+  }
+
+  /** Chunk IDs with a tombstone (audits and tests; never material). */
+  async tombstoneIds(): Promise<string[]> {
+    return (await this.#pool.query<{ id: string }>('SELECT id FROM tombstones ORDER BY id')).rows.map(
+      (r) => r.id,
+    );
+  }
+
+  /** Chunk IDs stored (audits and tests; never material). */
+  async chunkIds(): Promise<string[]> {
+    return (await this.#pool.query<{ id: string }>('SELECT id FROM chunks ORDER BY seq')).rows.map(
+      (r) => r.id,
+    );
+  }
+
+  /** Key IDs waiting for slaves here (audits and tests; never material). */
+  async keyIds(): Promise<string[]> {
+    return (await this.#pool.query<{ id: string }>('SELECT id FROM keys ORDER BY id')).rows.map((r) => r.id);
+  }
+
   /** The delivery log (audits and tests; no material). */
   async deliveries(): Promise<Delivery[]> {
     return (await this.#pool.query<Delivery>('SELECT key_id AS "keyId", role, sae FROM deliveries')).rows;
@@ -545,9 +588,20 @@ export class PgKeyStore implements KeyBackend {
     const byId = new Map(found.rows.map((x) => [x.id, x]));
     const rows: ChunkRow[] = [];
     const used = new Map<string, number>();
+    // An erase notice (no slaves) may name chunks whose copy has not arrived here yet: they get
+    // tombstones (./store.ts `applyReservation`; counted as 32-byte chunks, the length of all but a
+    // block's last).
+    const eraseOnly = r.slaves.length === 0;
+    const absent = new Set<ChunkRow>();
     try {
       for (const id of r.chunkIds) {
         const row = byId.get(id);
+        if (!row && eraseOnly) {
+          const stand = { id, peer, mine: 0, material: new Uint8Array(MAX_CHUNK_BYTES) } as ChunkRow;
+          absent.add(stand);
+          rows.push(stand);
+          continue;
+        }
         if (!row || row.peer !== peer || row.mine !== 0)
           throw new QkdnetError(
             'KMS_PEER_UNAVAILABLE',
@@ -557,17 +611,36 @@ export class PgKeyStore implements KeyBackend {
         used.set(row.id, row.used);
       }
       const pieces = piecesOf(rows, r.offset ?? 0, r.sizeBits / 8);
-      if (!pieces || pieces.some((p) => ((used.get(p.row.id) ?? 0) & byteMask(p.start, p.length)) !== 0))
+      const overlaps = (p: { row: ChunkRow; start: number; length: number }) =>
+        !absent.has(p.row) && ((used.get(p.row.id) ?? 0) & byteMask(p.start, p.length)) !== 0;
+      if (!pieces || pieces.some(overlaps))
         throw new QkdnetError(
           'KMS_PEER_UNAVAILABLE',
           `Cannot reserve key ${r.keyId}: the chunks do not hold those ${r.sizeBits} bits`,
         );
-      const k = formKeyFromPieces(pieces, r.sizeBits, r.keyId);
       const delta = { mineBytes: 0, mineChunks: 0, theirChunks: 0 };
-      for (const p of pieces) consume(used, p, delta);
-      await this.#writeUse(c, rows, used);
-      if (r.slaves.length > 0) await this.#insertKeys(c, peer, [k], r.master, r.slaves, nowMs);
-      k.key.fill(0);
+      for (const p of pieces) {
+        if (!absent.has(p.row)) {
+          consume(used, p, delta);
+          continue;
+        }
+        await c.query(
+          `INSERT INTO tombstones (id, peer, erased, at_ms) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (id) DO UPDATE SET erased = tombstones.erased | excluded.erased, at_ms = excluded.at_ms`,
+          [p.row.id, peer, byteMask(p.start, p.length) | 0, nowMs],
+        );
+      }
+      await this.#writeUse(
+        c,
+        rows.filter((x) => !absent.has(x)),
+        used,
+      );
+      // No slaves: an erase notice (the owner delivered the key elsewhere or abandoned it) — copy erased.
+      if (!eraseOnly) {
+        const k = formKeyFromPieces(pieces, r.sizeBits, r.keyId);
+        await this.#insertKeys(c, peer, [k], r.master, r.slaves, nowMs);
+        k.key.fill(0);
+      }
       await this.#addPool(c, peer, delta);
     } finally {
       for (const row of rows) row.material.fill(0);

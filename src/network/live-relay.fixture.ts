@@ -73,6 +73,8 @@ export async function startFourKmes(
   opts: {
     relayOptions?: (id: string) => LiveRelayOptions;
     keys?: KmeConfig['keys'];
+    /** How KME `id` carries the relay hop to `peer` (config `peers[].protocol`; default qkdnet). */
+    hopProtocol?: (id: string, peer: string) => 'qkdnet' | 'etsi020' | undefined;
     /** More SAEs of a KME (beside `saeOf(n)`), e.g. with quotas. */
     extraSaes?: (id: string) => KmeConfig['saes'];
   } = {},
@@ -104,6 +106,7 @@ export async function startFourKmes(
         id: p,
         url: `https://127.0.0.1:${ports.get(p)}`,
         saes: [saeOf(p)],
+        ...(opts.hopProtocol?.(n, p) ? { protocol: opts.hopProtocol(n, p)! } : {}),
       })),
       ...(opts.keys ? { keys: opts.keys } : {}),
       logLevel: 'silent',

@@ -26,6 +26,15 @@ import { relaySaeId, type KmeHandle } from '../kms/index.ts';
 import { AlertFactory, type NetworkAlertKind } from './alerts.ts';
 import { keyStoreHopKeys, type ReservationRecord } from './kme-relay.ts';
 import {
+  DOCUMENTATION_PEN,
+  openShare,
+  relayExtensionName,
+  shareContextFromWire,
+  shareContextToWire,
+  type HopProtocol,
+  type ShareContext,
+} from './live-relay-etsi020.ts';
+import {
   announceFromWire,
   announceToWire,
   asAnswer,
@@ -49,6 +58,7 @@ import {
 import {
   relayReceive,
   splitKey,
+  xorBytes,
   startRelayShares,
   type RelayRoute,
   type RelayShareMessage,
@@ -113,6 +123,17 @@ export interface LiveRelayOptions {
    * (tests: a crash at exactly that point, live-relay-orphan.slow.test.ts).
    */
   readonly onConfirmed?: (keyId: string) => Promise<void> | void;
+  /**
+   * How the hop to each neighbour KME is carried (default: the KME config's `peers[].protocol`, else
+   * `qkdnet`: one-time pad over their QKD link and the relay route). `etsi020`: an inter-domain hop inside an interworking node, the share handed over
+   * with ETSI GS QKD 020 `ext_keys` (./live-relay-etsi020.ts). Both KMEs of such a hop must say so.
+   */
+  readonly hopProtocol?: Readonly<Record<string, HopProtocol>>;
+  /**
+   * IANA PEN naming the relay's 020 extension (`E<pen>_qkdnet_relay`; default the KME config's
+   * `etsi020.pen`, else RFC 5612's documentation PEN 32473).
+   */
+  readonly etsi020Pen?: number;
 }
 
 const KIND: Record<string, NetworkAlertKind> = {
@@ -136,6 +157,9 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
   const ttl = options.shareTimeoutMs ?? 30_000;
   const assembler = new RelayAssembler(self, { shareTimeoutMs: ttl });
   const views = new Map<string, Uint8Array[]>();
+  const protocolTo = (peer: string): HopProtocol =>
+    options.hopProtocol?.[peer] ?? kme.etsi020.hopProtocol(peer) ?? 'qkdnet';
+  const extension = relayExtensionName(options.etsi020Pen ?? kme.etsi020.pen ?? DOCUMENTATION_PEN);
   const alerts: Alert[] = [];
   const factory = new AlertFactory(`relay-${self}`);
   const peerOf = (linkId: string) => {
@@ -257,6 +281,13 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     if (msg.path[msg.hop - 1] !== from || msg.links[msg.hop - 1] !== linkIdOf(from, self))
       return { status: 'error', reason: 'not-on-path', at: self };
     const rs: ReservationRecord[] = [];
+    const after = msg.path[msg.hop + 1];
+    if (after !== undefined && protocolTo(after) === 'etsi020') {
+      const share = openShare(self, msg, hopKeys(rs));
+      if (!share) return { status: 'error', reason: 'no-link-key', at: self };
+      const { keyId, shareIndex, shareCount, path } = msg;
+      return forward020({ keyId, shareIndex, shareCount, path, hop: msg.hop + 1 }, share);
+    }
     const step = relayReceive(self, msg, hopKeys(rs));
     if (step.kind === 'error') return { status: 'error', reason: step.reason, at: self };
     if (step.kind === 'forward') {
@@ -266,6 +297,76 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
     }
     const r = assembler.share(from, step.keyId, msg.path, step.shareIndex, step.shareCount, step.share);
     return r.ok ? { status: r.status } : refused(r);
+  });
+
+  /** Hands an opened share to the next KME over ETSI 020 and answers with its acknowledgement. */
+  async function forward020(c: ShareContext, share: Uint8Array): Promise<Answer> {
+    const next = c.path[c.hop]!;
+    if (options.recordViews) views.set(c.keyId, [...(views.get(c.keyId) ?? []), share.slice()]);
+    let outcome;
+    try {
+      [outcome] = await kme.etsi020.sendKeys(next, {
+        keys: [{ value: share }],
+        initiator: relaySaeId(c.path[0]!),
+        targets: [relaySaeId(c.path.at(-1)!)],
+        extensionMandatory: { [extension]: shareContextToWire(c) },
+      });
+    } finally {
+      share.fill(0);
+    }
+    if (outcome?.status === 'relayed') return { status: 'pending' };
+    const detail = `ETSI 020 ${outcome?.status ?? 'no outcome'}${outcome?.message ? `: ${outcome.message}` : ''}`;
+    return { status: 'error', reason: 'unreachable', at: next, detail: detail.slice(0, 300) };
+  }
+
+  /** A share that arrived over ETSI 020 at hop `c.hop` (this KME): assembled here or carried on. */
+  async function continueShare(from: string, c: ShareContext, share: Uint8Array): Promise<Answer> {
+    if (c.hop === c.path.length - 1) {
+      const r = assembler.share(from, c.keyId, c.path, c.shareIndex, c.shareCount, share);
+      return r.ok ? { status: r.status } : refused(r);
+    }
+    const next = c.path[c.hop + 1]!;
+    if (protocolTo(next) === 'etsi020') return forward020({ ...c, hop: c.hop + 1 }, share);
+    if (options.recordViews) views.set(c.keyId, [...(views.get(c.keyId) ?? []), share.slice()]);
+    const rs: ReservationRecord[] = [];
+    const out = hopKeys(rs).take(linkIdOf(self, next), share.length);
+    if (!out) {
+      share.fill(0);
+      return { status: 'error', reason: 'no-link-key', at: self };
+    }
+    const message: RelayShareMessage = {
+      type: 'relay-share',
+      keyId: c.keyId,
+      shareIndex: c.shareIndex,
+      shareCount: c.shareCount,
+      path: c.path,
+      links: c.path.slice(1).map((n, i) => linkIdOf(c.path[i]!, n)),
+      hop: c.hop + 1,
+      linkKeyRef: out.ref,
+      ciphertext: xorBytes(share, out.key),
+    };
+    share.fill(0);
+    return sendHop(message, rs);
+  }
+
+  kme.etsi020.addRoute({
+    extensions: [extension],
+    claims: (b) =>
+      protocolTo(b.from) === 'etsi020' &&
+      b.extensionMandatory !== undefined &&
+      Object.keys(b.extensionMandatory).length === 1 &&
+      extension in b.extensionMandatory,
+    async deliver(b) {
+      const c = shareContextFromWire(b.extensionMandatory?.[extension]);
+      const [k] = b.keys;
+      const failed = (message: string) =>
+        b.keys.map((x) => ({ keyId: x.keyId, status: 'failed' as const, message }));
+      if (!c || !k || b.keys.length !== 1) return failed('malformed relay extension');
+      if (c.path[c.hop] !== self || c.path[c.hop - 1] !== b.from) return failed('not on the relay path');
+      const a = await continueShare(b.from, c, k.value.slice());
+      if (a.status === 'error') return failed(`${a.reason} at ${a.at}`);
+      return [{ keyId: k.keyId, status: 'relayed' }];
+    },
   });
 
   const fail = (reason: LiveRelayFailure, at: string, detail?: string): LiveRelayResult => ({
@@ -356,6 +457,9 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
         paths.every((p) => p.length >= 2 && p[0] === self && p.at(-1) === dst) &&
         nodeDisjoint(paths);
       if (!valid) return fail('no-route', self);
+      // A path leaves its source over the source's own network; an interworking hop comes later.
+      if (paths.some((p) => protocolTo(p[1]!) === 'etsi020'))
+        return fail('no-route', self, 'the first hop of a path cannot be an ETSI 020 hop');
       if (!Number.isInteger(keyBytes) || keyBytes < 1 || keyBytes > 4096)
         throw new RangeError(`relayKey: keyBytes must be 1..4096, got ${keyBytes}`);
       const routes: RelayRoute[] = paths.map((p) => ({

@@ -24,6 +24,16 @@ test('bad flags exit 2 with one line naming the flag', async () => {
     [['ipsec', 'up', '--auth', 'none'], '--auth'],
     [['ipsec', 'up', '--lifetime', '0'], '--lifetime'],
     [['ipsec', 'down', '--prefix', 'Bad Name'], '--prefix'],
+    [['ipsec', 'bench', '--mode', 'plaintext'], '--mode'],
+    [['ipsec', 'bench', '--concurrency', '4'], '--concurrency'],
+    [['ipsec', 'bench', '--policy', 'pqc'], '--policy'],
+    [['ipsec', 'bench', '--ues', '0'], '--ues'],
+    [['ipsec', 'bench', '--ues', '5', '--policy', 'plaintext'], '--policy'],
+    [['ipsec', 'bench', '--ues', '5', '--mode', 'cert-ecdsa'], '--mode'],
+    [['ipsec', 'bench', '--ues', '5', '--concurrency', '0'], '--concurrency'],
+    [['ipsec', 'bench', '--ues', '5', '--link', 'fibre'], '--link'],
+    [['ipsec', 'bench', '--ues', '5', '--link', 'event-level', '--distance-km', '-3'], '--distance-km'],
+    [['ipsec', 'up', '--policy', 'hybrid', '--lifetime', '0'], '--lifetime'],
   ] as const) {
     const r = await run([...argv]);
     assert.equal(r.code, 2, argv.join(' '));

@@ -17,10 +17,17 @@ import {
   PUBLISHED,
   requireRoot,
   runIpsecBench,
+  runScaleBench,
+  BENCH_MODES,
+  MAX_UES,
+  SCALE_MODES,
+  type BenchMode,
+  type ScaleMode,
   startHarness,
   type BenchReport,
   type HarnessStatus,
   type NoKeyPolicy,
+  isNoKeyPolicy,
   type SaInfo,
   readChannelKey,
   readConnTemplate,
@@ -28,6 +35,7 @@ import {
   type EstablishResult,
   detectAlertSink,
 } from '../../ipsec/index.ts';
+import { eventLevelFeed, intervalTable, scaleTable } from './ipsec-scale.ts';
 import { formatTable, parseFormat, parseKmeUrls, parseNumber, ProgressBar, UsageError } from '../util.ts';
 
 const PREFIX = /^[a-z0-9-]{1,20}$/;
@@ -232,7 +240,11 @@ Examples:
     .description(
       'UE and N3IWF namespaces, charon in each, two KMEs, PPK agents; proves the tunnel, rotates keys',
     )
-    .option('--policy <p>', 'when no QKD key: fail-closed (no SA) or pqc (ML-KEM-768 PPK)', 'fail-closed')
+    .option(
+      '--policy <p>',
+      'pool exhaustion: fail-closed (no SA), pqc (ML-KEM-768 PPK) or hybrid (QKD ⊕ ML-KEM, ML-KEM alone when empty)',
+      'fail-closed',
+    )
     .option('--lifetime <s>', 'seconds between PPK rotations (reauthentication with a fresh key)', '60')
     .option('--auth <a>', 'IKE authentication beside the PPK: psk or cert (ECDSA P-256)', 'psk')
     .option(
@@ -285,8 +297,8 @@ Examples:
           throw new UsageError('--deterministic-keys needs --link engine (the stand-in link is node:crypto)');
         if (o.link !== 'engine' && o.link !== 'stand-in')
           throw new UsageError(`--link: "${o.link}" is not engine or stand-in`);
-        if (o.policy !== 'fail-closed' && o.policy !== 'pqc')
-          throw new UsageError(`--policy: "${o.policy}" is not fail-closed or pqc`);
+        if (!isNoKeyPolicy(o.policy))
+          throw new UsageError(`--policy: "${o.policy}" is not fail-closed, pqc or hybrid`);
         if (o.auth !== 'psk' && o.auth !== 'cert')
           throw new UsageError(`--auth: "${o.auth}" is not psk or cert`);
         const lifetimeS = parseNumber(o.lifetime, '--lifetime', { min: 1 });
@@ -379,8 +391,12 @@ Examples:
     .option('--conn <file>', 'initiator: the connection to protect, YAML/JSON load-conn template')
     .option('--listen <host:port>', 'responder: where to listen', '127.0.0.1:7300')
     .option('--lifetime <s>', 'initiator: seconds between PPK rotations', '3600')
-    .option('--policy <p>', 'initiator: fail-closed or pqc when the KME has no key', 'fail-closed')
-    .option('--allow-pqc', 'responder: answer ML-KEM-768 exchanges of a pqc-policy initiator')
+    .option(
+      '--policy <p>',
+      'initiator: fail-closed, pqc or hybrid (QKD ⊕ ML-KEM-768; ML-KEM alone when the KME has no key)',
+      'fail-closed',
+    )
+    .option('--allow-pqc', 'responder: answer ML-KEM-768 exchanges of a pqc- or hybrid-policy initiator')
     .option('--log-level <l>', 'log level on stderr (JSON)', 'info')
     .option('--alerts <file>', 'also append alerts as JSON lines (detect FileSink)')
     .addHelpText(
@@ -421,8 +437,8 @@ Examples:
         if (o.role !== 'initiator' && o.role !== 'responder')
           throw new UsageError(`--role: "${o.role}" is not initiator or responder`);
         const kmeUrls = parseKmeUrls(o.kme, '--kme');
-        if (o.policy !== 'fail-closed' && o.policy !== 'pqc')
-          throw new UsageError(`--policy: "${o.policy}" is not fail-closed or pqc`);
+        if (!isNoKeyPolicy(o.policy))
+          throw new UsageError(`--policy: "${o.policy}" is not fail-closed, pqc or hybrid`);
         const lifetimeS = parseNumber(o.lifetime, '--lifetime', { min: 1 });
         const listen = hostPort(o.listen, '--listen');
         if (o.role === 'initiator' && (!o.peer || !o.conn))
@@ -467,40 +483,145 @@ Examples:
 
   ipsec
     .command('bench')
-    .description('time IKEv2 SA set-up: cert-ecdsa, cert-rsa3072, psk, psk+qkd-ppk, cert+qkd-ppk, qkd-psk')
-    .option('--runs <n>', 'timed runs per mode (after 2 warm-up runs)', '30')
+    .description(
+      'time IKEv2 SA set-up by mode (cert-ecdsa, cert-rsa3072, psk, psk+qkd-ppk, cert+qkd-ppk, qkd-psk), or N UEs attaching (--ues)',
+    )
+    .option(
+      '--runs <n>',
+      'timed runs per mode (after 2 warm-up runs); with --ues: attach rounds of all UEs (default 30, with --ues 3)',
+    )
+    .option(
+      '--mode <m[,m…]>',
+      `modes; default all. With --ues: ${SCALE_MODES.join(' or ')} (default psk+qkd-ppk)`,
+    )
+    .option('--ues <n>', 'N UE identities attach to one N3IWF charon, each SA with its own fresh QKD PPK')
+    .option('--concurrency <c>', 'with --ues: attaches in parallel', '8')
+    .option('--policy <p>', 'with --ues: pool exhaustion policy fail-closed, pqc or hybrid', 'fail-closed')
+    .option('--rekey', 'with --ues: after the last run every UE reauthenticates once (a new key each)')
+    .option(
+      '--link <l>',
+      'with --ues: stand-in (CSPRNG, enough keys) or event-level (link engine + post-processing)',
+      'stand-in',
+    )
+    .option('--distance-km <d>', 'with --link event-level: fibre length (GYS preset, 2 MHz)', '25')
+    .option(
+      '--pulses <n>',
+      'with --link event-level: pulses per block (a block is pulses / 2 MHz seconds of link)',
+      '1e9',
+    )
+    .option('--seed <s>', 'seed of the bootstrap resampling and of the event-level link physics', 'qkdnet')
     .option('--format <f>', 'table or json', 'table')
     .option('--prefix <name>', 'namespace prefix', 'qkbench')
     .addHelpText(
       'after',
       `
-QKD modes run twice: with the ETSI 014 fetch (enc_keys, key_ID to the peer agent, dec_keys, load-shared)
-inside the timed window and with the key placed beforehand. JSON: {runs, modes: [{mode, fetch_in_window,
-mean_ms, median_ms, p95_ms, sd_ms}]}. Needs root.
+Without --ues: one UE, one N3IWF, each mode timed --runs times, interleaved. QKD modes run twice: with the
+ETSI 014 fetch (enc_keys, key_ID to the peer agent, dec_keys, load-shared) inside the timed window and with
+the key placed beforehand. Per mode the median with its 95% bootstrap interval, per pair of modes the ratio
+of medians with its interval (significant when it excludes 1). JSON: {runs, modes, intervals, ratios}.
+
+With --ues N: one UE namespace with N IKE identities (ue-<i>.qkdnet.test, inner 10.98.x.y) attaches to one
+N3IWF charon, --concurrency at a time; every SA gets a fresh key from the KME as its PPK (distinct PPK_IDs).
+Reports attaches/s (median over runs, 95% CI), set-up latency percentiles, QKD bits per attach and the key
+rate needed to sustain the attach rate; with --link event-level the pool meets the link's real key rate:
+when it empties, the policy takes over (fail-closed: UEs refused; pqc/hybrid: ML-KEM-768, with alerts).
+Progress on stderr. Needs root; namespaces <prefix>-ue/<prefix>-n3iwf are removed on exit.
 
 Examples:
   sudo qkdnet ipsec bench --runs 30
-  sudo qkdnet ipsec bench --runs 50 --format json > ipsec.json`,
+  sudo qkdnet ipsec bench --runs 50 --format json > ipsec.json
+  sudo qkdnet ipsec bench --ues 100 --concurrency 8 --runs 3
+  sudo qkdnet ipsec bench --ues 300 --link event-level --distance-km 25 --policy pqc`,
     )
-    .action(async (o: { runs: string; format: string; prefix: string }) => {
-      const runs = parseNumber(o.runs, '--runs', { min: 1, max: 10_000, integer: true });
-      const format = parseFormat(o.format, ['table', 'json'] as const);
-      const prefix = prefixOf(o.prefix);
-      requireRoot('run qkdnet ipsec bench');
-      const bar = new ProgressBar('ipsec bench', 1);
-      let barTotal = 0;
-      const r = await runIpsecBench({
-        runs,
-        prefix,
-        log: logger('error'),
-        progress: (done, total) => {
-          if (barTotal !== total) barTotal = total;
-          bar.update(done / total);
-        },
-      });
-      bar.done();
-      if (format === 'json')
-        process.stdout.write(`${JSON.stringify({ runs: r.runs, modes: r.modes }, null, 2)}\n`);
-      else process.stdout.write(`${benchTable(r)}\n`);
-    });
+    .action(
+      async (o: {
+        runs?: string;
+        mode?: string;
+        ues?: string;
+        concurrency: string;
+        policy: string;
+        rekey?: boolean;
+        link: string;
+        distanceKm: string;
+        pulses: string;
+        seed: string;
+        format: string;
+        prefix: string;
+      }) => {
+        const format = parseFormat(o.format, ['table', 'json'] as const);
+        const prefix = prefixOf(o.prefix);
+        if (o.ues === undefined) {
+          for (const [flag, v] of [
+            ['--concurrency', o.concurrency !== '8'],
+            ['--policy', o.policy !== 'fail-closed'],
+            ['--rekey', o.rekey === true],
+            ['--link', o.link !== 'stand-in'],
+          ] as const)
+            if (v) throw new UsageError(`${flag} needs --ues`);
+          const runs = parseNumber(o.runs ?? '30', '--runs', { min: 1, max: 10_000, integer: true });
+          const modes = o.mode?.split(',').map((m) => m.trim());
+          for (const m of modes ?? [])
+            if (!(BENCH_MODES as readonly string[]).includes(m))
+              throw new UsageError(`--mode: "${m}" is not one of ${BENCH_MODES.join(', ')}`);
+          requireRoot('run qkdnet ipsec bench');
+          const bar = new ProgressBar('ipsec bench', 1);
+          const r = await runIpsecBench({
+            runs,
+            prefix,
+            seed: o.seed,
+            ...(modes ? { modes: modes as BenchMode[] } : {}),
+            log: logger('error'),
+            progress: (done, total) => bar.update(done / total),
+          });
+          bar.done();
+          if (format === 'json')
+            process.stdout.write(
+              `${JSON.stringify({ runs: r.runs, modes: r.modes, intervals: r.intervals, ratios: r.ratios }, null, 2)}\n`,
+            );
+          else process.stdout.write(`${benchTable(r)}\n${intervalTable(r)}\n`);
+          return;
+        }
+        const ues = parseNumber(o.ues, '--ues', { min: 1, max: MAX_UES, integer: true });
+        const concurrency = parseNumber(o.concurrency, '--concurrency', { min: 1, max: 256, integer: true });
+        const runs = parseNumber(o.runs ?? '3', '--runs', { min: 1, max: 1000, integer: true });
+        const mode = o.mode ?? 'psk+qkd-ppk';
+        if (!(SCALE_MODES as readonly string[]).includes(mode))
+          throw new UsageError(`--mode: "${mode}" is not one of ${SCALE_MODES.join(', ')} with --ues`);
+        if (!isNoKeyPolicy(o.policy))
+          throw new UsageError(`--policy: "${o.policy}" is not fail-closed, pqc or hybrid`);
+        if (o.link !== 'stand-in' && o.link !== 'event-level')
+          throw new UsageError(`--link: "${o.link}" is not stand-in or event-level`);
+        if (o.link === 'event-level' && mode !== 'psk+qkd-ppk')
+          throw new UsageError('--link event-level needs --mode psk+qkd-ppk (mode psk uses no key)');
+        const distanceKm = parseNumber(o.distanceKm, '--distance-km', { min: 0, max: 500 });
+        const pulses = parseNumber(o.pulses, '--pulses', { min: 1e6, max: 1e11, integer: true });
+        requireRoot('run qkdnet ipsec bench');
+        let last = '';
+        const bar = new ProgressBar(`ipsec bench --ues ${ues}`, 1);
+        const r = await runScaleBench({
+          ues,
+          concurrency,
+          runs,
+          mode: mode as ScaleMode,
+          policy: o.policy,
+          rekey: o.rekey === true,
+          prefix,
+          seed: o.seed,
+          log: logger('error'),
+          ...(o.link === 'event-level'
+            ? { feed: eventLevelFeed(o.seed, distanceKm, pulses), waitForBlocks: 1 }
+            : {}),
+          progress: (done, total, phase) => {
+            if (phase !== last) {
+              last = phase;
+              process.stderr.write(`· ${phase}\n`);
+            }
+            bar.update(done / total);
+          },
+        });
+        bar.done();
+        if (format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else process.stdout.write(`${scaleTable(r)}\n`);
+      },
+    );
 }
