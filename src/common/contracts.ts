@@ -79,6 +79,11 @@ export interface TelemetrySample {
   readonly detectionRateByBobBasis?: Readonly<Record<BasisName, number>>;
   /** Power seen by Alice's monitor photodiode, watts. */
   readonly monitorPowerW?: number;
+  /** Bright-light watchdog at Bob (when fitted): sampling windows in the block and those over threshold. */
+  readonly watchdogWindows?: number;
+  readonly watchdogTrips?: number;
+  /** Gate-timing monitor at Bob (when fitted): detections outside the central part of the gate. */
+  readonly gateEdgeDetections?: number;
   readonly blockDurationS?: number;
   /** Final key bits the block produced (post-processing). */
   readonly finalKeyBits?: number;

@@ -1,7 +1,10 @@
 /**
  * Attribution at each attack's default strength on the GYS and metro presets (25 km), with the count-level
- * link telemetry the CLI uses: attribution_accuracy ≥ 0.95 for every attack that is detected, PNS never named
+ * link telemetry the CLI uses: attribution_accuracy ≥ 0.95 for every attack (over its detected trials; at least
+ * three quarters of the trials must be detected, so the accuracy is measured on enough of them), PNS never named
  * blinding nor the reverse, and attack-free blocks attributed to nothing beyond the false-alarm budget.
+ * Weak jamming on the metro link (0.4% more clicks) is the hard case: only the QBER tests fire, as under
+ * intercept-resend, and the disturbance shape (disturbance-shape.ts) has to name it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,19 +33,11 @@ function run(presetName: 'gys' | 'metro', kind: AttackKind) {
 for (const presetName of ['gys', 'metro'] as const)
   test(`every attack at its default strength is attributed correctly on ${presetName} (≥ 95% of detected trials)`, () => {
     for (const kind of ATTACK_KINDS) {
-      // Known gap, documented in docs/detection.md: on the GHz metro link jamming at its default 10⁵ counts/s adds
-      // 0.4% clicks; the per-block tests rarely fire and the QBER CUSUM that catches it later cannot tell it from
-      // intercept-resend (measured 24 of 36 detected trials named intercept-resend).
-      if (presetName === 'metro' && kind === 'jamming') continue;
       const r = run(presetName, kind);
       const detected = r.trials - (r.attributed_as['none'] ?? 0);
-      if (detected === 0) {
-        // Undetected (jamming at its default strength on the afterpulsing metro preset): nothing to attribute;
-        // the detection gap is reported by detect evaluate and documented in docs/detection.md.
-        assert.equal(r.attribution_accuracy, null);
-        continue;
-      }
-      assert.ok(r.attribution_accuracy! >= 0.95, `${presetName} ${kind}: ${JSON.stringify(r.attributed_as)}`);
+      const what = `${presetName} ${kind}: ${JSON.stringify(r.attributed_as)}`;
+      assert.ok(detected >= 0.75 * r.trials, `${what}: too few trials detected to measure attribution`);
+      assert.ok(r.attribution_accuracy! >= 0.95, what);
       if (kind === 'pns') assert.equal(r.attributed_as['blinding'] ?? 0, 0);
       if (kind === 'blinding') assert.equal(r.attributed_as['pns'] ?? 0, 0);
       // attack-free blocks: false alarms (attributed to anything) within the 1e-3 budget, with slack for 2000 blocks

@@ -12,13 +12,22 @@
  *    more double clicks per detection (Eve forwards multi-photon pulses over a lossless line);
  *  - blinding: QBER below its limit (faked states), no double clicks, decoy gains above;
  *  - time-shift: every gain below, fewer detections, double clicks unchanged;
- *  - jamming: detections, vacuum gain and double clicks above; QBER up;
+ *  - jamming: detections, vacuum gain and double clicks above; QBER up. Where the jamming is weak (0.4% more
+ *    clicks on the GHz metro link) only the QBER tests fire, as under intercept-resend; what separates the two
+ *    is the shape of the disturbance across intensity classes (disturbance-shape.ts: background light adds
+ *    clicks to every class alike, most visibly the vacuum class, and raises the QBER ∝ 1/gain; resent states
+ *    leave click rates and the vacuum class alone and raise the QBER equally in every class carrying light).
+ *    When a QBER-raising detector fired and that likelihood ratio is decisive, the weight of the QBER
+ *    detectors goes to the explanation it favours;
  *  - fiber cut: detections collapse;
- *  - Trojan horse: light at Alice's monitor photodiode.
+ *  - Trojan horse: light at Alice's monitor photodiode;
+ *  - where the link has the countermeasures: blinding trips Bob's bright-light watchdog, time-shifted pulses
+ *    arrive off-centre in the gate.
  * Attribution is a model of these signatures, not a proof: a combined attack is named by its strongest part.
  */
 import { ATTACK_KINDS, type Alert, type AttackKind } from './deps.ts';
 import type { Finding } from './finding.ts';
+import type { ShapeEvidence } from './disturbance-shape.ts';
 
 /** The attack classes an alert can be attributed to: the link engine's attack kinds, or none of them. */
 export const ATTACK_CLASSES: readonly AttackClass[] = [...ATTACK_KINDS, 'unknown-anomaly'];
@@ -41,6 +50,9 @@ const gainOf = (classes: string) => new RegExp(`^gain\\[(${classes}),[ZX]\\]$`);
 /** Every declared indication (one row per detector statistic and side). */
 export const INDICATIONS: readonly Indication[] = [
   { kind: 'trojan-horse', statistic: /^monitor-power-w$/, side: 'above', indicates: { 'trojan-horse': 10 } },
+  // countermeasures (src/qkd bright-light-watchdog.ts, detector-randomisation.ts): each sees its attack's light
+  { kind: 'bright-light', statistic: /^watchdog-trips/, side: 'above', indicates: { blinding: 10 } },
+  { kind: 'gate-timing', statistic: /^gate-edge-share$/, side: 'above', indicates: { 'time-shift': 10 } },
   { kind: 'fiber-cut', statistic: /^detections-per-pulse$/, side: 'below', indicates: { 'fiber-cut': 8 } },
   { kind: 'jamming', statistic: /^detections-per-pulse$/, side: 'above', indicates: { jamming: 8 } },
   {
@@ -148,19 +160,46 @@ export function evidenceOf(f: Finding): Evidence {
   };
 }
 
-/** Combines the findings of one block into an attributed attack class (undefined when none fired). */
-export function attribute(findings: readonly Finding[]): Attribution | undefined {
+/** Detectors whose firing says only "the QBER rose"; the disturbance shape tells by what. */
+const QBER_RISE = new Set(['qber-high', 'qber-cusum', 'qber-sprt']);
+
+/** The evidence line of a decisive disturbance-shape likelihood ratio. */
+export function shapeEvidenceOf(s: ShapeEvidence & { side: 'above' | 'below' }): Evidence {
+  const limit = s.side === 'above' ? s.limit : -s.limit;
+  const means = s.side === 'above' ? 'background light (jamming)' : 'resent states (intercept-resend)';
+  return {
+    detector: 'disturbance-shape',
+    statistic: 'background-vs-resend-llr',
+    value: s.llr,
+    limit,
+    side: s.side,
+    text: `background-vs-resend-llr = ${num(s.llr)} over ${s.blocks} block(s), ${s.side} its ${s.side === 'above' ? 'upper' : 'lower'} limit ${num(limit)}: the QBER rise fits ${means}`,
+  };
+}
+
+/**
+ * Combines the findings of one block into an attributed attack class (undefined when none fired). `shape`,
+ * the disturbance-shape likelihood ratio of the recent blocks, decides between jamming and intercept-resend
+ * for the QBER detectors' weight when it is decisive.
+ */
+export function attribute(findings: readonly Finding[], shape?: ShapeEvidence): Attribution | undefined {
   if (findings.length === 0) return undefined;
   const scores: Partial<Record<AttackClass, number>> = {};
   const counted = new Set<Indication>();
+  const decisive =
+    shape?.side !== undefined && findings.some((f) => QBER_RISE.has(f.kind) && sideOf(f) === 'above');
   for (const f of findings) {
     const side = sideOf(f);
     for (const ind of INDICATIONS) {
       if (counted.has(ind) || ind.kind !== f.kind || ind.side !== side || !ind.statistic.test(f.statistic))
         continue;
       counted.add(ind);
-      for (const [c, w] of Object.entries(ind.indicates) as [AttackClass, number][])
-        scores[c] = (scores[c] ?? 0) + w;
+      let indicates = Object.entries(ind.indicates) as [AttackClass, number][];
+      if (decisive && QBER_RISE.has(ind.kind)) {
+        const total = indicates.reduce((a, [, w]) => a + w, 0);
+        indicates = [[shape!.side === 'above' ? 'jamming' : 'intercept-resend', total]];
+      }
+      for (const [c, w] of indicates) scores[c] = (scores[c] ?? 0) + w;
     }
   }
   let attack: AttackClass = 'unknown-anomaly';
@@ -172,5 +211,7 @@ export function attribute(findings: readonly Finding[]): Attribution | undefined
       attack = c;
     }
   }
-  return { attack, scores, evidence: findings.map(evidenceOf) };
+  const evidence = findings.map(evidenceOf);
+  if (decisive) evidence.push(shapeEvidenceOf(shape as ShapeEvidence & { side: 'above' | 'below' }));
+  return { attack, scores, evidence };
 }

@@ -25,5 +25,6 @@ export {
   ATTACK_DEFAULTS,
   DEFAULT_INTENSITIES as ENGINE_INTENSITIES,
   FIELD as CELL_FIELD,
+  WATCHDOG_FALSE_TRIP,
 } from '../qkd/index.ts';
 export type { AttackSpec, AttackKind, LinkBlockConfig } from '../qkd/index.ts';

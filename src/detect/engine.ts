@@ -151,7 +151,10 @@ export class DetectionEngine {
     const anomalies = st.anomaly && s.counts ? st.anomaly.observe(s) : [];
     findings.push(...anomalies);
     st.samples++;
-    const attribution = attribute([...quantum, ...anomalies]);
+    const attribution = attribute(
+      [...quantum, ...anomalies],
+      quantum.length > 0 ? st.quantum?.shape() : undefined,
+    );
     const wire = attribution && {
       attack: attribution.attack,
       evidence: attribution.evidence,

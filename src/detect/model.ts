@@ -51,6 +51,10 @@ export interface CalibratedModel {
    * (quasi-binomial). Missing keys mean 1.
    */
   readonly dispersion?: Readonly<Record<string, number>>;
+  /** The link has a bright-light watchdog at Bob (its telemetry reports windows and trips). */
+  readonly watchdog?: boolean;
+  /** The link has a gate-timing monitor: P(a detection is off-centre in the gate), pooled. */
+  readonly gateEdgeProb?: number;
 }
 
 const BASES: readonly BasisName[] = ['Z', 'X'];
@@ -142,6 +146,10 @@ export function modelFromTelemetry(
       'monitorPowerW',
       withCounts.map((s) => s.monitorPowerW),
     ),
+    ...(withCounts.every((s) => s.watchdogWindows !== undefined) ? { watchdog: true } : {}),
+    ...(withCounts.every((s) => s.gateEdgeDetections !== undefined) && detections > 0
+      ? { gateEdgeProb: sum((s) => s.gateEdgeDetections ?? 0) / detections }
+      : {}),
   };
   return { ...model, dispersion: estimateDispersion(model, withCounts) };
 }

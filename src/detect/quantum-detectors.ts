@@ -15,15 +15,20 @@
  *    blinding and time-shift (B. Qi et al., Quantum Inf. Comput. 7, 73, 2007) (`detector-control`);
  *  - double clicks → blinded detectors stop producing them, bright light and photon-number splitting (multi-photon
  *    pulses forwarded over a lossless line) raise them (`double-click-rate`; attribution.ts weighs the side);
- *  - Alice's monitor-photodiode power → Trojan-horse light (N. Gisin et al., PRA 73, 022320, 2006).
+ *  - Alice's monitor-photodiode power → Trojan-horse light (N. Gisin et al., PRA 73, 022320, 2006);
+ *  - countermeasures, where the link has them: the trips of a bright-light watchdog at Bob against
+ *    Binomial(windows, its false-trip probability) → blinding light (`bright-light`; src/qkd
+ *    bright-light-watchdog.ts), and detections off-centre in the gate against their calibrated rate →
+ *    time-shifted pulses (`gate-timing`; src/qkd detector-randomisation.ts).
  */
-import type { BasisName, TelemetrySample } from './deps.ts';
+import { WATCHDOG_FALSE_TRIP, type BasisName, type TelemetrySample } from './deps.ts';
 import type { CalibratedModel } from './model.ts';
 import { bobZShare } from './model.ts';
 import { binomialTest, gaussianTest } from './binomial-test.ts';
 import { Cusum, qberLogLikelihoodRatio, Sprt, type ErrorObservation } from './sequential.ts';
 import { normalUpperQuantile } from './stats.ts';
 import type { Finding } from './finding.ts';
+import { DisturbanceShape, type ShapeEvidence } from './disturbance-shape.ts';
 
 /** Operator settings of the quantum detectors. */
 export interface QuantumDetectorConfig {
@@ -57,6 +62,7 @@ export class QuantumDetectors {
   readonly perTestAlpha: number;
   readonly #cusum: Record<BasisName, Cusum>;
   readonly #sprt: Record<BasisName, Sprt>;
+  readonly #shape: DisturbanceShape;
 
   constructor(model: CalibratedModel, config: Partial<QuantumDetectorConfig> = {}) {
     this.model = model;
@@ -73,12 +79,15 @@ export class QuantumDetectors {
       2 +
       (model.bobBasisZShare ? 2 : 0) +
       (model.monitorPowerW ? 1 : 0) +
+      (model.watchdog ? 1 : 0) +
+      (model.gateEdgeProb !== undefined ? 1 : 0) +
       4;
     this.perTestAlpha = fa / this.testCount;
     const cusum = () => new Cusum(this.perTestAlpha);
     const sprt = () => new Sprt(this.perTestAlpha, this.config.sprtMissProbability);
     this.#cusum = { Z: cusum(), X: cusum() };
     this.#sprt = { Z: sprt(), X: sprt() };
+    this.#shape = new DisturbanceShape(model);
   }
 
   /** Restarts the sequential tests (after the link is restored). */
@@ -87,6 +96,15 @@ export class QuantumDetectors {
       this.#cusum[b].reset();
       this.#sprt[b].reset();
     }
+    this.#shape.reset();
+  }
+
+  /**
+   * Background light or resent states: the disturbance-shape likelihood ratio over the recent blocks
+   * (disturbance-shape.ts), for attribution when a QBER detector fired.
+   */
+  shape(): ShapeEvidence | undefined {
+    return this.#shape.evidence();
   }
 
   /** All findings for one block (empty when the block is consistent with the model). */
@@ -99,6 +117,7 @@ export class QuantumDetectors {
     let expectedDetections = 0;
     let observedDetections = 0;
     let pulsesCounted = 0;
+    this.#shape.update(s);
     for (const b of BASES) {
       const errObs: ErrorObservation[] = [];
       for (const c of m.classes) {
@@ -161,7 +180,25 @@ export class QuantumDetectors {
         );
     }
     this.#gaussianChecks(s, window, out);
+    this.#countermeasures(s, window, out);
     return out;
+  }
+
+  #countermeasures(s: TelemetrySample, window: string, out: Finding[]): void {
+    const a = this.perTestAlpha;
+    const m = this.model;
+    if (m.watchdog && s.watchdogWindows !== undefined && s.watchdogTrips !== undefined) {
+      const w = binomialTest(s.watchdogTrips, s.watchdogWindows, WATCHDOG_FALSE_TRIP, a, 0);
+      if (w.side)
+        out.push({
+          ...rateFinding('bright-light', 'watchdog-trips-per-window', w, window, 'quarantine-link'),
+          message: `Bright light at Bob's detectors (blinding?): the watchdog tripped in ${s.watchdogTrips} of ${s.watchdogWindows} windows, above its upper limit ${w.criticalRate.toExponential(3)} per window (p = ${w.pValue.toExponential(2)})`,
+        });
+    }
+    if (m.gateEdgeProb !== undefined && s.gateEdgeDetections !== undefined && s.detections) {
+      const g = binomialTest(s.gateEdgeDetections, s.detections, m.gateEdgeProb, a, 0);
+      if (g.side) out.push(rateFinding('gate-timing', 'gate-edge-share', g, window, 'quarantine-link'));
+    }
   }
 
   #sequential(b: BasisName, obs: ErrorObservation[], s: TelemetrySample, out: Finding[]): void {
@@ -255,6 +292,7 @@ const DESCRIBE: Readonly<Record<string, string>> = {
   jamming: 'detection rate surged (jamming?)',
   'fiber-cut': 'detections collapsed (fiber cut?)',
   'click-rate-drop': 'detection rate dropped (loss or jamming?)',
+  'gate-timing': 'detections arrive off-centre in the gate (time-shift?)',
   'double-click-rate':
     'double-click rate off the model (below: blinded detectors; above: photon-number splitting or bright light)',
 };

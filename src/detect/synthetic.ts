@@ -20,6 +20,8 @@ export interface Distortion {
   /** Factor on the sifted share (blinding makes Bob click only in Eve's basis). */
   readonly siftFactor?: number;
   readonly monitorPowerW?: number;
+  /** Extra clicks per pulse in every class, random in basis and bit (background light: jamming). */
+  readonly background?: number;
 }
 
 /** Options of a synthetic block. */
@@ -56,11 +58,14 @@ export function syntheticTelemetry(model: CalibratedModel, o: SyntheticBlock, rn
       const sent = draw(rng, left, share);
       left -= sent;
       leftP -= c.sentFraction[b];
-      const gain = Math.min(1, c.detectProb[b] * (d.gain?.[c.name] ?? 1));
+      const lightGain = Math.min(1, c.detectProb[b] * (d.gain?.[c.name] ?? 1));
+      const bg = d.background ?? 0;
+      const gain = Math.min(1, lightGain + bg);
       const detected = draw(rng, sent, gain);
       const sifted = draw(rng, detected, Math.min(1, c.siftProb[b] * (d.siftFactor ?? 1)));
       const shift = c.mu > 0 || Number.isNaN(c.mu) ? (d.qberShift ?? 0) : 0;
-      const e = Math.min(0.5, c.errorProb[b] * (d.qberFactor ?? 1) + shift);
+      const lightE = Math.min(0.5, c.errorProb[b] * (d.qberFactor ?? 1) + shift);
+      const e = gain > 0 ? (lightGain * lightE + bg * 0.5) / gain : lightE;
       perBasis[b] = { sent, detected, sifted, errors: draw(rng, sifted, e) };
       detections += detected;
     }

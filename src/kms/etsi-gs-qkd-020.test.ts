@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { KmeHandle } from './server.ts';
 import { agentsFor, makeTestPki, startPair, type TestPki } from './kme-pair.fixture.ts';
-import { PROBLEM_BASE, type KeyOutcome } from './etsi-gs-qkd-020.ts';
+import { decodeValue, extensionPen, PROBLEM_BASE, type KeyOutcome } from './etsi-gs-qkd-020.ts';
 
 let pki: TestPki;
 let a: KmeHandle;
@@ -416,4 +416,29 @@ test('unknown paths and methods under /kmapi answer 404 / 405 (with Allow) as pr
   const r = await call(b, 'kme-a', 'GET', '/kmapi/v1/ext_keys');
   assertProblem(r, 405, 'about:blank', 'method_not_allowed');
   assert.equal(r.headers.allow, 'POST');
+});
+
+test('Operation of the API: after a 503 the sender may not assume the peer kept nothing — it voids the keys there and counts them failed', async () => {
+  const [o] = await a.etsi020.sendKeys('kme-b', {
+    keys: [{ value: new Uint8Array(32).fill(1) }],
+    initiator: 'sae-a',
+    targets: ['sae-b'],
+    extensionMandatory: { E32473_route_type: 'direct' },
+  });
+  assert.equal(o!.status, 'failed');
+  assert.match(o!.message ?? '', /503/);
+  assert.equal(a.etsi020.book.awaiting, 0, 'nothing left awaiting an acknowledgement');
+  // The void went to B (asynchronous; B answered with an ack of "key not present", since it kept nothing).
+  assert.equal(b.etsi020.book.takeForSae('sae-b', 'sae-a', [o!.keyId]), undefined);
+});
+
+test('schemas `value` and `extension` on the specification’s own examples: the example value is 32 key bytes; E32473_ names are valid, ETSI’s 13019 is not', () => {
+  // ext_key_container example value (canonical base64 of 32 bytes).
+  assert.equal(decodeValue('wHHVxRwDJs3/bXd38GHP3oe4svTuRpZS0yCC7x4Ly+s=')?.length, 32);
+  assert.equal(decodeValue('wHHVxRwDJs3/bXd38GHP3oe4svTuRpZS0yCC7x4Ly+t='), undefined, 'non-zero pad bits');
+  assert.equal(decodeValue('wHHVxRwDJs3/bXd38GHP3oe4svTuRpZS0yCC7x4Ly+s'), undefined, 'padding missing');
+  for (const n of ['E32473_extension1', 'E32473_route_type', 'E32473_qos_session'])
+    assert.equal(extensionPen(n), 32473);
+  for (const n of ['E13019_x', 'E32473', 'e32473_x', 'E032473_x', 'X32473_x'])
+    assert.equal(extensionPen(n), undefined, n);
 });

@@ -59,6 +59,8 @@ export function requestJson(
   method: 'GET' | 'POST',
   body?: unknown,
   timeoutMs = 10_000,
+  /** Media type asked for (default application/json). */
+  accept = 'application/json',
 ): Promise<JsonAnswer> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -68,7 +70,7 @@ export function requestJson(
         method,
         agent,
         headers: {
-          accept: 'application/json',
+          accept,
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         },
         timeout: timeoutMs,

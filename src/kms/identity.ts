@@ -32,8 +32,8 @@ export interface Principal {
   readonly pin?: CertPin;
 }
 
-/** An authenticated caller: an SAE or peer KME by its configured id, or a `metrics` scraper. */
-export type Caller = { readonly kind: 'sae' | 'kme' | 'metrics' | 'device'; readonly id: string };
+/** An authenticated caller: an SAE, peer KME or QKD device by its configured id, a `metrics` scraper or an `sdn` controller. */
+export type Caller = { readonly kind: 'sae' | 'kme' | 'metrics' | 'sdn' | 'device'; readonly id: string };
 
 /** SPKI SHA-256 of a certificate (PEM text, DER or X509Certificate), base64. */
 export function spkiSha256(cert: string | Buffer | X509Certificate): string {
@@ -91,6 +91,7 @@ export class IdentityBook {
     if (revoked(normSerial(cert.serialNumber))) return null;
     const role = roleOfCertificate(cert);
     if (role === 'metrics') return { kind: 'metrics', id: cert.subject.CN };
+    if (role === 'sdn') return { kind: 'sdn', id: cert.subject.CN };
     if (role !== 'sae' && role !== 'kme' && role !== 'device') return null;
     const p = this.#byRoleAndCn.get(`${role}\0${cert.subject.CN}`);
     if (!p) return null;

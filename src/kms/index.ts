@@ -146,6 +146,21 @@ export { FailoverGroup, FAILOVER_BASE_MS, FAILOVER_MAX_MS, type Idempotency } fr
 export { SqliteBackend, type KeyBackend } from './store-backend.ts';
 export { ensureDatabases, admitPostgres } from './pg-cluster.ts';
 export {
+  decimal64,
+  linkNotifications,
+  qkdNodeJson,
+  sdnUuid,
+  SDN_NODE_MODULE,
+  type SdnApp,
+  type SdnInterface,
+  type SdnLink,
+  type SdnNodeState,
+  type LinkStatus,
+} from './etsi-gs-qkd-015.ts';
+export { configSdnState, saeUri, QKDNET_VERSION } from './etsi-gs-qkd-015-node.ts';
+export { createRestconfNode, restconfFrameworkError, type RestconfNode } from './etsi-gs-qkd-015-server.ts';
+export { fetchQkdNode } from './etsi-gs-qkd-015-client.ts';
+export {
   Etsi004Machine,
   STATUS,
   DEFAULT_CAPABILITIES,

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { QkdnetError } from '../common/index.ts';
 import { spkiSha256 } from './identity.ts';
 import { makePrivateDir, PRIVATE_FILE_MODE, privatizeFiles } from './private-fs.ts';
-import { isCertificateRole, ROLE_OID, ROLE_TLS_EKU, type CertificateRole } from './roles.ts';
+import { isCertificateRole, ROLE_OID, ROLE_TLS_EKU, ROLES, type CertificateRole } from './roles.ts';
 
 const run = promisify(execFile);
 
@@ -121,9 +121,7 @@ export async function issueCertificate(
       `Certificate name "${name}" must be 1–64 of A-Z a-z 0-9 . _ @ - (starting alphanumeric)`,
     );
   if (!isCertificateRole(kind))
-    throw new RangeError(
-      `Certificate kind "${String(kind)}" is not kme, sae, operator, viewer, metrics or device`,
-    );
+    throw new RangeError(`Certificate kind "${String(kind)}" is not one of ${ROLES.join(', ')}`);
   const p = pkiAt(dir);
   if (!existsSync(p.caCert) || !existsSync(p.caKey))
     throw new QkdnetError(

@@ -13,6 +13,7 @@
  * | `operator` | `qkdnet pki issue --kind operator`          | dashboard / live API controls and reads     |
  * | `viewer`   | `qkdnet pki issue --kind viewer`            | dashboard / live API reads only             |
  * | `metrics`  | `qkdnet pki issue --kind metrics`           | `/metrics` only (a Prometheus scraper)      |
+ * | `sdn`      | `qkdnet pki issue --kind sdn`               | ETSI GS QKD 015 RESTCONF reads (a controller)|
  * | `device`   | `qkdnet pki issue --kind device`            | pushing key material (ETSI 004 push profile)|
  */
 
@@ -20,7 +21,7 @@
 export const ROLE_ARC = '2.25.157489601159309082384276564628145444053';
 
 /** Every certificate role qkdnet issues. */
-export const ROLES = ['kme', 'sae', 'operator', 'viewer', 'metrics', 'device'] as const;
+export const ROLES = ['kme', 'sae', 'operator', 'viewer', 'metrics', 'sdn', 'device'] as const;
 export type CertificateRole = (typeof ROLES)[number];
 
 /** EKU OID of each role. */
@@ -30,7 +31,8 @@ export const ROLE_OID: Readonly<Record<CertificateRole, string>> = {
   operator: `${ROLE_ARC}.3`,
   viewer: `${ROLE_ARC}.4`,
   metrics: `${ROLE_ARC}.5`,
-  device: `${ROLE_ARC}.6`,
+  sdn: `${ROLE_ARC}.6`,
+  device: `${ROLE_ARC}.7`,
 };
 
 /** Standard EKUs each role's certificate also carries (for TLS itself). */
@@ -40,6 +42,7 @@ export const ROLE_TLS_EKU: Readonly<Record<CertificateRole, string>> = {
   operator: 'clientAuth',
   viewer: 'clientAuth',
   metrics: 'clientAuth',
+  sdn: 'clientAuth',
   device: 'clientAuth',
 };
 

@@ -6,7 +6,12 @@
  * it lapses (nextUpdate passed) `tls.crlExpiry` decides (./crl.ts): refuse everyone (default) or alert only.
  * Logs are pino JSON with key material redacted (and none is ever passed to the logger).
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino from 'pino';
@@ -14,12 +19,15 @@ import { QkdnetError } from '../common/index.ts';
 import { KmeCore } from './core.ts';
 import { readPem, validateKmeConfig, type KmeConfig } from './config.ts';
 import { certificatesOf, revocationCheck, watchCrl, type CrlWatch, type RevocationList } from './crl.ts';
-import { specClientError } from './http-errors.ts';
+import { specClientError, specError } from './http-errors.ts';
 import { IdentityBook } from './identity.ts';
 import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 import { Etsi020Endpoint } from './etsi-gs-qkd-020-endpoint.ts';
 import { createPeerLink } from './peer.ts';
 import { etsi014Plugin } from './plugin.ts';
+import type { SdnNodeState } from './etsi-gs-qkd-015.ts';
+import { configSdnState } from './etsi-gs-qkd-015-node.ts';
+import { createRestconfNode, restconfFrameworkError, type RestconfNode } from './etsi-gs-qkd-015-server.ts';
 import { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
 import { KME_TLS } from './https-json.ts';
 import type { RelayHandler } from './relay-route.ts';
@@ -44,6 +52,8 @@ export interface KmeHandle {
   /** The SQLite store (throws for a KME on PostgreSQL: use `core.backend`). */
   readonly store: KeyStore;
   readonly metrics: KmeMetrics;
+  /** The ETSI GS QKD 015 RESTCONF endpoint (`refresh()` sends link notifications now). */
+  readonly sdn: RestconfNode;
   /**
    * Southbound: adds key material shared with KME `peerId`; returns chunks stored now (0 when the item was
    * queued: large items and items arriving while others are queued are stored in slices off the hot path).
@@ -84,6 +94,11 @@ export interface StartKmeOptions {
   readonly strictPermissions?: boolean;
   /** Where one-line permission warnings go (default: stderr). */
   readonly warn?: (line: string) => void;
+  /**
+   * The node's ETSI GS QKD 015 state (default: what the configuration and store tell,
+   * ./etsi-gs-qkd-015-node.ts); the live network passes its links' state.
+   */
+  readonly sdnState?: () => SdnNodeState;
   /** Clock of the ETSI 004 streams in ms (tests move it to expire TTLs; default Date.now). */
   readonly clock?: () => number;
 }
@@ -200,6 +215,12 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     https: { ...tls, ...KME_TLS, requestCert: true, rejectUnauthorized: false },
     forceCloseConnections: true,
     clientErrorHandler: specClientError,
+    // A URL the router cannot decode: RESTCONF's error shape under /restconf, ETSI 014's elsewhere.
+    frameworkErrors: (err, req, reply) => {
+      const r = reply as unknown as FastifyReply;
+      if (!restconfFrameworkError(err, req as unknown as FastifyRequest, r))
+        void r.code(400).send(specError(400, 'the request URL is not valid'));
+    },
   });
   let relayHandler: RelayHandler | undefined;
   const etsi020 = new Etsi020Endpoint({
@@ -228,6 +249,12 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     ...(metricsToken ? { metricsToken } : {}),
     relay: () => relayHandler,
   });
+  // ETSI GS QKD 015 over RESTCONF, for callers with the sdn role; link changes are checked every second.
+  const sdn = createRestconfNode({
+    state: options.sdnState ?? (() => configSdnState(c, (p) => core.backend.level(p))),
+    identify: (cert, authorized) => book.identify(cert, authorized, revoked),
+  });
+  await sdn.register(app as unknown as FastifyInstance);
   const host = c.host ?? '127.0.0.1';
   try {
     await app.listen({ host, port: c.port ?? 0 });
@@ -253,6 +280,8 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     if (store) core.reconcileRelays();
   }, 30_000);
   checkpoint.unref();
+  const sdnTimer = setInterval(() => sdn.refresh(), 1000);
+  sdnTimer.unref();
   // Re-sealing in place is a SQLite feature; PostgreSQL replicas take a newer key at their next start.
   const stopRotation = store
     ? startStoreKeyRotation({ store, committer: core.committer, source: keySource, log: logger })
@@ -286,6 +315,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
       return core.store;
     },
     metrics,
+    sdn,
     etsi020,
     supply: (peerId, item) => core.supply(peerId, item),
     settled: () => core.settled(),
@@ -300,6 +330,8 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     close() {
       closing ??= (async () => {
         clearInterval(checkpoint);
+        clearInterval(sdnTimer);
+        sdn.close();
         etsi004.stop();
         stopRotation();
         for (const stop of stopSupply) stop();

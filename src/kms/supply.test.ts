@@ -103,7 +103,7 @@ test('supplyFromFile feeds every good line, reports bad ones by number and follo
     assert.equal(errors.length, 1);
     assert.match(errors[0]!, /keys\.jsonl:2: not valid JSON/);
     appendFileSync(file, '{"block_id":"b3","key_hex":"4455"}\n');
-    for (let i = 0; i < 50 && got.length < 3; i++) await sleep(50);
+    for (let i = 0; i < 400 && got.length < 3; i++) await sleep(50); // waits on the follower, bounded at 20 s
     stop();
     assert.deepEqual(got, ['b1', 'b2', 'b3']);
   } finally {

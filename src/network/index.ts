@@ -18,3 +18,4 @@ export * from './report.ts';
 export * from './kme-relay.ts';
 export * from './live-relay.ts';
 export * from './event-level.ts';
+export * from './etsi015-topology.ts';

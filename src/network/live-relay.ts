@@ -300,7 +300,11 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
   });
 
   /** Hands an opened share to the next KME over ETSI 020 and answers with its acknowledgement. */
-  async function forward020(c: ShareContext, share: Uint8Array): Promise<Answer> {
+  async function forward020(
+    c: ShareContext,
+    share: Uint8Array,
+    extensionOptional?: Readonly<Record<string, unknown>>,
+  ): Promise<Answer> {
     const next = c.path[c.hop]!;
     if (options.recordViews) views.set(c.keyId, [...(views.get(c.keyId) ?? []), share.slice()]);
     let outcome;
@@ -310,6 +314,7 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
         initiator: relaySaeId(c.path[0]!),
         targets: [relaySaeId(c.path.at(-1)!)],
         extensionMandatory: { [extension]: shareContextToWire(c) },
+        ...(extensionOptional ? { extensionOptional } : {}), // passed on unchanged (020 "Extensions")
       });
     } finally {
       share.fill(0);
@@ -320,13 +325,18 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
   }
 
   /** A share that arrived over ETSI 020 at hop `c.hop` (this KME): assembled here or carried on. */
-  async function continueShare(from: string, c: ShareContext, share: Uint8Array): Promise<Answer> {
+  async function continueShare(
+    from: string,
+    c: ShareContext,
+    share: Uint8Array,
+    extensionOptional?: Readonly<Record<string, unknown>>,
+  ): Promise<Answer> {
     if (c.hop === c.path.length - 1) {
       const r = assembler.share(from, c.keyId, c.path, c.shareIndex, c.shareCount, share);
       return r.ok ? { status: r.status } : refused(r);
     }
     const next = c.path[c.hop + 1]!;
-    if (protocolTo(next) === 'etsi020') return forward020({ ...c, hop: c.hop + 1 }, share);
+    if (protocolTo(next) === 'etsi020') return forward020({ ...c, hop: c.hop + 1 }, share, extensionOptional);
     if (options.recordViews) views.set(c.keyId, [...(views.get(c.keyId) ?? []), share.slice()]);
     const rs: ReservationRecord[] = [];
     const out = hopKeys(rs).take(linkIdOf(self, next), share.length);
@@ -363,7 +373,7 @@ export function attachLiveRelay(kme: KmeHandle, options: LiveRelayOptions = {}):
         b.keys.map((x) => ({ keyId: x.keyId, status: 'failed' as const, message }));
       if (!c || !k || b.keys.length !== 1) return failed('malformed relay extension');
       if (c.path[c.hop] !== self || c.path[c.hop - 1] !== b.from) return failed('not on the relay path');
-      const a = await continueShare(b.from, c, k.value.slice());
+      const a = await continueShare(b.from, c, k.value.slice(), b.extensionOptional);
       if (a.status === 'error') return failed(`${a.reason} at ${a.at}`);
       return [{ keyId: k.keyId, status: 'relayed' }];
     },

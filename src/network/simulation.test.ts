@@ -141,18 +141,41 @@ test('controls refuse unknown links and nodes', () => {
   assert.throws(() => net.compromiseNode('nope'), RangeError);
 });
 
-test('the live mode paces the same simulation by the wall clock', async () => {
+test('the live mode paces the same simulation by the wall clock: never ahead of its speed, same numbers as a batch run', async () => {
   const net = new NetworkSimulation(metro, { seed: 1, durationS: 86400 });
   let samples = 0;
-  net.subscribe((e) => void (e.type === 'sample' && samples++));
-  const runner = net.startLive({ speed: 600, tickMs: 10 });
-  await new Promise((r) => setTimeout(r, 300));
-  net.setSpeed(1200);
-  await new Promise((r) => setTimeout(r, 100));
+  let wake: (() => void) | undefined;
+  net.subscribe((e) => {
+    if (e.type === 'sample') samples++;
+    wake?.();
+  });
+  /** Waits (on the simulation's own events, not a fixed sleep) until `n` samples have been published. */
+  const untilSamples = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${samples} samples within 20 s`)), 20_000);
+      wake = () => {
+        if (samples < n) return;
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+      wake();
+    });
+  const t0 = performance.now();
+  const runner = net.startLive({ speed: 3600, tickMs: 10 });
+  await untilSamples(2);
+  net.setSpeed(7200);
+  await untilSamples(4);
   net.stopLive();
+  const wallS = (performance.now() - t0) / 1000;
   assert.equal(runner.running, false);
-  assert.ok(net.snapshot().timeS > 0);
-  assert.ok(samples > 0);
+  const liveTimeS = net.snapshot().timeS;
+  assert.ok(liveTimeS >= 4 * 60, `4 samples at a 60 s interval need ≥ 240 simulated s, got ${liveTimeS}`);
+  assert.ok(liveTimeS <= 7200 * wallS + 1, `paced: ${liveTimeS} simulated s in ${wallS} real s at ≤ 7200×`);
+  // The same kernel and code: a batch run to the same moment has the same numbers.
+  const batch = new NetworkSimulation(metro, { seed: 1, durationS: 86400 });
+  batch.run(liveTimeS);
+  assert.deepEqual(batch.snapshot(), net.snapshot());
 });
 
 test('accounting mode gives the same numbers as byte mode (it only skips making the bytes)', () => {

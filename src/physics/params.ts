@@ -68,6 +68,10 @@ export interface LinkParams {
   fsTurbulenceLossDb?: number;
   /** Free space: satellite altitude, km (gives the elevation for a slant range). */
   fsAltitudeKm?: number;
+  /** 1: a bright-light watchdog at Bob's detectors (src/qkd/bright-light-watchdog.ts); 0: none. */
+  brightLightWatchdog?: number;
+  /** 1: random detector-bit mapping and gate-timing monitor at Bob (src/qkd/detector-randomisation.ts). */
+  detectorRandomisation?: number;
 }
 
 /** Every optional parameter with the value used when a preset does not set it. */
@@ -91,6 +95,8 @@ export const PARAM_DEFAULTS: Readonly<Required<Pick<LinkParams, OptionalKey>>> =
   fsZenithTransmittance: 1,
   fsTurbulenceLossDb: 0,
   fsAltitudeKm: 500,
+  brightLightWatchdog: 0,
+  detectorRandomisation: 0,
 };
 
 /** The keys of LinkParams that are optional (and have a default in PARAM_DEFAULTS). */
@@ -300,6 +306,20 @@ export const PARAM_SPECS: Readonly<
     min: 0,
     max: 40000,
     doc: 'satellite altitude (elevation from slant range)',
+  },
+  brightLightWatchdog: {
+    name: 'bright_light_watchdog',
+    unit: '0/1',
+    min: 0,
+    max: 1,
+    doc: "countermeasure: bright-light watchdog at Bob's detectors (against blinding)",
+  },
+  detectorRandomisation: {
+    name: 'detector_randomisation',
+    unit: '0/1',
+    min: 0,
+    max: 1,
+    doc: 'countermeasure: random detector-bit mapping and gate-timing monitor (against time-shift)',
   },
 };
 

@@ -45,7 +45,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     source:
       'Z. L. Yuan, A. Plews, R. Takahashi, K. Doi, W. Tam, A. W. Sharpe, A. R. Dixon, E. Lavelle, J. F. Dynes, A. Murakami, M. Kujiraoka, M. Lucamarini, Y. Tanizawa, H. Sato, A. J. Shields, "10-Mb/s quantum key distribution", J. Lightwave Technol. 36, 3427 (2018)',
     notes:
-      '1 GHz clock, self-differencing InGaAs APDs, efficient BB84 with biased bases, standard fiber. Values are representative of the system class the paper describes and were not checked line by line against its tables (assumptions: η_Bob = 30%, Y0 = 2e-5 per gate for both detectors, e_d = 1.5%, afterpulse 4%, f = 1.1, basis_bias_z = 0.9, α = 0.2 dB/km, 2 dB of connector/splice loss).',
+      '1 GHz clock, self-differencing InGaAs APDs, efficient BB84 with biased bases, standard fiber. Values are representative of the system class the paper describes and were not checked line by line against its tables (assumptions: η_Bob = 30%, Y0 = 2e-5 per gate for both detectors, e_d = 1.5%, afterpulse 4%, f = 1.1, basis_bias_z = 0.9, α = 0.2 dB/km, 2 dB of connector/splice loss). Countermeasure: a bright-light watchdog at Bob (bright_light_watchdog = 1; photocurrent monitoring of the self-differencing APDs as Z. L. Yuan, J. F. Dynes, A. J. Shields, Nat. Photon. 4, 800 (2010) describe for this detector class — an assumption about the system, modelled in src/qkd/bright-light-watchdog.ts).',
     params: {
       ...NEUTRAL,
       attenuationDbPerKm: 0.2,
@@ -57,6 +57,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       afterpulseProbability: 0.04,
       repetitionRateHz: 1e9,
       basisBiasZ: 0.9,
+      brightLightWatchdog: 1,
     },
   },
   lim2014: {

@@ -16,7 +16,7 @@ import { simulateBlock } from './engine.ts';
 import { FIELD } from './cells.ts';
 import { buildModel, type BlockModel } from './model.ts';
 import { sentByClassBasis, tally } from './sift.ts';
-import { telemetryFromCounts, type BlockCounts } from './telemetry.ts';
+import { telemetryFromCounts, withCountermeasureReadings, type BlockCounts } from './telemetry.ts';
 import type { LinkBlockConfig } from './types.ts';
 
 const { K_MASK, A, X, B, Y, DOUBLE, KNOWN } = FIELD;
@@ -101,7 +101,7 @@ export function sampleBlockCounts(
   for (let i = 0; i < kab; i++) sent[i]! += rest[i]!;
   const counts = { sent, tally: { detected, errors }, detections: D, doubleClicks, bobX };
   return {
-    telemetry: telemetryFromCounts(cfg, model, counts),
+    telemetry: withCountermeasureReadings(cfg, telemetryFromCounts(cfg, model, counts), rng),
     counts,
     eveKnownBits: known,
     eveInformationBits: known + (zSifted - known) * model.infoPerUnknownBit,

@@ -15,7 +15,7 @@
 import { AliasTable, BitArray, sampleMultinomial, type Rng } from '../common/index.ts';
 import { FIELD } from './cells.ts';
 import { buildModel, type BlockModel } from './model.ts';
-import { buildEve, buildTelemetry } from './telemetry.ts';
+import { buildEve, buildTelemetry, withCountermeasureReadings } from './telemetry.ts';
 import type { LinkBlock, LinkBlockConfig, LinkRawRecord } from './types.ts';
 
 /** Detections in time order as produced by the sampler, before packing. */
@@ -268,7 +268,7 @@ export function simulateBlock(cfg: LinkBlockConfig, rng: Rng, opts: SimulateOpti
   };
   return {
     raw,
-    telemetry: buildTelemetry(cfg, model, raw, tallied),
+    telemetry: withCountermeasureReadings(cfg, buildTelemetry(cfg, model, raw, tallied), rng),
     eve: buildEve(cfg, model, raw, known),
   };
 }

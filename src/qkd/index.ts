@@ -12,7 +12,9 @@ export {
   type SimulateOptions,
 } from './engine.ts';
 export { sift, countsByClass, countsFromTally, sentByClassBasis, type Tally } from './sift.ts';
-export { telemetryFromCounts, type BlockCounts } from './telemetry.ts';
+export { telemetryFromCounts, withCountermeasureReadings, type BlockCounts } from './telemetry.ts';
+export * from './bright-light-watchdog.ts';
+export * from './detector-randomisation.ts';
 export { sampleBlockCounts, countLevelExact, type CountBlock } from './count-sampler.ts';
 export { insecureKeyBits, countBlockKey, type CountBlockKey, type DistilledFigures } from './insecure-key.ts';
 export {

@@ -10,6 +10,7 @@ import { PLANCK_J_S, SPEED_OF_LIGHT_M_PER_S } from '../common/index.ts';
 import { channelTransmittance, type LinkParams } from '../physics/index.ts';
 import { addBlinding, addInterceptResend, addPns, addTimeShift, trojanLeak } from './attacks.ts';
 import { CellTable, packCell } from './cells.ts';
+import { hasDetectorRandomisation } from './detector-randomisation.ts';
 import { addHonestShare, basisProbability, makeContext, type ModelContext } from './channel.ts';
 import type { AttackSpec, LinkBlockConfig } from './types.ts';
 
@@ -82,7 +83,11 @@ export function buildModel(cfg: LinkBlockConfig): BlockModel {
   addHonestShare(table, ctx, 1 - share, attack?.kind === 'trojan-horse' ? trojanLeak(attack.param) : 0);
   if (attack?.kind === 'intercept-resend') addInterceptResend(table, ctx, share);
   if (attack?.kind === 'pns') Object.assign(details, addPns(table, ctx, share));
-  if (attack?.kind === 'time-shift') infoPerUnknownBit = addTimeShift(table, ctx, share, attack.param);
+  if (attack?.kind === 'time-shift') {
+    infoPerUnknownBit = addTimeShift(table, ctx, share, attack.param);
+    // a random detector-bit mapping leaves Eve's favoured detector uncorrelated with the bit
+    if (hasDetectorRandomisation(cfg)) infoPerUnknownBit = 0;
+  }
   if (attack?.kind === 'blinding') {
     const honest = new CellTable();
     addHonestShare(honest, ctx, 1);

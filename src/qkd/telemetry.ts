@@ -3,10 +3,12 @@
  * discussion (contract TelemetrySample in src/common/contracts.ts), and — kept apart — what Eve knows.
  * Telemetry time is the end of the block: startNs + N / R in integer nanoseconds.
  */
-import { BitArray, NS_PER_S, popcount32, type TelemetrySample } from '../common/index.ts';
+import { BitArray, NS_PER_S, popcount32, type Rng, type TelemetrySample } from '../common/index.ts';
 import type { BlockModel } from './model.ts';
 import { countsFromTally, sentByClassBasis, tally, type Tally } from './sift.ts';
 import type { CountsByClass, EveKnowledge, LinkBlockConfig, LinkRawRecord } from './types.ts';
+import { hasWatchdog, watchdogReading } from './bright-light-watchdog.ts';
+import { gateEdgeDetections, hasDetectorRandomisation } from './detector-randomisation.ts';
 
 /** Sifted error rate of one basis over all classes (0 when nothing was sifted). */
 function qberOf(counts: CountsByClass, basis: 'Z' | 'X'): number {
@@ -77,6 +79,28 @@ export function telemetryFromCounts(
     },
     monitorPowerW: model.monitorPowerW,
     blockDurationS: durationS,
+  };
+}
+
+/**
+ * Adds the readings of the countermeasures the link has (bright-light watchdog, gate-timing monitor) to a
+ * block's telemetry, drawn from `rng.stream('block:<id>:countermeasures')` — a stream of its own, so a link
+ * without them samples exactly what it sampled before.
+ */
+export function withCountermeasureReadings(
+  cfg: LinkBlockConfig,
+  telemetry: TelemetrySample,
+  rng: Rng,
+): TelemetrySample {
+  const watchdog = hasWatchdog(cfg);
+  const gate = hasDetectorRandomisation(cfg);
+  if (!watchdog && !gate) return telemetry;
+  const r = rng.stream(`block:${cfg.blockId}:countermeasures`);
+  const w = watchdog ? watchdogReading(cfg, r) : undefined;
+  return {
+    ...telemetry,
+    ...(w ? { watchdogWindows: w.windows, watchdogTrips: w.trips } : {}),
+    ...(gate ? { gateEdgeDetections: gateEdgeDetections(cfg, telemetry.detections ?? 0, r) } : {}),
   };
 }
 

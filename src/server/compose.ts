@@ -9,7 +9,15 @@
  * first, then the feeders, then each KME (which checkpoints and closes its store), so the stores are
  * consistent after Ctrl-C.
  */
-import { attachLiveRelay, loadScenario, NetworkSimulation, type NetworkSnapshot } from '../network/index.ts';
+import {
+  attachLiveRelay,
+  loadScenario,
+  NetworkSimulation,
+  type LinkView,
+  type NetworkSnapshot,
+} from '../network/index.ts';
+import { scenarioSdnState } from './sdn-state.ts';
+import { topologyFromKmes } from './topology-etsi015.ts';
 import type { Registry } from 'prom-client';
 import { join } from 'node:path';
 import { QkdnetError } from '../common/index.ts';
@@ -62,6 +70,11 @@ export interface LiveNetworkOptions {
    * behind delaying links (`netns`) — ./live-sites.ts. Default: every KME in this process.
    */
   readonly sites?: SitesMode;
+  /**
+   * Where the controller's topology comes from: the scenario file's links (`scenario`, default) or the
+   * ETSI GS QKD 015 data the running KMEs serve over RESTCONF (`etsi015`, ./topology-etsi015.ts).
+   */
+  readonly topology?: 'scenario' | 'etsi015';
 }
 
 /** A running live network. */
@@ -81,14 +94,13 @@ export interface RunningNetwork {
 
 /** Loads the scenario, starts the KMEs and the paced simulation; resolves when all listen. */
 export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<RunningNetwork> {
-  const scenario = loadScenario(opts.scenarioPath);
+  const fileScenario = loadScenario(opts.scenarioPath);
+  let scenario = fileScenario;
   const speed = opts.speed ?? 1;
-  const sim = new NetworkSimulation(scenario, {
-    ...(opts.seed === undefined ? {} : { seed: opts.seed }),
-    durationS: Math.max(scenario.durationS, 10 * 365 * 86400),
-    sampleIntervalS: 3600, // the live series are sampled here, by the wall clock
-    maxSamples: 10,
-  });
+  // What each KME serves as ETSI GS QKD 015 data: the node's links from the file, their state from the
+  // running network once it runs (./sdn-state.ts).
+  let linkViews: ReadonlyMap<string, LinkView> = new Map();
+  const sdnOf = (node: string) => () => scenarioSdnState(fileScenario, node, (id) => linkViews.get(id));
   const neighbours = new Map<string, string[]>(scenario.nodes.map((n) => [n.id, []]));
   for (const l of scenario.links) {
     neighbours.get(l.from)!.push(l.to);
@@ -100,7 +112,11 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     neighbours.get(a.from)!.push(a.to);
     neighbours.get(a.to)!.push(a.from);
   }
-  const fleetNodes = scenario.nodes.map((n) => ({ id: n.id, neighbours: neighbours.get(n.id)! }));
+  const fleetNodes = scenario.nodes.map((n) => ({
+    id: n.id,
+    neighbours: neighbours.get(n.id)!,
+    sdn: sdnOf(n.id),
+  }));
   let watchRef: SiteWatch | undefined;
   const fleet =
     opts.kmes === false || opts.sites
@@ -128,6 +144,18 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
   const kmes = fleet?.kmes ?? sites?.kmes ?? null;
   const kmeSet = fleet ?? sites;
   try {
+    // `--topology etsi015`: the controller reads every node's 015 data over RESTCONF (mutual TLS, sdn role)
+    // and builds its graph from them instead of from the file's links.
+    if (opts.topology === 'etsi015') {
+      if (!fleet) throw new QkdnetError('CONFIG_INVALID', 'topology etsi015 needs the in-process KMEs');
+      scenario = (await topologyFromKmes(fileScenario, fleet)).scenario;
+    }
+    const sim = new NetworkSimulation(scenario, {
+      ...(opts.seed === undefined ? {} : { seed: opts.seed }),
+      durationS: Math.max(scenario.durationS, 10 * 365 * 86400),
+      sampleIntervalS: 3600, // the live series are sampled here, by the wall clock
+      maxSamples: 10,
+    });
     const first = sim.snapshot();
     let hubRef: LiveHub | undefined;
     const params = opts.linkEngine === false ? new Map() : scenarioLinkParams(scenario);
@@ -232,6 +260,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     const rates = new Map<string, number>();
     let lastGenerated = new Map(first.links.map((l) => [l.id, { t: 0, bits: l.generatedBits }]));
     const refresh = (snap: NetworkSnapshot): void => {
+      linkViews = new Map(snap.links.map((l) => [l.id, l]));
       hub.setTime(snap.timeS);
       for (const l of snap.links)
         hub.updateLink(l.id, {

@@ -24,6 +24,7 @@ import {
   writeCrl,
   type KmeHandle,
   type ProcessLock,
+  type SdnNodeState,
 } from '../kms/index.ts';
 
 /** A node's place in the fleet. */
@@ -31,6 +32,8 @@ export interface FleetNode {
   readonly id: string;
   /** Ids of the nodes whose KMEs peer with this one: QKD-link neighbours and relayed-application ends. */
   readonly neighbours: readonly string[];
+  /** The node's ETSI GS QKD 015 state, served by its KME over RESTCONF (default: from the KME config). */
+  readonly sdn?: () => SdnNodeState;
 }
 
 /** The running KMEs. */
@@ -46,6 +49,9 @@ export interface KmeFleet {
 /** KME and SAE names of a node. */
 export const kmeName = (nodeId: string): string => `kme-${nodeId}`;
 export const saeName = (nodeId: string): string => `sae-${nodeId}`;
+
+/** Name of the certificate an SDN controller presents to read the KMEs' ETSI GS QKD 015 data. */
+export const SDN_CONTROLLER = 'sdn-controller';
 
 /** Reserves `n` free TCP ports on 127.0.0.1. */
 export async function freePorts(n: number): Promise<number[]> {
@@ -72,6 +78,7 @@ export async function ensurePki(dir: string, nodes: readonly FleetNode[]): Promi
   const wanted = [
     ...nodes.flatMap((n) => [[kmeName(n.id), 'kme'] as const, [saeName(n.id), 'sae'] as const]),
     ['metrics', 'metrics'] as const, // the certificate a Prometheus scraper presents to any KME's /metrics
+    [SDN_CONTROLLER, 'sdn'] as const, // the controller's, for the KMEs' ETSI GS QKD 015 RESTCONF data
   ];
   await Promise.all(
     wanted
@@ -166,7 +173,7 @@ async function startFleet(
             pin: pin(kmeName(m)),
           })),
         },
-        { logger: logger.child({ kme: kmeName(n.id) }) },
+        { logger: logger.child({ kme: kmeName(n.id) }), ...(n.sdn ? { sdnState: n.sdn } : {}) },
       );
       kmes.set(n.id, kme);
     }

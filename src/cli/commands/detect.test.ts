@@ -83,19 +83,30 @@ test('detect evaluate --strength-sweep: detection and insecure key over strength
     'json',
   ]);
   assert.equal(r.code, 0, r.err);
-  const [sw] = JSON.parse(r.out).strength_sweep;
+  // blinding has a modelled countermeasure (Bob's bright-light watchdog): swept with it off, then on
+  const [sw, on] = JSON.parse(r.out).strength_sweep;
   assert.equal(sw.attack, 'blinding');
+  assert.equal(sw.countermeasures, 'off');
+  assert.equal(on.countermeasures, 'on');
   assert.ok(sw.points.length >= 5);
   const full = sw.points.find((p: { strength: number }) => p.strength === 1);
   assert.equal(full.detection_probability, 1);
-  for (const p of sw.points)
-    assert.equal(
-      sw.coverage_gap.includes(p.strength),
-      p.insecure_key_bits > 0 && p.detection_probability < 0.99,
-    );
+  for (const x of [sw, on])
+    for (const p of x.points)
+      assert.equal(
+        x.coverage_gap.includes(p.strength),
+        p.insecure_key_bits > 0 && p.detection_probability < 0.99,
+      );
+  // without the watchdog, blinding 0.5% of the block passes the statistics; the watchdog sees every strength
+  assert.ok(sw.points[0].detection_probability < 0.5);
+  for (const p of on.points) assert.equal(p.detection_probability, 1, `watchdog at ${p.strength}`);
   assert.match(
-    await readFile(join(dir, 'sweep-blinding.svg'), 'utf8'),
-    /blinding: detection vs insecure key/,
+    await readFile(join(dir, 'sweep-blinding-countermeasures-off.svg'), 'utf8'),
+    /blinding \(countermeasures off\): detection vs insecure key/,
+  );
+  assert.match(
+    await readFile(join(dir, 'sweep-blinding-countermeasures-on.svg'), 'utf8'),
+    /blinding \(countermeasures on\)/,
   );
   await rm(dir, { recursive: true });
 });
@@ -106,6 +117,7 @@ test('bad input is one line on stderr and exit code 2', async () => {
     ['detect', 'evaluate', '--attack', 'pns', '--strength', '2'],
     ['detect', 'evaluate', '--attack', 'pns', '--trials', '0'],
     ['detect', 'evaluate', '--attack', 'pns', '--format', 'xml'],
+    ['detect', 'evaluate', '--attack', 'pns', '--countermeasures', 'maybe'],
   ]) {
     const r = await run(args);
     assert.equal(r.code, 2, `${args.join(' ')} → ${r.code}`);

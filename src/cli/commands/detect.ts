@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createRng } from '../../common/index.ts';
-import { findPreset, PRESETS } from '../../physics/index.ts';
+import { findPreset, PRESETS, type LinkParams } from '../../physics/index.ts';
 import { ATTACK_DEFAULTS, ATTACK_KINDS, type AttackKind } from '../../qkd/index.ts';
 import {
   ATTACK_CLASSES,
@@ -43,7 +43,21 @@ interface EvaluateFlags {
   rocStrength?: string;
   strengthSweep?: boolean;
   sweepSvg?: string;
+  countermeasures: string;
 }
+
+/** `--countermeasures`: the preset's own, or Bob's bright-light watchdog and detector randomisation forced on/off. */
+type CountermeasureSetting = 'preset' | 'on' | 'off';
+
+/** The link parameters with the countermeasures set as asked. */
+function withCountermeasures(params: LinkParams, setting: CountermeasureSetting): LinkParams {
+  if (setting === 'preset') return params;
+  const v = setting === 'on' ? 1 : 0;
+  return { ...params, brightLightWatchdog: v, detectorRandomisation: v };
+}
+
+/** The attacks a modelled countermeasure answers (the sweep runs them with it off and on). */
+const COUNTERED: readonly AttackKind[] = ['blinding', 'time-shift'];
 
 const EXAMPLES = `
 Examples:
@@ -55,7 +69,10 @@ Examples:
   qkdnet detect evaluate --attack pns --roc roc.svg
       the ROC at the strongest of 1, 0.5, 0.25, … detected in ≤ 90% of trials (named on the plot)
   qkdnet detect evaluate --attack all --strength-sweep --sifted-bits 5e6 --sweep-svg sweep.svg
-      per attack, detection probability and insecure_key_bits over strength, and the coverage gap
+      per attack, detection probability and insecure_key_bits over strength, and the coverage gap; blinding
+      and time-shift twice, with their countermeasures off and on
+  qkdnet detect evaluate --attack blinding --strength 0.001 --countermeasures on
+      with Bob's bright-light watchdog (and detector randomisation) fitted whatever the preset says
       (insecure key while detection < 99%); 10⁵-bit blocks give no key, so use larger ones here
   qkdnet detect evaluate --attack all --trials 100 --confusion-svg confusion.svg
       every attack kind at its default strength, one row each, then the confusion matrix (injected ×
@@ -105,7 +122,15 @@ export function register(program: Command): void {
       '--strength-sweep',
       'per attack: detection probability and insecure_key_bits over a grid of strengths, and the coverage gap (insecure key while detection < 99%)',
     )
-    .option('--sweep-svg <file.svg>', 'with --strength-sweep: write one plot per attack (file-<attack>.svg)')
+    .option(
+      '--sweep-svg <file.svg>',
+      'with --strength-sweep: write one plot per attack (file-<attack>.svg; file-<attack>-countermeasures-off|on.svg)',
+    )
+    .option(
+      '--countermeasures <s>',
+      "preset (the preset's own: metro has a bright-light watchdog), on or off: Bob's bright-light watchdog and detector randomisation with gate-timing monitor",
+      'preset',
+    )
     .addHelpText('after', EXAMPLES)
     .action((flags: EvaluateFlags) => runEvaluate(flags));
 }
@@ -132,26 +157,32 @@ function runEvaluate(f: EvaluateFlags): void {
     max: 1e6,
     integer: true,
   });
+  const countermeasures = f.countermeasures as CountermeasureSetting;
+  if (!['preset', 'on', 'off'].includes(countermeasures))
+    throw new UsageError(`--countermeasures: "${f.countermeasures}" is not one of preset, on, off`);
   const seedNum = Number(f.seed);
   const seed = Number.isFinite(seedNum) ? seedNum : f.seed;
   const quantum = { falseAlarmPerBlock: falseAlarm, qberShift };
   const common = { nullBlocks, seed, calibrationBlocks, targetSiftedBits: siftedBits, quantum };
-  let baseline: EvaluationBaseline | undefined;
-  /** One evaluation of `kind` at `strength` (the attack-free part simulated once, then reused). */
-  const evaluate = (kind: AttackKind, strength: number, n = trials) => {
-    const bar = new ProgressBar(`detect evaluate ${kind}:${strength}`, 1); // fed the fraction done
+  const baselines = new Map<CountermeasureSetting, EvaluationBaseline>();
+  /** One evaluation of `kind` at `strength` (the attack-free part simulated once per setting, then reused). */
+  const evaluate = (kind: AttackKind, strength: number, n = trials, cm = countermeasures) => {
+    const bar = new ProgressBar(
+      `detect evaluate ${kind}:${strength}${cm === 'preset' ? '' : ` (countermeasures ${cm})`}`,
+      1,
+    );
     const out = evaluateDetection(
       linkBlockSimulator({
-        params: preset.params,
+        params: withCountermeasures(preset.params, cm),
         distanceKm,
         attack: { kind, param: strength },
         exact: f.exact ?? false,
       }),
       { ...common, attack: kind, strength, trials: n, onProgress: (d, t) => bar.update(d / t) },
-      baseline,
+      baselines.get(cm),
     );
     bar.done();
-    baseline = out.baseline;
+    baselines.set(cm, out.baseline);
     return out;
   };
   const strengthOf = (kind: AttackKind, text: string | undefined, flag: string) =>
@@ -159,7 +190,13 @@ function runEvaluate(f: EvaluateFlags): void {
       ? EVALUATE_DEFAULT_STRENGTH[kind]
       : parseNumber(text, flag, { min: ATTACK_DEFAULTS[kind].min, max: ATTACK_DEFAULTS[kind].max });
   if (f.strengthSweep) {
-    const sweeps = kinds.map((kind) => sweepAttack(kind, (s) => evaluate(kind, s).result));
+    // every attack as the preset has it; the attacks a countermeasure answers, with it off and on (unless set)
+    const sweeps = kinds.flatMap((kind) =>
+      (countermeasures === 'preset' && COUNTERED.includes(kind)
+        ? (['off', 'on'] as const)
+        : [countermeasures]
+      ).map((cm) => sweepAttack(kind, cm, (s) => evaluate(kind, s, trials, cm).result)),
+    );
     if (f.sweepSvg) for (const sw of sweeps) writeSweep(f.sweepSvg, sw, siftedBits);
     process.stdout.write(
       format === 'json'
@@ -342,9 +379,9 @@ function informativeRoc(
 export const SWEEP_STRENGTHS: Readonly<Record<AttackKind, readonly number[]>> = {
   'intercept-resend': [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
   pns: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
-  blinding: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+  blinding: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
   'trojan-horse': [1e-10, 1e-9, 1e-8, 1e-6, 1e-4, 1e-2, 0.1, 1],
-  'time-shift': [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 1],
+  'time-shift': [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 1],
   jamming: [10, 100, 1e3, 1e4, 1e5, 1e6],
   'fiber-cut': [0],
 };
@@ -352,6 +389,8 @@ export const SWEEP_STRENGTHS: Readonly<Record<AttackKind, readonly number[]>> = 
 /** One attack's sweep (snake_case: the JSON). */
 export interface StrengthSweep {
   readonly attack: AttackKind;
+  /** Bob's countermeasures in this sweep: `on`, `off`, or `preset` (as the preset has them). */
+  readonly countermeasures: CountermeasureSetting;
   readonly points: readonly {
     readonly strength: number;
     readonly detection_probability: number;
@@ -362,7 +401,11 @@ export interface StrengthSweep {
   readonly coverage_gap: readonly number[];
 }
 
-function sweepAttack(kind: AttackKind, run: (strength: number) => EvaluationResult): StrengthSweep {
+function sweepAttack(
+  kind: AttackKind,
+  countermeasures: CountermeasureSetting,
+  run: (strength: number) => EvaluationResult,
+): StrengthSweep {
   const points = SWEEP_STRENGTHS[kind].map((strength) => {
     const r = run(strength);
     return {
@@ -375,14 +418,14 @@ function sweepAttack(kind: AttackKind, run: (strength: number) => EvaluationResu
   const coverage_gap = points
     .filter((p) => p.insecure_key_bits > 0 && p.detection_probability < 0.99)
     .map((p) => p.strength);
-  return { attack: kind, points, coverage_gap };
+  return { attack: kind, countermeasures, points, coverage_gap };
 }
 
 function renderSweep(sweeps: readonly StrengthSweep[]): string {
   return sweeps
     .map(
       (sw) =>
-        `${sw.attack}: coverage gap ${sw.coverage_gap.length ? sw.coverage_gap.join(', ') : 'none'}\n${formatTable(
+        `${sw.attack}${sw.countermeasures === 'preset' ? '' : ` (countermeasures ${sw.countermeasures})`}: coverage gap ${sw.coverage_gap.length ? sw.coverage_gap.join(', ') : 'none'}\n${formatTable(
           ['strength', 'P(detect ≤3)', 'attacked key bits', 'insecure key bits'],
           sw.points.map((p) => [
             p.strength,
@@ -397,10 +440,11 @@ function renderSweep(sweeps: readonly StrengthSweep[]): string {
 
 /** One SVG per attack: detection probability and the insecure share of attacked key over strength. */
 function writeSweep(path: string, sw: StrengthSweep, siftedBits: number): void {
-  const file = path.replace(/(\.svg)?$/, `-${sw.attack}.svg`);
+  const suffix = sw.countermeasures === 'preset' ? '' : `-countermeasures-${sw.countermeasures}`;
+  const file = path.replace(/(\.svg)?$/, `-${sw.attack}${suffix}.svg`);
   const pts = sw.points.filter((p) => p.strength > 0);
   const svg = renderLinePlot({
-    title: `${sw.attack}: detection vs insecure key over strength (blocks of ${siftedBits} sifted bits); gap: ${sw.coverage_gap.length ? sw.coverage_gap.join(', ') : 'none'}`,
+    title: `${sw.attack}${sw.countermeasures === 'preset' ? '' : ` (countermeasures ${sw.countermeasures})`}: detection vs insecure key over strength (blocks of ${siftedBits} sifted bits); gap: ${sw.coverage_gap.length ? sw.coverage_gap.join(', ') : 'none'}`,
     xLabel: `strength (${ATTACK_DEFAULTS[sw.attack].doc})`,
     yLabel: 'probability / fraction',
     xLog: true,

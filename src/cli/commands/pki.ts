@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .requiredOption('--name <name>', 'KME or SAE ID (subject CN), e.g. kme-a or sae-a')
     .requiredOption(
       '--kind <kind>',
-      'kme (serverAuth+clientAuth, SANs localhost/127.0.0.1), sae, operator, viewer or metrics (clientAuth); the role is bound into the certificate (src/kms/roles.ts)',
+      'kme (serverAuth+clientAuth, SANs localhost/127.0.0.1), sae, operator, viewer, metrics or sdn (an SDN controller reading ETSI GS QKD 015 data) (clientAuth); the role is bound into the certificate (src/kms/roles.ts)',
     )
     .option('--host <host...>', 'extra DNS names or IPs for a KME reachable elsewhere')
     .option('--force', 'replace an existing certificate of that name')
@@ -62,7 +62,9 @@ export function register(program: Command): void {
         json?: boolean;
       }) => {
         if (!isCertificateRole(o.kind))
-          throw new UsageError(`--kind: "${o.kind}" is not kme, sae, operator, viewer, metrics or device`);
+          throw new UsageError(
+            `--kind: "${o.kind}" is not kme, sae, operator, viewer, metrics, sdn or device`,
+          );
         const c = await issueCertificate(o.dir, o.name, o.kind, {
           force: o.force === true,
           hosts: o.host ?? [],

@@ -104,3 +104,30 @@ test('qkdnet up --sites: an unknown mode, netns without root or sites without KM
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('qkdnet up --topology: an unknown source, etsi015 without KMEs or with site processes is one line, exit 2, nothing created', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-up-'));
+  try {
+    const data = join(dir, 'data');
+    const base = ['up', '--port', '0', '--data-dir', data];
+    for (const [argv, pattern] of [
+      [['--topology', 'yang'], /^qkdnet: --topology: "yang" is not one of scenario, etsi015\n$/],
+      [
+        ['--topology', 'etsi015', '--no-kme'],
+        /^qkdnet: --topology etsi015 reads the KMEs' ETSI GS QKD 015 data/,
+      ],
+      [
+        ['--topology', 'etsi015', '--sites', 'processes'],
+        /^qkdnet: --topology etsi015 works with --sites inline only/,
+      ],
+    ] as const) {
+      const r = await run([...base, ...argv]);
+      assert.equal(r.code, 2, argv.join(' '));
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+    }
+    assert.equal(existsSync(data), false, 'no data directory is created');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

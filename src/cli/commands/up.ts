@@ -38,6 +38,9 @@ Examples:
   qkdnet up scenarios/metro-demo.yaml --port 9000  # dashboard on http://127.0.0.1:9000/
   qkdnet up my-net.yaml --speed 60                 # one simulated minute per real second
   qkdnet up my-net.yaml --data-dir /tmp/qkd --json # machine-readable start-up line
+  qkdnet up --topology etsi015                     # the controller reads each KME's ETSI GS QKD 015 data
+                                                   # (RESTCONF, mutual TLS, certificate sdn-controller) and
+                                                   # routes on that graph instead of the file's links
 
 The dashboard shows the map, live QBER / key rate / pool charts, alerts with evidence, the provenance of
 delivered keys and application sessions; its controls inject attacks, cut and restore links and
@@ -69,6 +72,7 @@ interface UpOptions extends AccessFlags {
   json?: boolean;
   strictPermissions?: boolean;
   sites: string;
+  topology: string;
 }
 
 export function register(program: Command): void {
@@ -91,6 +95,11 @@ export function register(program: Command): void {
       'inline (every KME in this process) | processes (one OS process per node) | netns (root: one network namespace per node)',
       'inline',
     )
+    .option(
+      '--topology <source>',
+      "scenario (the file's links) | etsi015 (the controller reads every KME's ETSI GS QKD 015 data over RESTCONF and builds its graph from them)",
+      'scenario',
+    )
     .option('--json', 'print the start-up line as JSON')
     .option(
       '--strict-permissions',
@@ -102,6 +111,7 @@ export function register(program: Command): void {
       const port = parseNumber(o.port, '--port', { min: 0, max: 65535, integer: true });
       const speed = parseNumber(o.speed, '--speed', { min: 0.001, max: 10000 });
       const sites = parseSites(o.sites, o.kme);
+      const topology = parseTopology(o.topology, o.kme, sites);
       // Everything that can be wrong with the input is checked before the PKI and stores are created.
       parseScenario(readInputFile(scenario, 'scenario'), scenario);
       const access = planAccess(o.host, o);
@@ -118,11 +128,27 @@ export function register(program: Command): void {
         seed: o.seed,
         kme: o.kme,
         ...(sites ? { sites } : {}),
+        topology,
         keys: o.deterministicKeys ? 'deterministic' : 'secret',
         json: o.json === true,
         strictPermissions: o.strictPermissions === true,
       });
     });
+}
+
+/** Checks `--topology` (before any state): etsi015 reads the in-process KMEs. */
+function parseTopology(value: string, kme: boolean, sites: SitesMode | undefined): 'scenario' | 'etsi015' {
+  if (value !== 'scenario' && value !== 'etsi015')
+    throw new UsageError(`--topology: "${value}" is not one of scenario, etsi015`);
+  if (value === 'etsi015' && !kme)
+    throw new UsageError(
+      "--topology etsi015 reads the KMEs' ETSI GS QKD 015 data; it cannot go with --no-kme",
+    );
+  if (value === 'etsi015' && sites)
+    throw new UsageError(
+      '--topology etsi015 works with --sites inline only (site processes do not serve live link state yet)',
+    );
+  return value;
 }
 
 /** Checks `--sites` (before any state): a mode, root for netns, KMEs on. */
@@ -146,6 +172,7 @@ async function runUp(o: {
   seed: string;
   kme: boolean;
   sites?: SitesMode;
+  topology: 'scenario' | 'etsi015';
   keys: 'secret' | 'deterministic';
   json: boolean;
   strictPermissions: boolean;
@@ -160,6 +187,7 @@ async function runUp(o: {
     kmes: o.kme,
     strictPermissions: o.strictPermissions,
     ...(o.sites ? { sites: o.sites } : {}),
+    topology: o.topology,
   });
   const plan = o.access;
   const audit = new AuditLog();
@@ -223,12 +251,12 @@ async function runUp(o: {
   ];
   if (o.json) {
     process.stdout.write(
-      `${JSON.stringify({ dashboard: url, scenario: state.scenario.name, speed: o.speed, data_dir: o.dataDir, kmes, ...sitesLine, tls: plan.tls, auth: plan.requireAuth ? auth : ['loopback'], ...(plan.generated ? { tokens: plan.generated } : {}), startup_ms: Math.round(performance.now() - started) })}\n`,
+      `${JSON.stringify({ dashboard: url, scenario: state.scenario.name, speed: o.speed, data_dir: o.dataDir, topology: o.topology, kmes, ...sitesLine, tls: plan.tls, auth: plan.requireAuth ? auth : ['loopback'], ...(plan.generated ? { tokens: plan.generated } : {}), startup_ms: Math.round(performance.now() - started) })}\n`,
     );
   } else {
     process.stdout.write(`qkdnet: ${state.scenario.title}\n`);
     process.stdout.write(
-      `  ${state.nodes.length} nodes, ${state.links.length} links, ${state.apps.length} applications, speed ${o.speed}×\n`,
+      `  ${state.nodes.length} nodes, ${state.links.length} links, ${state.apps.length} applications, speed ${o.speed}×${o.topology === 'etsi015' ? ', topology read from the KMEs (ETSI GS QKD 015)' : ''}\n`,
     );
     for (const k of kmes)
       process.stdout.write(
