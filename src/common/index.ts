@@ -8,3 +8,4 @@ export * from './math.ts';
 export * from './units.ts';
 export * from './contracts.ts';
 export * from './distributions.ts';
+export * from './prom-client.ts';

@@ -3,7 +3,7 @@
  * the server's `qkdnet_*` metrics without clashing. Kept in their own Registry unless one is passed; the
  * server merges registries for /metrics.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from '../common/index.ts';
 import type { DetectionEngine } from './engine.ts';
 
 /** The detection metrics and the registry holding them. */

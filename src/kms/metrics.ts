@@ -3,7 +3,7 @@
  * by route and status, request latency, stored keys and pool level per peer link, keys delivered by role,
  * group-commit batches. Exposition format 0.0.4 at `/metrics`. No label ever carries key material or key IDs.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from '../common/index.ts';
 import type { KmeCore } from './core.ts';
 
 /** The metric objects of one KME. */

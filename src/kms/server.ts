@@ -25,6 +25,7 @@ import { createKmeMetrics, type KmeMetrics } from './metrics.ts';
 import { Etsi020Endpoint } from './etsi-gs-qkd-020-endpoint.ts';
 import { createPeerLink } from './peer.ts';
 import { etsi014Plugin } from './plugin.ts';
+import { strictValidatorCompiler } from './wire-validation.ts';
 import type { SdnNodeState } from './etsi-gs-qkd-015.ts';
 import { configSdnState } from './etsi-gs-qkd-015-node.ts';
 import { createRestconfNode, restconfFrameworkError, type RestconfNode } from './etsi-gs-qkd-015-server.ts';
@@ -215,6 +216,9 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     https: { ...tls, ...KME_TLS, requestCert: true, rejectUnauthorized: false },
     forceCloseConnections: true,
     clientErrorHandler: specClientError,
+    // Every route validates with the strict TypeBox compiler (./wire-validation.ts): naming it here keeps
+    // Fastify from loading and setting up Ajv, which no route uses (≈ 0.1 s of CPU at every start).
+    schemaController: { compilersFactory: { buildValidator: (() => strictValidatorCompiler) as never } },
     // A URL the router cannot decode: RESTCONF's error shape under /restconf, ETSI 014's elsewhere.
     frameworkErrors: (err, req, reply) => {
       const r = reply as unknown as FastifyReply;

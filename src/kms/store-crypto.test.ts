@@ -17,6 +17,20 @@ test('a sealed row opens with its key and identity, and hides its plaintext', ()
   assert.notDeepEqual(ring.seal(plain, ad), sealed);
 });
 
+test('every seal takes a salt of its own, also across refills of the salt pool (a salt repeated would repeat a row key and IV)', () => {
+  const ring = Keyring.generate();
+  const plain = randomBytes(32);
+  const ad = rowAd('chunks', 'id-1', 'kme-b', 1);
+  const salts = new Set<string>();
+  const n = 1000; // the pool holds 256 salts: several refills
+  for (let i = 0; i < n; i++) {
+    const sealed = ring.seal(plain, ad);
+    salts.add(sealed.subarray(5, 21).toString('hex'));
+    assert.deepEqual(ring.open(sealed, ad), plain);
+  }
+  assert.equal(salts.size, n);
+});
+
 test('a row swapped to another id, owner or table, or tampered with, fails authentication', () => {
   const ring = Keyring.generate();
   const sealed = ring.seal(randomBytes(32), rowAd('chunks', 'id-1', 'kme-b', 1));

@@ -25,6 +25,11 @@ export const SEAL_OVERHEAD = HEADER + TAG;
 /** Store-key length: AES-256. */
 export const STORE_KEY_BYTES = 32;
 const LABEL = Buffer.from('qkdnet store row\0', 'latin1');
+/** The KDF input before and after the salt: [1]₃₂ ‖ Label ‖ 0x00, and [L]₃₂ with L = 352 bits. */
+const KDF_HEAD = Buffer.concat([Buffer.from([0, 0, 0, 1]), LABEL]);
+const KDF_TAIL = Buffer.from([0, 0, 0x01, 0x60]);
+/** Salts are taken from a pool the CSPRNG refills this many bytes at a time (one call per 256 seals). */
+const SALT_POOL_BYTES = 4096;
 const CHECK_PLAIN = Buffer.alloc(32);
 const CHECK_AD = 'qkdnet store key check';
 
@@ -43,6 +48,7 @@ export class SealError extends Error {
  */
 export class Keyring {
   readonly #keys: Map<number, Buffer>;
+  readonly #current: number;
 
   constructor(keys: ReadonlyMap<number, Uint8Array>) {
     if (keys.size === 0) throw new RangeError('A keyring needs at least one key');
@@ -52,6 +58,7 @@ export class Keyring {
       if (k.length !== STORE_KEY_BYTES) throw new RangeError(`A store key has ${STORE_KEY_BYTES} bytes`);
       this.#keys.set(v, Buffer.from(k));
     }
+    this.#current = Math.max(...this.#keys.keys());
   }
 
   /** A keyring with one fresh random key (node:crypto CSPRNG) as `version`. */
@@ -88,7 +95,7 @@ export class Keyring {
 
   /** The version new rows are sealed with (the highest). */
   get current(): number {
-    return Math.max(...this.#keys.keys());
+    return this.#current;
   }
 
   /** Versions held, ascending. */
@@ -126,14 +133,14 @@ export class Keyring {
     const out = Buffer.allocUnsafe(HEADER + plain.length + TAG);
     out[0] = FORMAT;
     out.writeUInt32BE(version, 1);
-    randomBytes(16).copy(out, 5);
-    const { key, iv } = this.#rowKey(version, out.subarray(5, HEADER));
-    const c = createCipheriv('aes-256-gcm', key, iv);
+    takeSalt(out, 5);
+    const k = this.#rowKey(version, out.subarray(5, HEADER));
+    const c = createCipheriv('aes-256-gcm', k.subarray(0, 32), k.subarray(32, 44));
+    k.fill(0);
     c.setAAD(aad(out, ad));
     const n = c.update(plain).copy(out, HEADER);
     c.final();
     c.getAuthTag().copy(out, HEADER + n);
-    key.fill(0);
     return out;
   }
 
@@ -143,12 +150,12 @@ export class Keyring {
     if (b.length < SEAL_OVERHEAD || b[0] !== FORMAT) throw new SealError('not a sealed value');
     const version = b.readUInt32BE(1);
     if (!this.#keys.has(version)) throw new SealError(`sealed with store key v${version}, not held`);
-    const { key, iv } = this.#rowKey(version, b.subarray(5, HEADER));
-    const d = createDecipheriv('aes-256-gcm', key, iv);
+    const k = this.#rowKey(version, b.subarray(5, HEADER));
+    const d = createDecipheriv('aes-256-gcm', k.subarray(0, 32), k.subarray(32, 44));
+    k.fill(0);
     d.setAAD(aad(b, ad));
     d.setAuthTag(b.subarray(b.length - TAG));
     const plain = d.update(b.subarray(HEADER, b.length - TAG));
-    key.fill(0);
     try {
       d.final();
     } catch {
@@ -183,18 +190,17 @@ export class Keyring {
     for (const k of this.#keys.values()) k.fill(0);
   }
 
-  #rowKey(version: number, salt: Buffer): { key: Buffer; iv: Buffer } {
-    // SP 800-108r1 §4.1, one iteration: [i]₃₂ ‖ Label ‖ 0x00 ‖ Context ‖ [L]₃₂ with L = 352 bits.
-    const h = createHmac('sha512', this.#keys.get(version)!);
-    h.update(Buffer.from([0, 0, 0, 1]));
-    h.update(LABEL);
-    h.update(salt);
-    h.update(Buffer.from([0, 0, 0x01, 0x60]));
-    const out = h.digest();
-    const key = Buffer.from(out.subarray(0, 32));
-    const iv = Buffer.from(out.subarray(32, 44));
-    out.fill(0);
-    return { key, iv };
+  /**
+   * The row's key material: AES key (bytes 0–31) and IV (32–43) of the PRF output, which the caller
+   * zeroes once its cipher holds them. SP 800-108r1 §4.1, one iteration: [i]₃₂ ‖ Label ‖ 0x00 ‖ Context ‖
+   * [L]₃₂ with L = 352 bits.
+   */
+  #rowKey(version: number, salt: Buffer): Buffer {
+    return createHmac('sha512', this.#keys.get(version)!)
+      .update(KDF_HEAD)
+      .update(salt)
+      .update(KDF_TAIL)
+      .digest();
   }
 }
 
@@ -207,6 +213,22 @@ export function sealedVersion(sealed: Uint8Array): number {
 /** Associated data of a row: its identity fields joined by NUL (table first, then id and owner). */
 export function rowAd(table: string, ...fields: readonly (string | number)[]): string {
   return [table, ...fields].join('\0');
+}
+
+let saltPool = Buffer.alloc(0);
+let saltAt = 0;
+
+/**
+ * Writes a fresh random 128-bit salt into `out` at `at`. Salts are public (stored in the header) and need
+ * only be unpredictable and never repeat: each comes once from a pool of CSPRNG output.
+ */
+function takeSalt(out: Buffer, at: number): void {
+  if (saltAt + 16 > saltPool.length) {
+    saltPool = randomBytes(SALT_POOL_BYTES);
+    saltAt = 0;
+  }
+  saltPool.copy(out, at, saltAt, saltAt + 16);
+  saltAt += 16;
 }
 
 function aad(sealed: Buffer, ad: string): Buffer {

@@ -19,7 +19,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { LAST_PROTECTING_RANK, QkdnetError } from '../common/index.ts';
 import {
   byteMask,
@@ -113,7 +113,9 @@ export class PgKeyStore implements KeyBackend {
 
   /** Connects, applies migrations, checks the store key, registers this replica and discards dead ones' leases. */
   static async open(opts: PgStoreOptions): Promise<PgKeyStore> {
-    const pool = new pg.Pool({
+    // Loaded here, not with this module: a KME on SQLite never pays for the driver at start-up.
+    const { default: driver } = await import('pg');
+    const pool = new driver.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 8,
       connectionTimeoutMillis: 3000,

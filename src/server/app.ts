@@ -8,7 +8,7 @@
  */
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
+import type { Registry } from '../common/index.ts';
 import { isQkdnetError } from '../common/index.ts';
 import { AccessControl, registerAccess, type AccessConfig } from './access.ts';
 import { registerAccessRoutes } from './access-routes.ts';

@@ -18,7 +18,7 @@ import {
 } from '../network/index.ts';
 import { scenarioSdnState } from './sdn-state.ts';
 import { topologyFromKmes } from './topology-etsi015.ts';
-import type { Registry } from 'prom-client';
+import type { Registry } from '../common/index.ts';
 import { join } from 'node:path';
 import { QkdnetError } from '../common/index.ts';
 import { ATTACK_KINDS, type AttackKind } from '../qkd/index.ts';

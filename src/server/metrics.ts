@@ -4,7 +4,7 @@
  * consistent instant; counters (alerts, delivered bits) follow the event stream. Registries from other
  * parts (the detection engine's) are merged in so one endpoint serves everything.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from '../common/index.ts';
 import type { LiveNetwork, SiteInfo } from './types.ts';
 
 const HEALTH_VALUE = { ok: 0, degraded: 1, alarm: 2, down: 3, quarantined: 4 } as const;

@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { REFERENCES, toleranceText, withinTolerance, type Reference } from '../validate/references.ts';
+import { references, toleranceText, withinTolerance, type Reference } from '../validate/references.ts';
 import { escapeXml, renderLinePlot } from '../svg-plot.ts';
 import { UsageError, formatNumber, formatTable, parseFormat } from '../util.ts';
 
@@ -50,9 +50,9 @@ export function selectReferences(only: readonly string[] | undefined): Reference
     .flatMap((s) => s.split(','))
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (keys.length === 0) return [...REFERENCES];
-  const picked = REFERENCES.filter((r) => keys.some((k) => r.group === k || r.id.startsWith(k)));
-  const unknown = keys.filter((k) => !REFERENCES.some((r) => r.group === k || r.id.startsWith(k)));
+  if (keys.length === 0) return [...references()];
+  const picked = references().filter((r) => keys.some((k) => r.group === k || r.id.startsWith(k)));
+  const unknown = keys.filter((k) => !references().some((r) => r.group === k || r.id.startsWith(k)));
   if (unknown.length > 0)
     throw new UsageError(
       `--only: no reference matches ${unknown.map((k) => `"${k}"`).join(', ')} (qkdnet validate --list shows them)`,

@@ -182,8 +182,8 @@ function etaSlope(model: string, p: LinkParams, d1: number, d2: number): number 
 const LIM_SRC =
   'C. C.-W. Lim, M. Curty, N. Walenta, F. Xu, H. Zbinden, PRA 89, 022307 (2014), Sec. IV and Fig. 1';
 
-/** Every reference, in report order. */
-export const REFERENCES: readonly Reference[] = [
+/** The references computed from models and papers, in report order (the scenario rows follow them). */
+const MODEL_REFERENCES: readonly Reference[] = [
   {
     id: 'gys-decoy-infinite-max-distance',
     group: 'models',
@@ -484,5 +484,16 @@ export const REFERENCES: readonly Reference[] = [
     why: 'the paper plots a band over QBER 1–5%; we accept it widened by 0.02 each side for 12 frames of sampling error',
     compute: () => cascadeEfficiency('cascade-original', 0.02, 1e4),
   },
-  ...scenarioReferences(),
 ];
+
+let all: readonly Reference[] | undefined;
+
+/**
+ * Every reference, in report order. The scenario rows read and resolve every scenario file, so they are
+ * built on first use rather than when this module loads: the CLI bundle loads it for every command, and
+ * a KME starting up has no use for them.
+ */
+export function references(): readonly Reference[] {
+  all ??= [...MODEL_REFERENCES, ...scenarioReferences()];
+  return all;
+}
