@@ -1,6 +1,6 @@
-// Compiles the CLI ahead of time: src/cli/main.ts → dist/cli.mjs and the worker threads it starts —
-// src/server/key-worker.ts, src/server/site-pp-worker.ts and src/cli/commands/sweep-worker.ts → dist/*.mjs —
-// one ES module each (esbuild; dependencies stay
+// Compiles the CLI ahead of time: src/cli/main.ts → dist/cli.mjs, the live key-supply worker
+// src/server/key-worker.ts → dist/key-worker.mjs and the seed-sweep worker src/cli/commands/sweep-worker.ts →
+// dist/sweep-worker.mjs, one ES module each (esbuild; dependencies stay
 // external). bin/qkdnet.js loads dist/cli.mjs when it is newer than every file under src/, so a process
 // starts without compiling TypeScript (tsx) on the way; otherwise it falls back to the sources through
 // tsx. Runs during `npm install` / `npm ci` (prepare) and with `npm run build:dist`.
@@ -20,7 +20,6 @@ await esbuild.build({
   entryPoints: {
     cli: 'src/cli/main.ts',
     'key-worker': 'src/server/key-worker.ts',
-    'site-pp-worker': 'src/server/site-pp-worker.ts',
     'sweep-worker': 'src/cli/commands/sweep-worker.ts',
   },
   outdir: tmp,
@@ -34,8 +33,14 @@ await esbuild.build({
   logLevel: 'warning',
 });
 // Replaced by rename, worker first: a CLI starting meanwhile sees the old pair or the new one.
-const workers = ['key-worker', 'site-pp-worker', 'sweep-worker'];
-for (const f of [...workers.flatMap((w) => [`${w}.mjs`, `${w}.mjs.map`]), 'cli.mjs.map', 'cli.mjs'])
+for (const f of [
+  'key-worker.mjs',
+  'key-worker.mjs.map',
+  'sweep-worker.mjs',
+  'sweep-worker.mjs.map',
+  'cli.mjs.map',
+  'cli.mjs',
+])
   renameSync(`${tmp}/${f}`, `dist/${f}`);
 rmSync(tmp, { recursive: true, force: true });
-console.log(`build-dist: dist/cli.mjs and ${workers.map((w) => `dist/${w}.mjs`).join(', ')} written`);
+console.log('build-dist: dist/cli.mjs, dist/key-worker.mjs and dist/sweep-worker.mjs written');

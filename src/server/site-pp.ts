@@ -6,6 +6,8 @@
  * both KMEs cut the same key IDs), and erased. The supervisor hears only the outcome — bits or a reason
  * — never key bytes (./site-protocol.ts `pp-done`).
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KmeHandle } from '../kms/index.ts';
 import type { PpOrder, PpResult } from './site-pp-worker.ts';
@@ -25,13 +27,20 @@ export function startSitePpWorker(
   kme: Pick<KmeHandle, 'supply'>,
   done: (linkId: string, block: number, outcome: { bits: number } | { reason: string }) => void,
 ): SitePp {
-  // Compiled (dist/cli.mjs): the worker is dist/site-pp-worker.mjs. From the sources it is TypeScript:
-  // register tsx inside it first (as key-supply.ts does).
+  // Compiled (dist/cli.mjs): the worker is dist/site-pp-worker.mjs when the build made one; otherwise
+  // (and from the sources) it is TypeScript: register tsx inside it first (as key-supply.ts does).
   const data = { workerData: { sitePp: dir } };
-  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(new URL('./site-pp-worker.ts', import.meta.url).href)}); });`;
-  const worker = import.meta.url.endsWith('.mjs')
-    ? new Worker(new URL('./site-pp-worker.mjs', import.meta.url), data)
-    : new Worker(boot, { eval: true, ...data });
+  const compiled = import.meta.url.endsWith('.mjs');
+  const built = new URL('./site-pp-worker.mjs', import.meta.url);
+  const source = new URL(
+    compiled ? '../src/server/site-pp-worker.ts' : './site-pp-worker.ts',
+    import.meta.url,
+  );
+  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(source.href)}); });`;
+  const worker =
+    compiled && existsSync(fileURLToPath(built))
+      ? new Worker(built, data)
+      : new Worker(boot, { eval: true, ...data });
   worker.on('message', (r: PpResult) => {
     if (!r.ok) return done(r.linkId, r.block, { reason: r.reason });
     const key = new Uint8Array(r.key);
