@@ -1,5 +1,6 @@
-// Compiles the CLI ahead of time: src/cli/main.ts → dist/cli.mjs and the live key-supply worker
-// src/server/key-worker.ts → dist/key-worker.mjs, one ES module each (esbuild; dependencies stay
+// Compiles the CLI ahead of time: src/cli/main.ts → dist/cli.mjs, the live key-supply worker
+// src/server/key-worker.ts → dist/key-worker.mjs and the seed-sweep worker src/cli/commands/sweep-worker.ts →
+// dist/sweep-worker.mjs, one ES module each (esbuild; dependencies stay
 // external). bin/qkdnet.js loads dist/cli.mjs when it is newer than every file under src/, so a process
 // starts without compiling TypeScript (tsx) on the way; otherwise it falls back to the sources through
 // tsx. Runs during `npm install` / `npm ci` (prepare) and with `npm run build:dist`.
@@ -16,7 +17,11 @@ mkdirSync('dist', { recursive: true });
 const tmp = `dist/.build-${process.pid}`;
 rmSync(tmp, { recursive: true, force: true });
 await esbuild.build({
-  entryPoints: { cli: 'src/cli/main.ts', 'key-worker': 'src/server/key-worker.ts' },
+  entryPoints: {
+    cli: 'src/cli/main.ts',
+    'key-worker': 'src/server/key-worker.ts',
+    'sweep-worker': 'src/cli/commands/sweep-worker.ts',
+  },
   outdir: tmp,
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -28,7 +33,14 @@ await esbuild.build({
   logLevel: 'warning',
 });
 // Replaced by rename, worker first: a CLI starting meanwhile sees the old pair or the new one.
-for (const f of ['key-worker.mjs', 'key-worker.mjs.map', 'cli.mjs.map', 'cli.mjs'])
+for (const f of [
+  'key-worker.mjs',
+  'key-worker.mjs.map',
+  'sweep-worker.mjs',
+  'sweep-worker.mjs.map',
+  'cli.mjs.map',
+  'cli.mjs',
+])
   renameSync(`${tmp}/${f}`, `dist/${f}`);
 rmSync(tmp, { recursive: true, force: true });
-console.log('build-dist: dist/cli.mjs and dist/key-worker.mjs written');
+console.log('build-dist: dist/cli.mjs, dist/key-worker.mjs and dist/sweep-worker.mjs written');

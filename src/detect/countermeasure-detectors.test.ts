@@ -5,7 +5,7 @@ import { PRESETS } from '../physics/index.ts';
 import type { AttackSpec } from '../qkd/index.ts';
 import { DetectionEngine } from './engine.ts';
 import { linkBlockSimulator } from './link-telemetry.ts';
-import { modelFromTelemetry } from './model.ts';
+import { modelFromParams, modelFromTelemetry } from './model.ts';
 
 // GYS at 25 km with Bob's countermeasures fitted (the preset has none: switched on here).
 const params = { ...PRESETS.gys!.params, brightLightWatchdog: 1, detectorRandomisation: 1 };
@@ -51,4 +51,17 @@ test('attack-free blocks do not trip the countermeasures', () => {
     if (engine.observe(s).alerts.some((a) => a.kind === 'bright-light' || a.kind === 'gate-timing')) fired++;
   }
   assert.ok(fired <= 1, `${fired} countermeasure alarms in 300 attack-free blocks`);
+});
+
+test('the analytic model carries the countermeasures the link parameters switch on (live links calibrated from it)', () => {
+  const analytic = modelFromParams(params, 25);
+  assert.equal(analytic.watchdog, true);
+  assert.equal(analytic.gateEdgeProb, 0.01);
+  const plain = modelFromParams(PRESETS.gys!.params, 25);
+  assert.equal(plain.watchdog, undefined);
+  assert.equal(plain.gateEdgeProb, undefined);
+  const [s] = blocks({ kind: 'blinding', param: 0.001 }, 1, 'analytic');
+  const engine = new DetectionEngine();
+  engine.addLink(s!.linkId, analytic);
+  assert.ok(engine.observe(s!).alerts.some((a) => a.kind === 'bright-light'));
 });

@@ -26,5 +26,6 @@ export {
   DEFAULT_INTENSITIES as ENGINE_INTENSITIES,
   FIELD as CELL_FIELD,
   WATCHDOG_FALSE_TRIP,
+  GATE_EDGE_PROBABILITY,
 } from '../qkd/index.ts';
 export type { AttackSpec, AttackKind, LinkBlockConfig } from '../qkd/index.ts';

@@ -9,7 +9,7 @@
  * after B blocks is 1/√B of one block's — see docs/detection.md for how that enters the thresholds.
  */
 import type { BasisName, IntensityClass, LinkParams, TelemetrySample } from './deps.ts';
-import { ENGINE_INTENSITIES, fiberTransmittance } from './deps.ts';
+import { ENGINE_INTENSITIES, fiberTransmittance, GATE_EDGE_PROBABILITY } from './deps.ts';
 
 /** Probabilities of one intensity class, per Alice basis. */
 export interface ClassCalibration {
@@ -63,7 +63,8 @@ const BASES: readonly BasisName[] = ['Z', 'X'];
  * The analytic model of a link of `distanceKm` (GYS formulas above); intensities default to the link
  * engine's source (src/qkd DEFAULT_INTENSITIES). Double clicks: dark counts in both
  * detectors, (Y₀/2)², plus a coherent pulse split between the two detectors — with probability e_d per
- * photon in the matched basis, ½ in the other: (1−e^{−ημe})(1−e^{−ημ(1−e)}).
+ * photon in the matched basis, ½ in the other: (1−e^{−ημe})(1−e^{−ημ(1−e)}). Bob's countermeasures
+ * (`brightLightWatchdog`, `detectorRandomisation`) enter with their design rates.
  */
 export function modelFromParams(
   params: LinkParams,
@@ -104,7 +105,15 @@ export function modelFromParams(
       errorProb: { Z: e, X: e },
     };
   });
-  return { source: 'analytic', calibrationBlocks: 0, classes, doubleClickProb: dcNum / detNum };
+  return {
+    source: 'analytic',
+    calibrationBlocks: 0,
+    classes,
+    doubleClickProb: dcNum / detNum,
+    // Bob's countermeasures, where the link has them (src/qkd bright-light-watchdog.ts, detector-randomisation.ts)
+    ...((params.brightLightWatchdog ?? 0) >= 0.5 ? { watchdog: true } : {}),
+    ...((params.detectorRandomisation ?? 0) >= 0.5 ? { gateEdgeProb: GATE_EDGE_PROBABILITY } : {}),
+  };
 }
 
 /**

@@ -100,6 +100,20 @@ const Schema = Type.Object(
         }),
       ),
     ),
+    /** QKD devices that push key material (ETSI 004 push profile): `peer` is the KME at the link's far end. */
+    devices: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            id: Id,
+            peer: Id,
+            certSubject: Type.Optional(Type.String({ minLength: 1 })),
+            pin: Type.Optional(Pin),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
     /** ETSI GS QKD 020 settings: `pen`, the IANA Private Enterprise Number naming qkdnet's extensions. */
     etsi020: Type.Optional(
       Type.Object(
@@ -179,6 +193,9 @@ export function validateKmeConfig(raw: unknown): KmeConfig {
   for (const s of c.supply ?? [])
     if (!peerIds.has(s.peer))
       throw new QkdnetError('CONFIG_INVALID', `KME config: supply names unknown peer "${s.peer}"`);
+  for (const d of c.devices ?? [])
+    if (!peerIds.has(d.peer))
+      throw new QkdnetError('CONFIG_INVALID', `KME config: device "${d.id}" names unknown peer "${d.peer}"`);
   return c;
 }
 

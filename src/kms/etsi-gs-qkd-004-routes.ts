@@ -13,6 +13,7 @@
  * | `POST /api/v1/etsi004/get-key`          | SAE      | GET_KEY              |
  * | `POST /api/v1/etsi004/close`            | SAE      | CLOSE                |
  * | `POST /api/v1/kme/{kme}/etsi004`        | peer KME | stream coordination  |
+ * | `POST /api/v1/qkd/etsi004/key-material` | device   | AIT push profile     |
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -75,6 +76,25 @@ export function registerEtsi004Routes(
       },
     },
     async (req) => service.close(sae(req), req.body.key_stream_id),
+  );
+
+  // AIT push profile (./etsi-gs-qkd-004-push.ts): 201 as its kms server yaml answers.
+  app.post(
+    '/api/v1/qkd/etsi004/key-material',
+    {
+      config: { auth: 'device' as const },
+      schema: {
+        querystring: noQuery,
+        body: W.KeyMaterialSchema,
+        response: { 201: W.KeyMaterialAnswerSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const who = callerOf(req);
+      if (who?.kind !== 'device') throw new QkdnetError('KMS_UNAUTHORIZED', 'The caller is not a QKD device');
+      const r = service.push.keyMaterial(who.id, req.body);
+      return reply.code(201).send(r);
+    },
   );
 
   app.post(

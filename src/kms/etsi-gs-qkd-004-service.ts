@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { isQkdnetError, QkdnetError } from '../common/index.ts';
 import type { KmeCore } from './core.ts';
+import { DevicePush } from './etsi-gs-qkd-004-push.ts';
 import {
   chunkMetadata,
   DEFAULT_CAPABILITIES,
@@ -46,6 +47,8 @@ export interface Etsi004ServiceOptions {
   readonly now?: () => number;
   readonly capabilities?: Partial<KmCapabilities>;
   readonly log?: { warn(o: object, m: string): void };
+  /** QKD devices allowed to push key material (ETSI 004 push profile): device id → the link's far KME. */
+  readonly devices?: ReadonlyMap<string, string>;
 }
 
 /** An OPEN_CONNECT answer. */
@@ -82,6 +85,8 @@ export class Etsi004Service {
   /** Chunks being formed at this leader, by `ksid:index` (a follower and the leader may ask at once). */
   readonly #forming = new Map<string, Promise<{ keyId: string; formedAtMs: number } | Etsi004Status>>();
   readonly #sweeper: NodeJS.Timeout;
+  /** Southbound key input of AIT's push profile (./etsi-gs-qkd-004-push.ts). */
+  readonly push: DevicePush;
 
   constructor(o: Etsi004ServiceOptions) {
     this.#core = o.core;
@@ -96,6 +101,7 @@ export class Etsi004Service {
       ...o.capabilities,
     };
     this.machine = new Etsi004Machine(o.core.id, caps, randomUUID);
+    this.push = new DevicePush(o.core, o.devices ?? new Map());
     this.#sweeper = setInterval(() => void this.sweep(), 1000);
     this.#sweeper.unref();
   }

@@ -184,10 +184,12 @@ test('Table 2 status 7: a QoS the KM cannot meet is refused with the closest QoS
 });
 
 test('QoS.Max_bps: a chunk asked sooner than one chunk-time later answers 6 (TIMEOUT_ERROR) at once', async () => {
-  // 32-byte chunks at 256 bit/s: one chunk per second; Timeout 50 ms cannot cover the wait.
-  const ksid = await openAB({ qos: { keyChunkSize: 32, maxBps: 256, timeoutMs: 50 } });
+  // 32-byte chunks at 1 bit/s: one chunk per 256 s; a Timeout of 3 s cannot cover the wait.
+  const ksid = await openAB({ qos: { keyChunkSize: 32, maxBps: 1, timeoutMs: 3000 } });
   assert.equal((await as('sae-a', a).getKey(ksid)).status, STATUS.SUCCESS);
+  const t0 = Date.now();
   assert.equal((await as('sae-a', a).getKey(ksid)).status, STATUS.TIMEOUT_ERROR);
+  assert.ok(Date.now() - t0 < 3000, 'answered without waiting the Timeout out');
   // The other end has its own budget.
   assert.equal((await as('sae-b', b).getKey(ksid)).status, STATUS.SUCCESS);
   assert.equal((await as('sae-b', b).getKey(ksid)).status, STATUS.TIMEOUT_ERROR);
@@ -195,11 +197,11 @@ test('QoS.Max_bps: a chunk asked sooner than one chunk-time later answers 6 (TIM
 
 test('QoS.Timeout: with too little key in the pool GET_KEY answers 2 once the timeout ran out', async () => {
   // KME A owns half of 4 × 4096 bytes: a chunk of 8192 bytes cannot be formed.
-  const ksid = await openAB({ qos: { keyChunkSize: 8192, timeoutMs: 400 } });
+  const ksid = await openAB({ qos: { keyChunkSize: 8192, timeoutMs: 1500 } });
   const t0 = Date.now();
   assert.equal((await as('sae-b', b).getKey(ksid)).status, STATUS.INSUFFICIENT_KEY);
   // The leader keeps a margin of the Timeout (≤ 100 ms) for its answer to travel back.
-  assert.ok(Date.now() - t0 >= 300, 'the call waited for key for most of its Timeout');
+  assert.ok(Date.now() - t0 >= 1400, 'the call waited for key for most of its Timeout');
   assert.equal((await as('sae-a', a).getKey(ksid)).status, STATUS.INSUFFICIENT_KEY);
 });
 

@@ -136,8 +136,17 @@ export class Etsi020Endpoint {
     return this.book.accept(from, w, (b) => this.#route(b) !== undefined);
   }
 
-  /** Takes held keys to their route; resolves with every key's outcome (never rejects). */
+  /**
+   * Takes held keys to their route; resolves with every key's outcome, with the known outcomes of keys
+   * an identical earlier request already passed (never rejects).
+   */
   async deliver(b: ExtKeyBatch): Promise<KeyOutcome[]> {
+    const fresh = b.keys.length > 0 ? await this.#deliverFresh(b) : [];
+    this.book.settle(fresh);
+    return [...(b.repeated ?? []), ...fresh];
+  }
+
+  async #deliverFresh(b: ExtKeyBatch): Promise<KeyOutcome[]> {
     const ids = b.keys.map((k) => k.keyId);
     const route = this.#route(b);
     if (route === 'local') {

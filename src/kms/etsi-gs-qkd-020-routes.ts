@@ -132,7 +132,9 @@ export async function etsi020Routes(app: FastifyInstance, opts: Etsi020RoutesOpt
       reply.raw.once('finish', () => {
         void endpoint
           .deliver(batch)
-          .then((o) => endpoint.acknowledge(from, url, batch.initiator, batch.targets, o));
+          .then((o) =>
+            o.length > 0 ? endpoint.acknowledge(from, url, batch.initiator, batch.targets, o) : false,
+          );
       });
       return reply.code(202).send();
     },

@@ -11,7 +11,14 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { KmeHandle } from './server.ts';
 import { agentsFor, makeTestPki, startPair, type TestPki } from './kme-pair.fixture.ts';
-import { decodeValue, extensionPen, PROBLEM_BASE, type KeyOutcome } from './etsi-gs-qkd-020.ts';
+import {
+  decodeValue,
+  Etsi020Book,
+  Etsi020Problem,
+  extensionPen,
+  PROBLEM_BASE,
+  type KeyOutcome,
+} from './etsi-gs-qkd-020.ts';
 
 let pki: TestPki;
 let a: KmeHandle;
@@ -215,7 +222,7 @@ test('post-ext_keys (sync, optional mode): without ack_callback_url the answer i
   assert.equal(o!.status, 'relayed');
 });
 
-test('post-ext_keys 400: missing parameters, malformed values, repeated or reused key IDs, unknown routes, bad extension names — and nothing is retained', async () => {
+test('post-ext_keys 400: missing parameters, malformed values, repeated key IDs, unknown routes, bad extension names — nothing retained; an identical retry is answered again, a conflicting reuse is 503', async () => {
   const held = b.etsi020.book.held;
   const post = (body: unknown) => call(b, 'kme-a', 'POST', '/kmapi/v1/ext_keys', body);
   assertProblem(
@@ -278,11 +285,29 @@ test('post-ext_keys 400: missing parameters, malformed values, repeated or reuse
     'invalid-parameter',
   );
   assert.equal(b.etsi020.book.held, held, 'a 400 leaves no association (clause "Operation of the API")');
-  // A key ID already passed once is refused the second time: never two keys under one ID.
+  // A key ID already passed: an identical retry (same peer, bytes and SAEs) is answered with its known
+  // outcome and held once; the same ID with other bytes is refused — with 503, since 400 is not allowed
+  // while this KME holds an association for that ID (response 400-extkey).
   const once = extKeys();
   delete (once as { ack_callback_url?: string }).ack_callback_url;
-  assert.equal((await post(once)).status, 200);
-  assertProblem(await post(once), 400, 'invalid-parameter', 'duplicate_key_id');
+  const first = await post(once);
+  assert.equal(first.status, 200);
+  const heldAfter = b.etsi020.book.held;
+  const again = await post(once);
+  assert.equal(again.status, 200, again.text);
+  assert.deepEqual(again.body, first.body, 'the retry gets the same outcome');
+  assert.equal(b.etsi020.book.held, heldAfter, 'held once');
+  const other = {
+    ...once,
+    keys: [{ key_id: once.keys[0]!.key_id, value: randomBytes(32).toString('base64') }],
+  };
+  assertProblem(await post(other), 503, 'server-side-general-error', 'duplicate_key_id');
+  assertProblem(
+    await post({ ...once, target_sae_ids: ['sae-d'] }),
+    503,
+    'server-side-general-error',
+    'duplicate_key_id',
+  );
 });
 
 test('post-ext_keys 401: an SAE certificate or a stranger may not pass keys; the body is not even parsed', async () => {
@@ -319,7 +344,7 @@ test('post-ext_keys 503: an unknown extension_mandatory (unsupported_mandatory_e
   assert.equal((await acks)[0]!.status, 'relayed');
 });
 
-test('post_ext_keys_ack: 200 for an awaited key; 400 key-not-present for an unknown one; 400 ack-not-understood for a malformed body', async () => {
+test('post_ext_keys_ack: 200 for an awaited key (and for the same acknowledgement repeated); 400 key-not-present for an unknown or contradicting one; 400 ack-not-understood for a malformed body', async () => {
   const id = randomUUID();
   const ack = (kid: string, status = 'relayed') => [
     {
@@ -334,6 +359,13 @@ test('post_ext_keys_ack: 200 for an awaited key; 400 key-not-present for an unkn
   const ok = await call(b, 'kme-a', 'POST', '/kmapi/v1/ext_keys/ack', ack(id, 'failed'));
   assert.equal(ok.status, 200, ok.text);
   assert.equal(outcome?.status, 'failed');
+  // The same acknowledgement again (its 200 lost): accepted as a no-op; a contradicting one is refused.
+  assert.equal((await call(b, 'kme-a', 'POST', '/kmapi/v1/ext_keys/ack', ack(id, 'failed'))).status, 200);
+  assertProblem(
+    await call(b, 'kme-a', 'POST', '/kmapi/v1/ext_keys/ack', ack(randomUUID())),
+    400,
+    'key-not-present',
+  );
   assertProblem(
     await call(b, 'kme-a', 'POST', '/kmapi/v1/ext_keys/ack', ack(id)),
     400,
@@ -441,4 +473,19 @@ test('schemas `value` and `extension` on the specification’s own examples: the
     assert.equal(extensionPen(n), 32473);
   for (const n of ['E13019_x', 'E32473', 'e32473_x', 'E032473_x', 'X32473_x'])
     assert.equal(extensionPen(n), undefined, n);
+});
+
+test('the book holds at most maxHeld keys: a request beyond it is 503 and holds nothing (its bytes erased)', () => {
+  const book = new Etsi020Book({ maxHeld: 2 });
+  const req = (n: number) => ({
+    keys: Array.from({ length: n }, () => key()),
+    initiator_sae_id: 'sae-a',
+    target_sae_ids: ['sae-b'],
+  });
+  book.accept('kme-a', req(2), () => true);
+  assert.throws(
+    () => book.accept('kme-a', req(1), () => true),
+    (e: unknown) => e instanceof Etsi020Problem && e.problem.status === 503,
+  );
+  assert.equal(book.held, 2);
 });

@@ -21,9 +21,12 @@
  *   `extension_optional` is kept unchanged with the keys for whoever passes them on.
  *
  * Key material: held bytes are copies; `take` hands each key out once and forgets it (the caller erases
- * its array after use), `void` and `fail` zero the bytes. Key IDs seen once are remembered (bounded) so
- * a second `ext_keys` with the same `key_id` is refused — never a second key under one ID.
+ * its array after use), `void` and `fail` zero the bytes. Key IDs seen once are remembered (bounded):
+ * the same key ID again from the same peer with the same bytes and SAEs is a retry, answered with the
+ * key's known outcome and never held twice; with anything else it is refused — never two keys under one
+ * ID. A repeated acknowledgement is accepted as a no-op.
  */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type {
   AckContainerWire,
   AckStatus,
@@ -142,6 +145,8 @@ export interface ExtKeyBatch {
   readonly extensionMandatory?: Readonly<Record<string, unknown>>;
   /** Passed on unchanged by whoever relays the keys further. */
   readonly extensionOptional?: Readonly<Record<string, unknown>>;
+  /** Keys of an identical earlier request (a retry) whose outcome is known: acknowledged again. */
+  readonly repeated?: readonly KeyOutcome[];
 }
 
 /** The outcome of one key, as an `ack_container` reports it. */
@@ -159,15 +164,31 @@ export interface Etsi020BookOptions {
   readonly maxTargets?: number;
   /** How many finished key IDs are remembered to refuse duplicates (default 1 048 576). */
   readonly remember?: number;
+  /** Most keys held at once (more → 503 `server-side-general-error`, nothing held). Default 65 536. */
+  readonly maxHeld?: number;
 }
 
 type Gone = 'delivered' | 'voided' | 'failed';
-interface Held {
+/** What is remembered of a key ID once passed here: enough to recognise an identical retry. */
+interface Trace {
+  readonly from: string;
+  /** Initiator and targets of the request. */
+  readonly pair: string;
+  /** HMAC-SHA-256 of the key bytes under a per-process random key (never the bytes). */
+  readonly fp: Buffer;
+  /** The outcome reported for it, once known. */
+  outcome?: KeyOutcome;
+}
+interface Held extends Trace {
   readonly batch: Omit<ExtKeyBatch, 'keys'>;
   readonly key: ExtKey;
   /** Targets are SAEs of this KME and the key may be handed to them (`takeForSae`). */
   ready: boolean;
 }
+interface Finished extends Trace {
+  readonly how: Gone;
+}
+const pairOf = (initiator: string, targets: readonly string[]) => [initiator, ...targets].join('\n');
 interface Waiting {
   readonly peer: string;
   readonly initiator: string;
@@ -178,16 +199,21 @@ interface Waiting {
 /** The state of one KME's 020 interface: keys received and held, keys sent and awaiting acks. */
 export class Etsi020Book {
   readonly #held = new Map<string, Held>();
-  readonly #gone = new Map<string, Gone>();
+  readonly #gone = new Map<string, Finished>();
   readonly #waiting = new Map<string, Waiting>();
+  /** Acknowledgements applied (peer and status by key ID), so a repeated acknowledgement is a no-op. */
+  readonly #acked = new Map<string, { peer: string; status: AckStatus }>();
+  readonly #fpKey = randomBytes(32);
   readonly #mandatory: (name: string) => boolean;
   readonly #maxTargets: number;
   readonly #remember: number;
+  readonly #maxHeld: number;
 
   constructor(opts: Etsi020BookOptions = {}) {
     this.#mandatory = opts.mandatory ?? (() => false);
     this.#maxTargets = opts.maxTargets ?? 1;
     this.#remember = opts.remember ?? 1 << 20;
+    this.#maxHeld = opts.maxHeld ?? 1 << 16;
   }
 
   /** Keys held (received, not yet delivered, voided or failed). */
@@ -230,13 +256,6 @@ export class Etsi020Book {
           'duplicate_key_id',
           `key_id ${id} is repeated in the request`,
         );
-      if (this.#held.has(id) || this.#gone.has(id) || this.#waiting.has(id))
-        throw problem(
-          'invalid-parameter',
-          400,
-          'duplicate_key_id',
-          `key_id ${id} was already passed to this KME`,
-        );
       ids.add(id);
     }
     if (new Set(w.target_sae_ids).size !== w.target_sae_ids.length)
@@ -271,11 +290,11 @@ export class Etsi020Book {
         'target_sae_id_not_recognized',
         'KME associated with a target SAE ID is not known.',
       );
-    const keys: ExtKey[] = [];
+    const decoded: ExtKey[] = [];
     for (const k of w.keys) {
       const value = decodeValue(k.value);
       if (!value) {
-        for (const x of keys) x.value.fill(0);
+        for (const x of decoded) x.value.fill(0);
         throw problem(
           'invalid-parameter',
           400,
@@ -283,10 +302,49 @@ export class Etsi020Book {
           `value of key ${k.key_id} is not canonical base64`,
         );
       }
-      keys.push({ keyId: k.key_id.toLowerCase(), value, ...(k.extension ? { extension: k.extension } : {}) });
+      decoded.push({
+        keyId: k.key_id.toLowerCase(),
+        value,
+        ...(k.extension ? { extension: k.extension } : {}),
+      });
     }
-    for (const key of keys) this.#held.set(key.keyId, { batch: meta, key, ready: false });
-    return { ...meta, keys };
+    // A key ID seen before is an identical retry (clause "Operation of the API": after a timeout the
+    // sender "shall either retry … or void") — answered with its known outcome, never held twice — or a
+    // conflict. A conflict is refused with 503, not 400: 400 is not allowed while this KME holds an
+    // association for a key ID in the request (response 400-extkey).
+    const pair = pairOf(meta.initiator, meta.targets);
+    const fresh: { key: ExtKey; fp: Buffer }[] = [];
+    const repeated: KeyOutcome[] = [];
+    for (const key of decoded) {
+      const fp = createHmac('sha256', this.#fpKey).update(key.value).digest();
+      const seen = this.#held.get(key.keyId) ?? this.#gone.get(key.keyId);
+      const same = seen && seen.from === from && seen.pair === pair && timingSafeEqual(seen.fp, fp);
+      if (!seen && !this.#waiting.has(key.keyId)) fresh.push({ key, fp });
+      else if (same) {
+        key.value.fill(0);
+        if (seen.outcome) repeated.push(seen.outcome);
+      } else {
+        for (const x of decoded) x.value.fill(0);
+        throw problem(
+          'server-side-general-error',
+          503,
+          'duplicate_key_id',
+          `key_id ${key.keyId} is already associated with other material or SAEs at this KME`,
+        );
+      }
+    }
+    if (this.#held.size + fresh.length > this.#maxHeld) {
+      for (const x of decoded) x.value.fill(0);
+      throw problem(
+        'server-side-general-error',
+        503,
+        'server_side_general_error',
+        `This KME holds ${this.#held.size} keys not yet delivered and takes no more now.`,
+      );
+    }
+    for (const { key, fp } of fresh)
+      this.#held.set(key.keyId, { batch: meta, key, ready: false, from, pair, fp });
+    return { ...meta, keys: fresh.map((f) => f.key), repeated };
   }
 
   /**
@@ -298,6 +356,14 @@ export class Etsi020Book {
     if (out.some((h) => !h)) throw new RangeError('Etsi020Book.take: a key is not held');
     for (const id of keyIds) this.#finish(id, 'delivered');
     return out.map((h) => h!.key);
+  }
+
+  /** Records the outcomes reported for keys (an identical retry is answered with them). */
+  settle(outcomes: readonly KeyOutcome[]): void {
+    for (const o of outcomes) {
+      const t = this.#held.get(o.keyId) ?? this.#gone.get(o.keyId);
+      if (t) t.outcome = o;
+    }
   }
 
   /** Marks held keys as deliverable to their target SAEs at this KME (`takeForSae`). */
@@ -365,7 +431,7 @@ export class Etsi020Book {
         wt.settle({ keyId, status: 'voided', message: `voided by KME ${from}` });
         return { keyId, status: 'voided' };
       }
-      const g = this.#gone.get(keyId);
+      const g = this.#gone.get(keyId)?.how;
       if (g === 'delivered') return { keyId, status: 'failed to void', message: 'already delivered' };
       if (g === 'voided' || g === 'failed') return { keyId, status: 'voided' };
       return { keyId, status: 'key not present' };
@@ -415,7 +481,8 @@ export class Etsi020Book {
         w.initiator === c.initiator_sae_id &&
         w.targets.length === c.target_sae_ids.length &&
         w.targets.every((t) => c.target_sae_ids.includes(t));
-      if (!match)
+      const done = this.#acked.get(id); // a repeated acknowledgement (its 200 was lost): a no-op
+      if (!match && !(done && done.peer === from && done.status === c.ack_status))
         throw problem(
           'key-not-present',
           400,
@@ -426,8 +493,11 @@ export class Etsi020Book {
     if (new Set(all.map((x) => x.id)).size !== all.length)
       throw problem('ack-not-understood', 400, 'ack_not_understood', 'A key ID is acknowledged twice.');
     for (const { c, id } of all) {
-      const w = this.#waiting.get(id)!;
+      const w = this.#waiting.get(id);
+      if (!w) continue;
       this.#waiting.delete(id);
+      this.#acked.set(id, { peer: from, status: c.ack_status });
+      if (this.#acked.size > this.#remember) this.#acked.delete(this.#acked.keys().next().value!);
       w.settle({
         keyId: id,
         status: c.ack_status,
@@ -437,8 +507,16 @@ export class Etsi020Book {
   }
 
   #finish(id: string, how: Gone): void {
+    const h = this.#held.get(id);
     this.#held.delete(id);
-    this.#gone.set(id, how);
+    if (h)
+      this.#gone.set(id, {
+        how,
+        from: h.from,
+        pair: h.pair,
+        fp: h.fp,
+        ...(h.outcome ? { outcome: h.outcome } : {}),
+      });
     if (this.#gone.size > this.#remember) this.#gone.delete(this.#gone.keys().next().value!);
   }
 }

@@ -23,17 +23,17 @@ export interface CertPin {
   readonly issuer?: string;
 }
 
-/** A configured SAE or peer KME. */
+/** A configured SAE, peer KME or QKD device (a module pushing key material, ETSI 004 push profile). */
 export interface Principal {
-  readonly kind: 'sae' | 'kme';
+  readonly kind: 'sae' | 'kme' | 'device';
   readonly id: string;
   /** Subject CN its certificate must carry (default `id`). */
   readonly certSubject?: string;
   readonly pin?: CertPin;
 }
 
-/** An authenticated caller: an SAE or peer KME by its configured id, a `metrics` scraper or an `sdn` controller. */
-export type Caller = { readonly kind: 'sae' | 'kme' | 'metrics' | 'sdn'; readonly id: string };
+/** An authenticated caller: an SAE, peer KME or QKD device by its configured id, a `metrics` scraper or an `sdn` controller. */
+export type Caller = { readonly kind: 'sae' | 'kme' | 'metrics' | 'sdn' | 'device'; readonly id: string };
 
 /** SPKI SHA-256 of a certificate (PEM text, DER or X509Certificate), base64. */
 export function spkiSha256(cert: string | Buffer | X509Certificate): string {
@@ -92,7 +92,7 @@ export class IdentityBook {
     const role = roleOfCertificate(cert);
     if (role === 'metrics') return { kind: 'metrics', id: cert.subject.CN };
     if (role === 'sdn') return { kind: 'sdn', id: cert.subject.CN };
-    if (role !== 'sae' && role !== 'kme') return null;
+    if (role !== 'sae' && role !== 'kme' && role !== 'device') return null;
     const p = this.#byRoleAndCn.get(`${role}\0${cert.subject.CN}`);
     if (!p) return null;
     const x = new X509Certificate(cert.raw);

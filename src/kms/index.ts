@@ -91,7 +91,7 @@ export {
 } from './roles.ts';
 export { etsi014Plugin, type Etsi014PluginOptions, type CallerIdentity } from './plugin.ts';
 export { createKmeMetrics, type KmeMetrics } from './metrics.ts';
-export { createMtlsAgent, KME_TLS, type MtlsIdentity } from './https-json.ts';
+export { createMtlsAgent, requestJson, KME_TLS, type MtlsIdentity, type JsonAnswer } from './https-json.ts';
 export * from './pqc.ts';
 export { runKmeDemo, supplyBoth, csprngBlockSource, type KmeDemo, type KmeDemoOptions } from './demo.ts';
 export { createPeerLink, type PeerLink } from './peer.ts';
@@ -177,3 +177,4 @@ export {
   type GetKeyResult,
   type OpenConnectResult,
 } from './etsi-gs-qkd-004-client.ts';
+export { DevicePush, type PushCounts } from './etsi-gs-qkd-004-push.ts';

@@ -192,6 +192,9 @@ export async function startPair(
     ports?: readonly [number, number];
     /** Stores in this PostgreSQL cluster (databases `<prefix>_a`, `<prefix>_b`) instead of SQLite files. */
     pg?: { db: TestPg; prefix: string };
+    /** Configuration of one KME only (after `extra`). */
+    extraA?: Partial<KmeConfig>;
+    extraB?: Partial<KmeConfig>;
   } = {},
 ): Promise<{
   a: KmeHandle;
@@ -202,6 +205,8 @@ export async function startPair(
 }> {
   const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'qkdnet-kme-store-'));
   const cfg = pairConfigs(pki, storeDir, opts.extra);
+  Object.assign(cfg.a, opts.extraA);
+  Object.assign(cfg.b, opts.extraB);
   if (opts.pg) {
     const { db, prefix } = opts.pg;
     cfg.a.store = await db.database(`${prefix}_a`);

@@ -33,9 +33,9 @@ export type CallerIdentity = Caller | null;
 
 /**
  * Who may call a route: an SAE, the peer KME named in the path, any configured peer KME (`peer`: the
- * ETSI 020 routes), a metrics scraper, or any of them.
+ * ETSI 020 routes), a QKD device (`device`: the ETSI 004 push profile), a metrics scraper, or any of them.
  */
-export type RouteAuth = 'sae' | 'kme' | 'peer' | 'metrics' | 'known';
+export type RouteAuth = 'sae' | 'kme' | 'peer' | 'metrics' | 'device' | 'known';
 
 /** Route option `config` of every KME route. */
 export interface KmeRouteConfig {
@@ -152,7 +152,9 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
             ? who?.kind === 'kme' && who.id === (req.params as { sae?: string }).sae
             : need === 'peer'
               ? who?.kind === 'kme'
-              : who?.kind === 'sae';
+              : need === 'device'
+                ? who?.kind === 'device'
+                : who?.kind === 'sae';
     if (!ok)
       throw new QkdnetError(
         'KMS_UNAUTHORIZED',
@@ -162,7 +164,9 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
             ? 'Only a configured peer KME may call this route'
             : need === 'metrics'
               ? 'Only a metrics certificate or the configured bearer token may read /metrics'
-              : 'The client certificate names no SAE served by this KME',
+              : need === 'device'
+                ? 'The client certificate names no QKD device of this KME'
+                : 'The client certificate names no SAE served by this KME',
       );
   });
 

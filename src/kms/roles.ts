@@ -14,13 +14,14 @@
  * | `viewer`   | `qkdnet pki issue --kind viewer`            | dashboard / live API reads only             |
  * | `metrics`  | `qkdnet pki issue --kind metrics`           | `/metrics` only (a Prometheus scraper)      |
  * | `sdn`      | `qkdnet pki issue --kind sdn`               | ETSI GS QKD 015 RESTCONF reads (a controller)|
+ * | `device`   | `qkdnet pki issue --kind device`            | pushing key material (ETSI 004 push profile)|
  */
 
 /** The private arc under which qkdnet's role OIDs live. */
 export const ROLE_ARC = '2.25.157489601159309082384276564628145444053';
 
 /** Every certificate role qkdnet issues. */
-export const ROLES = ['kme', 'sae', 'operator', 'viewer', 'metrics', 'sdn'] as const;
+export const ROLES = ['kme', 'sae', 'operator', 'viewer', 'metrics', 'sdn', 'device'] as const;
 export type CertificateRole = (typeof ROLES)[number];
 
 /** EKU OID of each role. */
@@ -31,6 +32,7 @@ export const ROLE_OID: Readonly<Record<CertificateRole, string>> = {
   viewer: `${ROLE_ARC}.4`,
   metrics: `${ROLE_ARC}.5`,
   sdn: `${ROLE_ARC}.6`,
+  device: `${ROLE_ARC}.7`,
 };
 
 /** Standard EKUs each role's certificate also carries (for TLS itself). */
@@ -41,6 +43,7 @@ export const ROLE_TLS_EKU: Readonly<Record<CertificateRole, string>> = {
   viewer: 'clientAuth',
   metrics: 'clientAuth',
   sdn: 'clientAuth',
+  device: 'clientAuth',
 };
 
 export function isCertificateRole(s: string): s is CertificateRole {

@@ -201,6 +201,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     [
       ...c.saes.map((s) => ({ kind: 'sae' as const, ...s })),
       ...(c.peers ?? []).map((p) => ({ kind: 'kme' as const, ...p })),
+      ...(c.devices ?? []).map((d) => ({ kind: 'device' as const, ...d })),
     ],
     cas,
   );
@@ -237,6 +238,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const etsi004 = new Etsi004Service({
     core,
     send: peers.etsi004,
+    devices: new Map((c.devices ?? []).map((d) => [d.id, d.peer])),
     log: logger,
     ...(options.clock ? { now: options.clock } : {}),
   });

@@ -17,6 +17,7 @@
 import { QkdnetError } from '../common/index.ts';
 import { sdnUuid } from '../kms/index.ts';
 import { DEFAULT_EVENT_PULSES, type Scenario, type ScenarioLink, type ScenarioNode } from './scenario.ts';
+import { XINGLONG_CLEAR_NIGHT_FRACTION } from './cloud-cover.ts';
 
 const TYPES = 'etsi-qkd-node-types:';
 
@@ -153,6 +154,8 @@ export function scenarioFromEtsi015(
             params: undefined,
             preset: undefined,
             published: undefined,
+            variation: true,
+            clearSky: XINGLONG_CLEAR_NIGHT_FRACTION,
           };
       if (known && !((known.from === from && known.to === to) || (known.from === to && known.to === from)))
         warnings.push(

@@ -18,8 +18,16 @@ export function inPass(p: PassSchedule, tS: number): boolean {
   return (tS - p.firstS) % p.periodS < p.durationS;
 }
 
-/** Seconds of pass time inside [fromS, toS]. */
-export function passOverlapS(p: PassSchedule, fromS: number, toS: number): number {
+/**
+ * Seconds of pass time inside [fromS, toS]; with `weight`, each pass k's seconds count `weight(k)` times
+ * (its key factor: geometry and cloud, variation.ts).
+ */
+export function passOverlapS(
+  p: PassSchedule,
+  fromS: number,
+  toS: number,
+  weight?: (k: number) => number,
+): number {
   if (toS <= fromS) return 0;
   let total = 0;
   const k0 = Math.max(0, Math.floor((fromS - p.firstS) / p.periodS));
@@ -27,7 +35,8 @@ export function passOverlapS(p: PassSchedule, fromS: number, toS: number): numbe
     const start = p.firstS + k * p.periodS;
     if (start >= toS) break;
     const end = start + p.durationS;
-    total += Math.max(0, Math.min(end, toS) - Math.max(start, fromS));
+    const s = Math.max(0, Math.min(end, toS) - Math.max(start, fromS));
+    if (s > 0) total += weight ? s * weight(k) : s;
   }
   return total;
 }

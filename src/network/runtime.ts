@@ -10,6 +10,7 @@ import type { EventKeyStore, EventLinkKeys } from './event-level.ts';
 import type { Scenario } from './scenario.ts';
 import type { KeyPool, LinkKeySource } from './key-material.ts';
 import type { Route } from './router.ts';
+import type { LinkVariation } from './variation.ts';
 import type { LinkState, ProvenanceBits } from './types.ts';
 
 /**
@@ -69,6 +70,10 @@ export interface LinkRt {
   lowAlerted: boolean;
   /** Set when the link is filled by event-level blocks. */
   readonly event: EventLinkRt | undefined;
+  /** What the seed varies on the link (variation.ts); undefined: nothing. */
+  readonly variation: LinkVariation | undefined;
+  /** Seconds without key from the variation: re-alignments (fiber) or cloudy passes (satellite). */
+  outageS: number;
 }
 
 export interface AppRt {
@@ -135,9 +140,12 @@ export function attackAborts(a: LinkAttack): boolean {
 }
 
 /** QBER of a link now: its modelled or measured QBER plus an intercept-resend contribution. */
-export function linkQber(l: LinkRt): number | null {
+export function linkQber(l: LinkRt, nowS = 0): number | null {
   if (l.state !== 'up') return null;
-  const base = l.baseQber ?? (l.attack ? BASELINE_QBER : null);
+  const drift = l.variation?.drift?.qberOffset(nowS);
+  if (drift === null) return null; // re-aligning: no key, no QBER estimate
+  const base0 = l.baseQber ?? (l.attack ? BASELINE_QBER : null);
+  const base = base0 === null ? null : base0 + (drift ?? 0);
   if (base === null) return null;
   return l.attack?.kind === 'intercept-resend' ? base + attackParam(l.attack) / 4 : base;
 }

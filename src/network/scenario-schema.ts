@@ -58,6 +58,14 @@ export const PassesSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Whether the seed varies a link's key supply: fiber drift and compensation outages, satellite pass geometry
+ * and cloud cover (docs/network.md, "Variation"). Default true.
+ */
+const VariationT = Type.Boolean({
+  description: 'seeded drift/outages (fiber), pass geometry and cloud cover (satellite); default true',
+});
+
 const NumberOrRange = Type.Union([
   Type.Number({ minimum: 0 }),
   Type.Tuple([Type.Number({ minimum: 0 }), Type.Number({ minimum: 0 })]),
@@ -107,6 +115,14 @@ export const LinkSchema = Type.Object(
     source: Type.Optional(GenerationSource),
     event_pulses: Type.Optional(EventPulses),
     rate_model: Type.Optional(RateModelT),
+    variation: Type.Optional(VariationT),
+    clear_sky: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'satellite links: fraction of passes with a clear sky (default 0.63, Xinglong)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -168,6 +184,7 @@ export const DefaultsSchema = Type.Object(
     source: Type.Optional(GenerationSource),
     event_pulses: Type.Optional(EventPulses),
     rate_model: Type.Optional(RateModelT),
+    variation: Type.Optional(VariationT),
   },
   { additionalProperties: false },
 );

@@ -18,6 +18,7 @@ import {
   type RateSource,
 } from './link-rate.ts';
 import { checkFeasible } from './scenario-checks.ts';
+import { XINGLONG_CLEAR_NIGHT_FRACTION } from './cloud-cover.ts';
 import type { LinkParams } from '../physics/index.ts';
 
 /** How a link's pool is filled (see `ScenarioLink.source`). */
@@ -71,6 +72,10 @@ export interface ScenarioLink {
   readonly preset: string | undefined;
   /** The published figure the link models, with its source (checked by `qkdnet validate`). */
   readonly published: PublishedFigure | undefined;
+  /** The seed varies the link's key supply (variation.ts); default true. */
+  readonly variation: boolean;
+  /** Satellite links: fraction of passes with a clear sky (cloud-cover.ts). */
+  readonly clearSky: number;
 }
 
 /** An application (SAE pair) with its demand and policy. */
@@ -273,6 +278,8 @@ export function resolveScenario(f: ScenarioFile, origin = '(scenario)'): Scenari
       params,
       preset,
       published: l.published,
+      variation: l.variation ?? d.variation ?? true,
+      clearSky: l.clear_sky ?? XINGLONG_CLEAR_NIGHT_FRACTION,
     };
   });
   const linkIds = new Set(links.map((l) => l.id));

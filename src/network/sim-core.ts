@@ -31,6 +31,7 @@ import {
 } from './runtime.ts';
 import { EventKeyStore } from './event-level.ts';
 import { CompromiseTracker } from './compromise.ts';
+import { linkVariation } from './variation.ts';
 
 /** Seconds between attestation heartbeats unless the options say otherwise. */
 export const DEFAULT_ATTESTATION_INTERVAL_S = 10;
@@ -46,6 +47,8 @@ export interface CoreOptions {
   readonly keys?: KeyMode;
   /** Seconds between the trusted nodes' attestation heartbeats (compromise.ts; default 10, 0 = none). */
   readonly attestationIntervalS?: number;
+  /** False: no link varies with the seed, whatever the scenario says (variation.ts). */
+  readonly variation?: boolean;
 }
 
 /** The mutable state every part of a network simulation shares (see the file header). */
@@ -117,6 +120,8 @@ export class NetCore {
         downNs: 0,
         lowAlerted: false,
         event,
+        variation: opts.variation === false ? undefined : linkVariation(l, (n) => this.kernel.rng(n)),
+        outageS: 0,
       };
     });
     const adjacency: [number, number][][] = scenario.nodes.map(() => []);

@@ -11,6 +11,25 @@ import { attackAborts, type LinkRt } from './runtime.ts';
 import { runEventBlock } from './event-level.ts';
 import { quarantineLink } from './sim-controls.ts';
 
+/**
+ * Seconds of key generation link `l` gets in [fromS, toS]: the pass time of a satellite (each pass weighted
+ * by its geometry and cloud factor), else the interval (weighted by the drift's rate factor, without the
+ * re-alignments) — the seeded variation of variation.ts, when the link has one.
+ */
+function keySeconds(l: LinkRt, fromS: number, toS: number): number {
+  const v = l.variation;
+  if (l.passes) {
+    if (!v) return passOverlapS(l.passes, fromS, toS);
+    const p = l.passes;
+    l.outageS += passOverlapS(p, fromS, toS, (k) => (v.cloudy(k) ? 1 : 0));
+    return passOverlapS(p, fromS, toS, (k) => v.passFactor(k));
+  }
+  if (!v?.drift) return toS - fromS;
+  const { keyS, outageS } = v.drift.keySeconds(fromS, toS);
+  l.outageS += outageS;
+  return keyS;
+}
+
 /** One generation block of every model link (the interval since the previous block). */
 export function generate(core: NetCore): void {
   const now = core.kernel.nowNs;
@@ -20,7 +39,7 @@ export function generate(core: NetCore): void {
   for (const l of core.links) {
     if (l.event) continue; // filled by eventBlock
     if (l.state !== 'up' || (l.attack !== null && attackAborts(l.attack))) continue;
-    const seconds = l.passes ? passOverlapS(l.passes, fromS, toS) : toS - fromS;
+    const seconds = keySeconds(l, fromS, toS);
     const bits = l.carryBits + l.rateBps * seconds;
     const whole = Math.floor(bits / 8) * 8;
     l.carryBits = bits - whole;

@@ -17,7 +17,7 @@ export function sample(core: NetCore): void {
   for (const l of core.links) {
     poolBits[l.id] = l.pool.levelBits;
     keyRateBps[l.id] = l.lastRateBps;
-    qber[l.id] = linkQber(l);
+    qber[l.id] = linkQber(l, core.nowS);
   }
   let demand = 0;
   let unserved = 0;

@@ -55,6 +55,11 @@ export interface NetworkSimulationOptions {
    * from the seed too, provenance `simulated-deterministic`).
    */
   readonly keys?: KeyMode;
+  /**
+   * False: no link varies with the seed (fiber drift and outages, pass geometry, cloud cover; variation.ts),
+   * whatever the scenario says. Default: the scenario's `variation` (true unless set false).
+   */
+  readonly variation?: boolean;
 }
 
 const PRIORITY = { control: -1, generate: 0, request: 1, sample: 2 } as const;

@@ -62,6 +62,8 @@ export interface LinkView {
   /** Seconds the link could generate key so far (inside satellite passes; down time included). */
   readonly windowS: number;
   readonly downS: number;
+  /** Seconds without key from the seeded variation: fiber re-alignments, cloudy satellite passes. */
+  readonly outageS: number;
   /** Event-level links only: blocks simulated, blocks post-processing refused, refusals by reason. */
   readonly eventBlocks?: number;
   readonly eventBlocksFailed?: number;
@@ -226,6 +228,8 @@ export interface LinkSummary {
   /** consumed_bits ÷ (rate_bps × seconds the link could generate): the share of its key capacity used. */
   utilisation: number;
   down_s: number;
+  /** Seconds without key from the seeded variation (fiber re-alignments, cloudy passes), rounded. */
+  outage_s: number;
   /** Event-level links only (absent on model links): how the pool was filled and block counts. */
   source?: 'event-level';
   event_blocks?: number;

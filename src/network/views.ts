@@ -23,7 +23,7 @@ export function linkView(l: LinkRt, scenario: Scenario, nowNs: number): LinkView
       (l.event !== undefined || l.attack === null || !attackAborts(l.attack)),
     attack: l.attack?.kind ?? null,
     keyRateBps: l.lastRateBps,
-    qber: linkQber(l),
+    qber: linkQber(l, nowNs / NS_PER_S),
     poolBits: l.pool.levelBits,
     capacityBits: l.pool.capacityBits,
     generatedBits: l.pool.generatedBits,
@@ -34,6 +34,7 @@ export function linkView(l: LinkRt, scenario: Scenario, nowNs: number): LinkView
     discardedBits: l.pool.discardedBits,
     rateModel: scenario.links[l.index]!.rateModel,
     windowS: l.passes ? passOverlapS(l.passes, 0, nowNs / NS_PER_S) : nowNs / NS_PER_S,
+    outageS: l.outageS,
     downS: (l.downNs + (l.state === 'up' ? 0 : nowNs - l.downSinceNs)) / NS_PER_S,
     ...(l.event
       ? {
@@ -94,6 +95,7 @@ export function summaryOf(s: NetworkSnapshot, elapsedMs: number): SimulationSumm
       pool_min_bits: l.poolMinBits,
       utilisation: l.rateBps * l.windowS > 0 ? l.consumedBits / (l.rateBps * l.windowS) : 0,
       down_s: l.downS,
+      outage_s: Math.round(l.outageS),
       ...(l.eventBlocks !== undefined
         ? {
             source: 'event-level' as const,

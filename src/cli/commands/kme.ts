@@ -15,6 +15,7 @@ import { checkPortFree, checkStoreFile, checkWritableDir, readInputFile } from '
 import { formatTable, parseKmeUrls, parseNumber, UsageError } from '../util.ts';
 import { registerStoreCommands } from './kme-store.ts';
 import { registerStreamCommands } from './kme-stream.ts';
+import { registerDeviceCommands } from './kme-device.ts';
 import {
   admitPostgres,
   checkDataDir,
@@ -317,6 +318,7 @@ export function register(program: Command): void {
 
   registerStoreCommands(kme);
   registerStreamCommands(kme);
+  registerDeviceCommands(kme);
 
   withClient(kme.command('keys'))
     .description('get keys as an SAE: as master (--slave) or, with --key-id, as slave (--master)')

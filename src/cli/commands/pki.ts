@@ -62,7 +62,9 @@ export function register(program: Command): void {
         json?: boolean;
       }) => {
         if (!isCertificateRole(o.kind))
-          throw new UsageError(`--kind: "${o.kind}" is not kme, sae, operator, viewer, metrics or sdn`);
+          throw new UsageError(
+            `--kind: "${o.kind}" is not kme, sae, operator, viewer, metrics, sdn or device`,
+          );
         const c = await issueCertificate(o.dir, o.name, o.kind, {
           force: o.force === true,
           hosts: o.host ?? [],

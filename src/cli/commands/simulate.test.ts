@@ -52,6 +52,7 @@ test('--format json prints exactly the documented fields; same seed → same out
     'pool_min_bits',
     'utilisation',
     'down_s',
+    'outage_s',
   ]);
   assert.deepEqual(Object.keys(a.apps[0]), [
     'id',

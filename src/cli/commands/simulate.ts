@@ -15,25 +15,45 @@ import {
   NetworkSimulation,
   RATE_MODELS,
   withRateModel,
+  type Scenario,
   type ScenarioEvent,
   type SimulationSummary,
 } from '../../network/index.ts';
 import { formatTable, parseFormat, ProgressBar, UsageError } from '../util.ts';
 import { renderLinePlot } from '../svg-plot.ts';
+import { mergeShards, runSweep } from './simulate-sweep.ts';
+import { runTable } from './simulate-table.ts';
+
+interface SweepFlags {
+  seeds?: string;
+  shard?: string;
+  jobs?: string;
+}
 
 const EXAMPLES = `
 Examples:
   qkdnet simulate scenarios/metro-demo.yaml
-      a day of the demo mesh at finite-key link rates; every app served, 86% of the demand by QKD
-      (the hybrid app's keys are counted apart), busiest link about three quarters used
+      a day of the demo mesh at finite-key link rates with seed 1; every app served, 86% of the demand by
+      QKD (the hybrid app's keys are counted apart), the busiest link (hq-dcn) about 70% used
   qkdnet simulate scenarios/metro-demo.yaml --duration 6h --fail link:hq-dcn@1h..3h --format json
       cut link hq-dcn from 1 h to 3 h; route_changes says how often and why apps moved
   qkdnet simulate scenarios/secoqc-vienna-2008.yaml --compromise node:BREI --report out/
       a silently compromised trusted node; keys_exposed_bits by cause; writes out/report.html, out/summary.json
   qkdnet simulate scenarios/beijing-shanghai-backbone.yaml --seed 7 --fail link:JN-R10@2h --accounting
       a backbone cut at 2 h: the chain splits; the two apps crossing Jinan–Hefei (the hybrid Beijing–Shanghai
-      bank link and the Jinan–Hefei government link) lose their QKD path and are refused — their policies
-      forbid ML-KEM alone — so about a third of the day's demand is served; nothing falls back to plaintext
+      bank link and the Jinan–Hefei government link, 78% of the demand) lose their QKD path and are refused
+      — their policies forbid ML-KEM alone — so 28% of the day's demand is served; nothing falls back to
+      plaintext
+  qkdnet simulate scenarios/metro-demo.yaml --seeds 1..100 --duration 2h --accounting
+      100 seeds on worker threads (every core): p5/p50/p95 of every headline figure — demand (Poisson), fiber
+      drift and re-alignment outages vary with the seed
+  qkdnet simulate scenarios/metro-demo.yaml --seeds 1..100 --shard 0/4 --format json > shard-0.json
+  qkdnet simulate merge shard-0.json shard-1.json shard-2.json shard-3.json --format json
+      one shard of four for a batch engine (Kubernetes Indexed Job, Slurm array; docs/network.md), then
+      the merged JSON, the same as the unsharded sweep's
+  qkdnet simulate table --format markdown
+      the planning table of docs/scenarios.md: every shipped scenario, no failure / busiest link cut / most
+      central node compromised, p5/p50/p95 of served_fraction_qkd over 100 seeds (a few minutes on 2 cores)
   qkdnet simulate scenarios/metro-demo.yaml --rate-model asymptotic
       infinite-key link rates (an upper bound no finite block reaches), for comparison
   qkdnet simulate scenarios/metro-demo.yaml --duration 1h --event-level --format json
@@ -53,7 +73,7 @@ endpoint}, hybrid_relay_exposed_bits, compromised_nodes[{id, at_s, keys_exposed_
 applications, known_at_s, known_by, restored_at_s}], apps[{id, demand_bits, served_bits, served_by_provenance,
 unserved_bits, keys_exposed_bits, keys_exposed_by_cause, hybrid_relay_exposed_bits, route_changes}],
 links[{id, rate_model, rate_bps, initial_pool_bits, generated_bits, consumed_bits, discarded_bits,
-end_pool_bits, relayed_bits, pool_min_bits, utilisation, down_s}], elapsed_ms; event-level links also have
+end_pool_bits, relayed_bits, pool_min_bits, utilisation, down_s, outage_s}], elapsed_ms; event-level links also have
 source, event_blocks, event_blocks_failed, event_failures {reason: count}. Per link,
 initial_pool_bits + generated_bits = consumed_bits + discarded_bits + end_pool_bits.`;
 
@@ -122,7 +142,7 @@ const FLAG_OF: Readonly<Record<ScenarioEvent['kind'], string>> = {
   'restore-node': '--restore',
 };
 
-interface SimulateOptions {
+export interface SimulateOptions {
   duration?: string;
   seed: string;
   fail?: string;
@@ -200,21 +220,37 @@ function textSummary(s: SimulationSummary, name: string): string {
   ].join('\n');
 }
 
-/** Runs the command; exported for tests. */
-export function runSimulate(
+/** A checked simulation plan: the scenario, the duration, the extra events and the options, seed aside. */
+export interface SimulatePlan {
+  readonly scenario: Scenario;
+  readonly durationS: number;
+  readonly events: readonly ScenarioEvent[];
+  readonly attestationIntervalS: number | undefined;
+  readonly o: SimulateOptions;
+}
+
+/** Parses a `--seed` value: an integer, else the string itself. */
+export function parseSeed(text: string): number | string {
+  return /^-?\d+$/.test(text) ? Number(text) : text;
+}
+
+/**
+ * Loads the scenario and checks every option (UsageError / SCENARIO_INVALID before anything runs);
+ * `warn` receives the loader's warnings.
+ */
+export function planSimulation(
   file: string,
   o: SimulateOptions,
-): { summary: SimulationSummary; output: string } {
-  const format = parseFormat(o.format, ['text', 'json'] as const);
+  warn: (w: string) => void = (w) => process.stderr.write(`qkdnet: warning: ${w}\n`),
+): SimulatePlan {
   const rateModel = o.rateModel;
   if (rateModel !== undefined && !(RATE_MODELS as readonly string[]).includes(rateModel))
     throw new UsageError(`--rate-model: "${rateModel}" is not one of ${RATE_MODELS.join(', ')}`);
   const loaded = loadScenario(file);
   const scenario = rateModel ? withRateModel(loaded, rateModel as (typeof RATE_MODELS)[number]) : loaded;
-  for (const w of scenario.warnings) process.stderr.write(`qkdnet: warning: ${w}\n`);
+  for (const w of scenario.warnings) warn(w);
   const durationS = o.duration === undefined ? scenario.durationS : time(o.duration, '--duration');
   if (!(durationS > 0)) throw new UsageError('--duration must be positive');
-  const seed = /^-?\d+$/.test(o.seed) ? Number(o.seed) : o.seed;
   const events = [
     ...(o.fail ? parseFailures(o.fail) : []),
     ...(o.compromise ? parseCompromises(o.compromise) : []),
@@ -223,14 +259,6 @@ export function runSimulate(
   ];
   const attestationIntervalS =
     o.attestationInterval === undefined ? undefined : time(o.attestationInterval, '--attestation-interval');
-  const net = new NetworkSimulation(scenario, {
-    seed,
-    durationS,
-    materializeKeys: o.accounting !== true,
-    eventLevel: o.eventLevel === true,
-    keys: o.deterministicKeys ? 'deterministic' : 'secret',
-    ...(attestationIntervalS !== undefined ? { attestationIntervalS } : {}),
-  });
   for (const e of events) {
     const onLink = e.kind === 'fail' || e.kind === 'restore';
     const known = onLink
@@ -243,12 +271,42 @@ export function runSimulate(
     if (e.atS > durationS)
       throw new UsageError(`${FLAG_OF[e.kind]}: time ${e.atS} s is after the end (${durationS} s)`);
   }
-  for (const e of events) net.scheduleEvent(e);
-  const bar = new ProgressBar(`simulating ${scenario.name}`, 100);
+  return { scenario, durationS, events, attestationIntervalS, o };
+}
+
+/** Runs one seed of a plan: the same code whatever the entry point (single run, sweep worker, table). */
+export function simulateSeed(
+  plan: SimulatePlan,
+  seed: number | string,
+  onProgress?: (fraction: number) => void,
+): { net: NetworkSimulation; summary: SimulationSummary } {
+  const { scenario, durationS, o, attestationIntervalS } = plan;
+  const net = new NetworkSimulation(scenario, {
+    seed,
+    durationS,
+    materializeKeys: o.accounting !== true,
+    eventLevel: o.eventLevel === true,
+    keys: o.deterministicKeys ? 'deterministic' : 'secret',
+    ...(attestationIntervalS !== undefined ? { attestationIntervalS } : {}),
+  });
+  for (const e of plan.events) net.scheduleEvent(e);
   const t0 = performance.now();
-  net.run(durationS, (f) => bar.update(Math.round(f * 100)));
+  net.run(durationS, onProgress);
+  return { net, summary: net.summary(performance.now() - t0) };
+}
+
+/** Runs the command; exported for tests. */
+export function runSimulate(
+  file: string,
+  o: SimulateOptions,
+): { summary: SimulationSummary; output: string } {
+  const format = parseFormat(o.format, ['text', 'json'] as const);
+  const plan = planSimulation(file, o);
+  const { scenario } = plan;
+  const seed = parseSeed(o.seed);
+  const bar = new ProgressBar(`simulating ${scenario.name}`, 100);
+  const { net, summary } = simulateSeed(plan, seed, (f) => bar.update(Math.round(f * 100)));
   bar.done();
-  const summary = net.summary(performance.now() - t0);
   if (o.report !== undefined) {
     mkdirSync(o.report, { recursive: true });
     const html = buildReportHtml(
@@ -269,9 +327,22 @@ export function register(program: Command): void {
     .description(
       'Simulate a QKD network (trusted-node relay, key-aware routing, multipath, ML-KEM fallback) from a scenario file in simulated time.',
     )
-    .argument('<scenario>', 'scenario file (YAML or JSON), e.g. scenarios/metro-demo.yaml')
+    .argument(
+      '<scenario>',
+      'scenario file (YAML or JSON), e.g. scenarios/metro-demo.yaml; or `merge` (shard files follow) or `table`',
+    )
+    .argument(
+      '[files...]',
+      'after `merge`: the shard files; after `table`: scenarios (default: every shipped one)',
+    )
     .option('--duration <time>', "simulated time (default: the scenario's, else 24h)")
     .option('--seed <seed>', 'seed of every random stream', '1')
+    .option(
+      '--seeds <seeds>',
+      'run many seeds in parallel (A..B or a list 1,5,9) and report p5/p50/p95 of every headline figure',
+    )
+    .option('--shard <i/N>', 'with --seeds: run only shard i (0-based) of N; combine with `simulate merge`')
+    .option('--jobs <n>', 'with --seeds: worker threads (default: every core)')
     .option('--fail <events>', 'link failures: link:ID@TIME or link:ID@FROM..TO, comma-separated')
     .option('--compromise <nodes>', 'silently compromised nodes: node:ID or node:ID@TIME, comma-separated')
     .option(
@@ -305,7 +376,27 @@ export function register(program: Command): void {
       'event-level key bytes from the seed instead of node:crypto (the printed figures are the same either way)',
     )
     .addHelpText('after', EXAMPLES)
-    .action((file: string, o: SimulateOptions) => {
+    .action(async (file: string, files: string[], o: SimulateOptions & SweepFlags) => {
+      const format = parseFormat(o.format, ['text', 'json', 'markdown'] as const);
+      if (file === 'merge') {
+        process.stdout.write(`${mergeShards(files, format).output}\n`);
+        return;
+      }
+      if (file === 'table') {
+        process.stdout.write(await runTable(files, o));
+        return;
+      }
+      if (files.length > 0)
+        throw new UsageError(
+          `simulate takes one scenario; "${files[0]}" is extra (merge and table take several)`,
+        );
+      if (format === 'markdown') throw new UsageError('--format markdown is for `simulate table`');
+      if (o.seeds !== undefined) {
+        process.stdout.write(`${(await runSweep(file, { ...o, seeds: o.seeds })).output}\n`);
+        return;
+      }
+      if (o.shard !== undefined || o.jobs !== undefined)
+        throw new UsageError('--shard and --jobs go with --seeds');
       const { output } = runSimulate(file, o);
       process.stdout.write(`${output}\n`);
     });
