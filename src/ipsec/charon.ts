@@ -59,6 +59,10 @@ charon {
   install_virtual_ip = no
   retransmit_timeout = 1.0
   retransmit_tries = 2
+  # every simulated UE shares one outer address (src/ipsec/scale.ts): per-IP half-open limits would
+  # measure that artefact; the global cookie threshold (default 30 half-open SAs) stays as deployed
+  block_threshold = 100000
+  cookie_threshold_ip = 100000
   filelog {
     qkdnet {
       path = ${join(dir, 'charon.log')}

@@ -5,7 +5,8 @@
  * authenticated channel and the UE's agent rotating PPKs every `lifetimeS`. `startHarness` returns once
  * the first SA is up, `ppk = yes` has been read back over VICI on both daemons and a TCP echo crossed the
  * tunnel — or it tears everything down and throws. Everything lives in a fresh private work directory
- * (./workdir.ts); its state file (`state.json`) lets `harnessDown(prefix)` clean up after a process that
+ * (./workdir.ts); `sas.json` there is the ledger of every SA's PPK and its provenance (./sa-ledger.ts,
+ * read by `qkdnet ipsec status`); its state file (`state.json`) lets `harnessDown(prefix)` clean up after a process that
  * died without its `finally`.
  */
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,7 @@ import { ensureCerts, loadCerts } from './creds.ts';
 import { ML_KEM_768_PQC, startKmePair, type KmePair } from './kme-pair.ts';
 import { deleteNamespace, listNamespaces, requireRoot } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
+import { SaLedger } from './sa-ledger.ts';
 import { InitiatorAgent, type ActiveSa, type EstablishResult, type NoKeyPolicy } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import { echoThroughTunnel, listSas, startTestbed, type SaInfo, type Testbed } from './testbed.ts';
@@ -90,7 +92,8 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const step = o.step ?? (() => undefined);
   const alerts: Alert[] = [];
   const sink = o.alert ?? loggerAlertSink(o.log);
-  const alert: AlertSink = (a) => (alerts.push(a), sink(a));
+  let ledger: SaLedger | undefined;
+  const alert: AlertSink = (a) => (alerts.push(a), ledger?.alert(a), sink(a));
   const undo: (() => Promise<void>)[] = [];
   let timer: NodeJS.Timeout | undefined;
   const close = async () => {
@@ -106,6 +109,9 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
       join(dir, 'state.json'),
       JSON.stringify({ owner: process.pid, prefix, charons: [tb.ue.charon.pid, tb.n3iwf.charon.pid] }),
     );
+    ledger = new SaLedger(o.policy ?? 'fail-closed', dir);
+    const book = ledger;
+    undo.push(async () => book.close());
     step('key managers kme-ue and kme-n3iwf (ETSI GS QKD 014 over mutual TLS) fed by the QKD link');
     const kmes = await startKmePair(makePrivateSubdir(join(dir, 'kms')), { testSaes: o.testSaes === true });
     undo.push(() => kmes.close());
@@ -165,8 +171,20 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
       lifetimeS: o.lifetimeS ?? 60,
       log: o.log.child({ agent: 'ue' }),
       alert,
-      ...(o.onRound ? { onRound: o.onRound } : {}),
+      onRound: (r) => {
+        // the ledger (`qkdnet ipsec status`): the new SA and its PPK's provenance; the replaced one retired
+        if (r.ok) {
+          if (lastKey) book.retired(lastKey);
+          book.up(CONN, r.value.ikeUniqueId, r.value.keyId, r.value.provenance);
+          lastKey = r.value.keyId;
+        } else if (!agent.current && lastKey) {
+          book.retired(lastKey);
+          lastKey = undefined;
+        }
+        o.onRound?.(r);
+      },
     });
+    let lastKey: string | undefined;
     undo.push(() => agent.stop());
     const first = await agent.start();
     if (!first.ok)

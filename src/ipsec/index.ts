@@ -81,3 +81,5 @@ export * from './exhaustion-policy.ts';
 export { hybridPpk } from './hybrid-ppk.ts';
 export * from './scale.ts';
 export * from './scale-bench.ts';
+export * from './sa-ledger.ts';
+export * from './status.ts';

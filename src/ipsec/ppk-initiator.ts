@@ -44,6 +44,8 @@ export interface InitiatorAgentOptions {
    * connection from `conn`). See `withPpk()` for a template-based builder.
    */
   readonly connFor?: (ppkId: string) => ViciMessageIn;
+  /** How long VICI `initiate` may take before the round fails (default 5000 ms). */
+  readonly initiateTimeoutMs?: number;
   /** The CHILD SA to initiate (default `n3gpp`, the testbed's). */
   readonly childName?: string;
   readonly policy: NoKeyPolicy;
@@ -243,7 +245,7 @@ export class InitiatorAgent {
         );
       await this.#place(keyId, key);
     }
-    const r = await initiate(o.vici, o.conn.name, 5000, o.childName);
+    const r = await initiate(o.vici, o.conn.name, o.initiateTimeoutMs ?? 5000, o.childName);
     if (!r.ok) {
       await this.#unload(keyId);
       const kind = r.reason === 'authentication-failed' ? 'authentication-failed' : 'ike-failed';

@@ -72,15 +72,21 @@ export interface ScaleReport {
   readonly attaches_per_s: Interval;
   readonly latency: LatencyStats;
   readonly qkd_bits_drawn: number;
+  /** QKD bits drawn over all successful attaches (SAs under pqc count with 0). */
   readonly qkd_bits_per_attach: number;
-  /** QKD secret key rate needed to sustain the median attach rate, bit/s. */
+  /** QKD bits drawn per SA whose PPK contains QKD key (provenance qkd or hybrid). */
+  readonly qkd_bits_per_qkd_sa: number;
+  /** QKD secret key rate needed to give every attach, at the median attach rate, a QKD key, bit/s. */
   readonly required_key_rate_bps: number;
   /** SAs by PPK provenance (and attaches refused). */
   readonly provenance: Readonly<Record<string, number>>;
   readonly alerts: Readonly<Record<string, number>>;
+  /** Failed attaches by reason and message (policy refusals included). */
+  readonly failures: Readonly<Record<string, number>>;
   /** First attach without a QKD key: when (ms after the first attach began) and what happened. */
   readonly pool_empty?: {
     readonly at_ms: number;
+    /** Attaches that had completed before it (completion order). */
     readonly after_attaches: number;
     readonly policy: NoKeyPolicy;
     readonly took_over: string;
@@ -197,10 +203,17 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
         : { estimate: rates[0]!, lo: rates[0]!, hi: rates[0]! };
     const drawn = rig.qkdBitsDrawn() - warmBits;
     const bitsPerAttach = attached > 0 ? drawn / attached : 0;
+    const qkdSas = okAll.filter((x) => x.provenance !== undefined && x.provenance !== 'pqc').length;
+    const bitsPerQkdSa = qkdSas > 0 ? drawn / qkdSas : 0;
     const provenance: Record<string, number> = {};
     for (const x of all) {
       const k = x.ok ? (x.provenance ?? 'none (psk only)') : `refused (${x.reason})`;
       provenance[k] = (provenance[k] ?? 0) + 1;
+    }
+    const failures: Record<string, number> = {};
+    for (const x of all.filter((y) => !y.ok)) {
+      const k = `${x.reason}: ${x.message ?? ''}`;
+      failures[k] = (failures[k] ?? 0) + 1;
     }
     const alerts: Record<string, number> = {};
     for (const a of rig.alerts) alerts[a.kind] = (alerts[a.kind] ?? 0) + 1;
@@ -218,9 +231,11 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
       latency: latencyStats(okAll.map((x) => x.ms)),
       qkd_bits_drawn: drawn,
       qkd_bits_per_attach: Math.round(bitsPerAttach * 100) / 100,
-      required_key_rate_bps: Math.round(requiredKeyRate(median(rates), bitsPerAttach)),
+      qkd_bits_per_qkd_sa: Math.round(bitsPerQkdSa * 100) / 100,
+      required_key_rate_bps: Math.round(requiredKeyRate(median(rates), bitsPerQkdSa)),
       provenance,
       alerts,
+      failures,
       ...(firstDry
         ? {
             pool_empty: {

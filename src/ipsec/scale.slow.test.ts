@@ -14,6 +14,8 @@ import { agentLogger } from './alerts.ts';
 import { charonInstalled } from './charon.ts';
 import { listNamespaces } from './netns.ts';
 import { startScaleRig, type ScaleRig } from './scale.ts';
+import { ledgerMetrics } from './sa-ledger.ts';
+import { readRunStatus, type StatusRow } from './status.ts';
 
 const canRun = process.getuid?.() === 0 && charonInstalled();
 const UES = 50;
@@ -82,6 +84,30 @@ describe('many UEs through one N3IWF (real strongSwan)', { skip: !canRun && 'nee
     );
   });
 
+  test('ipsec status: every SA shows ppk = yes, its PPK_ID and provenance; metrics count them', async () => {
+    await new Promise((res) => setTimeout(res, 400)); // the ledger file is written at most every 250 ms
+    const [run] = await readRunStatus(PREFIX);
+    assert.ok(run);
+    const live = new Set(
+      rig
+        .ledger()
+        .sas.filter((x) => !x.retiredAt)
+        .map((x) => x.keyId),
+    );
+    for (const side of ['UE', 'N3IWF'] as const) {
+      const rows: readonly StatusRow[] = run.rows.filter((r) => r.side === side && r.state === 'ESTABLISHED');
+      assert.equal(rows.length, UES, side);
+      assert.ok(
+        rows.every((r) => r.ppk && r.provenance === 'qkd' && live.has(r.ppkId!)),
+        side,
+      );
+    }
+    assert.match(
+      ledgerMetrics(run.ledger!),
+      new RegExp(`^qkdnet_ipsec_sa_up\\{provenance="qkd"\\} ${UES}$`, 'm'),
+    );
+  });
+
   test('pool emptied: fail-closed refuses every UE with an alert each, no SA appears', async () => {
     await rig.drain();
     const n0 = alerts.length;
@@ -111,6 +137,11 @@ describe('many UEs through one N3IWF (real strongSwan)', { skip: !canRun && 'nee
     const logged = new Set(rig.n3iwfPpkIds().values());
     assert.ok(recs.every((r) => logged.has(r.keyId!)));
     assert.ok(await rig.traffic(UES + 4), 'traffic through a pqc-protected tunnel');
+    await new Promise((res) => setTimeout(res, 400));
+    const [run] = await readRunStatus(PREFIX);
+    const pqcRows = run!.rows.filter((r) => r.provenance === 'pqc');
+    assert.equal(pqcRows.length, 6, 'three SAs on each side show provenance pqc');
+    assert.match(ledgerMetrics(run!.ledger!), /^qkdnet_ipsec_alerts_total\{kind="ipsec-pqc-fallback"\} 3$/m);
   });
 
   test('hybrid with a fresh QKD key: provenance hybrid, no alert; all PPK_IDs ever used are distinct', async () => {

@@ -37,6 +37,7 @@ import type { KeySource } from './key-source.ts';
 import { ML_KEM_768_PQC, startKmePair, type KmePair } from './kme-pair.ts';
 import { NETNS_ADDR } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
+import { SaLedger, type LedgerFile } from './sa-ledger.ts';
 import { InitiatorAgent, type ActiveSa, type EstablishResult } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import {
@@ -50,7 +51,7 @@ import {
 } from './testbed.ts';
 import type { ViciMessageIn } from './vici-codec.ts';
 import { ViciClient } from './vici-client.ts';
-import { makePrivateSubdir, makeWorkDir } from './workdir.ts';
+import { makePrivateSubdir, makeWorkDir, writeNewFile } from './workdir.ts';
 import { requireRoot } from './netns.ts';
 
 /** Attach modes at scale: IKE with PSK and a QKD PPK per SA, or PSK alone (the baseline). */
@@ -64,6 +65,8 @@ export const PPK_BITS = 256;
 export const N3IWF_CONN = 'n3iwf-ues';
 /** The UEs' inner (tunnelled) range; UE i has 10.98.x.y with x·256 + y = i + 1. */
 export const UE_INNER_RANGE = '10.98.0.0/16';
+/** VICI `initiate` timeout per attach, ms. */
+export const INITIATE_TIMEOUT_MS = 30_000;
 /** Most UEs one rig holds (the inner /16 minus network and broadcast). */
 export const MAX_UES = 65_000;
 
@@ -145,6 +148,7 @@ export interface AttachRecord {
   readonly ikeUniqueId?: string;
   /** Why not, when not ok. */
   readonly reason?: string;
+  readonly message?: string;
 }
 
 /** A block of key the feed delivered (time since the rig started). */
@@ -192,6 +196,8 @@ export interface ScaleRig {
   readonly records: AttachRecord[];
   readonly alerts: Alert[];
   readonly feedEvents: FeedEvent[];
+  /** Every SA's PPK_ID and provenance, alerts by kind (also in `<workdir>/sas.json`). */
+  ledger(): LedgerFile;
   /** QKD key bits the UE agents drew from the KME (every successful `enc_keys`, SA or not). */
   readonly qkdBitsDrawn: () => number;
   /** Attaches (or reauthenticates) UEs `ids` under `policy`, `concurrency` at a time; records each. */
@@ -232,6 +238,15 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
   try {
     const tb = await startTestbed(o.prefix, join(dir, 'net'));
     undo.push(() => tb.close());
+    // as the harness does: `qkdnet ipsec down --prefix` can clean up after a killed run
+    writeNewFile(
+      join(dir, 'state.json'),
+      JSON.stringify({
+        owner: process.pid,
+        prefix: o.prefix,
+        charons: [tb.ue.charon.pid, tb.n3iwf.charon.pid],
+      }),
+    );
     // every UE's inner address on the UE namespace's lo, in one batch
     const batch = Array.from({ length: o.ues }, (_, i) => `addr add ${ueIdentity(i).inner}/32 dev lo`).join(
       '\n',
@@ -297,8 +312,11 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
     }
     const alerts: Alert[] = [];
     const records: AttachRecord[] = [];
+    const ledger = new SaLedger(o.mode, dir); // `qkdnet ipsec status --prefix <prefix>` reads it while running
+    undo.push(() => ledger.close());
     const used = new Set<string>();
     const pskSas: string[] = []; // mode psk: the IKE SAs to delete on detach
+    const live = new Map<number, string>(); // UE → PPK_ID of its SA
     const agents = new Map<string, InitiatorAgent>(); // per UE and policy
     undo.push(async () => {
       for (const a of agents.values()) await a.stop().catch(() => undefined);
@@ -314,6 +332,8 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
           conn: { name: ueIdentity(i).conn, auth: 'psk' },
           connFor: (ppkId) => ueConnMessage(i, ppkId),
           childName: CHILD_NAME,
+          // a loaded shared machine (load average 20–30 on 2 cores) can take seconds per exchange
+          initiateTimeoutMs: INITIATE_TIMEOUT_MS,
           policy,
           pqc: ML_KEM_768_PQC,
           lifetimeS: 86_400, // reauthentication is driven by attach() here
@@ -322,6 +342,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
           nodeId: ueIdentity(i).conn,
           alert: (al) => {
             alerts.push(al);
+            ledger.alert(al);
             o.alert?.(al);
           },
           usedPpkIds: used,
@@ -334,17 +355,30 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       const startMs = now();
       if (!qkd) {
         await vicis[w]!.call('load-conn', ueConnMessage(i, undefined));
-        const r = await initiate(vicis[w]!, ueIdentity(i).conn, 10_000);
+        const r = await initiate(vicis[w]!, ueIdentity(i).conn, INITIATE_TIMEOUT_MS);
         const endMs = now();
         if (r.ok) pskSas.push(r.value.ikeUniqueId);
         return r.ok
           ? { ue: i, ok: true, ms: endMs - startMs, startMs, endMs, ikeUniqueId: r.value.ikeUniqueId }
-          : { ue: i, ok: false, ms: endMs - startMs, startMs, endMs, reason: r.reason };
+          : { ue: i, ok: false, ms: endMs - startMs, startMs, endMs, reason: r.reason, message: r.message };
       }
       const r: EstablishResult = await agentFor(i, w, policy).establish();
       const endMs = now();
-      if (!r.ok) return { ue: i, ok: false, ms: endMs - startMs, startMs, endMs, reason: r.reason };
+      if (!r.ok)
+        return {
+          ue: i,
+          ok: false,
+          ms: endMs - startMs,
+          startMs,
+          endMs,
+          reason: r.reason,
+          message: r.message,
+        };
       const sa: ActiveSa = r.value;
+      const before = live.get(i);
+      if (before) ledger.retired(before);
+      live.set(i, sa.keyId);
+      ledger.up(ueIdentity(i).conn, sa.ikeUniqueId, sa.keyId, sa.provenance);
       return {
         ue: i,
         ok: true,
@@ -365,6 +399,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       alerts,
       feedEvents,
       qkdBitsDrawn: () => drawnBits,
+      ledger: () => ledger.value,
       async attach(ids, policy, progress) {
         const out: AttachRecord[] = [];
         let next = 0;
@@ -385,6 +420,8 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       async detachAll() {
         for (const a of agents.values()) await a.stop();
         agents.clear();
+        for (const keyId of live.values()) ledger.retired(keyId);
+        live.clear();
         for (const id of pskSas.splice(0)) await terminateIke(tb.ue.vici, id).catch(() => undefined);
       },
       async drain() {

@@ -105,9 +105,11 @@ export function scaleTable(r: ScaleReport): string {
       ['run', 'attached', 'refused', 'wall ms', 'attaches/s'],
       r.per_run.map((x, i) => [i + 1, x.attached, x.refused, x.wall_ms, x.attaches_per_s]),
     ),
-    `attaches/s: median ${f(r.attaches_per_s.estimate, 2)} [95% CI ${f(r.attaches_per_s.lo, 2)}, ${f(r.attaches_per_s.hi, 2)}]`,
+    r.runs > 1
+      ? `attaches/s: median ${f(r.attaches_per_s.estimate, 2)} [95% CI ${f(r.attaches_per_s.lo, 2)}, ${f(r.attaches_per_s.hi, 2)}] over ${r.runs} runs`
+      : `attaches/s: ${f(r.attaches_per_s.estimate, 2)} (one run: no interval; --runs R for one)`,
     `set-up latency (KME request → IKE + CHILD SA up), ms: p50 ${r.latency.p50_ms}, p90 ${r.latency.p90_ms}, p95 ${r.latency.p95_ms}, p99 ${r.latency.p99_ms}, max ${r.latency.max_ms} (n = ${r.latency.n})`,
-    `QKD key: ${r.qkd_bits_drawn} bits drawn, ${r.qkd_bits_per_attach} bits per attach; sustaining ${f(r.attaches_per_s.estimate, 2)} attaches/s needs ${r.required_key_rate_bps} bit/s of secret key`,
+    `QKD key: ${r.qkd_bits_drawn} bits drawn, ${r.qkd_bits_per_attach} bits per attach (${r.qkd_bits_per_qkd_sa} per QKD-keyed SA); ${f(r.attaches_per_s.estimate, 2)} attaches/s all on QKD keys need ${r.required_key_rate_bps} bit/s of secret key`,
     `SAs by PPK provenance: ${Object.entries(r.provenance)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
@@ -117,9 +119,11 @@ export function scaleTable(r: ScaleReport): string {
         .join(', ') || 'none'
     }`,
   ];
+  const failed = Object.entries(r.failures).filter(([k]) => !k.startsWith('no-key'));
+  if (failed.length > 0) lines.push(`failed attaches: ${failed.map(([k, n]) => `${n} × ${k}`).join('; ')}`);
   if (r.pool_empty)
     lines.push(
-      `pool empty ${r.pool_empty.at_ms} ms into the run, after ${r.pool_empty.after_attaches} attaches; then ${r.pool_empty.took_over}`,
+      `pool empty ${r.pool_empty.at_ms} ms into the run (${r.pool_empty.after_attaches} attaches had completed); then ${r.pool_empty.took_over}`,
     );
   if (r.rekey)
     lines.push(

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { randomUUID } from 'node:crypto';
-import type { FinalKeyBlock } from '../../common/index.ts';
+import { QkdnetError, type FinalKeyBlock } from '../../common/index.ts';
 import { FileSink } from '../../detect/index.ts';
 import { PRESETS, type LinkParams } from '../../physics/index.ts';
 import { distillBlock, linkAuthBootstrap, type KeyMode } from '../../postprocess/index.ts';
@@ -24,6 +24,8 @@ import {
   type BenchMode,
   type ScaleMode,
   startHarness,
+  readRunStatus,
+  ledgerMetrics,
   type BenchReport,
   type HarnessStatus,
   type NoKeyPolicy,
@@ -364,6 +366,56 @@ Examples:
     });
 
   ipsec
+    .command('status')
+    .description(
+      'SAs of a running ipsec up (or bench --ues): state, ppk, PPK_ID and the provenance of each PPK',
+    )
+    .option('--prefix <name>', 'namespace prefix of the run (up: qkdnet, bench: qkbench)', 'qkdnet')
+    .option('--format <f>', 'table, json or prometheus (SAs up, PPKs and alerts by provenance/kind)', 'table')
+    .addHelpText(
+      'after',
+      `
+Reads the run's SAs over VICI and its PPK ledger (sas.json in the run's private work directory). The
+provenance says what protects each SA: qkd, hybrid (QKD ⊕ ML-KEM-768) or pqc (ML-KEM-768 alone, after a
+downgrade). Needs root, like the run.
+
+Examples:
+  sudo qkdnet ipsec status
+  sudo qkdnet ipsec status --prefix qkbench --format prometheus`,
+    )
+    .action(async (o: { prefix: string; format: string }) => {
+      const format = parseFormat(o.format, ['table', 'json', 'prometheus'] as const);
+      const prefix = prefixOf(o.prefix);
+      requireRoot('read the IPsec run status');
+      const runs = await readRunStatus(prefix);
+      if (runs.length === 0)
+        throw new QkdnetError('IPSEC_UNAVAILABLE', `No running IPsec run with prefix ${prefix}`);
+      if (format === 'json') return void process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      if (format === 'prometheus')
+        return void process.stdout.write(runs.map((r) => (r.ledger ? ledgerMetrics(r.ledger) : '')).join(''));
+      for (const r of runs)
+        process.stdout.write(
+          `${r.dir}\n${formatTable(
+            ['side', 'conn', 'IKE SA', 'state', 'ppk', 'PPK_ID', 'provenance', 'CHILD SAs'],
+            r.rows.map((x) => [
+              x.side,
+              x.conn,
+              x.ikeUniqueId,
+              x.state,
+              x.ppk ? 'yes' : 'no',
+              x.ppkId ?? '-',
+              x.provenance ?? '-',
+              x.children,
+            ]),
+          )}\nalerts: ${
+            Object.entries(r.ledger?.alerts ?? {})
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ') || 'none'
+          }\n`,
+        );
+    });
+
+  ipsec
     .command('agent')
     .description(
       'run one PPK agent beside your own strongSwan (initiator = ETSI 014 master, responder = slave)',
@@ -597,7 +649,7 @@ Examples:
         const pulses = parseNumber(o.pulses, '--pulses', { min: 1e6, max: 1e11, integer: true });
         requireRoot('run qkdnet ipsec bench');
         let last = '';
-        const bar = new ProgressBar(`ipsec bench --ues ${ues}`, 1);
+        let bar: ProgressBar | undefined; // made when the timed attaches begin, so its ETA counts them only
         const r = await runScaleBench({
           ues,
           concurrency,
@@ -616,10 +668,10 @@ Examples:
               last = phase;
               process.stderr.write(`· ${phase}\n`);
             }
-            bar.update(done / total);
+            if (done > 0) (bar ??= new ProgressBar(`ipsec bench --ues ${ues}`, 1)).update(done / total);
           },
         });
-        bar.done();
+        bar?.done();
         if (format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         else process.stdout.write(`${scaleTable(r)}\n`);
       },
