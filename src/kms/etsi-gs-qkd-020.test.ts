@@ -11,7 +11,14 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { KmeHandle } from './server.ts';
 import { agentsFor, makeTestPki, startPair, type TestPki } from './kme-pair.fixture.ts';
-import { decodeValue, extensionPen, PROBLEM_BASE, type KeyOutcome } from './etsi-gs-qkd-020.ts';
+import {
+  decodeValue,
+  Etsi020Book,
+  Etsi020Problem,
+  extensionPen,
+  PROBLEM_BASE,
+  type KeyOutcome,
+} from './etsi-gs-qkd-020.ts';
 
 let pki: TestPki;
 let a: KmeHandle;
@@ -466,4 +473,19 @@ test('schemas `value` and `extension` on the specification’s own examples: the
     assert.equal(extensionPen(n), 32473);
   for (const n of ['E13019_x', 'E32473', 'e32473_x', 'E032473_x', 'X32473_x'])
     assert.equal(extensionPen(n), undefined, n);
+});
+
+test('the book holds at most maxHeld keys: a request beyond it is 503 and holds nothing (its bytes erased)', () => {
+  const book = new Etsi020Book({ maxHeld: 2 });
+  const req = (n: number) => ({
+    keys: Array.from({ length: n }, () => key()),
+    initiator_sae_id: 'sae-a',
+    target_sae_ids: ['sae-b'],
+  });
+  book.accept('kme-a', req(2), () => true);
+  assert.throws(
+    () => book.accept('kme-a', req(1), () => true),
+    (e: unknown) => e instanceof Etsi020Problem && e.problem.status === 503,
+  );
+  assert.equal(book.held, 2);
 });

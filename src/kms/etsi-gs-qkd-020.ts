@@ -164,6 +164,8 @@ export interface Etsi020BookOptions {
   readonly maxTargets?: number;
   /** How many finished key IDs are remembered to refuse duplicates (default 1 048 576). */
   readonly remember?: number;
+  /** Most keys held at once (more → 503 `server-side-general-error`, nothing held). Default 65 536. */
+  readonly maxHeld?: number;
 }
 
 type Gone = 'delivered' | 'voided' | 'failed';
@@ -205,11 +207,13 @@ export class Etsi020Book {
   readonly #mandatory: (name: string) => boolean;
   readonly #maxTargets: number;
   readonly #remember: number;
+  readonly #maxHeld: number;
 
   constructor(opts: Etsi020BookOptions = {}) {
     this.#mandatory = opts.mandatory ?? (() => false);
     this.#maxTargets = opts.maxTargets ?? 1;
     this.#remember = opts.remember ?? 1 << 20;
+    this.#maxHeld = opts.maxHeld ?? 1 << 16;
   }
 
   /** Keys held (received, not yet delivered, voided or failed). */
@@ -328,6 +332,15 @@ export class Etsi020Book {
           `key_id ${key.keyId} is already associated with other material or SAEs at this KME`,
         );
       }
+    }
+    if (this.#held.size + fresh.length > this.#maxHeld) {
+      for (const x of decoded) x.value.fill(0);
+      throw problem(
+        'server-side-general-error',
+        503,
+        'server_side_general_error',
+        `This KME holds ${this.#held.size} keys not yet delivered and takes no more now.`,
+      );
     }
     for (const { key, fp } of fresh)
       this.#held.set(key.keyId, { batch: meta, key, ready: false, from, pair, fp });
