@@ -3,6 +3,7 @@
  * throw-away PKI in a temp directory, a pair of KMEs (A: sae-a, sae-c; B: sae-b) on 127.0.0.1 with
  * ephemeral ports, and deterministic final key blocks from a seeded RNG, so every test is reproducible.
  */
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,4 +251,16 @@ export function reservationOf(
   slaves: readonly string[] = ['sae-b'],
 ): ReservationRecord {
   return { keyId: k.keyId, chunkIds: k.chunkIds, sizeBits: k.sizeBits, master, slaves, offset: k.offset };
+}
+
+/** Runs `qkdnet ARGS…` (bin/qkdnet.js) as its own process; resolves with its exit code and output. */
+export function qkdnetCli(args: string[]): Promise<{ code: number | null; err: string; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/qkdnet.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('exit', (code) => resolve({ code, out, err }));
+  });
 }

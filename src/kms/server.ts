@@ -39,7 +39,7 @@ import type { SupplyItem } from './supply.ts';
 import { supplyFromFile } from './supply-stream.ts';
 import { makePrivateDir } from './private-fs.ts';
 import { loadKeyring, storeKeySource, type StoreKeySource } from './store-key.ts';
-import { startStoreKeyRotation } from './store-rotation.ts';
+import { sqliteRotatable, startStoreKeyRotation } from './store-rotation.ts';
 import { dirname, join } from 'node:path';
 
 /** A running KME. */
@@ -286,9 +286,10 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   checkpoint.unref();
   const sdnTimer = setInterval(() => sdn.refresh(), 1000);
   sdnTimer.unref();
-  // Re-sealing in place is a SQLite feature; PostgreSQL replicas take a newer key at their next start.
-  const stopRotation = store
-    ? startStoreKeyRotation({ store, committer: core.committer, source: keySource, log: logger })
+  // A new store key (`qkdnet kme rekey-store`) is taken while serving and old rows re-sealed in place.
+  const rotatable = store ? sqliteRotatable(store, core.committer) : kb instanceof PgKeyStore ? kb : null;
+  const stopRotation = rotatable
+    ? startStoreKeyRotation({ store: rotatable, source: keySource, log: logger })
     : () => undefined;
   // Device files are read in steps off the hot path, from where the store says the last run stopped.
   const resumeAt = await Promise.all((c.supply ?? []).map((s) => kb.supplyOffset(resolve(s.file))));

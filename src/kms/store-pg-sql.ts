@@ -119,6 +119,13 @@ CREATE INDEX tombstones_age ON tombstones (at_ms);
 CREATE INDEX keys_relay_age ON keys (created_ms) WHERE master LIKE 'relay:%';
 `,
   },
+  {
+    version: 3,
+    name: 'replica key versions',
+    // The newest store-key version each replica holds: old rows are re-sealed only once every live
+    // replica holds the new key (./store-pg-seal.ts).
+    sql: `ALTER TABLE replicas ADD COLUMN key_version INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 /** Arbitrary constant naming the migration lock (pg_advisory_xact_lock). */

@@ -140,8 +140,8 @@ export class PgKeyStore implements KeyBackend {
       const s = new PgKeyStore(pool, sealing, opts);
       await s.#tx((t) =>
         t.query(
-          `INSERT INTO replicas (id, host, pid, started_ms, seen_ms) VALUES ($1, $2, $3, ${NOW_MS}, ${NOW_MS})`,
-          [s.replica, hostname(), process.pid],
+          `INSERT INTO replicas (id, host, pid, started_ms, seen_ms, key_version) VALUES ($1, $2, $3, ${NOW_MS}, ${NOW_MS}, $4)`,
+          [s.replica, hostname(), process.pid, sealing.version],
         ),
       );
       await s.#heartbeat();
@@ -355,6 +355,37 @@ export class PgKeyStore implements KeyBackend {
     await this.#heartbeat();
   }
 
+  /**
+   * Store-key rotation while serving (./store-rotation.ts): takes a newer keyring (refused when it
+   * lacks a version rows use or fails its checks); resolves true while a rotation runs.
+   */
+  async setKeyring(ring: Keyring): Promise<boolean> {
+    const rotating = await this.#tx((c) => this.#sealing.setKeyring(c, ring));
+    await this.#heartbeat(); // the other replicas learn at once that this one holds the new key
+    return rotating;
+  }
+
+  /** Re-seals up to `limit` rows under an older key (none while a live replica lacks the new key). */
+  rekeyStep(limit: number): Promise<number> {
+    return this.#tx(async (c) => {
+      const behind = await c.query(
+        `SELECT 1 FROM replicas WHERE seen_ms >= ${NOW_MS} - $1 AND key_version < $2 LIMIT 1`,
+        [REPLICA_TTL_MS, this.#sealing.version],
+      );
+      return this.#sealing.rekeyStep(c, limit, behind.rowCount! > 0);
+    });
+  }
+
+  /** True while rows may still be sealed under a retiring store key. */
+  get rotating(): boolean {
+    return this.#sealing.rotating;
+  }
+
+  /** The newest store-key version this replica holds (0: not encrypted). */
+  get version(): number {
+    return this.#sealing.version;
+  }
+
   erasedOnArrival(peer: string): number {
     return this.#supply.erasedOnArrival(peer);
   }
@@ -427,11 +458,14 @@ export class PgKeyStore implements KeyBackend {
     try {
       const ttl = REPLICA_TTL_MS;
       const discarded = await this.#tx(async (c) => {
-        const r = await c.query(`UPDATE replicas SET seen_ms = ${NOW_MS} WHERE id = $1`, [this.replica]);
+        const r = await c.query(`UPDATE replicas SET seen_ms = ${NOW_MS}, key_version = $2 WHERE id = $1`, [
+          this.replica,
+          this.#sealing.version,
+        ]);
         if (r.rowCount === 0)
           await c.query(
-            `INSERT INTO replicas (id, host, pid, started_ms, seen_ms) VALUES ($1, $2, $3, ${NOW_MS}, ${NOW_MS})`,
-            [this.replica, hostname(), process.pid],
+            `INSERT INTO replicas (id, host, pid, started_ms, seen_ms, key_version) VALUES ($1, $2, $3, ${NOW_MS}, ${NOW_MS}, $4)`,
+            [this.replica, hostname(), process.pid, this.#sealing.version],
           );
         const n = await discardLeases(
           c,

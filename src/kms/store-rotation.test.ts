@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { Etsi014Client, type DeliveredKey } from './client.ts';
 import { supplyBoth } from './demo.ts';
 import { KeyStore } from './store.ts';
 import { Keyring, sealedVersion } from './store-crypto.ts';
-import { makeTestPki, startPair, testBlock, type TestPki } from './kme-pair.fixture.ts';
+import { makeTestPki, startPair, testBlock, type TestPki, qkdnetCli } from './kme-pair.fixture.ts';
 
 let pki: TestPki;
 const dirs: string[] = [];
@@ -28,16 +28,7 @@ after(() => {
   pki.cleanup();
 });
 
-function cli(args: string[]): Promise<{ code: number | null; err: string; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/qkdnet.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = qkdnetCli;
 
 /** Versions of every sealed value in a store file. */
 function versions(path: string): Set<number> {

@@ -51,7 +51,10 @@ export class FrameSocket {
   readonly socket: Socket;
   readonly counters: TransportCounters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
   readonly #max: number;
-  #buf: Buffer = Buffer.alloc(0);
+  /** Received bytes not yet handed out as frames, and how many the frame in progress needs. */
+  #chunks: Buffer[] = [];
+  #have = 0;
+  #need = 4;
   /** Frames queued this turn (length prefixes included), written together after it. */
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
@@ -104,10 +107,18 @@ export class FrameSocket {
 
   #data(chunk: Buffer): void {
     this.counters.bytesReceived += chunk.length;
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    // Chunks are gathered until the frame in progress is complete and joined once: joining at every
+    // chunk would copy a large frame (a block's sifting announcement, tens of MB) over and over.
+    this.#chunks.push(chunk);
+    this.#have += chunk.length;
+    if (this.#have < this.#need) return;
+    const buf = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#have);
+    this.#chunks = [];
+    this.#have = 0;
+    this.#need = 4;
     let at = 0;
-    while (this.#buf.length - at >= 4) {
-      const len = this.#buf.readUInt32BE(at);
+    while (buf.length - at >= 4) {
+      const len = buf.readUInt32BE(at);
       if (len > this.#max) {
         this.socket.destroy(
           new QkdnetError(
@@ -117,14 +128,20 @@ export class FrameSocket {
         );
         return;
       }
-      if (this.#buf.length - at - 4 < len) break;
-      const payload = this.#buf.subarray(at + 4, at + 4 + len);
+      if (buf.length - at - 4 < len) {
+        this.#need = 4 + len;
+        break;
+      }
+      const payload = buf.subarray(at + 4, at + 4 + len);
       at += 4 + len;
       this.counters.framesReceived++;
       this.#onFrame(payload);
       if (this.socket.destroyed) return;
     }
-    this.#buf = at === this.#buf.length ? Buffer.alloc(0) : this.#buf.subarray(at);
+    if (at < buf.length) {
+      this.#chunks.push(buf.subarray(at));
+      this.#have = buf.length - at;
+    }
   }
 }
 

@@ -216,6 +216,11 @@ abstract class BlockEnd extends UnitBase {
     this.secret = random.secret;
   }
 
+  /** Lim 2014 upper bound on the single-photon phase error rate of the key (½ before estimation). */
+  get phaseErrorBound(): number {
+    return this.est?.bound.phaseError ?? 0.5;
+  }
+
   /** Sifts and estimates on the public record; returns the key-basis bits of this end. */
   protected siftAndEstimate(raw: RawRecord): BitArray {
     const s = sift(raw);

@@ -25,6 +25,7 @@ import { ATTACK_KINDS, type AttackKind } from '../qkd/index.ts';
 import type { KeyMode } from '../postprocess/index.ts';
 import { LinkTelemetry, scenarioLinkParams } from './link-telemetry.ts';
 import { LinkKeySupply, type SupplyLink } from './key-supply.ts';
+import { SiteKeySupply } from './site-key-supply.ts';
 import { startStandInFeed } from './standin-feed.ts';
 import { startKmeSessions } from './kme-sessions.ts';
 import { LiveHub } from './hub.ts';
@@ -118,6 +119,18 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     sdn: sdnOf(n.id),
   }));
   let watchRef: SiteWatch | undefined;
+  let siteSupplyRef: SiteKeySupply | undefined;
+  const linkParams = opts.linkEngine === false ? new Map() : scenarioLinkParams(scenario);
+  // Links with a link engine: post-processed into KME key (here, or between their two sites).
+  const engineLinks: SupplyLink[] = scenario.links
+    .filter((l) => linkParams.has(l.id))
+    .map((l) => ({
+      id: l.id,
+      from: l.from,
+      to: l.to,
+      params: linkParams.get(l.id)!,
+      distanceKm: l.lengthKm!,
+    }));
   const fleet =
     opts.kmes === false || opts.sites
       ? null
@@ -138,8 +151,19 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
           dataDir: opts.dataDir,
           testSaes: opts.keys === 'deterministic',
           strictPermissions: opts.strictPermissions ?? false,
-          onDown: (node, reason) => watchRef?.down(node, reason),
+          onDown: (node, reason) => {
+            watchRef?.down(node, reason);
+            siteSupplyRef?.siteDown(node);
+          },
           onUp: (node) => watchRef?.up(node),
+          onMessage: (node, m) => siteSupplyRef?.receive(node, m),
+          // Links with a link engine are post-processed between their two sites (./site-pp.ts).
+          ppLinks: engineLinks,
+          pp: {
+            seed: String(opts.seed ?? 1),
+            keys: opts.keys ?? 'secret',
+            ...(opts.keyBlockPulses === undefined ? {} : { pulses: opts.keyBlockPulses }),
+          },
         });
   const kmes = fleet?.kmes ?? sites?.kmes ?? null;
   const kmeSet = fleet ?? sites;
@@ -158,7 +182,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
     });
     const first = sim.snapshot();
     let hubRef: LiveHub | undefined;
-    const params = opts.linkEngine === false ? new Map() : scenarioLinkParams(scenario);
+    const params = linkParams;
     const telemetry =
       opts.linkEngine === false
         ? null
@@ -169,17 +193,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
             quarantine: (id, a) => sim.quarantineLink(id, `detector ${a.kind}`),
           });
 
-    const supplyLinks: SupplyLink[] = telemetry
-      ? scenario.links
-          .filter((l) => telemetry.has(l.id))
-          .map((l) => ({
-            id: l.id,
-            from: l.from,
-            to: l.to,
-            params: params.get(l.id)!,
-            distanceKm: l.lengthKm!,
-          }))
-      : [];
+    const supplyLinks = telemetry ? engineLinks.filter((l) => telemetry.has(l.id)) : [];
     const standInLinks = scenario.links.filter((l) => !supplyLinks.some((x) => x.id === l.id));
     const qberNow = new Map<string, number | null>();
     const attackOf = (id: string, fallback: string | null): string | null =>
@@ -340,8 +354,24 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
       const l = scenario.links.find((x) => x.id === id)!;
       return !sites || (sites.isUp(l.from) && sites.isUp(l.to));
     };
+    // With sites the supervisor only orders blocks; the two sites of a link post-process them between
+    // themselves and each supplies its own KME (./site-key-supply.ts): no key byte passes through here.
+    const siteSupply =
+      sites && supplyLinks.length > 0
+        ? new SiteKeySupply({
+            links: supplyLinks,
+            send: (node, m) => sites.send(node, m),
+            usable: (id) => linkState(id) === 'up' && endsUp(id),
+            attackOf: (id) => telemetry?.attackOf(id) ?? null,
+            nowNs,
+            onBlock: (id, o) => {
+              if ('bits' in o) hub.updateLink(id, { kmeBits: siteSupply!.stats(id)!.bits });
+            },
+          })
+        : null;
+    siteSupplyRef = siteSupply ?? undefined;
     const keySupply =
-      kmes && supplyLinks.length > 0
+      kmes && !sites && supplyLinks.length > 0
         ? new LinkKeySupply({
             links: supplyLinks,
             kmes,
@@ -433,6 +463,7 @@ export async function startLiveNetwork(opts: LiveNetworkOptions): Promise<Runnin
         telemetry?.close();
         await stopSessions();
         await keySupply?.close();
+        siteSupply?.close();
         await fleet?.close();
         await sites?.close();
       })());

@@ -9,11 +9,16 @@
  * - `netns` (root): every site runs in its own network namespace, and each KME-to-KME connection goes
  *   through that link's delaying proxy (./site-netns.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { issueCertificate, withDataDirLock } from '../kms/index.ts';
+import type { LinkParams } from '../physics/index.ts';
+import type { KeyMode } from '../postprocess/index.ts';
 import { ensurePki, freePorts, kmeName, type FleetNode } from './kme-fleet.ts';
 import { siteDir, writeSiteConfig, type SitePlan } from './site-config.ts';
 import { startSiteFleet, type SiteFleet } from './site-fleet.ts';
+import { ensureLinkPreshared, writeSiteLinks, type SiteLinkEnd } from './site-links.ts';
+import type { FromSite } from './site-protocol.ts';
 import { createSiteNetwork, type SiteLink } from './site-netns.ts';
 
 /** How sites are separated. */
@@ -33,6 +38,24 @@ export interface LiveSitesOptions {
   readonly strictPermissions?: boolean;
   readonly onDown?: (node: string, reason: string) => void;
   readonly onUp?: (node: string) => void;
+  /** Every message a site sends (./site-protocol.ts). */
+  readonly onMessage?: (node: string, m: FromSite) => void;
+  /**
+   * Links post-processed two-party between their two sites (./site-pp.ts): Alice (`from`) listens, Bob
+   * (`to`) connects — directly, or with netns through the link's delaying proxy.
+   */
+  readonly ppLinks?: readonly SitePpLink[];
+  /** The simulated physics of those links (default seed 1, secret keys, 10⁹ pulses per block). */
+  readonly pp?: { readonly seed?: string; readonly keys?: KeyMode; readonly pulses?: number };
+}
+
+/** A link whose post-processing runs between its two sites. */
+export interface SitePpLink {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly params: LinkParams;
+  readonly distanceKm: number;
 }
 
 /** Running sites (and, with netns, their network); `close()` stops them and releases the directory. */
@@ -43,7 +66,9 @@ export function startLiveSites(o: LiveSitesOptions): Promise<LiveSites> {
   return withDataDirLock(o.dataDir, { strictPermissions: o.strictPermissions ?? false }, async (lock) => {
     const pkiDir = join(o.dataDir, 'pki');
     await ensurePki(pkiDir, o.nodes);
-    const ports = await freePorts(o.nodes.length);
+    const ppLinks = o.ppLinks ?? [];
+    const ports = await freePorts(o.nodes.length + ppLinks.length);
+    const ppPort = new Map(ppLinks.map((l, i) => [l.id, ports[o.nodes.length + i]!]));
     const net =
       o.mode === 'netns'
         ? await createSiteNetwork(
@@ -66,6 +91,7 @@ export function startLiveSites(o: LiveSitesOptions): Promise<LiveSites> {
       net?.startProxies(
         (node) => plan.get(node)!.port,
         (line) => process.stderr.write(`qkdnet: ${line}\n`),
+        (linkId) => ppPort.get(linkId),
       );
       // In namespaces the KMEs are reached at this run's addresses: each site's KME certificate is
       // re-issued by the scenario's CA to name them (TLS checks the address as well as the KME id).
@@ -79,12 +105,44 @@ export function startLiveSites(o: LiveSitesOptions): Promise<LiveSites> {
           n.neighbours.map((m) => ({ node: m, url: peerUrl(n.id, m) })),
           { ...(o.testSaes ? { testSaes: true } : {}), refreshTls: net !== null },
         );
+      // Each site's ends of its links' post-processing, and the links' pre-shared secrets (kept across runs).
+      const runId = randomBytes(4).toString('hex');
+      const ends = new Map<string, SiteLinkEnd[]>(o.nodes.map((n) => [n.id, []]));
+      for (const l of ppLinks) {
+        const preshared = ensureLinkPreshared(plan.get(l.from)!.dir, plan.get(l.to)!.dir, l.id);
+        const common = {
+          linkId: l.id,
+          params: l.params,
+          distanceKm: l.distanceKm,
+          pulses: o.pp?.pulses ?? 1e9,
+          seed: o.pp?.seed ?? '1',
+          keys: o.pp?.keys ?? 'secret',
+          runId,
+          preshared,
+        };
+        const port = ppPort.get(l.id)!;
+        ends.get(l.from)!.push({
+          ...common,
+          role: 'alice',
+          peerKme: kmeName(l.to),
+          host: net ? '0.0.0.0' : '127.0.0.1',
+          port,
+        });
+        ends.get(l.to)!.push({
+          ...common,
+          role: 'bob',
+          peerKme: kmeName(l.from),
+          ...(net ? net.ppEndpoint(l.id) : { host: '127.0.0.1', port }),
+        });
+      }
+      for (const n of o.nodes) writeSiteLinks(plan.get(n.id)!.dir, ends.get(n.id)!);
       const fleet = startSiteFleet({
         plans,
         pkiDir,
         ...(net ? { prefix: (node: string) => net.prefix(node) } : {}),
         ...(o.onDown ? { onDown: o.onDown } : {}),
         ...(o.onUp ? { onUp: o.onUp } : {}),
+        ...(o.onMessage ? { onMessage: o.onMessage } : {}),
       });
       let closing: Promise<void> | undefined;
       return {

@@ -3,7 +3,7 @@
  * The supervisor side of `qkdnet up --sites processes|netns`: one `qkdnet site` child per node
  * (./site-process.ts), each with its own directory, certificates, store and lock (./site-config.ts),
  * reached over mutual TLS at a fixed port for the whole run. The supervisor talks to each child over its
- * IPC pipe (./site-protocol.ts): heartbeats, this site's side of each link's key blocks, relay requests.
+ * IPC pipe (./site-protocol.ts): heartbeats, post-processing orders and outcomes, relay requests.
  *
  * Failure detection: a child's exit is seen at once; a child that stops answering heartbeats (hung,
  * stopped, its namespace broken) for `missedBeats` intervals is killed with SIGKILL, which is then an
@@ -54,6 +54,8 @@ export interface SiteFleetOptions {
   readonly log?: (node: string, line: string) => void;
   readonly heartbeatMs?: number;
   readonly missedBeats?: number;
+  /** Every message a site sends (after the fleet handled it). */
+  readonly onMessage?: (node: string, m: FromSite) => void;
 }
 
 /** The running sites. */
@@ -71,6 +73,10 @@ export interface SiteFleet {
   status(): SiteStatus[];
   /** Restarts a site now (kills the process if it runs). */
   restart(node: string): void;
+  /** Sends a message to a site that is up; false when it is not (or its channel is closed). */
+  send(node: string, m: ToSite): boolean;
+  /** Messages sent to the sites so far, by type (audits and tests). */
+  sentCounts(): Readonly<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -169,6 +175,7 @@ export function startSiteFleet(o: SiteFleetOptions): SiteFleet {
         pending.get(m.id)?.done(m.result);
         pending.delete(m.id);
       } else if (m.t === 'failed') s.lastExit = m.message;
+      o.onMessage?.(node, m);
     });
     proc.on('error', (e) => log(node, `cannot start: ${e.message}`));
     proc.once('exit', (code, signal) => {
@@ -214,10 +221,12 @@ export function startSiteFleet(o: SiteFleetOptions): SiteFleet {
   }, hb);
   beat.unref();
 
+  const sent: Record<string, number> = {};
   const send = (s: Site, m: ToSite): boolean => {
     if (!s.proc?.connected) return false;
     try {
       s.proc.send(m);
+      sent[m.t] = (sent[m.t] ?? 0) + 1;
       return true;
     } catch {
       return false;
@@ -313,6 +322,11 @@ export function startSiteFleet(o: SiteFleetOptions): SiteFleet {
         launch(s);
       }
     },
+    send: (node, m) => {
+      const s = site(node);
+      return s.state === 'up' && send(s, m);
+    },
+    sentCounts: () => ({ ...sent }),
     close: stopAll,
   };
 }

@@ -12,7 +12,10 @@
  *   4.9 µs per km of fibre: light in silica fibre travels at c / n_g with group index n_g ≈ 1.468 at
  *   1550 nm (ITU-T G.652 fibre data sheets give 1.467–1.468), i.e. 1 / (299 792.458 km/s / 1.468) ≈
  *   4.90 µs/km. KME pairs that peer without a link (the two ends of a relayed application) talk over
- *   their veth directly: that is the classical network, not fibre of a QKD link.
+ *   their veth directly: that is the classical network, not fibre of a QKD link;
+ * - for every QKD link, one more `qkdnet netem` in Bob's namespace (the link's `to` end) in front of
+ *   Alice's post-processing port, so the two-party post-processing (./site-pp-worker.ts) crosses the
+ *   namespaces' veth with the same fibre delay.
  *
  * A state file per run in `/run/qkdnet-sites/` names the supervisor's PID and what it created; at start,
  * runs whose supervisor is gone are cleaned up (namespaces and host veths deleted). `destroy()` stops the
@@ -43,6 +46,8 @@ export function fibreDelayMs(km: number): number {
 
 /** First loopback port of the delaying proxies inside a site's namespace. */
 const PROXY_PORT_BASE = 17000;
+/** First loopback port of the post-processing proxies (Bob → Alice) inside a site's namespace. */
+const PP_PROXY_PORT_BASE = 17500;
 
 /** A QKD link between two sites. */
 export interface SiteLink {
@@ -66,8 +71,20 @@ export interface SiteNetwork {
    * the peer's address on their veth when they share no link.
    */
   peerUrl(from: string, to: string, toPort: number): string;
-  /** Starts a `qkdnet netem` per link and direction (in the background; an early end is logged). */
-  startProxies(portOf: (node: string) => number, log: (line: string) => void): void;
+  /**
+   * Where Bob's site reaches Alice's post-processing port of link `linkId` (Bob = the link's `to` end):
+   * the link's delaying proxy on Bob's loopback.
+   */
+  ppEndpoint(linkId: string): { host: string; port: number };
+  /**
+   * Starts a `qkdnet netem` per link and direction for the KMEs, and one per link from Bob's namespace
+   * to Alice's post-processing port `ppPortOf(linkId)` (in the background; an early end is logged).
+   */
+  startProxies(
+    portOf: (node: string) => number,
+    log: (line: string) => void,
+    ppPortOf?: (linkId: string) => number | undefined,
+  ): void;
   readonly describe: string;
   destroy(): Promise<void>;
 }
@@ -232,35 +249,47 @@ export async function createSiteNetwork(
           ? `https://127.0.0.1:${proxy}`
           : `https://${peerAddr.get(`${from}\n${to}`)}:${toPort}`;
       },
-      startProxies(portOf, log) {
-        for (const l of links)
+      ppEndpoint(linkId) {
+        const i = links.findIndex((l) => l.id === linkId);
+        if (i < 0) throw new RangeError(`No link "${linkId}" in this network`);
+        return { host: '127.0.0.1', port: PP_PROXY_PORT_BASE + i };
+      },
+      startProxies(portOf, log, ppPortOf) {
+        const proxy = (l: SiteLink, from: string, to: string, listen: number, port: number, what: string) => {
+          const argv = [
+            ...prefix(from),
+            process.execPath,
+            BIN,
+            'netem',
+            '--listen',
+            `127.0.0.1:${listen}`,
+            '--connect',
+            `${peerAddr.get(`${from}\n${to}`)}:${port}`,
+            '--delay-ms',
+            String(fibreDelayMs(l.lengthKm)),
+          ];
+          const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+          proxies.push(p);
+          let last = '';
+          p.stderr!.setEncoding('utf8').on(
+            'data',
+            (t: string) => (last = t.trim().split('\n').at(-1) ?? last),
+          );
+          p.once('exit', (code, signal) => {
+            if (!destroyed)
+              log(`netem ${l.id} ${what} ${from}→${to} ended (${signal ?? `exit ${code}`}): ${last}`);
+          });
+        };
+        for (const [i, l] of links.entries()) {
           for (const [from, to] of [
             [l.from, l.to],
             [l.to, l.from],
-          ] as const) {
-            const argv = [
-              ...prefix(from),
-              process.execPath,
-              BIN,
-              'netem',
-              '--listen',
-              `127.0.0.1:${proxyPort.get(`${from}\n${to}`)}`,
-              '--connect',
-              `${peerAddr.get(`${from}\n${to}`)}:${portOf(to)}`,
-              '--delay-ms',
-              String(fibreDelayMs(l.lengthKm)),
-            ];
-            const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-            proxies.push(p);
-            let last = '';
-            p.stderr!.setEncoding('utf8').on(
-              'data',
-              (t: string) => (last = t.trim().split('\n').at(-1) ?? last),
-            );
-            p.once('exit', (code, signal) => {
-              if (!destroyed) log(`netem ${l.id} ${from}→${to} ended (${signal ?? `exit ${code}`}): ${last}`);
-            });
-          }
+          ] as const)
+            proxy(l, from, to, proxyPort.get(`${from}\n${to}`)!, portOf(to), 'KME');
+          // Post-processing: Bob (the link's `to` end) connects to Alice's port through the same fibre delay.
+          const pp = ppPortOf?.(l.id);
+          if (pp !== undefined) proxy(l, l.to, l.from, PP_PROXY_PORT_BASE + i, pp, 'post-processing');
+        }
       },
       destroy,
     };

@@ -4,8 +4,9 @@
  * process, started from `<dir>/kme.yaml` (the same file `qkdnet kme serve --config` reads) with the
  * site's own certificates and its own SQLite store in `<dir>`, which the site locks for its lifetime (a
  * second process on the same site refuses to start, ./kms store-lock.ts). It takes part in key relay
- * (src/network live-relay.ts) over mutual TLS with its peer sites, receives its side of each link's key
- * blocks from the supervisor (./site-protocol.ts) and answers heartbeats with its pool levels.
+ * (src/network live-relay.ts) over mutual TLS with its peer sites, runs its end of each of its links'
+ * post-processing with the peer site when the supervisor orders a block (./site-pp.ts; the key goes
+ * straight to this site's KME), and answers heartbeats with its pool levels.
  *
  * It ends when the supervisor says `stop`, on SIGTERM/SIGINT, or when the IPC channel closes (the
  * supervisor died): in every case the KME closes its store first, so nothing acknowledged is lost. A
@@ -23,6 +24,7 @@ import {
   type PoolLevel,
 } from '../kms/index.ts';
 import { attachLiveRelay, type LiveRelayNode } from '../network/index.ts';
+import { startSitePpWorker, type SitePp } from './site-pp.ts';
 import { SITE_CONFIG, type FromSite, type ToSite } from './site-protocol.ts';
 
 function send(m: FromSite): void {
@@ -35,6 +37,7 @@ export async function runSite(dir: string, opts: { strictPermissions?: boolean }
   let lock;
   let kme: KmeHandle;
   let relay: LiveRelayNode;
+  let pp: SitePp;
   try {
     lock = lockDataDir(abs, {
       strictPermissions: opts.strictPermissions ?? false,
@@ -44,6 +47,9 @@ export async function runSite(dir: string, opts: { strictPermissions?: boolean }
     const logger = pino({ level: config.logLevel ?? 'warn', redact: LOG_REDACT }, pino.destination(2));
     kme = await startKme(config, { logger: logger.child({ kme: config.id }) });
     relay = attachLiveRelay(kme);
+    pp = startSitePpWorker(abs, kme, (linkId, block, outcome) =>
+      send({ t: 'pp-done', linkId, block, outcome }),
+    );
   } catch (e) {
     lock?.release();
     send({ t: 'failed', message: (e as Error).message.split('\n')[0]! });
@@ -53,6 +59,7 @@ export async function runSite(dir: string, opts: { strictPermissions?: boolean }
   const stop = () =>
     (stopping ??= (async () => {
       process.off('message', onMessage);
+      await pp.close();
       await kme.close();
       lock.release();
       if (process.connected) process.disconnect();
@@ -77,7 +84,9 @@ export async function runSite(dir: string, opts: { strictPermissions?: boolean }
             result: { ok: false, reason: 'unreachable', at: kme.id, detail: e.message },
           }),
       );
-    } else if (m.t === 'stop') end();
+    } else if (m.t === 'pp-block')
+      pp.order({ linkId: m.linkId, block: m.block, attack: m.attack, timeNs: m.timeNs });
+    else if (m.t === 'stop') end();
   };
   process.on('message', onMessage);
   const end = () => void stop().then(stopped);

@@ -40,7 +40,7 @@ export function registerStoreCommands(kme: Command): void {
     .option('--config <file>', 'a KME configuration: its store and storeKey.file')
     .option('--data-dir <dir>', 'a qkdnet up or kme demo data directory: all kme-*.db stores in it')
     .option('--key-file <file>', 'the store-key file (with --store)')
-    .option('--store <file...>', 'store files sharing --key-file')
+    .option('--store <file...>', 'store files (or postgres:// URLs) sharing --key-file')
     .option('--timeout <s>', 'longest wait for a running KME to re-seal its store', '600')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', HELP)
@@ -87,7 +87,8 @@ function target(o: RekeyFlags): { keyFile: string; stores: string[] } {
     return { keyFile, stores };
   }
   if (!o.keyFile || !o.store?.length) throw new UsageError('--key-file and --store go together');
-  for (const s of o.store) if (!existsSync(s)) throw new UsageError(`--store: no file ${s}`);
+  const pgUrl = (s: string) => /^postgres(ql)?:\/\//.test(s);
+  for (const s of o.store) if (!pgUrl(s) && !existsSync(s)) throw new UsageError(`--store: no file ${s}`);
   if (!existsSync(o.keyFile)) throw new UsageError(`--key-file: no file ${o.keyFile}`);
-  return { keyFile: resolve(o.keyFile), stores: o.store.map((s) => resolve(s)) };
+  return { keyFile: resolve(o.keyFile), stores: o.store.map((s) => (pgUrl(s) ? s : resolve(s))) };
 }
