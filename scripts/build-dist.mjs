@@ -1,10 +1,11 @@
 // Compiles the CLI ahead of time: src/cli/main.ts → dist/cli.mjs, the live key-supply worker
 // src/server/key-worker.ts → dist/key-worker.mjs and the seed-sweep worker src/cli/commands/sweep-worker.ts →
-// dist/sweep-worker.mjs, one ES module each (esbuild; dependencies stay
-// external). bin/qkdnet.js loads dist/cli.mjs when it is newer than every file under src/, so a process
+// dist/sweep-worker.mjs, one ES module each (esbuild; pure-JavaScript dependencies bundled in, see
+// scripts/bundle-options.mjs). bin/qkdnet.js loads dist/cli.mjs when it is newer than every file under src/, so a process
 // starts without compiling TypeScript (tsx) on the way; otherwise it falls back to the sources through
 // tsx. Runs during `npm install` / `npm ci` (prepare) and with `npm run build:dist`.
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { EXTERNAL, REQUIRE_BANNER } from './bundle-options.mjs';
 
 let esbuild;
 try {
@@ -25,12 +26,13 @@ await esbuild.build({
   outdir: tmp,
   outExtension: { '.js': '.mjs' },
   bundle: true,
-  packages: 'external',
+  external: EXTERNAL,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
   logLevel: 'warning',
+  banner: REQUIRE_BANNER,
 });
 // Replaced by rename, worker first: a CLI starting meanwhile sees the old pair or the new one.
 for (const f of [

@@ -4,7 +4,7 @@
 // Test files are found under src/ and test/; extra arguments narrow the set by substring.
 //
 // The fast suite is compiled before it runs: esbuild bundles every selected test file (code split, so the
-// modules they share are compiled once; dependencies stay external) into node_modules/.cache/qkdnet-tests/,
+// modules they share are compiled once; pure-JavaScript dependencies bundled in, see bundle-options.mjs) into node_modules/.cache/qkdnet-tests/,
 // the way dist/cli.mjs is built for production. Each test file still runs in its own process, but no
 // process compiles TypeScript on the way in: through tsx every one of ~120 processes spent about a second
 // of CPU compiling and resolving the same few hundred modules, which was half of the suite's time on two
@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { EXTERNAL, REQUIRE_BANNER } from './bundle-options.mjs';
 
 const [mode = 'fast', ...filters] = process.argv.slice(2);
 function walk(dir, out) {
@@ -87,7 +88,8 @@ async function compile(testFiles) {
     bundle: true,
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    packages: 'external',
+    external: EXTERNAL,
+    banner: REQUIRE_BANNER,
     platform: 'node',
     format: 'esm',
     target: 'node20',

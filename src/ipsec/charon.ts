@@ -62,6 +62,9 @@ charon {
   # every simulated UE shares one outer address (src/ipsec/scale.ts): per-IP half-open limits would
   # measure that artefact; the global cookie threshold (default 30 half-open SAs) stays as deployed
   block_threshold = 100000
+  # a VICI initiate or terminate holds a worker thread until it completes: with many in parallel the
+  # default 16 threads starve the IKE jobs themselves (attaches then stall until their timeout)
+  threads = 64
   cookie_threshold_ip = 100000
   filelog {
     qkdnet {

@@ -50,14 +50,19 @@ export class DevicePush {
     const peer = this.#devices.get(device);
     if (peer === undefined)
       throw new QkdnetError('KMS_UNAUTHORIZED', `The client certificate names no QKD device of this KME`);
-    if (w.status !== STATUS.SUCCESS) return { status: w.status };
-    const ksid = w.metadata?.buffer.key_stream_id.toLowerCase();
-    if (ksid === undefined)
-      throw new QkdnetError('KMS_BAD_REQUEST', 'metadata.buffer.key_stream_id names no key stream');
     const key = new Uint8Array(Buffer.from(w.key_buffer, 'base64'));
     if (key.length === 0 || Buffer.from(key).toString('base64') !== w.key_buffer) {
       key.fill(0);
       throw new QkdnetError('KMS_BAD_REQUEST', 'key_buffer is not canonical base64 of at least one byte');
+    }
+    if (w.status !== STATUS.SUCCESS) {
+      key.fill(0);
+      return { status: w.status };
+    }
+    const ksid = w.metadata?.buffer.key_stream_id.toLowerCase();
+    if (ksid === undefined) {
+      key.fill(0);
+      throw new QkdnetError('KMS_BAD_REQUEST', 'metadata.buffer.key_stream_id names no key stream');
     }
     const self = this.#core.id;
     this.#core.supply(peer, {

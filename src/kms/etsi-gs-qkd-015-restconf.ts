@@ -219,10 +219,9 @@ function byContent(
 function byDepth(v: YangValue, levels: number): YangValue {
   if (typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map((x) => byDepth(x, levels));
-  if (levels <= 0) return {};
+  if (levels <= 1) return {}; // the target alone: a container or list entry without its children
   const out: YangJson = {};
-  for (const [n, c] of Object.entries(v))
-    if (levels > 1 || typeof c !== 'object') out[n] = byDepth(c, levels - 1);
+  for (const [n, c] of Object.entries(v)) out[n] = byDepth(c, levels - 1);
   return out;
 }
 

@@ -291,6 +291,8 @@ test('RFC 8040 resources: host-meta, the API root, list entries, leaves, trailin
   const shallow = (await get(`/restconf/data/${Q}?depth=2`)).json()[Q];
   assert.equal(shallow.qkdn_id, A);
   assert.deepEqual(shallow.qkd_links, {});
+  assert.deepEqual(shallow.qkdn_capabilities, {}); // its leaves are level 3
+  assert.deepEqual((await get(`/restconf/data/${Q}?depth=1`)).json(), { [Q]: {} }); // §4.8.2: target only
   const cfg = (await get(`/restconf/data/${Q}?content=config`)).json()[Q];
   assert.equal(cfg.qkdn_status, undefined); // config false (yang:79)
   assert.equal(cfg.qkd_links.qkd_link[0].qkdl_performance?.skr, undefined);
