@@ -1,6 +1,7 @@
 // Compiles the CLI ahead of time: src/cli/main.ts → dist/cli.mjs, the live key-supply worker
 // src/server/key-worker.ts → dist/key-worker.mjs and the seed-sweep worker src/cli/commands/sweep-worker.ts →
-// dist/sweep-worker.mjs, one ES module each (esbuild; pure-JavaScript dependencies bundled in, see
+// dist/sweep-worker.mjs and the sites' two-party post-processing worker src/server/site-pp-worker.ts →
+// dist/site-pp-worker.mjs, one ES module each (esbuild; pure-JavaScript dependencies bundled in, see
 // scripts/bundle-options.mjs). bin/qkdnet.js loads dist/cli.mjs when it is newer than every file under src/, so a process
 // starts without compiling TypeScript (tsx) on the way; otherwise it falls back to the sources through
 // tsx. Runs during `npm install` / `npm ci` (prepare) and with `npm run build:dist`.
@@ -22,6 +23,7 @@ await esbuild.build({
     cli: 'src/cli/main.ts',
     'key-worker': 'src/server/key-worker.ts',
     'sweep-worker': 'src/cli/commands/sweep-worker.ts',
+    'site-pp-worker': 'src/server/site-pp-worker.ts',
   },
   outdir: tmp,
   outExtension: { '.js': '.mjs' },
@@ -40,9 +42,13 @@ for (const f of [
   'key-worker.mjs.map',
   'sweep-worker.mjs',
   'sweep-worker.mjs.map',
+  'site-pp-worker.mjs',
+  'site-pp-worker.mjs.map',
   'cli.mjs.map',
   'cli.mjs',
 ])
   renameSync(`${tmp}/${f}`, `dist/${f}`);
 rmSync(tmp, { recursive: true, force: true });
-console.log('build-dist: dist/cli.mjs, dist/key-worker.mjs and dist/sweep-worker.mjs written');
+console.log(
+  'build-dist: dist/cli.mjs and its three workers written',
+);
