@@ -49,6 +49,4 @@ for (const f of [
 ])
   renameSync(`${tmp}/${f}`, `dist/${f}`);
 rmSync(tmp, { recursive: true, force: true });
-console.log(
-  'build-dist: dist/cli.mjs and its three workers written',
-);
+console.log('build-dist: dist/cli.mjs and its three workers written');
