@@ -99,7 +99,7 @@ export class FailoverGroup {
 
 function backoff(base: number, max: number, round: number): Promise<void> {
   const ms = Math.min(max, base * 2 ** (round - 1));
-  // Jitter from node:crypto: not a secret, but src/ keeps Math.random out of everything.
+  // Jitter from node:crypto: not a secret, but src/ draws no randomness from the unseeded global generator.
   const jitter = randomInt(0, Math.max(1, Math.floor(ms / 2)));
   return new Promise((r) => setTimeout(r, ms / 2 + jitter));
 }
