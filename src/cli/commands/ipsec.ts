@@ -340,10 +340,12 @@ Examples:
         try {
           printStatus(await h.status(), o.json === true);
           if (durationS === 0) return;
+          // Taken before the line that tells a supervisor the harness is up (it may signal at once).
+          const signalled = untilSignalOr(durationS === undefined ? undefined : durationS * 1000);
           process.stderr.write(
             `rotating the PPK every ${lifetimeS} s; ${durationS === undefined ? 'Ctrl-C' : `${durationS} s`} to tear down\n`,
           );
-          const why = await untilSignalOr(durationS === undefined ? undefined : durationS * 1000);
+          const why = await signalled;
           process.stderr.write(`${why}: tearing down\n`);
           if (!o.json) printStatus(await h.status(), false);
         } finally {
@@ -521,10 +523,11 @@ Examples:
           ...alertsTo(o.alerts, log),
           onRound: printRound,
         });
+        const signalled = untilSignalOr(undefined); // before the ready line: a supervisor may signal at once
         if (svc.port !== undefined)
           process.stderr.write(`responder agent listening on ${listen.host}:${svc.port}\n`);
         try {
-          const why = await untilSignalOr(undefined);
+          const why = await signalled;
           process.stderr.write(`${why}: stopping the agent\n`);
         } finally {
           await svc.close();
