@@ -57,8 +57,12 @@ export interface InitiatorAgentOptions {
   readonly log: Logger;
   readonly alert: AlertSink;
   readonly nodeId?: string;
-  /** Called after every round with its outcome (e.g. to print rotations). */
-  readonly onRound?: (r: EstablishResult) => void;
+  /**
+   * Called after every round with its outcome (e.g. to print rotations) and what started it: `lifetime`
+   * for the agent's own reauthentication when the SA's key lifetime (`lifetimeS`) ran out, `call` for
+   * `establish()`/`start()`.
+   */
+  readonly onRound?: (r: EstablishResult, cause: RoundCause) => void;
   /**
    * Every PPK_ID this agent (or its siblings, when shared — one N3IWF, many UE agents) has used: a key_ID
    * seen again is refused with an alert, so strongSwan is never handed the same PPK for two SAs.
@@ -77,6 +81,9 @@ export interface ActiveSa {
 
 /** Why a round did not install a new SA. */
 export type EstablishFailure = 'no-key' | 'peer-refused' | 'authentication-failed' | 'ike-failed';
+
+/** What started a round: a caller, or the SA's key lifetime running out. */
+export type RoundCause = 'call' | 'lifetime';
 
 /** Outcome of one round. */
 export type EstablishResult = Result<ActiveSa, EstablishFailure, { readonly message: string }>;
@@ -103,20 +110,31 @@ export class InitiatorAgent {
     return this.#current;
   }
 
-  /** Establishes now, then reauthenticates every `lifetimeS` seconds until `stop()`. */
+  /**
+   * Establishes now, then reauthenticates every `lifetimeS` seconds until `stop()`: each expiry of the
+   * SA's key lifetime draws a fresh key for a new IKE SA (a new PPK acts only on a new IKE SA). charon's
+   * own `reauth_time` cannot do this: its reauthentication builds the new IKE SA from the old one's peer
+   * config (strongSwan's ike_sa.c `reestablish()`), i.e. the same `ppk_id` — the same PPK for a second
+   * IKE SA, or none once it is unloaded.
+   */
   async start(): Promise<EstablishResult> {
     const r = await this.establish();
-    this.#timer = setInterval(() => void this.establish(), this.#o.lifetimeS * 1000);
+    clearInterval(this.#timer);
+    this.#timer = setInterval(() => void this.#establish('lifetime'), this.#o.lifetimeS * 1000);
     this.#timer.unref();
     return r;
   }
 
   /** One round (serialised: a round started while one runs waits for it). */
   establish(): Promise<EstablishResult> {
+    return this.#establish('call');
+  }
+
+  #establish(cause: RoundCause): Promise<EstablishResult> {
     const next = (this.#busy ?? Promise.resolve()).then(() =>
       this.#round().catch((e: unknown) => this.#broken(e)),
     );
-    void next.then((r) => this.#o.onRound?.(r)).catch(() => undefined);
+    void next.then((r) => this.#o.onRound?.(r, cause)).catch(() => undefined);
     this.#busy = next;
     return next;
   }

@@ -133,10 +133,15 @@ export function n3iwfConnMessage(ppkRequired: boolean): ViciMessageIn {
   };
 }
 
+/** What started a round: `attach()`, or the agent's timer when the SA's key lifetime ran out. */
+export type AttachCause = 'attach' | 'lifetime';
+
 /** One attach (or reauthentication) of one UE. */
 export interface AttachRecord {
   readonly ue: number;
   readonly ok: boolean;
+  /** `attach` (through `attach()`) or `lifetime` (the agent's timer when the key lifetime ran out). */
+  readonly cause?: AttachCause;
   /** PPK_ID (= ETSI 014 key_ID, or the ML-KEM exchange's id) when ok with a PPK. */
   readonly keyId?: string;
   readonly provenance?: Provenance;
@@ -185,6 +190,14 @@ export interface ScaleRigOptions {
    */
   readonly feed?: (kmes: KmePair, delivered: (bits: number) => void) => KeyFeed | Promise<KeyFeed>;
   readonly standInKeys?: number;
+  /**
+   * Key lifetime of every UE's SA, seconds: after its first attach each UE's agent reauthenticates every
+   * `lifetimeS` by its own timer, drawing a fresh key for a new IKE SA (recorded with cause `lifetime`).
+   * Default: no timer, reauthentication only through `attach()`.
+   */
+  readonly lifetimeS?: number;
+  /** Called after each lifetime-driven reauthentication. */
+  readonly onLifetimeRound?: (r: AttachRecord) => void;
 }
 
 /** The running rig. */
@@ -200,11 +213,15 @@ export interface ScaleRig {
   ledger(): LedgerFile;
   /** QKD key bits the UE agents drew from the KME (every successful `enc_keys`, SA or not). */
   readonly qkdBitsDrawn: () => number;
-  /** Attaches (or reauthenticates) UEs `ids` under `policy`, `concurrency` at a time; records each. */
+  /**
+   * Attaches (or reauthenticates) UEs `ids` under `policy`, `concurrency` at a time; records each.
+   * `lifetimeS` overrides the rig's for the agents this call creates (UEs not attached since `detachAll`).
+   */
   attach(
     ids: readonly number[],
     policy: NoKeyPolicy,
     progress?: (done: number) => void,
+    lifetimeS?: number,
   ): Promise<AttachRecord[]>;
   /** Deletes every UE's SA (peer confirmed) and unloads its PPK on both sides; agents start afresh. */
   detachAll(): Promise<void>;
@@ -320,10 +337,16 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
     const pskSas: string[] = []; // mode psk: the IKE SAs to delete on detach
     const live = new Map<number, string>(); // UE → PPK_ID of its SA
     const agents = new Map<string, InitiatorAgent>(); // per UE and policy
+    const timed = new Set<InitiatorAgent>(); // agents whose lifetime timer runs
     undo.push(async () => {
       for (const a of agents.values()) await a.stop().catch(() => undefined);
     });
-    const agentFor = (i: number, w: number, policy: NoKeyPolicy): InitiatorAgent => {
+    const agentFor = (
+      i: number,
+      w: number,
+      policy: NoKeyPolicy,
+      lifetimeS: number | undefined,
+    ): InitiatorAgent => {
       const key = `${i}/${policy}`;
       let a = agents.get(key);
       if (!a) {
@@ -338,7 +361,14 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
           initiateTimeoutMs: INITIATE_TIMEOUT_MS,
           policy,
           pqc: ML_KEM_768_PQC,
-          lifetimeS: 86_400, // reauthentication is driven by attach() here
+          // without lifetimeS, reauthentication is driven by attach() alone
+          lifetimeS: lifetimeS ?? 86_400,
+          onRound: (r, cause) => {
+            if (cause !== 'lifetime') return;
+            const rec = recordRound(i, a!, now() - (r.ok ? r.value.elapsedMs : 0), r, 'lifetime');
+            records.push(rec);
+            o.onLifetimeRound?.(rec);
+          },
           keyBits: PPK_BITS,
           log: o.log.child({ agent: ueIdentity(i).conn }),
           nodeId: ueIdentity(i).conn,
@@ -353,7 +383,42 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       }
       return a;
     };
-    const attachOne = async (i: number, w: number, policy: NoKeyPolicy): Promise<AttachRecord> => {
+    // the record and ledger entry of one round, whoever started it (an attach, or the SA's key lifetime)
+    const recordRound = (
+      i: number,
+      agent: InitiatorAgent,
+      startMs: number,
+      r: EstablishResult,
+      cause: AttachCause,
+    ): AttachRecord => {
+      const endMs = now();
+      const base = { ue: i, cause, startMs, endMs };
+      if (!r.ok) {
+        const stale = live.get(i);
+        // fail-closed deletes an SA whose key lifetime ran out without a new key
+        if (stale && agent.current?.keyId !== stale) (ledger.retired(stale), live.delete(i));
+        return { ...base, ok: false, ms: endMs - startMs, reason: r.reason, message: r.message };
+      }
+      const sa: ActiveSa = r.value;
+      const before = live.get(i);
+      if (before) ledger.retired(before);
+      live.set(i, sa.keyId);
+      ledger.up(ueIdentity(i).conn, sa.ikeUniqueId, sa.keyId, sa.provenance);
+      return {
+        ...base,
+        ok: true,
+        keyId: sa.keyId,
+        provenance: sa.provenance,
+        ms: sa.elapsedMs,
+        ikeUniqueId: sa.ikeUniqueId,
+      };
+    };
+    const attachOne = async (
+      i: number,
+      w: number,
+      policy: NoKeyPolicy,
+      lifetimeS: number | undefined,
+    ): Promise<AttachRecord> => {
       const startMs = now();
       if (!qkd) {
         await vicis[w]!.call('load-conn', ueConnMessage(i, undefined));
@@ -364,33 +429,12 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
           ? { ue: i, ok: true, ms: endMs - startMs, startMs, endMs, ikeUniqueId: r.value.ikeUniqueId }
           : { ue: i, ok: false, ms: endMs - startMs, startMs, endMs, reason: r.reason, message: r.message };
       }
-      const r: EstablishResult = await agentFor(i, w, policy).establish();
-      const endMs = now();
-      if (!r.ok)
-        return {
-          ue: i,
-          ok: false,
-          ms: endMs - startMs,
-          startMs,
-          endMs,
-          reason: r.reason,
-          message: r.message,
-        };
-      const sa: ActiveSa = r.value;
-      const before = live.get(i);
-      if (before) ledger.retired(before);
-      live.set(i, sa.keyId);
-      ledger.up(ueIdentity(i).conn, sa.ikeUniqueId, sa.keyId, sa.provenance);
-      return {
-        ue: i,
-        ok: true,
-        keyId: sa.keyId,
-        provenance: sa.provenance,
-        ms: sa.elapsedMs,
-        startMs,
-        endMs,
-        ikeUniqueId: sa.ikeUniqueId,
-      };
+      const agent = agentFor(i, w, policy, lifetimeS);
+      // with a lifetime, the first attach starts the agent's timer: it reauthenticates with a fresh key
+      // every lifetimeS from then on, by itself
+      const first = lifetimeS !== undefined && !timed.has(agent);
+      if (first) timed.add(agent);
+      return recordRound(i, agent, startMs, await (first ? agent.start() : agent.establish()), 'attach');
     };
     const rig: ScaleRig = {
       testbed: tb,
@@ -402,7 +446,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       feedEvents,
       qkdBitsDrawn: () => drawnBits,
       ledger: () => ledger.value,
-      async attach(ids, policy, progress) {
+      async attach(ids, policy, progress, lifetimeS = o.lifetimeS) {
         const out: AttachRecord[] = [];
         let next = 0;
         let done = 0;
@@ -410,7 +454,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
           for (;;) {
             const k = next++;
             if (k >= ids.length) return;
-            const rec = await attachOne(ids[k]!, w, policy);
+            const rec = await attachOne(ids[k]!, w, policy, lifetimeS);
             out.push(rec);
             records.push(rec);
             progress?.(++done);
@@ -422,6 +466,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       async detachAll() {
         for (const a of agents.values()) await a.stop();
         agents.clear();
+        timed.clear();
         for (const keyId of live.values()) ledger.retired(keyId);
         live.clear();
         for (const id of pskSas.splice(0)) await terminateIke(tb.ue.vici, id).catch(() => undefined);

@@ -551,6 +551,10 @@ Examples:
     .option('--policy <p>', 'with --ues: pool exhaustion policy fail-closed, pqc or hybrid', 'fail-closed')
     .option('--rekey', 'with --ues: after the last run every UE reauthenticates once (a new key each)')
     .option(
+      '--lifetime <s>',
+      'with --ues: then every UE attaches with this SA key lifetime and its agent reauthenticates on expiry (a new key each)',
+    )
+    .option(
       '--link <l>',
       'with --ues: stand-in (CSPRNG, enough keys) or event-level (link engine + post-processing)',
       'stand-in',
@@ -577,12 +581,15 @@ N3IWF charon, --concurrency at a time; every SA gets a fresh key from the KME as
 Reports attaches/s (median over runs, 95% CI), set-up latency percentiles, QKD bits per attach and the key
 rate needed to sustain the attach rate; with --link event-level the pool meets the link's real key rate:
 when it empties, the policy takes over (fail-closed: UEs refused; pqc/hybrid: ML-KEM-768, with alerts).
+With --lifetime S every UE then attaches once more with key lifetime S and stays until its agent has
+reauthenticated on expiry with a fresh key (a new IKE SA: a new PPK acts only there).
 Progress on stderr. Needs root; namespaces <prefix>-ue/<prefix>-n3iwf are removed on exit.
 
 Examples:
   sudo qkdnet ipsec bench --runs 30
   sudo qkdnet ipsec bench --runs 50 --format json > ipsec.json
   sudo qkdnet ipsec bench --ues 100 --concurrency 8 --runs 3
+  sudo qkdnet ipsec bench --ues 100 --lifetime 5   # then SAs expire after 5 s: each agent rekeys, new key
   sudo qkdnet ipsec bench --ues 300 --link event-level --distance-km 25 --policy pqc`,
     )
     .action(
@@ -593,6 +600,7 @@ Examples:
         concurrency: string;
         policy: string;
         rekey?: boolean;
+        lifetime?: string;
         link: string;
         distanceKm: string;
         pulses: string;
@@ -607,6 +615,7 @@ Examples:
             ['--concurrency', o.concurrency !== '8'],
             ['--policy', o.policy !== 'fail-closed'],
             ['--rekey', o.rekey === true],
+            ['--lifetime', o.lifetime !== undefined],
             ['--link', o.link !== 'stand-in'],
           ] as const)
             if (v) throw new UsageError(`${flag} needs --ues`);
@@ -647,6 +656,12 @@ Examples:
           throw new UsageError('--link event-level needs --mode psk+qkd-ppk (mode psk uses no key)');
         const distanceKm = parseNumber(o.distanceKm, '--distance-km', { min: 0, max: 500 });
         const pulses = parseNumber(o.pulses, '--pulses', { min: 1e6, max: 1e11, integer: true });
+        const lifetimeS =
+          o.lifetime === undefined
+            ? undefined
+            : parseNumber(o.lifetime, '--lifetime', { min: 1, max: 86_400 });
+        if (lifetimeS !== undefined && mode !== 'psk+qkd-ppk')
+          throw new UsageError('--lifetime needs --mode psk+qkd-ppk (mode psk has no key to renew)');
         requireRoot('run qkdnet ipsec bench');
         let last = '';
         let bar: ProgressBar | undefined; // made when the timed attaches begin, so its ETA counts them only
@@ -657,6 +672,7 @@ Examples:
           mode: mode as ScaleMode,
           policy: o.policy,
           rekey: o.rekey === true,
+          ...(lifetimeS !== undefined ? { lifetimeS } : {}),
           prefix,
           seed: o.seed,
           log: logger('error'),
