@@ -227,9 +227,9 @@ test('12,000 oracle-checked requests to the 004 routes through inject() (≥ 10,
       send: viaInject(kme.app),
       judge,
       after: (c, a) => {
-        const body = JSON.parse(a.text) as { key_stream_id?: unknown };
-        if (c.route === 'open' && c.mutations.length === 0 && typeof body.key_stream_id === 'string')
-          ksids.push(body.key_stream_id);
+        if (c.route !== 'open' || c.mutations.length > 0) return;
+        const { key_stream_id: id } = JSON.parse(a.text) as { key_stream_id?: unknown };
+        if (typeof id === 'string') ksids.push(id);
       },
     });
   } finally {

@@ -10,15 +10,12 @@
  */
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type InjectOptions } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions, InjectOptions } from 'fastify';
 import type { Rng } from '../common/index.ts';
-import { KmeCore } from './core.ts';
-import { createKmeMetrics } from './metrics.ts';
-import { etsi014Plugin, type CallerIdentity, type Etsi014PluginOptions } from './plugin.ts';
-import { KeyStore } from './store.ts';
-import { chunksFor } from './supply.ts';
-import { testBlock } from './kme-pair.fixture.ts';
 import type { KmeConfig } from './config.ts';
+import type { KmeCore } from './core.ts';
+import type { CallerIdentity, Etsi014PluginOptions } from './plugin.ts';
+import type { KeyStore } from './store.ts';
 
 /** One element of `xs`, drawn from `rng`. */
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.nextInt(xs.length)]!;
@@ -100,6 +97,24 @@ export async function startFuzzKme(opts: {
     peers,
     ...(opts.keys ? { keys: opts.keys } : {}),
   };
+  // Loaded here, not at the top: the 015 suite uses the rest of this file without a KME.
+  const [
+    { default: Fastify },
+    { KmeCore },
+    { createKmeMetrics },
+    { etsi014Plugin },
+    { KeyStore },
+    supply,
+    pair,
+  ] = await Promise.all([
+    import('fastify'),
+    import('./core.ts'),
+    import('./metrics.ts'),
+    import('./plugin.ts'),
+    import('./store.ts'),
+    import('./supply.ts'),
+    import('./kme-pair.fixture.ts'),
+  ]);
   const store = KeyStore.open({ path: ':memory:' });
   const core = new KmeCore(cfg, store, { send: async () => [], lookup: async () => [], close() {} });
   let blocks = 0;
@@ -108,7 +123,7 @@ export async function startFuzzKme(opts: {
     while (store.level('kme-b').mineBytes < 64 * 1024)
       store.addChunks(
         'kme-b',
-        chunksFor('kme-a', 'kme-b', testBlock(opts.refillSeed, `f-${blocks++}`, 65536)),
+        supply.chunksFor('kme-a', 'kme-b', pair.testBlock(opts.refillSeed, `f-${blocks++}`, 65536)),
       );
   };
   const app = Fastify({ logger: false, ...opts.fastify });
