@@ -13,13 +13,10 @@ const BIG = 6 * 2 ** 20;
 /** A unit whose ends exchange one large message each way (as a block's sifting step does). */
 class BigUnit extends UnitBase {
   #phase = 0;
-  constructor(
-    id: number,
-    party: 'alice' | 'bob',
-    pool: AuthKeyPool | null,
-    readonly received: number[],
-  ) {
+  readonly received: number[];
+  constructor(id: number, party: 'alice' | 'bob', pool: AuthKeyPool | null, received: number[]) {
     super(id, party, pool);
+    this.received = received;
   }
   override start(): Envelope[] {
     return this.seal({ type: 'big', data: new Uint8Array(BIG).fill(this.id + 1) });
