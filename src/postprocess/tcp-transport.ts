@@ -204,6 +204,30 @@ export function runMuxOverSocket(
     const checkDone = () => {
       if (mux.done) finish();
     };
+    // Initiator: starts one unit, writes its first messages now, and comes back next turn for the next
+    // while the window has room (units that end make room; see the welcome below).
+    let ramping = false;
+    const ramp = () => {
+      ramping = false;
+      if (state !== 'running' || !mux.canStart) return;
+      sendItems(mux.pump(1));
+      fs.flush();
+      checkDone();
+      // A large first message (a block's sifting announcement) leaves over several turns of the event
+      // loop; preparing the next unit first would hold it back, so the next starts once it has drained.
+      if (socket.writableNeedDrain) {
+        ramping = true;
+        socket.once('drain', () => {
+          ramping = false;
+          scheduleRamp();
+        });
+      } else scheduleRamp();
+    };
+    const scheduleRamp = () => {
+      if (ramping || state !== 'running' || !mux.canStart) return;
+      ramping = true;
+      setImmediate(ramp);
+    };
     fs.onFrame((payload) => {
       if (state === 'finished' || state === 'failed') return;
       let v: unknown;
@@ -214,6 +238,7 @@ export function runMuxOverSocket(
       }
       if (state === 'running') {
         sendItems(mux.receive(v as MuxItem));
+        scheduleRamp();
         return checkDone();
       }
       const m = v as Record<string, unknown>;
@@ -254,8 +279,12 @@ export function runMuxOverSocket(
         if (m.welcome !== PP_PROTOCOL)
           return fail(new QkdnetError('PP_PROTOCOL_ERROR', 'no welcome from the peer'));
         state = 'running';
-        sendItems(mux.pump());
-        return checkDone();
+        // Units start one per turn of the event loop, each one's first messages written at once: the
+        // peer works on the first while this end prepares the next (a block's simulation, a frame's
+        // setup), instead of waiting for the whole window to be prepared.
+        mux.startPerReceive = 1;
+        ramp();
+        return;
       }
     });
     socket.setTimeout(o.idleTimeoutMs ?? 30_000, () =>
