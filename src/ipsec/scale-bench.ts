@@ -51,6 +51,10 @@ export interface ScaleBenchOptions {
   readonly seed?: string;
   readonly progress?: (done: number, total: number, phase: string) => void;
   readonly alert?: (a: Alert) => void;
+  /** Serve the SA ledger's metrics on `http://host:port/metrics` during the run. */
+  readonly metrics?: { readonly host: string; readonly port: number };
+  /** Told the metrics URL once the endpoint listens. */
+  readonly onMetrics?: (url: string) => void;
 }
 
 /** Latency percentiles, ms. */
@@ -215,9 +219,11 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
     log: o.log,
     ...(o.alert ? { alert: o.alert } : {}),
     ...(o.feed ? { feed: o.feed } : {}),
+    ...(o.metrics ? { metrics: o.metrics } : {}),
     standInKeys: o.ues * o.runs + rekeyKeys + o.concurrency + 16,
   });
   try {
+    if (rig.metricsUrl) o.onMetrics?.(rig.metricsUrl);
     for (let i = 0; i < 6000 && rig.feedEvents.length < (o.waitForBlocks ?? 0); i++) {
       o.progress?.(0, 1, 'waiting for the link’s first block');
       await new Promise((res) => setTimeout(res, 100));

@@ -14,7 +14,7 @@ import { agentLogger } from './alerts.ts';
 import { charonInstalled } from './charon.ts';
 import { listNamespaces } from './netns.ts';
 import { startScaleRig, type ScaleRig } from './scale.ts';
-import { ledgerMetrics } from './sa-ledger.ts';
+import { ledgerMetrics } from './sa-metrics.ts';
 import { readRunStatus, type StatusRow } from './status.ts';
 
 const canRun = process.getuid?.() === 0 && charonInstalled();
@@ -33,6 +33,7 @@ describe('many UEs through one N3IWF (real strongSwan)', { skip: !canRun && 'nee
       log: agentLogger('scale', 'silent'),
       alert: (a) => alerts.push(a),
       standInKeys: UES + 8,
+      metrics: { host: '127.0.0.1', port: 0 },
     });
   });
   after(async () => {
@@ -103,7 +104,7 @@ describe('many UEs through one N3IWF (real strongSwan)', { skip: !canRun && 'nee
       );
     }
     assert.match(
-      ledgerMetrics(run.ledger!),
+      await ledgerMetrics(run.ledger!),
       new RegExp(`^qkdnet_ipsec_sa_up\\{provenance="qkd"\\} ${UES}$`, 'm'),
     );
   });
@@ -141,7 +142,16 @@ describe('many UEs through one N3IWF (real strongSwan)', { skip: !canRun && 'nee
     const [run] = await readRunStatus(PREFIX);
     const pqcRows = run!.rows.filter((r) => r.provenance === 'pqc');
     assert.equal(pqcRows.length, 6, 'three SAs on each side show provenance pqc');
-    assert.match(ledgerMetrics(run!.ledger!), /^qkdnet_ipsec_alerts_total\{kind="ipsec-pqc-fallback"\} 3$/m);
+    assert.match(
+      await ledgerMetrics(run!.ledger!),
+      /^qkdnet_ipsec_alerts_total\{kind="ipsec-pqc-fallback"\} 3$/m,
+    );
+    // what a Prometheus scraper sees over HTTP while the rig runs: the real SAs by provenance, the downgrades
+    const scraped = await (await fetch(rig.metricsUrl!)).text();
+    assert.match(scraped, new RegExp(`^qkdnet_ipsec_sa_up\\{provenance="qkd"\\} ${UES}$`, 'm'));
+    assert.match(scraped, /^qkdnet_ipsec_sa_up\{provenance="pqc"\} 3$/m);
+    assert.match(scraped, /^qkdnet_ipsec_alerts_total\{kind="ipsec-pqc-fallback"\} 3$/m);
+    assert.match(scraped, /^qkdnet_ipsec_alerts_total\{kind="ipsec-no-qkd-key"\} 3$/m);
   });
 
   test('hybrid with a fresh QKD key: provenance hybrid, no alert; all PPK_IDs ever used are distinct', async () => {

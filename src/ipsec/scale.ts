@@ -38,6 +38,7 @@ import { ML_KEM_768_PQC, startKmePair, type KmePair } from './kme-pair.ts';
 import { NETNS_ADDR } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
 import { SaLedger, type LedgerFile } from './sa-ledger.ts';
+import { ledgerRegistry, serveMetrics } from './sa-metrics.ts';
 import { InitiatorAgent, type ActiveSa, type EstablishResult } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import {
@@ -77,26 +78,32 @@ export function ueIdentity(i: number): { id: string; conn: string; inner: string
   return { id: `ue-${i}.qkdnet.test`, conn: `ue-${i}`, inner: `10.98.${k >> 8}.${k & 255}` };
 }
 
-/** UE i's connection (initiator), with `ppkId` when the SA uses a PPK. */
-export function ueConnMessage(i: number, ppkId: string | undefined): ViciMessageIn {
-  const u = ueIdentity(i);
+/**
+ * One PSK-authenticated connection of the rig: no IKE or CHILD rekeying by charon (reauthentication with a
+ * fresh PPK is the agents' job), `unique = never` (many identities, one outer address).
+ */
+function pskConn(c: {
+  name: string;
+  local: [addr: string, id: string, ts: string];
+  remote: [addr: string, id: string, ts: string];
+  ppk: { ppk_id?: string | undefined; ppk_required: boolean };
+}): ViciMessageIn {
   return {
-    [u.conn]: {
+    [c.name]: {
       version: 2,
-      local_addrs: [NETNS_ADDR.ueOuter],
-      remote_addrs: [NETNS_ADDR.n3iwfOuter],
+      local_addrs: [c.local[0]],
+      remote_addrs: [c.remote[0]],
       proposals: [PROPOSALS.ike],
       rekey_time: 0,
       reauth_time: 0,
       unique: 'never',
-      ppk_id: ppkId,
-      ppk_required: ppkId !== undefined,
-      local: { auth: 'psk', id: u.id },
-      remote: { auth: 'psk', id: IKE_ID.n3iwf },
+      ...c.ppk,
+      local: { auth: 'psk', id: c.local[1] },
+      remote: { auth: 'psk', id: c.remote[1] },
       children: {
         [CHILD_NAME]: {
-          local_ts: [`${u.inner}/32`],
-          remote_ts: [`${NETNS_ADDR.n3iwfInner}/32`],
+          local_ts: [c.local[2]],
+          remote_ts: [c.remote[2]],
           esp_proposals: [PROPOSALS.esp],
           rekey_time: 0,
           start_action: 'none',
@@ -106,31 +113,25 @@ export function ueConnMessage(i: number, ppkId: string | undefined): ViciMessage
   };
 }
 
+/** UE i's connection (initiator), with `ppkId` when the SA uses a PPK. */
+export function ueConnMessage(i: number, ppkId: string | undefined): ViciMessageIn {
+  const u = ueIdentity(i);
+  return pskConn({
+    name: u.conn,
+    local: [NETNS_ADDR.ueOuter, u.id, `${u.inner}/32`],
+    remote: [NETNS_ADDR.n3iwfOuter, IKE_ID.n3iwf, `${NETNS_ADDR.n3iwfInner}/32`],
+    ppk: { ppk_id: ppkId, ppk_required: ppkId !== undefined },
+  });
+}
+
 /** The N3IWF's one connection for every UE: any UE identity, PPK required (or not, for mode psk). */
 export function n3iwfConnMessage(ppkRequired: boolean): ViciMessageIn {
-  return {
-    [N3IWF_CONN]: {
-      version: 2,
-      local_addrs: [NETNS_ADDR.n3iwfOuter],
-      remote_addrs: [NETNS_ADDR.ueOuter],
-      proposals: [PROPOSALS.ike],
-      rekey_time: 0,
-      reauth_time: 0,
-      unique: 'never',
-      ppk_required: ppkRequired,
-      local: { auth: 'psk', id: IKE_ID.n3iwf },
-      remote: { auth: 'psk', id: '%any' },
-      children: {
-        [CHILD_NAME]: {
-          local_ts: [`${NETNS_ADDR.n3iwfInner}/32`],
-          remote_ts: [UE_INNER_RANGE],
-          esp_proposals: [PROPOSALS.esp],
-          rekey_time: 0,
-          start_action: 'none',
-        },
-      },
-    },
-  };
+  return pskConn({
+    name: N3IWF_CONN,
+    local: [NETNS_ADDR.n3iwfOuter, IKE_ID.n3iwf, `${NETNS_ADDR.n3iwfInner}/32`],
+    remote: [NETNS_ADDR.ueOuter, '%any', UE_INNER_RANGE],
+    ppk: { ppk_required: ppkRequired },
+  });
 }
 
 /** What started a round: `attach()`, or the agent's timer when the SA's key lifetime ran out. */
@@ -198,6 +199,8 @@ export interface ScaleRigOptions {
   readonly lifetimeS?: number;
   /** Called after each lifetime-driven reauthentication. */
   readonly onLifetimeRound?: (r: AttachRecord) => void;
+  /** Serve the ledger's metrics (./sa-metrics.ts) on `http://host:port/metrics` while the rig runs. */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 /** The running rig. */
@@ -235,6 +238,8 @@ export interface ScaleRig {
   traffic(i: number): Promise<boolean>;
   /** Milliseconds since the rig started. */
   now(): number;
+  /** With `metrics`: the endpoint's URL. */
+  readonly metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -333,6 +338,13 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
     const records: AttachRecord[] = [];
     const ledger = new SaLedger(o.mode, dir); // `qkdnet ipsec status --prefix <prefix>` reads it while running
     undo.push(() => ledger.close());
+    const metrics =
+      o.metrics &&
+      (await serveMetrics(
+        ledgerRegistry(() => [ledger.value]),
+        o.metrics,
+      ));
+    if (metrics) undo.push(() => metrics.close());
     const used = new Set<string>();
     const pskSas: string[] = []; // mode psk: the IKE SAs to delete on detach
     const live = new Map<number, string>(); // UE → PPK_ID of its SA
@@ -486,6 +498,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       n3iwfPpkIds: () => ppkIdsFromLog(readFileSync(tb.n3iwf.charon.logPath, 'utf8')),
       traffic: (i) => echoThroughTunnel(tb.pair, ueIdentity(i).inner),
       now,
+      metricsUrl: metrics ? metrics.url : undefined,
       close,
     };
     return rig;

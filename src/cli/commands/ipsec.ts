@@ -25,7 +25,7 @@ import {
   type ScaleMode,
   startHarness,
   readRunStatus,
-  ledgerMetrics,
+  ledgerRegistry,
   type BenchReport,
   type HarnessStatus,
   type NoKeyPolicy,
@@ -392,7 +392,10 @@ Examples:
         throw new QkdnetError('IPSEC_UNAVAILABLE', `No running IPsec run with prefix ${prefix}`);
       if (format === 'json') return void process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       if (format === 'prometheus')
-        return void process.stdout.write(runs.map((r) => (r.ledger ? ledgerMetrics(r.ledger) : '')).join(''));
+        // one exposition for all matching runs (their counts summed)
+        return void process.stdout.write(
+          await ledgerRegistry(() => runs.flatMap((r) => (r.ledger ? [r.ledger] : []))).metrics(),
+        );
       for (const r of runs)
         process.stdout.write(
           `${r.dir}\n${formatTable(
@@ -451,6 +454,10 @@ Examples:
     .option('--allow-pqc', 'responder: answer ML-KEM-768 exchanges of a pqc- or hybrid-policy initiator')
     .option('--log-level <l>', 'log level on stderr (JSON)', 'info')
     .option('--alerts <file>', 'also append alerts as JSON lines (detect FileSink)')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics on http://host:port/metrics: SAs/PPKs by provenance, alerts by kind',
+    )
     .addHelpText(
       'after',
       `
@@ -485,6 +492,7 @@ Examples:
         allowPqc?: boolean;
         logLevel: string;
         alerts?: string;
+        metrics?: string;
       }) => {
         if (o.role !== 'initiator' && o.role !== 'responder')
           throw new UsageError(`--role: "${o.role}" is not initiator or responder`);
@@ -496,6 +504,7 @@ Examples:
         if (o.role === 'initiator' && (!o.peer || !o.conn))
           throw new UsageError('--peer and --conn are required with --role initiator');
         const peer = o.peer ? hostPort(o.peer, '--peer') : undefined;
+        const metrics = o.metrics !== undefined ? hostPort(o.metrics, '--metrics') : undefined;
         const log = logger(o.logLevel);
         const svc = await startAgentService({
           role: o.role,
@@ -520,9 +529,11 @@ Examples:
           log,
           ...alertsTo(o.alerts, log),
           onRound: printRound,
+          ...(metrics ? { metrics } : {}),
         });
         if (svc.port !== undefined)
           process.stderr.write(`responder agent listening on ${listen.host}:${svc.port}\n`);
+        if (svc.metricsUrl) process.stderr.write(`metrics on ${svc.metricsUrl}\n`);
         try {
           const why = await untilSignalOr(undefined);
           process.stderr.write(`${why}: stopping the agent\n`);
@@ -560,6 +571,10 @@ Examples:
       'stand-in',
     )
     .option('--distance-km <d>', 'with --link event-level: fibre length (GYS preset, 2 MHz)', '25')
+    .option(
+      '--metrics <host:port>',
+      'with --ues: serve Prometheus metrics of the SAs (by PPK provenance) and alerts on http://host:port/metrics',
+    )
     .option(
       '--pulses <n>',
       'with --link event-level: pulses per block (a block is pulses / 2 MHz seconds of link)',
@@ -601,6 +616,7 @@ Examples:
         policy: string;
         rekey?: boolean;
         lifetime?: string;
+        metrics?: string;
         link: string;
         distanceKm: string;
         pulses: string;
@@ -616,6 +632,7 @@ Examples:
             ['--policy', o.policy !== 'fail-closed'],
             ['--rekey', o.rekey === true],
             ['--lifetime', o.lifetime !== undefined],
+            ['--metrics', o.metrics !== undefined],
             ['--link', o.link !== 'stand-in'],
           ] as const)
             if (v) throw new UsageError(`${flag} needs --ues`);
@@ -660,6 +677,7 @@ Examples:
           o.lifetime === undefined
             ? undefined
             : parseNumber(o.lifetime, '--lifetime', { min: 1, max: 86_400 });
+        const metrics = o.metrics !== undefined ? hostPort(o.metrics, '--metrics') : undefined;
         if (lifetimeS !== undefined && mode !== 'psk+qkd-ppk')
           throw new UsageError('--lifetime needs --mode psk+qkd-ppk (mode psk has no key to renew)');
         requireRoot('run qkdnet ipsec bench');
@@ -673,6 +691,9 @@ Examples:
           policy: o.policy,
           rekey: o.rekey === true,
           ...(lifetimeS !== undefined ? { lifetimeS } : {}),
+          ...(metrics
+            ? { metrics, onMetrics: (url: string) => process.stderr.write(`· metrics on ${url}\n`) }
+            : {}),
           prefix,
           seed: o.seed,
           log: logger('error'),
