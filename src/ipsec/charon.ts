@@ -84,6 +84,13 @@ charon {
     vici {
       socket = unix://${join(dir, 'charon.vici')}
     }
+    # charon learns local addresses from netlink events: adding 1,000 UE inner addresses at once overflowed
+    # the default socket buffer ("No buffer space available"), charon missed some and could not install
+    # those UEs' CHILD SA routes; 8 MiB, forced past rmem_max (charon runs as root)
+    kernel-netlink {
+      receive_buffer_size = 8388608
+      force_receive_buffer_size = yes
+    }
   }
 }
 `;
