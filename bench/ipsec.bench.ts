@@ -7,7 +7,8 @@
  * run), medians are positive and finite, and each QKD mode is not faster with the fetch than without it
  * by more than noise. Per mode the median's 95% bootstrap interval, per pair the ratio of medians with its
  * interval. Then many UEs through one N3IWF (src/ipsec/scale-bench.ts): 1, 10, 100 … `max-ues` UEs, 3 runs
- * each, 8 at a time, a fresh QKD PPK per SA (stand-in link with enough keys), and once against the
+ * each, 8 at a time, a fresh QKD PPK per SA (stand-in link with enough keys), one explicit reauthentication
+ * of every UE, then SAs with a short key lifetime (max(5 s, N / 20 s)) renewed by the agents on expiry; and once against the
  * event-level link at 25 km under policy pqc, so the pool empties. Load averages recorded before and after.
  * Writes bench/results/ipsec.json with machine, Node version and commit.
  */
@@ -60,6 +61,9 @@ for (const ues of [1, 10, 100, 300, 1000].filter((n) => n <= maxUes)) {
     mode: 'psk+qkd-ppk',
     policy: 'fail-closed',
     rekey: true,
+    // then SAs with a short key lifetime, renewed by the agents' own timers: about 20 reauthentications/s
+    // at every size (below the attach rate measured here), at least 5 s
+    lifetimeS: Math.max(5, Math.ceil(ues / 20)),
     prefix: scalePrefix,
     log: agentLogger('bench', 'error'),
     progress: (d, t, phase) => process.stderr.write(`\r${ues} UEs ${phase}: ${d}/${t}   `),
@@ -69,6 +73,7 @@ for (const ues of [1, 10, 100, 300, 1000].filter((n) => n <= maxUes)) {
   if (r.per_run.every((x) => x.attached === 0)) throw new Error(`sanity: no UE attached at ${ues}`);
   if (Object.keys(r.failures).length > 0) console.log('failures:', r.failures);
   if (r.rekey && !r.rekey.new_keys_distinct) throw new Error('sanity: a rekey reused a key');
+  if (r.lifetime && !r.lifetime.new_keys_distinct) throw new Error('sanity: a lifetime rekey reused a key');
   console.log(scaleTable(r));
   scale.push(r);
 }

@@ -22,6 +22,7 @@ import {
   appendFileSync,
   existsSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -50,6 +51,17 @@ function cpuMsOf(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** True when bin/qkdnet.js runs dist/cli.mjs: it exists and is newer than every file under src/ (same rule). */
+function distFresh(): boolean {
+  if (!existsSync('dist/cli.mjs')) return false;
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((t, e) => {
+      const p = join(dir, e.name);
+      return Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }, 0);
+  return statSync('dist/cli.mjs').mtimeMs >= newest('src');
 }
 
 const BLOCK_BITS = 65_536;
@@ -213,9 +225,9 @@ async function main(): Promise<void> {
         empty_kme_ready_ms: empty.readyMs,
         cpu_ms_to_first_answer: restart.cpuMs,
         empty_cpu_ms_to_first_answer: empty.cpuMs,
-        loader: existsSync('dist/cli.mjs')
-          ? 'dist/cli.mjs (compiled ahead, if fresh)'
-          : 'tsx from the sources',
+        loader: distFresh()
+          ? 'dist/cli.mjs (compiled ahead)'
+          : 'tsx from the sources (dist/cli.mjs absent or older)',
         store_key_bits_owned: storeBits,
         store_key_bits_after_restart: storedAfterRestart,
         ...sizes,

@@ -16,6 +16,8 @@ import { loggerAlertSink, type AlertSink } from './alerts.ts';
 import { etsi014KeySource } from './key-source.ts';
 import { ML_KEM_768_PQC } from './kme-pair.ts';
 import { ChannelClient } from './peer-channel.ts';
+import { SaLedger } from './sa-ledger.ts';
+import { ledgerRegistry, serveMetrics, type MetricsServer } from './sa-metrics.ts';
 import { InitiatorAgent, withPpk, type EstablishResult, type NoKeyPolicy } from './ppk-initiator.ts';
 import { startResponderAgent } from './ppk-responder.ts';
 import type { ViciMessageIn } from './vici-codec.ts';
@@ -56,6 +58,12 @@ export interface AgentServiceOptions {
   readonly log: Logger;
   readonly alert?: AlertSink;
   readonly onRound?: (r: EstablishResult) => void;
+  /**
+   * Serve the SA ledger's metrics (./sa-metrics.ts) on `http://host:port/metrics` for a Prometheus
+   * scraper: SAs up and PPKs by provenance (initiator: each SA it set up; responder: each PPK it loaded,
+   * one per SA), and the agent's alerts by kind — downgrades among them.
+   */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 /** A running agent service. */
@@ -64,6 +72,10 @@ export interface AgentService {
   readonly port?: number;
   /** Initiator: the first round's outcome. */
   readonly first?: EstablishResult;
+  /** The SAs (initiator) or PPKs (responder) this agent installed, with provenance, and its alerts. */
+  readonly ledger: SaLedger;
+  /** With `metrics`: the endpoint's URL. */
+  readonly metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -119,8 +131,23 @@ export async function startAgentService(o: AgentServiceOptions): Promise<AgentSe
     client.close();
     throw e;
   }
-  const alert = o.alert ?? loggerAlertSink(o.log);
+  const ledger = new SaLedger(o.policy ?? 'fail-closed');
+  const sink = o.alert ?? loggerAlertSink(o.log);
+  const alert: AlertSink = (a) => (ledger.alert(a), sink(a));
+  let metrics: MetricsServer | undefined;
+  const stopAll = async () => {
+    clearInterval(warm);
+    await metrics?.close();
+    vici.close();
+    client.close();
+  };
   try {
+    if (o.metrics)
+      metrics = await serveMetrics(
+        ledgerRegistry(() => [ledger.value]),
+        o.metrics,
+      );
+    const served = metrics ? { metricsUrl: metrics.url } : {};
     if (o.role === 'responder') {
       const r = await startResponderAgent({
         vici,
@@ -129,11 +156,11 @@ export async function startAgentService(o: AgentServiceOptions): Promise<AgentSe
         log: o.log,
         ...(o.listen ? { host: o.listen.host, port: o.listen.port } : {}),
         ...(o.allowPqc ? { pqc: ML_KEM_768_PQC } : {}),
+        // the responder knows PPKs, not IKE SAs: one ledger entry per PPK loaded, retired when released
+        onPpk: (e) =>
+          e.provenance ? ledger.up(o.peerSaeId, '', e.keyId, e.provenance) : ledger.retired(e.keyId),
       });
-      return {
-        port: r.port,
-        close: async () => (clearInterval(warm), await r.close(), vici.close(), client.close()),
-      };
+      return { port: r.port, ledger, ...served, close: async () => (await r.close(), await stopAll()) };
     }
     if (!o.peer || !o.connTemplate) throw new RangeError('the initiator needs peer and connTemplate');
     const name = Object.keys(o.connTemplate)[0]!;
@@ -154,23 +181,30 @@ export async function startAgentService(o: AgentServiceOptions): Promise<AgentSe
       lifetimeS: o.lifetimeS ?? 3600,
       log: o.log,
       alert,
-      ...(o.onRound ? { onRound: o.onRound } : {}),
+      onRound: (r) => {
+        if (r.ok) {
+          if (live) ledger.retired(live);
+          live = r.value.keyId;
+          ledger.up(name, r.value.ikeUniqueId, r.value.keyId, r.value.provenance);
+        } else if (live && agent.current?.keyId !== live) (ledger.retired(live), (live = undefined));
+        o.onRound?.(r);
+      },
     });
+    let live: string | undefined; // PPK_ID of the SA up
     const first = await agent.start();
     return {
       first,
+      ledger,
+      ...served,
       close: async () => {
-        clearInterval(warm);
         await agent.stop();
+        if (live) ledger.retired(live);
         channel.close();
-        vici.close();
-        client.close();
+        await stopAll();
       },
     };
   } catch (e) {
-    clearInterval(warm);
-    vici.close();
-    client.close();
+    await stopAll();
     throw e;
   }
 }

@@ -82,4 +82,5 @@ export { hybridPpk } from './hybrid-ppk.ts';
 export * from './scale.ts';
 export * from './scale-bench.ts';
 export * from './sa-ledger.ts';
+export * from './sa-metrics.ts';
 export * from './status.ts';

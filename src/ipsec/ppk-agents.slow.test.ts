@@ -271,6 +271,7 @@ describe(
         channelKey: key,
         listen: { host: '127.0.0.1', port: 0 },
         log,
+        metrics: { host: '127.0.0.1', port: 0 },
       });
       const init = await startAgentService({
         role: 'initiator',
@@ -281,9 +282,16 @@ describe(
         peer: { host: '127.0.0.1', port: resp.port! },
         connTemplate: readConnTemplate(join(files, 'conn.yaml')),
         log,
+        metrics: { host: '127.0.0.1', port: 0 },
       });
       try {
         assert.ok(init.first?.ok, init.first && !init.first.ok ? init.first.message : '');
+        // both agents' /metrics over HTTP: the SA (initiator) and its PPK (responder), provenance qkd
+        for (const svc of [init, resp]) {
+          const res = await fetch(svc.metricsUrl!);
+          assert.equal(res.status, 200);
+          assert.match(await res.text(), /^qkdnet_ipsec_sa_up\{provenance="qkd"\} 1$/m);
+        }
         const sas = await listSas(tb.ue.vici);
         assert.equal(sas[0]?.conn, 'own-conn');
         assert.equal(sas[0]?.ppk, true);

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import { fail, ok, type Provenance, type Result } from '../common/index.ts';
 import { agentAlert, type AlertSink } from './alerts.ts';
 import { connMessage, ppkMessage, ppkSecretId, type ConnSpec } from './connections.ts';
-import { planPpk, type NoKeyPolicy } from './exhaustion-policy.ts';
+import { planPpk, type NoKeyPolicy, type PlanAlert } from './exhaustion-policy.ts';
 import { hybridPpk } from './hybrid-ppk.ts';
 import type { KeySource } from './key-source.ts';
 import type { ChannelClient } from './peer-channel.ts';
@@ -57,8 +57,12 @@ export interface InitiatorAgentOptions {
   readonly log: Logger;
   readonly alert: AlertSink;
   readonly nodeId?: string;
-  /** Called after every round with its outcome (e.g. to print rotations). */
-  readonly onRound?: (r: EstablishResult) => void;
+  /**
+   * Called after every round with its outcome (e.g. to print rotations) and what started it: `lifetime`
+   * for the agent's own reauthentication when the SA's key lifetime (`lifetimeS`) ran out, `call` for
+   * `establish()`/`start()`.
+   */
+  readonly onRound?: (r: EstablishResult, cause: RoundCause) => void;
   /**
    * Every PPK_ID this agent (or its siblings, when shared — one N3IWF, many UE agents) has used: a key_ID
    * seen again is refused with an alert, so strongSwan is never handed the same PPK for two SAs.
@@ -77,6 +81,9 @@ export interface ActiveSa {
 
 /** Why a round did not install a new SA. */
 export type EstablishFailure = 'no-key' | 'peer-refused' | 'authentication-failed' | 'ike-failed';
+
+/** What started a round: a caller, or the SA's key lifetime running out. */
+export type RoundCause = 'call' | 'lifetime';
 
 /** Outcome of one round. */
 export type EstablishResult = Result<ActiveSa, EstablishFailure, { readonly message: string }>;
@@ -103,20 +110,31 @@ export class InitiatorAgent {
     return this.#current;
   }
 
-  /** Establishes now, then reauthenticates every `lifetimeS` seconds until `stop()`. */
+  /**
+   * Establishes now, then reauthenticates every `lifetimeS` seconds until `stop()`: each expiry of the
+   * SA's key lifetime draws a fresh key for a new IKE SA (a new PPK acts only on a new IKE SA). charon's
+   * own `reauth_time` cannot do this: its reauthentication builds the new IKE SA from the old one's peer
+   * config (strongSwan's ike_sa.c `reestablish()`), i.e. the same `ppk_id` — the same PPK for a second
+   * IKE SA, or none once it is unloaded.
+   */
   async start(): Promise<EstablishResult> {
     const r = await this.establish();
-    this.#timer = setInterval(() => void this.establish(), this.#o.lifetimeS * 1000);
+    clearInterval(this.#timer);
+    this.#timer = setInterval(() => void this.#establish('lifetime'), this.#o.lifetimeS * 1000);
     this.#timer.unref();
     return r;
   }
 
   /** One round (serialised: a round started while one runs waits for it). */
   establish(): Promise<EstablishResult> {
+    return this.#establish('call');
+  }
+
+  #establish(cause: RoundCause): Promise<EstablishResult> {
     const next = (this.#busy ?? Promise.resolve()).then(() =>
       this.#round().catch((e: unknown) => this.#broken(e)),
     );
-    void next.then((r) => this.#o.onRound?.(r)).catch(() => undefined);
+    void next.then((r) => this.#o.onRound?.(r, cause)).catch(() => undefined);
     this.#busy = next;
     return next;
   }
@@ -124,18 +142,14 @@ export class InitiatorAgent {
   /** charon or the KME client failed unexpectedly (socket closed, daemon gone): no SA, an alert. */
   #broken(e: unknown): EstablishResult {
     const message = `PPK round failed: ${(e as Error)?.message ?? String(e)}`;
-    this.#o.alert(
-      agentAlert({
-        kind: 'ipsec-unavailable',
-        nodeId: this.#o.nodeId ?? 'ue',
-        severity: 'critical',
-        action: 'notify',
-        statistic: 'ppk-round-ok',
-        value: 0,
-        threshold: 1,
-        message,
-      }),
-    );
+    this.#raise({
+      kind: 'ipsec-unavailable',
+      severity: 'critical',
+      action: 'notify',
+      statistic: 'ppk-round-ok',
+      value: 0,
+      message,
+    });
     this.#o.log.error({ event: 'round-failed' }, message);
     return fail('ike-failed', { message });
   }
@@ -152,7 +166,6 @@ export class InitiatorAgent {
   async #round(): Promise<EstablishResult> {
     const t0 = performance.now();
     const o = this.#o;
-    const node = o.nodeId ?? 'ue';
     const got = await o.keys.newKey(o.keyBits ?? 256);
     if (got.ok && this.#used.has(got.value.keyId)) {
       got.value.key.fill(0);
@@ -165,18 +178,7 @@ export class InitiatorAgent {
     const what = got.ok ? '' : `no QKD key from the KME (${got.reason}: ${got.message})`;
     if (plan.source === 'refuse') {
       if (got.ok) got.value.key.fill(0);
-      o.alert(
-        agentAlert({
-          kind: plan.alert.kind,
-          nodeId: node,
-          severity: plan.alert.severity,
-          action: plan.alert.action,
-          statistic: 'qkd-keys-available',
-          value: 0,
-          threshold: 1,
-          message: `${what}; policy ${o.policy}: no SA`,
-        }),
-      );
+      this.#noQkdKey(plan.alert, `${what}; policy ${o.policy}: no SA`);
       o.log.error(
         { reason: got.ok ? 'policy' : got.reason, policy: o.policy, event: 'no-key' },
         `${what}; no SA set up`,
@@ -231,17 +233,9 @@ export class InitiatorAgent {
         return this.#refused(keyId, fin);
       }
       if (plan.source === 'pqc')
-        o.alert(
-          agentAlert({
-            kind: plan.alert.kind,
-            nodeId: node,
-            severity: plan.alert.severity,
-            action: plan.alert.action,
-            statistic: 'qkd-keys-available',
-            value: 0,
-            threshold: 1,
-            message: `${what}; policy ${o.policy}: PPK ${keyId} from ML-KEM-768 (provenance ${provenance})`,
-          }),
+        this.#noQkdKey(
+          plan.alert,
+          `${what}; policy ${o.policy}: PPK ${keyId} from ML-KEM-768 (provenance ${provenance})`,
         );
       await this.#place(keyId, key);
     }
@@ -249,18 +243,14 @@ export class InitiatorAgent {
     if (!r.ok) {
       await this.#unload(keyId);
       const kind = r.reason === 'authentication-failed' ? 'authentication-failed' : 'ike-failed';
-      o.alert(
-        agentAlert({
-          kind: 'ipsec-auth-failed',
-          nodeId: node,
-          severity: 'critical',
-          action: 'notify',
-          statistic: 'ike-auth-ok',
-          value: 0,
-          threshold: 1,
-          message: `IKE SA with PPK ${keyId} failed: ${r.reason} (${r.message})`,
-        }),
-      );
+      this.#raise({
+        kind: 'ipsec-auth-failed',
+        severity: 'critical',
+        action: 'notify',
+        statistic: 'ike-auth-ok',
+        value: 0,
+        message: `IKE SA with PPK ${keyId} failed: ${r.reason} (${r.message})`,
+      });
       o.log.error(
         { keyId, reason: r.reason, event: 'ike-failed' },
         `IKE SA with PPK ${keyId} failed: ${r.reason}`,
@@ -305,21 +295,27 @@ export class InitiatorAgent {
     return undefined;
   }
 
+  /** Raises an alert of this agent; the evidence is `statistic` = `value` against a threshold of 1. */
+  #raise(a: Omit<Parameters<typeof agentAlert>[0], 'nodeId' | 'threshold'>): void {
+    this.#o.alert(agentAlert({ ...a, nodeId: this.#o.nodeId ?? 'ue', threshold: 1 }));
+  }
+
+  /** The policy's alert when the pool had no QKD key (evidence: keys available 0 < 1). */
+  #noQkdKey(alert: PlanAlert, message: string): void {
+    this.#raise({ ...alert, statistic: 'qkd-keys-available', value: 0, message });
+  }
+
   /** The KME handed out a key_ID this agent used before: refused, never loaded twice. */
   #reused(keyId: string): EstablishResult {
     const message = `key_ID ${keyId} was used for an SA before: refused (a PPK is never reused)`;
-    this.#o.alert(
-      agentAlert({
-        kind: 'ipsec-ppk-reused',
-        nodeId: this.#o.nodeId ?? 'ue',
-        severity: 'critical',
-        action: 'notify',
-        statistic: 'ppk-id-uses',
-        value: 2,
-        threshold: 1,
-        message,
-      }),
-    );
+    this.#raise({
+      kind: 'ipsec-ppk-reused',
+      severity: 'critical',
+      action: 'notify',
+      statistic: 'ppk-id-uses',
+      value: 2,
+      message,
+    });
     this.#o.log.error({ keyId, event: 'ppk-reused' }, message);
     return fail('no-key', { message });
   }
@@ -348,18 +344,14 @@ export class InitiatorAgent {
 
   #refused(keyId: string, answer: Record<string, unknown>): EstablishResult {
     const message = `peer agent did not load PPK ${keyId}: ${String(answer.reason)} (${String(answer.message ?? '')})`;
-    this.#o.alert(
-      agentAlert({
-        kind: 'ipsec-peer-refused',
-        nodeId: this.#o.nodeId ?? 'ue',
-        severity: 'critical',
-        action: 'notify',
-        statistic: 'peer-ppk-loaded',
-        value: 0,
-        threshold: 1,
-        message,
-      }),
-    );
+    this.#raise({
+      kind: 'ipsec-peer-refused',
+      severity: 'critical',
+      action: 'notify',
+      statistic: 'peer-ppk-loaded',
+      value: 0,
+      message,
+    });
     this.#o.log.error({ keyId, reason: answer.reason, event: 'peer-refused' }, message);
     return fail('peer-refused', { message });
   }

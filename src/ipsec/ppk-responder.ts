@@ -45,6 +45,8 @@ export interface ResponderAgentOptions {
   readonly log: Logger;
   /** PPK length for PQC-derived keys (bytes; default 32). */
   readonly pqcKeyBytes?: number;
+  /** Told of every PPK loaded (with its provenance) and released (without), e.g. for an SA ledger. */
+  readonly onPpk?: (e: { readonly keyId: string; readonly provenance?: Provenance }) => void;
 }
 
 /** A running responder agent. */
@@ -71,6 +73,7 @@ export async function startResponderAgent(o: ResponderAgentOptions): Promise<Res
     }
     loaded.set(keyId, provenance);
     used.add(keyId);
+    o.onPpk?.({ keyId, provenance });
     o.log.info({ keyId, provenance, event: 'ppk-loaded' }, `PPK ${keyId} loaded (provenance ${provenance})`);
     return { ok: true, provenance };
   };
@@ -130,8 +133,10 @@ export async function startResponderAgent(o: ResponderAgentOptions): Promise<Res
         return load(keyId, hybridPpk(r.value.key, pq), 'hybrid');
       }
       case 'release': {
-        if (loaded.delete(keyId))
+        if (loaded.delete(keyId)) {
           await o.vici.call('unload-shared', { id: ppkSecretId(keyId) }).catch(() => undefined);
+          o.onPpk?.({ keyId });
+        }
         o.log.info({ keyId, event: 'ppk-unloaded' }, `PPK ${keyId} unloaded`);
         return { ok: true };
       }

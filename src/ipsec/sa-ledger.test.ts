@@ -3,18 +3,19 @@ import assert from 'node:assert/strict';
 import { rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ledgerMetrics, readLedger, SaLedger } from './sa-ledger.ts';
+import { readLedger, SaLedger } from './sa-ledger.ts';
+import { ledgerMetrics } from './sa-metrics.ts';
 import { ppkIdsFromLog, ueConnMessage, ueIdentity } from './scale.ts';
 import { makeWorkDir } from './workdir.ts';
 
-test('the ledger records each SA with its provenance and retirement; metrics count them', () => {
+test('the ledger records each SA with its provenance and retirement; metrics count them', async () => {
   const l = new SaLedger('pqc');
   l.up('ue-0', '1', 'k0', 'qkd');
   l.up('ue-1', '2', 'k1', 'qkd');
   l.up('ue-2', '3', 'k2', 'pqc');
   l.retired('k0');
   l.alert({ kind: 'ipsec-pqc-fallback' } as Parameters<SaLedger['alert']>[0]);
-  const m = ledgerMetrics(l.value);
+  const m = await ledgerMetrics(l.value);
   assert.match(m, /^qkdnet_ipsec_sa_up\{provenance="qkd"\} 1$/m);
   assert.match(m, /^qkdnet_ipsec_sa_up\{provenance="pqc"\} 1$/m);
   assert.match(m, /^qkdnet_ipsec_ppk_total\{provenance="qkd"\} 2$/m);

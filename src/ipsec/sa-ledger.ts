@@ -5,8 +5,8 @@
  * and when it was retired), plus alert counts by kind. Key_IDs are identifiers, not secrets (ETSI GS QKD
  * 014 §5 passes them between SAEs in the clear); no key material is recorded. The harness keeps the
  * ledger in `sas.json` of its private work directory (replaced atomically: a new O_EXCL file renamed over
- * the old), which `qkdnet ipsec status` reads; `ledgerMetrics()` renders it in the Prometheus text
- * exposition format 0.0.4 (gauge of SAs up and counters of PPKs and alerts, by provenance and kind).
+ * the old), which `qkdnet ipsec status` reads; ./sa-metrics.ts renders ledgers as Prometheus metrics
+ * (gauge of SAs up and counters of PPKs and alerts, by provenance and kind).
  */
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync, renameSync } from 'node:fs';
@@ -109,28 +109,4 @@ export function readLedger(dir: string): LedgerFile | undefined {
   } catch {
     return undefined;
   }
-}
-
-const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-
-/** The ledger as Prometheus text (exposition format 0.0.4). */
-export function ledgerMetrics(l: LedgerFile): string {
-  const up = new Map<string, number>();
-  const total = new Map<string, number>();
-  for (const s of l.sas) {
-    total.set(s.provenance, (total.get(s.provenance) ?? 0) + 1);
-    if (!s.retiredAt) up.set(s.provenance, (up.get(s.provenance) ?? 0) + 1);
-  }
-  const lines = [
-    '# HELP qkdnet_ipsec_sa_up IKE SAs up, by the provenance of their RFC 8784 PPK.',
-    '# TYPE qkdnet_ipsec_sa_up gauge',
-    ...[...up].map(([p, n]) => `qkdnet_ipsec_sa_up{provenance="${label(p)}"} ${n}`),
-    '# HELP qkdnet_ipsec_ppk_total PPKs installed for new SAs since start, by provenance.',
-    '# TYPE qkdnet_ipsec_ppk_total counter',
-    ...[...total].map(([p, n]) => `qkdnet_ipsec_ppk_total{provenance="${label(p)}"} ${n}`),
-    '# HELP qkdnet_ipsec_alerts_total Alerts of the PPK agents since start, by kind (downgrades: ipsec-pqc-fallback).',
-    '# TYPE qkdnet_ipsec_alerts_total counter',
-    ...Object.entries(l.alerts).map(([k, n]) => `qkdnet_ipsec_alerts_total{kind="${label(k)}"} ${n}`),
-  ];
-  return `${lines.join('\n')}\n`;
 }

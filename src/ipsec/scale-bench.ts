@@ -2,8 +2,9 @@
 /**
  * The attach benchmark at scale, on the rig of ./scale.ts: after a warm-up of one attach per worker (not
  * counted; skipped on a metered event-level link, whose keys it would spend), `runs` times, N UEs attach (`concurrency` at a
- * time) and are detached again; optionally every UE then reauthenticates once (a lifetime expiry: each
- * draws a new key). Reported: attaches per second per run (successful attaches over the attach phase's
+ * time) and are detached again; optionally every UE then reauthenticates once (explicitly: each
+ * draws a new key), and with `lifetimeS` every UE attaches once more with that key lifetime and its agent
+ * reauthenticates by itself when it expires (a new key each). Reported: attaches per second per run (successful attaches over the attach phase's
  * wall time) with the median over runs and its 95% bootstrap interval (./bootstrap.ts), set-up latency
  * percentiles over all attaches (nearest rank), QKD key bits drawn per attach, and the secret key rate a
  * QKD link must deliver to sustain the measured attach rate (attaches/s × bits per attach). Provenance of
@@ -15,7 +16,14 @@ import type { Alert } from '../common/index.ts';
 import { median, medianInterval, nearestRank, type Interval } from './bootstrap.ts';
 import type { NoKeyPolicy } from './exhaustion-policy.ts';
 import type { KmePair } from './kme-pair.ts';
-import { startScaleRig, type AttachRecord, type KeyFeed, type ScaleMode } from './scale.ts';
+import {
+  PPK_BITS,
+  startScaleRig,
+  type AttachRecord,
+  type KeyFeed,
+  type ScaleMode,
+  type ScaleRig,
+} from './scale.ts';
 
 /** Options of `runScaleBench`. */
 export interface ScaleBenchOptions {
@@ -26,6 +34,12 @@ export interface ScaleBenchOptions {
   readonly runs: number;
   /** Every UE reauthenticates once after the last run's attach (a new key each). */
   readonly rekey?: boolean;
+  /**
+   * Then a lifetime phase: every UE attaches with this key lifetime (seconds) and stays until its own
+   * agent has reauthenticated on the lifetime's expiry (a new key each), or until 2 × lifetime after the
+   * last attach.
+   */
+  readonly lifetimeS?: number;
   readonly prefix: string;
   readonly dir?: string;
   readonly log: Logger;
@@ -37,6 +51,10 @@ export interface ScaleBenchOptions {
   readonly seed?: string;
   readonly progress?: (done: number, total: number, phase: string) => void;
   readonly alert?: (a: Alert) => void;
+  /** Serve the SA ledger's metrics on `http://host:port/metrics` during the run. */
+  readonly metrics?: { readonly host: string; readonly port: number };
+  /** Told the metrics URL once the endpoint listens. */
+  readonly onMetrics?: (url: string) => void;
 }
 
 /** Latency percentiles, ms. */
@@ -96,6 +114,21 @@ export interface ScaleReport {
     readonly new_keys_distinct: boolean;
     readonly latency: LatencyStats;
   };
+  /** Reauthentications driven by the SA key lifetime (the agents' own timers), when `lifetimeS` was set. */
+  readonly lifetime?: {
+    readonly lifetime_s: number;
+    readonly attached: number;
+    /** UEs that reauthenticated at least once on their lifetime. */
+    readonly ues_rekeyed: number;
+    readonly rounds: number;
+    readonly failed: number;
+    /** Every lifetime rekey drew a PPK_ID never used before (by any SA of the run). */
+    readonly new_keys_distinct: boolean;
+    readonly latency: LatencyStats;
+    /** QKD key rate these UEs need at this lifetime: UEs × bits per SA / lifetime, bit/s. */
+    readonly required_key_rate_bps: number;
+    readonly wall_ms: number;
+  };
   /** Blocks the feed delivered during the run (ms after the first attach began, bits). */
   readonly feed_blocks: readonly { readonly at_ms: number; readonly bits: number }[];
   readonly machine: {
@@ -128,12 +161,55 @@ export function requiredKeyRate(attachesPerS: number, bitsPerAttach: number): nu
   return attachesPerS * bitsPerAttach;
 }
 
+/**
+ * The lifetime phase: every UE attaches with key lifetime `o.lifetimeS`; nothing calls attach() again, so
+ * each further SA comes from an agent's own timer. Waits until every attached UE has reauthenticated once
+ * (or 2 × lifetime after the last attach), then detaches. Lifetime rounds are not added to `all` (the
+ * attach-rate and latency figures stay those of attaches); their PPK_IDs are checked against all of it.
+ */
+async function lifetimePhase(
+  rig: ScaleRig,
+  o: ScaleBenchOptions,
+  all: readonly AttachRecord[],
+): Promise<NonNullable<ScaleReport['lifetime']>> {
+  const lifetimeS = o.lifetimeS!;
+  const ids = Array.from({ length: o.ues }, (_, i) => i);
+  const n0 = rig.records.length;
+  const t0 = rig.now();
+  o.progress?.(0, 1, `lifetime ${lifetimeS} s: attach`);
+  const first = await rig.attach(ids, o.policy, undefined, lifetimeS);
+  const attached = first.filter((x) => x.ok).length;
+  const rounds = () => rig.records.slice(n0).filter((x) => x.cause === 'lifetime');
+  const rekeyed = () => new Set(rounds().map((x) => x.ue)).size;
+  const until = rig.now() + 2 * lifetimeS * 1000;
+  while (rekeyed() < attached && rig.now() < until) {
+    o.progress?.(rekeyed(), attached, `lifetime ${lifetimeS} s: waiting for expiries`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  await rig.detachAll();
+  const got = rounds();
+  const ok = got.filter((x) => x.ok);
+  const before = new Set([...all, ...first].map((x) => x.keyId).filter((k) => k !== undefined));
+  const keys = ok.map((x) => x.keyId!);
+  return {
+    lifetime_s: lifetimeS,
+    attached,
+    ues_rekeyed: new Set(ok.map((x) => x.ue)).size,
+    rounds: got.length,
+    failed: got.length - ok.length,
+    new_keys_distinct: new Set(keys).size === keys.length && keys.every((k) => !before.has(k)),
+    latency: latencyStats(ok.map((x) => x.ms)),
+    required_key_rate_bps: Math.round((attached * PPK_BITS) / lifetimeS),
+    wall_ms: Math.round(rig.now() - t0),
+  };
+}
+
 /** Runs the scale benchmark (root only); tears everything down whatever happens. */
 export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> {
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new RangeError(`runs must be ≥ 1, got ${o.runs}`);
   const loadBefore = os.loadavg();
   const cpu0 = process.cpuUsage();
-  const rekeyKeys = o.rekey ? o.ues : 0;
+  const rekeyKeys = (o.rekey ? o.ues : 0) + (o.lifetimeS !== undefined ? 3 * o.ues : 0);
   const rig = await startScaleRig({
     prefix: o.prefix,
     ...(o.dir ? { dir: o.dir } : {}),
@@ -143,9 +219,11 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
     log: o.log,
     ...(o.alert ? { alert: o.alert } : {}),
     ...(o.feed ? { feed: o.feed } : {}),
+    ...(o.metrics ? { metrics: o.metrics } : {}),
     standInKeys: o.ues * o.runs + rekeyKeys + o.concurrency + 16,
   });
   try {
+    if (rig.metricsUrl) o.onMetrics?.(rig.metricsUrl);
     for (let i = 0; i < 6000 && rig.feedEvents.length < (o.waitForBlocks ?? 0); i++) {
       o.progress?.(0, 1, 'waiting for the link’s first block');
       await new Promise((res) => setTimeout(res, 100));
@@ -162,7 +240,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
     const wall0 = Date.now();
     const runs: ScaleRun[] = [];
     const all: AttachRecord[] = [];
-    const total = o.ues * o.runs + rekeyKeys;
+    const total = o.ues * o.runs + (o.rekey ? o.ues : 0);
     for (let r = 0; r < o.runs; r++) {
       const t = rig.now();
       const recs = await rig.attach(ids, o.policy, (d) =>
@@ -194,6 +272,9 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
       all.push(...recs);
       await rig.detachAll();
     }
+    const drawn = rig.qkdBitsDrawn() - warmBits; // attaches and the explicit rekey, not the lifetime phase
+    let lifetime: ScaleReport['lifetime'];
+    if (o.lifetimeS !== undefined) lifetime = await lifetimePhase(rig, o, all);
     const okAll = all.filter((x) => x.ok);
     const attached = okAll.length;
     const rates = runs.map((x) => x.attaches_per_s);
@@ -201,7 +282,6 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
       runs.length >= 2
         ? medianInterval(rates, { seed: o.seed ?? 'ipsec-scale', resamples: 10_000 })
         : { estimate: rates[0]!, lo: rates[0]!, hi: rates[0]! };
-    const drawn = rig.qkdBitsDrawn() - warmBits;
     const bitsPerAttach = attached > 0 ? drawn / attached : 0;
     const qkdSas = okAll.filter((x) => x.provenance !== undefined && x.provenance !== 'pqc').length;
     const bitsPerQkdSa = qkdSas > 0 ? drawn / qkdSas : 0;
@@ -249,6 +329,7 @@ export async function runScaleBench(o: ScaleBenchOptions): Promise<ScaleReport> 
           }
         : {}),
       ...(rekey ? { rekey } : {}),
+      ...(lifetime ? { lifetime } : {}),
       feed_blocks: rig.feedEvents.map((e) => ({ at_ms: Math.round(e.atMs - start), bits: e.bits })),
       machine: {
         loadavg_before: loadBefore.map((x) => Math.round(x * 100) / 100),

@@ -14,7 +14,7 @@ import { agentLogger } from './alerts.ts';
 import { charonInstalled } from './charon.ts';
 import { listNamespaces } from './netns.ts';
 import { startScaleRig, type ScaleRig } from './scale.ts';
-import { ledgerMetrics } from './sa-ledger.ts';
+import { ledgerMetrics } from './sa-metrics.ts';
 import { readRunStatus, type StatusRow } from './status.ts';
 
 const canRun = process.getuid?.() === 0 && charonInstalled();
@@ -33,6 +33,7 @@ describe('many UEs through one N3IWF (real strongSwan)', { skip: !canRun && 'nee
       log: agentLogger('scale', 'silent'),
       alert: (a) => alerts.push(a),
       standInKeys: UES + 8,
+      metrics: { host: '127.0.0.1', port: 0 },
     });
   });
   after(async () => {
@@ -103,7 +104,7 @@ describe('many UEs through one N3IWF (real strongSwan)', { skip: !canRun && 'nee
       );
     }
     assert.match(
-      ledgerMetrics(run.ledger!),
+      await ledgerMetrics(run.ledger!),
       new RegExp(`^qkdnet_ipsec_sa_up\\{provenance="qkd"\\} ${UES}$`, 'm'),
     );
   });
@@ -141,7 +142,16 @@ describe('many UEs through one N3IWF (real strongSwan)', { skip: !canRun && 'nee
     const [run] = await readRunStatus(PREFIX);
     const pqcRows = run!.rows.filter((r) => r.provenance === 'pqc');
     assert.equal(pqcRows.length, 6, 'three SAs on each side show provenance pqc');
-    assert.match(ledgerMetrics(run!.ledger!), /^qkdnet_ipsec_alerts_total\{kind="ipsec-pqc-fallback"\} 3$/m);
+    assert.match(
+      await ledgerMetrics(run!.ledger!),
+      /^qkdnet_ipsec_alerts_total\{kind="ipsec-pqc-fallback"\} 3$/m,
+    );
+    // what a Prometheus scraper sees over HTTP while the rig runs: the real SAs by provenance, the downgrades
+    const scraped = await (await fetch(rig.metricsUrl!)).text();
+    assert.match(scraped, new RegExp(`^qkdnet_ipsec_sa_up\\{provenance="qkd"\\} ${UES}$`, 'm'));
+    assert.match(scraped, /^qkdnet_ipsec_sa_up\{provenance="pqc"\} 3$/m);
+    assert.match(scraped, /^qkdnet_ipsec_alerts_total\{kind="ipsec-pqc-fallback"\} 3$/m);
+    assert.match(scraped, /^qkdnet_ipsec_alerts_total\{kind="ipsec-no-qkd-key"\} 3$/m);
   });
 
   test('hybrid with a fresh QKD key: provenance hybrid, no alert; all PPK_IDs ever used are distinct', async () => {
@@ -157,3 +167,82 @@ describe('many UEs through one N3IWF (real strongSwan)', { skip: !canRun && 'nee
     assert.equal(new Set(ids).size, ids.length, 'no PPK_ID used twice');
   });
 });
+
+describe(
+  'SA key lifetime drives reauthentication with fresh keys (real strongSwan)',
+  {
+    skip: !canRun && 'needs root and charon',
+  },
+  () => {
+    const LIFE_UES = 6;
+    const LIFETIME_S = 2;
+    const LIFE_PREFIX = '5glife';
+    let rig: ScaleRig;
+    before(async () => {
+      rig = await startScaleRig({
+        prefix: LIFE_PREFIX,
+        ues: LIFE_UES,
+        concurrency: 3,
+        mode: 'psk+qkd-ppk',
+        log: agentLogger('scale-life', 'silent'),
+        standInKeys: LIFE_UES * 6,
+        lifetimeS: LIFETIME_S,
+      });
+    });
+    after(async () => {
+      await rig?.close();
+      assert.deepEqual(await listNamespaces(`${LIFE_PREFIX}-`), [], 'namespaces removed');
+    });
+
+    test('each UE reauthenticates when its lifetime runs out, by itself, with a new distinct PPK_ID', async () => {
+      const first = await rig.attach(
+        Array.from({ length: LIFE_UES }, (_, i) => i),
+        'fail-closed',
+      );
+      assert.ok(
+        first.every((r) => r.ok && r.cause === 'attach'),
+        JSON.stringify(first),
+      );
+      const lifetimeRounds = () => rig.records.filter((r) => r.cause === 'lifetime');
+      // nothing calls attach() again: only the agents' own timers can add records
+      const deadline = Date.now() + 20_000;
+      while (
+        Date.now() < deadline &&
+        new Set(
+          lifetimeRounds()
+            .filter((r) => r.ok)
+            .map((r) => r.ue),
+        ).size < LIFE_UES
+      )
+        await new Promise((res) => setTimeout(res, 200));
+      const rekeys = lifetimeRounds();
+      assert.ok(
+        rekeys.every((r) => r.ok && r.provenance === 'qkd'),
+        JSON.stringify(rekeys),
+      );
+      assert.equal(new Set(rekeys.map((r) => r.ue)).size, LIFE_UES, 'every UE rekeyed on its lifetime');
+      // a rekey happened only after the lifetime had run out (timer started when the first attach returned)
+      for (const r of rekeys) {
+        const att = first.find((f) => f.ue === r.ue)!;
+        assert.ok(r.endMs - att.endMs >= LIFETIME_S * 1000 - 50, `UE ${r.ue} rekeyed after its lifetime`);
+      }
+      const all = [...first, ...rekeys].map((r) => r.keyId!);
+      assert.equal(new Set(all).size, all.length, 'every lifetime rekey drew a new, distinct PPK_ID');
+      // strongSwan's side: the N3IWF's charon used each new PPK_ID for an IKE SA; one SA per UE remains,
+      // protected by the UE's latest key, and the previous PPKs are unloaded
+      await new Promise((res) => setTimeout(res, 300));
+      const logged = new Set(rig.n3iwfPpkIds().values());
+      assert.ok(rekeys.every((r) => logged.has(r.keyId!)));
+      const latest = new Map<number, string>();
+      for (const r of [...first, ...rig.records.filter((x) => x.cause === 'lifetime' && x.ok)])
+        latest.set(r.ue, r.keyId!);
+      const { n3iwf } = await rig.sas();
+      const up = n3iwf.filter((s) => s.state === 'ESTABLISHED');
+      assert.ok(up.length >= LIFE_UES && up.every((s) => s.ppk));
+      const perSa = new Set(up.map((s) => rig.n3iwfPpkIds().get(s.uniqueId)));
+      for (const id of latest.values()) assert.ok(perSa.has(id), `SA with the latest PPK ${id}`);
+      for (const r of first) assert.ok(!rig.responder!.loaded().includes(r.keyId!), 'first PPK unloaded');
+      assert.ok(await rig.traffic(0), 'traffic after the lifetime rekey');
+    });
+  },
+);

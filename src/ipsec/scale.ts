@@ -38,6 +38,7 @@ import { ML_KEM_768_PQC, startKmePair, type KmePair } from './kme-pair.ts';
 import { NETNS_ADDR } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
 import { SaLedger, type LedgerFile } from './sa-ledger.ts';
+import { ledgerRegistry, serveMetrics } from './sa-metrics.ts';
 import { InitiatorAgent, type ActiveSa, type EstablishResult } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import {
@@ -77,26 +78,32 @@ export function ueIdentity(i: number): { id: string; conn: string; inner: string
   return { id: `ue-${i}.qkdnet.test`, conn: `ue-${i}`, inner: `10.98.${k >> 8}.${k & 255}` };
 }
 
-/** UE i's connection (initiator), with `ppkId` when the SA uses a PPK. */
-export function ueConnMessage(i: number, ppkId: string | undefined): ViciMessageIn {
-  const u = ueIdentity(i);
+/**
+ * One PSK-authenticated connection of the rig: no IKE or CHILD rekeying by charon (reauthentication with a
+ * fresh PPK is the agents' job), `unique = never` (many identities, one outer address).
+ */
+function pskConn(c: {
+  name: string;
+  local: [addr: string, id: string, ts: string];
+  remote: [addr: string, id: string, ts: string];
+  ppk: { ppk_id?: string | undefined; ppk_required: boolean };
+}): ViciMessageIn {
   return {
-    [u.conn]: {
+    [c.name]: {
       version: 2,
-      local_addrs: [NETNS_ADDR.ueOuter],
-      remote_addrs: [NETNS_ADDR.n3iwfOuter],
+      local_addrs: [c.local[0]],
+      remote_addrs: [c.remote[0]],
       proposals: [PROPOSALS.ike],
       rekey_time: 0,
       reauth_time: 0,
       unique: 'never',
-      ppk_id: ppkId,
-      ppk_required: ppkId !== undefined,
-      local: { auth: 'psk', id: u.id },
-      remote: { auth: 'psk', id: IKE_ID.n3iwf },
+      ...c.ppk,
+      local: { auth: 'psk', id: c.local[1] },
+      remote: { auth: 'psk', id: c.remote[1] },
       children: {
         [CHILD_NAME]: {
-          local_ts: [`${u.inner}/32`],
-          remote_ts: [`${NETNS_ADDR.n3iwfInner}/32`],
+          local_ts: [c.local[2]],
+          remote_ts: [c.remote[2]],
           esp_proposals: [PROPOSALS.esp],
           rekey_time: 0,
           start_action: 'none',
@@ -106,37 +113,36 @@ export function ueConnMessage(i: number, ppkId: string | undefined): ViciMessage
   };
 }
 
+/** UE i's connection (initiator), with `ppkId` when the SA uses a PPK. */
+export function ueConnMessage(i: number, ppkId: string | undefined): ViciMessageIn {
+  const u = ueIdentity(i);
+  return pskConn({
+    name: u.conn,
+    local: [NETNS_ADDR.ueOuter, u.id, `${u.inner}/32`],
+    remote: [NETNS_ADDR.n3iwfOuter, IKE_ID.n3iwf, `${NETNS_ADDR.n3iwfInner}/32`],
+    ppk: { ppk_id: ppkId, ppk_required: ppkId !== undefined },
+  });
+}
+
 /** The N3IWF's one connection for every UE: any UE identity, PPK required (or not, for mode psk). */
 export function n3iwfConnMessage(ppkRequired: boolean): ViciMessageIn {
-  return {
-    [N3IWF_CONN]: {
-      version: 2,
-      local_addrs: [NETNS_ADDR.n3iwfOuter],
-      remote_addrs: [NETNS_ADDR.ueOuter],
-      proposals: [PROPOSALS.ike],
-      rekey_time: 0,
-      reauth_time: 0,
-      unique: 'never',
-      ppk_required: ppkRequired,
-      local: { auth: 'psk', id: IKE_ID.n3iwf },
-      remote: { auth: 'psk', id: '%any' },
-      children: {
-        [CHILD_NAME]: {
-          local_ts: [`${NETNS_ADDR.n3iwfInner}/32`],
-          remote_ts: [UE_INNER_RANGE],
-          esp_proposals: [PROPOSALS.esp],
-          rekey_time: 0,
-          start_action: 'none',
-        },
-      },
-    },
-  };
+  return pskConn({
+    name: N3IWF_CONN,
+    local: [NETNS_ADDR.n3iwfOuter, IKE_ID.n3iwf, `${NETNS_ADDR.n3iwfInner}/32`],
+    remote: [NETNS_ADDR.ueOuter, '%any', UE_INNER_RANGE],
+    ppk: { ppk_required: ppkRequired },
+  });
 }
+
+/** What started a round: `attach()`, or the agent's timer when the SA's key lifetime ran out. */
+export type AttachCause = 'attach' | 'lifetime';
 
 /** One attach (or reauthentication) of one UE. */
 export interface AttachRecord {
   readonly ue: number;
   readonly ok: boolean;
+  /** `attach` (through `attach()`) or `lifetime` (the agent's timer when the key lifetime ran out). */
+  readonly cause?: AttachCause;
   /** PPK_ID (= ETSI 014 key_ID, or the ML-KEM exchange's id) when ok with a PPK. */
   readonly keyId?: string;
   readonly provenance?: Provenance;
@@ -185,6 +191,16 @@ export interface ScaleRigOptions {
    */
   readonly feed?: (kmes: KmePair, delivered: (bits: number) => void) => KeyFeed | Promise<KeyFeed>;
   readonly standInKeys?: number;
+  /**
+   * Key lifetime of every UE's SA, seconds: after its first attach each UE's agent reauthenticates every
+   * `lifetimeS` by its own timer, drawing a fresh key for a new IKE SA (recorded with cause `lifetime`).
+   * Default: no timer, reauthentication only through `attach()`.
+   */
+  readonly lifetimeS?: number;
+  /** Called after each lifetime-driven reauthentication. */
+  readonly onLifetimeRound?: (r: AttachRecord) => void;
+  /** Serve the ledger's metrics (./sa-metrics.ts) on `http://host:port/metrics` while the rig runs. */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 /** The running rig. */
@@ -200,11 +216,15 @@ export interface ScaleRig {
   ledger(): LedgerFile;
   /** QKD key bits the UE agents drew from the KME (every successful `enc_keys`, SA or not). */
   readonly qkdBitsDrawn: () => number;
-  /** Attaches (or reauthenticates) UEs `ids` under `policy`, `concurrency` at a time; records each. */
+  /**
+   * Attaches (or reauthenticates) UEs `ids` under `policy`, `concurrency` at a time; records each.
+   * `lifetimeS` overrides the rig's for the agents this call creates (UEs not attached since `detachAll`).
+   */
   attach(
     ids: readonly number[],
     policy: NoKeyPolicy,
     progress?: (done: number) => void,
+    lifetimeS?: number,
   ): Promise<AttachRecord[]>;
   /** Deletes every UE's SA (peer confirmed) and unloads its PPK on both sides; agents start afresh. */
   detachAll(): Promise<void>;
@@ -218,6 +238,8 @@ export interface ScaleRig {
   traffic(i: number): Promise<boolean>;
   /** Milliseconds since the rig started. */
   now(): number;
+  /** With `metrics`: the endpoint's URL. */
+  readonly metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -236,7 +258,13 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
     for (const u of undo.splice(0).reverse()) await Promise.resolve(u()).catch(() => undefined);
   };
   try {
-    const tb = await startTestbed(o.prefix, join(dir, 'net'));
+    // every UE's inner address on the UE namespace's lo, in one batch, before charon starts: charon reads
+    // the addresses present at start-up, while hundreds added later arrive as netlink events it may miss
+    // (seen at 300 and 1,000 UEs: those UEs' CHILD SA routes then fail to install)
+    const batch = Array.from({ length: o.ues }, (_, i) => `addr add ${ueIdentity(i).inner}/32 dev lo`).join(
+      '\n',
+    );
+    const tb = await startTestbed(o.prefix, join(dir, 'net'), (pair) => ipBatch(pair.ue, batch));
     undo.push(() => tb.close());
     // as the harness does: `qkdnet ipsec down --prefix` can clean up after a killed run
     writeNewFile(
@@ -247,11 +275,6 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
         charons: [tb.ue.charon.pid, tb.n3iwf.charon.pid],
       }),
     );
-    // every UE's inner address on the UE namespace's lo, in one batch
-    const batch = Array.from({ length: o.ues }, (_, i) => `addr add ${ueIdentity(i).inner}/32 dev lo`).join(
-      '\n',
-    );
-    await ipBatch(tb.pair.ue, batch);
     const psk = randomBytes(32);
     const owners = [IKE_ID.n3iwf, ...Array.from({ length: o.ues }, (_, i) => ueIdentity(i).id)];
     for (const v of [tb.ue.vici, tb.n3iwf.vici])
@@ -316,14 +339,27 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
     const records: AttachRecord[] = [];
     const ledger = new SaLedger(o.mode, dir); // `qkdnet ipsec status --prefix <prefix>` reads it while running
     undo.push(() => ledger.close());
+    const metrics =
+      o.metrics &&
+      (await serveMetrics(
+        ledgerRegistry(() => [ledger.value]),
+        o.metrics,
+      ));
+    if (metrics) undo.push(() => metrics.close());
     const used = new Set<string>();
     const pskSas: string[] = []; // mode psk: the IKE SAs to delete on detach
     const live = new Map<number, string>(); // UE → PPK_ID of its SA
     const agents = new Map<string, InitiatorAgent>(); // per UE and policy
+    const timed = new Set<InitiatorAgent>(); // agents whose lifetime timer runs
     undo.push(async () => {
       for (const a of agents.values()) await a.stop().catch(() => undefined);
     });
-    const agentFor = (i: number, w: number, policy: NoKeyPolicy): InitiatorAgent => {
+    const agentFor = (
+      i: number,
+      w: number,
+      policy: NoKeyPolicy,
+      lifetimeS: number | undefined,
+    ): InitiatorAgent => {
       const key = `${i}/${policy}`;
       let a = agents.get(key);
       if (!a) {
@@ -338,7 +374,14 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
           initiateTimeoutMs: INITIATE_TIMEOUT_MS,
           policy,
           pqc: ML_KEM_768_PQC,
-          lifetimeS: 86_400, // reauthentication is driven by attach() here
+          // without lifetimeS, reauthentication is driven by attach() alone
+          lifetimeS: lifetimeS ?? 86_400,
+          onRound: (r, cause) => {
+            if (cause !== 'lifetime') return;
+            const rec = recordRound(i, a!, now() - (r.ok ? r.value.elapsedMs : 0), r, 'lifetime');
+            records.push(rec);
+            o.onLifetimeRound?.(rec);
+          },
           keyBits: PPK_BITS,
           log: o.log.child({ agent: ueIdentity(i).conn }),
           nodeId: ueIdentity(i).conn,
@@ -353,7 +396,42 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       }
       return a;
     };
-    const attachOne = async (i: number, w: number, policy: NoKeyPolicy): Promise<AttachRecord> => {
+    // the record and ledger entry of one round, whoever started it (an attach, or the SA's key lifetime)
+    const recordRound = (
+      i: number,
+      agent: InitiatorAgent,
+      startMs: number,
+      r: EstablishResult,
+      cause: AttachCause,
+    ): AttachRecord => {
+      const endMs = now();
+      const base = { ue: i, cause, startMs, endMs };
+      if (!r.ok) {
+        const stale = live.get(i);
+        // fail-closed deletes an SA whose key lifetime ran out without a new key
+        if (stale && agent.current?.keyId !== stale) (ledger.retired(stale), live.delete(i));
+        return { ...base, ok: false, ms: endMs - startMs, reason: r.reason, message: r.message };
+      }
+      const sa: ActiveSa = r.value;
+      const before = live.get(i);
+      if (before) ledger.retired(before);
+      live.set(i, sa.keyId);
+      ledger.up(ueIdentity(i).conn, sa.ikeUniqueId, sa.keyId, sa.provenance);
+      return {
+        ...base,
+        ok: true,
+        keyId: sa.keyId,
+        provenance: sa.provenance,
+        ms: sa.elapsedMs,
+        ikeUniqueId: sa.ikeUniqueId,
+      };
+    };
+    const attachOne = async (
+      i: number,
+      w: number,
+      policy: NoKeyPolicy,
+      lifetimeS: number | undefined,
+    ): Promise<AttachRecord> => {
       const startMs = now();
       if (!qkd) {
         await vicis[w]!.call('load-conn', ueConnMessage(i, undefined));
@@ -364,33 +442,12 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
           ? { ue: i, ok: true, ms: endMs - startMs, startMs, endMs, ikeUniqueId: r.value.ikeUniqueId }
           : { ue: i, ok: false, ms: endMs - startMs, startMs, endMs, reason: r.reason, message: r.message };
       }
-      const r: EstablishResult = await agentFor(i, w, policy).establish();
-      const endMs = now();
-      if (!r.ok)
-        return {
-          ue: i,
-          ok: false,
-          ms: endMs - startMs,
-          startMs,
-          endMs,
-          reason: r.reason,
-          message: r.message,
-        };
-      const sa: ActiveSa = r.value;
-      const before = live.get(i);
-      if (before) ledger.retired(before);
-      live.set(i, sa.keyId);
-      ledger.up(ueIdentity(i).conn, sa.ikeUniqueId, sa.keyId, sa.provenance);
-      return {
-        ue: i,
-        ok: true,
-        keyId: sa.keyId,
-        provenance: sa.provenance,
-        ms: sa.elapsedMs,
-        startMs,
-        endMs,
-        ikeUniqueId: sa.ikeUniqueId,
-      };
+      const agent = agentFor(i, w, policy, lifetimeS);
+      // with a lifetime, the first attach starts the agent's timer: it reauthenticates with a fresh key
+      // every lifetimeS from then on, by itself
+      const first = lifetimeS !== undefined && !timed.has(agent);
+      if (first) timed.add(agent);
+      return recordRound(i, agent, startMs, await (first ? agent.start() : agent.establish()), 'attach');
     };
     const rig: ScaleRig = {
       testbed: tb,
@@ -402,7 +459,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       feedEvents,
       qkdBitsDrawn: () => drawnBits,
       ledger: () => ledger.value,
-      async attach(ids, policy, progress) {
+      async attach(ids, policy, progress, lifetimeS = o.lifetimeS) {
         const out: AttachRecord[] = [];
         let next = 0;
         let done = 0;
@@ -410,7 +467,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
           for (;;) {
             const k = next++;
             if (k >= ids.length) return;
-            const rec = await attachOne(ids[k]!, w, policy);
+            const rec = await attachOne(ids[k]!, w, policy, lifetimeS);
             out.push(rec);
             records.push(rec);
             progress?.(++done);
@@ -422,6 +479,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       async detachAll() {
         for (const a of agents.values()) await a.stop();
         agents.clear();
+        timed.clear();
         for (const keyId of live.values()) ledger.retired(keyId);
         live.clear();
         for (const id of pskSas.splice(0)) await terminateIke(tb.ue.vici, id).catch(() => undefined);
@@ -441,6 +499,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
       n3iwfPpkIds: () => ppkIdsFromLog(readFileSync(tb.n3iwf.charon.logPath, 'utf8')),
       traffic: (i) => echoThroughTunnel(tb.pair, ueIdentity(i).inner),
       now,
+      metricsUrl: metrics ? metrics.url : undefined,
       close,
     };
     return rig;

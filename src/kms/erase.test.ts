@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import type { Alert } from '../common/index.ts';
 import { Etsi014Client } from './client.ts';
 import { RELAY_ORPHAN_TTL_MS } from './core.ts';
-import { relaySaeId } from './relay-route.ts';
 import { chunksFor } from './supply.ts';
 import { startKme, type KmeHandle } from './server.ts';
 import { makeTestPki, startPair, testBlock, type TestPki } from './kme-pair.fixture.ts';
+import { relayLinkTake } from './tombstone.fixture.ts';
 
 let pki: TestPki;
 let pair: Awaited<ReturnType<typeof startPair>>;
@@ -38,16 +38,7 @@ async function until(cond: () => boolean, what: string, ms = 10_000): Promise<vo
 
 /** A relay link key A takes for B (its reservation stays in A's outbox). */
 function relayLinkKey(a: KmeHandle): string {
-  const [k] = a.store.takeForMaster({
-    peer: 'kme-b',
-    master: relaySaeId('kme-a'),
-    slaves: [relaySaeId('kme-b')],
-    localSlaves: [],
-    remoteSlaves: [relaySaeId('kme-b')],
-    number: 1,
-    sizeBits: 256,
-    nowMs: Date.now(),
-  });
+  const [k] = a.store.takeForMaster(relayLinkTake(Date.now()));
   return k!.keyId;
 }
 

@@ -16,7 +16,7 @@
  * | `POST /api/v1/qkd/etsi004/key-material` | device   | AIT push profile     |
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TSchema, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { QkdnetError } from '../common/index.ts';
 import type { CallerIdentity } from './plugin.ts';
 import * as S from './schema.ts';
@@ -39,43 +39,22 @@ export function registerEtsi004Routes(
   const asSae = { auth: 'sae' as const };
   const noQuery = S.NoQuerySchema;
 
+  /** Route options of an SAE's call (clause 6.1): SAE callers, no query, a strict body, its answer. */
+  const saeCall = <B extends TSchema, A extends TSchema>(body: B, answer: A) => ({
+    config: asSae,
+    schema: { querystring: noQuery, body, response: { 200: answer, ...errors } },
+  });
+
   app.post(
     '/api/v1/etsi004/open-connect',
-    {
-      config: asSae,
-      schema: {
-        querystring: noQuery,
-        body: W.OpenConnectSchema,
-        response: { 200: W.OpenConnectAnswerSchema, ...errors },
-      },
-    },
+    saeCall(W.OpenConnectSchema, W.OpenConnectAnswerSchema),
     async (req) => service.openConnect(sae(req), req.body),
   );
-
-  app.post(
-    '/api/v1/etsi004/get-key',
-    {
-      config: asSae,
-      schema: {
-        querystring: noQuery,
-        body: W.GetKeySchema,
-        response: { 200: W.GetKeyAnswerSchema, ...errors },
-      },
-    },
-    async (req) => service.getKey(sae(req), req.body),
+  app.post('/api/v1/etsi004/get-key', saeCall(W.GetKeySchema, W.GetKeyAnswerSchema), async (req) =>
+    service.getKey(sae(req), req.body),
   );
-
-  app.post(
-    '/api/v1/etsi004/close',
-    {
-      config: asSae,
-      schema: {
-        querystring: noQuery,
-        body: W.CloseSchema,
-        response: { 200: W.StatusAnswerSchema, ...errors },
-      },
-    },
-    async (req) => service.close(sae(req), req.body.key_stream_id),
+  app.post('/api/v1/etsi004/close', saeCall(W.CloseSchema, W.StatusAnswerSchema), async (req) =>
+    service.close(sae(req), req.body.key_stream_id),
   );
 
   // AIT push profile (./etsi-gs-qkd-004-push.ts): 201 as its kms server yaml answers.

@@ -129,6 +129,12 @@ export function scaleTable(r: ScaleReport): string {
     lines.push(
       `rekey: ${r.rekey.reauthenticated} UEs reauthenticated with new keys (all distinct: ${r.rekey.new_keys_distinct ? 'yes' : 'NO'}), p50 ${r.rekey.latency.p50_ms} ms`,
     );
+  if (r.lifetime) {
+    const l = r.lifetime;
+    lines.push(
+      `lifetime ${l.lifetime_s} s: ${l.ues_rekeyed} of ${l.attached} UEs reauthenticated by their agents on expiry (${l.rounds} rounds, ${l.failed} failed), new keys all distinct: ${l.new_keys_distinct ? 'yes' : 'NO'}, p50 ${l.latency.p50_ms} ms; ${l.attached} UEs at this lifetime need ${l.required_key_rate_bps} bit/s of QKD key`,
+    );
+  }
   lines.push(
     `machine: load average ${r.machine.loadavg_before.join(' ')} before, ${r.machine.loadavg_after.join(' ')} after; ${r.machine.cpu_ms} ms CPU of this process over ${r.machine.wall_ms} ms`,
   );

@@ -25,7 +25,7 @@ import {
   type ScaleMode,
   startHarness,
   readRunStatus,
-  ledgerMetrics,
+  ledgerRegistry,
   type BenchReport,
   type HarnessStatus,
   type NoKeyPolicy,
@@ -394,7 +394,10 @@ Examples:
         throw new QkdnetError('IPSEC_UNAVAILABLE', `No running IPsec run with prefix ${prefix}`);
       if (format === 'json') return void process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       if (format === 'prometheus')
-        return void process.stdout.write(runs.map((r) => (r.ledger ? ledgerMetrics(r.ledger) : '')).join(''));
+        // one exposition for all matching runs (their counts summed)
+        return void process.stdout.write(
+          await ledgerRegistry(() => runs.flatMap((r) => (r.ledger ? [r.ledger] : []))).metrics(),
+        );
       for (const r of runs)
         process.stdout.write(
           `${r.dir}\n${formatTable(
@@ -453,6 +456,10 @@ Examples:
     .option('--allow-pqc', 'responder: answer ML-KEM-768 exchanges of a pqc- or hybrid-policy initiator')
     .option('--log-level <l>', 'log level on stderr (JSON)', 'info')
     .option('--alerts <file>', 'also append alerts as JSON lines (detect FileSink)')
+    .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics on http://host:port/metrics: SAs/PPKs by provenance, alerts by kind',
+    )
     .addHelpText(
       'after',
       `
@@ -487,6 +494,7 @@ Examples:
         allowPqc?: boolean;
         logLevel: string;
         alerts?: string;
+        metrics?: string;
       }) => {
         if (o.role !== 'initiator' && o.role !== 'responder')
           throw new UsageError(`--role: "${o.role}" is not initiator or responder`);
@@ -498,6 +506,7 @@ Examples:
         if (o.role === 'initiator' && (!o.peer || !o.conn))
           throw new UsageError('--peer and --conn are required with --role initiator');
         const peer = o.peer ? hostPort(o.peer, '--peer') : undefined;
+        const metrics = o.metrics !== undefined ? hostPort(o.metrics, '--metrics') : undefined;
         const log = logger(o.logLevel);
         const svc = await startAgentService({
           role: o.role,
@@ -522,10 +531,12 @@ Examples:
           log,
           ...alertsTo(o.alerts, log),
           onRound: printRound,
+          ...(metrics ? { metrics } : {}),
         });
         const signalled = untilSignalOr(undefined); // before the ready line: a supervisor may signal at once
         if (svc.port !== undefined)
           process.stderr.write(`responder agent listening on ${listen.host}:${svc.port}\n`);
+        if (svc.metricsUrl) process.stderr.write(`metrics on ${svc.metricsUrl}\n`);
         try {
           const why = await signalled;
           process.stderr.write(`${why}: stopping the agent\n`);
@@ -554,11 +565,19 @@ Examples:
     .option('--policy <p>', 'with --ues: pool exhaustion policy fail-closed, pqc or hybrid', 'fail-closed')
     .option('--rekey', 'with --ues: after the last run every UE reauthenticates once (a new key each)')
     .option(
+      '--lifetime <s>',
+      'with --ues: then every UE attaches with this SA key lifetime and its agent reauthenticates on expiry (a new key each)',
+    )
+    .option(
       '--link <l>',
       'with --ues: stand-in (CSPRNG, enough keys) or event-level (link engine + post-processing)',
       'stand-in',
     )
     .option('--distance-km <d>', 'with --link event-level: fibre length (GYS preset, 2 MHz)', '25')
+    .option(
+      '--metrics <host:port>',
+      'with --ues: serve Prometheus metrics of the SAs (by PPK provenance) and alerts on http://host:port/metrics',
+    )
     .option(
       '--pulses <n>',
       'with --link event-level: pulses per block (a block is pulses / 2 MHz seconds of link)',
@@ -580,12 +599,15 @@ N3IWF charon, --concurrency at a time; every SA gets a fresh key from the KME as
 Reports attaches/s (median over runs, 95% CI), set-up latency percentiles, QKD bits per attach and the key
 rate needed to sustain the attach rate; with --link event-level the pool meets the link's real key rate:
 when it empties, the policy takes over (fail-closed: UEs refused; pqc/hybrid: ML-KEM-768, with alerts).
+With --lifetime S every UE then attaches once more with key lifetime S and stays until its agent has
+reauthenticated on expiry with a fresh key (a new IKE SA: a new PPK acts only there).
 Progress on stderr. Needs root; namespaces <prefix>-ue/<prefix>-n3iwf are removed on exit.
 
 Examples:
   sudo qkdnet ipsec bench --runs 30
   sudo qkdnet ipsec bench --runs 50 --format json > ipsec.json
   sudo qkdnet ipsec bench --ues 100 --concurrency 8 --runs 3
+  sudo qkdnet ipsec bench --ues 100 --lifetime 5   # then SAs expire after 5 s: each agent rekeys, new key
   sudo qkdnet ipsec bench --ues 300 --link event-level --distance-km 25 --policy pqc`,
     )
     .action(
@@ -596,6 +618,8 @@ Examples:
         concurrency: string;
         policy: string;
         rekey?: boolean;
+        lifetime?: string;
+        metrics?: string;
         link: string;
         distanceKm: string;
         pulses: string;
@@ -610,6 +634,8 @@ Examples:
             ['--concurrency', o.concurrency !== '8'],
             ['--policy', o.policy !== 'fail-closed'],
             ['--rekey', o.rekey === true],
+            ['--lifetime', o.lifetime !== undefined],
+            ['--metrics', o.metrics !== undefined],
             ['--link', o.link !== 'stand-in'],
           ] as const)
             if (v) throw new UsageError(`${flag} needs --ues`);
@@ -650,6 +676,13 @@ Examples:
           throw new UsageError('--link event-level needs --mode psk+qkd-ppk (mode psk uses no key)');
         const distanceKm = parseNumber(o.distanceKm, '--distance-km', { min: 0, max: 500 });
         const pulses = parseNumber(o.pulses, '--pulses', { min: 1e6, max: 1e11, integer: true });
+        const lifetimeS =
+          o.lifetime === undefined
+            ? undefined
+            : parseNumber(o.lifetime, '--lifetime', { min: 1, max: 86_400 });
+        const metrics = o.metrics !== undefined ? hostPort(o.metrics, '--metrics') : undefined;
+        if (lifetimeS !== undefined && mode !== 'psk+qkd-ppk')
+          throw new UsageError('--lifetime needs --mode psk+qkd-ppk (mode psk has no key to renew)');
         requireRoot('run qkdnet ipsec bench');
         let last = '';
         let bar: ProgressBar | undefined; // made when the timed attaches begin, so its ETA counts them only
@@ -660,6 +693,10 @@ Examples:
           mode: mode as ScaleMode,
           policy: o.policy,
           rekey: o.rekey === true,
+          ...(lifetimeS !== undefined ? { lifetimeS } : {}),
+          ...(metrics
+            ? { metrics, onMetrics: (url: string) => process.stderr.write(`· metrics on ${url}\n`) }
+            : {}),
           prefix,
           seed: o.seed,
           log: logger('error'),
