@@ -7,8 +7,7 @@
  * longest pauses the event loop saw.
  *
  * Here the store's connection turns automatic checkpoints off and a worker thread with its own connection
- * to the same file runs `wal_checkpoint(PASSIVE)` every CHECKPOINT_EVERY_MS (one worker per process for
- * all its stores — `qkdnet up` runs a KME per node in one process): PASSIVE copies what it can
+ * to the same file runs `wal_checkpoint(PASSIVE)` every CHECKPOINT_EVERY_MS: PASSIVE copies what it can
  * without waiting for readers or writers (WAL mode allows one checkpointer beside the writer), so the
  * writer is never blocked, and the writer restarts the WAL from its beginning once a checkpoint has copied
  * everything (so the WAL stays as small as before). The worker is the only other connection; the
@@ -22,85 +21,64 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** Interval between the worker's PASSIVE checkpoints of a store, milliseconds. */
+/** Interval between the worker's PASSIVE checkpoints, milliseconds. */
 export const CHECKPOINT_EVERY_MS = 100;
-/** How often the worker looks for stores to stop, milliseconds (bounds the wait in `stop()`). */
-const TICK_MS = 10;
 /** Longest wait for the worker to release the mutex or close, milliseconds. */
 const WAIT_MS = 10_000;
 
-/** Slots of each store's shared Int32Array. */
+/** Slots of the shared Int32Array. */
 const LOCK = 0; // 0 free, 1 held
-const STOP = 1; // 1: the worker must close its connection to this store
-const CLOSED = 2; // 1: the worker's connection to this store is closed (or was never opened)
+const STOP = 1; // 1: the worker must close its connection and end
+const CLOSED = 2; // 1: the worker's connection is closed
 
 /** Plain JavaScript (no TypeScript loader needed, from the sources and from dist/cli.mjs alike). */
 const WORKER_CODE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { workerData } = require('node:worker_threads');
 const Database = require(workerData.sqlite);
-const stores = new Set();
-const closed = (s) => {
-  try { s.db?.close(); } catch {}
-  stores.delete(s);
-  Atomics.store(s.ctl, ${CLOSED}, 1);
-  Atomics.notify(s.ctl, ${CLOSED});
-};
-parentPort.on('message', (m) => {
-  const s = { ctl: new Int32Array(m.ctl), db: undefined, due: 0 };
-  stores.add(s);
-  try {
-    if (Atomics.load(s.ctl, ${STOP}) === 0) s.db = new Database(m.path, { fileMustExist: true });
-  } catch {
-    closed(s);
-  }
-});
-setInterval(() => {
-  const now = Date.now();
-  for (const s of stores) {
-    if (Atomics.load(s.ctl, ${STOP}) === 1 || !s.db) { closed(s); continue; }
-    if (now < s.due || Atomics.compareExchange(s.ctl, ${LOCK}, 0, 1) !== 0) continue;
-    s.due = now + workerData.everyMs;
+const ctl = new Int32Array(workerData.ctl);
+let db;
+try {
+  db = new Database(workerData.path, { fileMustExist: true });
+  for (;;) {
+    Atomics.wait(ctl, ${STOP}, 0, workerData.everyMs);
+    if (Atomics.load(ctl, ${STOP}) === 1) break;
+    if (Atomics.compareExchange(ctl, ${LOCK}, 0, 1) !== 0) continue;
     try {
-      s.db.pragma('wal_checkpoint(PASSIVE)');
+      db.pragma('wal_checkpoint(PASSIVE)');
     } catch {
       // A busy or failing checkpoint is retried next time; the WAL only grows meanwhile.
     } finally {
-      Atomics.store(s.ctl, ${LOCK}, 0);
-      Atomics.notify(s.ctl, ${LOCK});
+      Atomics.store(ctl, ${LOCK}, 0);
+      Atomics.notify(ctl, ${LOCK});
     }
   }
-}, ${TICK_MS});
+} finally {
+  try { db?.close(); } catch {}
+  Atomics.store(ctl, ${CLOSED}, 1);
+  Atomics.notify(ctl, ${CLOSED});
+}
 `;
 
-let worker: Worker | undefined;
-
-/** The process's checkpoint worker (started on first use, never keeps the process alive). */
-function sharedWorker(): Worker {
-  if (!worker) {
-    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    worker = new Worker(WORKER_CODE, { eval: true, workerData: { sqlite, everyMs: CHECKPOINT_EVERY_MS } });
-    // A failure in the worker only means checkpoints stop: the stores' TRUNCATE checkpoints (every 30 s
-    // and on close) still bound the WAL; stop() waits at most WAIT_MS.
-    worker.on('error', () => {
-      worker = undefined;
-    });
-    worker.unref();
-  }
-  return worker;
-}
-
-/** Checkpoints of one store file by the process's checkpoint worker. */
+/** The checkpoint worker of one store file. */
 export class WalCheckpointer {
   readonly #ctl: Int32Array;
+  readonly #worker: Worker;
   #stopped = false;
 
-  /** Hands `path` to the worker (the database must exist, in WAL mode, its autocheckpoint off). */
-  constructor(path: string) {
+  /** Starts the worker on `path` (the database must exist, in WAL mode, autocheckpoint off). */
+  constructor(path: string, everyMs = CHECKPOINT_EVERY_MS) {
     this.#ctl = new Int32Array(new SharedArrayBuffer(3 * 4));
-    sharedWorker().postMessage({ path, ctl: this.#ctl.buffer });
+    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.#worker = new Worker(WORKER_CODE, {
+      eval: true,
+      workerData: { path, sqlite, ctl: this.#ctl.buffer, everyMs },
+    });
+    // A failure in the worker only means checkpoints stop: the store's own close() still truncates.
+    this.#worker.on('error', () => undefined);
+    this.#worker.unref();
   }
 
-  /** Runs `fn` (a checkpoint of the store's connection) while the worker cannot checkpoint this store. */
+  /** Runs `fn` (a checkpoint of the store's connection) while the worker cannot checkpoint. */
   exclusive<T>(fn: () => T): T {
     const held = !this.#stopped;
     if (held) this.#acquire();
@@ -114,15 +92,16 @@ export class WalCheckpointer {
     }
   }
 
-  /** Ends the worker's connection to this store and waits (synchronously) until it is closed. */
+  /** Ends the worker and waits (synchronously) until its connection is closed. */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
     Atomics.store(this.#ctl, STOP, 1);
-    // Bounded, so a worker that failed never hangs the KME's shutdown.
+    Atomics.notify(this.#ctl, STOP);
+    // The worker may not have opened its connection yet; it then closes at once. Waits are bounded so a
+    // worker that failed to start never hangs the KME's shutdown.
     const end = Date.now() + WAIT_MS;
-    while (Atomics.load(this.#ctl, CLOSED) === 0 && Date.now() < end && worker)
-      Atomics.wait(this.#ctl, CLOSED, 0, 50);
+    while (Atomics.load(this.#ctl, CLOSED) === 0 && Date.now() < end) Atomics.wait(this.#ctl, CLOSED, 0, 50);
   }
 
   #acquire(): void {
