@@ -75,6 +75,22 @@ export class ByteWriter {
     this.#len = at;
   }
 
+  /**
+   * An integer 0 ≤ x < 2⁵³ as an unsigned LEB128 varint (7 bits a byte, low first, high bit = more):
+   * one byte below 128, at most eight.
+   */
+  varint(x: number): void {
+    this.#ensure(8);
+    const buf = this.#buf;
+    let at = this.#len;
+    while (x >= 0x80) {
+      buf[at++] = (x % 0x80) | 0x80;
+      x = Math.floor(x / 0x80);
+    }
+    buf[at++] = x;
+    this.#len = at;
+  }
+
   /** Raw bytes without a length prefix. */
   raw(b: Uint8Array): void {
     this.#ensure(b.length);

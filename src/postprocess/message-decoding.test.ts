@@ -53,3 +53,42 @@ test('malformed or truncated bytes throw MessageDecodeError, never anything else
   assert.throws(() => decodeMessage(unsorted), MessageDecodeError);
   assert.throws(() => decodeMessage(encodeMessage(new BigInt64Array(1))), MessageDecodeError);
 });
+
+test('detection slots (increasing integers) travel as varint gaps and decode to the same array (property)', () => {
+  const slots = fc
+    .array(fc.integer({ min: 0, max: 2 ** 40 }), { minLength: 1, maxLength: 60 })
+    .map((xs) => Float64Array.from([...new Set(xs)].sort((a, b) => a - b)));
+  fc.assert(
+    fc.property(slots, (slot) => {
+      const bytes = encodeMessage({ slot });
+      const back = decodeMessage(bytes) as { slot: Float64Array };
+      return (
+        back.slot instanceof Float64Array &&
+        back.slot.length === slot.length &&
+        back.slot.every((x, i) => x === slot[i]) &&
+        Buffer.from(encodeMessage(back)).equals(Buffer.from(bytes))
+      );
+    }),
+    { seed: 12, numRuns: 300 },
+  );
+  // One or two bytes a slot instead of eight; arrays that are not strictly increasing non-negative
+  // integers (−0, a repeat, a fraction) keep the general form and decode exactly.
+  const dense = Float64Array.from({ length: 1000 }, (_, i) => 1e9 + 700 * i);
+  assert.ok(encodeMessage(dense).length < 2.1 * 1000);
+  for (const odd of [
+    Float64Array.of(3, 3),
+    Float64Array.of(-0, 1),
+    Float64Array.of(1.5),
+    Float64Array.of(2, 1),
+  ]) {
+    const back = decodeMessage(encodeMessage(odd)) as Float64Array;
+    assert.ok(back.length === odd.length && back.every((x, i) => Object.is(x, odd[i])));
+  }
+  // Different arrays, different bytes (the forms' tags differ), and a varint not in its shortest form
+  // or past the end is refused.
+  assert.notDeepEqual(encodeMessage(Float64Array.of(0, 1)), encodeMessage(Float64Array.of(-0, 1)));
+  const tagged = encodeMessage(Float64Array.of(5));
+  assert.equal(tagged[0], 10);
+  assert.throws(() => decodeMessage(Uint8Array.of(10, 1, 0, 0, 0, 0x85, 0x00)), MessageDecodeError);
+  assert.throws(() => decodeMessage(Uint8Array.of(10, 2, 0, 0, 0, 5)), MessageDecodeError);
+});

@@ -110,6 +110,23 @@ class ByteReader {
     this.#at += n;
   }
 
+  /** An unsigned LEB128 varint below 2⁵³ in its shortest form (ByteWriter.varint). */
+  varint(): number {
+    let x = 0;
+    let scale = 1;
+    for (let k = 0; k < 8; k++) {
+      const c = this.byte();
+      x += (c & 0x7f) * scale;
+      if (c < 0x80) {
+        if (c === 0 && k > 0) throw new MessageDecodeError('a varint not in its shortest form');
+        if (x > Number.MAX_SAFE_INTEGER) throw new MessageDecodeError('a varint above 2^53 - 1');
+        return x;
+      }
+      scale *= 0x80;
+    }
+    throw new MessageDecodeError('a varint longer than 8 bytes');
+  }
+
   text(): string {
     const n = this.u32();
     this.#need(n);
@@ -201,6 +218,20 @@ function read(r: ByteReader, depth: number): unknown {
       r.packed(blockParities.length, 1, blockParities);
       r.packed(parities.length, 1, parities);
       return { blockParities, parities, round, type: 'parity-reply' };
+    }
+    case 10: {
+      // Strictly increasing integers as varint gaps (message-encoding.ts); each takes at least a byte.
+      const n = r.u32();
+      if (n === 0 || n > r.remaining) throw new MessageDecodeError(`an increasing array of ${n} values`);
+      const out = new Float64Array(n);
+      let x = r.varint();
+      out[0] = x;
+      for (let i = 1; i < n; i++) {
+        x += r.varint() + 1;
+        if (x > Number.MAX_SAFE_INTEGER) throw new MessageDecodeError('an increasing array above 2^53 - 1');
+        out[i] = x;
+      }
+      return out;
     }
     default:
       throw new MessageDecodeError(`unknown type tag ${tag}`);

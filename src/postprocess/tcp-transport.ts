@@ -6,9 +6,12 @@
  * canonical encoding (message-encoding.ts). Frames produced in one turn of the event loop leave in one
  * write of one buffer; Nagle is off.
  *
- * Backpressure: when the socket's send buffer is full (`write()` returns false) this end stops reading
- * until it drains, so a slow peer slows its sender instead of growing queues without bound; frames longer
- * than `maxFrameBytes` are refused.
+ * Backpressure: when the socket's send buffer is full (`write()` returns false) the responding end
+ * (Alice, who only ever answers) stops reading until it drains, so a slow peer slows its sender instead of
+ * growing queues without bound. The initiating end (Bob) always reads: if both ends stopped reading while
+ * their send buffers were full, neither buffer would ever drain (a deadlock, seen with a block's
+ * multi-megabyte sifting messages over a direct connection). Bob's own queue stays bounded by his window,
+ * since each unit is lockstep. Frames longer than `maxFrameBytes` are refused.
  *
  * Handshake: each end first sends `{hello: PROTOCOL, role, params}`. The responder compares the
  * initiator's parameters with its own and answers `{welcome}` or `{refuse: reason}` and closes; the
@@ -51,6 +54,8 @@ export class FrameSocket {
   readonly socket: Socket;
   readonly counters: TransportCounters = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
   readonly #max: number;
+  /** Stop reading while our own writes are backed up (the responding end only, see above). */
+  readonly #pauseOnBackpressure: boolean;
   /** Received bytes not yet handed out as frames, and how many the frame in progress needs. */
   #chunks: Buffer[] = [];
   #have = 0;
@@ -60,12 +65,13 @@ export class FrameSocket {
   #pendingBytes = 0;
   #onFrame: (payload: Uint8Array) => void = () => {};
 
-  constructor(socket: Socket, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
+  constructor(socket: Socket, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, pauseOnBackpressure = true) {
     this.socket = socket;
     this.#max = maxFrameBytes;
+    this.#pauseOnBackpressure = pauseOnBackpressure;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#data(chunk));
-    socket.on('drain', () => socket.resume());
+    if (pauseOnBackpressure) socket.on('drain', () => socket.resume());
   }
 
   /** Receives every complete frame's payload, in order. */
@@ -102,7 +108,7 @@ export class FrameSocket {
         ? parts.map((p) => this.socket.write(p)).every(Boolean)
         : this.socket.write(Buffer.concat(parts, total));
     // The peer reads slower than we write: stop taking its requests until our answers drain.
-    if (!ok) this.socket.pause();
+    if (!ok && this.#pauseOnBackpressure) this.socket.pause();
   }
 
   #data(chunk: Buffer): void {
@@ -173,7 +179,7 @@ export function runMuxOverSocket(
   mux: UnitMux,
   o: MuxSocketOptions,
 ): Promise<TransportCounters> {
-  const fs = new FrameSocket(socket, o.maxFrameBytes);
+  const fs = new FrameSocket(socket, o.maxFrameBytes, o.role === 'responder');
   const send = (v: unknown) => fs.send(encodeMessage(v));
   const sendItems = (items: MuxItem[]) => {
     for (const it of items) fs.send(encodeItem(it));
@@ -198,6 +204,30 @@ export function runMuxOverSocket(
     const checkDone = () => {
       if (mux.done) finish();
     };
+    // Initiator: starts one unit, writes its first messages now, and comes back next turn for the next
+    // while the window has room (units that end make room; see the welcome below).
+    let ramping = false;
+    const ramp = () => {
+      ramping = false;
+      if (state !== 'running' || !mux.canStart) return;
+      sendItems(mux.pump(1));
+      fs.flush();
+      checkDone();
+      // A large first message (a block's sifting announcement) leaves over several turns of the event
+      // loop; preparing the next unit first would hold it back, so the next starts once it has drained.
+      if (socket.writableNeedDrain) {
+        ramping = true;
+        socket.once('drain', () => {
+          ramping = false;
+          scheduleRamp();
+        });
+      } else scheduleRamp();
+    };
+    const scheduleRamp = () => {
+      if (ramping || state !== 'running' || !mux.canStart) return;
+      ramping = true;
+      setImmediate(ramp);
+    };
     fs.onFrame((payload) => {
       if (state === 'finished' || state === 'failed') return;
       let v: unknown;
@@ -208,6 +238,7 @@ export function runMuxOverSocket(
       }
       if (state === 'running') {
         sendItems(mux.receive(v as MuxItem));
+        scheduleRamp();
         return checkDone();
       }
       const m = v as Record<string, unknown>;
@@ -248,8 +279,12 @@ export function runMuxOverSocket(
         if (m.welcome !== PP_PROTOCOL)
           return fail(new QkdnetError('PP_PROTOCOL_ERROR', 'no welcome from the peer'));
         state = 'running';
-        sendItems(mux.pump());
-        return checkDone();
+        // Units start one per turn of the event loop, each one's first messages written at once: the
+        // peer works on the first while this end prepares the next (a block's simulation, a frame's
+        // setup), instead of waiting for the whole window to be prepared.
+        mux.startPerReceive = 1;
+        ramp();
+        return;
       }
     });
     socket.setTimeout(o.idleTimeoutMs ?? 30_000, () =>

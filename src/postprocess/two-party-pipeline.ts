@@ -21,7 +21,14 @@
  * after Alice's confirm — so a lost confirm leaves a key at Alice only, which key managers reconcile by
  * block id. The authentication key a block used is subtracted from its output, as in pipeline.ts.
  */
-import { BitArray, binaryEntropy, type RandomWords, type RawRecord, type Rng } from '../common/index.ts';
+import {
+  BitArray,
+  binaryEntropy,
+  popcount32,
+  type RandomWords,
+  type RawRecord,
+  type Rng,
+} from '../common/index.ts';
 import { lim2014KeyLength } from '../physics/index.ts';
 import { estimate, sift, type Estimates } from '../qkd/index.ts';
 import type { AuthKeyPool, SealedMessage } from './auth.ts';
@@ -127,12 +134,27 @@ function publicRecord(
   const n = slot.length;
   const a = ownBits.clone();
   const b = ownBits.clone();
-  for (let i = 0, t = 0; i < n; i++) {
-    if (aliceBasis.get(i) === 1 && bobBasis.get(i) === 1) {
-      a.set(i, testA.get(t));
-      b.set(i, testB.get(t));
+  // Word-wise: at the set bits of aliceBasis & bobBasis (both X), the next test bit of each end in turn.
+  const xw = aliceBasis.words;
+  const zw = bobBasis.words;
+  const ta = testA.words;
+  const tb = testB.words;
+  const aw = a.words;
+  const bw = b.words;
+  for (let w = 0, t = 0; w < aw.length; w++) {
+    let m = xw[w]! & zw[w]!;
+    if (m === 0) continue;
+    let va = aw[w]! & ~m;
+    let vb = bw[w]! & ~m;
+    while (m !== 0) {
+      const low = m & -m;
+      if ((ta[t >>> 5]! >>> (t & 31)) & 1) va |= low;
+      if ((tb[t >>> 5]! >>> (t & 31)) & 1) vb |= low;
       t++;
+      m ^= low;
     }
+    aw[w] = va >>> 0;
+    bw[w] = vb >>> 0;
   }
   const raw = {
     ...meta,
@@ -149,12 +171,32 @@ function publicRecord(
   return raw;
 }
 
+/** Bound once (an imported name is a module getter under the TypeScript loader). */
+const popcount = popcount32;
+
 /** Bits of `bits` at the detections where both bases are X, in order. */
 function testBits(bits: BitArray, a: BitArray, b: BitArray): BitArray {
-  const idx: number[] = [];
-  for (let i = 0; i < bits.length; i++) if (a.get(i) === 1 && b.get(i) === 1) idx.push(bits.get(i));
-  const out = new BitArray(idx.length);
-  idx.forEach((v, i) => out.set(i, v));
+  // Word-wise: the positions where both bases are 1 are the set bits of a & b (bits past the length are
+  // zero in every BitArray); each one's value is appended to the packed output.
+  const aw = a.words;
+  const bw = b.words;
+  const vw = bits.words;
+  const words = Math.min(aw.length, bw.length, vw.length);
+  let count = 0;
+  for (let w = 0; w < words; w++) count += popcount(aw[w]! & bw[w]!);
+  const out = new BitArray(count);
+  const ow = out.words;
+  let at = 0;
+  for (let w = 0; w < words; w++) {
+    let m = aw[w]! & bw[w]!;
+    const v = vw[w]!;
+    while (m !== 0) {
+      const low = m & -m;
+      if (v & low) ow[at >>> 5]! |= 1 << (at & 31);
+      at++;
+      m ^= low;
+    }
+  }
   return out;
 }
 

@@ -51,11 +51,24 @@ export class UnitMux {
     return this.#live.size;
   }
 
-  /** Initiator: starts units until the window is full; returns their first messages. */
-  pump(): MuxItem[] {
+  /**
+   * Units `receive` may start at once when others end (default: as many as the window allows). A
+   * transport that starts units gradually (tcp-transport.ts) sets 1 and refills the window itself
+   * through `pump(1)` while `canStart`, so the peer gets the first unit's messages while this end still
+   * prepares the others.
+   */
+  startPerReceive = Infinity;
+
+  /** Initiator: true while the window has room and units remain to start. */
+  get canStart(): boolean {
+    return this.#o.role === 'initiator' && this.#live.size < this.#o.window && this.#started < this.#o.units;
+  }
+
+  /** Initiator: starts up to `max` units while the window has room; returns their first messages. */
+  pump(max = Infinity): MuxItem[] {
     const out: MuxItem[] = [];
     if (this.#o.role !== 'initiator') return out;
-    while (this.#live.size < this.#o.window && this.#started < this.#o.units) {
+    for (let n = 0; n < max && this.#live.size < this.#o.window && this.#started < this.#o.units; n++) {
       const u = this.#o.create(this.#started++);
       this.#live.set(u.id, u);
       out.push(...u.start());
@@ -84,7 +97,7 @@ export class UnitMux {
       out.push(...u.receive(item.sealed));
       this.#settle(u, out);
     }
-    if (this.#o.role === 'initiator') out.push(...this.pump());
+    if (this.#o.role === 'initiator') out.push(...this.pump(this.startPerReceive));
     return out;
   }
 
