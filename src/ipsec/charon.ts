@@ -84,9 +84,9 @@ charon {
     vici {
       socket = unix://${join(dir, 'charon.vici')}
     }
-    # charon learns local addresses from netlink events: adding 1,000 UE inner addresses at once overflowed
-    # the default socket buffer ("No buffer space available"), charon missed some and could not install
-    # those UEs' CHILD SA routes; 8 MiB, forced past rmem_max (charon runs as root)
+    # charon follows addresses and routes through netlink events: a burst of them (1,000 UE addresses)
+    # overflowed the default socket buffer ("No buffer space available") and charon missed some; 8 MiB,
+    # forced past rmem_max (charon runs as root). The scale rig also adds its addresses before start-up.
     kernel-netlink {
       receive_buffer_size = 8388608
       force_receive_buffer_size = yes

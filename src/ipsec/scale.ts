@@ -258,7 +258,13 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
     for (const u of undo.splice(0).reverse()) await Promise.resolve(u()).catch(() => undefined);
   };
   try {
-    const tb = await startTestbed(o.prefix, join(dir, 'net'));
+    // every UE's inner address on the UE namespace's lo, in one batch, before charon starts: charon reads
+    // the addresses present at start-up, while hundreds added later arrive as netlink events it may miss
+    // (seen at 300 and 1,000 UEs: those UEs' CHILD SA routes then fail to install)
+    const batch = Array.from({ length: o.ues }, (_, i) => `addr add ${ueIdentity(i).inner}/32 dev lo`).join(
+      '\n',
+    );
+    const tb = await startTestbed(o.prefix, join(dir, 'net'), (pair) => ipBatch(pair.ue, batch));
     undo.push(() => tb.close());
     // as the harness does: `qkdnet ipsec down --prefix` can clean up after a killed run
     writeNewFile(
@@ -269,11 +275,6 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
         charons: [tb.ue.charon.pid, tb.n3iwf.charon.pid],
       }),
     );
-    // every UE's inner address on the UE namespace's lo, in one batch
-    const batch = Array.from({ length: o.ues }, (_, i) => `addr add ${ueIdentity(i).inner}/32 dev lo`).join(
-      '\n',
-    );
-    await ipBatch(tb.pair.ue, batch);
     const psk = randomBytes(32);
     const owners = [IKE_ID.n3iwf, ...Array.from({ length: o.ues }, (_, i) => ueIdentity(i).id)];
     for (const v of [tb.ue.vici, tb.n3iwf.vici])

@@ -41,7 +41,12 @@ export interface Testbed {
  * Starts namespaces `<prefix>-ue`/`<prefix>-n3iwf` and their daemons; cleans up itself on failure.
  * `dir` must not exist and its parent must be a private directory (./workdir.ts `makeWorkDir`).
  */
-export async function startTestbed(prefix: string, dir: string): Promise<Testbed> {
+export async function startTestbed(
+  prefix: string,
+  dir: string,
+  /** Runs after the namespaces exist and before the charons start (e.g. to add many local addresses). */
+  beforeCharons?: (pair: NetnsPair) => Promise<void>,
+): Promise<Testbed> {
   makePrivateSubdir(dir);
   const pair = await createNetnsPair(prefix);
   const started: Endpoint[] = [];
@@ -56,6 +61,7 @@ export async function startTestbed(prefix: string, dir: string): Promise<Testbed
     if (!keepDir) rmSync(dir, { recursive: true, force: true });
   };
   try {
+    await beforeCharons?.(pair);
     for (const [name, ns] of [
       ['ue', pair.ue],
       ['n3iwf', pair.n3iwf],

@@ -46,6 +46,10 @@ function files(dir: string): string[] {
 }
 
 /** The needles of `blocks`: the first 16 bytes of every 32-byte chunk. */
+/** Chunk c1 of block b, ours, holding `material`. */
+const oneChunk = (material: Uint8Array) =>
+  ({ id: 'c1', material, mine: true, provenance: 'qkd', path: [], exposedTo: [], blockId: 'b' }) as const;
+
 const needles = (blocks: ReturnType<typeof testBlock>[]) =>
   blocks.flatMap((b) =>
     Array.from({ length: b.key.length / 32 }, (_, i) => Buffer.from(b.key.subarray(i * 32, i * 32 + 16))),
@@ -130,17 +134,7 @@ test('control: the same search finds the bytes in a store without encryption', a
 test('SQLite -wal and -shm are 0600 from the start, and stay so after checkpoints', () => {
   const dir = tempDir('modes');
   const s = KeyStore.open({ path: join(dir, 's.db'), keyring: Keyring.generate() });
-  s.addChunks('kme-b', [
-    {
-      id: 'c1',
-      material: new Uint8Array(32).fill(7),
-      mine: true,
-      provenance: 'qkd',
-      path: [],
-      exposedTo: [],
-      blockId: 'b',
-    },
-  ]);
+  s.addChunks('kme-b', [oneChunk(new Uint8Array(32).fill(7))]);
   for (const f of ['s.db', 's.db-wal', 's.db-shm', 's.db.lock'])
     assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
   s.checkpoint();
@@ -162,17 +156,7 @@ test('a wrong or missing store key is refused in one line, and nothing is change
   const path = join(dir, 'kme.db');
   const right = Keyring.generate();
   const s = KeyStore.open({ path, keyring: right });
-  s.addChunks('kme-b', [
-    {
-      id: 'c1',
-      material: new Uint8Array(32).fill(9),
-      mine: true,
-      provenance: 'qkd',
-      path: [],
-      exposedTo: [],
-      blockId: 'b',
-    },
-  ]);
+  s.addChunks('kme-b', [oneChunk(new Uint8Array(32).fill(9))]);
   s.close();
   const before = hashFiles(dir);
   for (const [ring, re] of [
@@ -200,9 +184,7 @@ test('a plaintext store left by an older qkdnet is sealed in place when a key is
   const path = join(dir, 'old.db');
   const plain = new Uint8Array(32).fill(0x5a);
   const s = KeyStore.open({ path });
-  s.addChunks('kme-b', [
-    { id: 'c1', material: plain, mine: true, provenance: 'qkd', path: [], exposedTo: [], blockId: 'b' },
-  ]);
+  s.addChunks('kme-b', [oneChunk(plain)]);
   s.close();
   const ring = Keyring.generate();
   const t = KeyStore.open({ path, keyring: ring });
@@ -235,17 +217,7 @@ test('a rotation whose last step (clearing the old version) was lost still opens
   const path = join(dir, 'r.db');
   const v1 = Keyring.generate();
   const s = KeyStore.open({ path, keyring: v1 });
-  s.addChunks('kme-b', [
-    {
-      id: 'c1',
-      material: new Uint8Array(32).fill(1),
-      mine: true,
-      provenance: 'qkd',
-      path: [],
-      exposedTo: [],
-      blockId: 'b',
-    },
-  ]);
+  s.addChunks('kme-b', [oneChunk(new Uint8Array(32).fill(1))]);
   s.close();
   const both = Keyring.parse(v1.withNewKey().format(), 'both');
   const r = KeyStore.open({ path, keyring: both });

@@ -11,42 +11,27 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify, { type InjectOptions } from 'fastify';
 import { createRng, type Rng } from '../common/index.ts';
-import { KmeCore } from './core.ts';
 import { Etsi004Service } from './etsi-gs-qkd-004-service.ts';
-import { createKmeMetrics } from './metrics.ts';
-import { etsi014Plugin, type CallerIdentity } from './plugin.ts';
-import { KeyStore } from './store.ts';
-import { chunksFor } from './supply.ts';
-import { testBlock } from './kme-pair.fixture.ts';
+import {
+  assertErrorObject,
+  assertMix,
+  fuzzUuid as uuid,
+  pick,
+  runFuzz,
+  startFuzzKme,
+  viaInject,
+} from './fuzz.fixture.ts';
+import type { FuzzAnswer, FuzzCaller, FuzzCase } from './fuzz.fixture.ts';
 
 const TOTAL = 12_000;
 const BODY_LIMIT = 16_384;
-const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.nextInt(xs.length)]!;
-const uuid = (rng: Rng) => {
-  const h = Array.from({ length: 32 }, () => '0123456789abcdef'[rng.nextInt(16)]).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20)}`;
-};
-const CALLERS: Record<string, CallerIdentity> = {
-  'sae-a': { kind: 'sae', id: 'sae-a' },
-  'sae-c': { kind: 'sae', id: 'sae-c' },
-  'kme-b': { kind: 'kme', id: 'kme-b' },
-  qkd: { kind: 'device', id: 'qkd' },
-  metrics: { kind: 'metrics', id: 'metrics' },
-  nobody: null,
-};
 const BAD_VALUES: unknown[] = ['1', 1.5, -1, 4294967296, null, true, [], {}, 'x'.repeat(300)];
 const BAD_UUIDS = ['', 'nope', '123', '0000-0000', 'g'.repeat(36), '{00000000-0000-4000-8000-000000000000}'];
 
-interface Case {
-  caller: string;
-  method: string;
-  url: string;
+interface Case extends FuzzCase {
+  caller: FuzzCaller;
   body: Record<string, unknown> | undefined;
-  payload?: string;
-  headers: Record<string, string>;
-  mutations: string[];
   route: 'open' | 'get' | 'close' | 'peer' | 'push';
 }
 
@@ -113,7 +98,27 @@ function generate(rng: Rng, ksids: string[]): Case {
     };
   }
   mutate(rng, c);
+  c.headers = { 'content-type': 'application/json', ...c.headers };
+  if (c.method !== 'GET') c.payload ??= JSON.stringify(c.body);
   return c;
+}
+
+/** The oracle: valid → 200 (201 for key-material) with a Table 2 status; mutated → 4xx Error object. */
+function judge(c: Case, { status, text }: FuzzAnswer, i: number): void {
+  const what = `#${i} ${c.route} ${c.mutations.join(',') || 'valid'}: ${status} ${text.slice(0, 200)}`;
+  assert.ok(status < 500, what);
+  if (c.mutations.length > 0) {
+    assert.ok(status >= 400 && status < 500, what);
+    assertErrorObject(text, what);
+    return;
+  }
+  const body = JSON.parse(text) as Record<string, unknown>;
+  assert.equal(status, c.route === 'push' ? 201 : 200, what);
+  assert.ok(
+    Number.isInteger(body.status) && (body.status as number) >= 0 && (body.status as number) <= 8,
+    what,
+  );
+  assert.ok(!('message' in body), what);
 }
 
 function mutate(rng: Rng, c: Case): void {
@@ -136,13 +141,15 @@ function mutate(rng: Rng, c: Case): void {
   ] as const);
   c.mutations.push(m);
   if (m === 'wrong caller') {
-    const wrong = {
-      open: ['kme-b', 'qkd', 'metrics', 'nobody'],
-      get: ['kme-b', 'qkd', 'nobody'],
-      close: ['qkd', 'metrics', 'nobody'],
-      peer: ['sae-a', 'qkd', 'nobody'],
-      push: ['sae-a', 'kme-b', 'metrics', 'nobody'],
-    }[c.route];
+    const wrong = (
+      {
+        open: ['kme-b', 'qkd', 'metrics', 'stranger'],
+        get: ['kme-b', 'qkd', 'stranger'],
+        close: ['qkd', 'metrics', 'stranger'],
+        peer: ['sae-a', 'qkd', 'stranger'],
+        push: ['sae-a', 'kme-b', 'metrics', 'stranger'],
+      } as const
+    )[c.route];
     c.caller = pick(rng, wrong);
   } else if (m === 'unknown field') body[pick(rng, ['extra', 'Key_stream_ID', 'qos2', '__proto_'])] = 1;
   else if (m === 'missing field') {
@@ -201,73 +208,35 @@ function mutate(rng: Rng, c: Case): void {
 }
 
 test('12,000 oracle-checked requests to the 004 routes through inject() (≥ 10,000 malformed): valid → 200/201 with a Table 2 status, forbidden → 4xx Error object, never 5xx', async () => {
-  const store = KeyStore.open({ path: ':memory:' });
-  const cfg = {
-    id: 'kme-a',
-    tls: { cert: 'x', key: 'x', ca: 'x' },
-    store: ':memory:',
-    saes: [{ id: 'sae-a' }, { id: 'sae-c' }],
-    peers: [{ id: 'kme-b', url: 'https://127.0.0.1:1', saes: ['sae-b', 'sae-d'] }],
-  };
-  const core = new KmeCore(cfg, store, { send: async () => [], lookup: async () => [], close() {} });
-  const service = new Etsi004Service({ core, devices: new Map([['qkd', 'kme-b']]) });
-  let blocks = 0;
-  const refill = () => {
-    while (store.level('kme-b').mineBytes < 64 * 1024)
-      store.addChunks('kme-b', chunksFor('kme-a', 'kme-b', testBlock(5, `z-${blocks++}`, 65536)));
-  };
-  const app = Fastify({ logger: false });
-  await app.register(etsi014Plugin, {
-    core,
-    metrics: createKmeMetrics(core),
-    identify: () => null,
-    bodyLimit: BODY_LIMIT,
-    etsi004: service,
-    callerOfRequest: (req) => CALLERS[req.headers['x-test-caller'] as string] ?? null,
+  let service: Etsi004Service | undefined;
+  const kme = await startFuzzKme({
+    refillSeed: 5,
+    plugin: (core) => {
+      service = new Etsi004Service({ core, devices: new Map([['qkd', 'kme-b']]) });
+      return { bodyLimit: BODY_LIMIT, etsi004: service };
+    },
   });
   const rng = createRng(20261207).stream('fuzz-etsi004');
   const ksids: string[] = [];
-  const seen = new Map<string, number>();
+  let seen: Map<string, number>;
   try {
-    for (let i = 0; i < TOTAL; i++) {
-      refill();
-      const c = generate(rng, ksids);
-      const res = await app.inject({
-        method: c.method,
-        url: c.url,
-        headers: { 'content-type': 'application/json', ...c.headers, 'x-test-caller': c.caller },
-        ...(c.method === 'GET' ? {} : { payload: c.payload ?? JSON.stringify(c.body) }),
-      } as InjectOptions);
-      const what = `#${i} ${c.route} ${c.mutations.join(',') || 'valid'}: ${res.statusCode} ${res.body.slice(0, 200)}`;
-      const kind = c.mutations[0] ?? 'valid';
-      seen.set(kind, (seen.get(kind) ?? 0) + 1);
-      assert.ok(res.statusCode < 500, what);
-      const body = JSON.parse(res.body) as Record<string, unknown>;
-      if (c.mutations.length === 0) {
-        assert.equal(res.statusCode, c.route === 'push' ? 201 : 200, what);
-        assert.ok(
-          Number.isInteger(body.status) && (body.status as number) >= 0 && (body.status as number) <= 8,
-          what,
-        );
-        if (c.route === 'open' && typeof body.key_stream_id === 'string') ksids.push(body.key_stream_id);
-        assert.ok(!('message' in body), what);
-      } else {
-        assert.ok(res.statusCode >= 400 && res.statusCode < 500, what);
-        assert.equal(typeof body.message, 'string', what);
-        assert.ok(
-          Object.keys(body).every((k) => k === 'message' || k === 'details'),
-          what,
-        );
-      }
-    }
+    seen = await runFuzz({
+      total: TOTAL,
+      generate: () => generate(rng, ksids),
+      before: kme.refill,
+      send: viaInject(kme.app),
+      judge,
+      after: (c, a) => {
+        if (c.route !== 'open' || c.mutations.length > 0) return;
+        const { key_stream_id: id } = JSON.parse(a.text) as { key_stream_id?: unknown };
+        if (typeof id === 'string') ksids.push(id);
+      },
+    });
   } finally {
-    service.stop();
-    await app.close();
-    store.close();
+    service?.stop();
+    await kme.close();
   }
-  const valid = seen.get('valid') ?? 0;
-  assert.ok(TOTAL - valid >= 10_000, `only ${TOTAL - valid} malformed requests`);
-  assert.ok(valid > 800, `only ${valid} valid requests`);
+  assertMix(seen, TOTAL, { malformed: 10_000, valid: 800 });
   for (const [k, n] of seen) assert.ok(n > 50, `${k}: only ${n}`);
   assert.equal(seen.size, 13, [...seen.keys()].join(', '));
 });

@@ -14,9 +14,9 @@ import { Ajv } from 'ajv';
 import { decimal64, qkdNodeJson, sdnUuid, type SdnNodeState } from './etsi-gs-qkd-015.ts';
 import { SCHEMA_NODE_NAMES } from './etsi-gs-qkd-015-restconf.ts';
 import { createRestconfNode } from './etsi-gs-qkd-015-server.ts';
-import type { Caller } from './identity.ts';
 import { issueCertificate } from './pki.ts';
 import { makeTestPki, startPair, type TestPki } from './kme-pair.fixture.ts';
+import { restconfInjectApp } from './etsi-gs-qkd-015.fixture.ts';
 import type { KmeHandle } from './server.ts';
 
 const schema = JSON.parse(
@@ -114,19 +114,7 @@ function nodeState(l1: 'ACTIVE' | 'OFF' = 'ACTIVE', skr = 12_000): SdnNodeState 
 let app: FastifyInstance;
 let current = nodeState();
 before(async () => {
-  app = Fastify();
-  const node = createRestconfNode({
-    state: () => current,
-    identify: () => null,
-    callerOfRequest: (req) => {
-      const h = req.headers['x-caller'];
-      if (typeof h !== 'string') return null;
-      const [kind, id] = h.split(':') as [Caller['kind'], string];
-      return { kind, id };
-    },
-  });
-  await node.register(app);
-  await app.ready();
+  app = await restconfInjectApp(() => current);
 });
 after(() => app.close());
 

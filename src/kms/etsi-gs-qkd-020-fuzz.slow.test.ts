@@ -14,29 +14,19 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
-import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { createRng, type Rng } from '../common/index.ts';
-import { KmeCore } from './core.ts';
 import { Etsi020Endpoint } from './etsi-gs-qkd-020-endpoint.ts';
-import { createKmeMetrics } from './metrics.ts';
-import { etsi014Plugin, type CallerIdentity } from './plugin.ts';
-import { KeyStore } from './store.ts';
 import type { KmeHandle } from './server.ts';
 import { agentsFor, makeTestPki, startPair, type TestPki } from './kme-pair.fixture.ts';
+import { fuzzUuid, pick, runFuzz, startFuzzKme, viaInject, viaSocket } from './fuzz.fixture.ts';
+import type { FuzzAnswer, FuzzCaller, FuzzCase } from './fuzz.fixture.ts';
 
-const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.nextInt(xs.length)]!;
-const CALLERS = ['kme-b', 'sae-a', 'metrics', 'stranger'] as const;
+const CALLERS = ['kme-b', 'sae-a', 'metrics', 'stranger'] as const satisfies FuzzCaller[];
 type CallerName = (typeof CALLERS)[number];
 
 /** One generated request (`mutations` empty: valid). */
-interface Case {
+interface Case extends FuzzCase {
   caller: CallerName;
-  method: string;
-  url: string;
-  payload?: string;
-  headers: Record<string, string>;
-  mutations: string[];
   /** Key values in the payload (must never come back). */
   values: string[];
   expect: number;
@@ -44,10 +34,7 @@ interface Case {
   awaits: string[];
 }
 
-function uuid(rng: Rng): string {
-  const h = Array.from({ length: 32 }, () => '0123456789abcdef'[rng.nextInt(16)]).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20)}`;
-}
+const uuid = (rng: Rng) => fuzzUuid(rng, 'a');
 function value(rng: Rng): string {
   return Buffer.from(Array.from({ length: 32 }, () => rng.nextInt(256))).toString('base64');
 }
@@ -226,7 +213,7 @@ function generate(rng: Rng, n: number): Case {
     method,
     url,
     ...(text !== undefined && method !== 'GET' ? { payload: text } : {}),
-    headers: { 'content-type': contentType, 'x-test-caller': caller },
+    headers: { 'content-type': contentType },
     mutations,
     values,
     expect,
@@ -235,7 +222,7 @@ function generate(rng: Rng, n: number): Case {
 }
 
 /** Checks one answer against the oracle. */
-function judge(c: Case, status: number, text: string): void {
+function judge(c: Case, { status, text }: FuzzAnswer): void {
   const what = `${c.method} ${c.url} as ${c.caller} [${c.mutations.join(',')}] ${c.payload?.slice(0, 200) ?? ''} → ${status} ${text.slice(0, 300)}`;
   assert.ok(status < 500, `never a 5xx: ${what}`);
   for (const v of c.values)
@@ -264,100 +251,50 @@ before(async () => {
 after(() => pki.cleanup());
 
 test('10,500 oracle-checked requests to the 020 routes through inject(): valid → 200/202, malformed → 4xx RFC 9457 problem, never 5xx', async () => {
-  const cfg = {
-    id: 'kme-a',
-    tls: { cert: 'x', key: 'x', ca: 'x' },
-    store: ':memory:',
-    saes: [{ id: 'sae-a' }, { id: 'sae-c' }],
-    peers: [{ id: 'kme-b', url: 'https://127.0.0.1:1', saes: ['sae-b', 'sae-d'] }],
-  };
-  const core = new KmeCore(cfg, KeyStore.open({ path: ':memory:' }), {
-    send: async () => [],
-    lookup: async () => [],
-    close() {},
+  let endpoint: Etsi020Endpoint | undefined;
+  const kme = await startFuzzKme({
+    // Acknowledgements to the (unreachable) callback fail once and are given up: the keys are voided.
+    plugin: (core, peers) => ({
+      etsi020: (endpoint = new Etsi020Endpoint({
+        identity: { cert: 'x', key: 'x', ca: 'x' },
+        peers,
+        isLocalSae: (s) => core.isLocal(s),
+        ackAttempts: 1,
+      })),
+    }),
   });
-  // Acknowledgements to the (unreachable) callback fail once and are given up: the keys are voided.
-  const endpoint = new Etsi020Endpoint({
-    identity: { cert: 'x', key: 'x', ca: 'x' },
-    peers: cfg.peers,
-    isLocalSae: (s) => core.isLocal(s),
-    ackAttempts: 1,
-  });
-  const identities: Record<CallerName, CallerIdentity> = {
-    'kme-b': { kind: 'kme', id: 'kme-b' },
-    'sae-a': { kind: 'sae', id: 'sae-a' },
-    metrics: { kind: 'metrics', id: 'metrics' },
-    stranger: null,
-  };
-  const app: FastifyInstance = Fastify({ logger: false });
-  await app.register(etsi014Plugin, {
-    core,
-    metrics: createKmeMetrics(core),
-    identify: () => null,
-    callerOfRequest: (req) => identities[req.headers['x-test-caller'] as CallerName] ?? null,
-    etsi020: endpoint,
-  });
+  const book = endpoint!.book;
   const rng = createRng(20261207).stream('fuzz-020-inject');
-  let malformed = 0;
-  for (let i = 0; i < 10_500; i++) {
-    const c = generate(rng, i);
-    for (const id of c.awaits) endpoint.book.expect('kme-b', [id], 'sae-a', ['sae-b'], () => undefined);
-    const r = await app.inject({
-      method: c.method as NonNullable<InjectOptions['method']>,
-      url: c.url,
-      headers: c.headers,
-      ...(c.payload !== undefined ? { payload: c.payload } : {}),
-    });
-    judge(c, r.statusCode, r.payload);
-    if (c.mutations.length > 0) malformed++;
-    endpoint.book.cancel(c.awaits, 'failed', 'fuzz'); // an awaited key the case never acknowledged
-  }
+  const seen = await runFuzz({
+    total: 10_500,
+    generate: (i) => generate(rng, i),
+    before: (c) => c.awaits.forEach((id) => book.expect('kme-b', [id], 'sae-a', ['sae-b'], () => undefined)),
+    send: viaInject(kme.app),
+    judge,
+    after: (c) => book.cancel(c.awaits, 'failed', 'fuzz'), // an awaited key the case never acknowledged
+  });
+  const malformed = 10_500 - (seen.get('valid') ?? 0);
   assert.ok(malformed >= 9_000, `malformed requests: ${malformed}`);
-  endpoint.close();
-  await app.close();
+  endpoint!.close();
+  await kme.close();
 });
 
 test('300 oracle-checked requests over real mutual-TLS sockets (the caller is a real certificate)', async () => {
   const pair = await startPair(pki, { blocks: 1 });
   const agents = agentsFor(pki);
-  const names: Record<CallerName, string> = {
-    'kme-b': 'kme-b',
-    'sae-a': 'sae-a',
-    metrics: 'metrics',
-    stranger: 'stranger',
-  };
   const target: KmeHandle = pair.a;
+  const book = target.etsi020.book;
   try {
     const rng = createRng(20261207).stream('fuzz-020-tls');
-    for (let i = 0; i < 300; i++) {
-      const c = generate(rng, i);
-      for (const id of c.awaits)
-        target.etsi020.book.expect('kme-b', [id], 'sae-a', ['sae-b'], () => undefined);
-      const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const payload = c.payload !== undefined ? Buffer.from(c.payload) : undefined;
-        const req = https.request(
-          `${target.url}${c.url}`,
-          {
-            method: c.method,
-            agent: agents.agent(names[c.caller]),
-            headers: {
-              ...(payload
-                ? { 'content-type': c.headers['content-type']!, 'content-length': payload.length }
-                : {}),
-            },
-          },
-          (res) => {
-            let t = '';
-            res.on('data', (d: Buffer) => (t += d.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
-      });
-      judge(c, status, text);
-      target.etsi020.book.cancel(c.awaits, 'failed', 'fuzz');
-    }
+    await runFuzz({
+      total: 300,
+      generate: (i) => generate(rng, i),
+      before: (c) =>
+        c.awaits.forEach((id) => book.expect('kme-b', [id], 'sae-a', ['sae-b'], () => undefined)),
+      send: viaSocket(target.url, agents),
+      judge,
+      after: (c) => book.cancel(c.awaits, 'failed', 'fuzz'),
+    });
   } finally {
     agents.destroy();
     await pair.close();

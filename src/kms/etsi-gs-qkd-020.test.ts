@@ -119,6 +119,18 @@ function expectAcks(ids: string[], targets = ['sae-b']): Promise<KeyOutcome[]> {
   });
 }
 
+/** A sends one random 256-bit key from sae-a to sae-b through its client; resolves once it is relayed. */
+async function relayOne(): Promise<{ value: Uint8Array; o: KeyOutcome }> {
+  const value = new Uint8Array(randomBytes(32));
+  const [o] = await a.etsi020.sendKeys('kme-b', {
+    keys: [{ value }],
+    initiator: 'sae-a',
+    targets: ['sae-b'],
+  });
+  assert.equal(o!.status, 'relayed');
+  return { value, o: o! };
+}
+
 test('get_versions: GET /kmapi/versions answers 200 version_container {versions:["v1"], capabilities:["synchronous_mode"]} to a peer KME and to an SAE', async () => {
   for (const who of ['kme-a', 'sae-b']) {
     const r = await call(b, who, 'GET', '/kmapi/versions');
@@ -170,32 +182,20 @@ test('post-ext_keys (async): 202 with no body, then ext_keys/ack "relayed" reach
 });
 
 test('figure 5 steps 11–12: the target SAE fetches a key that arrived over 020 by its ID with ETSI 014 "Get key with key IDs", once', async () => {
-  const value = new Uint8Array(randomBytes(32));
-  const [o] = await a.etsi020.sendKeys('kme-b', {
-    keys: [{ value }],
-    initiator: 'sae-a',
-    targets: ['sae-b'],
-  });
-  assert.equal(o!.status, 'relayed');
+  const { value, o } = await relayOne();
   const get = () =>
-    call(b, 'sae-b', 'POST', '/api/v1/keys/sae-a/dec_keys', { key_IDs: [{ key_ID: o!.keyId }] });
+    call(b, 'sae-b', 'POST', '/api/v1/keys/sae-a/dec_keys', { key_IDs: [{ key_ID: o.keyId }] });
   const r = await get();
   assert.equal(r.status, 200, r.text);
   const [k] = (r.body as { keys: { key_ID: string; key: string }[] }).keys;
-  assert.equal(k!.key_ID, o!.keyId);
+  assert.equal(k!.key_ID, o.keyId);
   assert.deepEqual(new Uint8Array(Buffer.from(k!.key, 'base64')), value);
   assert.notEqual((await get()).status, 200, 'handed out once');
 });
 
 test('post-ext_keys through the client: sendKeys resolves "relayed" once the acknowledgement arrived', async () => {
-  const value = new Uint8Array(randomBytes(32));
-  const [o] = await a.etsi020.sendKeys('kme-b', {
-    keys: [{ value }],
-    initiator: 'sae-a',
-    targets: ['sae-b'],
-  });
-  assert.equal(o!.status, 'relayed');
-  const [k] = b.etsi020.book.takeForSae('sae-b', 'sae-a', [o!.keyId])!;
+  const { value, o } = await relayOne();
+  const [k] = b.etsi020.book.takeForSae('sae-b', 'sae-a', [o.keyId])!;
   assert.deepEqual(k!.value, value);
   assert.equal(a.etsi020.book.awaiting, 0);
 });

@@ -12,32 +12,34 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
-import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { createRng, type Rng } from '../common/index.ts';
-import { KmeCore } from './core.ts';
-import { createMtlsAgent } from './https-json.ts';
-import { createKmeMetrics } from './metrics.ts';
-import { etsi014Plugin, type CallerIdentity } from './plugin.ts';
-import { KeyStore } from './store.ts';
-import { chunksFor } from './supply.ts';
 import type { KmeHandle } from './server.ts';
-import { makeTestPki, startPair, testBlock, type TestPki } from './kme-pair.fixture.ts';
+import { agentsFor, makeTestPki, startPair, testBlock, type TestPki } from './kme-pair.fixture.ts';
+import {
+  assertErrorObject,
+  assertMix,
+  pick,
+  runFuzz,
+  startFuzzKme,
+  viaInject,
+  viaSocket,
+} from './fuzz.fixture.ts';
+import type { FuzzAnswer, FuzzCaller, FuzzCase } from './fuzz.fixture.ts';
 
-const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.nextInt(xs.length)]!;
 const LIMITS = { maxSizeBits: 4096, maxPerRequest: 16, maxSaeIdCount: 2 };
-const CALLERS = ['sae-a', 'sae-c', 'kme-b', 'metrics', 'stranger', 'sae-b-elsewhere'] as const;
+const CALLERS = [
+  'sae-a',
+  'sae-c',
+  'kme-b',
+  'metrics',
+  'stranger',
+  'sae-b-elsewhere',
+] as const satisfies FuzzCaller[];
 type CallerName = (typeof CALLERS)[number];
 
 /** One generated request, with the mutations applied (empty: the request is valid). */
-interface Case {
+interface Case extends FuzzCase {
   caller: CallerName;
-  method: string;
-  url: string;
-  payload?: string;
-  headers: Record<string, string>;
-  mutations: string[];
   /** Issues a key for a local slave (sae-c): its key_ID feeds later dec_keys cases. */
   issuesLocal: boolean;
 }
@@ -158,7 +160,8 @@ function generate(rng: Rng, localKeys: string[]): Case {
 }
 
 /** The oracle: valid → 200; mutated → 4xx with the Error object; never 5xx. */
-function judge(c: Case, status: number, text: string, where: string): void {
+function judge(c: Case, { status, text }: FuzzAnswer, i: number): void {
+  const where = `#${i} ${c.method} ${c.url.slice(0, 90)} as ${c.caller}`;
   if (c.mutations.length === 0) {
     assert.equal(status, 200, `${where}: a valid request got ${status} ${text.slice(0, 200)}`);
     return;
@@ -167,14 +170,14 @@ function judge(c: Case, status: number, text: string, where: string): void {
     [400, 401, 404, 405, 413].includes(status),
     `${where}: forbidden (${c.mutations.join(', ')}) got ${status} ${text.slice(0, 200)}`,
   );
-  if (c.method === 'HEAD') return; // no body in a HEAD answer
-  const e = JSON.parse(text) as Record<string, unknown>;
-  assert.equal(typeof e.message, 'string', `${where}: no Error object`);
-  assert.ok(
-    Object.keys(e).every((k) => k === 'message' || k === 'details'),
-    `${where}: extra fields`,
-  );
+  if (c.method !== 'HEAD') assertErrorObject(text, where); // no body in a HEAD answer
 }
+
+/** After a valid enc_keys for local slave sae-c: its key_IDs feed later dec_keys cases. */
+const keepLocal = (localKeys: string[]) => (c: Case, a: FuzzAnswer) => {
+  if (c.issuesLocal)
+    for (const k of (JSON.parse(a.text) as { keys: { key_ID: string }[] }).keys) localKeys.push(k.key_ID);
+};
 
 let pki: TestPki;
 before(async () => {
@@ -183,65 +186,28 @@ before(async () => {
 after(() => pki.cleanup());
 
 test('14,000 oracle-checked requests through inject() (≥ 10,000 malformed): valid → 200, forbidden → 4xx Error object, never 5xx', async () => {
-  const store = KeyStore.open({ path: ':memory:' });
-  const cfg = {
-    id: 'kme-a',
-    tls: { cert: 'x', key: 'x', ca: 'x' },
-    store: ':memory:',
-    saes: [{ id: 'sae-a' }, { id: 'sae-c' }],
-    peers: [{ id: 'kme-b', url: 'https://127.0.0.1:1', saes: ['sae-b', 'sae-d'] }],
+  const kme = await startFuzzKme({
     keys: LIMITS,
-  };
-  const core = new KmeCore(cfg, store, { send: async () => [], lookup: async () => [], close() {} });
-  let blocks = 0;
-  const refill = () => {
-    while (store.level('kme-b').mineBytes < 64 * 1024)
-      store.addChunks('kme-b', chunksFor('kme-a', 'kme-b', testBlock(3, `f-${blocks++}`, 65536)));
-  };
-  const identities: Record<CallerName, CallerIdentity> = {
-    'sae-a': { kind: 'sae', id: 'sae-a' },
-    'sae-c': { kind: 'sae', id: 'sae-c' },
-    'kme-b': { kind: 'kme', id: 'kme-b' },
-    metrics: { kind: 'metrics', id: 'metrics' },
-    stranger: null,
-    'sae-b-elsewhere': null,
-  };
-  const app: FastifyInstance = Fastify({ logger: false, routerOptions: { maxParamLength: 1024 } });
-  await app.register(etsi014Plugin, {
-    core,
-    metrics: createKmeMetrics(core),
-    identify: () => null,
-    callerOfRequest: (req) => identities[req.headers['x-test-caller'] as CallerName] ?? null,
+    refillSeed: 3,
+    fastify: { routerOptions: { maxParamLength: 1024 } },
   });
   const rng = createRng(20261207).stream('fuzz-inject');
   const localKeys: string[] = [];
-  const seen = new Map<string, number>();
+  let seen: Map<string, number>;
   try {
-    for (let i = 0; i < 14_000; i++) {
-      refill();
-      const c = generate(rng, localKeys);
-      const res = await app.inject({
-        method: c.method,
-        url: c.url,
-        headers: { ...c.headers, 'x-test-caller': c.caller },
-        ...(c.payload !== undefined ? { payload: c.payload } : {}),
-      } as InjectOptions);
-      const key = c.mutations.length === 0 ? 'valid' : c.mutations[0]!;
-      seen.set(key, (seen.get(key) ?? 0) + 1);
-      judge(c, res.statusCode, res.body, `#${i} ${c.method} ${c.url.slice(0, 90)} as ${c.caller}`);
-      if (c.issuesLocal)
-        for (const k of (JSON.parse(res.body) as { keys: { key_ID: string }[] }).keys)
-          localKeys.push(k.key_ID);
-    }
+    seen = await runFuzz({
+      total: 14_000,
+      generate: () => generate(rng, localKeys),
+      before: kme.refill,
+      send: viaInject(kme.app),
+      judge,
+      after: keepLocal(localKeys),
+    });
   } finally {
-    await app.close();
-    store.close();
+    await kme.close();
   }
-  if (process.env.FUZZ_DEBUG) console.log(Object.fromEntries(seen));
+  assertMix(seen, 14_000, { malformed: 10_000, valid: 2000 });
   // every class of mutation was exercised, and valid requests are a good share of the run
-  const valid = seen.get('valid') ?? 0;
-  assert.ok(valid > 2000, `only ${valid} valid requests`);
-  assert.ok(14_000 - valid >= 10_000, `only ${14_000 - valid} malformed requests`);
   for (const m of [
     'valid',
     'unknown query parameter',
@@ -257,22 +223,7 @@ test('14,000 oracle-checked requests through inject() (≥ 10,000 malformed): va
 
 test('1,200 oracle-checked requests over real mutual-TLS sockets, callers being real certificates', async () => {
   const pair = await startPair(pki, { blocks: 4, bytes: 65536, extra: { keys: LIMITS } });
-  const names: Record<CallerName, string> = {
-    'sae-a': 'sae-a',
-    'sae-c': 'sae-c',
-    'kme-b': 'kme-b',
-    metrics: 'metrics',
-    stranger: 'stranger',
-    'sae-b-elsewhere': 'sae-b', // a genuine SAE, but of the other KME
-  };
-  const agents = new Map<CallerName, https.Agent>();
-  for (const c of CALLERS) {
-    const t = pki.tls(names[c]);
-    agents.set(
-      c,
-      createMtlsAgent({ cert: readFileSync(t.cert), key: readFileSync(t.key), ca: readFileSync(t.ca) }),
-    );
-  }
+  const agents = agentsFor(pki);
   let blocks = 0;
   const refill = async (a: KmeHandle, b: KmeHandle) => {
     while (a.level('kme-b').mineBytes < 64 * 1024) {
@@ -285,37 +236,16 @@ test('1,200 oracle-checked requests over real mutual-TLS sockets, callers being 
   try {
     const rng = createRng(7).stream('fuzz-socket');
     const localKeys: string[] = [];
-    for (let i = 0; i < 1200; i++) {
-      await refill(pair.a, pair.b);
-      const c = generate(rng, localKeys);
-      const res = await rawRequest(agents.get(c.caller)!, `${pair.a.url}${c.url}`, c);
-      judge(c, res.status, res.text, `#${i} ${c.method} ${c.url.slice(0, 90)} as ${c.caller}`);
-      if (c.issuesLocal)
-        for (const k of (JSON.parse(res.text) as { keys: { key_ID: string }[] }).keys)
-          localKeys.push(k.key_ID);
-    }
+    await runFuzz({
+      total: 1200,
+      generate: () => generate(rng, localKeys),
+      before: () => refill(pair.a, pair.b),
+      send: viaSocket(pair.a.url, agents),
+      judge,
+      after: keepLocal(localKeys),
+    });
   } finally {
-    for (const a of agents.values()) a.destroy();
+    agents.destroy();
     await pair.close();
   }
 });
-
-async function rawRequest(
-  agent: https.Agent,
-  url: string,
-  c: Case,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: c.method, agent, headers: c.headers }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', (e) =>
-      c.mutations.includes('oversize body')
-        ? resolve({ status: 413, text: '{"message":"reset"}' })
-        : reject(e),
-    );
-    req.end(c.payload);
-  });
-}

@@ -63,6 +63,9 @@ export function pkiAt(dir: string): Pki {
   return { dir, caCert: join(dir, 'ca.pem'), caKey: join(dir, 'ca.key') };
 }
 
+/** `openssl req` arguments for a new request with a fresh unencrypted key on curve P-256 (prime256v1, NIST SP 800-186). */
+const NEW_P256_KEY = ['-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 /** Creates `dir/ca.pem` + `dir/ca.key`. Refuses to replace an existing CA unless `force`. */
 export async function createPki(
   dir: string,
@@ -81,12 +84,7 @@ export async function createPki(
   await openssl([
     'req',
     '-x509',
-    '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
+    ...NEW_P256_KEY,
     '-keyout',
     p.caKey,
     '-out',
@@ -155,12 +153,7 @@ export async function issueCertificate(
   try {
     await openssl([
       'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
+      ...NEW_P256_KEY,
       '-keyout',
       out.key,
       '-out',

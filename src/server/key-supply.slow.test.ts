@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KmeHandle, SupplyItem } from '../kms/index.ts';
 import { resolveLinkParams } from '../network/index.ts';
-import { LinkKeySupply } from './key-supply.ts';
+import { LinkKeySupply, type KeySupplyOptions } from './key-supply.ts';
 
 // The worker runs the real link engine and post-processing on 10⁹-pulse blocks of a 12 km GYS link
 // (seeded). Fake KME handles record what they are given; only metadata is compared, never printed.
@@ -21,25 +21,23 @@ function recorder(id: string): { handle: KmeHandle; items: { peer: string; item:
   return { handle, items };
 }
 
-function nextBlock(
-  supply: () => LinkKeySupply,
-  outcomes: ({ bits: number } | { reason: string })[],
-  n: number,
-): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setInterval(() => {
-      if (outcomes.length >= n) {
-        clearInterval(t);
-        void supply().close().then(resolve);
-      }
-    }, 50);
-  });
-}
+type Outcome = { bits: number } | { reason: string };
 
-test('the key worker distils final key and supplies the same block to both KMEs', async () => {
+/**
+ * Runs the key supply of one 12 km GYS link between two recording KMEs (options `over` replace the
+ * defaults) until `n` blocks have an outcome, then closes it.
+ */
+async function supplyBlocks(over: Partial<KeySupplyOptions>, n = 1) {
   const a = recorder('kme-a');
   const b = recorder('kme-b');
-  const outcomes: ({ bits: number } | { reason: string })[] = [];
+  const outcomes: Outcome[] = [];
+  let enough!: () => void;
+  // The overall timeout also keeps the event loop alive while the (unreferenced) worker computes.
+  let guard: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    enough = resolve;
+    guard = setTimeout(() => reject(new Error(`fewer than ${n} block outcomes in 10 min`)), 600_000);
+  });
   const s: LinkKeySupply = new LinkKeySupply({
     links: [{ id: 'a-b', from: 'a', to: 'b', params: resolveLinkParams('gys', []), distanceKm: 12 }],
     kmes: new Map([
@@ -50,9 +48,23 @@ test('the key worker distils final key and supplies the same block to both KMEs'
     usable: () => true,
     attackOf: () => null,
     nowNs: () => 0,
-    onBlock: (_id, o) => outcomes.push(o),
+    onBlock: (_id, o) => {
+      outcomes.push(o);
+      if (outcomes.length === n) enough();
+    },
+    ...over,
   });
-  await nextBlock(() => s, outcomes, 1);
+  try {
+    await done;
+  } finally {
+    clearTimeout(guard);
+    await s.close();
+  }
+  return { a, b, outcomes, s };
+}
+
+test('the key worker distils final key and supplies the same block to both KMEs', async () => {
+  const { a, b, outcomes, s } = await supplyBlocks({});
   const first = outcomes[0]!;
   assert.ok('bits' in first, JSON.stringify(first));
   // Lim et al. 2014 finite-key length for ~10⁷ detections at 12 km: order 10⁵ bits (measured ≈1.9·10⁵).
@@ -69,23 +81,10 @@ test('the key worker distils final key and supplies the same block to both KMEs'
 });
 
 test('a block under intercept-resend is refused by post-processing and nothing reaches the KMEs', async () => {
-  const a = recorder('kme-a');
-  const b = recorder('kme-b');
-  const outcomes: ({ bits: number } | { reason: string })[] = [];
-  const s: LinkKeySupply = new LinkKeySupply({
-    links: [{ id: 'a-b', from: 'a', to: 'b', params: resolveLinkParams('gys', []), distanceKm: 12 }],
-    kmes: new Map([
-      ['a', a.handle],
-      ['b', b.handle],
-    ]),
-    seed: 'test',
+  const { a, b, outcomes, s } = await supplyBlocks({
     pulsesPerBlock: 3e8,
-    usable: () => true,
     attackOf: () => ({ kind: 'intercept-resend', param: 1 }),
-    nowNs: () => 0,
-    onBlock: (_id, o) => outcomes.push(o),
   });
-  await nextBlock(() => s, outcomes, 1);
   assert.ok('reason' in outcomes[0]!, JSON.stringify(outcomes[0]));
   assert.equal(a.items.length + b.items.length, 0);
   assert.equal(s.stats('a-b')!.failed, 1);

@@ -10,24 +10,15 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sdnUuid } from '../kms/index.ts';
-import { loadScenario, NetworkSimulation, type Scenario } from '../network/index.ts';
+import { loadScenario } from '../network/index.ts';
 import { startLiveNetwork } from './compose.ts';
 import { startKmeFleet } from './kme-fleet.ts';
 import { scenarioSdnState } from './sdn-state.ts';
+import { METRO, pairs, routes } from './topology-etsi015.fixture.ts';
 import { topologyFromKmes } from './topology-etsi015.ts';
 
-const METRO = join(import.meta.dirname, '../../scenarios/metro-demo.yaml');
 const root = mkdtempSync(join(tmpdir(), 'qkdnet-etsi015-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-function routes(scenario: Scenario, untilS: number): Record<string, string[][] | null> {
-  const sim = new NetworkSimulation(scenario, { seed: 7, durationS: untilS });
-  sim.run(untilS);
-  const out: Record<string, string[][] | null> = {};
-  for (const a of sim.snapshot().apps) out[a.id] = a.route ? a.route.paths.map((p) => [...p]) : null;
-  return out;
-}
-const pairs = (s: Scenario) => s.links.map((l) => [l.from, l.to].sort().join('–')).sort();
 
 test('over mutual TLS the controller reads six KMEs and builds the same metro network', async () => {
   const file = loadScenario(METRO);

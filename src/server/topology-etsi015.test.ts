@@ -6,30 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { qkdNodeJson, sdnUuid } from '../kms/index.ts';
-import {
-  loadScenario,
-  NetworkSimulation,
-  scenarioFromEtsi015,
-  type LinkView,
-  type Scenario,
-} from '../network/index.ts';
+import { loadScenario, scenarioFromEtsi015, type LinkView } from '../network/index.ts';
 import { scenarioSdnState } from './sdn-state.ts';
-
-const METRO = join(import.meta.dirname, '../../scenarios/metro-demo.yaml');
-
-/** Each application's paths (node ids) after `untilS` simulated seconds under `scenario`. */
-function routes(scenario: Scenario, untilS: number): Record<string, string[][] | null> {
-  const sim = new NetworkSimulation(scenario, { seed: 7, durationS: untilS });
-  sim.run(untilS);
-  const out: Record<string, string[][] | null> = {};
-  for (const a of sim.snapshot().apps) out[a.id] = a.route ? a.route.paths.map((p) => [...p]) : null;
-  return out;
-}
-
-/** The file's topology with a controller's eyes: each link as its sorted pair of ends. */
-const pairs = (s: Scenario) => s.links.map((l) => [l.from, l.to].sort().join('–')).sort();
+import { METRO, pairs, routes } from './topology-etsi015.fixture.ts';
 
 test('the metro demo rebuilt from 015 data routes every application as the file does', () => {
   const file = loadScenario(METRO);
