@@ -24,7 +24,7 @@ import { ML_KEM_768_PQC, startKmePair, type KmePair } from './kme-pair.ts';
 import { deleteNamespace, listNamespaces, requireRoot } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
 import { SaLedger } from './sa-ledger.ts';
-import { ledgerRegistry, serveMetrics } from './sa-metrics.ts';
+import { serveLedgerMetrics } from './sa-metrics.ts';
 import { InitiatorAgent, type ActiveSa, type EstablishResult, type NoKeyPolicy } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import { echoThroughTunnel, listSas, startTestbed, type SaInfo, type Testbed } from './testbed.ts';
@@ -117,12 +117,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     ledger = new SaLedger(o.policy ?? 'fail-closed', dir);
     const book = ledger;
     undo.push(async () => book.close());
-    const metrics =
-      o.metrics &&
-      (await serveMetrics(
-        ledgerRegistry(() => [book.value]),
-        o.metrics,
-      ));
+    const metrics = await serveLedgerMetrics(book, o.metrics);
     if (metrics) undo.push(() => metrics.close());
     step('key managers kme-ue and kme-n3iwf (ETSI GS QKD 014 over mutual TLS) fed by the QKD link');
     const kmes = await startKmePair(makePrivateSubdir(join(dir, 'kms')), { testSaes: o.testSaes === true });
