@@ -384,8 +384,11 @@ async function main(): Promise<void> {
     writeBenchResult('kme', result);
     console.log(JSON.stringify(result, null, 2));
   } finally {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => c.exitCode === null && new Promise((r) => c.once('exit', r))));
+    // A child ended by a signal (the bare server has no SIGTERM handler) keeps exitCode null: test both,
+    // or the wait below never ends, the event loop drains, and the PostgreSQL cluster is left running.
+    const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+    for (const c of children) if (running(c)) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => running(c) && new Promise((r) => c.once('exit', r))));
     await pgdb.cleanup();
     pki.cleanup();
   }

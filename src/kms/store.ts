@@ -36,7 +36,6 @@ import {
 import { migrate, prepare, SCHEMA_SQL, type ChunkRow, type KeyRow, type OutboxRow } from './store-sql.ts';
 import { makePrivateFile, privatizeFiles } from './private-fs.ts';
 import type { Keyring } from './store-crypto.ts';
-import { WalCheckpointer } from './store-checkpointer.ts';
 import { ProcessLock, type LockHolder } from './store-lock.ts';
 import { StoreSealing } from './store-seal.ts';
 
@@ -183,8 +182,6 @@ export class KeyStore {
   /** The previous holder of the store's lock when it had died holding it (a stale lock recovered). */
   readonly recoveredLock: LockHolder | null;
   readonly #walFd: number | undefined;
-  /** Checkpoints on a worker thread (group mode, file stores; ./store-checkpointer.ts). */
-  readonly #checkpointer: WalCheckpointer | undefined;
   readonly #lock: ProcessLock | undefined;
   readonly #files: string[];
   readonly #levels = new Map<string, PoolLevel>();
@@ -234,11 +231,6 @@ export class KeyStore {
     privatizeFiles(...this.#files);
     // The WAL file exists once the schema transaction has run; keep a descriptor to fsync it.
     this.#walFd = this.durability === 'group' ? openSync(`${opts.path}-wal`, 'r+') : undefined;
-    // Group mode: no checkpoint inside a COMMIT on the event loop; a worker thread checkpoints instead.
-    if (this.durability === 'group') {
-      this.#db.pragma('wal_autocheckpoint = 0');
-      this.#checkpointer = new WalCheckpointer(opts.path);
-    }
     this.#st = prepare(this.#db);
     const { pools, uses } = this.#loadMirrors();
     if (pools.length === 0) this.#countPools(uses); // a store written before `pools` existed (or empty)
@@ -352,7 +344,7 @@ export class KeyStore {
   }
 
   /** A SQLite pragma's value (read-only inspection for tests and diagnostics, e.g. `journal_mode`). */
-  pragma(name: 'journal_mode' | 'synchronous' | 'wal_autocheckpoint'): unknown {
+  pragma(name: 'journal_mode' | 'synchronous'): unknown {
     return this.#db.pragma(name, { simple: true });
   }
 
@@ -836,17 +828,13 @@ export class KeyStore {
    * copies without truncating (tests use it to inspect both files).
    */
   checkpoint(mode: 'TRUNCATE' | 'FULL' = 'TRUNCATE'): void {
-    const run = () => this.#db.pragma(`wal_checkpoint(${mode})`);
-    if (this.#checkpointer) this.#checkpointer.exclusive(run);
-    else run();
+    this.#db.pragma(`wal_checkpoint(${mode})`);
     privatizeFiles(...this.#files);
   }
 
   /** Checkpoints and closes the file. */
   close(): void {
     if (!this.#db.open) return;
-    // The worker's connection closes first, so this one is the last and truncates the WAL.
-    this.#checkpointer?.stop();
     this.checkpoint();
     this.#db.close();
     if (this.#walFd !== undefined) closeSync(this.#walFd);
