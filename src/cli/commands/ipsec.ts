@@ -257,6 +257,10 @@ Examples:
     .option('--log-level <l>', 'agent log level on stderr (JSON): error, warn, info, debug', 'warn')
     .option('--alerts <file>', 'also append alerts (no QKD key, auth failure, pqc fallback) as JSON lines')
     .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics on http://host:port/metrics: SAs by PPK provenance, alerts by kind',
+    )
+    .option(
       '--link <l>',
       'QKD link feeding the KMEs: engine (simulated BB84 + post-processing) or stand-in (CSPRNG)',
       'engine',
@@ -294,6 +298,7 @@ Examples:
         seed?: string;
         deterministicKeys?: boolean;
         json?: boolean;
+        metrics?: string;
       }) => {
         if (o.deterministicKeys && o.link !== 'engine')
           throw new UsageError('--deterministic-keys needs --link engine (the stand-in link is node:crypto)');
@@ -307,6 +312,7 @@ Examples:
         const durationS =
           o.duration === undefined ? undefined : parseNumber(o.duration, '--duration', { min: 0 });
         const prefix = prefixOf(o.prefix);
+        const metrics = o.metrics !== undefined ? hostPort(o.metrics, '--metrics') : undefined;
         const log = logger(o.logLevel);
         requireRoot('run qkdnet ipsec up');
         if (o.link === 'engine')
@@ -336,8 +342,10 @@ Examples:
           step: (s) => process.stderr.write(`· ${s}\n`),
           onRound: printRound,
           ...alertsTo(o.alerts, log),
+          ...(metrics ? { metrics } : {}),
         });
         try {
+          if (h.metricsUrl) process.stderr.write(`· metrics on ${h.metricsUrl}\n`);
           printStatus(await h.status(), o.json === true);
           if (durationS === 0) return;
           // Taken before the line that tells a supervisor the harness is up (it may signal at once).
