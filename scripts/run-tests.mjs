@@ -1,19 +1,27 @@
 // Runs the test suites with node:test.
 //   fast: every *.test.ts except *.slow.test.ts  (npm test)
 //   slow: only *.slow.test.ts                    (npm run test:slow; real strongSwan, Chromium, long runs)
+//   weights: runs each fast test file alone and writes its CPU seconds to scripts/test-weights.json
 // Test files are found under src/ and test/; extra arguments narrow the set by substring.
 //
 // The fast suite is compiled before it runs: esbuild bundles every selected test file (code split, so the
-// modules they share are compiled once; pure-JavaScript dependencies bundled in, see bundle-options.mjs) into node_modules/.cache/qkdnet-tests/,
-// the way dist/cli.mjs is built for production. Each test file still runs in its own process, but no
-// process compiles TypeScript on the way in: through tsx every one of ~120 processes spent about a second
-// of CPU compiling and resolving the same few hundred modules, which was half of the suite's time on two
-// cores. `import.meta.url` / `dirname` / `filename` keep the values of the original .ts file, so paths a
-// module computes from its own location are the same as under tsx. QKDNET_TEST_TSX=1 runs the sources
-// through tsx instead (the slow suite always does: its time is in strongSwan, Chromium and databases).
+// modules they share are compiled once; pure-JavaScript dependencies bundled in, see bundle-options.mjs) into
+// a directory of its own under node_modules/.cache/ (removed afterwards, so two runs never clobber each
+// other), the way dist/cli.mjs is built for production. No process compiles TypeScript on the way in:
+// through tsx every one of ~130 processes spent about a second of CPU compiling and resolving the same few
+// hundred modules. `import.meta.url` / `dirname` / `filename` keep the values of the original .ts file, so
+// paths a module computes from its own location are the same as under tsx. QKDNET_TEST_TSX=1 runs the
+// sources through tsx instead (the slow suite always does: its time is in strongSwan, Chromium, databases).
+//
+// Two things keep the two cores busy to the end:
+// - Pure unit-test files (no hooks, no processes, sockets, timers, temporary files or process-wide state;
+//   see `shareable` below) run several to a process: starting a process and loading a test's modules cost
+//   more than many of those files' tests themselves. Every other file keeps a process of its own.
+// - Files start longest first (scripts/test-weights.json, CPU seconds per file measured alone; a file not
+//   listed counts by its size), so no long file starts last and leaves one core idle at the end.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EXTERNAL, REQUIRE_BANNER } from './bundle-options.mjs';
 
@@ -36,7 +44,36 @@ if (files.length === 0) {
   process.exit(mode === 'slow' ? 0 : 1);
 }
 
-const compiled = mode === 'fast' && process.env.QKDNET_TEST_TSX !== '1' ? await compile(files) : undefined;
+const WEIGHTS = 'scripts/test-weights.json';
+/** CPU seconds per test file when it ran alone; a file not measured yet counts ~1 s per 4 KiB. */
+function weightOf(file, weights) {
+  return weights[file] ?? statSync(file).size / 4096;
+}
+function readWeights() {
+  try {
+    return JSON.parse(readFileSync(WEIGHTS, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A file may share its process with others when it has no hooks, starts no processes, workers, servers
+ * or timers, touches no files or process-wide state, and runs no CLI in process: then nothing it does can
+ * reach another file's tests. Anything that mentions one of these keeps a process of its own.
+ */
+const UNSHAREABLE =
+  /\b(before|after|beforeEach|afterEach)\(|spawn|exec(File|Sync)?\(|fork\(|listen|process\.|start[A-Z]\w*\(|Server|fetch\(|mkdtemp|tmpdir|setTimeout|setInterval|runCliInProcess|Worker|import\.meta|writeFile|mock\./;
+const shareable = (file) => !UNSHAREABLE.test(readFileSync(file, 'utf8'));
+
+if (mode === 'weights') {
+  await measureWeights(files);
+  process.exit(0);
+}
+
+const outdir = resolve(`node_modules/.cache/qkdnet-tests-${process.pid}`);
+const compiled =
+  mode === 'fast' && process.env.QKDNET_TEST_TSX !== '1' ? await compile(plan(files), outdir) : undefined;
 const concurrency = mode === 'slow' ? '1' : '2';
 const r = spawnSync(
   process.execPath,
@@ -51,18 +88,52 @@ const r = spawnSync(
     : ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   { stdio: 'inherit' },
 );
+if (compiled) rmSync(outdir, { recursive: true, force: true });
 process.exit(r.status ?? 1);
 
-/** Bundles the test files; returns the compiled files in the same order, or undefined without esbuild. */
-async function compile(testFiles) {
+/**
+ * What each test process runs, longest first: `{ name, files }`, one file each, except that shareable
+ * files are packed into groups of about GROUP_SECONDS of CPU (longest file first into the lightest group).
+ */
+function plan(testFiles) {
+  const GROUP_SECONDS = 8;
+  const weights = readWeights();
+  const w = (f) => weightOf(f, weights);
+  const single = testFiles.filter((f) => !shareable(f)).map((f) => ({ name: f, files: [f], weight: w(f) }));
+  const pool = testFiles.filter(shareable).sort((a, b) => w(b) - w(a));
+  const total = pool.reduce((t, f) => t + w(f), 0);
+  const n = Math.max(1, Math.min(pool.length, Math.round(total / GROUP_SECONDS)));
+  const groups = Array.from({ length: pool.length ? n : 0 }, (_, i) => ({
+    name: `shared-${i + 1}`,
+    files: [],
+    weight: 0,
+  }));
+  for (const f of pool) {
+    const g = groups.reduce((a, b) => (b.weight < a.weight ? b : a));
+    g.files.push(f);
+    g.weight += w(f);
+  }
+  return [...single, ...groups].sort((a, b) => b.weight - a.weight);
+}
+
+/** Bundles the planned processes' entries; returns the compiled entries in order, or undefined without esbuild. */
+async function compile(entries, outdir) {
   let esbuild;
   try {
     esbuild = await import('esbuild');
   } catch {
     return undefined;
   }
-  const outdir = resolve('node_modules/.cache/qkdnet-tests');
   rmSync(outdir, { recursive: true, force: true });
+  // A group's entry imports its files in turn; node:test then runs all their tests in that one process.
+  const srcdir = join(outdir, 'entries');
+  mkdirSync(srcdir, { recursive: true });
+  const points = entries.map((e) => {
+    if (e.files.length === 1) return { in: e.files[0], out: e.files[0].replace(/\.ts$/, '') };
+    const entry = join(srcdir, `${e.name}.test.ts`);
+    writeFileSync(entry, e.files.map((f) => `import ${JSON.stringify(resolve(f))};\n`).join(''));
+    return { in: entry, out: `shared/${e.name}.test` };
+  });
   /** Keeps each module's own location: import.meta.{url,dirname,filename} become the .ts file's values. */
   const ownLocation = {
     name: 'own-location',
@@ -81,9 +152,8 @@ async function compile(testFiles) {
     },
   };
   await esbuild.build({
-    entryPoints: testFiles,
+    entryPoints: points,
     outdir,
-    outbase: '.',
     outExtension: { '.js': '.mjs' },
     bundle: true,
     splitting: true,
@@ -97,5 +167,37 @@ async function compile(testFiles) {
     logLevel: 'warning',
     plugins: [ownLocation],
   });
-  return testFiles.map((f) => join(outdir, f.replace(/\.ts$/, '.mjs')));
+  return points.map((p) => join(outdir, `${p.out}.mjs`));
+}
+
+/** Runs each test file alone (compiled), one after another, and records its CPU seconds in WEIGHTS. */
+async function measureWeights(testFiles) {
+  const dir = resolve(`node_modules/.cache/qkdnet-weights-${process.pid}`);
+  const out = await compile(
+    testFiles.map((f) => ({ name: f, files: [f] })),
+    dir,
+  );
+  if (!out) throw new Error('esbuild is needed to measure test weights');
+  const weights = readWeights();
+  let lastChildCpu = childCpuSeconds();
+  for (const [i, f] of testFiles.entries()) {
+    const t = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-reporter=dot', out[i]], {
+      stdio: 'ignore',
+    });
+    const u = childCpuSeconds();
+    weights[f] = Math.round((u - lastChildCpu) * 100) / 100;
+    lastChildCpu = u;
+    process.stderr.write(`${relative('.', f)}: ${weights[f]} s CPU${t.status === 0 ? '' : ' (failed)'}\n`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const sorted = Object.fromEntries(Object.entries(weights).sort(([a], [b]) => a.localeCompare(b)));
+  writeFileSync(WEIGHTS, `${JSON.stringify(sorted, null, 2)}\n`);
+}
+
+/** CPU seconds (user + system) of this process's waited-for children so far (Linux: /proc/self/stat). */
+function childCpuSeconds() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: field 3 is state; cutime and cstime are fields 16 and 17 (proc(5)).
+  return (Number(fields[16 - 3]) + Number(fields[17 - 3])) / 100;
 }

@@ -17,7 +17,7 @@ import { etsi014KeySource } from './key-source.ts';
 import { ML_KEM_768_PQC } from './kme-pair.ts';
 import { ChannelClient } from './peer-channel.ts';
 import { SaLedger } from './sa-ledger.ts';
-import { ledgerRegistry, serveMetrics, type MetricsServer } from './sa-metrics.ts';
+import { serveLedgerMetrics, type MetricsServer } from './sa-metrics.ts';
 import { InitiatorAgent, withPpk, type EstablishResult, type NoKeyPolicy } from './ppk-initiator.ts';
 import { startResponderAgent } from './ppk-responder.ts';
 import type { ViciMessageIn } from './vici-codec.ts';
@@ -142,11 +142,7 @@ export async function startAgentService(o: AgentServiceOptions): Promise<AgentSe
     client.close();
   };
   try {
-    if (o.metrics)
-      metrics = await serveMetrics(
-        ledgerRegistry(() => [ledger.value]),
-        o.metrics,
-      );
+    metrics = await serveLedgerMetrics(ledger, o.metrics);
     const served = metrics ? { metricsUrl: metrics.url } : {};
     if (o.role === 'responder') {
       const r = await startResponderAgent({

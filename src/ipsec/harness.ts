@@ -24,6 +24,7 @@ import { ML_KEM_768_PQC, startKmePair, type KmePair } from './kme-pair.ts';
 import { deleteNamespace, listNamespaces, requireRoot } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
 import { SaLedger } from './sa-ledger.ts';
+import { serveLedgerMetrics } from './sa-metrics.ts';
 import { InitiatorAgent, type ActiveSa, type EstablishResult, type NoKeyPolicy } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import { echoThroughTunnel, listSas, startTestbed, type SaInfo, type Testbed } from './testbed.ts';
@@ -56,6 +57,8 @@ export interface HarnessOptions {
   readonly onRound?: (r: EstablishResult) => void;
   /** Progress callback (one line per step). */
   readonly step?: (what: string) => void;
+  /** Serve the SA ledger's metrics (./sa-metrics.ts) on `http://host:port/metrics` while up. */
+  readonly metrics?: { readonly host: string; readonly port: number };
 }
 
 /** What `status()` reports: the proof that the tunnel works and is PPK-protected. */
@@ -77,6 +80,8 @@ export interface Harness {
   readonly agent: InitiatorAgent;
   readonly responder: ResponderAgent;
   readonly alerts: readonly Alert[];
+  /** With `metrics`: the endpoint's URL. */
+  readonly metricsUrl: string | undefined;
   status(): Promise<HarnessStatus>;
   /** Tears everything down (agents, daemons, namespaces, KMEs, files). Idempotent. */
   close(): Promise<void>;
@@ -112,6 +117,8 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     ledger = new SaLedger(o.policy ?? 'fail-closed', dir);
     const book = ledger;
     undo.push(async () => book.close());
+    const metrics = await serveLedgerMetrics(book, o.metrics);
+    if (metrics) undo.push(() => metrics.close());
     step('key managers kme-ue and kme-n3iwf (ETSI GS QKD 014 over mutual TLS) fed by the QKD link');
     const kmes = await startKmePair(makePrivateSubdir(join(dir, 'kms')), { testSaes: o.testSaes === true });
     undo.push(() => kmes.close());
@@ -213,7 +220,8 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
         'IPSEC_UNAVAILABLE',
         `Tunnel check failed: ppk=${s.ppk ? 'yes' : 'no'}, traffic=${s.traffic ? 'yes' : 'no'}`,
       );
-    return { testbed: tb, kmes, agent, responder, alerts, status, close };
+    const metricsUrl = metrics ? metrics.url : undefined;
+    return { testbed: tb, kmes, agent, responder, alerts, metricsUrl, status, close };
   } catch (e) {
     await close();
     throw e;

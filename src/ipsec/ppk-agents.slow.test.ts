@@ -311,10 +311,17 @@ describe(
 describe('qkdnet ipsec up/down harness', { skip: !canRun && 'needs root and strongSwan' }, () => {
   test('up proves ppk = yes and traffic; down removes daemons, namespaces and files of a crashed up', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'qkdnet-harness-parent-')); // parent of the run's work dir
-    const h = await startHarness({ prefix: 'qkharn', dir, lifetimeS: 3600, log: agentLogger('h', 'silent') });
+    const h = await startHarness({
+      prefix: 'qkharn',
+      dir,
+      lifetimeS: 3600,
+      log: agentLogger('h', 'silent'),
+      metrics: { host: '127.0.0.1', port: 0 },
+    });
     try {
       const s = await h.status();
       assert.equal(s.ppk, true);
+      assert.match(await (await fetch(h.metricsUrl!)).text(), /^qkdnet_ipsec_sa_up\{provenance="qkd"\} 1$/m);
       assert.equal(s.traffic, true);
       assert.equal(s.current?.provenance, 'qkd');
       const removed = await harnessDown('qkharn', dir);

@@ -13,7 +13,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from '../common/index.ts';
-import type { LedgerFile } from './sa-ledger.ts';
+import type { LedgerFile, SaLedger } from './sa-ledger.ts';
 
 /** A registry whose metrics are computed from `read()`'s ledgers (summed) at every scrape. */
 export function ledgerRegistry(read: () => readonly LedgerFile[]): Registry {
@@ -98,4 +98,17 @@ export async function serveMetrics(
     url: `http://${host}:${port}/metrics`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** Serves one ledger's metrics when `listen` is given (the `--metrics HOST:PORT` of agent, up and bench). */
+export async function serveLedgerMetrics(
+  ledger: SaLedger,
+  listen: { readonly host: string; readonly port: number } | undefined,
+): Promise<MetricsServer | undefined> {
+  return listen
+    ? serveMetrics(
+        ledgerRegistry(() => [ledger.value]),
+        listen,
+      )
+    : undefined;
 }

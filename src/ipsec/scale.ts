@@ -38,7 +38,7 @@ import { ML_KEM_768_PQC, startKmePair, type KmePair } from './kme-pair.ts';
 import { NETNS_ADDR } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
 import { SaLedger, type LedgerFile } from './sa-ledger.ts';
-import { ledgerRegistry, serveMetrics } from './sa-metrics.ts';
+import { serveLedgerMetrics } from './sa-metrics.ts';
 import { InitiatorAgent, type ActiveSa, type EstablishResult } from './ppk-initiator.ts';
 import { startResponderAgent, type ResponderAgent } from './ppk-responder.ts';
 import {
@@ -339,12 +339,7 @@ export async function startScaleRig(o: ScaleRigOptions): Promise<ScaleRig> {
     const records: AttachRecord[] = [];
     const ledger = new SaLedger(o.mode, dir); // `qkdnet ipsec status --prefix <prefix>` reads it while running
     undo.push(() => ledger.close());
-    const metrics =
-      o.metrics &&
-      (await serveMetrics(
-        ledgerRegistry(() => [ledger.value]),
-        o.metrics,
-      ));
+    const metrics = await serveLedgerMetrics(ledger, o.metrics);
     if (metrics) undo.push(() => metrics.close());
     const used = new Set<string>();
     const pskSas: string[] = []; // mode psk: the IKE SAs to delete on detach

@@ -35,6 +35,7 @@ test('bad flags exit 2 with one line naming the flag', async () => {
     [['ipsec', 'bench', '--ues', '5', '--link', 'event-level', '--distance-km', '-3'], '--distance-km'],
     [['ipsec', 'up', '--policy', 'hybrid', '--lifetime', '0'], '--lifetime'],
     [['ipsec', 'bench', '--lifetime', '5'], '--lifetime'],
+    [['ipsec', 'up', '--metrics', ':x'], '--metrics'],
     [['ipsec', 'bench', '--metrics', '127.0.0.1:9464'], '--metrics'],
     [['ipsec', 'bench', '--ues', '5', '--lifetime', '0'], '--lifetime'],
     [['ipsec', 'bench', '--ues', '5', '--mode', 'psk', '--lifetime', '5'], '--lifetime'],

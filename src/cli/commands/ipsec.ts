@@ -257,6 +257,10 @@ Examples:
     .option('--log-level <l>', 'agent log level on stderr (JSON): error, warn, info, debug', 'warn')
     .option('--alerts <file>', 'also append alerts (no QKD key, auth failure, pqc fallback) as JSON lines')
     .option(
+      '--metrics <host:port>',
+      'serve Prometheus metrics on http://host:port/metrics: SAs by PPK provenance, alerts by kind',
+    )
+    .option(
       '--link <l>',
       'QKD link feeding the KMEs: engine (simulated BB84 + post-processing) or stand-in (CSPRNG)',
       'engine',
@@ -294,6 +298,7 @@ Examples:
         seed?: string;
         deterministicKeys?: boolean;
         json?: boolean;
+        metrics?: string;
       }) => {
         if (o.deterministicKeys && o.link !== 'engine')
           throw new UsageError('--deterministic-keys needs --link engine (the stand-in link is node:crypto)');
@@ -307,6 +312,7 @@ Examples:
         const durationS =
           o.duration === undefined ? undefined : parseNumber(o.duration, '--duration', { min: 0 });
         const prefix = prefixOf(o.prefix);
+        const metrics = o.metrics !== undefined ? hostPort(o.metrics, '--metrics') : undefined;
         const log = logger(o.logLevel);
         requireRoot('run qkdnet ipsec up');
         if (o.link === 'engine')
@@ -336,14 +342,18 @@ Examples:
           step: (s) => process.stderr.write(`· ${s}\n`),
           onRound: printRound,
           ...alertsTo(o.alerts, log),
+          ...(metrics ? { metrics } : {}),
         });
         try {
+          if (h.metricsUrl) process.stderr.write(`· metrics on ${h.metricsUrl}\n`);
           printStatus(await h.status(), o.json === true);
           if (durationS === 0) return;
+          // Taken before the line that tells a supervisor the harness is up (it may signal at once).
+          const signalled = untilSignalOr(durationS === undefined ? undefined : durationS * 1000);
           process.stderr.write(
             `rotating the PPK every ${lifetimeS} s; ${durationS === undefined ? 'Ctrl-C' : `${durationS} s`} to tear down\n`,
           );
-          const why = await untilSignalOr(durationS === undefined ? undefined : durationS * 1000);
+          const why = await signalled;
           process.stderr.write(`${why}: tearing down\n`);
           if (!o.json) printStatus(await h.status(), false);
         } finally {
@@ -531,11 +541,12 @@ Examples:
           onRound: printRound,
           ...(metrics ? { metrics } : {}),
         });
+        const signalled = untilSignalOr(undefined); // before the ready line: a supervisor may signal at once
         if (svc.port !== undefined)
           process.stderr.write(`responder agent listening on ${listen.host}:${svc.port}\n`);
         if (svc.metricsUrl) process.stderr.write(`metrics on ${svc.metricsUrl}\n`);
         try {
-          const why = await untilSignalOr(undefined);
+          const why = await signalled;
           process.stderr.write(`${why}: stopping the agent\n`);
         } finally {
           await svc.close();

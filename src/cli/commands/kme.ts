@@ -87,22 +87,41 @@ async function demoDatabase(
   }
 }
 
-/** Waits for SIGINT or SIGTERM, then runs `stop` once. */
-function untilSignal(stop: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      process.stderr.write(`\n${sig}: shutting down\n`);
-      void stop().then(resolve, (e: Error) => {
-        process.stderr.write(`qkdnet: shutdown failed: ${e.message}\n`);
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
+/**
+ * Takes SIGINT and SIGTERM from now on, and returns `until(stop)`: resolves after the first signal, once
+ * `stop` has run (at once if a signal came already). Armed before a server says it is ready, since a
+ * supervisor may signal as soon as it reads that line: a signal in between met Node's default action and
+ * killed the process with its stores open (seen under load). Signals while stopping are ignored, so a
+ * second one (npm forwards what its process group already got) cannot cut the stop short.
+ */
+function trapSignals(): (stop: () => Promise<void>) => Promise<void> {
+  let received: NodeJS.Signals | undefined;
+  let wake: (() => void) | undefined;
+  const on = (sig: NodeJS.Signals) => {
+    if (received !== undefined) return;
+    received = sig;
+    wake?.();
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return (stop) =>
+    new Promise((resolve) => {
+      const go = () => {
+        process.stderr.write(`\n${received}: shutting down\n`);
+        void stop()
+          .catch((e: Error) => {
+            process.stderr.write(`qkdnet: shutdown failed: ${e.message}\n`);
+            process.exitCode = 1;
+          })
+          .finally(() => {
+            process.off('SIGINT', on);
+            process.off('SIGTERM', on);
+            resolve();
+          });
+      };
+      if (received !== undefined) go();
+      else wake = go;
+    });
 }
 
 interface ClientFlags {
@@ -202,11 +221,12 @@ export function register(program: Command): void {
       await checkPortFree(config.host ?? '127.0.0.1', config.port ?? 0, 'port');
       process.umask(0o077); // files this process (and SQLite) creates are private from the start
       const handle = await startKme(config, { strictPermissions: strict });
+      const until = trapSignals();
       // performance.now() counts from the process's start: what a restart costs before the first answer.
       process.stderr.write(
         `KME ${handle.id} serving ETSI GS QKD 014 at ${handle.url}/api/v1/keys/ (Ctrl-C to stop; ready ${Math.round(performance.now())} ms after process start)\n`,
       );
-      await untilSignal(() => handle.close());
+      await until(() => handle.close());
     });
 
   kme
@@ -304,11 +324,12 @@ export function register(program: Command): void {
           }
         }
         if (db) process.stdout.write(`${db.note}\n`);
+        const until = trapSignals();
         process.stdout.write(
           `KME A (sae-a, sae-c): ${demo.a.url}${demo.a2 ? ` and ${demo.a2.url} (replicas)` : ''}\nKME B (sae-b):        ${demo.b.url}\n` +
             `The link keeps filling both stores. Try:\n\n${demo.commands.join('\n')}\n\nCtrl-C to stop.\n`,
         );
-        await untilSignal(async () => {
+        await until(async () => {
           await supply?.close();
           await demo.close();
           await db?.stop();

@@ -71,6 +71,12 @@ export function register(program: Command): void {
       } catch (e) {
         throw new UsageError(`--listen: ${(e as Error).message}`);
       }
+      // Signals are taken before the ready line: whoever started the proxy may stop it as soon as it reads it.
+      const stopped = new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
       process.stdout.write(`${JSON.stringify({ listening: port })}\n`);
       process.stderr.write(
         `netem: ${listen.host}:${port} → ${target.host}:${target.port}, ${delayMs} ms one way` +
@@ -84,11 +90,7 @@ export function register(program: Command): void {
           ),
         1000,
       );
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await stopped;
       clearInterval(status);
       await proxy.close();
     });

@@ -5,18 +5,24 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['bin/qkdnet.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+import { runCliInProcess } from '../run-in-process.ts';
 
-test('qkdnet pki init and issue create a CA and certificates that verify against it', () => {
+// The commands run in this process (their subject is what they write and print, not process start-up);
+// one case below runs the real `bin/qkdnet.js` to check that a usage error reaches the exit status.
+const cli = async (...args: string[]) => {
+  const r = await runCliInProcess(args);
+  return { status: r.code, stdout: r.out, stderr: r.err };
+};
+
+test('qkdnet pki init and issue create a CA and certificates that verify against it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkdnet-pki-cli-'));
   try {
-    assert.equal(cli('pki', 'init', '--dir', dir).status, 0);
-    const r = cli('pki', 'issue', '--dir', dir, '--name', 'kme-a', '--kind', 'kme', '--json');
+    assert.equal((await cli('pki', 'init', '--dir', dir)).status, 0);
+    const r = await cli('pki', 'issue', '--dir', dir, '--name', 'kme-a', '--kind', 'kme', '--json');
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { cert: string; key: string };
     assert.equal(statSync(out.key).mode & 0o777, 0o600);
-    assert.equal(cli('pki', 'issue', '--dir', dir, '--name', 'sae-a', '--kind', 'sae').status, 0);
+    assert.equal((await cli('pki', 'issue', '--dir', dir, '--name', 'sae-a', '--kind', 'sae')).status, 0);
     for (const n of ['kme-a', 'sae-a'])
       assert.match(
         execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, `${n}.pem`)]).toString(),
@@ -33,7 +39,7 @@ test('qkdnet pki init and issue create a CA and certificates that verify against
     assert.match(text, /IP Address:127\.0\.0\.1/);
     assert.match(text, /prime256v1|P-256/);
     // Refuses to overwrite without --force.
-    const again = cli('pki', 'issue', '--dir', dir, '--name', 'sae-a', '--kind', 'sae');
+    const again = await cli('pki', 'issue', '--dir', dir, '--name', 'sae-a', '--kind', 'sae');
     assert.equal(again.status, 2);
     assert.match(again.stderr, /already exists/);
   } finally {
@@ -41,17 +47,17 @@ test('qkdnet pki init and issue create a CA and certificates that verify against
   }
 });
 
-test('qkdnet pki revoke lists the serial in a CA-signed crl.pem (0600); revoking twice is harmless', () => {
+test('qkdnet pki revoke lists the serial in a CA-signed crl.pem (0600); revoking twice is harmless', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkdnet-pki-cli-'));
   try {
-    assert.equal(cli('pki', 'init', '--dir', dir).status, 0);
+    assert.equal((await cli('pki', 'init', '--dir', dir)).status, 0);
     assert.ok(existsSync(join(dir, 'crl.pem')), 'init writes an empty CRL');
     const issued = JSON.parse(
-      cli('pki', 'issue', '--dir', dir, '--name', 'sae-x', '--kind', 'sae', '--json').stdout,
+      (await cli('pki', 'issue', '--dir', dir, '--name', 'sae-x', '--kind', 'sae', '--json')).stdout,
     ) as { spkiSha256: string };
     assert.match(issued.spkiSha256, /^[A-Za-z0-9+/]{43}=$/);
     for (let i = 0; i < 2; i++) {
-      const r = cli('pki', 'revoke', '--dir', dir, '--name', 'sae-x', '--json');
+      const r = await cli('pki', 'revoke', '--dir', dir, '--name', 'sae-x', '--json');
       assert.equal(r.status, 0, r.stderr);
     }
     const serial = execFileSync('openssl', ['x509', '-in', join(dir, 'sae-x.pem'), '-noout', '-serial'])
@@ -67,15 +73,15 @@ test('qkdnet pki revoke lists the serial in a CA-signed crl.pem (0600); revoking
     ).toString();
     assert.equal(crl.split(`Serial Number: ${serial}`).length - 1, 1, crl);
     assert.equal(statSync(join(dir, 'crl.pem')).mode & 0o777, 0o600);
-    const bad = cli('pki', 'revoke', '--dir', dir, '--name', 'sae-x', '--reason', 'boredom');
+    const bad = await cli('pki', 'revoke', '--dir', dir, '--name', 'sae-x', '--reason', 'boredom');
     assert.equal(bad.status, 2);
-    assert.equal(cli('pki', 'revoke', '--dir', dir, '--name', 'nobody').status, 2);
+    assert.equal((await cli('pki', 'revoke', '--dir', dir, '--name', 'nobody')).status, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('bad pki and kme arguments print one line on stderr and exit 2', () => {
+test('bad pki and kme arguments print one line on stderr and exit 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkdnet-pki-cli-'));
   try {
     for (const args of [
@@ -104,11 +110,19 @@ test('bad pki and kme arguments print one line on stderr and exit 2', () => {
       ['kme', 'demo', '--dir', dir, '--port', '70000'],
       ['kme', 'demo', '--dir', dir, '--stand-in', '--deterministic-keys'],
     ]) {
-      const r = cli(...args);
+      const r = await cli(...args);
       assert.equal(r.status, 2, `${args.join(' ')} → ${r.status}: ${r.stderr}`);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     }
     assert.ok(!existsSync(join(dir, 'x.pem')));
+    // The same through the real executable: one line, exit status 2.
+    const real = spawnSync(
+      process.execPath,
+      ['bin/qkdnet.js', 'pki', 'issue', '--dir', dir, '--name', 'x', '--kind', 'router'],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(real.status, 2, real.stderr);
+    assert.equal(real.stderr.trim().split('\n').length, 1, real.stderr);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { runCliInProcess } from '../run-in-process.ts';
 import { parseCompromises, parseFailures, runSimulate } from './simulate.ts';
 
 const FIELDS = [
@@ -115,7 +115,7 @@ test('failure and compromise lists are parsed; bad ones are usage errors', () =>
   assert.throws(() => parseCompromises('x'), /node:ID/);
 });
 
-test('bad input is one line on stderr and exit code 2', () => {
+test('bad input is one line on stderr and exit code 2', async () => {
   const o = { seed: '1', format: 'text', duration: '1m' };
   assert.throws(
     () => runSimulate('scenarios/metro-demo.yaml', { ...o, fail: 'link:nope@1h' }),
@@ -127,10 +127,10 @@ test('bad input is one line on stderr and exit code 2', () => {
     ['simulate', 'no-such.yaml'],
     ['simulate', 'scenarios/metro-demo.yaml', '--fail', 'link:nope@1h'],
   ]) {
-    const r = spawnSync(process.execPath, ['bin/qkdnet.js', ...args], { encoding: 'utf8' });
-    assert.equal(r.status, 2, args.join(' '));
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /^qkdnet: /);
+    const r = await runCliInProcess(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /^qkdnet: /);
   }
 });
 

@@ -249,6 +249,28 @@ async function runUp(o: {
     ...(plan.tokens.some((t) => t.role !== 'metrics') ? ['token'] : []),
     ...(plan.flags.clientCerts ? ['certificate'] : []),
   ];
+  // Signals are taken before the ready lines below: a supervisor may signal as soon as it reads them.
+  const stopped = new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      if (!o.json)
+        process.stdout.write(`\n${signal}: stopping the dashboard, the network and ${kmes.length} KMEs…\n`);
+      void (async () => {
+        crl?.stop();
+        await server.close();
+        await siem.close();
+        await net.live.close();
+        if (!o.json) process.stdout.write('Stopped; stores closed.\n');
+        resolveStop();
+      })();
+    };
+    // `on`, not `once`: a second signal while stopping (npm forwards the one its process group already
+    // delivered) must not kill the process half-way, before the KMEs' stores are closed.
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
   if (o.json) {
     process.stdout.write(
       `${JSON.stringify({ dashboard: url, scenario: state.scenario.name, speed: o.speed, data_dir: o.dataDir, topology: o.topology, kmes, ...sitesLine, tls: plan.tls, auth: plan.requireAuth ? auth : ['loopback'], ...(plan.generated ? { tokens: plan.generated } : {}), startup_ms: Math.round(performance.now() - started) })}\n`,
@@ -281,25 +303,5 @@ async function runUp(o: {
     }
     process.stdout.write('Press Ctrl-C to stop.\n');
   }
-  await new Promise<void>((resolveStop) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      if (!o.json)
-        process.stdout.write(`\n${signal}: stopping the dashboard, the network and ${kmes.length} KMEs…\n`);
-      void (async () => {
-        crl?.stop();
-        await server.close();
-        await siem.close();
-        await net.live.close();
-        if (!o.json) process.stdout.write('Stopped; stores closed.\n');
-        resolveStop();
-      })();
-    };
-    // `on`, not `once`: a second signal while stopping (npm forwards the one its process group already
-    // delivered) must not kill the process half-way, before the KMEs' stores are closed.
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  });
+  await stopped;
 }
