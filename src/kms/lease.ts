@@ -93,7 +93,9 @@ export class LeaseBook {
     if (waited)
       lease.target = Math.min(lease.target * 2, Math.max(1, Math.floor(LEASE_MAX_BITS / take.sizeBits)));
     const out = lease.keys.splice(0, number);
-    if (lease.keys.length <= lease.target / 2) this.#refill(lease, 0).catch(() => undefined);
+    // The top-up is started only after this answer's confirmation committed: queued first, the lease's
+    // formation (≈ 70 µs of CPU per key) would run in the same batch, ahead of the confirmation.
+    const topUp = lease.keys.length <= lease.target / 2;
     try {
       await this.#store.confirmLeased(
         take.master,
@@ -106,6 +108,8 @@ export class LeaseBook {
       for (const k of [...out, ...lease.keys]) k.key.fill(0);
       lease.keys = [];
       throw e;
+    } finally {
+      if (topUp) this.#refill(lease, 0).catch(() => undefined);
     }
     return out;
   }
