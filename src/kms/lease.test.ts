@@ -98,4 +98,12 @@ test('an answer from a lease is confirmed before the lease is topped up, never b
   await new Promise((r) => setImmediate(r));
   // The first lease, then this answer's confirmation, and only then the top-up (the lease ran empty).
   assert.deepEqual(calls, ['lease 1', 'confirm k-1', 'lease 2']);
+  for (let i = 0; i < 30; i++) await book.serve(take, 1);
+  await new Promise((r) => setImmediate(r));
+  // A role that keeps asking gets longer leases (the target doubles at every top-up): 31 keys from six
+  // formations, not one formation every other request.
+  assert.deepEqual(
+    calls.filter((c) => c.startsWith('lease')),
+    ['lease 1', 'lease 2', 'lease 4', 'lease 8', 'lease 16', 'lease 32'],
+  );
 });
