@@ -1,6 +1,7 @@
 // Runs the test suites with node:test.
 //   fast: every *.test.ts except *.slow.test.ts  (npm test)
 //   slow: only *.slow.test.ts                    (npm run test:slow; real strongSwan, Chromium, long runs)
+//   plan: prints what `fast` would run, one line per test process, in start order
 //   weights: runs each fast test file alone and writes its wall seconds to scripts/test-weights.json
 // Test files are found under src/ and test/; extra arguments narrow the set by substring.
 //
@@ -66,6 +67,11 @@ const UNSHAREABLE =
   /\b(before|after|beforeEach|afterEach)\(|spawn|exec(File|Sync)?\(|fork\(|listen|process\.|start[A-Z]\w*\(|Server|fetch\(|mkdtemp|tmpdir|setTimeout|setInterval|runCliInProcess|Worker|import\.meta|writeFile|mock\./;
 const shareable = (file) => !UNSHAREABLE.test(readFileSync(file, 'utf8'));
 
+if (mode === 'plan') {
+  // What `fast` would run, one line per test process in start order: its weight and its files.
+  for (const e of plan(files)) console.log(`${e.weight.toFixed(2).padStart(6)} s  ${e.files.join(' ')}`);
+  process.exit(0);
+}
 if (mode === 'weights') {
   await measureWeights(files);
   process.exit(0);
@@ -74,7 +80,8 @@ if (mode === 'weights') {
 const outdir = resolve(`node_modules/.cache/qkdnet-tests-${process.pid}`);
 const compiled =
   mode === 'fast' && process.env.QKDNET_TEST_TSX !== '1' ? await compile(plan(files), outdir) : undefined;
-const concurrency = mode === 'slow' ? '1' : '2';
+// Two test processes at a time on the 2-core machines this runs on; QKDNET_TEST_CONCURRENCY overrides.
+const concurrency = process.env.QKDNET_TEST_CONCURRENCY ?? (mode === 'slow' ? '1' : '2');
 const r = spawnSync(
   process.execPath,
   compiled
