@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring, KeyStore } from '../../kms/index.ts';
 import { makeTestPki, type TestPki } from '../../kms/kme-pair.fixture.ts';
+import { freePortPair } from '../ports.fixture.ts';
 import { runCliInProcess } from '../run-in-process.ts';
 
 let pki: TestPki;
@@ -62,7 +63,7 @@ test('--strict-permissions refuses an open data dir on kme serve, kme demo and u
   assert.deepEqual(readdirSync(serveDir), ['kme.yaml']);
 
   const demoDir = openDir('demo');
-  const port = String(30000 + (process.pid % 20000));
+  const port = String(await freePortPair());
   r = await runCliInProcess(['kme', 'demo', '--dir', demoDir, '--port', port, '--strict-permissions']);
   assert.equal(r.code, 2, r.err);
   oneLine(r.err, /Refusing to start: data directory .*demo is mode 0755/);

@@ -5,11 +5,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etsi014Client } from '../../kms/index.ts';
-
-const PORT = 30000 + (process.pid % 15000) * 2;
+import { freePortPair } from '../ports.fixture.ts';
 
 test('qkdnet kme demo serves KME A and B with sae-a/b/c, prints curl commands and stops cleanly on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkdnet-kme-demo-'));
+  const PORT = await freePortPair();
   const child = spawn(
     process.execPath,
     ['bin/qkdnet.js', 'kme', 'demo', '--dir', dir, '--port', String(PORT)],
