@@ -1,7 +1,8 @@
 // Runs the test suites with node:test.
 //   fast: every *.test.ts except *.slow.test.ts  (npm test)
 //   slow: only *.slow.test.ts                    (npm run test:slow; real strongSwan, Chromium, long runs)
-//   weights: runs each fast test file alone and writes its CPU seconds to scripts/test-weights.json
+//   plan: prints what `fast` would run, one line per test process, in start order
+//   weights: runs each fast test file alone and writes its wall seconds to scripts/test-weights.json
 // Test files are found under src/ and test/; extra arguments narrow the set by substring.
 //
 // The fast suite is compiled before it runs: esbuild bundles every selected test file (code split, so the
@@ -17,8 +18,8 @@
 // - Pure unit-test files (no hooks, no processes, sockets, timers, temporary files or process-wide state;
 //   see `shareable` below) run several to a process: starting a process and loading a test's modules cost
 //   more than many of those files' tests themselves. Every other file keeps a process of its own.
-// - Files start longest first (scripts/test-weights.json, CPU seconds per file measured alone; a file not
-//   listed counts by its size), so no long file starts last and leaves one core idle at the end.
+// - Files start longest first (scripts/test-weights.json, seconds per file run alone on a quiet machine; a
+//   file not listed counts by its size), so no long file starts last and leaves one core idle at the end.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -45,7 +46,7 @@ if (files.length === 0) {
 }
 
 const WEIGHTS = 'scripts/test-weights.json';
-/** CPU seconds per test file when it ran alone; a file not measured yet counts ~1 s per 4 KiB. */
+/** Seconds a test file took alone; a file not measured yet counts ~1 s per 4 KiB. */
 function weightOf(file, weights) {
   return weights[file] ?? statSync(file).size / 4096;
 }
@@ -66,6 +67,11 @@ const UNSHAREABLE =
   /\b(before|after|beforeEach|afterEach)\(|spawn|exec(File|Sync)?\(|fork\(|listen|process\.|start[A-Z]\w*\(|Server|fetch\(|mkdtemp|tmpdir|setTimeout|setInterval|runCliInProcess|Worker|import\.meta|writeFile|mock\./;
 const shareable = (file) => !UNSHAREABLE.test(readFileSync(file, 'utf8'));
 
+if (mode === 'plan') {
+  // What `fast` would run, one line per test process in start order: its weight and its files.
+  for (const e of plan(files)) console.log(`${e.weight.toFixed(2).padStart(6)} s  ${e.files.join(' ')}`);
+  process.exit(0);
+}
 if (mode === 'weights') {
   await measureWeights(files);
   process.exit(0);
@@ -74,7 +80,8 @@ if (mode === 'weights') {
 const outdir = resolve(`node_modules/.cache/qkdnet-tests-${process.pid}`);
 const compiled =
   mode === 'fast' && process.env.QKDNET_TEST_TSX !== '1' ? await compile(plan(files), outdir) : undefined;
-const concurrency = mode === 'slow' ? '1' : '2';
+// Two test processes at a time on the 2-core machines this runs on; QKDNET_TEST_CONCURRENCY overrides.
+const concurrency = process.env.QKDNET_TEST_CONCURRENCY ?? (mode === 'slow' ? '1' : '2');
 const r = spawnSync(
   process.execPath,
   compiled
@@ -93,7 +100,7 @@ process.exit(r.status ?? 1);
 
 /**
  * What each test process runs, longest first: `{ name, files }`, one file each, except that shareable
- * files are packed into groups of about GROUP_SECONDS of CPU (longest file first into the lightest group).
+ * files are packed into groups of about GROUP_SECONDS (longest file first into the lightest group).
  */
 function plan(testFiles) {
   const GROUP_SECONDS = 8;
@@ -170,7 +177,11 @@ async function compile(entries, outdir) {
   return points.map((p) => join(outdir, `${p.out}.mjs`));
 }
 
-/** Runs each test file alone (compiled), one after another, and records its CPU seconds in WEIGHTS. */
+/**
+ * Runs each test file alone (compiled), one after another, and records in WEIGHTS the seconds it took:
+ * wall time, which is what decides when a slot frees up (a file that waits on a timer or a child process
+ * holds its slot without using the CPU). Measure on a quiet machine.
+ */
 async function measureWeights(testFiles) {
   const dir = resolve(`node_modules/.cache/qkdnet-weights-${process.pid}`);
   const out = await compile(
@@ -179,25 +190,15 @@ async function measureWeights(testFiles) {
   );
   if (!out) throw new Error('esbuild is needed to measure test weights');
   const weights = readWeights();
-  let lastChildCpu = childCpuSeconds();
   for (const [i, f] of testFiles.entries()) {
+    const t0 = performance.now();
     const t = spawnSync(process.execPath, ['--enable-source-maps', '--test', '--test-reporter=dot', out[i]], {
       stdio: 'ignore',
     });
-    const u = childCpuSeconds();
-    weights[f] = Math.round((u - lastChildCpu) * 100) / 100;
-    lastChildCpu = u;
-    process.stderr.write(`${relative('.', f)}: ${weights[f]} s CPU${t.status === 0 ? '' : ' (failed)'}\n`);
+    weights[f] = Math.round((performance.now() - t0) / 10) / 100;
+    process.stderr.write(`${relative('.', f)}: ${weights[f]} s${t.status === 0 ? '' : ' (failed)'}\n`);
   }
   rmSync(dir, { recursive: true, force: true });
   const sorted = Object.fromEntries(Object.entries(weights).sort(([a], [b]) => a.localeCompare(b)));
   writeFileSync(WEIGHTS, `${JSON.stringify(sorted, null, 2)}\n`);
-}
-
-/** CPU seconds (user + system) of this process's waited-for children so far (Linux: /proc/self/stat). */
-function childCpuSeconds() {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command name: field 3 is state; cutime and cstime are fields 16 and 17 (proc(5)).
-  return (Number(fields[16 - 3]) + Number(fields[17 - 3])) / 100;
 }

@@ -79,6 +79,7 @@ export async function serveChannel(
   const maxSkewMs = opts.maxSkewMs ?? 30_000;
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
+    s.setNoDelay(true); // one small JSON line per message: never held back waiting for an ACK (Nagle)
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => s.destroy());
@@ -170,7 +171,7 @@ export class ChannelClient {
 
   async #connect(): Promise<Socket> {
     if (this.#socket && !this.#socket.destroyed) return this.#socket;
-    const s = connect(this.#port, this.#host);
+    const s = connect({ port: this.#port, host: this.#host, noDelay: true });
     await new Promise<void>((resolve, reject) => {
       s.once('connect', resolve);
       s.once('error', (e) =>

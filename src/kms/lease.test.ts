@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KmeCore } from './core.ts';
+import { LeaseBook } from './lease.ts';
 import { createKmeMetrics } from './metrics.ts';
+import type { KeyBackend } from './store-backend.ts';
 import { KeyStore } from './store.ts';
 import { chunksFor } from './supply.ts';
 import { testBlock } from './kme-pair.fixture.ts';
@@ -66,4 +68,42 @@ test('a stop without close discards the unconfirmed leased keys: counted, logged
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an answer from a lease is confirmed before the lease is topped up, never behind the top-up in one batch', async () => {
+  const calls: string[] = [];
+  let n = 0;
+  const fake = {
+    level: () => ({ mineChunks: 1000 }),
+    leaseForMaster: async (req: { number: number }) => {
+      calls.push(`lease ${req.number}`);
+      return Array.from({ length: req.number }, () => ({
+        keyId: `k-${++n}`,
+        key: new Uint8Array(32),
+        sizeBits: 256,
+        chunkIds: [],
+        offset: 0,
+        chunks: [],
+        meta: { provenance: 'qkd' },
+      }));
+    },
+    confirmLeased: async (_m: string, ids: readonly string[]) => {
+      calls.push(`confirm ${ids.join(',')}`);
+    },
+  };
+  const book = new LeaseBook(fake as unknown as KeyBackend, () => {});
+  const take = { peer: 'kme-b', master: 'sae-a', slaves: ['sae-b'], localSlaves: [], sizeBits: 256 };
+  const [k] = await book.serve(take, 1);
+  assert.equal(k!.keyId, 'k-1');
+  await new Promise((r) => setImmediate(r));
+  // The first lease, then this answer's confirmation, and only then the top-up (the lease ran empty).
+  assert.deepEqual(calls, ['lease 1', 'confirm k-1', 'lease 2']);
+  for (let i = 0; i < 30; i++) await book.serve(take, 1);
+  await new Promise((r) => setImmediate(r));
+  // A role that keeps asking gets longer leases (the target doubles at every top-up): 31 keys from six
+  // formations, not one formation every other request.
+  assert.deepEqual(
+    calls.filter((c) => c.startsWith('lease')),
+    ['lease 1', 'lease 2', 'lease 4', 'lease 8', 'lease 16', 'lease 32'],
+  );
 });
