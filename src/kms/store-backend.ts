@@ -10,6 +10,7 @@
  */
 import { QkdnetError } from '../common/index.ts';
 import { GroupCommitter } from './batcher.ts';
+import { LEASE_SLICE_KEYS } from './lease.ts';
 import type { ChunkCutter } from './supply.ts';
 import { SupplyPump } from './supply-pump.ts';
 import type {
@@ -49,8 +50,18 @@ export interface KeyBackend {
   stats(): { batches: number; ops: number };
   /** ./store.ts `takeForMaster`, committed before it resolves. */
   takeForMaster(req: MasterTake): Promise<FormedKey[]>;
-  /** ./store.ts `leaseForMaster`, committed (and durable) before it resolves. */
-  leaseForMaster(req: MasterTake): Promise<FormedKey[]>;
+  /**
+   * ./store.ts `leaseForMaster`, committed (and durable) before it resolves. `durable: false` (SQLite):
+   * committed — in the WAL — but not synced; the lease's last slice, durable, syncs it with the rest
+   * (./lease.ts). PostgreSQL commits every transaction durably and ignores it.
+   */
+  leaseForMaster(req: MasterTake, durable?: boolean): Promise<FormedKey[]>;
+  /**
+   * Most keys one lease transaction forms: SQLite forms a long lease in slices, one per group-commit batch,
+   * so the requests between slices are answered (./lease.ts); PostgreSQL in one transaction (Infinity).
+   */
+  readonly leaseSliceKeys: number;
+
   /** Leased keys become deliveries to `master`; resolves once a served key can no longer be discarded. */
   confirmLeased(master: string, keyIds: readonly string[], nowMs: number): Promise<void>;
   /** ./store.ts `takeForSlave`, committed before it resolves. */
@@ -143,9 +154,12 @@ export class SqliteBackend implements KeyBackend {
   takeForMaster(req: MasterTake): Promise<FormedKey[]> {
     return this.committer.submit(() => this.store.takeForMaster(req));
   }
-  leaseForMaster(req: MasterTake): Promise<FormedKey[]> {
-    return this.committer.submit(() => this.store.leaseForMaster(req));
+  readonly leaseSliceKeys = LEASE_SLICE_KEYS;
+  leaseForMaster(req: MasterTake, durable = true): Promise<FormedKey[]> {
+    const form = () => this.store.leaseForMaster(req);
+    return durable ? this.committer.submit(form) : this.committer.submitLazy(form);
   }
+
   confirmLeased(master: string, keyIds: readonly string[], nowMs: number): Promise<void> {
     // In the WAL before the answer (survives kill -9); a power loss may discard it (./lease.ts, rule 3).
     return this.committer.submitLazy(() => this.store.confirmLeased(master, keyIds, nowMs));
@@ -180,7 +194,9 @@ export class SqliteBackend implements KeyBackend {
     return Promise.resolve(this.store.outbox(peer, limit, keyIds));
   }
   clearOutbox(peer: string, seq: number): Promise<void> {
-    return this.committer.submit(() => this.store.clearOutbox(peer, seq));
+    // Not synced: lost on a power failure, the entries are sent again and the peer applies a reservation
+    // it has seen as a no-op (./store.ts `applyReservation`), so one fsync fewer per push.
+    return this.committer.submitLazy(() => this.store.clearOutbox(peer, seq));
   }
   outboxPeers(): Promise<string[]> {
     return Promise.resolve(this.store.outboxPeers());
