@@ -8,7 +8,6 @@
  * replica and periodically, so they may lag another replica's work by a moment — they are advice for
  * status and quotas, never the once-only check, which each transaction makes under row locks).
  */
-import { QkdnetError } from '../common/index.ts';
 import { GroupCommitter } from './batcher.ts';
 import { LEASE_SLICE_KEYS } from './lease.ts';
 import type { ChunkCutter } from './supply.ts';
@@ -177,18 +176,7 @@ export class SqliteBackend implements KeyBackend {
     return Promise.resolve(this.store.knows(keyId));
   }
   applyReservations(peer: string, rs: readonly ReservationRecord[], nowMs: number): Promise<string[]> {
-    return this.committer.submit(() => {
-      const refused: string[] = [];
-      for (const r of rs) {
-        try {
-          this.store.transaction(() => this.store.applyReservation(peer, r, nowMs));
-        } catch (e) {
-          if (!(e instanceof QkdnetError)) throw e;
-          refused.push(r.keyId);
-        }
-      }
-      return refused;
-    });
+    return this.committer.submit(() => this.store.applyReservations(peer, rs, nowMs));
   }
   outbox(peer: string, limit: number, keyIds?: readonly string[]): Promise<OutboxRecord[]> {
     return Promise.resolve(this.store.outbox(peer, limit, keyIds));
