@@ -63,6 +63,16 @@ export interface ChunkInput {
   readonly blockId: string;
 }
 
+/**
+ * A chunk whose material was sealed ahead by another thread (./supply-worker.ts): the value to store, the
+ * key version that sealed it (0: plaintext, for a store without encryption at rest) and its plaintext length.
+ */
+export interface SealedChunkInput extends Omit<ChunkInput, 'material'> {
+  readonly sealed: Uint8Array;
+  readonly version: number;
+  readonly bytes: number;
+}
+
 /** A key formed for a master: ID, material, metadata and the chunks it consumed. */
 export interface FormedKey {
   readonly keyId: string;
@@ -435,7 +445,7 @@ export class KeyStore {
   storeItemSlice(
     peer: string,
     blockId: string,
-    chunks: readonly ChunkInput[],
+    chunks: readonly (ChunkInput | SealedChunkInput)[],
     upto: number,
     total: number,
     mark?: SupplyMark,
@@ -456,23 +466,27 @@ export class KeyStore {
           continue;
         }
         const mine = c.mine ? 1 : 0;
+        const bytes = 'sealed' in c ? c.bytes : c.material.length;
         const tomb = this.#tombs.size > 0 ? this.#tombs.get(c.id) : undefined;
         let erased = 0;
         if (tomb) {
           this.#tombs.delete(c.id);
           this.#st.deleteTombstone.run(c.id);
           // Only the chunk's owner may erase it (a tombstone naming our own chunk came from a bad notice).
-          if (tomb.peer === peer && !c.mine) erased = (tomb.erased & byteMask(0, c.material.length)) >>> 0;
-          if (erased !== 0 && usedBytes(erased) >= c.material.length) {
+          if (tomb.peer === peer && !c.mine) erased = (tomb.erased & byteMask(0, bytes)) >>> 0;
+          if (erased !== 0 && usedBytes(erased) >= bytes) {
             this.#erasedOnArrival.set(peer, (this.#erasedOnArrival.get(peer) ?? 0) + 1);
             continue;
           }
         }
+        const row = { id: c.id, peer, mine };
         const r = this.#st.insertChunk.run(
           c.id,
           peer,
           mine,
-          this.sealing.seal('chunks', { id: c.id, peer, mine }, c.material),
+          'sealed' in c
+            ? this.sealing.adopt('chunks', row, c.sealed, c.version)
+            : this.sealing.seal('chunks', row, c.material),
           rankOf(c.provenance),
           text(c.path),
           text(c.exposedTo),
@@ -486,7 +500,7 @@ export class KeyStore {
         }
         if (c.mine) {
           l.mineChunks++;
-          l.mineBytes += c.material.length;
+          l.mineBytes += bytes;
         } else l.theirChunks++;
       }
       if (added > 0) this.#savePool(peer);
