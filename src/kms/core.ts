@@ -33,6 +33,7 @@ import { SqliteBackend, type KeyBackend } from './store-backend.ts';
 import { LeaseBook } from './lease.ts';
 import { chunkCutter, chunksFor, type SupplyItem } from './supply.ts';
 import type { SupplyPump } from './supply-pump.ts';
+import type { SealedSlice } from './supply-thread.ts';
 import type { SupplyMark } from './store.ts';
 
 /** Where the core reports background events (pino-compatible). */
@@ -186,6 +187,16 @@ export class KmeCore {
     this.#reportDropped(peerId);
     if (now === 0) void stored.then(() => this.#reportDropped(peerId));
     return now;
+  }
+
+  /**
+   * Stores chunks sealed ahead by the supply worker (./supply-thread.ts) for the link to `peerId`;
+   * resolves with the chunks added once durable.
+   */
+  async supplySealed(peerId: string, slice: SealedSlice): Promise<number> {
+    const added = await this.pump.supplySealed(peerId, slice);
+    this.#reportDropped(peerId);
+    return added;
   }
 
   /**

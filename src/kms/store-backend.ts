@@ -28,7 +28,10 @@ export interface KeyBackend {
   readonly kind: 'sqlite' | 'postgres';
   /** Most chunks kept per peer (supply beyond is dropped and reported). */
   readonly maxChunksPerPeer: number;
-  /** Leased keys found unconfirmed at start and erased (./lease.ts). */
+  /**
+   * Keys erased at start: leased keys found unconfirmed (./lease.ts) and, after an unclean stop and a new
+   * boot, slave copies received from peers (./slave-copies.ts).
+   */
   readonly discardedAtStart: number;
   /** Pool level of the link to `peer` (cached; do not mutate). */
   level(peer: string): PoolLevel;
@@ -113,8 +116,12 @@ export class SqliteBackend implements KeyBackend {
     this.store = store;
     this.committer = new GroupCommitter(store);
     this.pump = new SupplyPump(store, log);
-    this.discardedAtStart = store.discardLeased(Date.now());
+    this.discardedAtStart = store.discardLeased(Date.now()) + store.armedDiscardedAtStart;
+    for (const id of store.receivedCopyIds()) this.#armed.add(id);
   }
+
+  /** Slave copies whose reservation is on disk: delivered without an fsync of their own (./slave-copies.ts). */
+  readonly #armed = new Set<string>();
 
   get maxChunksPerPeer(): number {
     return this.store.maxChunksPerPeer;
@@ -157,24 +164,38 @@ export class SqliteBackend implements KeyBackend {
     nowMs: number,
     opts: { testSae?: boolean },
   ): Promise<FormedKey[]> {
-    return this.committer.submit(() => this.store.takeForSlave(slave, master, keyIds, nowMs, opts));
+    const take = () => this.store.takeForSlave(slave, master, keyIds, nowMs, opts);
+    // Armed copies only (their reservation fdatasynced): committed in the WAL is enough (./slave-copies.ts).
+    if (!keyIds.every((id) => this.#armed.has(id))) return this.committer.submit(take);
+    return this.committer.submitLazy(take).then((keys) => {
+      for (const id of keyIds) this.#armed.delete(id);
+      return keys;
+    });
   }
   knows(keyId: string): Promise<boolean> {
     return Promise.resolve(this.store.knows(keyId));
   }
   applyReservations(peer: string, rs: readonly ReservationRecord[], nowMs: number): Promise<string[]> {
-    return this.committer.submit(() => {
-      const refused: string[] = [];
-      for (const r of rs) {
-        try {
-          this.store.transaction(() => this.store.applyReservation(peer, r, nowMs));
-        } catch (e) {
-          if (!(e instanceof QkdnetError)) throw e;
-          refused.push(r.keyId);
+    const copies: string[] = [];
+    return this.committer
+      .submit(() => {
+        const refused: string[] = [];
+        for (const r of rs) {
+          try {
+            this.store.transaction(() => this.store.applyReservation(peer, r, nowMs));
+            if (r.slaves.length > 0) copies.push(r.keyId);
+          } catch (e) {
+            if (!(e instanceof QkdnetError)) throw e;
+            refused.push(r.keyId);
+          }
         }
-      }
-      return refused;
-    });
+        return refused;
+      })
+      .then((refused) => {
+        // Resolved after the batch's fdatasync: these copies are on disk, so armed.
+        for (const id of copies) this.#armed.add(id);
+        return refused;
+      });
   }
   outbox(peer: string, limit: number, keyIds?: readonly string[]): Promise<OutboxRecord[]> {
     return Promise.resolve(this.store.outbox(peer, limit, keyIds));

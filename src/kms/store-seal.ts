@@ -134,6 +134,41 @@ export class StoreSealing {
     return this.#ring ? this.#ring.seal(plain, adOf(column(table), row)) : plain;
   }
 
+  /**
+   * A copy of the key that seals new rows, for a thread that seals ahead (./supply-worker.ts); null for a
+   * plaintext store. The caller zeroes the copy once handed over.
+   */
+  sealerCopy(): Map<number, Buffer> | null {
+    if (!this.#ring) return null;
+    const keys = this.#ring.copyKeys();
+    for (const [v, k] of keys)
+      if (v !== this.#ring.current) {
+        k.fill(0);
+        keys.delete(v);
+      }
+    return keys;
+  }
+
+  /**
+   * The value to store for a row whose material was sealed ahead by another thread (`version`: the key
+   * version it used, 0 for plaintext): kept as is under the current version, else opened and sealed again
+   * (a rotation began meanwhile, or the store became encrypted), so no new row uses a retiring key.
+   */
+  adopt(table: string, row: Row, value: Uint8Array, version: number): Uint8Array {
+    if (!this.#ring) {
+      if (version !== 0) throw new TypeError(`a ${table} row sealed ahead for a plaintext store`);
+      return value;
+    }
+    if (version === this.#ring.current) return value;
+    if (version === 0) return this.seal(table, row, value);
+    const plain = this.open(table, row, value);
+    try {
+      return this.seal(table, row, plain);
+    } finally {
+      plain.fill(0);
+    }
+  }
+
   /** The plaintext of a stored value (a fresh buffer the caller zeroes when done). */
   open(table: string, row: Row, stored: Uint8Array): Buffer {
     if (!this.#ring) return Buffer.from(stored);
@@ -250,6 +285,11 @@ function column(table: string): SealedColumn {
   const c = SEALED_COLUMNS.find((x) => x.table === table);
   if (!c) throw new TypeError(`Table "${table}" has no sealed column`);
   return c;
+}
+
+/** The associated data a sealed value of `table` is bound to for `row` (its id and owner columns set). */
+export function sealedRowAd(table: string, row: Row): string {
+  return adOf(column(table), row);
 }
 
 function adOf(c: SealedColumn, row: Row): string {

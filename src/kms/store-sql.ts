@@ -10,6 +10,8 @@
  * supply of such a chunk is dropped (or its erased bytes marked used). A version-2 store gains the table
  * when it opens. `relay_pending` (same version): relayed keys this KME sent as the source and has not yet
  * stored or abandoned — the durable intent that lets a restart reclaim the destination's copy.
+ * `store_state` (same version): the boot the store was opened in and whether it was closed cleanly
+ * (./slave-copies.ts: which slave copies may have been delivered without an fsync).
  */
 import type Database from 'better-sqlite3';
 
@@ -110,6 +112,10 @@ CREATE TABLE IF NOT EXISTS relay_pending (
   chunk_ids TEXT NOT NULL,   -- JSON: the chunk IDs the destination stores the key as
   size_bits INTEGER NOT NULL,
   created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS store_state (
+  k TEXT PRIMARY KEY,        -- 'boot': the kernel boot the store was last opened in; 'clean': '1' after a clean close
+  v TEXT NOT NULL
 ) WITHOUT ROWID;
 PRAGMA user_version = 3;
 `;

@@ -21,7 +21,7 @@
  * All methods are synchronous; callers batch them into one transaction (group commit, ./batcher.ts).
  */
 import Database from 'better-sqlite3';
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { LAST_PROTECTING_RANK, QkdnetError, PROVENANCE_ORDER, type Provenance } from '../common/index.ts';
 import {
   byteMask,
@@ -38,6 +38,7 @@ import { makePrivateFile, privatizeFiles } from './private-fs.ts';
 import type { Keyring } from './store-crypto.ts';
 import { ProcessLock, type LockHolder } from './store-lock.ts';
 import { StoreSealing } from './store-seal.ts';
+import { currentBootId, mustDiscardArmed } from './slave-copies.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
 export interface KeyMeta {
@@ -60,6 +61,16 @@ export interface ChunkInput {
   readonly path: readonly string[];
   readonly exposedTo: readonly string[];
   readonly blockId: string;
+}
+
+/**
+ * A chunk whose material was sealed ahead by another thread (./supply-worker.ts): the value to store, the
+ * key version that sealed it (0: plaintext, for a store without encryption at rest) and its plaintext length.
+ */
+export interface SealedChunkInput extends Omit<ChunkInput, 'material'> {
+  readonly sealed: Uint8Array;
+  readonly version: number;
+  readonly bytes: number;
 }
 
 /** A key formed for a master: ID, material, metadata and the chunks it consumed. */
@@ -156,6 +167,8 @@ export interface KeyStoreOptions {
   readonly keyring?: Keyring | null;
   /** Take the one-process lock `<path>.lock` (default true for files; see ./store-lock.ts). */
   readonly lock?: boolean;
+  /** The kernel's boot id (./slave-copies.ts; default read from /proc): tests give another to play a reboot. */
+  readonly bootId?: string;
 }
 
 const rankOf = (p: Provenance): number => PROVENANCE_ORDER.indexOf(p);
@@ -181,6 +194,11 @@ export class KeyStore {
   readonly sealing: StoreSealing;
   /** The previous holder of the store's lock when it had died holding it (a stale lock recovered). */
   readonly recoveredLock: LockHolder | null;
+  /**
+   * Slave copies received from peers and erased at open because the last opening ended uncleanly in
+   * another boot, so a delivery committed without fsync may have been lost (./slave-copies.ts).
+   */
+  readonly armedDiscardedAtStart: number;
   readonly #walFd: number | undefined;
   readonly #lock: ProcessLock | undefined;
   readonly #files: string[];
@@ -234,6 +252,44 @@ export class KeyStore {
     this.#st = prepare(this.#db);
     const { pools, uses } = this.#loadMirrors();
     if (pools.length === 0) this.#countPools(uses); // a store written before `pools` existed (or empty)
+    this.armedDiscardedAtStart = this.#openEpoch(opts.bootId ?? currentBootId());
+  }
+
+  /**
+   * Records the boot this opening runs in, not yet closed cleanly, after erasing the slave copies a lost
+   * lazy delivery could hand out again (./slave-copies.ts, rules 2–4); then fdatasyncs the WAL, so every
+   * copy present now is armed. Returns how many copies were discarded.
+   */
+  #openEpoch(boot: string): number {
+    const get = (k: string) =>
+      (this.#db.prepare('SELECT v FROM store_state WHERE k = ?').get(k) as { v: string } | undefined)?.v;
+    const last = { boot: get('boot'), clean: get('clean') === '1' };
+    const set = this.#db.prepare('INSERT OR REPLACE INTO store_state (k, v) VALUES (?, ?)');
+    const now = Date.now();
+    let discarded = 0;
+    this.transaction(() => {
+      if (mustDiscardArmed(last, boot))
+        for (const r of this.#db
+          .prepare('SELECT k.id, k.master FROM keys k JOIN received r ON r.key_id = k.id')
+          .all() as { id: string; master: string }[]) {
+          this.#st.deleteKey.run(r.id);
+          this.#st.insertDiscarded.run(r.id, r.master, now);
+          discarded++;
+        }
+      set.run('boot', boot);
+      set.run('clean', '0');
+    });
+    if (this.#walFd !== undefined) fdatasyncSync(this.#walFd);
+    return discarded;
+  }
+
+  /** IDs of slave copies received from peers and still here (armed once the store has opened). */
+  receivedCopyIds(): string[] {
+    return (
+      this.#db.prepare('SELECT k.id FROM keys k JOIN received r ON r.key_id = k.id').all() as {
+        id: string;
+      }[]
+    ).map((r) => r.id);
   }
 
   /**
@@ -389,7 +445,7 @@ export class KeyStore {
   storeItemSlice(
     peer: string,
     blockId: string,
-    chunks: readonly ChunkInput[],
+    chunks: readonly (ChunkInput | SealedChunkInput)[],
     upto: number,
     total: number,
     mark?: SupplyMark,
@@ -410,23 +466,27 @@ export class KeyStore {
           continue;
         }
         const mine = c.mine ? 1 : 0;
+        const bytes = 'sealed' in c ? c.bytes : c.material.length;
         const tomb = this.#tombs.size > 0 ? this.#tombs.get(c.id) : undefined;
         let erased = 0;
         if (tomb) {
           this.#tombs.delete(c.id);
           this.#st.deleteTombstone.run(c.id);
           // Only the chunk's owner may erase it (a tombstone naming our own chunk came from a bad notice).
-          if (tomb.peer === peer && !c.mine) erased = (tomb.erased & byteMask(0, c.material.length)) >>> 0;
-          if (erased !== 0 && usedBytes(erased) >= c.material.length) {
+          if (tomb.peer === peer && !c.mine) erased = (tomb.erased & byteMask(0, bytes)) >>> 0;
+          if (erased !== 0 && usedBytes(erased) >= bytes) {
             this.#erasedOnArrival.set(peer, (this.#erasedOnArrival.get(peer) ?? 0) + 1);
             continue;
           }
         }
+        const row = { id: c.id, peer, mine };
         const r = this.#st.insertChunk.run(
           c.id,
           peer,
           mine,
-          this.sealing.seal('chunks', { id: c.id, peer, mine }, c.material),
+          'sealed' in c
+            ? this.sealing.adopt('chunks', row, c.sealed, c.version)
+            : this.sealing.seal('chunks', row, c.material),
           rankOf(c.provenance),
           text(c.path),
           text(c.exposedTo),
@@ -440,7 +500,7 @@ export class KeyStore {
         }
         if (c.mine) {
           l.mineChunks++;
-          l.mineBytes += c.material.length;
+          l.mineBytes += bytes;
         } else l.theirChunks++;
       }
       if (added > 0) this.#savePool(peer);
@@ -832,9 +892,11 @@ export class KeyStore {
     privatizeFiles(...this.#files);
   }
 
-  /** Checkpoints and closes the file. */
+  /** Checkpoints and closes the file (recorded as a clean close: ./slave-copies.ts). */
   close(): void {
     if (!this.#db.open) return;
+    // Checkpointed into the synced database file with everything before it.
+    this.#db.prepare("INSERT OR REPLACE INTO store_state (k, v) VALUES ('clean', '1')").run();
     this.checkpoint();
     this.#db.close();
     if (this.#walFd !== undefined) closeSync(this.#walFd);

@@ -7,7 +7,7 @@ import { MAS_FFT_MIN_BITS, multiplyAddShiftBigInt, multiplyAddShiftHash } from '
 import { bitsToBigInt, bigIntToBits } from './privacy-amplification.ts';
 
 test('forward DIF then inverse DIT returns L times the input (radix-4 with and without a radix-2 stage)', () => {
-  for (const L of [4, 8, 64, 512, 2048]) {
+  for (const L of [4, 8, 64, 512, 2048, 1 << 15, 1 << 16]) {
     const rng = createRng(L);
     const re = Float64Array.from({ length: L }, () => rng.nextFloat() - 0.5);
     const im = Float64Array.from({ length: L }, () => rng.nextFloat() - 0.5);
@@ -56,4 +56,25 @@ test('multiply-add-shift takes the FFT path for long keys and agrees with the Bi
     const seed = BitArray.random(2 * (n + m), rng);
     assert.ok(multiplyAddShiftHash(key, seed, m).equals(multiplyAddShiftBigInt(key, seed, m)), `n ${n}`);
   }
+});
+
+test('at n = 10^7 (transform 2^21, 12-bit digits) the FFT multiply-add equals the BigInt product bit for bit', () => {
+  const rng = createRng('mas-1e7');
+  const n = 10_000_000;
+  const m = 4_000_000;
+  const key = BitArray.random(n, rng);
+  const seed = BitArray.random(2 * (n + m), rng);
+  const w = n + m;
+  const got = fftMultiplyAddBits(seed.words, 0, w, w, key.words, n, n, w);
+  assert.ok(got, 'the exactness checks passed (no BigInt fallback)');
+  assert.ok(new BitArray(m, got).equals(multiplyAddShiftBigInt(key, seed, m)));
+  // A key of all ones and a seed of alternating bits (digits at the balanced range's edges) as well.
+  const ones = new BitArray(n);
+  ones.words.fill(0xffffffff);
+  if (n & 31) ones.words[ones.words.length - 1]! &= (1 << (n & 31)) - 1;
+  const alt = new BitArray(2 * w);
+  alt.words.fill(0xaaaaaaaa);
+  const got2 = fftMultiplyAddBits(alt.words, 0, w, w, ones.words, n, n, w);
+  assert.ok(got2 === null || new BitArray(m, got2).equals(multiplyAddShiftBigInt(ones, alt, m)));
+  assert.ok(multiplyAddShiftHash(ones, alt, m).equals(multiplyAddShiftBigInt(ones, alt, m)));
 });

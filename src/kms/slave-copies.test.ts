@@ -1,0 +1,154 @@
+/**
+ * Slave copies delivered without an fsync of their own (./slave-copies.ts), on real SQLite files: a copy
+ * whose reservation is on disk is delivered after its COMMIT alone (the WAL fsync is held back and the
+ * answer still comes); a power loss (the files as they were at the last fsync, reopened in another boot)
+ * discards every received copy, so the one delivered lazily is never handed out again; a killed process
+ * (same boot, files as left) and a clean close followed by a reboot discard nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isQkdnetError } from '../common/index.ts';
+import { reservationOf, testBlock } from './kme-pair.fixture.ts';
+import { mustDiscardArmed } from './slave-copies.ts';
+import { KeyStore } from './store.ts';
+import { SqliteBackend } from './store-backend.ts';
+import { chunksFor } from './supply.ts';
+
+const now = 1_700_000_000_000;
+
+/** Copies the store's files as they are on disk now (database and WAL) to `to` (a power-loss image). */
+function image(from: string, to: string): void {
+  for (const ext of ['', '-wal']) if (existsSync(from + ext)) copyFileSync(from + ext, to + ext);
+}
+
+/** The slave's KME `b` (store at `path`, boot `boot1`) holding four copies reserved by `a`'s master. */
+async function slaveWithCopies(dir: string) {
+  const a = KeyStore.open({ path: ':memory:' });
+  const path = join(dir, 'b.db');
+  const store = KeyStore.open({ path, bootId: 'boot-1', lock: false });
+  const blk = testBlock(7, 'blk-0', 1024);
+  a.addChunks('kme-b', chunksFor('kme-a', 'kme-b', blk));
+  store.addChunks('kme-a', chunksFor('kme-b', 'kme-a', blk));
+  const keys = a.takeForMaster({
+    peer: 'kme-b',
+    master: 'sae-a',
+    slaves: ['sae-b'],
+    localSlaves: [],
+    number: 4,
+    sizeBits: 256,
+    nowMs: now,
+  });
+  const b = new SqliteBackend(store);
+  assert.deepEqual(
+    await b.applyReservations(
+      'kme-a',
+      keys.map((k) => reservationOf(k)),
+      now,
+    ),
+    [],
+  );
+  return { a, b, store, path, keys };
+}
+
+test('an armed copy is delivered without waiting for an fsync; a power loss then discards it, never serves it twice', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-slave-copies-'));
+  try {
+    const { b, store, path, keys } = await slaveWithCopies(dir);
+    image(path, join(dir, 'lost.db')); // on disk: the reservations (fdatasynced), nothing after
+    // Hold every later fsync back: a delivery that waited for one would never resolve.
+    let syncs = 0;
+    const realSync = store.syncWal.bind(store);
+    store.syncWal = () => {
+      syncs++;
+      return new Promise<void>(() => undefined);
+    };
+    const [got] = await b.takeForSlave('sae-b', 'sae-a', [keys[0]!.keyId], now, {});
+    assert.deepEqual(Buffer.from(got!.key), Buffer.from(keys[0]!.key));
+    assert.equal(syncs, 0, 'the armed delivery asked for an fsync');
+    store.syncWal = realSync;
+    // The key is gone for good in this process.
+    await assert.rejects(b.takeForSlave('sae-b', 'sae-a', [keys[0]!.keyId], now, {}), (e) =>
+      isQkdnetError(e, 'KMS_KEY_NOT_FOUND'),
+    );
+
+    // Power loss: the lazy delivery never reached the disk; the machine boots again.
+    const lost = KeyStore.open({ path: join(dir, 'lost.db'), bootId: 'boot-2', lock: false });
+    assert.equal(lost.armedDiscardedAtStart, 4);
+    assert.equal(new SqliteBackend(lost).discardedAtStart, 4);
+    assert.throws(
+      () => lost.takeForSlave('sae-b', 'sae-a', [keys[0]!.keyId], now),
+      (e) => isQkdnetError(e, 'KMS_KEY_NOT_FOUND'),
+    );
+    assert.equal(lost.pendingKeyCount(), 0);
+    lost.close();
+
+    // A killed process in the same boot: the committed delivery is in the WAL; nothing is discarded.
+    image(path, join(dir, 'killed.db'));
+    const killed = KeyStore.open({ path: join(dir, 'killed.db'), bootId: 'boot-1', lock: false });
+    assert.equal(killed.armedDiscardedAtStart, 0);
+    assert.throws(
+      () => killed.takeForSlave('sae-b', 'sae-a', [keys[0]!.keyId], now),
+      (e) => isQkdnetError(e, 'KMS_KEY_NOT_FOUND'),
+    );
+    const rest = keys.slice(1).map((k) => k.keyId);
+    const again = killed.takeForSlave('sae-b', 'sae-a', rest, now);
+    assert.deepEqual(
+      again.map((k) => Buffer.from(k.key).toString('hex')),
+      keys.slice(1).map((k) => Buffer.from(k.key).toString('hex')),
+    );
+    killed.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a clean close records it: a reboot then discards nothing; a copy not yet on disk is delivered durably', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-slave-copies-'));
+  try {
+    const { store, path, keys } = await slaveWithCopies(dir);
+    store.close();
+    const reopened = KeyStore.open({ path, bootId: 'boot-2', lock: false });
+    assert.equal(reopened.armedDiscardedAtStart, 0);
+    assert.equal(reopened.pendingKeyCount(), 4);
+    reopened.close();
+
+    // A reservation whose fsync has not returned yet: its copy waits for an fsync like any write.
+    const { a, b, store: s2 } = await slaveWithCopies(mkdtempSync(join(dir, 'second-')));
+    const [k] = a.takeForMaster({
+      peer: 'kme-b',
+      master: 'sae-a',
+      slaves: ['sae-b'],
+      localSlaves: [],
+      number: 1,
+      sizeBits: 256,
+      nowMs: now,
+    });
+    const realSync = s2.syncWal.bind(s2);
+    let release = () => {};
+    s2.syncWal = () => new Promise<void>((r) => (release = () => void realSync().then(r)));
+    const applied = b.applyReservations('kme-a', [reservationOf(k!)], now);
+    const taken = b.takeForSlave('sae-b', 'sae-a', [k!.keyId], now, {});
+    let done = false;
+    void taken.then(() => (done = true));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(done, false, 'a copy whose reservation is not on disk was delivered before an fsync');
+    release();
+    await applied;
+    assert.equal((await taken).length, 1);
+    s2.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('which openings discard: only an unclean stop followed by another boot (or an unknown one)', () => {
+  assert.equal(mustDiscardArmed({ boot: undefined, clean: false }, 'b1'), false);
+  assert.equal(mustDiscardArmed({ boot: 'b1', clean: true }, 'b2'), false);
+  assert.equal(mustDiscardArmed({ boot: 'b1', clean: false }, 'b1'), false);
+  assert.equal(mustDiscardArmed({ boot: 'b1', clean: false }, 'b2'), true);
+  assert.equal(mustDiscardArmed({ boot: 'b1', clean: false }, ''), true);
+});
