@@ -33,7 +33,6 @@ import { SqliteBackend, type KeyBackend } from './store-backend.ts';
 import { LeaseBook } from './lease.ts';
 import { chunkCutter, chunksFor, type SupplyItem } from './supply.ts';
 import type { SupplyPump } from './supply-pump.ts';
-import type { SealedSlice } from './supply-thread.ts';
 import type { SupplyMark } from './store.ts';
 
 /** Where the core reports background events (pino-compatible). */
@@ -190,13 +189,12 @@ export class KmeCore {
   }
 
   /**
-   * Stores chunks sealed ahead by the supply worker (./supply-thread.ts) for the link to `peerId`;
-   * resolves with the chunks added once durable.
+   * What the supply worker thread (./supply-thread.ts) committed for the link to `peerId`: its part of the
+   * pool level and drop counters; raises the drop alert as `supply` does.
    */
-  async supplySealed(peerId: string, slice: SealedSlice): Promise<number> {
-    const added = await this.pump.supplySealed(peerId, slice);
+  noteSupply(peerId: string, note: Parameters<KeyStore['noteSupply']>[1]): void {
+    this.store.noteSupply(peerId, note);
     this.#reportDropped(peerId);
-    return added;
   }
 
   /**

@@ -296,10 +296,12 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
   const resumeAt = await Promise.all((c.supply ?? []).map((s) => kb.supplyOffset(resolve(s.file))));
   const supplyFailed = (file: string, e: Error) =>
     logger.error({ file, err: e.message }, 'southbound supply failed');
-  // SQLite: a worker thread reads, cuts and seals; this thread only inserts (./supply-thread.ts).
+  // SQLite: a worker thread with its own connection reads, cuts, seals and stores (./supply-thread.ts).
   const supplyThread =
-    store && (c.supply ?? []).length > 0
+    store && !memory && (c.supply ?? []).length > 0
       ? startSupplyThread({
+          store,
+          path: store.path,
           files: (c.supply ?? []).map((s, i) => ({
             path: s.file,
             self: c.id,
@@ -307,12 +309,11 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
             follow: s.follow ?? false,
             resume: resumeAt[i],
           })),
-          keys: store.sealing.sealerCopy(),
-          store: (slice) => core.supplySealed(slice.peer, slice),
-          onError: supplyFailed,
+          onNote: (peer, note) => core.noteSupply(peer, note),
+          onError: (e) => supplyFailed('southbound supply', e),
         })
       : undefined;
-  const stopSupply = store
+  const stopSupply = supplyThread
     ? []
     : (c.supply ?? []).map((s, i) =>
         supplyFromFile((item, mark) => core.supply(s.peer, item, mark), s.file, {

@@ -134,39 +134,23 @@ export class StoreSealing {
     return this.#ring ? this.#ring.seal(plain, adOf(column(table), row)) : plain;
   }
 
-  /**
-   * A copy of the key that seals new rows, for a thread that seals ahead (./supply-worker.ts); null for a
-   * plaintext store. The caller zeroes the copy once handed over.
-   */
-  sealerCopy(): Map<number, Buffer> | null {
-    if (!this.#ring) return null;
-    const keys = this.#ring.copyKeys();
-    for (const [v, k] of keys)
-      if (v !== this.#ring.current) {
-        k.fill(0);
-        keys.delete(v);
-      }
-    return keys;
+  /** A copy of the keyring (every version held), for the supply worker's connection; null for a plaintext store. */
+  keyringCopy(): Keyring | null {
+    return this.#ring && this.#ring.only(this.#ring.versions());
   }
 
   /**
-   * The value to store for a row whose material was sealed ahead by another thread (`version`: the key
-   * version it used, 0 for plaintext): kept as is under the current version, else opened and sealed again
-   * (a rotation began meanwhile, or the store became encrypted), so no new row uses a retiring key.
+   * Supply role: takes the keyring another connection made current (a rotation began there) and re-reads
+   * the store's key state; writes nothing. New rows are sealed under the new current key from now on.
    */
-  adopt(table: string, row: Row, value: Uint8Array, version: number): Uint8Array {
-    if (!this.#ring) {
-      if (version !== 0) throw new TypeError(`a ${table} row sealed ahead for a plaintext store`);
-      return value;
-    }
-    if (version === this.#ring.current) return value;
-    if (version === 0) return this.seal(table, row, value);
-    const plain = this.open(table, row, value);
-    try {
-      return this.seal(table, row, plain);
-    } finally {
-      plain.fill(0);
-    }
+  follow(given: Keyring): void {
+    const meta = readMeta(this.#db);
+    const previous = this.#ring;
+    this.#ring = given.only(given.versions());
+    previous?.destroy();
+    this.#version = Number(meta.get('key_version') ?? this.#ring.current);
+    this.#retiring = parseList(meta.get('retiring'));
+    this.#cursor.clear();
   }
 
   /** The plaintext of a stored value (a fresh buffer the caller zeroes when done). */
@@ -228,6 +212,12 @@ export class StoreSealing {
   rekeyStep(limit: number): number {
     if (!this.#ring || this.#retiring.length === 0) return 0;
     if (SEALED_COLUMNS.every((c) => this.#cursor.get(c.table) === -1)) {
+      // Rows another connection (the supply worker) sealed under a retiring key after a cursor had passed
+      // them: one more pass, so no row needs the old key once the list is cleared.
+      if (this.#retiring.some((v) => usesVersion(this.#db, v))) {
+        this.#cursor.clear();
+        return 0;
+      }
       // Cleared in a step of its own, after every re-sealing step was durable: once a reader sees the
       // list empty (and the old key goes), no row under the old key can come back after a crash.
       this.#retiring = [];
@@ -285,11 +275,6 @@ function column(table: string): SealedColumn {
   const c = SEALED_COLUMNS.find((x) => x.table === table);
   if (!c) throw new TypeError(`Table "${table}" has no sealed column`);
   return c;
-}
-
-/** The associated data a sealed value of `table` is bound to for `row` (its id and owner columns set). */
-export function sealedRowAd(table: string, row: Row): string {
-  return adOf(column(table), row);
 }
 
 function adOf(c: SealedColumn, row: Row): string {

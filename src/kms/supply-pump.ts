@@ -12,7 +12,6 @@
  */
 import type { ChunkCutter } from './supply.ts';
 import type { KeyStore, SupplyMark } from './store.ts';
-import { sliceRows, type SealedSlice } from './supply-thread.ts';
 
 /** Work per slice before the event loop gets a turn, milliseconds. */
 export const SLICE_MS = 4;
@@ -31,8 +30,6 @@ interface Job {
   /** The key bytes the cutter reads (our copy; erased when the job ends). */
   readonly key: Uint8Array;
   readonly mark: SupplyMark | undefined;
-  /** A slice sealed ahead by the supply worker (./supply-thread.ts) instead of a cutter's item. */
-  readonly sealed?: SealedSlice;
   begun: boolean;
   next: number;
   added: number;
@@ -58,12 +55,14 @@ export class SupplyPump {
   #unsynced: Job[] = [];
   #waiters: (() => void)[] = [];
   #stopped = false;
-  /** Items whose sealed slices are being stored: the index storing resumes at (-1: skip the item). */
-  readonly #items = new Map<string, number>();
 
-  constructor(store: KeyStore, log?: PumpLog) {
+  readonly #sliceMs: number;
+
+  /** `sliceMs`: work per transaction (default SLICE_MS; the supply worker thread, ./supply-thread.ts, takes longer ones). */
+  constructor(store: KeyStore, log?: PumpLog, sliceMs = SLICE_MS) {
     this.#store = store;
     this.#log = log;
+    this.#sliceMs = sliceMs;
   }
 
   /** Chunks waiting to be stored. */
@@ -99,34 +98,6 @@ export class SupplyPump {
     return { now: 0, stored };
   }
 
-  /**
-   * Queues chunks sealed ahead by the supply worker (consecutive chunks of one item, in order);
-   * resolves with the chunks added once durable. Chunks of an item stored before (wholly, or up to where a
-   * crash stopped it) are skipped, as for `supply`.
-   */
-  supplySealed(peer: string, slice: SealedSlice): Promise<number> {
-    if (this.#stopped) throw new Error('supply after the KME stopped');
-    let done!: (n: number) => void;
-    const stored = new Promise<number>((r) => (done = r));
-    const n = slice.upto - slice.from;
-    const cutter: ChunkCutter = { blockId: slice.blockId, total: slice.total, slice: () => [] };
-    this.#jobs.push({
-      peer,
-      blockId: slice.blockId,
-      cutter,
-      key: slice.blob,
-      mark: slice.mark,
-      sealed: slice,
-      begun: false,
-      next: slice.from,
-      added: 0,
-      done,
-    });
-    this.#backlog += n;
-    this.#schedule();
-    return stored;
-  }
-
   /** Resolves when every queued item is stored and synced. */
   settled(): Promise<void> {
     if (this.#jobs.length === 0) return this.#syncing;
@@ -160,7 +131,7 @@ export class SupplyPump {
   #slice(): void {
     this.#scheduled = false;
     if (this.#stopped) return;
-    const deadline = performance.now() + SLICE_MS;
+    const deadline = performance.now() + this.#sliceMs;
     try {
       this.#store.transaction(() => {
         while (this.#jobs.length > 0 && performance.now() < deadline) {
@@ -182,46 +153,13 @@ export class SupplyPump {
       }
       this.#jobs = [];
       this.#backlog = 0;
-      this.#items.clear(); // the store knows where each item stopped
     }
     if (this.#jobs.length > 0) this.#schedule();
     else for (const w of this.#waiters.splice(0)) w();
   }
 
-  /**
-   * Stores a slice sealed ahead (always whole: at most a few hundred rows). `#items` knows where each
-   * item's storing starts: from `beginItem` at its first slice (-1: stored before, skip it all).
-   */
-  #workSealed(job: Job, sl: SealedSlice): boolean {
-    const s = this.#store;
-    const key = `${job.peer}\0${sl.blockId}`;
-    job.begun = true;
-    let start = this.#items.get(key);
-    if (sl.from === 0 || start === undefined) start = s.beginItem(job.peer, sl.blockId);
-    const last = sl.upto === sl.total;
-    if (start < 0 || sl.upto <= start) {
-      if (last && job.mark && start < 0) s.saveMark(job.mark);
-    } else {
-      const rows = sliceRows(sl);
-      job.added += s.storeItemSlice(
-        job.peer,
-        sl.blockId,
-        start > sl.from ? rows.slice(start - sl.from) : rows,
-        sl.upto,
-        sl.total,
-        last ? job.mark : undefined,
-      );
-      start = sl.upto;
-    }
-    if (last) this.#items.delete(key);
-    else this.#items.set(key, start);
-    job.next = sl.upto;
-    return true;
-  }
-
   /** Stores `job` until done (true) or `deadline` (performance.now() ms) passes (false). */
   #work(job: Job, deadline: number): boolean {
-    if (job.sealed) return this.#workSealed(job, job.sealed);
     const s = this.#store;
     if (!job.begun) {
       job.begun = true;

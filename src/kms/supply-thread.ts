@@ -1,20 +1,22 @@
 /**
- * Southbound supply off the event loop: a worker thread (./supply-worker.ts) reads the KME's device files
- * (./supply-stream.ts), cuts each item into 256-bit chunks with their UUIDs (./supply.ts) and seals every
- * chunk with the store key (AES-256-GCM, ./store-crypto.ts) — the CPU-heavy part of supply, measured at
- * about three quarters of its cost per chunk. The main thread, which answers ETSI 014 requests, only
- * inserts the sealed rows, in short transactions between requests (./supply-pump.ts `supplySealed`); the
- * store, its in-memory pool levels and its once-only rules stay in one thread.
+ * Southbound supply off the event loop: a worker thread (./supply-worker.ts) with its own connection to
+ * the KME's SQLite store reads the device files (./supply-stream.ts), cuts each item into 256-bit chunks
+ * with their UUIDs (./supply.ts), seals them with the store key (AES-256-GCM, ./store-crypto.ts), inserts
+ * them in transactions of its own (./supply-pump.ts, the same once-only rules and stored marks as
+ * in-process supply), syncs the WAL and checkpoints it. The thread that answers ETSI 014 requests does none
+ * of this: it only learns, after each commit, the worker's part of the pool levels (`KeyStore.noteSupply`).
  *
- * Flow control: the worker stops reading while more than `maxAhead` chunks it sent are not stored yet;
- * the main thread acknowledges each slice once stored. Marks (how far a file was read) travel with the last
- * slice of each item and are stored with it, so a restart resumes after the last stored line.
+ * SQLite allows one writer at a time: both connections begin their transactions IMMEDIATE and wait for
+ * each other (busy_timeout); the worker's transactions are short (SUPPLY_SLICE_MS of work). A restart
+ * resumes each file after the last line stored (its mark), without reading the file again.
+ *
+ * Store-key rotation: when the main connection's key version changes, the worker gets the new keyring
+ * (and seals new rows with it); the rotation's last step also checks that no row still uses a retiring key.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Provenance } from '../common/index.ts';
-import type { SealedChunkInput, SupplyMark } from './store.ts';
+import type { KeyStore, PoolLevel, SupplyMark } from './store.ts';
 
 /** A device file the worker reads for the link to `peer`. */
 export interface SupplyWorkerFile {
@@ -28,94 +30,73 @@ export interface SupplyWorkerFile {
 
 /** What the worker is started with. */
 export interface SupplyWorkerData {
+  readonly store: string;
+  readonly maxChunksPerPeer: number;
+  readonly durability: 'full' | 'group';
   readonly files: readonly SupplyWorkerFile[];
-  /** The store key that seals new rows (one version), or null for a store without encryption at rest. */
+  /** The store keyring (every version), or null for a store without encryption at rest. */
   readonly keys: Map<number, Uint8Array> | null;
-  /** Chunks sent and not yet acknowledged before the worker pauses reading. */
-  readonly maxAhead: number;
 }
 
-/** Consecutive chunks of one item, sealed by the worker. */
-export interface SealedSlice {
-  readonly file: number;
-  readonly peer: string;
-  readonly blockId: string;
-  /** Chunks of the whole item. */
-  readonly total: number;
-  /** Index of the first chunk here, and of the one after the last. */
-  readonly from: number;
-  readonly upto: number;
-  readonly ids: readonly string[];
-  /** 1 where this KME owns the chunk. */
-  readonly mine: Uint8Array;
-  /** Plaintext length of each chunk (≤ 32). */
-  readonly bytes: Uint8Array;
-  /** The sealed values one after another (each its plaintext length plus the seal's overhead). */
-  readonly blob: Uint8Array;
-  /** Store-key version that sealed them (0: plaintext). */
-  readonly version: number;
-  readonly overhead: number;
-  readonly provenance: Provenance;
-  readonly path: readonly string[];
-  readonly exposedTo: readonly string[];
-  /** With the item's last slice: how far the file was read. */
-  readonly mark?: SupplyMark;
+/** What the worker's connection committed (and synced) for one peer. */
+export interface SupplyNote {
+  readonly level: PoolLevel;
+  readonly dropped: number;
+  readonly erasedOnArrival: number;
+  readonly touched: boolean;
 }
 
 /** Messages from the worker. */
-export type FromSupplyWorker = ({ t: 'slice' } & SealedSlice) | { t: 'error'; file: number; message: string };
-/** Messages to the worker: `chunks` of earlier slices are stored. */
+export type FromSupplyWorker =
+  { t: 'stored'; peer: string; note: SupplyNote } | { t: 'error'; message: string } | { t: 'ready' };
+/** Messages to the worker: a new keyring (rotation). */
 export interface ToSupplyWorker {
-  readonly t: 'ack';
-  readonly chunks: number;
+  readonly t: 'keys';
+  readonly keys: Map<number, Uint8Array>;
 }
 
-/** The rows of a slice as the store takes them (its chunk `index` = `from` + position). */
-export function sliceRows(s: SealedSlice): SealedChunkInput[] {
-  const rows: SealedChunkInput[] = [];
-  let at = 0;
-  for (let i = 0; i < s.ids.length; i++) {
-    const n = s.bytes[i]! + s.overhead;
-    rows.push({
-      id: s.ids[i]!,
-      mine: s.mine[i] === 1,
-      sealed: s.blob.subarray(at, at + n),
-      version: s.version,
-      bytes: s.bytes[i]!,
-      provenance: s.provenance,
-      path: s.path,
-      exposedTo: s.exposedTo,
-      blockId: s.blockId,
-    });
-    at += n;
-  }
-  return rows;
-}
-
-/** Chunks the worker may have sent and not seen stored: about 4 MB of sealed rows. */
-export const SUPPLY_AHEAD_CHUNKS = 32_768;
+/** Work per worker transaction, milliseconds: long enough to amortise the commit, short for the main thread's waits. */
+export const SUPPLY_SLICE_MS = 25;
 
 /** A running supply worker. */
 export interface SupplyThread {
-  /** Stops reading (the worker ends; slices not yet stored are dropped). */
+  /** Stops the worker (supply not stored yet is dropped; the marks say where to resume). */
   stop(): Promise<void>;
 }
 
+/** The keyring of `store` as plain key copies for the worker (the caller's copies are zeroed on transfer). */
+function keysOf(store: KeyStore): Map<number, Uint8Array> | null {
+  const ring = store.sealing.keyringCopy();
+  if (!ring) return null;
+  try {
+    return ring.copyKeys();
+  } finally {
+    ring.destroy();
+  }
+}
+
 /**
- * Starts the worker on `files`; each sealed slice goes to `store` (which resolves once the slice is stored),
- * problems to `onError` (file path and reason, never key material). `keys` is zeroed once handed over.
+ * Starts the worker on `files` for the store `store` (open on this thread as the main connection): from
+ * then on the worker stores the files' supply and checkpoints the WAL. `onNote` gets the worker's figures
+ * after each commit, `onError` its problems (file and reason, never key material).
  */
 export function startSupplyThread(opts: {
+  store: KeyStore;
+  path: string;
   files: readonly SupplyWorkerFile[];
-  keys: Map<number, Uint8Array> | null;
-  store: (slice: SealedSlice) => Promise<unknown>;
-  onError: (file: string, e: Error) => void;
+  onNote: (peer: string, note: SupplyNote) => void;
+  onError: (e: Error) => void;
 }): SupplyThread {
+  const { store } = opts;
+  const keys = keysOf(store);
   const workerData: SupplyWorkerData = {
+    store: opts.path,
+    maxChunksPerPeer: store.maxChunksPerPeer,
+    durability: store.durability,
     files: opts.files,
-    keys: opts.keys,
-    maxAhead: SUPPLY_AHEAD_CHUNKS,
+    keys,
   };
+  store.attachSupplyWriter();
   // Compiled (this module inside dist/cli.mjs, scripts/build-dist.mjs): the worker is dist/supply-worker.mjs;
   // from the sources it is TypeScript: register tsx inside it first (as ../server/key-supply.ts does).
   const compiled = import.meta.url.endsWith('.mjs');
@@ -129,21 +110,26 @@ export function startSupplyThread(opts: {
         ? new Worker(built, { workerData })
         : new Worker(boot, { eval: true, workerData });
   } finally {
-    for (const k of opts.keys?.values() ?? []) k.fill(0);
+    for (const k of keys?.values() ?? []) k.fill(0);
   }
+  let version = store.sealing.state().version;
   let stopped = false;
   worker.on('message', (m: FromSupplyWorker) => {
     if (stopped) return;
-    if (m.t === 'error') return opts.onError(opts.files[m.file]?.path ?? '?', new Error(m.message));
-    void opts.store(m).then(
-      () => {
-        if (!stopped) worker.postMessage({ t: 'ack', chunks: m.ids.length } satisfies ToSupplyWorker);
-      },
-      (e: Error) => opts.onError(opts.files[m.file]?.path ?? '?', e),
-    );
+    if (m.t === 'error') opts.onError(new Error(m.message));
+    if (m.t !== 'stored') return;
+    opts.onNote(m.peer, m.note);
+    // A rotation began on this connection: the worker seals new rows with the new key from now on.
+    const now = store.sealing.state().version;
+    if (now !== version) {
+      version = now;
+      const fresh = keysOf(store);
+      if (fresh) worker.postMessage({ t: 'keys', keys: fresh } satisfies ToSupplyWorker);
+      for (const k of fresh?.values() ?? []) k.fill(0);
+    }
   });
   worker.on('error', (e) => {
-    if (!stopped) opts.onError(opts.files.map((f) => f.path).join(', '), e);
+    if (!stopped) opts.onError(e);
   });
   worker.unref();
   return {
