@@ -13,8 +13,8 @@
  *   decimation in frequency (Gentleman–Sande; natural order in, bit-reversed out), the inverse is the
  *   mirrored decimation in time (bit-reversed in, natural out), so no bit-reversal permutation is done; in
  *   bit-reversed order the partner of frequency k, L − k, sits at 3·2^j − 1 − p for position p in [2^j, 2^{j+1}).
- * - Cost: the transforms are compute-bound here (blocking them for the cache measured no gain at 2^21
- *   points, kept only because it is free); the passes around them are fused: digits are balanced without
+ * - Cost: the transforms are compute-bound here (running the narrow stages block by block in cache
+ *   measured no gain at 2^21 points, so it is not done); the passes around them are fused: digits are balanced without
  *   branches, b is read from the seed in the pass that rounds and carries, and rounding uses the 1.5·2^52
  *   constant (V8's Math.round is several times slower on negative values).
  * - Exactness. Coefficient size: with |digit| ≤ 2^{D−1}, |c_k| ≤ min(n_a, n_x)·2^{2D−2}. At n = 10^7,
@@ -72,13 +72,6 @@ function radix2(re: Float64Array, im: Float64Array, start: number, end: number):
   }
 }
 
-/**
- * Transforms up to this many points are done block by block: after the stages wider than a block, each
- * block of BLOCK points (2 × 128 KiB of doubles, within a core's L2 cache) runs all its remaining stages
- * before the next block is touched, instead of every stage streaming the whole array through memory.
- */
-const BLOCK = 1 << 13;
-
 /** One radix-4 decimation-in-frequency stage of span `size` over points [start, end). */
 function difStage(
   re: Float64Array,
@@ -131,14 +124,8 @@ export function forwardDif(re: Float64Array, im: Float64Array): void {
   const L = re.length;
   const tw = twiddles4(L);
   let size = L;
-  for (; size > BLOCK && size >= 4; size >>= 2) difStage(re, im, tw, size, 0, L);
-  // Each block of `size` points is now independent: finish it while it is in cache.
-  const block = size;
-  for (let s = 0; s < L; s += block) {
-    size = block;
-    for (; size >= 4; size >>= 2) difStage(re, im, tw, size, s, s + block);
-    if (size === 2) radix2(re, im, s, s + block);
-  }
+  for (; size >= 4; size >>= 2) difStage(re, im, tw, size, 0, L);
+  if (size === 2) radix2(re, im, 0, L);
 }
 
 /** One radix-4 decimation-in-time stage of span `size` over points [start, end) (difStage undone). */
@@ -192,16 +179,12 @@ function ditStage(
 export function inverseDit(re: Float64Array, im: Float64Array): void {
   const L = re.length;
   const tw = twiddles4(L);
-  const odd = (31 - Math.clz32(L)) & 1;
-  // The widest stage span ≤ BLOCK (spans are 2^odd·4^i), or L: stages up to it run block by block.
-  let block = odd ? 2 : 1;
-  while (block * 4 <= Math.min(L, BLOCK)) block *= 4;
-  if (L <= BLOCK) block = L;
-  for (let s = 0; s < L; s += block) {
-    if (odd) radix2(re, im, s, s + block);
-    for (let size = odd ? 8 : 4; size <= block; size <<= 2) ditStage(re, im, tw, size, s, s + block);
+  let size = 4;
+  if ((31 - Math.clz32(L)) & 1) {
+    radix2(re, im, 0, L);
+    size = 8;
   }
-  for (let size = block * 4; size <= L; size <<= 2) ditStage(re, im, tw, size, 0, L);
+  for (; size <= L; size <<= 2) ditStage(re, im, tw, size, 0, L);
 }
 
 const halfTwiddles = new Map<number, { re: Float64Array; im: Float64Array }>();
