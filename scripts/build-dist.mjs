@@ -1,7 +1,7 @@
 // Compiles the CLI ahead of time: src/cli/main.ts → dist/cli.mjs, the live key-supply worker
 // src/server/key-worker.ts → dist/key-worker.mjs and the seed-sweep worker src/cli/commands/sweep-worker.ts →
 // dist/sweep-worker.mjs and the sites' two-party post-processing worker src/server/site-pp-worker.ts →
-// dist/site-pp-worker.mjs, one ES module each (esbuild; pure-JavaScript dependencies bundled in, see
+// dist/site-pp-worker.mjs and the KME's southbound supply worker src/kms/supply-worker.ts → dist/supply-worker.mjs, one ES module each (esbuild; pure-JavaScript dependencies bundled in, see
 // scripts/bundle-options.mjs). bin/qkdnet.js loads dist/cli.mjs when it is newer than every file under src/, so a process
 // starts without compiling TypeScript (tsx) on the way; otherwise it falls back to the sources through
 // tsx. Runs during `npm install` / `npm ci` (prepare) and with `npm run build:dist`.
@@ -24,6 +24,7 @@ await esbuild.build({
     'key-worker': 'src/server/key-worker.ts',
     'sweep-worker': 'src/cli/commands/sweep-worker.ts',
     'site-pp-worker': 'src/server/site-pp-worker.ts',
+    'supply-worker': 'src/kms/supply-worker.ts',
   },
   outdir: tmp,
   outExtension: { '.js': '.mjs' },
@@ -44,9 +45,11 @@ for (const f of [
   'sweep-worker.mjs.map',
   'site-pp-worker.mjs',
   'site-pp-worker.mjs.map',
+  'supply-worker.mjs',
+  'supply-worker.mjs.map',
   'cli.mjs.map',
   'cli.mjs',
 ])
   renameSync(`${tmp}/${f}`, `dist/${f}`);
 rmSync(tmp, { recursive: true, force: true });
-console.log('build-dist: dist/cli.mjs and its three workers written');
+console.log('build-dist: dist/cli.mjs and its four workers written');

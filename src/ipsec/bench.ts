@@ -16,13 +16,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { QkdnetError } from '../common/index.ts';
+import { QkdnetError, type FinalKeyBlock } from '../common/index.ts';
 import { csprngBlockSource } from '../kms/index.ts';
 import { summarize, type ModeStats } from './bench-stats.ts';
 import { medianInterval, medianRatioInterval, significant, type Interval } from './bootstrap.ts';
 import { connMessage, ppkMessage, ppkSecretId, pskMessage } from './connections.ts';
 import { ensureCerts, loadCerts, type CertSet } from './creds.ts';
-import { startKmePair, type KmePair } from './kme-pair.ts';
+import { startKmePair } from './kme-pair.ts';
+import type { KeySource } from './key-source.ts';
 import { makePrivateSubdir, makeWorkDir } from './workdir.ts';
 import { requireRoot } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
@@ -96,6 +97,17 @@ export function benchIntervals(
   return { intervals, ratios };
 }
 
+/** The key managers a benchmark uses: the agents' key sources, the link's feed, and shutdown. */
+export interface BenchKmes {
+  /** The UE agent's source (master: `enc_keys` naming sae-n3iwf). */
+  readonly ueKeys: KeySource;
+  /** The N3IWF agent's source (slave: `dec_keys` naming sae-ue). */
+  readonly n3iwfKeys: KeySource;
+  /** Delivers one block of the link to both KMEs (resolves once both can serve it). */
+  feed(block: FinalKeyBlock): void | Promise<void>;
+  close(): Promise<void>;
+}
+
 /** Options of `runIpsecBench`. */
 export interface BenchOptions {
   readonly runs: number;
@@ -109,6 +121,11 @@ export interface BenchOptions {
   readonly modes?: readonly BenchMode[];
   /** Seed of the bootstrap resampling (default fixed). */
   readonly seed?: string;
+  /**
+   * Starts the two KMEs in `dir` (a fresh private directory). Default: both in this process
+   * (./kme-pair.ts); the CLI runs each in its own OS process, as on two sites (src/server).
+   */
+  readonly kmes?: (dir: string) => Promise<BenchKmes>;
 }
 
 interface Row {
@@ -149,7 +166,7 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  let kmes: KmePair | undefined;
+  let kmes: BenchKmes | undefined;
   let channel: ChannelClient | undefined;
   let closeResponder: (() => Promise<void>) | undefined;
   try {
@@ -158,10 +175,10 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
       await loadCerts(tb.ue.vici, set, 'ue');
       await loadCerts(tb.n3iwf.vici, set, 'n3iwf');
     }
-    kmes = await startKmePair(makePrivateSubdir(join(dir, 'kms')));
+    kmes = await (o.kmes ?? startKmePair)(makePrivateSubdir(join(dir, 'kms')));
     const source = csprngBlockSource('link-bench', 65_536);
     const qkdRows = rows.filter((r) => isQkd(r.mode)).length;
-    for (let i = 0; i < Math.ceil(((o.runs + 2) * qkdRows) / 100) + 1; i++) kmes.feed(source());
+    for (let i = 0; i < Math.ceil(((o.runs + 2) * qkdRows) / 100) + 1; i++) await kmes.feed(source());
     const channelKey = randomBytes(32);
     const responder = await startResponderAgent({
       vici: tb.n3iwf.vici,
@@ -225,7 +242,7 @@ export async function runIpsecBench(o: BenchOptions): Promise<BenchReport> {
 
 interface Ctx {
   readonly tb: Testbed;
-  readonly kmes: KmePair;
+  readonly kmes: BenchKmes;
   readonly channel: ChannelClient;
   readonly certs: { readonly ecdsa: CertSet; readonly rsa3072: CertSet };
   readonly psk: Buffer;

@@ -74,6 +74,7 @@ export {
   type BenchMode,
   type BenchReport,
   type BenchOptions,
+  type BenchKmes,
 } from './bench.ts';
 export { summarize, medianRatio, PUBLISHED, type ModeStats } from './bench-stats.ts';
 export * from './bootstrap.ts';

@@ -189,6 +189,15 @@ export class KmeCore {
   }
 
   /**
+   * What the supply worker thread (./supply-thread.ts) committed for the link to `peerId`: its part of the
+   * pool level and drop counters; raises the drop alert as `supply` does.
+   */
+  noteSupply(peerId: string, note: Parameters<KeyStore['noteSupply']>[1]): void {
+    this.store.noteSupply(peerId, note);
+    this.#reportDropped(peerId);
+  }
+
+  /**
    * Chunks dropped at the per-peer limit (`keys.maxChunksPerPeer`) since the last report raise a
    * `supply-dropped` alert (and the metric `qkdnet_kme_supply_dropped_chunks_total`) instead of vanishing.
    */

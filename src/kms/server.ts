@@ -37,6 +37,7 @@ import type { KeyBackend } from './store-backend.ts';
 import { isPostgresUrl, PgKeyStore } from './store-pg.ts';
 import type { SupplyItem } from './supply.ts';
 import { supplyFromFile } from './supply-stream.ts';
+import { startSupplyThread } from './supply-thread.ts';
 import { makePrivateDir } from './private-fs.ts';
 import { loadKeyring, storeKeySource, type StoreKeySource } from './store-key.ts';
 import { sqliteRotatable, startStoreKeyRotation } from './store-rotation.ts';
@@ -293,16 +294,37 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
     : () => undefined;
   // Device files are read in steps off the hot path, from where the store says the last run stopped.
   const resumeAt = await Promise.all((c.supply ?? []).map((s) => kb.supplyOffset(resolve(s.file))));
-  const stopSupply = (c.supply ?? []).map((s, i) =>
-    supplyFromFile((item, mark) => core.supply(s.peer, item, mark), s.file, {
-      follow: s.follow ?? false,
-      self: c.id,
-      peer: s.peer,
-      resume: resumeAt[i],
-      busy: () => kb.backlog > SUPPLY_BACKLOG_CHUNKS,
-      onError: (e) => logger.error({ file: s.file, err: e.message }, 'southbound supply failed'),
-    }),
-  );
+  const supplyFailed = (file: string, e: Error) =>
+    logger.error({ file, err: e.message }, 'southbound supply failed');
+  // SQLite: a worker thread with its own connection reads, cuts, seals and stores (./supply-thread.ts).
+  const supplyThread =
+    store && !memory && (c.supply ?? []).length > 0
+      ? startSupplyThread({
+          store,
+          path: store.path,
+          files: (c.supply ?? []).map((s, i) => ({
+            path: s.file,
+            self: c.id,
+            peer: s.peer,
+            follow: s.follow ?? false,
+            resume: resumeAt[i],
+          })),
+          onNote: (peer, note) => core.noteSupply(peer, note),
+          onError: (e) => supplyFailed('southbound supply', e),
+        })
+      : undefined;
+  const stopSupply = supplyThread
+    ? []
+    : (c.supply ?? []).map((s, i) =>
+        supplyFromFile((item, mark) => core.supply(s.peer, item, mark), s.file, {
+          follow: s.follow ?? false,
+          self: c.id,
+          peer: s.peer,
+          resume: resumeAt[i],
+          busy: () => kb.backlog > SUPPLY_BACKLOG_CHUNKS,
+          onError: (e) => supplyFailed(s.file, e),
+        }),
+      );
   let closing: Promise<void> | undefined;
   if (store?.recoveredLock)
     logger.warn(
@@ -340,6 +362,7 @@ export async function startKme(config: KmeConfig, options: StartKmeOptions = {})
         etsi004.stop();
         stopRotation();
         for (const stop of stopSupply) stop();
+        await supplyThread?.stop();
         core.stop();
         crl?.stop();
         etsi020.close();

@@ -222,7 +222,8 @@ export class SqliteBackend implements KeyBackend {
     return this.committer.submit(() => this.store.expireTombstones(beforeMs));
   }
   async maintain(): Promise<void> {
-    this.store.checkpoint();
+    // With a supply worker, its connection checkpoints (./supply-thread.ts): never this thread.
+    if (!this.store.supplyWriter) this.store.checkpoint();
   }
   stop(): void {
     this.pump.stop();

@@ -120,6 +120,14 @@ export class Keyring {
     return new Keyring(new Map([...this.#keys].filter(([v]) => versions.includes(v))));
   }
 
+  /**
+   * Copies of the keys by version (for a worker thread that seals in this process, ./supply-worker.ts);
+   * the caller zeroes them once handed over.
+   */
+  copyKeys(): Map<number, Buffer> {
+    return new Map([...this.#keys].map(([v, k]) => [v, Buffer.from(k)]));
+  }
+
   /** The text form (for a key file; contains the keys — write it only to a 0600 file). */
   format(): string {
     return `${this.versions()

@@ -134,6 +134,25 @@ export class StoreSealing {
     return this.#ring ? this.#ring.seal(plain, adOf(column(table), row)) : plain;
   }
 
+  /** A copy of the keyring (every version held), for the supply worker's connection; null for a plaintext store. */
+  keyringCopy(): Keyring | null {
+    return this.#ring && this.#ring.only(this.#ring.versions());
+  }
+
+  /**
+   * Supply role: takes the keyring another connection made current (a rotation began there) and re-reads
+   * the store's key state; writes nothing. New rows are sealed under the new current key from now on.
+   */
+  follow(given: Keyring): void {
+    const meta = readMeta(this.#db);
+    const previous = this.#ring;
+    this.#ring = given.only(given.versions());
+    previous?.destroy();
+    this.#version = Number(meta.get('key_version') ?? this.#ring.current);
+    this.#retiring = parseList(meta.get('retiring'));
+    this.#cursor.clear();
+  }
+
   /** The plaintext of a stored value (a fresh buffer the caller zeroes when done). */
   open(table: string, row: Row, stored: Uint8Array): Buffer {
     if (!this.#ring) return Buffer.from(stored);
@@ -193,6 +212,12 @@ export class StoreSealing {
   rekeyStep(limit: number): number {
     if (!this.#ring || this.#retiring.length === 0) return 0;
     if (SEALED_COLUMNS.every((c) => this.#cursor.get(c.table) === -1)) {
+      // Rows another connection (the supply worker) sealed under a retiring key after a cursor had passed
+      // them: one more pass, so no row needs the old key once the list is cleared.
+      if (this.#retiring.some((v) => usesVersion(this.#db, v))) {
+        this.#cursor.clear();
+        return 0;
+      }
       // Cleared in a step of its own, after every re-sealing step was durable: once a reader sees the
       // list empty (and the old key goes), no row under the old key can come back after a crash.
       this.#retiring = [];

@@ -76,6 +76,14 @@ CREATE TABLE IF NOT EXISTS pools (
   mine_chunks INTEGER NOT NULL,
   their_chunks INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- The pool level of chunks the supply worker stored (./supply-thread.ts), written by its connection only;
+-- a link's level is the sum of both rows.
+CREATE TABLE IF NOT EXISTS supply_pools (
+  peer TEXT PRIMARY KEY,
+  mine_bytes INTEGER NOT NULL,
+  mine_chunks INTEGER NOT NULL,
+  their_chunks INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS leased (
   key_id TEXT PRIMARY KEY,
   peer TEXT NOT NULL,
@@ -210,6 +218,10 @@ export function prepare(db: Database.Database) {
     reclaimRelayKeys: db.prepare("DELETE FROM keys WHERE master LIKE 'relay:%' AND created_ms < ?"),
     upsertPool: db.prepare(
       'INSERT INTO pools (peer, mine_bytes, mine_chunks, their_chunks) VALUES (?,?,?,?) ON CONFLICT (peer) DO UPDATE SET mine_bytes = excluded.mine_bytes, mine_chunks = excluded.mine_chunks, their_chunks = excluded.their_chunks',
+    ),
+    selectPool: db.prepare('SELECT * FROM pools WHERE peer = ?'),
+    upsertSupplyPool: db.prepare(
+      'INSERT INTO supply_pools (peer, mine_bytes, mine_chunks, their_chunks) VALUES (?,?,?,?) ON CONFLICT (peer) DO UPDATE SET mine_bytes = excluded.mine_bytes, mine_chunks = excluded.mine_chunks, their_chunks = excluded.their_chunks',
     ),
     insertLeased: db.prepare('INSERT INTO leased (key_id, peer, master, created_ms) VALUES (?,?,?,?)'),
     deleteLeased: db.prepare('DELETE FROM leased WHERE key_id = ?'),

@@ -159,6 +159,13 @@ export interface KeyStoreOptions {
   readonly lock?: boolean;
   /** The kernel's boot id (./slave-copies.ts; default read from /proc): tests give another to play a reboot. */
   readonly bootId?: string;
+  /**
+   * `supply`: a second connection to a store the KME has open, for the supply worker thread
+   * (./supply-thread.ts). It only stores southbound supply; its pool levels go to `supply_pools` (the
+   * main connection adds them to its own), it reads tombstones from the table, and it leaves the
+   * start-up work (slave copies, lock, migration of pool levels) to the main connection. Default `main`.
+   */
+  readonly role?: 'main' | 'supply';
 }
 
 const rankOf = (p: Provenance): number => PROVENANCE_ORDER.indexOf(p);
@@ -191,8 +198,20 @@ export class KeyStore {
   readonly armedDiscardedAtStart: number;
   readonly #walFd: number | undefined;
   readonly #lock: ProcessLock | undefined;
+  /** Path of the SQLite file. */
+  readonly path: string;
   readonly #files: string[];
+  /** Pool levels of what this connection stored and consumed (`pools`, or `supply_pools` in the supply role). */
   readonly #levels = new Map<string, PoolLevel>();
+  /** The other connection's part: the supply worker's (main role) or the main connection's (supply role). */
+  readonly #other = new Map<string, PoolLevel>();
+  readonly #role: 'main' | 'supply';
+  /** Main role: the supply worker's connection writes supply and checkpoints (`attachSupplyWriter`). */
+  #supplyWriter = false;
+  /** Supply role: a tombstone was consumed since `takeTouched` (the main connection reloads its mirrors). */
+  #touched = false;
+  readonly #otherDropped = new Map<string, number>();
+  readonly #otherErased = new Map<string, number>();
   /** Use masks of partly used chunks (bit i = byte i used; mirror of table `chunk_use`). */
   readonly #used = new Map<string, number>();
   readonly #dropped = new Map<string, number>();
@@ -208,11 +227,13 @@ export class KeyStore {
 
   private constructor(opts: KeyStoreOptions) {
     this.maxChunksPerPeer = opts.maxChunksPerPeer ?? 1_000_000;
+    this.#role = opts.role ?? 'main';
+    this.path = opts.path;
     const memory = opts.path === ':memory:' || opts.path === '';
     // One process per store, taken before anything else is touched; the file private before SQLite opens
     // it (SQLite gives -wal and -shm the database file's mode).
     this.#lock =
-      memory || opts.lock === false
+      memory || opts.lock === false || this.#role === 'supply'
         ? undefined
         : ProcessLock.acquire(`${opts.path}.lock`, `store ${opts.path}`);
     this.recoveredLock = this.#lock?.recovered ?? null;
@@ -233,6 +254,8 @@ export class KeyStore {
     this.#db.pragma(this.durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
     this.#db.pragma('secure_delete = ON');
     this.#db.pragma('foreign_keys = OFF');
+    // Two connections (main and supply worker) write in turn: each waits for the other's transaction.
+    this.#db.pragma('busy_timeout = 10000');
     this.#db.exec(SCHEMA_SQL);
     migrate(this.#db);
     this.sealing = StoreSealing.init(this.#db, opts.keyring ?? null);
@@ -241,7 +264,12 @@ export class KeyStore {
     this.#walFd = this.durability === 'group' ? openSync(`${opts.path}-wal`, 'r+') : undefined;
     this.#st = prepare(this.#db);
     const { pools, uses } = this.#loadMirrors();
-    if (pools.length === 0) this.#countPools(uses); // a store written before `pools` existed (or empty)
+    if (this.#role === 'supply') {
+      this.armedDiscardedAtStart = 0;
+      return;
+    }
+    // A store written before `pools` existed (or empty).
+    if (pools.length === 0 && this.#other.size === 0) this.#countPools(uses);
     this.armedDiscardedAtStart = this.#openEpoch(opts.bootId ?? currentBootId());
   }
 
@@ -292,25 +320,33 @@ export class KeyStore {
     uses: { id: string; used: number; peer: string; mine: number }[];
   } {
     this.#levels.clear();
+    this.#other.clear();
+    const read = (table: string) =>
+      this.#db.prepare(`SELECT * FROM ${table}`).all() as {
+        peer: string;
+        mine_bytes: number;
+        mine_chunks: number;
+        their_chunks: number;
+      }[];
+    const pools = read(this.#role === 'main' ? 'pools' : 'supply_pools');
+    for (const [map, rows] of [
+      [this.#levels, pools],
+      [this.#other, read(this.#role === 'main' ? 'supply_pools' : 'pools')],
+    ] as const)
+      for (const r of rows)
+        map.set(r.peer, { mineBytes: r.mine_bytes, mineChunks: r.mine_chunks, theirChunks: r.their_chunks });
+    return { pools, uses: this.#reloadUses() };
+  }
+
+  /** Reloads the use masks and tombstones (after a rollback, or the supply worker consumed tombstones). */
+  #reloadUses(): { id: string; used: number; peer: string; mine: number }[] {
     this.#used.clear();
     this.#tombs.clear();
-    const pools = this.#db.prepare('SELECT * FROM pools').all() as {
-      peer: string;
-      mine_bytes: number;
-      mine_chunks: number;
-      their_chunks: number;
-    }[];
-    for (const r of pools)
-      this.#levels.set(r.peer, {
-        mineBytes: r.mine_bytes,
-        mineChunks: r.mine_chunks,
-        theirChunks: r.their_chunks,
-      });
     const uses = this.#st.selectUses.all() as { id: string; used: number; peer: string; mine: number }[];
     for (const u of uses) this.#used.set(u.id, u.used);
     for (const t of this.#st.selectTombstones.all() as { id: string; peer: string; erased: number }[])
       this.#tombs.set(t.id, { peer: t.peer, erased: t.erased });
-    return { pools, uses };
+    return uses;
   }
 
   /** Levels from a scan of every chunk: once, for a store of schema version 1. */
@@ -319,13 +355,13 @@ export class KeyStore {
       .prepare('SELECT peer, mine, COUNT(*) AS n, SUM(length(material)) AS b FROM chunks GROUP BY peer, mine')
       .all() as { peer: string; mine: number; n: number; b: number }[];
     for (const r of rows) {
-      const l = this.level(r.peer);
+      const l = this.#own(r.peer);
       if (r.mine) {
         l.mineChunks = r.n;
         l.mineBytes = r.b - this.sealing.overhead * r.n;
       } else l.theirChunks = r.n;
     }
-    for (const u of uses) if (u.mine) this.level(u.peer).mineBytes -= usedBytes(u.used);
+    for (const u of uses) if (u.mine) this.#own(u.peer).mineBytes -= usedBytes(u.used);
     this.transaction(() => {
       for (const p of this.peers()) this.#savePool(p);
     });
@@ -333,12 +369,13 @@ export class KeyStore {
 
   /** Writes the level of `peer` (inside the caller's transaction, so it commits with the chunks). */
   #savePool(peer: string): void {
-    const l = this.level(peer);
-    this.#st.upsertPool.run(peer, l.mineBytes, l.mineChunks, l.theirChunks);
+    const l = this.#own(peer);
+    const st = this.#role === 'main' ? this.#st.upsertPool : this.#st.upsertSupplyPool;
+    st.run(peer, l.mineBytes, l.mineChunks, l.theirChunks);
   }
 
-  /** Pool level of the link to `peer` (a live object; do not mutate). */
-  level(peer: string): PoolLevel {
+  /** This connection's part of the level of `peer` (a live object, changed with the rows). */
+  #own(peer: string): PoolLevel {
     let l = this.#levels.get(peer);
     if (!l) {
       l = { mineBytes: 0, mineChunks: 0, theirChunks: 0 };
@@ -347,9 +384,61 @@ export class KeyStore {
     return l;
   }
 
+  /** Pool level of the link to `peer` (do not mutate; a live object unless a supply worker adds to it). */
+  level(peer: string): PoolLevel {
+    const own = this.#own(peer);
+    const o = this.#other.get(peer);
+    if (!o) return own;
+    return {
+      mineBytes: own.mineBytes + o.mineBytes,
+      mineChunks: own.mineChunks + o.mineChunks,
+      theirChunks: own.theirChunks + o.theirChunks,
+    };
+  }
+
   /** Peers the store has seen material from. */
   peers(): string[] {
-    return [...this.#levels.keys()];
+    return [...new Set([...this.#levels.keys(), ...this.#other.keys()])];
+  }
+
+  /**
+   * Main role: from now on the supply worker's connection stores device-file supply and checkpoints the
+   * WAL (this connection no longer checkpoints on commit, so request handling never copies the WAL).
+   */
+  attachSupplyWriter(): void {
+    this.#supplyWriter = true;
+    this.#db.pragma('wal_autocheckpoint = 0');
+  }
+
+  /** True while a supply worker's connection writes supply and checkpoints (`attachSupplyWriter`). */
+  get supplyWriter(): boolean {
+    return this.#supplyWriter;
+  }
+
+  /**
+   * Main role: what the supply worker's connection committed (and synced) for `peer` — its part of the
+   * pool level and its drop counters, absolute; `touched` when it consumed tombstones (mirrors reloaded).
+   */
+  noteSupply(
+    peer: string,
+    n: { level: PoolLevel; dropped: number; erasedOnArrival: number; touched: boolean },
+  ): void {
+    this.#other.set(peer, { ...n.level });
+    this.#otherDropped.set(peer, n.dropped);
+    this.#otherErased.set(peer, n.erasedOnArrival);
+    if (n.touched) this.#reloadUses();
+  }
+
+  /** Supply role: this connection's figures for `peer`, for `noteSupply` on the main connection. */
+  supplyNote(peer: string): { level: PoolLevel; dropped: number; erasedOnArrival: number; touched: boolean } {
+    const touched = this.#touched;
+    this.#touched = false;
+    return {
+      level: { ...this.#own(peer) },
+      dropped: this.#dropped.get(peer) ?? 0,
+      erasedOnArrival: this.#erasedOnArrival.get(peer) ?? 0,
+      touched,
+    };
   }
 
   /**
@@ -358,7 +447,8 @@ export class KeyStore {
    */
   transaction<T>(fn: () => T): T {
     try {
-      return this.#db.transaction(fn)();
+      // IMMEDIATE: the write lock first, so another connection's commit never invalidates this one's reads.
+      return this.#db.transaction(fn).immediate();
     } catch (e) {
       if (this.#db.open) this.#loadMirrors();
       throw e;
@@ -440,7 +530,7 @@ export class KeyStore {
     total: number,
     mark?: SupplyMark,
   ): number {
-    const l = this.level(peer);
+    const l = this.#own(peer);
     let added = 0;
     let dropped = 0;
     const json = new Map<readonly string[], string>();
@@ -450,29 +540,37 @@ export class KeyStore {
       return t;
     };
     this.transaction(() => {
+      // The other connection's chunks count too: read again in the supply role (the main one may have
+      // consumed or stored some); the supply worker's as last reported in the main role.
+      if (this.#role === 'supply') this.#refreshOther(peer);
+      const o = this.#other.get(peer);
+      const base = o ? o.mineChunks + o.theirChunks : 0;
       for (const c of chunks) {
-        if (l.mineChunks + l.theirChunks >= this.maxChunksPerPeer) {
+        if (base + l.mineChunks + l.theirChunks >= this.maxChunksPerPeer) {
           dropped++;
           continue;
         }
         const mine = c.mine ? 1 : 0;
+        const bytes = c.material.length;
         const tomb = this.#tombs.size > 0 ? this.#tombs.get(c.id) : undefined;
         let erased = 0;
         if (tomb) {
+          this.#touched = true;
           this.#tombs.delete(c.id);
           this.#st.deleteTombstone.run(c.id);
           // Only the chunk's owner may erase it (a tombstone naming our own chunk came from a bad notice).
-          if (tomb.peer === peer && !c.mine) erased = (tomb.erased & byteMask(0, c.material.length)) >>> 0;
-          if (erased !== 0 && usedBytes(erased) >= c.material.length) {
+          if (tomb.peer === peer && !c.mine) erased = (tomb.erased & byteMask(0, bytes)) >>> 0;
+          if (erased !== 0 && usedBytes(erased) >= bytes) {
             this.#erasedOnArrival.set(peer, (this.#erasedOnArrival.get(peer) ?? 0) + 1);
             continue;
           }
         }
+        const row = { id: c.id, peer, mine };
         const r = this.#st.insertChunk.run(
           c.id,
           peer,
           mine,
-          this.sealing.seal('chunks', { id: c.id, peer, mine }, c.material),
+          this.sealing.seal('chunks', row, c.material),
           rankOf(c.provenance),
           text(c.path),
           text(c.exposedTo),
@@ -486,7 +584,7 @@ export class KeyStore {
         }
         if (c.mine) {
           l.mineChunks++;
-          l.mineBytes += c.material.length;
+          l.mineBytes += bytes;
         } else l.theirChunks++;
       }
       if (added > 0) this.#savePool(peer);
@@ -500,12 +598,27 @@ export class KeyStore {
 
   /** Chunks of new supply from `peer` dropped at `maxChunksPerPeer` since the store opened. */
   droppedChunks(peer: string): number {
-    return this.#dropped.get(peer) ?? 0;
+    return (this.#dropped.get(peer) ?? 0) + (this.#otherDropped.get(peer) ?? 0);
   }
 
   /** Chunks from `peer` dropped on arrival since the store opened: their owner had erased them (tombstones). */
   erasedOnArrival(peer: string): number {
-    return this.#erasedOnArrival.get(peer) ?? 0;
+    return (this.#erasedOnArrival.get(peer) ?? 0) + (this.#otherErased.get(peer) ?? 0);
+  }
+
+  /** Supply role: the main connection's level of `peer` and the tombstones, as committed now. */
+  #refreshOther(peer: string): void {
+    const r = this.#st.selectPool.get(peer) as
+      { mine_bytes: number; mine_chunks: number; their_chunks: number } | undefined;
+    if (r)
+      this.#other.set(peer, {
+        mineBytes: r.mine_bytes,
+        mineChunks: r.mine_chunks,
+        theirChunks: r.their_chunks,
+      });
+    this.#tombs.clear();
+    for (const t of this.#st.selectTombstones.all() as { id: string; peer: string; erased: number }[])
+      this.#tombs.set(t.id, { peer: t.peer, erased: t.erased });
   }
 
   /** Chunk IDs with a tombstone (for audits and tests; never material). */
@@ -632,8 +745,9 @@ export class KeyStore {
 
   #formForMaster(req: MasterTake, record: (k: FormedKey) => void): FormedKey[] {
     const bytes = req.sizeBits / 8;
-    const l = this.level(req.peer);
-    if (l.mineBytes < bytes * req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
+    const total = this.level(req.peer);
+    const l = this.#own(req.peer);
+    if (total.mineBytes < bytes * req.number) throw exhausted(req.peer, req.number, req.sizeBits, total);
     return this.transaction(() => {
       const out: FormedKey[] = [];
       // Unless asked otherwise, never material that protects nothing (simulated-deterministic).
@@ -654,7 +768,7 @@ export class KeyStore {
       }.call(this);
       try {
         const cut = cutKeys(plain, (id) => nextFree(this.#used.get(id) ?? 0), bytes, req.number);
-        if (cut.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, l);
+        if (cut.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, total);
         for (const pieces of cut) out.push(formKeyFromPieces(pieces, req.sizeBits));
         for (const pieces of cut) for (const p of pieces) this.#consume(p, l);
       } finally {
@@ -690,7 +804,7 @@ export class KeyStore {
    * copy is dropped when it arrives.
    */
   applyReservation(peer: string, r: ReservationRecord, nowMs: number): void {
-    const l = this.level(peer);
+    const l = this.#own(peer);
     // Idempotent: a reservation seen before (pushed and pulled, or re-sent after a crash) is a no-op.
     if (this.#st.selectReceived.get(r.keyId)) return;
     const rows: ChunkRow[] = [];

@@ -56,9 +56,13 @@ export class SupplyPump {
   #waiters: (() => void)[] = [];
   #stopped = false;
 
-  constructor(store: KeyStore, log?: PumpLog) {
+  readonly #sliceMs: number;
+
+  /** `sliceMs`: work per transaction (default SLICE_MS; the supply worker thread, ./supply-thread.ts, takes longer ones). */
+  constructor(store: KeyStore, log?: PumpLog, sliceMs = SLICE_MS) {
     this.#store = store;
     this.#log = log;
+    this.#sliceMs = sliceMs;
   }
 
   /** Chunks waiting to be stored. */
@@ -127,7 +131,7 @@ export class SupplyPump {
   #slice(): void {
     this.#scheduled = false;
     if (this.#stopped) return;
-    const deadline = performance.now() + SLICE_MS;
+    const deadline = performance.now() + this.#sliceMs;
     try {
       this.#store.transaction(() => {
         while (this.#jobs.length > 0 && performance.now() < deadline) {

@@ -17,6 +17,7 @@ export {
 export { runSite } from './site-process.ts';
 export { startSiteFleet, type SiteFleet, type SiteStatus, type SiteKme } from './site-fleet.ts';
 export { writeSiteConfig, siteDir, type SitePlan } from './site-config.ts';
+export { startKmeSites } from './ipsec-kme-sites.ts';
 export { startLiveSites, SITES_MODES, type SitesMode, type LiveSites } from './live-sites.ts';
 export { FIBRE_US_PER_KM, cleanStaleSites, type SiteLink } from './site-netns.ts';
 export { SiteWatch } from './site-watch.ts';

@@ -38,6 +38,7 @@ import {
   detectAlertSink,
 } from '../../ipsec/index.ts';
 import { eventLevelFeed, intervalTable, scaleTable } from './ipsec-scale.ts';
+import { startKmeSites } from '../../server/index.ts';
 import { formatTable, parseFormat, parseKmeUrls, parseNumber, ProgressBar, UsageError } from '../util.ts';
 
 const PREFIX = /^[a-z0-9-]{1,20}$/;
@@ -592,6 +593,11 @@ Examples:
       '1e9',
     )
     .option('--seed <s>', 'seed of the bootstrap resampling and of the event-level link physics', 'qkdnet')
+    .option(
+      '--kmes <where>',
+      'without --ues: in-process (both KMEs in this process) or processes (each KME its own OS process, as on two sites)',
+      'in-process',
+    )
     .option('--format <f>', 'table or json', 'table')
     .option('--prefix <name>', 'namespace prefix', 'qkbench')
     .addHelpText(
@@ -601,6 +607,7 @@ Without --ues: one UE, one N3IWF, each mode timed --runs times, interleaved. QKD
 ETSI 014 fetch (enc_keys, key_ID to the peer agent, dec_keys, load-shared) inside the timed window and with
 the key placed beforehand. Per mode the median with its 95% bootstrap interval, per pair of modes the ratio
 of medians with its interval (significant when it excludes 1). JSON: {runs, modes, intervals, ratios}.
+--kmes processes runs each KME as its own qkdnet site process (own store, IPC supply), as on two hosts.
 
 With --ues N: one UE namespace with N IKE identities (ue-<i>.qkdnet.test, inner 10.98.x.y) attaches to one
 N3IWF charon, --concurrency at a time; every SA gets a fresh key from the KME as its PPK (distinct PPK_IDs).
@@ -632,6 +639,7 @@ Examples:
         distanceKm: string;
         pulses: string;
         seed: string;
+        kmes: string;
         format: string;
         prefix: string;
       }) => {
@@ -647,6 +655,8 @@ Examples:
             ['--link', o.link !== 'stand-in'],
           ] as const)
             if (v) throw new UsageError(`${flag} needs --ues`);
+          if (o.kmes !== 'in-process' && o.kmes !== 'processes')
+            throw new UsageError(`--kmes: "${o.kmes}" is not in-process or processes`);
           const runs = parseNumber(o.runs ?? '30', '--runs', { min: 1, max: 10_000, integer: true });
           const modes = o.mode?.split(',').map((m) => m.trim());
           for (const m of modes ?? [])
@@ -660,6 +670,8 @@ Examples:
             seed: o.seed,
             ...(modes ? { modes: modes as BenchMode[] } : {}),
             log: logger('error'),
+            // Each KME in its own OS process, as on two sites (not sharing the timing loop's event loop).
+            ...(o.kmes === 'processes' ? { kmes: (dir: string) => startKmeSites(dir) } : {}),
             progress: (done, total) => bar.update(done / total),
           });
           bar.done();
@@ -670,6 +682,7 @@ Examples:
           else process.stdout.write(`${benchTable(r)}\n${intervalTable(r)}\n`);
           return;
         }
+        if (o.kmes !== 'in-process') throw new UsageError('--kmes applies without --ues only');
         const ues = parseNumber(o.ues, '--ues', { min: 1, max: MAX_UES, integer: true });
         const concurrency = parseNumber(o.concurrency, '--concurrency', { min: 1, max: 256, integer: true });
         const runs = parseNumber(o.runs ?? '3', '--runs', { min: 1, max: 1000, integer: true });
