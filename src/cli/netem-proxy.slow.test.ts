@@ -73,6 +73,11 @@ test('a sub-millisecond delay is kept: 0.5 ms each way gives a round trip near 1
   }
   rtts.sort((a, b) => a - b);
   const median = rtts[100]!;
+  // The delay line naps (≤ 0.1 ms at a time) while it holds a chunk instead of spinning on the event
+  // loop, which kept a core busy: a 0.5 ms hold takes a handful of turns, not thousands.
+  const c = proxy.counters;
+  const turns = c.delayLineTurns / c.chunksForwarded;
+  assert.ok(turns >= 1 && turns < 20, `${turns.toFixed(1)} turns of the event loop per held chunk`);
   // Never below the delay (less the line's 0.05 ms release tolerance each way); a timer-only delay line measured 2.3 ms here (Node timers floor at 1 ms).
   assert.ok(rtts[0]! >= 0.9, `fastest round trip ${rtts[0]} ms`);
   assert.ok(median < 1.8, `median round trip ${median} ms`);

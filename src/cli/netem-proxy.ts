@@ -14,9 +14,11 @@
  * Timing: Node's timers fire no sooner than 1 ms and late by up to another (libuv's clock counts whole
  * milliseconds), so a plain `setTimeout(delay)` turned a 0.5 ms one-way delay into ≈ 1.15 ms (a "1 ms"
  * round trip measured 2.3 ms on 127.0.0.1, 10 ms measured 10.5 ms). The delay line therefore sleeps on a
- * timer only until 1.5 ms before a chunk is due and polls the event loop (setImmediate) for the rest:
- * accurate to the loop's turn time, at the price of keeping this process busy for up to 1.5 ms per
- * held chunk.
+ * timer only until 1.5 ms before a chunk is due, and for the rest naps in slices of at most 0.1 ms
+ * (Atomics.wait, which blocks the thread without using the CPU) between turns of the event loop
+ * (setImmediate, so arriving bytes are read and stamped between naps): accurate to about 0.1 ms. Polling
+ * the loop without napping was as accurate but kept this process on a core whenever a chunk was held —
+ * at 1 ms RTT nearly always, which on a two-core machine took a core from the two ends it measured.
  *
  * Backpressure: when the far side's send buffer is full, or more than `maxQueuedBytes` wait in a
  * direction's delay line, the proxy stops reading from the near side until it drains.
@@ -49,10 +51,16 @@ export interface NetemCounters {
   bytesForwarded: number;
   chunksForwarded: number;
   lossEvents: number;
+  /** Turns of the event loop the delay lines took while holding chunks (naps, not spins: a few per chunk). */
+  delayLineTurns: number;
 }
 
-/** How far ahead of a chunk's due time the delay line stops sleeping on a timer and polls instead. */
+/** How far ahead of a chunk's due time the delay line stops sleeping on a timer and naps instead. */
 const TIMER_SLACK_MS = 1.5;
+/** Longest nap between two turns of the event loop, ms (the delay line's resolution). */
+const NAP_MS = 0.1;
+/** What Atomics.wait blocks on (nothing ever notifies it: every nap ends by its timeout). */
+const napCell = new Int32Array(new SharedArrayBuffer(4));
 
 /** One direction's delay line: chunks with due times, released in order by a single timer. */
 class DelayLine {
@@ -105,7 +113,15 @@ class DelayLine {
       this.#timer = null;
       this.#release();
     };
-    this.#timer = wait > TIMER_SLACK_MS ? setTimeout(fire, wait - TIMER_SLACK_MS) : setImmediate(fire);
+    if (wait > TIMER_SLACK_MS) this.#timer = setTimeout(fire, wait - TIMER_SLACK_MS);
+    else
+      this.#timer = setImmediate(() => {
+        // Nap until due (at most NAP_MS, so the loop still reads between naps), then release or re-arm.
+        this.counters.delayLineTurns++;
+        const left = (this.#queue[this.#head]?.due ?? 0) - performance.now();
+        if (left > 0.02) Atomics.wait(napCell, 0, 0, Math.min(NAP_MS, left));
+        fire();
+      });
   }
 
   #release(): void {
@@ -159,7 +175,13 @@ class DelayLine {
 
 /** A running proxy. */
 export class NetemProxy {
-  readonly counters: NetemCounters = { connections: 0, bytesForwarded: 0, chunksForwarded: 0, lossEvents: 0 };
+  readonly counters: NetemCounters = {
+    connections: 0,
+    bytesForwarded: 0,
+    chunksForwarded: 0,
+    lossEvents: 0,
+    delayLineTurns: 0,
+  };
   readonly #o: NetemOptions;
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { BitArray, createRng } from '../common/index.ts';
 import { AuthKeyPool, type SealedMessage } from './auth.ts';
-import { runMuxOverSocket } from './tcp-transport.ts';
+import { FrameSocket, runMuxOverSocket } from './tcp-transport.ts';
 import { UNIT_AUTH_BITS, UnitBase, UnitPools, type Envelope } from './two-party.ts';
 import { UnitMux } from './unit-mux.ts';
 
@@ -86,4 +86,53 @@ test('large messages both ways over a direct connection (no proxy) do not deadlo
   assert.deepEqual(got.alice, new Array(units).fill(BIG));
   assert.deepEqual(got.bob, new Array(units).fill(BIG));
   assert.ok(a.bytesReceived > units * BIG && b.bytesReceived > units * BIG);
+});
+
+/** Eight frames sent in one write to an end whose handler works `workMs` per frame; its writes counted. */
+async function answerWrites(
+  budgetMs: number,
+  workMs: number,
+): Promise<{ writes: number; answers: number[] }> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const s = await accepted;
+  let writes = 0;
+  const write = s.write.bind(s) as (b: Uint8Array) => boolean;
+  s.write = ((b: Uint8Array) => (writes++, write(b))) as typeof s.write;
+  const responder = new FrameSocket(s, undefined, true, budgetMs);
+  responder.onFrame((p) => {
+    const until = performance.now() + workMs;
+    while (performance.now() < until); // the handler's work
+    responder.send(Uint8Array.of(p[0]! + 100));
+  });
+  const answers: number[] = [];
+  const initiator = new FrameSocket(client);
+  const all = new Promise<void>((r) =>
+    initiator.onFrame((p) => {
+      answers.push(p[0]!);
+      if (answers.length === 8) r();
+    }),
+  );
+  for (let i = 0; i < 8; i++) initiator.send(Uint8Array.of(i));
+  initiator.flush();
+  await all;
+  client.destroy();
+  s.destroy();
+  server.close();
+  return { writes, answers };
+}
+
+test('answers stream out while a chunk is handled: a write per flush budget of work, not one per chunk', async () => {
+  // Each frame takes 1 ms of work, above the 0.4 ms budget: every answer leaves as soon as it is made,
+  // so the peer can start on it while this end handles the rest of the chunk.
+  const streamed = await answerWrites(0.4, 1);
+  assert.deepEqual(streamed.answers, [100, 101, 102, 103, 104, 105, 106, 107]);
+  assert.equal(streamed.writes, 8);
+  // With no budget the answers to one chunk leave together after the turn (8 frames sent in one write
+  // arrive in one or a few chunks on 127.0.0.1).
+  const batched = await answerWrites(Infinity, 1);
+  assert.deepEqual(batched.answers, streamed.answers);
+  assert.ok(batched.writes < 8, `${batched.writes} writes`);
 });

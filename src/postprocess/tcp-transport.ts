@@ -3,8 +3,14 @@
  * Carries the items of a unit multiplexer (unit-mux.ts) over one TCP connection. Each frame is a 4-byte
  * big-endian length and one item in its wire form (wire-items.ts): the sealed message's canonical bytes,
  * which are the bytes authentication hashes at both ends. The handshake's frames use the general
- * canonical encoding (message-encoding.ts). Frames produced in one turn of the event loop leave in one
- * write of one buffer; Nagle is off.
+ * canonical encoding (message-encoding.ts). Nagle is off.
+ *
+ * Streaming: answers leave in one write per `flushBudgetMs` of work (default 0.4 ms) while a received
+ * chunk is handled, and the rest after the event loop's turn. With many units in flight a chunk holds a
+ * message of every unit (one round of each); answering all of them in one write after the turn made the
+ * two ends take turns, each idle while the other computed. Flushing early answers lets the peer start on
+ * them while this end finishes the chunk, so both ends compute at once; the budget keeps writes (a
+ * system call each) few: one per ~0.4 ms of work.
  *
  * Backpressure: when the socket's send buffer is full (`write()` returns false) the responding end
  * (Alice, who only ever answers) stops reading until it drains, so a slow peer slows its sender instead of
@@ -38,6 +44,9 @@ export const PP_PROTOCOL = 'qkdnet-postprocess/1';
  */
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 2 ** 20;
 
+/** Work, ms, after which a handler's queued answers are written while it handles the rest of a chunk. */
+export const DEFAULT_FLUSH_BUDGET_MS = 0.4;
+
 /** Bytes sent and received over one connection. */
 export interface TransportCounters {
   bytesSent: number;
@@ -60,15 +69,25 @@ export class FrameSocket {
   #chunks: Buffer[] = [];
   #have = 0;
   #need = 4;
-  /** Frames queued this turn (length prefixes included), written together after it. */
+  /** Frames queued since the last write (length prefixes included). */
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
+  /** A write after this turn of the event loop is scheduled. */
+  #scheduled = false;
+  /** Milliseconds of handling received frames after which queued answers are written (see above). */
+  readonly #budgetMs: number;
   #onFrame: (payload: Uint8Array) => void = () => {};
 
-  constructor(socket: Socket, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, pauseOnBackpressure = true) {
+  constructor(
+    socket: Socket,
+    maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+    pauseOnBackpressure = true,
+    flushBudgetMs = DEFAULT_FLUSH_BUDGET_MS,
+  ) {
     this.socket = socket;
     this.#max = maxFrameBytes;
     this.#pauseOnBackpressure = pauseOnBackpressure;
+    this.#budgetMs = flushBudgetMs;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#data(chunk));
     if (pauseOnBackpressure) socket.on('drain', () => socket.resume());
@@ -80,13 +99,19 @@ export class FrameSocket {
   }
 
   /**
-   * Queues one frame. Frames leave together in one write once the event loop has handled everything
-   * that arrived in this turn (setImmediate runs after the poll phase), so answers to many units that
-   * arrived at once cost one system call.
+   * Queues one frame. Queued frames leave together in one write after `flushBudgetMs` of handling a
+   * received chunk, or once the event loop has handled everything that arrived in this turn
+   * (setImmediate runs after the poll phase), so answers to many units cost few system calls.
    */
   send(payload: Uint8Array): void {
     if (this.socket.destroyed) return;
-    if (this.#pending.length === 0) setImmediate(() => this.flush());
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.flush();
+      });
+    }
     const head = new Uint8Array(4);
     new DataView(head.buffer).setUint32(0, payload.length);
     this.#pending.push(head, payload);
@@ -102,9 +127,10 @@ export class FrameSocket {
     this.#pending = [];
     this.#pendingBytes = 0;
     if (this.socket.destroyed || parts.length === 0) return;
-    // Small frames are copied into one buffer; a large one (a block's announcement) goes as it is.
+    // Small frames are copied into one buffer (one system call, also for a lone frame and its length);
+    // large ones (a block's announcement) go as they are.
     const ok =
-      parts.length === 2 || total > 1 << 20
+      total > 1 << 20
         ? parts.map((p) => this.socket.write(p)).every(Boolean)
         : this.socket.write(Buffer.concat(parts, total));
     // The peer reads slower than we write: stop taking its requests until our answers drain.
@@ -123,6 +149,7 @@ export class FrameSocket {
     this.#have = 0;
     this.#need = 4;
     let at = 0;
+    let since = performance.now();
     while (buf.length - at >= 4) {
       const len = buf.readUInt32BE(at);
       if (len > this.#max) {
@@ -143,6 +170,13 @@ export class FrameSocket {
       this.counters.framesReceived++;
       this.#onFrame(payload);
       if (this.socket.destroyed) return;
+      if (this.#pendingBytes > 0) {
+        const now = performance.now();
+        if (now - since >= this.#budgetMs) {
+          this.flush();
+          since = now;
+        }
+      }
     }
     if (at < buf.length) {
       this.#chunks.push(buf.subarray(at));
