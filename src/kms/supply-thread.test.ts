@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import { KeyStore } from './store.ts';
 import { Keyring } from './store-crypto.ts';
 import { chunksFor } from './supply.ts';
@@ -102,6 +103,72 @@ test('the supply worker thread stores a device file with its own connection and 
     assert.equal(main.supplyWriter, false, 'checkpoints return to the main connection');
     main.close();
     ring.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store-key rotation while the worker supplies: new rows under the new key, none left under the old one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-supply-rotate-'));
+  const path = join(dir, 'kme-a.db');
+  const file = join(dir, 'keys.jsonl');
+  const line = (i: number) => {
+    const b = testBlock(11, `r-${i}`, 4096);
+    return `${JSON.stringify({ block_id: b.blockId, key_hex: Buffer.from(b.key).toString('hex') })}\n`;
+  };
+  writeFileSync(file, line(0));
+  const v1 = Keyring.generate();
+  const v2 = v1.withNewKey();
+  const main = KeyStore.open({ path, keyring: v1 });
+  const thread = startSupplyThread({
+    store: main,
+    path,
+    files: [{ path: file, self: 'kme-a', peer: 'kme-b', follow: true }],
+    onNote: (peer, n) => main.noteSupply(peer, n),
+    onError: () => {},
+  });
+  const until = async (chunks: number) => {
+    for (let i = 0; i < 300 && main.level('kme-b').theirChunks < chunks; i++) await sleep(50);
+    assert.equal(main.level('kme-b').theirChunks, chunks);
+  };
+  try {
+    await until(64);
+    main.transaction(() => main.sealing.setKeyring(v2));
+    // The next item may still be sealed under v1 (the worker learns the key after its next commit).
+    for (let i = 1; i <= 4; i++) {
+      appendFileSync(file, line(i));
+      await until(64 * (i + 1));
+    }
+    // The worker took the new key: the last items were sealed under v2 before any re-sealing.
+    const peek = new Database(path, { readonly: true });
+    const underV2 = peek
+      .prepare('SELECT COUNT(*) AS n FROM chunks WHERE substr(material, 1, 5) = ?')
+      .get(Buffer.from([1, 0, 0, 0, 2])) as { n: number };
+    peek.close();
+    assert.ok(underV2.n >= 128, `${underV2.n} rows under v2`);
+    while (main.sealing.rotating) main.transaction(() => main.sealing.rekeyStep(100));
+  } finally {
+    await thread.stop();
+  }
+  try {
+    // Only v2 is needed now: the store opens without v1, and every key can be formed (rows authenticate).
+    main.close();
+    const only2 = KeyStore.open({ path, keyring: v2.only([2]) });
+    assert.equal(
+      only2.takeForMaster({
+        peer: 'kme-b',
+        master: 'sae-a',
+        slaves: ['sae-b'],
+        localSlaves: [],
+        number: 5 * 64,
+        sizeBits: 256,
+        nowMs: 0,
+      }).length,
+      5 * 64,
+    );
+    only2.close();
+  } finally {
+    v1.destroy();
+    v2.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
 });
