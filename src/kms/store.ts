@@ -415,6 +415,12 @@ export class KeyStore {
     this.#db.pragma('wal_autocheckpoint = 0');
   }
 
+  /** The supply worker stopped: this connection checkpoints again (on commit and in `maintain`). */
+  detachSupplyWriter(): void {
+    this.#supplyWriter = false;
+    if (this.#db.open) this.#db.pragma('wal_autocheckpoint = 1000');
+  }
+
   /** True while a supply worker's connection writes supply and checkpoints (`attachSupplyWriter`). */
   get supplyWriter(): boolean {
     return this.#supplyWriter;

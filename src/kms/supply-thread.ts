@@ -131,6 +131,8 @@ export function startSupplyThread(opts: {
   worker.on('error', (e) => {
     if (!stopped) opts.onError(e);
   });
+  // However it ends, checkpoints return to the main connection (else the WAL would grow without bound).
+  worker.on('exit', () => store.detachSupplyWriter());
   worker.unref();
   return {
     async stop() {
