@@ -44,6 +44,8 @@ export interface SupplyNote {
   readonly dropped: number;
   readonly erasedOnArrival: number;
   readonly touched: boolean;
+  /** Chunks still queued in the worker. */
+  readonly backlog: number;
 }
 
 /** Messages from the worker. */
