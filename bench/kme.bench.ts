@@ -11,14 +11,20 @@
  * is measured right after each encrypted run, same connections, same machine state (`encryption_off`),
  * with KME A's CPU time per request for both. The PostgreSQL store: a third pair whose stores are
  * databases of a throwaway PostgreSQL cluster on this machine (encryption on), measured in the same run
- * right after the SQLite pairs (`postgres`).
+ * right after the SQLite pairs (`postgres`). Each run also reports the event-loop delay of KME A and B
+ * during the timed region (perf_hooks.monitorEventLoopDelay, p99 and max). While iterating:
+ * `KME_BENCH_QUICK=1` measures only the encrypted SQLite pair against bare and writes nothing (one JSON line
+ * per connection count on stderr, with os.loadavg); `KME_BENCH_PROF=DIR` writes a CPU profile of each KME
+ * covering each timed run only (not supply nor warm-up) into DIR.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Fastify from 'fastify';
 import { Etsi014Client, Keyring, PgKeyStore, rowAd, startKme } from '../src/kms/index.ts';
 import { makeTestPki, pairConfigs, startTestPg, testBlock } from '../src/kms/kme-pair.fixture.ts';
@@ -94,20 +100,32 @@ async function serve(
   };
   feed(blocks);
   await kme.settled(); // 64-KiB blocks are stored in slices off the hot path
+  // Event-loop delay (stalls every request in flight sees), reset at each `stats` so a run's own is read.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   process.on('message', (m: string) => {
     if (m.startsWith('supply:')) {
       feed(Number(m.slice(7)));
       void kme.settled().then(() => process.send!({ supplied: next }));
     }
-    if (m === 'stats')
+    // KME_BENCH_PROF=DIR: a CPU profile of each KME over each timed run only (not supply nor warm-up).
+    if (m === 'stats' && process.env.KME_BENCH_PROF) void profileRun(kind, process.env.KME_BENCH_PROF);
+    if (m === 'stats') {
+      const loopDelayMs = {
+        p99: +(loopDelay.percentile(99) / 1e6).toFixed(2),
+        max: +(loopDelay.max / 1e6).toFixed(2),
+      };
+      loopDelay.reset();
       void deliveries().then((n) =>
         process.send!({
           deliveries: n,
           cpu: process.cpuUsage(),
           commits: backend.stats(),
           poolChunks: kme.level(peer).mineChunks,
+          loopDelayMs,
         }),
       );
+    }
   });
   process.on('SIGTERM', () => {
     void kme.close().then(() => {
@@ -116,6 +134,25 @@ async function serve(
     });
   });
   process.send!({ ready: true, url: kme.url });
+}
+
+let profiler: Session | undefined;
+/** Starts the CPU profiler, or (on the next call) stops it and writes DIR/<kind>-<time>.cpuprofile. */
+async function profileRun(kind: string, dir: string): Promise<void> {
+  const post = (s: Session, m: string) =>
+    new Promise<unknown>((res, rej) => s.post(m, (e, r) => (e ? rej(e) : res(r))));
+  if (!profiler) {
+    profiler = new Session();
+    profiler.connect();
+    await post(profiler, 'Profiler.enable');
+    await post(profiler, 'Profiler.start');
+    return;
+  }
+  const s = profiler;
+  profiler = undefined;
+  const { profile } = (await post(s, 'Profiler.stop')) as { profile: object };
+  s.disconnect();
+  writeFileSync(join(dir, `${kind}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
 }
 
 async function freePort(): Promise<number> {
@@ -147,12 +184,7 @@ function spawnServer(
       pgUrl,
     ];
     const child = fork(new URL(import.meta.url).pathname, args, {
-      // KME_BENCH_PROF=DIR writes a CPU profile of each server process into DIR (for finding hot spots).
-      execArgv: [
-        '--import',
-        'tsx',
-        ...(process.env.KME_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KME_BENCH_PROF}`] : []),
-      ],
+      execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     child.once('message', (info) => resolve({ child, info: info as Record<string, unknown> }));
@@ -197,6 +229,8 @@ interface Run {
   ops_per_commit: number;
   /** CPU time (user + system) of KME A's process per delivered key. */
   kme_a_cpu_us_per_request: number;
+  /** Event-loop delay of KME A and B during the timed run (p99 and max, ms). */
+  loop_delay_ms: Record<string, unknown>;
   /** The same run against a second pair whose stores keep key material unencrypted. */
   encryption_off: {
     requests_per_second: number;
@@ -258,8 +292,10 @@ async function measureWith(
   await Promise.all([ask(p.a, `supply:${o.blocksPerRun}`), ask(p.b, `supply:${o.blocksPerRun}`)]);
   await load(p.url, o.tlsOptions, 2, connections); // warm-up
   const before = await ask(p.a, 'stats');
+  await ask(p.b, 'stats');
   const ours = await load(p.url, o.tlsOptions, o.seconds, connections);
   const after = await ask(p.a, 'stats');
+  const afterB = await ask(p.b, 'stats');
   const delivered = (after.deliveries as number) - (before.deliveries as number);
   if (ours.non_2xx !== 0 || ours.errors !== 0)
     throw new Error(
@@ -280,6 +316,8 @@ async function measureWith(
     delivered,
     opsPerCommit: +((c1.ops - c0.ops) / Math.max(1, c1.batches - c0.batches)).toFixed(2),
     cpuUsPerRequest: +((u1.user - u0.user + u1.system - u0.system) / Math.max(1, delivered)).toFixed(1),
+    /** Event-loop delay during the timed run (monitorEventLoopDelay, 1 ms resolution), KME A and B. */
+    loopDelayMs: { kme_a: after.loopDelayMs, kme_b: afterB.loopDelayMs },
   };
 }
 
@@ -296,6 +334,7 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   const children: ChildProcess[] = [];
   const startPairProcs = (e: 'on' | 'off') => startPairProcsWith(pki.dir, tlsOptions, blocks, e);
+  const quick = process.env.KME_BENCH_QUICK === '1';
   const pgdb = await startTestPg();
   const measure = (p: PairProcs, connections: number) =>
     measureWith(p, connections, { tlsOptions, seconds, blocksPerRun });
@@ -304,12 +343,31 @@ async function main(): Promise<void> {
       `starting KME A and B twice (separate processes): store encryption on, and off for comparison; ${blocksPerRun} blocks of 64 KiB per run…\n`,
     );
     const pgUrls = [await pgdb.database('bench_a'), await pgdb.database('bench_b')] as const;
+    const on1 = await startPairProcs('on');
+    children.push(...on1.children);
+    if (quick) {
+      // KME_BENCH_QUICK=1 (while iterating): the encrypted SQLite pair against bare only; nothing written.
+      for (const connections of connectionList) {
+        const bare = await spawnServer('bare', pki.dir, [await freePort(), 0], 0);
+        children.push(bare.child);
+        await load(bare.info.url as string, tlsOptions, 2, connections);
+        const baseline = await load(bare.info.url as string, tlsOptions, seconds, connections);
+        bare.child.kill('SIGTERM');
+        await new Promise((r) => bare.child.once('exit', r));
+        const on = await measure(on1, connections);
+        const ratio = +(on.ours.requests_per_second / baseline.requests_per_second).toFixed(3);
+        process.stderr.write(
+          `${JSON.stringify({ connections, ...on, bare: baseline, ratio, loadavg: loadavg() })}\n`,
+        );
+      }
+      return;
+    }
     const pairs = {
-      on: await startPairProcs('on'),
+      on: on1,
       off: await startPairProcs('off'),
       pg: await startPairProcsWith(pki.dir, tlsOptions, blocks, 'pg', pgUrls),
     };
-    children.push(...pairs.on.children, ...pairs.off.children, ...pairs.pg.children);
+    children.push(...pairs.off.children, ...pairs.pg.children);
     const barePorts: [number, number] = [await freePort(), 0];
     for (const connections of connectionList) {
       // The baseline runs while the KMEs idle, so both see the same machine state within seconds.
@@ -335,6 +393,7 @@ async function main(): Promise<void> {
         keys_delivered: on.delivered,
         ops_per_commit: on.opsPerCommit,
         kme_a_cpu_us_per_request: on.cpuUsPerRequest,
+        loop_delay_ms: on.loopDelayMs,
         encryption_off: {
           requests_per_second: Math.round(off.ours.requests_per_second),
           p50_ms: off.ours.p50_ms,

@@ -29,6 +29,24 @@ import {
 import { benchContext, writeBenchResult } from './meta.ts';
 
 const quick = process.argv.includes('--quick');
+/** `--n N --seconds S [--run K]`: only frames of N bits, dealt round-robin over the QBERs until S seconds of
+ * measured time have passed (then the row's frame count is whatever fitted); `--run K` draws other frames
+ * (rng label suffix) and writes bench/results/ldpc-nN-runK.json, so runs can be pooled. */
+function arg(name: string): number | undefined {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : Number(process.argv[i + 1]);
+}
+const onlyN = arg('--n');
+const budgetS = arg('--seconds');
+const run = arg('--run') ?? 0;
+if (
+  (onlyN !== undefined && !(onlyN >= 1e3 && onlyN <= 1e6)) ||
+  (budgetS !== undefined && !(budgetS > 0)) ||
+  !(Number.isInteger(run) && run >= 0)
+) {
+  console.error('ldpc bench: --n must be within 1e3..1e6, --seconds > 0, --run a non-negative integer');
+  process.exit(2);
+}
 
 /** CPU milliseconds of this process. */
 function cpuMs(): number {
@@ -36,7 +54,7 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-const grid: { n: number; qs: number[]; frames: number }[] = quick
+const fullGrid: { n: number; qs: number[]; frames: number }[] = quick
   ? [
       { n: 1e4, qs: [0.01, 0.02, 0.03, 0.05, 0.08], frames: 8 },
       { n: 1e5, qs: [0.02, 0.03, 0.05], frames: 3 },
@@ -47,8 +65,62 @@ const grid: { n: number; qs: number[]; frames: number }[] = quick
       { n: 1e6, qs: [0.02, 0.03, 0.05], frames: 2 },
     ];
 
+const grid =
+  onlyN === undefined
+    ? fullGrid
+    : [{ n: onlyN, qs: onlyN >= 1e6 ? [0.02, 0.03, 0.05] : [0.01, 0.02, 0.03, 0.04, 0.05, 0.08], frames: 0 }];
+
 const efficiency: Record<string, unknown>[] = [];
-for (const { n, qs, frames } of grid) {
+if (budgetS !== undefined) {
+  // Time-boxed: one frame per QBER in turn, until the budget is spent (warm-up frames not counted).
+  const { n, qs } = grid[0]!;
+  const rows = qs.map((q) => {
+    const rng = createRng(`bench-ldpc:${n}:${q}` + (run ? `:run${run}` : ''));
+    const warm = noisyPair(n, q, rng.stream('warm'));
+    reconcile(ldpc, warm.alice, warm.bob, { qberEstimate: q, shuffleSeed: 0, aliceRandom: rng.stream('wa') });
+    return { q, rng, fs: [] as number[], discarded: 0, rounds: 0, ms: 0, wall: 0 };
+  });
+  const t0 = performance.now();
+  for (let r = 0; performance.now() - t0 < budgetS * 1000; r++)
+    for (const row of rows) {
+      const { alice, bob, errors } = noisyPair(n, row.q, row.rng);
+      const c0 = cpuMs();
+      const w0 = performance.now();
+      const res = reconcile(ldpc, alice, bob, {
+        qberEstimate: row.q,
+        shuffleSeed: r + 1,
+        aliceRandom: row.rng.stream(`alice ${r}`),
+      });
+      row.ms += cpuMs() - c0;
+      row.wall += performance.now() - w0;
+      row.fs.push(res.leakedBits / (n * binaryEntropy(Math.max(errors, 1) / n)));
+      if (!res.key.equals(alice)) row.discarded++;
+      row.rounds += res.roundTrips;
+      console.log(
+        `n=${n} q=${row.q} frame ${r + 1}: f=${row.fs.at(-1)!.toFixed(4)} rounds ${res.roundTrips}`,
+      );
+    }
+  for (const row of rows) {
+    const plan = planFrame(n, row.q);
+    const frames = row.fs.length;
+    efficiency.push({
+      n,
+      qber: row.q,
+      frames,
+      mother_rate: plan.code.rate,
+      code_length: plan.code.n,
+      efficiency_mean: row.fs.reduce((a, b) => a + b, 0) / frames,
+      efficiency_max: Math.max(...row.fs),
+      efficiency_all: row.fs,
+      frames_discarded: row.discarded,
+      round_trips_mean: row.rounds / frames,
+      cpu_ms_per_frame: row.ms / frames,
+      wall_ms_per_frame: row.wall / frames,
+      throughput_mbps_cpu: (n * frames) / (row.ms * 1000),
+    });
+  }
+}
+for (const { n, qs, frames } of budgetS === undefined ? grid : []) {
   for (const q of qs) {
     const rng = createRng(`bench-ldpc:${n}:${q}`);
     const warm = noisyPair(n, q, rng.stream('warm'));
@@ -158,4 +230,10 @@ const loadavg = benchContext().machine.loadavg;
 console.log(
   `load average ${loadavg.map((x) => x.toFixed(2)).join(' ')} (shared machine: wall times are pessimistic)`,
 );
-writeBenchResult('ldpc', { ...benchContext(), quick, efficiency, decoder });
+writeBenchResult(onlyN === undefined ? 'ldpc' : `ldpc-n${onlyN}-run${run}`, {
+  ...benchContext(),
+  quick,
+  budget_seconds: budgetS ?? null,
+  efficiency,
+  decoder,
+});

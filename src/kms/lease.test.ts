@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KmeCore } from './core.ts';
-import { LeaseBook } from './lease.ts';
+import { LEASE_SLICE_KEYS, LeaseBook } from './lease.ts';
 import { createKmeMetrics } from './metrics.ts';
-import type { KeyBackend } from './store-backend.ts';
+import { SqliteBackend, type KeyBackend } from './store-backend.ts';
 import { KeyStore } from './store.ts';
 import { chunksFor } from './supply.ts';
 import { testBlock } from './kme-pair.fixture.ts';
@@ -90,6 +90,7 @@ test('an answer from a lease is confirmed before the lease is topped up, never b
     confirmLeased: async (_m: string, ids: readonly string[]) => {
       calls.push(`confirm ${ids.join(',')}`);
     },
+    leaseSliceKeys: Infinity,
   };
   const book = new LeaseBook(fake as unknown as KeyBackend, () => {});
   const take = { peer: 'kme-b', master: 'sae-a', slaves: ['sae-b'], localSlaves: [], sizeBits: 256 };
@@ -106,4 +107,62 @@ test('an answer from a lease is confirmed before the lease is topped up, never b
     calls.filter((c) => c.startsWith('lease')),
     ['lease 1', 'lease 2', 'lease 4', 'lease 8', 'lease 16', 'lease 32'],
   );
+});
+
+test('a long lease is formed in slices, one group-commit batch each, made durable by one sync after the last', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-lease-'));
+  const path = join(dir, 'a.db');
+  try {
+    const store = KeyStore.open({ path, lock: false });
+    for (const b of ['s-1', 's-2'])
+      store.addChunks('kme-b', chunksFor('kme-a', 'kme-b', testBlock(2, b, 8192)));
+    const backend = new SqliteBackend(store);
+    const events: string[] = [];
+    const sync = store.syncWal.bind(store);
+    store.syncWal = () => {
+      events.push('sync');
+      return sync();
+    };
+    const form = backend.leaseForMaster.bind(backend);
+    let failAt = -1;
+    const formed: Uint8Array[] = [];
+    backend.leaseForMaster = async (req, durable) => {
+      events.push(`slice ${req.number}${durable === false ? '' : ' durable'}`);
+      if (events.filter((e) => e.startsWith('slice')).length === failAt) throw new Error('disk gone');
+      const keys = await form(req, durable);
+      formed.push(...keys.map((k) => k.key));
+      return keys;
+    };
+    const book = new LeaseBook(backend, () => {});
+    const take = { peer: 'kme-b', master: 'sae-a', slaves: ['sae-c'], localSlaves: ['sae-c'], sizeBits: 256 };
+    const n = 2 * LEASE_SLICE_KEYS + 5;
+    const before = backend.stats().batches;
+    const keys = await book.serve(take, n);
+    assert.equal(keys.length, n);
+    const s = String(LEASE_SLICE_KEYS);
+    // Three slices, each its own batch; only the last synced, and the answer left after that sync.
+    assert.deepEqual(events.slice(0, 4), [`slice ${s}`, `slice ${s}`, 'slice 5 durable', 'sync']);
+    assert.ok(backend.stats().batches - before >= 3);
+    assert.equal(new Set(keys.map((k) => k.keyId)).size, n);
+    await new Promise((r) => setTimeout(r, 50)); // let the top-up (started after the answer) finish
+    // A slice that fails: the keys of the slices before it are erased and never served; in the store
+    // they stay leased (discarded at the next start).
+    book.clear();
+    const book2 = new LeaseBook(backend, () => {});
+    events.length = 0;
+    formed.length = 0;
+    failAt = 2;
+    await assert.rejects(book2.serve(take, n), /disk gone/);
+    assert.equal(formed.length, LEASE_SLICE_KEYS);
+    for (const k of formed)
+      assert.ok(
+        k.every((b) => b === 0),
+        'a key of a failed lease was not erased',
+      );
+    assert.deepEqual(events, [`slice ${s}`, `slice ${s}`]);
+    assert.ok(store.discardLeased(1) >= LEASE_SLICE_KEYS);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -42,6 +42,12 @@ export const LEASE_MIN_KEYS = 1;
  * shares one fsync among 128 keys.
  */
 export const LEASE_MAX_BITS = 1 << 15;
+/**
+ * Keys one slice of a lease forms on SQLite (one transaction in one group-commit batch, ≈ 70 µs of CPU per
+ * key): a lease of LEASE_MAX_BITS is formed over several event-loop turns, so no request waits behind more
+ * than ≈ 2 ms of formation; one fsync still covers the whole lease.
+ */
+export const LEASE_SLICE_KEYS = 32;
 /** Requests larger than this (bits) are served directly (durable per request), not from a lease. */
 export const LEASE_MAX_REQUEST_BITS = 1 << 16;
 /** A lease takes at most this fraction of the link's pool, so other roles are not starved. */
@@ -130,7 +136,36 @@ export class LeaseBook {
     this.#leases.clear();
   }
 
-  /** Leases more keys for `lease` (one durable transaction); at least enough for `need` keys in all. */
+  /**
+   * Forms `n` keys for `t` in slices of at most `leaseSliceKeys` (SQLite: one per group-commit batch, so
+   * requests are answered between slices instead of waiting behind one long transaction), the last slice
+   * synced: the fdatasync of the WAL makes every slice before it durable too. Resolves with the keys only
+   * then; a failing slice erases the keys formed before it (left `leased` in the store, they are discarded
+   * at the next start, never served).
+   */
+  #form(t: Omit<MasterTake, 'number' | 'nowMs'>, n: number): Promise<FormedKey[]> {
+    const slice = Math.max(1, this.#store.leaseSliceKeys);
+    if (n <= slice) return this.#store.leaseForMaster({ ...t, number: n, nowMs: Date.now() }, true);
+    return this.#formSliced(t, n, slice);
+  }
+
+  async #formSliced(t: Omit<MasterTake, 'number' | 'nowMs'>, n: number, slice: number): Promise<FormedKey[]> {
+    const keys: FormedKey[] = [];
+    try {
+      for (let done = 0; done < n;) {
+        const m = Math.min(slice, n - done);
+        done += m;
+        const last = done === n;
+        keys.push(...(await this.#store.leaseForMaster({ ...t, number: m, nowMs: Date.now() }, last)));
+      }
+    } catch (e) {
+      for (const k of keys) k.key.fill(0);
+      throw e;
+    }
+    return keys;
+  }
+
+  /** Leases more keys for `lease` (durable before use); at least enough for `need` keys in all. */
   #refill(lease: Lease, need: number): Promise<void> {
     lease.refill ??= (async () => {
       const t = lease.take;
@@ -143,14 +178,13 @@ export class LeaseBook {
           'KMS_KEY_EXHAUSTED',
           `Cannot lease keys from the link to "${t.peer}": pool empty`,
         );
-      const lease1 = (n: number) => this.#store.leaseForMaster({ ...t, number: n, nowMs: Date.now() });
       let keys: FormedKey[];
       try {
-        keys = await lease1(want);
+        keys = await this.#form(t, want);
       } catch (e) {
         // Short tail chunks make `afford` an estimate: settle for what the waiting requests need.
         if (!isQkdnetError(e, 'KMS_KEY_EXHAUSTED') || want <= missing || missing === 0) throw e;
-        keys = await lease1(missing);
+        keys = await this.#form(t, missing);
       }
       lease.keys.push(...keys);
       if ((t.remoteSlaves?.length ?? 0) > 0 || t.eraseAtPeer) this.#leased(t.peer);

@@ -8,8 +8,8 @@
  * replica and periodically, so they may lag another replica's work by a moment — they are advice for
  * status and quotas, never the once-only check, which each transaction makes under row locks).
  */
-import { QkdnetError } from '../common/index.ts';
 import { GroupCommitter } from './batcher.ts';
+import { LEASE_SLICE_KEYS } from './lease.ts';
 import type { ChunkCutter } from './supply.ts';
 import { SupplyPump } from './supply-pump.ts';
 import type {
@@ -52,8 +52,18 @@ export interface KeyBackend {
   stats(): { batches: number; ops: number };
   /** ./store.ts `takeForMaster`, committed before it resolves. */
   takeForMaster(req: MasterTake): Promise<FormedKey[]>;
-  /** ./store.ts `leaseForMaster`, committed (and durable) before it resolves. */
-  leaseForMaster(req: MasterTake): Promise<FormedKey[]>;
+  /**
+   * ./store.ts `leaseForMaster`, committed (and durable) before it resolves. `durable: false` (SQLite):
+   * committed — in the WAL — but not synced; the lease's last slice, durable, syncs it with the rest
+   * (./lease.ts). PostgreSQL commits every transaction durably and ignores it.
+   */
+  leaseForMaster(req: MasterTake, durable?: boolean): Promise<FormedKey[]>;
+  /**
+   * Most keys one lease transaction forms: SQLite forms a long lease in slices, one per group-commit batch,
+   * so the requests between slices are answered (./lease.ts); PostgreSQL in one transaction (Infinity).
+   */
+  readonly leaseSliceKeys: number;
+
   /** Leased keys become deliveries to `master`; resolves once a served key can no longer be discarded. */
   confirmLeased(master: string, keyIds: readonly string[], nowMs: number): Promise<void>;
   /** ./store.ts `takeForSlave`, committed before it resolves. */
@@ -127,7 +137,7 @@ export class SqliteBackend implements KeyBackend {
     return this.store.maxChunksPerPeer;
   }
   get backlog(): number {
-    return this.pump.backlog;
+    return this.pump.backlog + this.store.supplyBacklog;
   }
   level(peer: string): PoolLevel {
     return this.store.level(peer);
@@ -150,9 +160,12 @@ export class SqliteBackend implements KeyBackend {
   takeForMaster(req: MasterTake): Promise<FormedKey[]> {
     return this.committer.submit(() => this.store.takeForMaster(req));
   }
-  leaseForMaster(req: MasterTake): Promise<FormedKey[]> {
-    return this.committer.submit(() => this.store.leaseForMaster(req));
+  readonly leaseSliceKeys = LEASE_SLICE_KEYS;
+  leaseForMaster(req: MasterTake, durable = true): Promise<FormedKey[]> {
+    const form = () => this.store.leaseForMaster(req);
+    return durable ? this.committer.submit(form) : this.committer.submitLazy(form);
   }
+
   confirmLeased(master: string, keyIds: readonly string[], nowMs: number): Promise<void> {
     // In the WAL before the answer (survives kill -9); a power loss may discard it (./lease.ts, rule 3).
     return this.committer.submitLazy(() => this.store.confirmLeased(master, keyIds, nowMs));
@@ -176,24 +189,12 @@ export class SqliteBackend implements KeyBackend {
     return Promise.resolve(this.store.knows(keyId));
   }
   applyReservations(peer: string, rs: readonly ReservationRecord[], nowMs: number): Promise<string[]> {
-    const copies: string[] = [];
     return this.committer
-      .submit(() => {
-        const refused: string[] = [];
-        for (const r of rs) {
-          try {
-            this.store.transaction(() => this.store.applyReservation(peer, r, nowMs));
-            if (r.slaves.length > 0) copies.push(r.keyId);
-          } catch (e) {
-            if (!(e instanceof QkdnetError)) throw e;
-            refused.push(r.keyId);
-          }
-        }
-        return refused;
-      })
+      .submit(() => this.store.applyReservations(peer, rs, nowMs))
       .then((refused) => {
         // Resolved after the batch's fdatasync: these copies are on disk, so armed.
-        for (const id of copies) this.#armed.add(id);
+        const no = new Set(refused);
+        for (const r of rs) if (r.slaves.length > 0 && !no.has(r.keyId)) this.#armed.add(r.keyId);
         return refused;
       });
   }
@@ -201,7 +202,9 @@ export class SqliteBackend implements KeyBackend {
     return Promise.resolve(this.store.outbox(peer, limit, keyIds));
   }
   clearOutbox(peer: string, seq: number): Promise<void> {
-    return this.committer.submit(() => this.store.clearOutbox(peer, seq));
+    // Not synced: lost on a power failure, the entries are sent again and the peer applies a reservation
+    // it has seen as a no-op (./store.ts `applyReservation`), so one fsync fewer per push.
+    return this.committer.submitLazy(() => this.store.clearOutbox(peer, seq));
   }
   outboxPeers(): Promise<string[]> {
     return Promise.resolve(this.store.outboxPeers());

@@ -195,6 +195,9 @@ export class PgKeyStore implements KeyBackend {
     );
   }
 
+  /** One transaction per lease: every COMMIT here is durable (no slices to sync together). */
+  readonly leaseSliceKeys = Infinity;
+
   leaseForMaster(req: MasterTake): Promise<FormedKey[]> {
     return this.#formForMaster(req, (c, keys) =>
       insertMany(

@@ -224,3 +224,46 @@ test('property: no key_ID is ever delivered twice to a role, whatever the reques
     { seed: 20261123, numRuns: 60 },
   );
 });
+
+test('reservations applied together: a refused one leaves no trace, the others apply, the pool level is saved once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-store-'));
+  try {
+    const { a, b } = pairStores(dir);
+    feed(a, b, 9, 'blk-0');
+    const [k1, k2] = take(a, 2);
+    const r = (k: typeof k1, keyId = k!.keyId) => ({
+      keyId,
+      chunkIds: k!.chunkIds,
+      sizeBits: 256,
+      master: 'sae-a',
+      slaves: ['sae-b'],
+    });
+    const missing = { ...r(k1, 'missing-1'), chunkIds: ['no-such-chunk'] };
+    const overlap = r(k1, 'overlap-1'); // the bytes of k1 again, under another key ID
+    const levelBefore = { ...b.level('kme-a') };
+    const refused = b.transaction(() =>
+      b.applyReservations('kme-a', [r(k1), missing, r(k2), overlap, r(k1)], now),
+    );
+    assert.deepEqual(refused, ['missing-1', 'overlap-1']);
+    assert.equal(b.pendingKeyCount(), 2);
+    assert.equal(b.level('kme-a').theirChunks, levelBefore.theirChunks - 2);
+    for (const k of [k1!, k2!]) {
+      const [got] = b.takeForSlave('sae-b', 'sae-a', [k.keyId], now);
+      assert.deepEqual(Buffer.from(got!.key), Buffer.from(k.key));
+    }
+    for (const id of ['missing-1', 'overlap-1'])
+      assert.throws(
+        () => b.takeForSlave('sae-b', 'sae-a', [id], now),
+        (e) => isQkdnetError(e, 'KMS_KEY_NOT_FOUND'),
+      );
+    // The level written once at the end is the one a reopened store reads.
+    const level = { ...b.level('kme-a') };
+    a.close();
+    b.close();
+    const again = KeyStore.open({ path: join(dir, 'b.db') });
+    assert.deepEqual({ ...again.level('kme-a') }, level);
+    again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -211,6 +211,8 @@ export class KeyStore {
   /** Supply role: a tombstone was consumed since `takeTouched` (the main connection reloads its mirrors). */
   #touched = false;
   readonly #otherDropped = new Map<string, number>();
+  /** Main role: chunks queued in the supply worker, as last reported. */
+  #supplyBacklog = 0;
   readonly #otherErased = new Map<string, number>();
   /** Use masks of partly used chunks (bit i = byte i used; mirror of table `chunk_use`). */
   readonly #used = new Map<string, number>();
@@ -265,6 +267,11 @@ export class KeyStore {
     this.#st = prepare(this.#db);
     const { pools, uses } = this.#loadMirrors();
     if (this.#role === 'supply') {
+      // Chunk IDs are hashes: each insert lands on a random page of the `id` index. A page cache that
+      // holds the index (64 MiB) and checkpoints every 64 MiB of WAL (a page rewritten by many
+      // transactions is copied once) keep that from costing a page read and write per chunk.
+      this.#db.pragma('cache_size = -65536');
+      this.#db.pragma('wal_autocheckpoint = 16384');
       this.armedDiscardedAtStart = 0;
       return;
     }
@@ -410,6 +417,17 @@ export class KeyStore {
     this.#db.pragma('wal_autocheckpoint = 0');
   }
 
+  /** The supply worker stopped: this connection checkpoints again (on commit and in `maintain`). */
+  detachSupplyWriter(): void {
+    this.#supplyWriter = false;
+    if (this.#db.open) this.#db.pragma('wal_autocheckpoint = 1000');
+  }
+
+  /** Chunks waiting in the supply worker's queue, as it last reported (0 without a worker). */
+  get supplyBacklog(): number {
+    return this.#supplyWriter ? this.#supplyBacklog : 0;
+  }
+
   /** True while a supply worker's connection writes supply and checkpoints (`attachSupplyWriter`). */
   get supplyWriter(): boolean {
     return this.#supplyWriter;
@@ -421,9 +439,10 @@ export class KeyStore {
    */
   noteSupply(
     peer: string,
-    n: { level: PoolLevel; dropped: number; erasedOnArrival: number; touched: boolean },
+    n: { level: PoolLevel; dropped: number; erasedOnArrival: number; touched: boolean; backlog?: number },
   ): void {
     this.#other.set(peer, { ...n.level });
+    this.#supplyBacklog = n.backlog ?? 0;
     this.#otherDropped.set(peer, n.dropped);
     this.#otherErased.set(peer, n.erasedOnArrival);
     if (n.touched) this.#reloadUses();
@@ -803,7 +822,7 @@ export class KeyStore {
    * instead (its bytes counted as 32-byte chunks, the length every chunk but a block's last has), so the
    * copy is dropped when it arrives.
    */
-  applyReservation(peer: string, r: ReservationRecord, nowMs: number): void {
+  applyReservation(peer: string, r: ReservationRecord, nowMs: number, savePool = true): void {
     const l = this.#own(peer);
     // Idempotent: a reservation seen before (pushed and pulled, or re-sent after a crash) is a no-op.
     if (this.#st.selectReceived.get(r.keyId)) return;
@@ -857,7 +876,27 @@ export class KeyStore {
       k.key.fill(0);
     }
     for (const row of rows) row.material.fill(0);
+    if (savePool) this.#savePool(peer);
+  }
+
+  /**
+   * Applies reservations `rs` of `peer` in the caller's transaction; returns the key IDs refused. Each is
+   * all-or-nothing without a savepoint of its own: `applyReservation` refuses (QkdnetError) before it
+   * writes a row or touches a mirror, and any other error fails the whole transaction. The pool level is
+   * written once, after the last (one SAVEPOINT/RELEASE pair and one pool upsert fewer per key).
+   */
+  applyReservations(peer: string, rs: readonly ReservationRecord[], nowMs: number): string[] {
+    const refused: string[] = [];
+    for (const r of rs) {
+      try {
+        this.applyReservation(peer, r, nowMs, false);
+      } catch (e) {
+        if (!(e instanceof QkdnetError)) throw e;
+        refused.push(r.keyId);
+      }
+    }
     this.#savePool(peer);
+    return refused;
   }
 
   /**

@@ -13,32 +13,50 @@
  *   decimation in frequency (Gentleman–Sande; natural order in, bit-reversed out), the inverse is the
  *   mirrored decimation in time (bit-reversed in, natural out), so no bit-reversal permutation is done; in
  *   bit-reversed order the partner of frequency k, L − k, sits at 3·2^j − 1 − p for position p in [2^j, 2^{j+1}).
- * - Exactness is checked, never assumed: every coefficient must lie within 1/4 of an integer, and the
- *   rounded product must agree with (a mod p)·(x mod p) mod p for p = 2^26 − 5. A failed check returns
- *   null and the caller uses exact BigInt arithmetic instead. With D ≤ 20 and L ≤ 2^20 the observed
- *   round-off is below 0.05.
+ * - Cost: the transforms are compute-bound here (running the narrow stages block by block in cache
+ *   measured no gain at 2^21 points, so it is not done); the passes around them are fused: digits are balanced without
+ *   branches, b is read from the seed in the pass that rounds and carries, and rounding uses the 1.5·2^52
+ *   constant (V8's Math.round is several times slower on negative values).
+ * - Exactness. Coefficient size: with |digit| ≤ 2^{D−1}, |c_k| ≤ min(n_a, n_x)·2^{2D−2}. At n = 10^7,
+ *   m = 4·10^6 (L = 2^21, D = 12, n_x = 833,335 < 2^20) that is < 2^42, far inside the 2^53 of exact
+ *   doubles. Round-off: the worst-case bound for a floating-point FFT convolution (C. Percival, "Rapid
+ *   multiplication modulo the sum and difference of highly composite numbers", Math. Comp. 72 (2003)
+ *   387–395, its error theorem for radix-2 FFT multiplication; the form here is as recalled, not re-derived) is ‖a‖₂‖x‖₂·((1+ε)^{3l}(1+ε√5)^{3l+1}(1+β)^{3l} − 1) ≈ ‖a‖₂‖x‖₂·(6l + √5(3l+1))·ε
+ *   for l = log₂L, ε = 2^−53 and twiddles within β ≈ ε; at n = 10^7 that is 2^{41.9}·2^{8.1}·2^{−53} ≈ 0.12
+ *   < 1/2, so rounding recovers every coefficient. At n = 10^6 (L = 2^17, D = 19) the same bound is ≈ 100:
+ *   no worst-case guarantee, only the random-walk size of balanced digits (observed round-off < 0.05).
+ *   This module's transform (radix 4, a half-length real inverse) is not literally Percival's, so in
+ *   every case exactness is also checked, never assumed: each pair of coefficients must lie within 1/4
+ *   of integers in total, every |c_k| < 2^50 (so the modular check below stays exact), and the rounded
+ *   product must agree with (a mod p)·(x mod p) mod p for p = 2^26 − 5. A failed check returns null and
+ *   the caller uses exact BigInt arithmetic instead. fft-multiply.test.ts compares against BigInt at
+ *   n = 10^7 (random operands, and digits at the edges of the balanced range).
  */
 
 /** The prime of the modular check. */
 const P = 67108859; // 2^26 − 5
 
-const twiddles = new Map<number, { re: Float64Array; im: Float64Array }>();
+/**
+ * Radix-4 twiddles w^k, w^{2k}, w^{3k} with w = e^{−2πi/(4q)}, for every power of two q and k < q, as six
+ * doubles (re, im of each) at 6·(q − 1 + k): a stage of span 4q reads one contiguous run of its own. The
+ * entries do not depend on the transform length, so one table, grown to the largest q met, serves all.
+ */
+let radix4 = new Float64Array(0);
 
-/** e^{−2πik/(2h)} for k < h, stored at index h + k (every half-size h < L in one table). */
-function table(L: number) {
-  let t = twiddles.get(L);
-  if (!t) {
-    const re = new Float64Array(L);
-    const im = new Float64Array(L);
-    for (let h = 1; h < L; h <<= 1)
-      for (let k = 0; k < h; k++) {
-        re[h + k] = Math.cos((Math.PI * k) / h);
-        im[h + k] = -Math.sin((Math.PI * k) / h);
+function twiddles4(L: number): Float64Array {
+  const qMax = Math.max(1, L >> 2);
+  if (radix4.length >= 6 * (2 * qMax - 1)) return radix4;
+  const t = new Float64Array(6 * (2 * qMax - 1));
+  for (let q = 1; q <= qMax; q <<= 1)
+    for (let k = 0; k < q; k++) {
+      const o = 6 * (q - 1 + k);
+      for (let j = 1; j <= 3; j++) {
+        const a = (-2 * Math.PI * j * k) / (4 * q);
+        t[o + 2 * j - 2] = Math.cos(a);
+        t[o + 2 * j - 1] = Math.sin(a);
       }
-    t = { re, im };
-    if (twiddles.size > 6) twiddles.clear();
-    twiddles.set(L, t);
-  }
+    }
+  radix4 = t;
   return t;
 }
 
@@ -54,26 +72,18 @@ function radix2(re: Float64Array, im: Float64Array, start: number, end: number):
   }
 }
 
-/**
- * Transforms up to this many points are done block by block: after the stages wider than a block, each
- * block of BLOCK points (2 × 128 KiB of doubles, within a core's L2 cache) runs all its remaining stages
- * before the next block is touched, instead of every stage streaming the whole array through memory.
- */
-const BLOCK = 1 << 99;
-
 /** One radix-4 decimation-in-frequency stage of span `size` over points [start, end). */
 function difStage(
   re: Float64Array,
   im: Float64Array,
-  wr: Float64Array,
-  wi: Float64Array,
+  tw: Float64Array,
   size: number,
   start: number,
   end: number,
 ): void {
   const q = size >> 2;
   for (let s = start; s < end; s += size)
-    for (let k = 0; k < q; k++) {
+    for (let k = 0, o = 6 * (q - 1); k < q; k++, o += 6) {
       const i0 = s + k;
       const i1 = i0 + q;
       const i2 = i1 + q;
@@ -86,12 +96,12 @@ function difStage(
       const di = im[i0]! - im[i2]!;
       const er = re[i1]! - re[i3]!;
       const ei = im[i1]! - im[i3]!;
-      const w1r = wr[2 * q + k]!;
-      const w1i = wi[2 * q + k]!;
-      const w2r = wr[q + k]!;
-      const w2i = wi[q + k]!;
-      const w3r = w1r * w2r - w1i * w2i;
-      const w3i = w1r * w2i + w1i * w2r;
+      const w1r = tw[o]!;
+      const w1i = tw[o + 1]!;
+      const w2r = tw[o + 2]!;
+      const w2i = tw[o + 3]!;
+      const w3r = tw[o + 4]!;
+      const w3i = tw[o + 5]!;
       re[i0] = ar + br;
       im[i0] = ai + bi;
       const fr = ar - br;
@@ -112,41 +122,34 @@ function difStage(
 /** Forward DFT, natural order in, bit-reversed out (radix-4 stages, one radix-2 stage if log₂L is odd). */
 export function forwardDif(re: Float64Array, im: Float64Array): void {
   const L = re.length;
-  const { re: wr, im: wi } = table(L);
+  const tw = twiddles4(L);
   let size = L;
-  for (; size > BLOCK && size >= 4; size >>= 2) difStage(re, im, wr, wi, size, 0, L);
-  // Each block of `size` points is now independent: finish it while it is in cache.
-  const block = size;
-  for (let s = 0; s < L; s += block) {
-    size = block;
-    for (; size >= 4; size >>= 2) difStage(re, im, wr, wi, size, s, s + block);
-    if (size === 2) radix2(re, im, s, s + block);
-  }
+  for (; size >= 4; size >>= 2) difStage(re, im, tw, size, 0, L);
+  if (size === 2) radix2(re, im, 0, L);
 }
 
 /** One radix-4 decimation-in-time stage of span `size` over points [start, end) (difStage undone). */
 function ditStage(
   re: Float64Array,
   im: Float64Array,
-  wr: Float64Array,
-  wi: Float64Array,
+  tw: Float64Array,
   size: number,
   start: number,
   end: number,
 ): void {
   const q = size >> 2;
   for (let s = start; s < end; s += size)
-    for (let k = 0; k < q; k++) {
+    for (let k = 0, o = 6 * (q - 1); k < q; k++, o += 6) {
       const i0 = s + k;
       const i1 = i0 + q;
       const i2 = i1 + q;
       const i3 = i2 + q;
-      const w1r = wr[2 * q + k]!;
-      const w1i = -wi[2 * q + k]!;
-      const w2r = wr[q + k]!;
-      const w2i = -wi[q + k]!;
-      const w3r = w1r * w2r - w1i * w2i;
-      const w3i = w1r * w2i + w1i * w2r;
+      const w1r = tw[o]!; // conjugates: the inverse transform
+      const w1i = -tw[o + 1]!;
+      const w2r = tw[o + 2]!;
+      const w2i = -tw[o + 3]!;
+      const w3r = tw[o + 4]!;
+      const w3i = -tw[o + 5]!;
       const y1r = re[i1]! * w2r - im[i1]! * w2i;
       const y1i = re[i1]! * w2i + im[i1]! * w2r;
       const ar = re[i0]! + y1r; // 2A
@@ -175,29 +178,19 @@ function ditStage(
 /** L × the inverse DFT, bit-reversed in, natural out: forwardDif's butterflies undone in reverse order. */
 export function inverseDit(re: Float64Array, im: Float64Array): void {
   const L = re.length;
-  const { re: wr, im: wi } = table(L);
-  const odd = (31 - Math.clz32(L)) & 1;
-  // The widest stage span ≤ BLOCK (spans are 2^odd·4^i), or L: stages up to it run block by block.
-  let block = odd ? 2 : 1;
-  while (block * 4 <= Math.min(L, BLOCK)) block *= 4;
-  if (L <= BLOCK) block = L;
-  for (let s = 0; s < L; s += block) {
-    if (odd) radix2(re, im, s, s + block);
-    for (let size = odd ? 8 : 4; size <= block; size <<= 2) ditStage(re, im, wr, wi, size, s, s + block);
+  const tw = twiddles4(L);
+  let size = 4;
+  if ((31 - Math.clz32(L)) & 1) {
+    radix2(re, im, 0, L);
+    size = 8;
   }
-  for (let size = block * 4; size <= L; size <<= 2) ditStage(re, im, wr, wi, size, 0, L);
+  for (; size <= L; size <<= 2) ditStage(re, im, tw, size, 0, L);
 }
 
 const halfTwiddles = new Map<number, { re: Float64Array; im: Float64Array }>();
 
-/**
- * The real sequence c = L × IDFT(P) from its Hermitian spectrum P (bit-reversed order, length L) with a
- * transform of length L/2: frequencies f and f + L/2 sit at positions 2j and 2j + 1, so
- * Z_j = (P_f + P_{f+L/2}) + i·e^{2πif/L}(P_f − P_{f+L/2}) is the spectrum of z_u = c_{2u} + i·c_{2u+1}
- * (the real-output half of Numerical Recipes §12.3). Leaves c packed: c_{2u} in re[u], c_{2u+1} in im[u].
- */
-export function realInverse(re: Float64Array, im: Float64Array): void {
-  const L = re.length;
+/** e^{2πif/L} for the frequency f at position 2j of the bit-reversed spectrum, j < L/2. */
+function halfTable(L: number): { re: Float64Array; im: Float64Array } {
   const H = L >> 1;
   let t = halfTwiddles.get(L);
   if (!t) {
@@ -212,38 +205,37 @@ export function realInverse(re: Float64Array, im: Float64Array): void {
     if (halfTwiddles.size > 6) halfTwiddles.clear();
     halfTwiddles.set(L, t);
   }
-  const { re: cr, im: ci } = t;
-  for (let j = 0; j < H; j++) {
-    const ar = re[2 * j]!;
-    const ai = im[2 * j]!;
-    const br = re[2 * j + 1]!;
-    const bi = im[2 * j + 1]!;
-    const dr = ar - br;
-    const di = ai - bi;
-    const or = dr * cr[j]! - di * ci[j]!;
-    const oi = dr * ci[j]! + di * cr[j]!;
-    re[j] = ar + br - oi;
-    im[j] = ai + bi + or;
-  }
-  inverseDit(re.subarray(0, H), im.subarray(0, H));
+  return t;
 }
 
 /**
- * Bits [from, from + len) of packed words as D-bit digits (D ≤ 20) into out; balanced digits lie in
- * [−2^{D−1}, 2^{D−1}) and the top digit's carry goes to out[count] (0 for plain digits), so out must be
- * longer than count = ⌈len/D⌉. Branch-free digit balancing (random digits would mispredict half the time).
+ * The real sequence c = L × IDFT(P) from its Hermitian spectrum P (bit-reversed order, length L) with a
+ * transform of length L/2: frequencies f and f + L/2 sit at positions 2j and 2j + 1, so
+ * Z_j = (P_f + P_{f+L/2}) + i·e^{2πif/L}(P_f − P_{f+L/2}) is the spectrum of z_u = c_{2u} + i·c_{2u+1}
+ * (the real-output half of Numerical Recipes §12.3); inverseDit of Z over the first L/2 positions then
+ * leaves c packed: c_{2u} in re[u], c_{2u+1} in im[u]. This writes Z_j at position j.
  */
-function digits(
-  words: Uint32Array,
-  from: number,
-  len: number,
-  D: number,
-  out: Float64Array,
-  balanced: boolean,
-): void {
+function fold(re: Float64Array, im: Float64Array, cr: Float64Array, ci: Float64Array, j: number): void {
+  const ar = re[2 * j]!;
+  const ai = im[2 * j]!;
+  const br = re[2 * j + 1]!;
+  const bi = im[2 * j + 1]!;
+  const dr = ar - br;
+  const di = ai - bi;
+  const or = dr * cr[j]! - di * ci[j]!;
+  const oi = dr * ci[j]! + di * cr[j]!;
+  re[j] = ar + br - oi;
+  im[j] = ai + bi + or;
+}
+
+/**
+ * Bits [from, from + len) of packed words as balanced D-bit digits (D ≤ 20) in [−2^{D−1}, 2^{D−1}) into
+ * out, the top digit's carry in out[count] (so out must be longer than count = ⌈len/D⌉). Branch-free digit balancing (random digits would mispredict half the time).
+ */
+function digits(words: Uint32Array, from: number, len: number, D: number, out: Float64Array): void {
   const count = Math.ceil(len / D);
   const mask = (1 << D) - 1;
-  const half = balanced ? 1 << (D - 1) : 0; // plain digits: (d + 0) >>> D is 0 for d < 2^D
+  const half = 1 << (D - 1);
   let carry = 0;
   let lo = from;
   // Every digit but the last lies wholly before from + len ≤ 32·words.length, so words[w + 1] exists
@@ -331,8 +323,8 @@ function put(out: Uint32Array, d: number, pos: number, D: number): void {
 }
 
 /**
- * One pass over the packed product (c_{2u} = re[u]/4L, c_{2u+1} = im[u]/4L, u < L/2, as separateAndMultiply
- * and realInverse leave it): rounds every coefficient in place, and ORs bits [from, to) of Σ (c_k + b_k)·2^{Dk} into out, where
+ * One pass over the packed product (c_{2u} = re[u]/4L, c_{2u+1} = im[u]/4L, u < L/2, as separateMultiplyFold
+ * and inverseDit leave it): rounds every coefficient in place, and ORs bits [from, to) of Σ (c_k + b_k)·2^{Dk} into out, where
  * b_k are the plain D-bit digits of bits [bFrom, bFrom + bLen) of `seed`, the carry propagated digit by
  * digit (|c_k| < 2^52 keeps c_k + b_k + carry exact). Returns the largest distance to the nearest integer.
  */
@@ -348,7 +340,7 @@ function roundAddCarry(
   to: number,
   out: Uint32Array,
 ): number {
-  const inv = 1 / (4 * L); // powers of two (4: separateAndMultiply's factor): exact
+  const inv = 1 / (4 * L); // powers of two (4: separateMultiplyFold's factor): exact
   const full = 2 ** D;
   const invFull = 1 / full;
   const first = Math.floor(from / D); // the digit holding output bit 0
@@ -431,16 +423,29 @@ function product(re: Float64Array, im: Float64Array, p: number, p2: number): voi
 }
 
 /**
- * Separates the spectra (U from a, V from x) and multiplies them, leaving 4·U·V in place (the factor 4, a
- * power of two, is divided out with 1/L when rounding). In bit-reversed order positions 0 and 1 are
- * frequencies 0 and L/2 (their own partners), and for p in [2^j, 2^{j+1}) the partner is 3·2^j − 1 − p.
+ * Separates the spectra (U from a, V from x), multiplies them, and folds the product spectrum for
+ * the half-length real inverse (fold), in one pass: 4·U·V (the factor 4, a power of two, is divided out
+ * with 1/L when rounding), folded pairs written below the octave being read. In bit-reversed order
+ * positions 0 and 1 are frequencies 0 and L/2 (their own partners), and for p in [2^j, 2^{j+1}) the
+ * partner is 3·2^j − 1 − p; so an even p, p + 1 and their partners p2 − 1, p2 form two folding pairs.
  */
-function separateAndMultiply(re: Float64Array, im: Float64Array): void {
+function separateMultiplyFold(re: Float64Array, im: Float64Array): void {
   const L = re.length;
+  const { re: cr, im: ci } = halfTable(L);
   product(re, im, 0, 0);
   product(re, im, 1, 1);
-  for (let lo = 2; lo < L; lo *= 2)
-    for (let p = lo, p2 = 2 * lo - 1; p < p2; p++, p2--) product(re, im, p, p2);
+  fold(re, im, cr, ci, 0);
+  if (L >= 4) {
+    product(re, im, 2, 3);
+    fold(re, im, cr, ci, 1);
+  }
+  for (let lo = 4; lo < L; lo *= 2)
+    for (let p = lo, p2 = 2 * lo - 1; p < p2; p += 2, p2 -= 2) {
+      product(re, im, p, p2);
+      product(re, im, p + 1, p2 - 1);
+      fold(re, im, cr, ci, p >> 1);
+      fold(re, im, cr, ci, (p2 - 1) >> 1);
+    }
 }
 
 /** Scratch transforms per length (reused: fresh megabyte arrays cost more in page faults than the FFT). */
@@ -474,8 +479,8 @@ export function fftMultiplyAddBits(
     scratch.set(L, buf);
   }
   const { re, im } = buf;
-  digits(seed, aFrom, w, D, re, true);
-  digits(key, 0, xLen, D, im, true);
+  digits(seed, aFrom, w, D, re);
+  digits(key, 0, xLen, D, im);
   const na = Math.ceil(w / D) + 1;
   const nx = Math.ceil(xLen / D) + 1;
   re.fill(0, na);
@@ -483,8 +488,8 @@ export function fftMultiplyAddBits(
   const aMod = modP(re, na, D);
   const xMod = modP(im, nx, D);
   forwardDif(re, im);
-  separateAndMultiply(re, im);
-  realInverse(re, im);
+  separateMultiplyFold(re, im);
+  inverseDit(re.subarray(0, L >> 1), im.subarray(0, L >> 1));
   // Round, add b and carry, and check: every coefficient near an integer, and the product right mod P.
   const out = new Uint32Array(((to - from + 31) >>> 5) + 1);
   const worst = roundAddCarry(re, im, L, D, seed, bFrom, w, from, to, out);

@@ -82,22 +82,29 @@ export const THRESHOLD_MARGIN = 0.1;
 export function planFrame(n: number, q: number): FramePlan {
   const leak = Math.max(1, Math.ceil(startingEfficiency(n, q) * binaryEntropy(Math.max(q, 1e-3)) * n));
   const withMargin = ELKOUSS_2009_DISTRIBUTIONS.filter((d) => d.threshold >= (1 + THRESHOLD_MARGIN) * q);
-  const best = chooseCode(n, leak, withMargin) ?? chooseCode(n, leak, ELKOUSS_2009_DISTRIBUTIONS)!;
+  // Within the margin only codes that need no heavy puncturing: otherwise at q̂ = 1 % (no high-rate code
+  // clears 1.1·q̂) the rate-0.5 code won, punctured far past its untainted set, and leaked half the key.
+  const best =
+    chooseCode(n, leak, withMargin, false) ?? chooseCode(n, leak, ELKOUSS_2009_DISTRIBUTIONS, true)!;
   return layout(n, leak, best.dist, best.z);
 }
 
-/** The code of `dists` needing the fewest extra symbols (Kiktenko et al. 2016 §3.3), if any fits. */
+/**
+ * The code of `dists` needing the fewest extra symbols (Kiktenko et al. 2016 §3.3), if any fits; the
+ * lowest-rate code may exceed the puncturing limit only when `lenient` (the last resort).
+ */
 function chooseCode(
   n: number,
   leak: number,
   dists: readonly (typeof ELKOUSS_2009_DISTRIBUTIONS)[number][],
+  lenient: boolean,
 ): { dist: (typeof ELKOUSS_2009_DISTRIBUTIONS)[number]; z: number } | undefined {
   let best: { dist: (typeof ELKOUSS_2009_DISTRIBUTIONS)[number]; z: number; delta: number } | undefined;
   for (const dist of dists) {
     const rows = Math.round(BASE_COLUMNS * (1 - dist.rate));
     const z = Math.max(1, Math.ceil(leak / rows), Math.ceil((n - leak) / (BASE_COLUMNS - rows)));
     // A code whose rate is too low needs too much puncturing (S2 Table I: f degrades beyond ~10 %).
-    if (rows * z - leak > MAX_PUNCTURED * BASE_COLUMNS * z && dist.rate > 0.5) continue;
+    if (rows * z - leak > MAX_PUNCTURED * BASE_COLUMNS * z && (!lenient || dist.rate > 0.5)) continue;
     const delta = (BASE_COLUMNS * z - n) / (BASE_COLUMNS * z);
     if (!best || delta < best.delta - 1e-12) best = { dist, z, delta };
   }

@@ -226,6 +226,29 @@ test('the mother code keeps a threshold margin over the QBER estimate when one f
   assert.equal(planFrame(100000, 0.03).code.rate, 0.75);
 });
 
+test('when no code clears the margin (QBER 1 %), the plan falls back to a code puncturable within limits', () => {
+  // Regression: the rate-0.5 code used to win here, punctured past its untainted set, leaking ≈ n/2 bits.
+  for (const n of [10000, 100000]) {
+    const p = planFrame(n, 0.01);
+    assert.ok(p.code.rate >= 0.8, `n ${n}: R0 ${p.code.rate}`);
+    const leak = p.code.m - p.punctured.length;
+    assert.ok(
+      leak / (n * binaryEntropy(0.01)) < 1.3,
+      `n ${n}: starting f ${leak / (n * binaryEntropy(0.01))}`,
+    );
+  }
+  const rng = createRng('ldpc-1pc');
+  const { alice, bob, errors } = noisyPair(10000, 0.01, rng);
+  const res = reconcile(ldpc, alice, bob, {
+    qberEstimate: 0.01,
+    shuffleSeed: 1,
+    aliceRandom: rng.stream('a'),
+  });
+  assert.ok(res.key.equals(alice));
+  const f = res.leakedBits / (10000 * binaryEntropy(errors / 10000));
+  assert.ok(f < 1.6, `f = ${f}`);
+});
+
 test('ldpc efficiency on 2·10⁴-bit frames at QBER 3% and 5% (all disclosed bits counted)', () => {
   for (const q of [0.03, 0.05]) {
     const rng = createRng(`ldpc-eff-${q}`);
