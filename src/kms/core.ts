@@ -129,7 +129,8 @@ export class KmeCore {
     if (this.discardedAtStart > 0)
       log?.warn(
         { discarded: this.discardedAtStart },
-        `discarded ${this.discardedAtStart} leased keys not confirmed as delivered before the last stop`,
+        `discarded ${this.discardedAtStart} leased keys not confirmed as delivered before the last stop` +
+          ' (and, after an unclean stop and a reboot, slave copies received from peers: ./slave-copies.ts)',
       );
     this.#local = new Set(config.saes.map((s) => s.id));
     this.#test = new Set(config.saes.filter((s) => s.test === true).map((s) => s.id));

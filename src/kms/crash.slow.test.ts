@@ -10,7 +10,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Etsi014Client, type DeliveredKey } from './client.ts';
 import { makeTestPki, testBlock, type TestPki } from './kme-pair.fixture.ts';
+import { KmeProcess, writeKmeAConfig } from './kme-process.fixture.ts';
 
 let pki: TestPki;
 let dir: string;
@@ -31,21 +31,7 @@ before(async () => {
     lines.push(JSON.stringify({ block_id: b.blockId, key_hex: Buffer.from(b.key).toString('hex') }));
   }
   writeFileSync(join(dir, 'keys.jsonl'), `${lines.join('\n')}\n`);
-  const t = pki.tls('kme-a');
-  writeFileSync(
-    join(dir, 'kme-a.yaml'),
-    [
-      'id: kme-a',
-      'port: 0',
-      `tls: { cert: ${t.cert}, key: ${t.key}, ca: ${t.ca} }`,
-      'store: kme-a.db',
-      'saes: [{ id: sae-a }, { id: sae-c }]',
-      'peers: [{ id: kme-b, url: "https://127.0.0.1:1", saes: [sae-b] }]',
-      'supply: [{ peer: kme-b, file: keys.jsonl }]',
-      'logLevel: warn',
-      '',
-    ].join('\n'),
-  );
+  config = writeKmeAConfig(dir, pki, '{ peer: kme-b, file: keys.jsonl }');
 });
 
 after(() => {
@@ -53,33 +39,9 @@ after(() => {
   pki.cleanup();
 });
 
-let stderr = '';
-/** Starts the KME; resolves with the process and its URL once it has printed where it listens. */
-async function serve(): Promise<{ kme: ChildProcess; url: string }> {
-  const from = stderr.length;
-  const kme = spawnKme();
-  for (let i = 0; i < 600; i++) {
-    const m = /serving ETSI GS QKD 014 at (https:\/\/[^/\s]+)\//.exec(stderr.slice(from));
-    if (m) return { kme, url: m[1]! };
-    if (kme.exitCode !== null) break;
-    await sleep(100);
-  }
-  throw new Error(`KME did not come up: ${stderr.slice(-2000)}`);
-}
-
-function spawnKme(): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    ['bin/qkdnet.js', 'kme', 'serve', '--config', join(dir, 'kme-a.yaml')],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  // pino writes its JSON lines to stdout; both streams go into one transcript.
-  child.stdout!.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return child;
-}
+let config: string;
+const proc = new KmeProcess();
+const serve = () => proc.serve(config);
 
 /** Waits until the KME answers and (with `keys`) holds that many 256-bit keys for sae-a → sae-c. */
 async function ready(client: Etsi014Client, keys?: number): Promise<void> {
@@ -93,7 +55,7 @@ async function ready(client: Etsi014Client, keys?: number): Promise<void> {
     }
     await sleep(100);
   }
-  throw new Error(`KME not ready (stored ${last}): ${stderr.slice(-2000)}`);
+  throw new Error(`KME not ready (stored ${last}): ${proc.transcript.slice(-2000)}`);
 }
 
 test('SIGKILL under concurrent load: no key twice per role, none lost unaccounted, discarded leases counted', async () => {
@@ -137,13 +99,13 @@ test('SIGKILL under concurrent load: no key twice per role, none lost unaccounte
   slave.close();
   assert.ok(asMaster.length > 20, `only ${asMaster.length} keys delivered before the crash`);
 
-  const logFrom = stderr.length;
+  const logFrom = proc.transcript.length;
   ({ kme, url } = await serve());
   master = Etsi014Client.fromFiles(url, pki.tls('sae-a'));
   slave = Etsi014Client.fromFiles(url, pki.tls('sae-c'));
   await ready(master);
   // The restart reports the leased keys it discarded: one log line with the count.
-  const m = /"discarded":(\d+)/.exec(stderr.slice(logFrom));
+  const m = /"discarded":(\d+)/.exec(proc.transcript.slice(logFrom));
   const reported = m ? Number(m[1]) : 0;
   const discarded = readDiscarded(dbPath);
   assert.equal(discarded.size, reported, 'log line and discarded table disagree');

@@ -137,7 +137,7 @@ export class SqliteBackend implements KeyBackend {
     return this.store.maxChunksPerPeer;
   }
   get backlog(): number {
-    return this.pump.backlog;
+    return this.pump.backlog + this.store.supplyBacklog;
   }
   level(peer: string): PoolLevel {
     return this.store.level(peer);

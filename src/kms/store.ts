@@ -211,6 +211,8 @@ export class KeyStore {
   /** Supply role: a tombstone was consumed since `takeTouched` (the main connection reloads its mirrors). */
   #touched = false;
   readonly #otherDropped = new Map<string, number>();
+  /** Main role: chunks queued in the supply worker, as last reported. */
+  #supplyBacklog = 0;
   readonly #otherErased = new Map<string, number>();
   /** Use masks of partly used chunks (bit i = byte i used; mirror of table `chunk_use`). */
   readonly #used = new Map<string, number>();
@@ -415,6 +417,17 @@ export class KeyStore {
     this.#db.pragma('wal_autocheckpoint = 0');
   }
 
+  /** The supply worker stopped: this connection checkpoints again (on commit and in `maintain`). */
+  detachSupplyWriter(): void {
+    this.#supplyWriter = false;
+    if (this.#db.open) this.#db.pragma('wal_autocheckpoint = 1000');
+  }
+
+  /** Chunks waiting in the supply worker's queue, as it last reported (0 without a worker). */
+  get supplyBacklog(): number {
+    return this.#supplyWriter ? this.#supplyBacklog : 0;
+  }
+
   /** True while a supply worker's connection writes supply and checkpoints (`attachSupplyWriter`). */
   get supplyWriter(): boolean {
     return this.#supplyWriter;
@@ -426,9 +439,10 @@ export class KeyStore {
    */
   noteSupply(
     peer: string,
-    n: { level: PoolLevel; dropped: number; erasedOnArrival: number; touched: boolean },
+    n: { level: PoolLevel; dropped: number; erasedOnArrival: number; touched: boolean; backlog?: number },
   ): void {
     this.#other.set(peer, { ...n.level });
+    this.#supplyBacklog = n.backlog ?? 0;
     this.#otherDropped.set(peer, n.dropped);
     this.#otherErased.set(peer, n.erasedOnArrival);
     if (n.touched) this.#reloadUses();

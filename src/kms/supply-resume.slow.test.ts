@@ -8,7 +8,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Etsi014Client } from './client.ts';
 import { makeTestPki, type TestPki } from './kme-pair.fixture.ts';
+import { KmeProcess, writeKmeAConfig } from './kme-process.fixture.ts';
 import { chunksFor } from './supply.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -38,22 +39,9 @@ before(async () => {
       (c.mine ? expected.mine : expected.theirs).add(c.id);
   }
   writeFileSync(join(dir, 'keys.jsonl'), `${lines.join('\n')}\n`);
-  const t = pki.tls('kme-a');
-  writeFileSync(
-    join(dir, 'kme-a.yaml'),
-    [
-      'id: kme-a',
-      'port: 0',
-      `tls: { cert: ${t.cert}, key: ${t.key}, ca: ${t.ca} }`,
-      'store: kme-a.db',
-      'saes: [{ id: sae-a }, { id: sae-c }]',
-      'peers: [{ id: kme-b, url: "https://127.0.0.1:1", saes: [sae-b] }]',
-      'supply: [{ peer: kme-b, file: keys.jsonl, follow: true }]',
-      'keys: { maxChunksPerPeer: 1000000 }',
-      'logLevel: warn',
-      '',
-    ].join('\n'),
-  );
+  config = writeKmeAConfig(dir, pki, '{ peer: kme-b, file: keys.jsonl, follow: true }', [
+    'keys: { maxChunksPerPeer: 1000000 }',
+  ]);
 });
 
 after(() => {
@@ -61,25 +49,11 @@ after(() => {
   pki.cleanup();
 });
 
-let transcript = '';
+let config: string;
+const proc = new KmeProcess();
 async function serve(): Promise<{ kme: ChildProcess; client: Etsi014Client }> {
-  const from = transcript.length;
-  const kme = spawn(
-    process.execPath,
-    ['bin/qkdnet.js', 'kme', 'serve', '--config', join(dir, 'kme-a.yaml')],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  kme.stdout!.on('data', (d: Buffer) => (transcript += d.toString()));
-  kme.stderr!.on('data', (d: Buffer) => (transcript += d.toString()));
-  for (let i = 0; i < 600; i++) {
-    const m = /serving ETSI GS QKD 014 at (https:\/\/[^/\s]+)\//.exec(transcript.slice(from));
-    if (m) return { kme, client: Etsi014Client.fromFiles(m[1]!, pki.tls('sae-a')) };
-    if (kme.exitCode !== null) break;
-    await sleep(100);
-  }
-  throw new Error(`KME did not come up: ${transcript.slice(-2000)}`);
+  const { kme, url } = await proc.serve(config);
+  return { kme, client: Etsi014Client.fromFiles(url, pki.tls('sae-a')) };
 }
 
 const stored = async (c: Etsi014Client) => (await c.status('sae-c')).storedKeyCount;
@@ -92,7 +66,7 @@ test('SIGKILL while the supply worker stores a device file: resumed from its mar
     n = await stored(client).catch(() => 0);
     await sleep(20);
   }
-  assert.ok(n >= 2000, `supply did not start: ${transcript.slice(-2000)}`);
+  assert.ok(n >= 2000, `supply did not start: ${proc.transcript.slice(-2000)}`);
   const keys = await client.getKeys('sae-c', { number: 8 });
   const before = await stored(client);
   kme.kill('SIGKILL');

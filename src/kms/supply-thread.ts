@@ -44,6 +44,8 @@ export interface SupplyNote {
   readonly dropped: number;
   readonly erasedOnArrival: number;
   readonly touched: boolean;
+  /** Chunks still queued in the worker. */
+  readonly backlog: number;
 }
 
 /** Messages from the worker. */
@@ -131,6 +133,8 @@ export function startSupplyThread(opts: {
   worker.on('error', (e) => {
     if (!stopped) opts.onError(e);
   });
+  // However it ends, checkpoints return to the main connection (else the WAL would grow without bound).
+  worker.on('exit', () => store.detachSupplyWriter());
   worker.unref();
   return {
     async stop() {

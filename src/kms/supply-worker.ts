@@ -68,7 +68,9 @@ for (const f of data.files)
       const cutter = chunkCutter(f.self, f.peer, { ...item, key });
       void pump
         .supply(f.peer, cutter.blockId, cutter, key, mark)
-        .stored.then(() => post({ t: 'stored', peer: f.peer, note: store.supplyNote(f.peer) }));
+        .stored.then(() =>
+          post({ t: 'stored', peer: f.peer, note: { ...store.supplyNote(f.peer), backlog: pump.backlog } }),
+        );
     },
     f.path,
     {
