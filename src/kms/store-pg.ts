@@ -570,7 +570,7 @@ export class PgKeyStore implements KeyBackend {
           );
           for (const r of rows.rows) {
             opened.push(this.#plain(r));
-            used.set(r.id, r.used);
+            used.set(r.id, r.used >>> 0);
           }
           cut = cutKeys(opened, (id) => nextFree(used.get(id) ?? 0), bytes, req.number);
           if (cut.length === req.number || rows.rows.length < limit) break;
@@ -647,7 +647,7 @@ export class PgKeyStore implements KeyBackend {
             `Cannot reserve key ${r.keyId} for KME "${peer}": chunk ${id} is ${row ? 'not owned by that KME' : 'not stored here'}`,
           );
         rows.push(this.#plain(row));
-        used.set(row.id, row.used);
+        used.set(row.id, row.used >>> 0);
       }
       const pieces = piecesOf(rows, r.offset ?? 0, r.sizeBits / 8);
       const overlaps = (p: { row: ChunkRow; start: number; length: number }) =>
@@ -699,7 +699,8 @@ export class PgKeyStore implements KeyBackend {
     if (part.length > 0)
       await c.query(
         'UPDATE chunks SET used = v.used FROM unnest($1::bigint[], $2::int[]) AS v(seq, used) WHERE chunks.seq = v.seq',
-        [part.map((p) => p[0]), part.map((p) => p[1])],
+        // The column is a signed 32-bit INTEGER: a mask with byte 31 used is stored as its negative twin.
+        [part.map((p) => p[0]), part.map((p) => p[1] | 0)],
       );
   }
 

@@ -110,6 +110,42 @@ export function tombstoneSuite(label: string, open: OpenStore): void {
     }
   });
 
+  test(`${label}: a chunk whose high bytes are used before its low ones (use mask ≥ 2³¹) is stored and completed`, async () => {
+    const a = storeA();
+    const b = await open('tomb_high_mask');
+    try {
+      assert.equal(await supplyB(b), 32);
+      const take = (sizeBits: number) =>
+        a.takeForMaster({
+          peer: 'kme-b',
+          master: 'sae-a',
+          slaves: ['sae-b'],
+          localSlaves: [],
+          remoteSlaves: ['sae-b'],
+          number: 1,
+          sizeBits,
+          nowMs: now,
+        })[0]!;
+      // 96 bits: bytes 0–11 of a chunk; then 256 bits: bytes 12–31 of it and 0–11 of the next.
+      const first = take(96);
+      const second = take(256);
+      assert.equal(second.chunkIds[0], first.chunkIds[0]);
+      assert.equal(second.offset, 12);
+      // B learns of the second key first: bytes 12–31 used alone, a mask with bit 31 set.
+      assert.deepEqual(await b.backend.applyReservations('kme-a', [reservationOf(second)], now), []);
+      assert.deepEqual(await b.backend.applyReservations('kme-a', [reservationOf(first)], now), []);
+      for (const k of [first, second]) {
+        const [got] = await b.backend.takeForSlave('sae-b', 'sae-a', [k.keyId], now, {});
+        assert.ok(Buffer.from(got!.key).equals(Buffer.from(k.key)), 'same bytes at both ends');
+        got!.key.fill(0);
+      }
+      assert.equal((await b.chunkIds()).includes(first.chunkIds[0]!), false, 'the spent chunk is gone');
+    } finally {
+      a.close();
+      await b.close();
+    }
+  });
+
   test(`${label}: notices before the copy leave durable tombstones; the copy is dropped and counted; a partly erased chunk keeps its other bytes for the next key`, async () => {
     const a = storeA();
     let b = await open('tomb_order');
