@@ -220,7 +220,18 @@ async function load(
   const slaves = [slaveLoop(), slaveLoop()];
   await Promise.all(masters.map(masterLoop));
   done = true;
-  await Promise.race([Promise.all(slaves), sleep(90_000).then(() => assert.fail('slaves did not drain'))]);
+  await Promise.race([
+    Promise.all(slaves),
+    sleep(90_000).then(() =>
+      assert.fail(
+        `slaves did not drain: ${ledger.queue.length} key_IDs still queued; last failures: ` +
+          ledger.failures
+            .filter((f) => f.startsWith('slave'))
+            .slice(-5)
+            .join(' | '),
+      ),
+    ),
+  ]);
 }
 
 /** The invariants shared by both crash tests (every process of the net stopped first). */
@@ -348,7 +359,8 @@ test('database crash: pg_ctl stop -m immediate under load → 503 in the Error s
         b && typeof b.message === 'string' && Object.keys(b).every((k) => k === 'message' || k === 'details');
       if (r.status !== 503 || !shape || /\.ts:\d+|\n\s+at /.test(JSON.stringify(b)))
         bad.push(`${r.status} ${JSON.stringify(b)}`);
-      throw new Error(`${r.status}`);
+      // Status and the spec's message only (an Error object never carries key material).
+      throw new Error(`${r.status} ${String((r.body as { message?: unknown } | undefined)?.message ?? '')}`);
     }
     return (r.body as { keys: { key_ID: string; key: string }[] }).keys.map((k) => ({
       keyId: k.key_ID,
