@@ -82,6 +82,20 @@ function serveLocally(a: KeyStore, number: number, sizeBits: number) {
   return { keys, notices };
 }
 
+/** One key A serves to sae-a for slave sae-b at KME B (its reservation goes to B). */
+function keyForB(a: KeyStore, sizeBits: number) {
+  return a.takeForMaster({
+    peer: 'kme-b',
+    master: 'sae-a',
+    slaves: ['sae-b'],
+    localSlaves: [],
+    remoteSlaves: ['sae-b'],
+    number: 1,
+    sizeBits,
+    nowMs: now,
+  })[0]!;
+}
+
 /** An erase notice for one 256-bit key in chunk `chunk`. */
 const notice = (keyId: string, chunk: string, sizeBits = 256): ReservationRecord => ({
   keyId,
@@ -115,17 +129,7 @@ export function tombstoneSuite(label: string, open: OpenStore): void {
     const b = await open('tomb_high_mask');
     try {
       assert.equal(await supplyB(b), 32);
-      const take = (sizeBits: number) =>
-        a.takeForMaster({
-          peer: 'kme-b',
-          master: 'sae-a',
-          slaves: ['sae-b'],
-          localSlaves: [],
-          remoteSlaves: ['sae-b'],
-          number: 1,
-          sizeBits,
-          nowMs: now,
-        })[0]!;
+      const take = (sizeBits: number) => keyForB(a, sizeBits);
       // 96 bits: bytes 0–11 of a chunk; then 256 bits: bytes 12–31 of it and 0–11 of the next.
       const first = take(96);
       const second = take(256);
@@ -175,21 +179,12 @@ export function tombstoneSuite(label: string, open: OpenStore): void {
       const byte = { ...notice('00000000-0000-4000-8000-000000000001', partial, 8), slaves: ['sae-b'] };
       assert.deepEqual(await b.backend.applyReservations('kme-a', [byte], now), [byte.keyId]);
       // …and A's next key, cut from byte 1 of that chunk, is formed at B with the same bytes, none twice.
-      const [next] = a.takeForMaster({
-        peer: 'kme-b',
-        master: 'sae-a',
-        slaves: ['sae-b'],
-        localSlaves: [],
-        remoteSlaves: ['sae-b'],
-        number: 1,
-        sizeBits: 256,
-        nowMs: now,
-      });
-      assert.equal(next!.chunkIds[0], partial);
-      assert.equal(next!.offset, 1);
-      assert.deepEqual(await b.backend.applyReservations('kme-a', [reservationOf(next!)], now), []);
-      const [got] = await b.backend.takeForSlave('sae-b', 'sae-a', [next!.keyId], now, {});
-      assert.ok(Buffer.from(got!.key).equals(Buffer.from(next!.key)));
+      const next = keyForB(a, 256);
+      assert.equal(next.chunkIds[0], partial);
+      assert.equal(next.offset, 1);
+      assert.deepEqual(await b.backend.applyReservations('kme-a', [reservationOf(next)], now), []);
+      const [got] = await b.backend.takeForSlave('sae-b', 'sae-a', [next.keyId], now, {});
+      assert.ok(Buffer.from(got!.key).equals(Buffer.from(next.key)));
       got!.key.fill(0);
     } finally {
       a.close();
