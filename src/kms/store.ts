@@ -267,9 +267,10 @@ export class KeyStore {
     this.#st = prepare(this.#db);
     const { pools, uses } = this.#loadMirrors();
     if (this.#role === 'supply') {
-      // Chunk IDs are hashes: each insert lands on a random page of the `id` index. A page cache that
+      // The chunks of one block have adjacent IDs (./supply.ts `chunkIds`), so a block's inserts share a
+      // few pages of the `id` index; each block still starts at a random place in it. A page cache that
       // holds the index (64 MiB) and checkpoints every 64 MiB of WAL (a page rewritten by many
-      // transactions is copied once) keep that from costing a page read and write per chunk.
+      // transactions is copied once) keep that from costing a page read and write per block.
       this.#db.pragma('cache_size = -65536');
       this.#db.pragma('wal_autocheckpoint = 16384');
       this.armedDiscardedAtStart = 0;
