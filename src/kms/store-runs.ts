@@ -19,8 +19,11 @@ import { QkdnetError } from '../common/index.ts';
 
 /** Bytes per slot (the chunk size of ./supply.ts). */
 export const SLOT_BYTES = 32;
-/** Most chunks per run (8 KiB of key material: one 64-Kibit block). */
-export const RUN_CHUNKS = 256;
+/**
+ * Most chunks per run: 1 KiB of key material, so a run row with its manifest fits one 4-KiB SQLite page
+ * (re-sealing a run when one of its chunks is used rewrites one page, not an overflow chain).
+ */
+export const RUN_CHUNKS = 32;
 
 /** One manifest entry: chunk ID, owner flag (1 = mine), bytes. */
 export type ManifestEntry = [id: string, mine: number, bytes: number];

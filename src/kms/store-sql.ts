@@ -12,7 +12,7 @@
  * stored or abandoned — the durable intent that lets a restart reclaim the destination's copy.
  * `store_state` (same version): the boot the store was opened in and whether it was closed cleanly
  * (./slave-copies.ts: which slave copies may have been delivered without an fsync).
- * Version 4 stores chunks in sealed runs (`chunk_runs`, ./store-runs.ts: one sealed value per up to 256
+ * Version 4 stores chunks in sealed runs (`chunk_runs`, ./store-runs.ts: one sealed value per up to 32
  * chunks); `chunks` gained `run`, `slot` and `bytes` (`migrate`), and rows written before keep their own
  * sealed `material` (run NULL) and are read as before.
  */
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS chunks (
   bytes INTEGER              -- the chunk's length (run chunks only)
 );
 CREATE INDEX IF NOT EXISTS chunks_pool ON chunks (peer, mine, seq);
--- Key bytes of up to 256 chunks sealed as one value (./store-runs.ts); manifest: [[id, mine, bytes], …] by slot.
+-- Key bytes of up to 32 chunks sealed as one value (./store-runs.ts); manifest: [[id, mine, bytes], …] by slot.
 CREATE TABLE IF NOT EXISTS chunk_runs (
   seq INTEGER PRIMARY KEY,
   peer TEXT NOT NULL,

@@ -107,13 +107,13 @@ test('near the code threshold the fixed-point box-plus decoder converges like fl
   }
 });
 
-test('quantisation: nats to 1/8 units, known bits saturate', () => {
-  assert.equal(quantise(1), 8);
-  assert.equal(quantise(-0.06), 0);
-  assert.equal(quantise(-0.07), -1);
+test('quantisation: nats to 1/16 units, known bits saturate', () => {
+  assert.equal(quantise(1), 16);
+  assert.equal(quantise(-0.03), 0);
+  assert.equal(quantise(-0.04), -1);
   assert.equal(quantise(SATURATION), KNOWN);
   assert.equal(quantise(-SATURATION), -KNOWN);
-  assert.equal(quantise(999), 7992);
+  assert.equal(quantise(999), 15984);
 });
 
 test('the WebAssembly module shipped matches its AssemblyScript source', () => {

@@ -19,8 +19,10 @@
  *   decision meets the syndrome (tested after every iteration); stall stop when the count of unsatisfied
  *   checks has not improved for `stall` iterations (the blind protocol then reveals more symbols).
  *
- * Fixed point: LLRs in units of 1/SCALE nat; posteriors Int16 with saturating add/subtract; messages Int8,
- * the box-plus inputs clipped to ±MESSAGE_MAX; known (shortened, revealed) symbols at ±KNOWN.
+ * Fixed point: LLRs in units of 1/SCALE nat; posteriors and messages Int16, posteriors with saturating
+ * add/subtract, the box-plus inputs clipped to ±MESSAGE_MAX; known (shortened, revealed) symbols at ±KNOWN.
+ * (1/8 nat with Int8 messages capped at 16 nat lost ≈ 0.005 of f at 10⁵ bits, 2 % QBER, against the float
+ * decoder on the same frames; 1/16 nat with Int16 messages lost ≈ 0.002.)
  * `BoxPlusReference` states that arithmetic in plain TypeScript, one check at a time, for any code;
  * `BoxPlusDecoder` runs the WebAssembly kernel (src/wasm/ldpcfast/box-plus-decoder.ts, shipped built in
  * ldpc-box-plus-decoder.wasm.ts) on quasi-cyclic codes; a test holds the two bit-for-bit equal.
@@ -30,13 +32,13 @@ import { SATURATION, type DecodeOutcome } from './ldpc-decoder.ts';
 import { LDPC_BOX_PLUS_WASM_BASE64 } from './ldpc-box-plus-decoder.wasm.ts';
 
 /** LLR units per nat. */
-export const SCALE = 8;
-/** Largest message magnitude (Int8). */
-export const MESSAGE_MAX = 127;
+export const SCALE = 16;
+/** Largest message magnitude (125 nat; box-plus sums stay within Int16). */
+export const MESSAGE_MAX = 2000;
 /** Posterior of a known symbol (its sign is its value). */
 export const KNOWN = 32767;
 /** g(x) ≈ max(0, G0 − x >> G_SHIFT) in units: 5/8 nat at 0, slope −1/4. */
-const G0 = 5;
+const G0 = 10;
 const G_SHIFT = 2;
 
 /** Channel LLR (nats, positive: bit 0) in decoder units; |llr| ≥ SATURATION marks a known bit. */
@@ -90,11 +92,11 @@ function maxCheckDegree(code: LdpcCode): number {
 abstract class FixedPointDecoder implements SyndromeDecoder {
   readonly code: LdpcCode;
   readonly posterior: Int16Array;
-  protected readonly msg: Int8Array;
+  protected readonly msg: Int16Array;
   readonly #channel: Int16Array;
   edgeUpdates = 0;
 
-  constructor(code: LdpcCode, posterior: Int16Array, msg: Int8Array) {
+  constructor(code: LdpcCode, posterior: Int16Array, msg: Int16Array) {
     this.code = code;
     this.posterior = posterior;
     this.msg = msg;
@@ -130,7 +132,7 @@ export class BoxPlusReference extends FixedPointDecoder {
   readonly #b: Int32Array;
 
   constructor(code: LdpcCode) {
-    super(code, new Int16Array(code.n), new Int8Array(code.chkVar.length));
+    super(code, new Int16Array(code.n), new Int16Array(code.chkVar.length));
     const d = maxCheckDegree(code);
     this.#x = new Int32Array(d);
     this.#a = new Int32Array(d);
@@ -256,7 +258,7 @@ export class BoxPlusDecoder extends FixedPointDecoder {
     const pCol = take(4 * B);
     const pShift = take(4 * B);
     const pL = take(2 * n + 16);
-    const pR = take(B * zp + 16);
+    const pR = take(2 * B * zp + 16);
     const pSyn = take(2 * base.rows * zp + 16);
     const pScratch = take(16 * (4 * maxDeg + 1));
     const instance = new WebAssembly.Instance(kernelModule(), {});
@@ -266,7 +268,7 @@ export class BoxPlusDecoder extends FixedPointDecoder {
     new Int32Array(buf, pRow, base.rows + 1).set(rowPtr);
     new Int32Array(buf, pCol, B).set(Int32Array.from(order, (e) => base.col[e]!));
     new Int32Array(buf, pShift, B).set(Int32Array.from(order, (e) => base.shift[e]!));
-    super(code, new Int16Array(buf, pL, n), new Int8Array(buf, pR, B * zp));
+    super(code, new Int16Array(buf, pL, n), new Int16Array(buf, pR, B * zp));
     this.#zp = zp;
     this.#syn = new Int16Array(buf, pSyn, base.rows * zp);
     k.configure(z, base.rows, pRow, pCol, pShift, pL, pR, pSyn, pScratch, maxDeg);

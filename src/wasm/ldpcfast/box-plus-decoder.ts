@@ -9,13 +9,13 @@
 // Memory (byte offsets given to `configure`; ZP = Z rounded up to 8, lanes ≥ Z are padding):
 //   rowPtr i32[rows + 1]  base edges of row r: rowPtr[r] .. rowPtr[r + 1]
 //   col, shift i32[B]     base column and circulant shift of each base edge
-//   L i16[n]              posteriors (1/8 nat units, positive: bit 0)
-//   R i8[B·ZP]            check-to-variable messages, edge-major
+//   L i16[n]              posteriors (1/16 nat units, positive: bit 0)
+//   R i16[B·ZP]           check-to-variable messages, edge-major
 //   syn i16[rows·ZP]      0, or −1 where the syndrome bit is 1
 //   scratch               4·maxDeg + 1 vectors
 
-const MAG: i16 = 127; // largest message magnitude
-const G0: i16 = 5; // g(x) = ln(1 + e^−x) ≈ max(0, 5/8 − x/4) nat = max(0, 5 − x/4) units
+const MAG: i16 = 2000; // largest message magnitude (125 nat)
+const G0: i16 = 10; // g(x) = ln(1 + e^−x) ≈ max(0, 5/8 − x/4) nat = max(0, 10 − x/4) units
 const GS: i32 = 2;
 
 let Z: i32 = 0;
@@ -132,7 +132,7 @@ function chunk(r: i32, i0: i32): void {
     const b = lo + k;
     const c = load<i32>(pCol + (<usize>b << 2));
     const s = load<i32>(pShift + (<usize>b << 2));
-    const x = i16x8.sub_sat_s(loadL(c, s, i0), v128.load8x8_s(pR + <usize>(b * ZP + i0)));
+    const x = i16x8.sub_sat_s(loadL(c, s, i0), v128.load(pR + (<usize>(b * ZP + i0) << 1)));
     v128.store(pX + (<usize>k << 4), x);
     v128.store(pA + (<usize>k << 4), i16x8.max_s(ncap, i16x8.min_s(cap, x)));
   }
@@ -157,7 +157,7 @@ function chunk(r: i32, i0: i32): void {
     else ext = boxPlus(v128.load(pF + (<usize>(k - 1) << 4)), v128.load(pB + (<usize>(k + 1) << 4)));
     const m = i16x8.sub(v128.xor(ext, flip), flip);
     const b = lo + k;
-    v128.store64_lane(pR + <usize>(b * ZP + i0), i8x16.narrow_i16x8_s(m, m), 0);
+    v128.store(pR + (<usize>(b * ZP + i0) << 1), m);
     const c = load<i32>(pCol + (<usize>b << 2));
     const s = load<i32>(pShift + (<usize>b << 2));
     storeL(c, s, i0, i16x8.add_sat_s(v128.load(pX + (<usize>k << 4)), m));
