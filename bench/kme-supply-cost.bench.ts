@@ -10,7 +10,9 @@
  *    transactions, role `supply`), with a store key and without, per quarter of the run (the store grows);
  *  - sql: one INSERT per chunk on the store's own schema (`SCHEMA_SQL`, 64 MiB page cache as the supply
  *    role sets) with 256 / 8,000 chunks per transaction, sorted by ID or not, and without the UNIQUE index
- *    on the chunk ID (not a schema the store may use: it shows what that index costs).
+ *    on the chunk ID (not a schema the store may use: it shows what that index costs); IDs either one
+ *    hash per chunk (the version-5 IDs chunks had before) or block-ordered (`chunkIds`, what `store` uses
+ *    now: a hash per 256-chunk block, then the index).
  * Figures are wall µs per chunk; CPU time of the whole run beside. Results: bench/results/kme-supply-cost.json.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,7 +24,7 @@ import Database from 'better-sqlite3';
 import { KeyStore } from '../src/kms/store.ts';
 import { Keyring } from '../src/kms/store-crypto.ts';
 import { SCHEMA_SQL } from '../src/kms/store-sql.ts';
-import { chunkCutter } from '../src/kms/supply.ts';
+import { chunkCutter, chunkIds } from '../src/kms/supply.ts';
 import { benchContext, writeBenchResult } from './meta.ts';
 
 const arg = process.argv[2];
@@ -99,8 +101,14 @@ const uuid = (i: number) => {
   const h = createHash('sha1').update(`x:${i}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 };
-const ids = Array.from({ length: N }, (_, i) => uuid(i));
-function sql(name: string, perTx: number, sorted: boolean, unique: boolean) {
+const hashIds = Array.from({ length: N }, (_, i) => uuid(i));
+const blockIds: string[] = [];
+for (let b = 0; blockIds.length < N; b++) {
+  const id = chunkIds(`x:${b}`);
+  for (let i = 0; i < 256 && blockIds.length < N; i++) blockIds.push(id(i));
+}
+function sql(name: string, perTx: number, sorted: boolean, unique: boolean, blockOrdered = false) {
+  const ids = blockOrdered ? blockIds : hashIds;
   const db = new Database(join(dir, `${name}.db`));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -126,6 +134,7 @@ function sql(name: string, perTx: number, sorted: boolean, unique: boolean) {
     chunks_per_transaction: perTx,
     sorted_by_id: sorted,
     unique_id_index: unique,
+    ids: blockOrdered ? 'block-ordered' : 'hash per chunk',
     us_per_chunk: us,
   };
 }
@@ -134,6 +143,7 @@ const sqlRows = [
   sql('tx256-sorted', 256, true, true),
   sql('tx8000-sorted', 8000, true, true),
   sql('tx256-no-unique', 256, false, false),
+  sql('tx256-block-ids', 256, false, true, true),
 ];
 rmSync(dir, { recursive: true, force: true });
 const cpu = process.cpuUsage(cpu0);

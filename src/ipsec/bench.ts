@@ -27,6 +27,7 @@ import type { KeySource } from './key-source.ts';
 import { makePrivateSubdir, makeWorkDir } from './workdir.ts';
 import { requireRoot } from './netns.ts';
 import { ChannelClient } from './peer-channel.ts';
+import { loadPpkAndConn } from './ppk-initiator.ts';
 import { qkdPskMessage, startResponderAgent } from './ppk-responder.ts';
 import { initiate, listSas, startTestbed, terminateIke, type Testbed } from './testbed.ts';
 
@@ -281,16 +282,15 @@ async function placeKey(c: Ctx, mode: BenchMode): Promise<{ keyId: string; encKe
   const { keyId, key } = r.value;
   const asPsk = mode === 'qkd-psk';
   const local = async () => {
-    try {
-      await c.tb.ue.vici.call('load-shared', asPsk ? qkdPskMessage(keyId, key) : ppkMessage(keyId, key));
-    } finally {
-      key.fill(0);
-    }
-    if (asPsk) return;
     const auth = mode === 'cert+qkd-ppk' ? 'pubkey' : 'psk';
     const certPem = auth === 'pubkey' ? c.certs.ecdsa.ue.certPem : undefined;
     const spec = { name: CONN, role: 'initiator', auth, ppkId: keyId, ppkRequired: true } as const;
-    await c.tb.ue.vici.call('load-conn', connMessage({ ...spec, ...(certPem ? { certPem } : {}) }));
+    await loadPpkAndConn(
+      c.tb.ue.vici,
+      asPsk ? qkdPskMessage(keyId, key) : ppkMessage(keyId, key),
+      key,
+      asPsk ? undefined : connMessage({ ...spec, ...(certPem ? { certPem } : {}) }),
+    );
   };
   // as the agent does: the peer fetches and loads its copy while this side loads its own
   const [answer] = await Promise.all([c.channel.request({ type: asPsk ? 'psk' : 'ppk', keyId }), local()]);

@@ -70,3 +70,23 @@ test('an empty or mismatched answer is a failure; a size not a multiple of 8 is 
   assert.ok(!b.ok && b.reason === 'not-found');
   await assert.rejects(s.newKey(255), RangeError);
 });
+
+test('a client that offers the GET forms is asked through them (no request body for the KME to parse)', async () => {
+  const c = fake({
+    getKeysByQuery: async (slave, req) => (
+      c.calls.push(['enc-get', slave, req]),
+      [{ keyId: ID, key: new Uint8Array(32) }]
+    ),
+    getKeyWithId: async (master, id) => (
+      c.calls.push(['dec-get', master, id]),
+      [{ keyId: ID, key: new Uint8Array(32) }]
+    ),
+  });
+  const s = etsi014KeySource(c, 'sae-n3iwf');
+  assert.ok((await s.newKey(256)).ok);
+  assert.ok((await s.keyById(ID)).ok);
+  assert.deepEqual(c.calls, [
+    ['enc-get', 'sae-n3iwf', { number: 1, sizeBits: 256 }],
+    ['dec-get', 'sae-n3iwf', ID],
+  ]);
+});

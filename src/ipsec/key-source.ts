@@ -1,6 +1,7 @@
 /**
  * Where a PPK agent gets its keys: a `KeySource`. The real one is an ETSI GS QKD 014 V1.1.1 SAE client
- * (§5.2 Get key = `enc_keys` for the master SAE, §5.4 Get key with key IDs = `dec_keys` for the slave SAE):
+ * (§5.2 Get key = `enc_keys` for the master SAE, §5.3 Get key with key IDs = `dec_keys` for the slave SAE,
+ * in their GET forms when the client offers them):
  * the UE agent is the master and asks for a new key naming the N3IWF's SAE as slave; the N3IWF agent asks
  * for the same key by its `key_ID` naming the UE's SAE as master. The key manager's client is adapted
  * structurally (`Etsi014Like`), so a KME outage or an empty pool comes back as a value
@@ -41,6 +42,16 @@ export interface Etsi014Like {
     masterSaeId: string,
     keyIds: readonly string[],
   ): Promise<readonly { keyId: string; key: Uint8Array; provenance?: Provenance }[]>;
+  /** The GET form of `getKeys` (§5.2: number and size in the query); used when offered. */
+  getKeysByQuery?(
+    slaveSaeId: string,
+    request: { number?: number; sizeBits?: number },
+  ): Promise<readonly { keyId: string; key: Uint8Array; provenance?: Provenance }[]>;
+  /** The GET form of `getKeysWithIds` for one key_ID (§5.3); used when offered. */
+  getKeyWithId?(
+    masterSaeId: string,
+    keyId: string,
+  ): Promise<readonly { keyId: string; key: Uint8Array; provenance?: Provenance }[]>;
 }
 
 /** Maps a thrown client error to a failure reason (messages of the catalogue carry no key material). */
@@ -65,7 +76,11 @@ export function etsi014KeySource(client: Etsi014Like, peerSaeId: string): KeySou
       if (!Number.isInteger(sizeBits) || sizeBits <= 0 || sizeBits % 8 !== 0)
         throw new RangeError(`key size ${sizeBits} bits is not a positive multiple of 8`);
       try {
-        const [k] = await client.getKeys(peerSaeId, { number: 1, sizeBits });
+        // The GET form where the client has it: the KME reads no body (the fetch is inside the IKE window).
+        const req = { number: 1, sizeBits };
+        const [k] = client.getKeysByQuery
+          ? await client.getKeysByQuery(peerSaeId, req)
+          : await client.getKeys(peerSaeId, req);
         if (!k) return fail('exhausted', { message: `KME returned no key for ${peerSaeId}` });
         return ok({ keyId: k.keyId, key: k.key, provenance: k.provenance ?? 'qkd' });
       } catch (e) {
@@ -74,7 +89,9 @@ export function etsi014KeySource(client: Etsi014Like, peerSaeId: string): KeySou
     },
     async keyById(keyId) {
       try {
-        const [k] = await client.getKeysWithIds(peerSaeId, [keyId]);
+        const [k] = client.getKeyWithId
+          ? await client.getKeyWithId(peerSaeId, keyId)
+          : await client.getKeysWithIds(peerSaeId, [keyId]);
         if (!k || k.keyId !== keyId)
           return fail('not-found', { message: `KME has no key ${keyId} from ${peerSaeId}` });
         return ok({ keyId: k.keyId, key: k.key, provenance: k.provenance ?? 'qkd' });

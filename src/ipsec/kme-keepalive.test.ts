@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { csprngBlockSource } from '../kms/index.ts';
-import { startKmePair, type KmePair } from './kme-pair.ts';
+import { SAE, startKmePair, type KmePair } from './kme-pair.ts';
 
 let dir: string;
 let kmes: KmePair;
@@ -52,5 +52,19 @@ test('20 key journeys reuse the TLS connections opened by the first ones', async
     [kmes.ue.tlsHandshakes(), kmes.n3iwf.tlsHandshakes()],
     first,
     'no new TLS handshake at either KME after the first journeys',
+  );
+});
+
+test('the GET forms the agents use over real mutual TLS: one key for both ends, delivered once to each', async () => {
+  const [k] = await kmes.ueClient.getKeysByQuery(SAE.n3iwf, { number: 1, sizeBits: 256 });
+  assert.ok(k && k.key.length === 32);
+  const [d] = await kmes.n3iwfClient.getKeyWithId(SAE.ue, k.keyId);
+  assert.equal(d?.keyId, k.keyId);
+  assert.deepEqual(Buffer.from(d.key), Buffer.from(k.key));
+  await assert.rejects(kmes.n3iwfClient.getKeyWithId(SAE.ue, k.keyId), /answered 400/);
+  await assert.rejects(
+    kmes.ueClient.getKeyWithId(SAE.n3iwf, k.keyId),
+    /answered 40[01]/,
+    'the master SAE cannot fetch it as slave',
   );
 });

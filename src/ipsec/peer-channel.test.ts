@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { ChannelClient, openSealed as open, seal, serveChannel } from './peer-channel.ts';
 
 const KEY = new Uint8Array(32).fill(7); // test-only channel key
@@ -69,6 +69,29 @@ test('a replayed request (same sequence number) and a stale one are refused', as
     );
     assert.equal(calls, 1);
   } finally {
+    await server.close();
+  }
+});
+
+test('on an open connection a request is written before request() returns (the caller’s next work cannot delay it)', async () => {
+  const server = await serveChannel(KEY, async (b) => ({ ok: true, echo: b.n }));
+  const c = new ChannelClient(KEY, '127.0.0.1', server.port, 100);
+  const write = Socket.prototype.write;
+  const written: string[] = [];
+  try {
+    await c.request({ n: 1 }); // connects
+    Socket.prototype.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+      written.push(String(args[0]));
+      return write.apply(this, args);
+    } as Socket['write'];
+    const answer = c.request({ n: 2 });
+    Socket.prototype.write = write;
+    assert.equal(written.length, 1, 'written synchronously, not after a later turn');
+    assert.match(written[0]!, /"n":2/);
+    assert.deepEqual(await answer, { ok: true, echo: 2 });
+  } finally {
+    Socket.prototype.write = write;
+    c.close();
     await server.close();
   }
 });

@@ -147,9 +147,18 @@ export class ChannelClient {
     this.#seq = firstSeq;
   }
 
-  /** Sends one authenticated request and returns the authenticated reply body. */
-  async request(body: Record<string, unknown>, timeoutMs = 10_000): Promise<Record<string, unknown>> {
-    const s = await this.#connect();
+  /**
+   * Sends one authenticated request and returns the authenticated reply body. On an open connection the
+   * request is written before this returns, so work the caller starts next (loading its own charon)
+   * does not delay the peer's.
+   */
+  request(body: Record<string, unknown>, timeoutMs = 10_000): Promise<Record<string, unknown>> {
+    const open = this.#socket && !this.#socket.destroyed ? this.#socket : undefined;
+    if (open) return this.#send(open, body, timeoutMs);
+    return this.#connect().then((s) => this.#send(s, body, timeoutMs));
+  }
+
+  #send(s: Socket, body: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -17,7 +17,7 @@ import type { KeySource, SourcedKey } from './key-source.ts';
 import { ML_KEM_768_PQC } from './kme-pair.ts';
 import { ChannelClient } from './peer-channel.ts';
 import type { NoKeyPolicy } from './exhaustion-policy.ts';
-import { InitiatorAgent } from './ppk-initiator.ts';
+import { InitiatorAgent, loadPpkAndConn } from './ppk-initiator.ts';
 import { startResponderAgent } from './ppk-responder.ts';
 import type { ViciMessage, ViciMessageIn } from './vici-codec.ts';
 import type { ViciClient } from './vici-client.ts';
@@ -338,4 +338,63 @@ test('the responder refuses a PPK_ID it loaded before, even after release', asyn
   } finally {
     await r.close();
   }
+});
+
+/** A VICI client whose answers the test releases one by one (in order, as charon sends them). */
+function heldVici() {
+  const sent: { cmd: string; settle: (ok: boolean) => void }[] = [];
+  const client = {
+    call(cmd: string) {
+      return new Promise<ViciMessage>((resolve, reject) =>
+        sent.push({
+          cmd,
+          settle: (ok) => (ok ? resolve({} as ViciMessage) : reject(new Error(`VICI ${cmd} failed`))),
+        }),
+      );
+    },
+  } as unknown as ViciClient;
+  return { sent, client };
+}
+
+test('the PPK and the connection naming it go to charon together; the key copy is erased once its load is answered', async () => {
+  const { sent, client } = heldVici();
+  const key = Uint8Array.from(randomBytes(32));
+  const done = loadPpkAndConn(client, { id: 'ppk-x' }, key, { bench: {} });
+  assert.deepEqual(
+    sent.map((s) => s.cmd),
+    ['load-shared', 'load-conn'],
+    'load-conn is sent without waiting for the load-shared answer, and after it',
+  );
+  let settled = false;
+  void done.then(() => (settled = true));
+  sent[0]!.settle(true);
+  await new Promise((r) => setImmediate(r));
+  assert.ok(
+    key.every((b) => b === 0),
+    'erased after the load-shared answer',
+  );
+  assert.equal(settled, false, 'not done before the connection is loaded');
+  sent[1]!.settle(true);
+  await done;
+});
+
+test('a failed load-shared or load-conn rejects after both answered, and the key copy is erased either way', async () => {
+  for (const failing of [0, 1]) {
+    const { sent, client } = heldVici();
+    const key = Uint8Array.from(randomBytes(32));
+    const done = loadPpkAndConn(client, { id: 'ppk-x' }, key, { bench: {} });
+    sent[0]!.settle(failing !== 0);
+    sent[1]!.settle(failing !== 1);
+    await assert.rejects(done, new RegExp(failing === 0 ? 'load-shared' : 'load-conn'));
+    assert.ok(key.every((b) => b === 0));
+  }
+  const { sent, client } = heldVici();
+  const done = loadPpkAndConn(client, { id: 'ppk-x' }, new Uint8Array(32));
+  assert.deepEqual(
+    sent.map((s) => s.cmd),
+    ['load-shared'],
+    'no connection given: the key alone',
+  );
+  sent[0]!.settle(true);
+  await done;
 });

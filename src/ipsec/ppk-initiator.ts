@@ -321,14 +321,11 @@ export class InitiatorAgent {
   }
 
   /** Loads the PPK (erasing this copy) and the connection naming it as `ppk_id`. */
-  async #place(keyId: string, key: Uint8Array): Promise<void> {
-    try {
-      await this.#o.vici.call('load-shared', ppkMessage(keyId, key));
-    } finally {
-      key.fill(0);
-    }
-    await this.#o.vici.call(
-      'load-conn',
+  #place(keyId: string, key: Uint8Array): Promise<void> {
+    return loadPpkAndConn(
+      this.#o.vici,
+      ppkMessage(keyId, key),
+      key,
       this.#o.connFor?.(keyId) ??
         connMessage({ ...this.#o.conn, role: 'initiator', ppkId: keyId, ppkRequired: true }),
     );
@@ -387,4 +384,25 @@ export function withPpk(template: ViciMessageIn): (ppkId: string) => ViciMessage
   )
     throw new RangeError(`a connection template holds exactly one connection section, got ${names.length}`);
   return (ppkId) => ({ [names[0]!]: { ...(conn as ViciMessageIn), ppk_id: ppkId, ppk_required: 'yes' } });
+}
+
+/**
+ * Loads a key (`load-shared`, `shared` built from `key`) and, when given, the connection naming it
+ * (`load-conn`) in one VICI round trip: both requests are written at once — charon handles one
+ * connection's requests in strict order (strongSwan vici_socket.c, `process_queue`), so the answers come
+ * back in order and the connection never precedes its key — instead of the second waiting for the
+ * first's answer. `key` is erased once the `load-shared` is answered (or failed); rejects with the first
+ * failure after both settled.
+ */
+export async function loadPpkAndConn(
+  vici: ViciClient,
+  shared: ViciMessageIn,
+  key: Uint8Array,
+  conn?: ViciMessageIn,
+): Promise<void> {
+  const loads = [
+    vici.call('load-shared', shared).finally(() => key.fill(0)),
+    ...(conn ? [vici.call('load-conn', conn)] : []),
+  ];
+  for (const r of await Promise.allSettled(loads)) if (r.status === 'rejected') throw r.reason;
 }

@@ -1,6 +1,7 @@
 /**
  * `Etsi014Client`: a TypeScript SAE client of ETSI GS QKD 014 V1.1.1 over mutual TLS. `status` (§5.1),
- * `getKeys` (§5.2, POST enc_keys, as master) and `getKeysWithIds` (§5.3, POST dec_keys, as slave). Keys
+ * `getKeys` (§5.2, POST enc_keys, as master) and `getKeysWithIds` (§5.3, POST dec_keys, as slave), and
+ * the GET forms of both for the simple cases (`getKeysByQuery`, `getKeyWithId`). Keys
  * come back as bytes; a 400/401/503 becomes a QkdnetError (KMS_BAD_REQUEST, KMS_UNAUTHORIZED,
  * KMS_KEY_EXHAUSTED) carrying the KME's message, which never contains key material. A KME run as several
  * replicas is given all their URLs (`urls`): requests fail over between them on connection failures and
@@ -139,6 +140,28 @@ export class Etsi014Client {
   async getKeysWithIds(masterSaeId: string, keyIds: readonly string[]): Promise<DeliveredKey[]> {
     const body = { key_IDs: keyIds.map((id) => ({ key_ID: id })) };
     return parseContainer(await this.#call('once', 'POST', `${enc(masterSaeId)}/dec_keys`, body));
+  }
+
+  /**
+   * Get key (§5.2) in its GET form: `number` and `size` in the query, no request body for the KME to read,
+   * parse and validate (measured ≈ 0.1 ms less per call than the POST form, docs/performance.md). For
+   * requests that name no additional slaves and no extensions.
+   */
+  async getKeysByQuery(
+    slaveSaeId: string,
+    opts: { number?: number; sizeBits?: number } = {},
+  ): Promise<DeliveredKey[]> {
+    const q = new URLSearchParams();
+    if (opts.number !== undefined) q.set('number', String(opts.number));
+    if (opts.sizeBits !== undefined) q.set('size', String(opts.sizeBits));
+    const query = q.size > 0 ? `?${q.toString()}` : '';
+    return parseContainer(await this.#call('fresh', 'GET', `${enc(slaveSaeId)}/enc_keys${query}`));
+  }
+
+  /** Get key with key IDs (§5.3) in its GET form: one `key_ID` in the query, no request body. */
+  async getKeyWithId(masterSaeId: string, keyId: string): Promise<DeliveredKey[]> {
+    const q = new URLSearchParams({ key_ID: keyId });
+    return parseContainer(await this.#call('once', 'GET', `${enc(masterSaeId)}/dec_keys?${q.toString()}`));
   }
 
   /** Closes pooled connections. */

@@ -9,7 +9,7 @@
  * Here the caller must hold a certificate of the `device` role (./roles.ts) naming a configured device,
  * whose link's far KME is configured (`devices[].peer`). Each chunk becomes link key shared with that KME
  * as block `etsi004-push:<key_stream_id>:<index>`, cut into chunks whose IDs both ends derive alike
- * (UUID v5, ./supply.ts), so the two modules of one link — pushing the same chunk with the
+ * (UUIDv8, ./supply.ts `chunkIds`), so the two modules of one link — pushing the same chunk with the
  * same KSID and index to the KMEs at its two ends — fill the two pools identically. A chunk pushed again
  * (same KSID and index) is stored once. The profile's KMS → QKD calls (open-connect, get-key, close),
  * by which a KMS asks its module for a stream, are not made: the device's stream is implied by its

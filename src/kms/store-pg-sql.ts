@@ -167,4 +167,4 @@ export async function migratePg(c: PoolClient): Promise<number[]> {
 }
 
 /** A row of `chunks` as pg returns it: BIGSERIAL as a string, and the byte-use mask. */
-export type PgChunkRow = Omit<ChunkRow, 'seq'> & { seq: string; used: number };
+export type PgChunkRow = Omit<ChunkRow, 'seq' | 'run' | 'slot' | 'bytes'> & { seq: string; used: number };

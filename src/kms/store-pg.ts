@@ -743,6 +743,10 @@ export class PgKeyStore implements KeyBackend {
       path: r.path,
       exposed: r.exposed,
       block_id: r.block_id,
+      // The PostgreSQL store seals each chunk in its own row (no runs).
+      run: null,
+      slot: null,
+      bytes: null,
     };
   }
 }

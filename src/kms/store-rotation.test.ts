@@ -34,9 +34,13 @@ const cli = qkdnetCli;
 function versions(path: string): Set<number> {
   const db = new Database(path, { readonly: true });
   const v = new Set<number>();
-  for (const t of ['chunks', 'keys'])
-    for (const r of db.prepare(`SELECT material FROM ${t}`).all() as { material: Buffer }[])
-      v.add(sealedVersion(r.material));
+  // Chunks stored in runs hold their bytes in `chunk_runs` (their own `material` is empty).
+  for (const q of [
+    'SELECT material FROM chunks WHERE run IS NULL',
+    'SELECT material FROM chunk_runs',
+    'SELECT material FROM keys',
+  ])
+    for (const r of db.prepare(q).all() as { material: Buffer }[]) v.add(sealedVersion(r.material));
   db.close();
   return v;
 }

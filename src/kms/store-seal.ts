@@ -21,11 +21,23 @@ export interface SealedColumn {
   readonly column: string;
   /** Columns bound as associated data: row id first, then owner fields. */
   readonly ad: readonly string[];
+  /**
+   * SQL condition selecting the rows that hold sealed bytes in the column (default: all), and the column
+   * it reads: a store of an older schema without that column has only such rows.
+   */
+  readonly where?: { readonly sql: string; readonly column: string };
 }
 
 /** Every column of the store that holds key bytes. A table added later with key bytes registers here. */
 export const SEALED_COLUMNS: SealedColumn[] = [
-  { table: 'chunks', column: 'material', ad: ['id', 'peer', 'mine'] },
+  // Chunks written before runs (./store-runs.ts) hold their own bytes; a run chunk's `material` is empty.
+  {
+    table: 'chunks',
+    column: 'material',
+    ad: ['id', 'peer', 'mine'],
+    where: { sql: 'run IS NULL', column: 'run' },
+  },
+  { table: 'chunk_runs', column: 'material', ad: ['seq', 'peer', 'manifest'] },
   { table: 'keys', column: 'material', ad: ['id', 'peer', 'master'] },
 ];
 
@@ -233,7 +245,7 @@ export class StoreSealing {
       const want = limit - done;
       const rows = this.#db
         .prepare(
-          `SELECT rowid AS rid, ${c.ad.join(', ')}, ${c.column} AS v FROM ${c.table} WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+          `SELECT rowid AS rid, ${c.ad.join(', ')}, ${c.column} AS v FROM ${c.table} WHERE rowid > ?${and(c)} ORDER BY rowid LIMIT ?`,
         )
         .all(from, want) as (Record<string, unknown> & { rid: number; v: Buffer })[];
       const update = this.#db.prepare(`UPDATE ${c.table} SET ${c.column} = ? WHERE rowid = ?`);
@@ -257,7 +269,7 @@ export class StoreSealing {
 
   #sealAll(c: SealedColumn): void {
     const rows = this.#db
-      .prepare(`SELECT rowid AS rid, ${c.ad.join(', ')}, ${c.column} AS v FROM ${c.table}`)
+      .prepare(`SELECT rowid AS rid, ${c.ad.join(', ')}, ${c.column} AS v FROM ${c.table} WHERE 1${and(c)}`)
       .all() as (Record<string, unknown> & { rid: number; v: Buffer })[];
     const update = this.#db.prepare(`UPDATE ${c.table} SET ${c.column} = ? WHERE rowid = ?`);
     for (const r of rows) {
@@ -277,6 +289,11 @@ function column(table: string): SealedColumn {
   return c;
 }
 
+/** ` AND (where)` for a column with a row condition, else nothing. */
+function and(c: SealedColumn): string {
+  return c.where ? ` AND (${c.where.sql})` : '';
+}
+
 function adOf(c: SealedColumn, row: Row): string {
   const r = row as Record<string, unknown>;
   return rowAd(c.table, ...c.ad.map((k) => String(r[k])));
@@ -294,9 +311,15 @@ function usesVersion(db: Database.Database, v: number): boolean {
   const head = Buffer.alloc(5);
   head[0] = 0x01;
   head.writeUInt32BE(v, 1);
-  return SEALED_COLUMNS.some((c) =>
-    Boolean(db.prepare(`SELECT 1 FROM ${c.table} WHERE substr(${c.column}, 1, 5) = ? LIMIT 1`).get(head)),
-  );
+  return SEALED_COLUMNS.some((c) => {
+    // Run before the schema is brought up to date (precheck): a table or condition column may be missing.
+    const cols = (db.prepare(`PRAGMA table_info(${c.table})`).all() as { name: string }[]).map((x) => x.name);
+    if (cols.length === 0) return false;
+    const cond = c.where && cols.includes(c.where.column) ? and(c) : '';
+    return Boolean(
+      db.prepare(`SELECT 1 FROM ${c.table} WHERE substr(${c.column}, 1, 5) = ?${cond} LIMIT 1`).get(head),
+    );
+  });
 }
 
 function parseList(s: string | undefined): number[] {

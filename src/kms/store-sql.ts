@@ -12,6 +12,9 @@
  * stored or abandoned — the durable intent that lets a restart reclaim the destination's copy.
  * `store_state` (same version): the boot the store was opened in and whether it was closed cleanly
  * (./slave-copies.ts: which slave copies may have been delivered without an fsync).
+ * Version 4 stores chunks in sealed runs (`chunk_runs`, ./store-runs.ts: one sealed value per up to 32
+ * chunks); `chunks` gained `run`, `slot` and `bytes` (`migrate`), and rows written before keep their own
+ * sealed `material` (run NULL) and are read as before.
  */
 import type Database from 'better-sqlite3';
 
@@ -26,9 +29,20 @@ CREATE TABLE IF NOT EXISTS chunks (
   prov_rank INTEGER NOT NULL,
   path TEXT NOT NULL,
   exposed TEXT NOT NULL,
-  block_id TEXT NOT NULL
+  block_id TEXT NOT NULL,
+  run INTEGER,               -- NULL: material holds the bytes; else the chunk_runs row holding them (material empty)
+  slot INTEGER,              -- the chunk's slot in that run
+  bytes INTEGER              -- the chunk's length (run chunks only)
 );
 CREATE INDEX IF NOT EXISTS chunks_pool ON chunks (peer, mine, seq);
+-- Key bytes of up to 32 chunks sealed as one value (./store-runs.ts); manifest: [[id, mine, bytes], …] by slot.
+CREATE TABLE IF NOT EXISTS chunk_runs (
+  seq INTEGER PRIMARY KEY,
+  peer TEXT NOT NULL,
+  live INTEGER NOT NULL,     -- chunks of the run still stored (the row goes with the last)
+  manifest TEXT NOT NULL,
+  material BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS keys (
   id TEXT PRIMARY KEY,
   peer TEXT NOT NULL,
@@ -125,7 +139,7 @@ CREATE TABLE IF NOT EXISTS store_state (
   k TEXT PRIMARY KEY,        -- 'boot': the kernel boot the store was last opened in; 'clean': '1' after a clean close
   v TEXT NOT NULL
 ) WITHOUT ROWID;
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 `;
 
 /**
@@ -133,9 +147,13 @@ PRAGMA user_version = 3;
  * `chunk_offset` (chunk-granular keys, ./chunk-use.ts).
  */
 export function migrate(db: Database.Database): void {
-  const cols = db.prepare('PRAGMA table_info(outbox)').all() as { name: string }[];
-  if (!cols.some((c) => c.name === 'chunk_offset'))
+  const has = (table: string, col: string) =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === col);
+  if (!has('outbox', 'chunk_offset'))
     db.exec('ALTER TABLE outbox ADD COLUMN chunk_offset INTEGER NOT NULL DEFAULT 0');
+  // Version 4: chunks stored in sealed runs; rows written before keep their bytes in `material`.
+  for (const col of ['run', 'slot', 'bytes'])
+    if (!has('chunks', col)) db.exec(`ALTER TABLE chunks ADD COLUMN ${col} INTEGER`);
 }
 
 /** A row of `chunks`. */
@@ -149,6 +167,10 @@ export interface ChunkRow {
   path: string;
   exposed: string;
   block_id: string;
+  /** The run holding the bytes (null: in `material`), the chunk's slot in it and its length. */
+  run: number | null;
+  slot: number | null;
+  bytes: number | null;
 }
 
 /** A row of `outbox`: a reservation the peer KME has not acknowledged yet (no key material). */
@@ -181,8 +203,13 @@ export interface KeyRow {
 export function prepare(db: Database.Database) {
   return {
     insertChunk: db.prepare(
-      'INSERT OR IGNORE INTO chunks (id, peer, mine, material, prov_rank, path, exposed, block_id) VALUES (?,?,?,?,?,?,?,?)',
+      'INSERT OR IGNORE INTO chunks (id, peer, mine, material, prov_rank, path, exposed, block_id, run, slot, bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
     ),
+    insertRun: db.prepare("INSERT INTO chunk_runs (peer, live, manifest, material) VALUES (?, 0, '', x'')"),
+    sealRun: db.prepare('UPDATE chunk_runs SET live = ?, manifest = ?, material = ? WHERE seq = ?'),
+    selectRun: db.prepare('SELECT * FROM chunk_runs WHERE seq = ?'),
+    updateRun: db.prepare('UPDATE chunk_runs SET live = ?, material = ? WHERE seq = ?'),
+    deleteRun: db.prepare('DELETE FROM chunk_runs WHERE seq = ?'),
     selectMine: db.prepare(
       'SELECT * FROM chunks WHERE peer = ? AND mine = 1 AND prov_rank <= ? ORDER BY seq LIMIT ?',
     ),

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { isQkdnetError } from '../common/index.ts';
 import { KeyStore } from './store.ts';
-import { chunksFor } from './supply.ts';
+import { chunksFor, uuidV5 } from './supply.ts';
+import { Keyring } from './store-crypto.ts';
 import { reservationOf, testBlock } from './kme-pair.fixture.ts';
 
 const now = 1_700_000_000_000;
@@ -166,6 +167,48 @@ test('deliveries and pools survive closing and reopening the file', () => {
     a.close();
     b.close();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store written with the earlier version-5 chunk IDs reopens and serves them, then new block-ordered ones, once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-store-'));
+  const ring = Keyring.generate();
+  const open = (n: string) => KeyStore.open({ path: join(dir, `${n}.db`), keyring: ring });
+  try {
+    let a = open('a');
+    let b = open('b');
+    // Chunks as the earlier derivation named them: one SHA-1 name-based UUID per chunk.
+    const old = (cs: ReturnType<typeof chunksFor>) => cs.map((c) => ({ ...c, id: uuidV5(`old:${c.id}`) }));
+    const blk0 = testBlock(11, 'blk-old', 1024);
+    a.addChunks('kme-b', old(chunksFor('kme-a', 'kme-b', blk0)));
+    b.addChunks('kme-a', old(chunksFor('kme-b', 'kme-a', blk0)));
+    assert.ok(a.chunkIds().every((id) => id[14] === '5'));
+    a.close();
+    b.close();
+    a = open('a');
+    b = open('b');
+    feed(a, b, 12, 'blk-new', 1024);
+    assert.equal(a.level('kme-b').mineChunks, 32);
+    assert.deepEqual(new Set(a.chunkIds().map((id) => id[14])), new Set(['5', '8']));
+    // 24 keys of 256 bits: the 16 old chunks this end owns, then 8 new ones.
+    const ks = take(a, 24);
+    assert.equal(new Set(ks.map((k) => k.keyId)).size, 24);
+    for (const k of ks) b.applyReservation('kme-a', reservationOf(k), now);
+    const got = b.takeForSlave(
+      'sae-b',
+      'sae-a',
+      ks.map((k) => k.keyId),
+      now,
+    );
+    for (const [i, k] of ks.entries()) assert.deepEqual(Buffer.from(got[i]!.key), Buffer.from(k.key));
+    assert.deepEqual(new Set(ks.flatMap((k) => k.meta.blockIds)), new Set(['blk-old', 'blk-new']));
+    assert.throws(() => b.takeForSlave('sae-b', 'sae-a', [ks[0]!.keyId], now));
+    assert.equal(a.level('kme-b').mineChunks, 8);
+    a.close();
+    b.close();
+  } finally {
+    ring.destroy();
     rmSync(dir, { recursive: true, force: true });
   }
 });

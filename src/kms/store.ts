@@ -38,6 +38,7 @@ import { makePrivateFile, privatizeFiles } from './private-fs.ts';
 import type { Keyring } from './store-crypto.ts';
 import { ProcessLock, type LockHolder } from './store-lock.ts';
 import { StoreSealing } from './store-seal.ts';
+import { OpenRuns, packRun, RUN_CHUNKS, type RunRow } from './store-runs.ts';
 import { currentBootId, mustDiscardArmed } from './slave-copies.ts';
 
 /** Metadata every stored key carries (exposed to SAEs in `key_extension`). */
@@ -179,6 +180,8 @@ const rankOf = (p: Provenance): number => PROVENANCE_ORDER.indexOf(p);
 export const TOMBSTONE_TTL_MS = 7 * 24 * 3600 * 1000;
 /** Full chunk size (bytes) as cut by ./supply.ts. */
 const CHUNK_SIZE = 32;
+/** `chunks.material` of a chunk whose bytes are in a run. */
+const EMPTY = Buffer.alloc(0);
 
 /** The durable key store (see the file header). */
 export class KeyStore {
@@ -267,9 +270,10 @@ export class KeyStore {
     this.#st = prepare(this.#db);
     const { pools, uses } = this.#loadMirrors();
     if (this.#role === 'supply') {
-      // Chunk IDs are hashes: each insert lands on a random page of the `id` index. A page cache that
+      // The chunks of one block have adjacent IDs (./supply.ts `chunkIds`), so a block's inserts share a
+      // few pages of the `id` index; each block still starts at a random place in it. A page cache that
       // holds the index (64 MiB) and checkpoints every 64 MiB of WAL (a page rewritten by many
-      // transactions is copied once) keep that from costing a page read and write per chunk.
+      // transactions is copied once) keep that from costing a page read and write per block.
       this.#db.pragma('cache_size = -65536');
       this.#db.pragma('wal_autocheckpoint = 16384');
       this.armedDiscardedAtStart = 0;
@@ -358,14 +362,18 @@ export class KeyStore {
 
   /** Levels from a scan of every chunk: once, for a store of schema version 1. */
   #countPools(uses: readonly { used: number; peer: string; mine: number }[]): void {
+    // A chunk in a run has its length in `bytes`; one written before runs, in its sealed `material`.
     const rows = this.#db
-      .prepare('SELECT peer, mine, COUNT(*) AS n, SUM(length(material)) AS b FROM chunks GROUP BY peer, mine')
-      .all() as { peer: string; mine: number; n: number; b: number }[];
+      .prepare(
+        `SELECT peer, mine, COUNT(*) AS n, SUM(CASE WHEN run IS NULL THEN length(material) ELSE bytes END) AS b,
+           SUM(run IS NULL) AS own FROM chunks GROUP BY peer, mine`,
+      )
+      .all() as { peer: string; mine: number; n: number; b: number; own: number }[];
     for (const r of rows) {
       const l = this.#own(r.peer);
       if (r.mine) {
         l.mineChunks = r.n;
-        l.mineBytes = r.b - this.sealing.overhead * r.n;
+        l.mineBytes = r.b - this.sealing.overhead * r.own;
       } else l.theirChunks = r.n;
     }
     for (const u of uses) if (u.mine) this.#own(u.peer).mineBytes -= usedBytes(u.used);
@@ -558,6 +566,27 @@ export class KeyStore {
       if (t === undefined) json.set(a, (t = JSON.stringify(a)));
       return t;
     };
+    // The chunks stored go into runs of up to RUN_CHUNKS, each sealed once (./store-runs.ts): a run row
+    // is inserted first (its seq names it in the chunk rows), its chunk rows next (a duplicate ID is
+    // ignored and takes no slot, so a run never holds bytes no chunk row points at), then it is sealed.
+    let run: { seq: number; chunks: { id: string; mine: number; material: Uint8Array }[] } | undefined;
+    const closeRun = () => {
+      if (!run) return;
+      const { seq, chunks: packed } = run;
+      run = undefined;
+      if (packed.length === 0) {
+        this.#st.deleteRun.run(seq);
+        return;
+      }
+      const { plain, manifest } = packRun(packed);
+      this.#st.sealRun.run(
+        packed.length,
+        manifest,
+        this.sealing.seal('chunk_runs', { seq, peer, manifest }, plain),
+        seq,
+      );
+      plain.fill(0);
+    };
     this.transaction(() => {
       // The other connection's chunks count too: read again in the supply role (the main one may have
       // consumed or stored some); the supply worker's as last reported in the main role.
@@ -584,18 +613,23 @@ export class KeyStore {
             continue;
           }
         }
-        const row = { id: c.id, peer, mine };
+        if (run?.chunks.length === RUN_CHUNKS) closeRun();
+        run ??= { seq: Number(this.#st.insertRun.run(peer).lastInsertRowid), chunks: [] };
         const r = this.#st.insertChunk.run(
           c.id,
           peer,
           mine,
-          this.sealing.seal('chunks', row, c.material),
+          EMPTY,
           rankOf(c.provenance),
           text(c.path),
           text(c.exposedTo),
           c.blockId,
+          run.seq,
+          run.chunks.length,
+          bytes,
         );
         if (r.changes === 0) continue;
+        run.chunks.push({ id: c.id, mine, material: c.material });
         added++;
         if (erased !== 0) {
           this.#used.set(c.id, erased);
@@ -606,6 +640,7 @@ export class KeyStore {
           l.mineBytes += bytes;
         } else l.theirChunks++;
       }
+      closeRun();
       if (added > 0) this.#savePool(peer);
       if (upto < total) this.#st.upsertProgress.run(peer, blockId, upto);
       else this.#st.deleteProgress.run(peer, blockId);
@@ -776,11 +811,13 @@ export class KeyStore {
       const want = Math.ceil((bytes * req.number) / CHUNK_SIZE) + 1;
       const first = this.#st.selectMine.all(req.peer, maxRank, want) as ChunkRow[];
       const rows = first.length < want ? first : this.#more(first, req.peer, maxRank);
-      // Rows are opened (decrypted) as the cut reads them and wiped once the keys are formed.
+      // Rows are opened (decrypted) as the cut reads them and wiped once the keys are formed; each run
+      // they come from is opened once and sealed again once, without the chunks used up.
       const opened: ChunkRow[] = [];
+      const runs = this.#runs();
       const plain = function* (this: KeyStore) {
         for (const sealed of rows) {
-          const row = this.#plain(sealed);
+          const row = this.#plain(sealed, runs);
           opened.push(row);
           yield row;
         }
@@ -789,9 +826,11 @@ export class KeyStore {
         const cut = cutKeys(plain, (id) => nextFree(this.#used.get(id) ?? 0), bytes, req.number);
         if (cut.length < req.number) throw exhausted(req.peer, req.number, req.sizeBits, total);
         for (const pieces of cut) out.push(formKeyFromPieces(pieces, req.sizeBits));
-        for (const pieces of cut) for (const p of pieces) this.#consume(p, l);
+        for (const pieces of cut) for (const p of pieces) this.#consume(p, l, runs);
+        runs.flush();
       } finally {
         for (const r of opened) r.material.fill(0);
+        runs.wipe();
       }
       const remote = req.remoteSlaves ?? [];
       const slaves = JSON.stringify(remote);
@@ -823,6 +862,18 @@ export class KeyStore {
    * copy is dropped when it arrives.
    */
   applyReservation(peer: string, r: ReservationRecord, nowMs: number, savePool = true): void {
+    const runs = this.#runs();
+    try {
+      this.#applyReservation(peer, r, nowMs, runs);
+      runs.flush();
+    } finally {
+      runs.wipe();
+    }
+    if (savePool) this.#savePool(peer);
+  }
+
+  /** `applyReservation` reading and erasing through `runs` (the caller flushes them). */
+  #applyReservation(peer: string, r: ReservationRecord, nowMs: number, runs: OpenRuns): void {
     const l = this.#own(peer);
     // Idempotent: a reservation seen before (pushed and pulled, or re-sent after a crash) is a no-op.
     if (this.#st.selectReceived.get(r.keyId)) return;
@@ -833,7 +884,15 @@ export class KeyStore {
     for (const id of r.chunkIds) {
       const row = this.#st.selectChunk.get(id) as ChunkRow | undefined;
       if (!row && eraseOnly) {
-        const stand = { id, peer, mine: 0, material: new Uint8Array(MAX_CHUNK_BYTES) } as ChunkRow;
+        const stand = {
+          id,
+          peer,
+          mine: 0,
+          material: new Uint8Array(MAX_CHUNK_BYTES),
+          run: null,
+          slot: null,
+          bytes: null,
+        } as unknown as ChunkRow;
         absent.add(stand);
         rows.push(stand);
         continue;
@@ -845,7 +904,7 @@ export class KeyStore {
           `Cannot reserve key ${r.keyId} for KME "${peer}": chunk ${id} is ${row ? 'not owned by that KME' : 'not stored here'}`,
         );
       }
-      rows.push(this.#plain(row));
+      rows.push(this.#plain(row, runs));
     }
     const pieces = piecesOf(rows, r.offset ?? 0, r.sizeBits / 8);
     // Every byte goes to one key: a piece overlapping bytes already used here is refused.
@@ -861,7 +920,7 @@ export class KeyStore {
     this.#st.insertReceived.run(r.keyId);
     for (const p of pieces) {
       if (!absent.has(p.row)) {
-        this.#consume(p, l);
+        this.#consume(p, l, runs);
         continue;
       }
       const erased = byteMask(p.start, p.length);
@@ -876,7 +935,6 @@ export class KeyStore {
       k.key.fill(0);
     }
     for (const row of rows) row.material.fill(0);
-    if (savePool) this.#savePool(peer);
   }
 
   /**
@@ -887,13 +945,20 @@ export class KeyStore {
    */
   applyReservations(peer: string, rs: readonly ReservationRecord[], nowMs: number): string[] {
     const refused: string[] = [];
-    for (const r of rs) {
-      try {
-        this.applyReservation(peer, r, nowMs, false);
-      } catch (e) {
-        if (!(e instanceof QkdnetError)) throw e;
-        refused.push(r.keyId);
+    // One opening and one re-sealing per run for the whole batch (a refused reservation erased nothing).
+    const runs = this.#runs();
+    try {
+      for (const r of rs) {
+        try {
+          this.#applyReservation(peer, r, nowMs, runs);
+        } catch (e) {
+          if (!(e instanceof QkdnetError)) throw e;
+          refused.push(r.keyId);
+        }
       }
+      runs.flush();
+    } finally {
+      runs.wipe();
     }
     this.#savePool(peer);
     return refused;
@@ -1043,9 +1108,22 @@ export class KeyStore {
     this.#lock?.release();
   }
 
-  /** `row` with its material opened (a fresh plaintext buffer the caller zeroes). */
-  #plain(row: ChunkRow): ChunkRow {
+  /** `row` with its material opened (a fresh plaintext buffer the caller zeroes), from its run if it has one. */
+  #plain(row: ChunkRow, runs: OpenRuns): ChunkRow {
+    if (row.run !== null) return { ...row, material: runs.chunk(row) };
     return { ...row, material: this.sealing.open('chunks', row, row.material) };
+  }
+
+  /** The runs one call opens (./store-runs.ts): flushed in the call's transaction, wiped after it. */
+  #runs(): OpenRuns {
+    const st = this.#st;
+    return new OpenRuns({
+      load: (seq) => st.selectRun.get(seq) as RunRow | undefined,
+      open: (row) => this.sealing.open('chunk_runs', row, row.material),
+      seal: (row, plain) => this.sealing.seal('chunk_runs', row, plain),
+      update: (seq, live, material) => st.updateRun.run(live, material, seq),
+      remove: (seq) => st.deleteRun.run(seq),
+    });
   }
 
   /** Rows after `first` (used when tail chunks are shorter than CHUNK_SIZE). */
@@ -1059,12 +1137,13 @@ export class KeyStore {
    * Marks piece `p` used: the chunk is deleted once all its bytes are used, else its use is recorded.
    * Pool level: this KME's bytes drop by the piece; chunk counts only when a chunk goes.
    */
-  #consume(p: Piece, l: PoolLevel): void {
+  #consume(p: Piece, l: PoolLevel, runs: OpenRuns): void {
     const mine = p.row.mine === 1;
     const used = ((this.#used.get(p.row.id) ?? 0) | byteMask(p.start, p.length)) >>> 0;
     if (mine) l.mineBytes -= p.length;
     if (usedBytes(used) >= p.row.material.length) {
       this.#st.deleteChunk.run(p.row.seq);
+      if (p.row.run !== null) runs.erase(p.row);
       if (this.#used.delete(p.row.id)) this.#st.deleteUse.run(p.row.id);
       if (mine) l.mineChunks--;
       else l.theirChunks--;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chunksFor, ownsChunk, uuidV5, CHUNK_BYTES } from './supply.ts';
+import { chunkIds, chunksFor, ownsChunk, uuidV5, CHUNK_BYTES } from './supply.ts';
 import { parseSupplyLine, supplyFromFile } from './supply-stream.ts';
 import { testBlock } from './kme-pair.fixture.ts';
 
@@ -14,6 +14,28 @@ test('uuidV5 matches the RFC 9562 Appendix A.4 example (DNS namespace, "www.exam
     uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8'),
     '2ed6657d-e927-568b-95e1-2665a8aea6a2',
   );
+});
+
+test('chunk IDs are version-8 UUIDs that share a per-block prefix and sort in chunk order', () => {
+  const a = chunkIds('qkdnet:L:b-1');
+  const ids = [0, 1, 255, 256, 390_624, 2 ** 32 - 1].map(a);
+  for (const id of ids)
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(new Set(ids.map((id) => id.slice(0, 28))).size, 1);
+  assert.deepEqual([...ids].sort(), ids);
+  assert.equal(ids[2]!.slice(-8), '000000ff');
+  // Same name, same IDs (both ends); another block, another prefix.
+  assert.equal(chunkIds('qkdnet:L:b-1')(7), a(7));
+  assert.notEqual(chunkIds('qkdnet:L:b-2')(7).slice(0, 28), a(7).slice(0, 28));
+  assert.throws(() => a(2 ** 32), RangeError);
+  assert.throws(() => a(-1), RangeError);
+  // Cut blocks use them: every chunk of a block under its block's prefix, indices in order.
+  const cut = chunksFor('kme-a', 'kme-b', testBlock(3, 'b-3', 100));
+  assert.deepEqual(
+    cut.map((c) => c.id.slice(-8)),
+    ['00000000', '00000001', '00000002', '00000003'],
+  );
+  assert.equal(new Set(cut.map((c) => c.id.slice(0, 28))).size, 1);
 });
 
 test('ownership alternates by chunk index and the two ends never both own a chunk', () => {

@@ -1,9 +1,11 @@
 /**
  * Southbound key supply: how key material enters a KME. A QKD link delivers the same final key block
  * (src/common FinalKeyBlock, identical at both ends) to the KMEs at its two ends; each KME cuts it into
- * 256-bit chunks whose IDs both derive the same way — name-based UUIDs, version 5 (RFC 9562 §5.5, SHA-1 over
- * a namespace and `qkdnet:<link>:<block>:<index>`) — so no ID has to be exchanged. Relayed and PQC keys
- * (network engineer) arrive through the same call with their provenance, path and exposure.
+ * 256-bit chunks whose IDs both derive the same way (`chunkIds`: UUID version 8, RFC 9562 §5.8, with a hash
+ * of `qkdnet:<link>:<block>` in the high bits and the chunk's index in the low 32) — so no ID has to be
+ * exchanged, and the chunks of one block sit side by side in the store's ID index (one index page touched
+ * per block instead of one random page per chunk). Relayed and PQC keys (network engineer) arrive through
+ * the same call with their provenance, path and exposure.
  *
  * Ownership (who may hand a chunk to a master): chunk index even → the KME whose id sorts first (UTF-16
  * code unit order), odd → the other. Both ends decide alike with no messages, so the two KMEs never give
@@ -53,6 +55,32 @@ export function uuidV5(name: string, namespace: string = QKDNET_UUID_NAMESPACE):
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
+/** Most chunks one item may have: the index fills the low 32 bits of a chunk ID. */
+const MAX_ITEM_CHUNKS = 2 ** 32;
+
+/**
+ * Chunk IDs of the item named `name`: `id(i)` is a UUID version 8 (RFC 9562 §5.8, "custom"): bytes 0–11
+ * are SHA-256 of qkdnet's namespace ‖ `name` (with the version nibble 8 in byte 6 and the variant bits 10
+ * in byte 8: 90 bits of hash), bytes 12–15 the chunk index `i` big-endian. Both ends derive the same IDs
+ * from public names only, so an ID reveals no key material, just which block it came from and where
+ * (`qkdnet_block_IDs` says as much); IDs of one block share their first 28 hex digits, so they are
+ * adjacent in a B-tree index; two blocks collide only if 90 hash bits do. One hash per item, not per
+ * chunk. (Stores written before this derivation keep their chunks' version-5 IDs: IDs are looked up,
+ * never recomputed, so both coexist; the two KMEs of a link must derive alike, docs/kme.md "Chunk IDs".)
+ */
+export function chunkIds(name: string): (index: number) => string {
+  const h = createHash('sha256').update(QKDNET_NS_BYTES).update(name, 'utf8').digest();
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 12).toString('hex');
+  const prefix = `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 24)}`;
+  return (index) => {
+    if (!Number.isInteger(index) || index < 0 || index >= MAX_ITEM_CHUNKS)
+      throw new RangeError(`chunk index ${index} is outside 0…2³²−1`);
+    return prefix + index.toString(16).padStart(8, '0');
+  };
+}
+
 /** True when `self` owns chunk `index` of a block shared with `peer` (the parity rule). */
 export function ownsChunk(self: string, peer: string, index: number): boolean {
   const selfFirst = self < peer;
@@ -72,7 +100,7 @@ export function chunksFor(self: string, peer: string, item: SupplyItem): ChunkIn
   return c.slice(0, c.total);
 }
 
-/** Chunks of one supply item, cut on demand: `slice(from, to)` derives only those (IDs are hashes). */
+/** Chunks of one supply item, cut on demand: `slice(from, to)` derives only those. */
 export interface ChunkCutter {
   /** The supply ledger's name of the item (block id, or key ID for a tagged key). */
   readonly blockId: string;
@@ -142,7 +170,9 @@ export function eraseChunkCopies(chunks: readonly ChunkInput[], item: SupplyItem
 
 function cut(key: Uint8Array, name: string, blockId: string, m: CutMeta): ChunkCutter {
   const total = Math.ceil(key.length / CHUNK_BYTES);
+  if (total > MAX_ITEM_CHUNKS) throw new TypeError(`supply: an item of ${total} chunks is too long`);
   const base = baseMeta(m, blockId);
+  const idOf = chunkIds(name);
   return {
     blockId,
     total,
@@ -151,7 +181,7 @@ function cut(key: Uint8Array, name: string, blockId: string, m: CutMeta): ChunkC
       for (let i = Math.max(0, from); i < Math.min(to, total); i++) {
         const mine = m.owner !== undefined ? m.owner === m.self : ownsChunk(m.self, m.peer, i);
         const off = i * CHUNK_BYTES;
-        out.push({ id: uuidV5(`${name}:${i}`), material: key.slice(off, off + CHUNK_BYTES), mine, ...base });
+        out.push({ id: idOf(i), material: key.slice(off, off + CHUNK_BYTES), mine, ...base });
       }
       return out;
     },

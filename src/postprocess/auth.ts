@@ -14,7 +14,14 @@
  */
 import { BitArray } from '../common/index.ts';
 import { Gf128Multiplier, type Gf128 } from './gf128.ts';
-import { encodeSealed, sealedWords } from './message-encoding.ts';
+import {
+  encodeSealed,
+  lastSealedCopy,
+  sealedWords,
+  writeSealedTo,
+  type SealedWords,
+} from './message-encoding.ts';
+import type { ByteWriter } from './byte-writer.ts';
 import { copyBits } from './bit-utils.ts';
 import { polyHash } from './poly-hash.ts';
 import { decodeSealed } from './message-decoding.ts';
@@ -115,27 +122,66 @@ export interface SealedMessage<T> {
 /** The tag of a transcript-mode message (its authenticity is checked at the checkpoint). */
 const EMPTY_TAG = new Uint32Array(0);
 
-/** Canonical bytes of sealed messages that arrived from a peer, by message (set by `sealedFromWire`). */
-const received = new WeakMap<SealedMessage<unknown>, Uint8Array>();
+/**
+ * A sealed message with its canonical bytes (message-encoding.ts `encodeSealed`) kept beside it, in a
+ * private field, so neither end encodes it twice: the sender's (`seal`, transcript mode) for the
+ * transport, the receiver's (`sealedFromWire`) for authentication. Only bytes the body was decoded from
+ * are ever hashed in place of the body (`wire`); a sender's bytes only travel. A copy made with spread
+ * syntax (`{ ...m, body }`, as an attacker in a test does) is a plain object without them, so it is
+ * encoded afresh: what is authenticated is always what the receiver acts on.
+ */
+class Sealed<T> implements SealedMessage<T> {
+  readonly seq: number;
+  readonly from: Party;
+  readonly body: T;
+  readonly tag: Gf128;
+  readonly #bytes: Uint8Array;
+  readonly #wire: boolean;
+
+  constructor(seq: number, from: Party, body: T, tag: Gf128, bytes: Uint8Array, wire: boolean) {
+    this.seq = seq;
+    this.from = from;
+    this.body = body;
+    this.tag = tag;
+    this.#bytes = bytes;
+    this.#wire = wire;
+  }
+
+  /** The canonical bytes of `m` when known (sent or received), else undefined. */
+  static bytesOf(m: SealedMessage<unknown>): Uint8Array | undefined {
+    return m instanceof Sealed ? m.#bytes : undefined;
+  }
+
+  /** The bytes `m`'s body was decoded from (a message from the peer's wire), else undefined. */
+  static wireBytesOf(m: SealedMessage<unknown>): Uint8Array | undefined {
+    return m instanceof Sealed && m.#wire ? m.#bytes : undefined;
+  }
+}
 
 /**
  * A sealed message from the canonical bytes a peer sent (message-encoding.ts `encodeSealed`) and the tag
  * beside them: the body is decoded from those bytes, and authentication hashes those same bytes, so what
- * is checked is exactly what arrived. Throws MessageDecodeError on bytes that are not a sealed message.
+ * is checked is exactly what arrived. `bytes` must not change afterwards (the caller hands over a view
+ * it keeps unchanged). Throws MessageDecodeError on bytes that are not a sealed message.
  */
 export function sealedFromWire(bytes: Uint8Array, tag: Gf128): SealedMessage<unknown> {
   const { seq, from, body } = decodeSealed(bytes);
-  const msg = { seq, from, body, tag };
-  received.set(msg, bytes);
-  return msg;
+  return new Sealed(seq, from, body, tag, bytes, true);
 }
-
-/** Canonical bytes of sealed messages this end made, kept for the transport (never read by `open`). */
-const sent = new WeakMap<SealedMessage<unknown>, Uint8Array>();
 
 /** The canonical bytes of a sealed message, as the peer's `sealedFromWire` takes them. */
 export function sealedBytes(msg: SealedMessage<unknown>): Uint8Array {
-  return sent.get(msg) ?? received.get(msg) ?? encodeSealed(msg.seq, msg.from, msg.body);
+  return Sealed.bytesOf(msg) ?? encodeSealed(msg.seq, msg.from, msg.body);
+}
+
+/**
+ * Writes the canonical bytes of a sealed message into `w` (the transport's send buffer): copied when
+ * they are known, else encoded there, so sending allocates nothing per message.
+ */
+export function writeSealedBytes(w: ByteWriter, msg: SealedMessage<unknown>): void {
+  const b = Sealed.bytesOf(msg);
+  if (b) w.raw(b);
+  else writeSealedTo(w, msg.seq, msg.from, msg.body);
 }
 
 /** Why authentication stopped a session. */
@@ -205,14 +251,13 @@ export class AuthSession {
    * reused by the next call (hash at once): the bytes it arrived as when it came from the peer's wire
    * (`sealedFromWire`), so the receiver hashes exactly what was sent, else encoded here.
    */
-  static #words(msg: SealedMessage<unknown>): { words: Uint32Array; bits: number } {
-    const { words, bytes } = sealedWords(msg.seq, msg.from, msg.body, received.get(msg));
-    return { words, bits: bytes * 8 };
+  static #words(msg: SealedMessage<unknown>): SealedWords {
+    return sealedWords(msg.seq, msg.from, msg.body, Sealed.wireBytesOf(msg));
   }
 
   #tag(msg: SealedMessage<unknown>, pad: Gf128): Gf128 {
-    const { words, bits } = AuthSession.#words(msg);
-    const h = polyHash(this.#mul!, words, bits);
+    const { words, count, bytes } = AuthSession.#words(msg);
+    const h = polyHash(this.#mul!, words.subarray(0, count), bytes * 8);
     for (let i = 0; i < 4; i++) h[i]! ^= pad[i]!;
     pad.fill(0);
     return h;
@@ -224,12 +269,13 @@ export class AuthSession {
    * sequence still determines the messages.
    */
   #absorb(msg: SealedMessage<unknown>): void {
-    this.#absorbWords(AuthSession.#words(msg).words);
+    const w = AuthSession.#words(msg);
+    this.#absorbWords(w.words, w.count);
   }
 
-  #absorbWords(words: Uint32Array): void {
-    this.#mul!.absorbBlocks(this.#h, words, 0, words.length);
-    this.#absorbedBits += words.length * 32;
+  #absorbWords(words: Uint32Array, count: number): void {
+    this.#mul!.absorbBlocks(this.#h, words, 0, count);
+    this.#absorbedBits += count * 32;
   }
 
   /** H_r(transcript) ⊕ pad, closing the polynomial with the absorbed length and the checkpoint's origin. */
@@ -249,12 +295,12 @@ export class AuthSession {
     if (this.#failure) return { ok: false, reason: 'auth-aborted' };
     if (this.mode === 'transcript') {
       if (!this.#hashKey()) return this.#abort('auth-pool-exhausted');
-      const sealed = { seq: this.#seq++, from: this.party, body, tag: EMPTY_TAG };
+      const seq = this.#seq++;
       // Encoded once: hashed here and a copy kept for the transport (`sealedBytes`).
-      const { words, bytes } = sealedWords(sealed.seq, sealed.from, body);
-      this.#absorbWords(words);
-      sent.set(sealed, new Uint8Array(words.buffer, words.byteOffset, bytes).slice());
-      return { ok: true, sealed };
+      const w = sealedWords(seq, this.party, body);
+      this.#absorbWords(w.words, w.count);
+      const copy = lastSealedCopy();
+      return { ok: true, sealed: new Sealed(seq, this.party, body, EMPTY_TAG, copy, false) };
     }
     const pad = this.#pad();
     if (!pad) return this.#abort('auth-pool-exhausted');

@@ -12,10 +12,31 @@ const F64_BYTES = new Uint8Array(F64.buffer);
 export class ByteWriter {
   #buf = new Uint8Array(4096);
   #len = 0;
+  /** A word view of the whole buffer (rebuilt when the buffer grows). */
+  #words: Uint32Array | null = null;
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#len;
+  }
 
   /** Starts a new message, keeping the buffer. */
   reset(): void {
     this.#len = 0;
+  }
+
+  /** Forgets the bytes from `at` on. */
+  truncate(at: number): void {
+    if (at < this.#len) this.#len = Math.max(0, at);
+  }
+
+  /** The bytes written so far, handed over (no copy); the writer starts again on a fresh buffer. */
+  detach(): Uint8Array {
+    const out = this.#buf.subarray(0, this.#len);
+    this.#buf = new Uint8Array(4096);
+    this.#words = null;
+    this.#len = 0;
+    return out;
   }
 
   #ensure(extra: number): void {
@@ -25,6 +46,7 @@ export class ByteWriter {
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
+    this.#words = null;
   }
 
   byte(b: number): void {
@@ -112,6 +134,46 @@ export class ByteWriter {
 
   result(): Uint8Array {
     return this.#buf.slice(0, this.#len);
+  }
+
+  /** The bytes written since `from` as a view into the writer's buffer (valid until the next write). */
+  view(from = 0): Uint8Array {
+    return this.#buf.subarray(from, this.#len);
+  }
+
+  /** Writes `x` as a little-endian 32-bit word at byte `at` (< length − 3): a placeholder filled in later. */
+  setU32(at: number, x: number): void {
+    const b = this.#buf;
+    b[at] = x & 0xff;
+    b[at + 1] = (x >>> 8) & 0xff;
+    b[at + 2] = (x >>> 16) & 0xff;
+    b[at + 3] = (x >>> 24) & 0xff;
+  }
+
+  /** Writes `x` as a big-endian 32-bit word at byte `at` (a length prefix filled in later). */
+  setU32BE(at: number, x: number): void {
+    const b = this.#buf;
+    b[at] = (x >>> 24) & 0xff;
+    b[at + 1] = (x >>> 16) & 0xff;
+    b[at + 2] = (x >>> 8) & 0xff;
+    b[at + 3] = x & 0xff;
+  }
+
+  /**
+   * Zero-pads the bytes written so far to whole 16-byte blocks and returns their count in words; the
+   * words are the first ones of `wordView()`. Allocates nothing (authentication's hot path).
+   */
+  padToBlocks(): number {
+    const len = this.#len;
+    const padded = ((len + 15) >>> 4) << 4;
+    this.#ensure(padded - len);
+    this.#buf.fill(0, len, padded);
+    return padded >>> 2;
+  }
+
+  /** The writer's whole buffer as little-endian words (after `padToBlocks`), valid until it grows. */
+  wordView(): Uint32Array {
+    return (this.#words ??= new Uint32Array(this.#buf.buffer, 0, this.#buf.length >>> 2));
   }
 
   /**

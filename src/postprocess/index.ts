@@ -4,6 +4,7 @@ export * from './cascade-schedule.ts';
 export * from './cascade.ts';
 export * from './ldpc-code.ts';
 export * from './ldpc-decoder.ts';
+export * from './ldpc-box-plus-decoder.ts';
 export * from './ldpc-untainted-puncturing.ts';
 export * from './ldpc-blind-reconciliation.ts';
 export * from './error-correction.ts';

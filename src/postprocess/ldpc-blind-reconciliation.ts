@@ -33,7 +33,8 @@ import {
   syndromeOf,
   type LdpcCode,
 } from './ldpc-code.ts';
-import { LayeredDecoder, SATURATION } from './ldpc-decoder.ts';
+import { SATURATION } from './ldpc-decoder.ts';
+import { syndromeDecoder, type SyndromeDecoder } from './ldpc-box-plus-decoder.ts';
 import { untaintedPuncturing } from './ldpc-untainted-puncturing.ts';
 import type {
   CorrectorOutput,
@@ -78,8 +79,21 @@ export interface FramePlan {
  */
 export const THRESHOLD_MARGIN = 0.1;
 
-/** The plan for an n-bit frame at QBER estimate q (deterministic: both ends compute it). */
+const plans = new Map<string, FramePlan>();
+
+/** The plan for an n-bit frame at QBER estimate q (deterministic: both ends compute it; cached). */
 export function planFrame(n: number, q: number): FramePlan {
+  const key = `${n}:${q}`;
+  let plan = plans.get(key);
+  if (!plan) {
+    plan = computePlan(n, q);
+    if (plans.size >= 12) plans.delete(plans.keys().next().value!);
+    plans.set(key, plan);
+  }
+  return plan;
+}
+
+function computePlan(n: number, q: number): FramePlan {
   const leak = Math.max(1, Math.ceil(startingEfficiency(n, q) * binaryEntropy(Math.max(q, 1e-3)) * n));
   const withMargin = ELKOUSS_2009_DISTRIBUTIONS.filter((d) => d.threshold >= (1 + THRESHOLD_MARGIN) * q);
   // Within the margin only codes that need no heavy puncturing: otherwise at q̂ = 1 % (no high-rate code
@@ -179,7 +193,7 @@ interface BobFrame {
   readonly plan: FramePlan;
   readonly offset: number;
   readonly keyOffset: number;
-  readonly decoder: LayeredDecoder;
+  readonly decoder: SyndromeDecoder;
   /** 1 once the symbol's value is known (shortened or revealed). */
   readonly known: Uint8Array;
   readonly order: Int32Array;
@@ -258,7 +272,7 @@ export class LdpcCorrector implements ErrorCorrector {
         known[v] = 1;
       }
       for (let i = 0; i < len; i++) channel[plan.keyPos[i]!] = this.#bob.get(keyOffset + i) ? -llr : llr;
-      const decoder = new LayeredDecoder(code);
+      const decoder = syndromeDecoder(code);
       decoder.reset(channel);
       const index = this.#frames.length;
       this.#frames.push({
@@ -437,7 +451,7 @@ export class LdpcCorrector implements ErrorCorrector {
 }
 
 /** The k entries of `pool` with the smallest |L| (ties by position). */
-function leastReliable(pool: number[], L: Float32Array, k: number): number[] {
+function leastReliable(pool: number[], L: ArrayLike<number>, k: number): number[] {
   const mags = Float64Array.from(pool, (v) => Math.abs(L[v]!) + v * 1e-12);
   const cut = Float64Array.from(mags).sort()[k - 1]!;
   const out: number[] = [];

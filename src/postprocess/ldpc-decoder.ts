@@ -1,24 +1,21 @@
 /**
- * Belief-propagation syndrome decoder for LDPC reconciliation: layered (row-serial) normalised min-sum.
+ * Plain-JavaScript belief-propagation syndrome decoders, kept as the baselines the WebAssembly decoder
+ * (ldpc-box-plus-decoder.ts) is measured and tested against.
  *
- * - Normalised min-sum: the check-to-variable message is α·min|q|·∏sign(q) over the other edges
- *   (J. Chen, M. P. C. Fossorier, "Near optimum universal belief propagation based decoding of
- *   low-density parity check codes", IEEE Trans. Commun. 50(3) 2002, Eq. 7; α < 1 corrects min-sum's
- *   overestimate of the sum-product magnitude).
- * - Layered schedule: checks are processed one after another and each updates the posteriors at once,
- *   L_v ← (L_v − R_cv) + R'_cv (D. E. Hocevar, "A reduced complexity decoder architecture via layered
- *   decoding of LDPC codes", IEEE SiPS 2004); it needs one message per edge and converges in about half the
- *   iterations of flooding.
+ * - `LayeredDecoder`: layered sum-product in the φ domain, φ(x) = −ln tanh(x/2) tabulated, Float32
+ *   messages (R. G. Gallager 1963; the check rule |R| = φ(Σ φ(|q|)) as in Richardson & Urbanke, Modern
+ *   Coding Theory §2.5.6). Layered schedule: checks are processed one after another and each updates the
+ *   posteriors at once, L_v ← (L_v − R_cv) + R'_cv (D. E. Hocevar, "A reduced complexity decoder
+ *   architecture via layered decoding of LDPC codes", IEEE SiPS 2004).
  * - Syndrome decoding (A. D. Liveris, Z. Xiong, C. N. Georghiades, "Compression of binary sources with
  *   side information at the decoder using LDPC codes", IEEE Commun. Lett. 6(10) 2002, §II): the decoder
  *   looks for Alice's word x with H·x = s given Bob's LLRs; a check whose syndrome bit is 1 flips the sign
  *   of every message it sends.
  * - Early termination when the hard decision meets the syndrome, and a stall stop when the number of
- *   unsatisfied checks has not improved for `stall` iterations (the decoder then reports failure and the
- *   blind protocol reveals more bits).
+ *   unsatisfied checks has not improved for `stall` iterations.
  *
- * Messages are Float32; posteriors saturate at ±SATURATION so that shortened (known) bits stay pinned.
- * `sumProductFlooding` is the textbook flooding sum-product (tanh rule), kept as the plain reference.
+ * Posteriors saturate at ±SATURATION so that shortened (known) bits stay pinned.
+ * `sumProductFlooding` is the textbook flooding sum-product (tanh rule), Float64.
  */
 import type { LdpcCode } from './ldpc-code.ts';
 
@@ -52,7 +49,7 @@ export interface DecodeOutcome {
   readonly unsatisfied: number;
 }
 
-/** Layered normalised min-sum over one code; keeps its messages so decoding can resume after a reveal. */
+/** Layered sum-product (φ table, Float32) over one code; keeps its messages so decoding can resume. */
 export class LayeredDecoder {
   readonly code: LdpcCode;
   /** Posterior LLRs (positive: bit 0). */

@@ -13,6 +13,7 @@ import {
   type LdpcCode,
 } from './ldpc-code.ts';
 import { LayeredDecoder, SATURATION, sumProductFlooding } from './ldpc-decoder.ts';
+import { BoxPlusReference } from './ldpc-box-plus-decoder.ts';
 import { untaintedPuncturing } from './ldpc-untainted-puncturing.ts';
 import {
   ldpc,
@@ -166,6 +167,14 @@ test('decoders agree with brute-force maximum likelihood on a tiny code (every w
       assert.ok(dec.run(s, 50).ok);
       const got = dec.decision().reduce((a, b, i) => a | (b << i), 0);
       assert.equal(got, best, `word ${x}, error at ${err}`);
+      const fixed = new BoxPlusReference(code);
+      fixed.reset(channel);
+      assert.ok(fixed.run(s, 50).ok);
+      assert.equal(
+        fixed.decision().reduce((a, b, i) => a | (b << i), 0),
+        best,
+        `box-plus: word ${x}, error at ${err}`,
+      );
       const ref = sumProductFlooding(code, channel, s, 50);
       assert.equal(
         ref.word.reduce((a, b, i) => a | (b << i), 0),

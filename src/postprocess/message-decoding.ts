@@ -32,14 +32,17 @@ const TYPED: Record<string, { bytes: number; make: (b: ArrayBuffer) => ArrayBuff
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Scratch for reading doubles (little-endian on every platform Node 20 supports). */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+
+/** Reads the canonical encoding; words are assembled from bytes (no DataView per message). */
 class ByteReader {
   readonly #b: Uint8Array;
   #at = 0;
-  readonly #view: DataView;
 
   constructor(bytes: Uint8Array) {
     this.#b = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Bytes not yet read. */
@@ -65,16 +68,19 @@ class ByteReader {
 
   u32(): number {
     this.#need(4);
-    const v = this.#view.getUint32(this.#at, true);
-    this.#at += 4;
-    return v;
+    const b = this.#b;
+    const at = this.#at;
+    this.#at = at + 4;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
   }
 
   f64(): number {
     this.#need(8);
-    const v = this.#view.getFloat64(this.#at, true);
-    this.#at += 8;
-    return v;
+    const b = this.#b;
+    const at = this.#at;
+    for (let k = 0; k < 8; k++) F64_BYTES[k] = b[at + k]!;
+    this.#at = at + 8;
+    return F64[0]!;
   }
 
   /** A length-prefixed byte run, copied into a fresh (aligned) buffer. */

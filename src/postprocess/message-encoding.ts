@@ -232,8 +232,8 @@ export function encodeMessage(message: unknown): Uint8Array {
   }
 }
 
-/** Writes the sealed form: tag 9, sequence number, sender (1 Alice, 2 Bob), body. */
-function writeSealed(w: ByteWriter, seq: number, from: 'alice' | 'bob', body: unknown): void {
+/** Writes the sealed form into `w`: tag 9, sequence number, sender (1 Alice, 2 Bob), body. */
+export function writeSealedTo(w: ByteWriter, seq: number, from: 'alice' | 'bob', body: unknown): void {
   w.byte(9);
   w.u32(seq);
   w.byte(from === 'alice' ? 1 : 2);
@@ -244,33 +244,52 @@ function writeSealed(w: ByteWriter, seq: number, from: 'alice' | 'bob', body: un
 export function encodeSealed(seq: number, from: 'alice' | 'bob', body: unknown): Uint8Array {
   forCopy.reset();
   try {
-    writeSealed(forCopy, seq, from, body);
+    writeSealedTo(forCopy, seq, from, body);
     return forCopy.result();
   } finally {
     forCopy.reset();
   }
 }
 
+/** What `sealedWords` returns: one object, reused by every call. */
+export interface SealedWords {
+  /** The shared writer's buffer as words: the first `count` are the message's, zero-padded. */
+  words: Uint32Array;
+  count: number;
+  /** Unpadded length, bytes. */
+  bytes: number;
+}
+const sealedOut: SealedWords = { words: new Uint32Array(0), count: 0, bytes: 0 };
+
 /**
- * `encodeSealed`'s bytes as zero-padded little-endian words (a view reused by the next call: hash at
- * once), or, given `bytes` (a sealed message's canonical bytes received from the peer), those bytes as
- * such words, so the receiver hashes exactly what arrived.
+ * `encodeSealed`'s bytes as zero-padded little-endian words, or, given `bytes` (a sealed message's
+ * canonical bytes received from the peer), those bytes as such words, so the receiver hashes exactly
+ * what arrived. Nothing is allocated: the result and its words are reused by the next call (hash at once;
+ * `lastSealedCopy` copies the bytes out).
  */
 export function sealedWords(
   seq: number,
   from: 'alice' | 'bob',
   body: unknown,
   bytes?: Uint8Array,
-): { words: Uint32Array; bytes: number } {
+): SealedWords {
   shared.reset();
   try {
     if (bytes) shared.raw(bytes);
-    else writeSealed(shared, seq, from, body);
+    else writeSealedTo(shared, seq, from, body);
   } catch (e) {
     shared.reset();
     throw e;
   }
-  return shared.paddedWords();
+  sealedOut.bytes = shared.length;
+  sealedOut.count = shared.padToBlocks();
+  sealedOut.words = shared.wordView();
+  return sealedOut;
+}
+
+/** A copy of the bytes of the last `sealedWords` call (unpadded). */
+export function lastSealedCopy(): Uint8Array {
+  return shared.result();
 }
 
 /**

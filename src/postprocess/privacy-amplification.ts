@@ -12,8 +12,9 @@
  *   and the key read as an integer x < 2ⁿ — strongly universal by M. Dietzfelbinger, "Universal hashing
  *   and k-wise independent random variables via integer arithmetic without primes", STACS '96, Thm. 3
  *   (restated by M. Thorup, "High speed hashing for integers and strings", 2015, §3.3). From 2^15 key bits
- *   the product a·x + b is a checked floating-point FFT convolution of 12–20-bit digits (fft-multiply.ts,
- *   ≈ 3.6× V8's BigInt product at 10⁶ bits and 1.9× at 10⁷ in one bench run); shorter keys, or a failed exactness check, use V8's BigInt
+ *   the product a·x + b is a checked floating-point FFT convolution of 12–20-bit digits, only as long as
+ *   the bits below n + m need (fft-multiply.ts; ≈ 2.9× V8's BigInt product at 10⁶ bits and 3.0× at 10⁷
+ *   in one bench run); shorter keys, or a failed exactness check, use V8's BigInt
  *   multiplication (one (n+m)×n product, of which only the low n+m bits are kept), with bits going to and
  *   from BigInt through hex strings built and read with byte/digit tables.
  *

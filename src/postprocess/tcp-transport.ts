@@ -32,7 +32,8 @@ import type { Socket } from 'node:net';
 import { QkdnetError } from '../common/index.ts';
 import { encodeMessage } from './message-encoding.ts';
 import { decodeMessage } from './message-decoding.ts';
-import { decodeItem, encodeItem } from './wire-items.ts';
+import { ByteWriter } from './byte-writer.ts';
+import { decodeItem, writeItem } from './wire-items.ts';
 import type { MuxItem, UnitMux } from './unit-mux.ts';
 
 /** Protocol name and version carried in the hello. */
@@ -43,6 +44,9 @@ export const PP_PROTOCOL = 'qkdnet-postprocess/1';
  * (10⁷ detections ≈ 80 MB); reconciliation messages are far smaller.
  */
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 2 ** 20;
+
+/** A send buffer holding more than this is written at once (and not kept at that size). */
+const LARGE_BATCH_BYTES = 1 << 20;
 
 /** Work, ms, after which a handler's queued answers are written while it handles the rest of a chunk. */
 export const DEFAULT_FLUSH_BUDGET_MS = 0.4;
@@ -69,11 +73,20 @@ export class FrameSocket {
   #chunks: Buffer[] = [];
   #have = 0;
   #need = 4;
-  /** Frames queued since the last write (length prefixes included). */
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
+  /**
+   * Frames queued since the last write, length prefixes included, in one reusable buffer: items are
+   * encoded straight into it (`beginFrame`), so sending allocates nothing per message; a write copies
+   * the batch out once.
+   */
+  readonly #out = new ByteWriter();
+  /** Where the frame being written starts (its length prefix), or −1. */
+  #frameAt = -1;
   /** A write after this turn of the event loop is scheduled. */
   #scheduled = false;
+  readonly #flushLater = () => {
+    this.#scheduled = false;
+    this.flush();
+  };
   /** Milliseconds of handling received frames after which queued answers are written (see above). */
   readonly #budgetMs: number;
   #onFrame: (payload: Uint8Array) => void = () => {};
@@ -99,40 +112,65 @@ export class FrameSocket {
   }
 
   /**
-   * Queues one frame. Queued frames leave together in one write after `flushBudgetMs` of handling a
+   * Starts a frame in the send buffer: write its payload into the returned writer (nothing else), then
+   * call `endFrame`. Queued frames leave together in one write after `flushBudgetMs` of handling a
    * received chunk, or once the event loop has handled everything that arrived in this turn
    * (setImmediate runs after the poll phase), so answers to many units cost few system calls.
    */
-  send(payload: Uint8Array): void {
-    if (this.socket.destroyed) return;
+  beginFrame(): ByteWriter {
+    if (this.#frameAt >= 0) throw new Error('FrameSocket: a frame is already open');
+    this.#frameAt = this.#out.length;
+    this.#out.u32(0); // the length prefix, filled in by endFrame
+    return this.#out;
+  }
+
+  /** Ends the frame `beginFrame` started (dropped when the socket is gone). */
+  endFrame(): void {
+    const at = this.#frameAt;
+    this.#frameAt = -1;
+    if (at < 0) throw new Error('FrameSocket: no frame is open');
+    const len = this.#out.length - at - 4;
+    if (this.socket.destroyed) {
+      this.#out.truncate(at);
+      return;
+    }
+    this.#out.setU32BE(at, len);
+    this.counters.bytesSent += 4 + len;
+    this.counters.framesSent++;
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => {
-        this.#scheduled = false;
-        this.flush();
-      });
+      setImmediate(this.#flushLater);
     }
-    const head = new Uint8Array(4);
-    new DataView(head.buffer).setUint32(0, payload.length);
-    this.#pending.push(head, payload);
-    this.#pendingBytes += 4 + payload.length;
-    this.counters.bytesSent += 4 + payload.length;
-    this.counters.framesSent++;
+    // A large frame (a block's sifting announcement) leaves at once rather than growing the buffer.
+    if (this.#out.length > LARGE_BATCH_BYTES) this.flush();
+  }
+
+  /** Queues one frame (its payload copied into the send buffer). */
+  send(payload: Uint8Array): void {
+    if (this.socket.destroyed) return;
+    this.beginFrame().raw(payload);
+    this.endFrame();
   }
 
   /** Writes the queued frames now (before ending the connection). */
   flush(): void {
-    const parts = this.#pending;
-    const total = this.#pendingBytes;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    if (this.socket.destroyed || parts.length === 0) return;
-    // Small frames are copied into one buffer (one system call, also for a lone frame and its length);
-    // large ones (a block's announcement) go as they are.
-    const ok =
-      total > 1 << 20
-        ? parts.map((p) => this.socket.write(p)).every(Boolean)
-        : this.socket.write(Buffer.concat(parts, total));
+    const out = this.#out;
+    const total = out.length;
+    if (total === 0 || this.#frameAt >= 0) return;
+    if (this.socket.destroyed) {
+      out.reset();
+      return;
+    }
+    // The socket may hold on to what it is given until it drains: a batch is copied out once, a large
+    // one handed over whole (the buffer starts afresh).
+    let data: Uint8Array;
+    if (total > LARGE_BATCH_BYTES) data = out.detach();
+    else {
+      data = Buffer.allocUnsafe(total);
+      data.set(out.view());
+      out.reset();
+    }
+    const ok = this.socket.write(data);
     // The peer reads slower than we write: stop taking its requests until our answers drain.
     if (!ok && this.#pauseOnBackpressure) this.socket.pause();
   }
@@ -150,6 +188,7 @@ export class FrameSocket {
     this.#need = 4;
     let at = 0;
     let since = performance.now();
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
     while (buf.length - at >= 4) {
       const len = buf.readUInt32BE(at);
       if (len > this.#max) {
@@ -165,12 +204,12 @@ export class FrameSocket {
         this.#need = 4 + len;
         break;
       }
-      const payload = buf.subarray(at + 4, at + 4 + len);
+      const payload = bytes.subarray(at + 4, at + 4 + len);
       at += 4 + len;
       this.counters.framesReceived++;
       this.#onFrame(payload);
       if (this.socket.destroyed) return;
-      if (this.#pendingBytes > 0) {
+      if (this.#out.length > 0) {
         const now = performance.now();
         if (now - since >= this.#budgetMs) {
           this.flush();
@@ -216,7 +255,10 @@ export function runMuxOverSocket(
   const fs = new FrameSocket(socket, o.maxFrameBytes, o.role === 'responder');
   const send = (v: unknown) => fs.send(encodeMessage(v));
   const sendItems = (items: MuxItem[]) => {
-    for (const it of items) fs.send(encodeItem(it));
+    for (let i = 0; i < items.length; i++) {
+      writeItem(fs.beginFrame(), items[i]!);
+      fs.endFrame();
+    }
   };
   return new Promise((resolve, reject) => {
     let state: 'hello' | 'welcome' | 'running' | 'finished' | 'failed' = 'hello';

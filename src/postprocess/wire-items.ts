@@ -8,7 +8,8 @@
  * Input from a peer is untrusted: `decodeItem` checks every length and throws MessageDecodeError on
  * anything that is not an item.
  */
-import { sealedBytes, sealedFromWire } from './auth.ts';
+import { sealedFromWire, writeSealedBytes } from './auth.ts';
+import { ByteWriter } from './byte-writer.ts';
 import { MessageDecodeError } from './message-decoding.ts';
 import type { MuxItem } from './unit-mux.ts';
 
@@ -18,34 +19,51 @@ const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** Longest abort reason carried, bytes (reasons are short catalogue words). */
 const MAX_REASON_BYTES = 1024;
 
-/** The wire bytes of one item. */
-export function encodeItem(item: MuxItem): Uint8Array {
+/** The tag of a transcript-mode envelope (no words), shared. */
+const NO_TAG = new Uint32Array(0);
+
+/**
+ * Appends the wire bytes of one item to `w` (a transport's send buffer): no intermediate buffer, and the
+ * sealed message's canonical bytes copied from where sealing left them.
+ */
+export function writeItem(w: ByteWriter, item: MuxItem): void {
   if ('abort' in item) {
-    const reason = utf8.encode(item.abort.slice(0, MAX_REASON_BYTES / 4));
-    const out = new Uint8Array(5 + reason.length);
-    out[0] = 2;
-    new DataView(out.buffer).setUint32(1, item.unit, true);
-    out.set(reason, 5);
-    return out;
+    w.byte(2);
+    w.u32(item.unit);
+    w.raw(utf8.encode(item.abort.slice(0, MAX_REASON_BYTES / 4)));
+    return;
   }
   const tag = item.sealed.tag;
-  const body = sealedBytes(item.sealed);
-  const head = 6 + 4 * tag.length;
-  const out = new Uint8Array(head + body.length);
-  const v = new DataView(out.buffer);
-  out[0] = 1;
-  v.setUint32(1, item.unit, true);
-  out[5] = tag.length;
-  for (let i = 0; i < tag.length; i++) v.setUint32(6 + 4 * i, tag[i]!, true);
-  out.set(body, head);
-  return out;
+  w.byte(1);
+  w.u32(item.unit);
+  w.byte(tag.length);
+  for (let i = 0; i < tag.length; i++) w.u32(tag[i]!);
+  writeSealedBytes(w, item.sealed);
 }
 
-/** The item whose wire bytes are `payload` (throws MessageDecodeError on anything else). */
+const one = new ByteWriter();
+
+/** The wire bytes of one item (a copy). */
+export function encodeItem(item: MuxItem): Uint8Array {
+  one.reset();
+  try {
+    writeItem(one, item);
+    return one.result();
+  } finally {
+    one.reset();
+  }
+}
+
+const u32le = (b: Uint8Array, at: number) =>
+  (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+
+/**
+ * The item whose wire bytes are `payload` (throws MessageDecodeError on anything else). An envelope's
+ * sealed message keeps a view of `payload`, whose bytes authentication hashes: they must not change.
+ */
 export function decodeItem(payload: Uint8Array): MuxItem {
   if (payload.length < 5) throw new MessageDecodeError(`an item of ${payload.length} bytes`);
-  const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const unit = v.getUint32(1, true);
+  const unit = u32le(payload, 1);
   if (payload[0] === 2) {
     if (payload.length - 5 > MAX_REASON_BYTES) throw new MessageDecodeError('an abort reason too long');
     try {
@@ -60,7 +78,10 @@ export function decodeItem(payload: Uint8Array): MuxItem {
   if (words !== 0 && words !== 4) throw new MessageDecodeError(`a tag of ${words} words`);
   const head = 6 + 4 * words;
   if (payload.length < head) throw new MessageDecodeError('an envelope cut inside its tag');
-  const tag = new Uint32Array(words);
-  for (let i = 0; i < words; i++) tag[i] = v.getUint32(6 + 4 * i, true);
+  let tag = NO_TAG;
+  if (words > 0) {
+    tag = new Uint32Array(words);
+    for (let i = 0; i < words; i++) tag[i] = u32le(payload, 6 + 4 * i);
+  }
   return { unit, sealed: sealedFromWire(payload.subarray(head), tag) };
 }
