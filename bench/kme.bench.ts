@@ -229,6 +229,8 @@ interface Run {
   ops_per_commit: number;
   /** CPU time (user + system) of KME A's process per delivered key. */
   kme_a_cpu_us_per_request: number;
+  /** CPU time of KME B's process (applying KME A's reservations) per key KME A delivered. */
+  kme_b_cpu_us_per_request: number;
   /** Event-loop delay of KME A and B during the timed run (p99 and max, ms). */
   loop_delay_ms: Record<string, unknown>;
   /** The same run against a second pair whose stores keep key material unencrypted. */
@@ -292,7 +294,7 @@ async function measureWith(
   await Promise.all([ask(p.a, `supply:${o.blocksPerRun}`), ask(p.b, `supply:${o.blocksPerRun}`)]);
   await load(p.url, o.tlsOptions, 2, connections); // warm-up
   const before = await ask(p.a, 'stats');
-  await ask(p.b, 'stats');
+  const beforeB = await ask(p.b, 'stats');
   const ours = await load(p.url, o.tlsOptions, o.seconds, connections);
   const after = await ask(p.a, 'stats');
   const afterB = await ask(p.b, 'stats');
@@ -309,13 +311,18 @@ async function measureWith(
     throw new Error(`sanity: ${delivered} deliveries logged for ${ours.total_2xx} answers`);
   const c0 = before.commits as { batches: number; ops: number };
   const c1 = after.commits as { batches: number; ops: number };
-  const u0 = before.cpu as NodeJS.CpuUsage;
-  const u1 = after.cpu as NodeJS.CpuUsage;
+  const cpuUs = (a: Record<string, unknown>, b: Record<string, unknown>) => {
+    const u0 = a.cpu as NodeJS.CpuUsage;
+    const u1 = b.cpu as NodeJS.CpuUsage;
+    return +((u1.user - u0.user + u1.system - u0.system) / Math.max(1, delivered)).toFixed(1);
+  };
   return {
     ours,
     delivered,
     opsPerCommit: +((c1.ops - c0.ops) / Math.max(1, c1.batches - c0.batches)).toFixed(2),
-    cpuUsPerRequest: +((u1.user - u0.user + u1.system - u0.system) / Math.max(1, delivered)).toFixed(1),
+    cpuUsPerRequest: cpuUs(before, after),
+    /** KME B's CPU time (applying the pushed reservations) per key KME A delivered. */
+    cpuUsPerRequestB: cpuUs(beforeB, afterB),
     /** Event-loop delay during the timed run (monitorEventLoopDelay, 1 ms resolution), KME A and B. */
     loopDelayMs: { kme_a: after.loopDelayMs, kme_b: afterB.loopDelayMs },
   };
@@ -393,6 +400,7 @@ async function main(): Promise<void> {
         keys_delivered: on.delivered,
         ops_per_commit: on.opsPerCommit,
         kme_a_cpu_us_per_request: on.cpuUsPerRequest,
+        kme_b_cpu_us_per_request: on.cpuUsPerRequestB,
         loop_delay_ms: on.loopDelayMs,
         encryption_off: {
           requests_per_second: Math.round(off.ours.requests_per_second),
