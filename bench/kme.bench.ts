@@ -267,10 +267,31 @@ async function startPairProcsWith(
 ) {
   const ports: [number, number] = [await freePort(), await freePort()];
   const kmeB = await spawnServer('kme-b', pkiDir, ports, blocks, encryption, pgUrls[1]);
-  const kmeA = await spawnServer('kme-a', pkiDir, ports, blocks, encryption, pgUrls[0]);
-  const url = kmeA.info.url as string;
+  const kmeA = await spawnServer('kme-a', pkiDir, ports, blocks, encryption, pgUrls[0]).catch((e) => {
+    kmeB.child.kill('SIGTERM');
+    throw e;
+  });
+  try {
+    await sanityExchange(kmeA.info.url as string, kmeB.info.url as string, pkiDir, tlsOptions);
+  } catch (e) {
+    // Not yet in the caller's list of children: stop them here, or they outlive the benchmark.
+    for (const c of [kmeA.child, kmeB.child]) c.kill('SIGTERM');
+    throw e;
+  }
+  return {
+    a: kmeA.child,
+    b: kmeB.child,
+    url: kmeA.info.url as string,
+    children: [kmeA.child, kmeB.child],
+    encryption,
+  };
+}
+type PairProcs = Awaited<ReturnType<typeof startPairProcsWith>>;
+
+/** One key from master sae-a at KME A, fetched by slave sae-b at KME B: the same bytes, 256 bits. */
+async function sanityExchange(url: string, urlB: string, pkiDir: string, tlsOptions: object) {
   const master = new Etsi014Client({ url, ...(tlsOptions as { cert: Buffer; key: Buffer; ca: Buffer }) });
-  const slave = Etsi014Client.fromFiles(kmeB.info.url as string, {
+  const slave = Etsi014Client.fromFiles(urlB, {
     cert: `${pkiDir}/sae-b.pem`,
     key: `${pkiDir}/sae-b.key`,
     ca: `${pkiDir}/ca.pem`,
@@ -281,9 +302,7 @@ async function startPairProcsWith(
     throw new Error('sanity: slave key differs');
   master.close();
   slave.close();
-  return { a: kmeA.child, b: kmeB.child, url, children: [kmeA.child, kmeB.child], encryption };
 }
-type PairProcs = Awaited<ReturnType<typeof startPairProcsWith>>;
 
 /** One timed run against a pair: supply (untimed), warm-up, measure, sanity checks. */
 async function measureWith(

@@ -4,7 +4,8 @@
  * answer still comes); a power loss (the files as they were at the last fsync, reopened in another boot)
  * discards every received copy, so the one delivered lazily is never handed out again; a killed process
  * (same boot, files as left) and a clean close followed by a reboot discard nothing. A long push is
- * applied in slices, one group-commit batch each, made durable by one fsync before it is answered.
+ * applied in slices, one group-commit batch each, made durable by one fsync before it is answered; the
+ * owner sends a long outbox as several pushes of at most PUSH_MAX_RESERVATIONS.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isQkdnetError } from '../common/index.ts';
+import { KmeCore, PUSH_MAX_RESERVATIONS } from './core.ts';
 import { reservationOf, testBlock } from './kme-pair.fixture.ts';
 import { mustDiscardArmed } from './slave-copies.ts';
 import { KeyStore } from './store.ts';
@@ -199,6 +201,40 @@ test('a push of 100 reservations is applied in slices over several batches, one 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an outbox of 2,500 reservations travels in pushes of at most PUSH_MAX_RESERVATIONS, each cleared once acknowledged', async () => {
+  const store = KeyStore.open({ path: ':memory:' });
+  store.addChunks('kme-b', chunksFor('kme-a', 'kme-b', testBlock(7, 'blk-0', 2500 * 64)));
+  const take = {
+    peer: 'kme-b',
+    master: 'sae-a',
+    slaves: ['sae-b'],
+    localSlaves: [],
+    remoteSlaves: ['sae-b'],
+  };
+  store.takeForMaster({ ...take, number: 2500, sizeBits: 256, nowMs: now });
+  const sizes: number[] = [];
+  const peer = {
+    send: async (_p: string, rs: readonly unknown[]) => (sizes.push(rs.length), []),
+    lookup: async () => [],
+    close: () => {},
+  };
+  const cfg = {
+    id: 'kme-a',
+    tls: { cert: 'x', key: 'x', ca: 'x' },
+    store: 'unused',
+    saes: [{ id: 'sae-a' }],
+    peers: [{ id: 'kme-b', url: 'https://127.0.0.1:1', saes: ['sae-b'] }],
+  };
+  const core = new KmeCore(cfg, store, peer);
+  core.pushReservations('kme-b');
+  for (let i = 0; i < 200 && store.outbox('kme-b', 1).length > 0; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  assert.equal(store.outbox('kme-b', 1).length, 0, 'the outbox was not emptied');
+  assert.deepEqual(sizes, [PUSH_MAX_RESERVATIONS, PUSH_MAX_RESERVATIONS, 2500 - 2 * PUSH_MAX_RESERVATIONS]);
+  core.stop();
+  store.close();
 });
 
 test('which openings discard: only an unclean stop followed by another boot (or an unknown one)', () => {
