@@ -4,10 +4,12 @@
  *
  * In this process, on fresh SQLite stores in a temporary directory (WAL, synchronous NORMAL, no fsync
  * timed — the pump syncs off the transaction), `chunks` chunks (default 400,000) each:
- *  - cut: UUIDv5 chunk IDs and material copies (./src/kms/supply.ts `chunkCutter`);
- *  - seal: `Keyring.seal` alone (AES-256-GCM, a key per row);
+ *  - cut: chunk IDs (block-ordered UUIDv8) and material copies (./src/kms/supply.ts `chunkCutter`);
+ *  - seal: `Keyring.seal` alone on one 32-byte chunk (AES-256-GCM, a key per row: the per-chunk cost before
+ *    runs);
  *  - store: `KeyStore.storeItemSlice` as the supply pump calls it (slices of 64 chunks, 256-chunk
- *    transactions, role `supply`), with a store key and without, per quarter of the run (the store grows);
+ *    transactions, role `supply`; a chunk row each, their bytes in runs of 32 sealed as one value,
+ *    ./src/kms/store-runs.ts), with a store key and without, per quarter of the run (the store grows);
  *  - sql: one INSERT per chunk on the store's own schema (`SCHEMA_SQL`, 64 MiB page cache as the supply
  *    role sets) with 256 / 8,000 chunks per transaction, sorted by ID or not, and without the UNIQUE index
  *    on the chunk ID (not a schema the store may use: it shows what that index costs); IDs either one

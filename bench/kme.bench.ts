@@ -229,6 +229,8 @@ interface Run {
   ops_per_commit: number;
   /** CPU time (user + system) of KME A's process per delivered key. */
   kme_a_cpu_us_per_request: number;
+  /** CPU time of KME B's process (applying KME A's reservations) per key KME A delivered. */
+  kme_b_cpu_us_per_request: number;
   /** Event-loop delay of KME A and B during the timed run (p99 and max, ms). */
   loop_delay_ms: Record<string, unknown>;
   /** The same run against a second pair whose stores keep key material unencrypted. */
@@ -265,10 +267,31 @@ async function startPairProcsWith(
 ) {
   const ports: [number, number] = [await freePort(), await freePort()];
   const kmeB = await spawnServer('kme-b', pkiDir, ports, blocks, encryption, pgUrls[1]);
-  const kmeA = await spawnServer('kme-a', pkiDir, ports, blocks, encryption, pgUrls[0]);
-  const url = kmeA.info.url as string;
+  const kmeA = await spawnServer('kme-a', pkiDir, ports, blocks, encryption, pgUrls[0]).catch((e) => {
+    kmeB.child.kill('SIGTERM');
+    throw e;
+  });
+  try {
+    await sanityExchange(kmeA.info.url as string, kmeB.info.url as string, pkiDir, tlsOptions);
+  } catch (e) {
+    // Not yet in the caller's list of children: stop them here, or they outlive the benchmark.
+    for (const c of [kmeA.child, kmeB.child]) c.kill('SIGTERM');
+    throw e;
+  }
+  return {
+    a: kmeA.child,
+    b: kmeB.child,
+    url: kmeA.info.url as string,
+    children: [kmeA.child, kmeB.child],
+    encryption,
+  };
+}
+type PairProcs = Awaited<ReturnType<typeof startPairProcsWith>>;
+
+/** One key from master sae-a at KME A, fetched by slave sae-b at KME B: the same bytes, 256 bits. */
+async function sanityExchange(url: string, urlB: string, pkiDir: string, tlsOptions: object) {
   const master = new Etsi014Client({ url, ...(tlsOptions as { cert: Buffer; key: Buffer; ca: Buffer }) });
-  const slave = Etsi014Client.fromFiles(kmeB.info.url as string, {
+  const slave = Etsi014Client.fromFiles(urlB, {
     cert: `${pkiDir}/sae-b.pem`,
     key: `${pkiDir}/sae-b.key`,
     ca: `${pkiDir}/ca.pem`,
@@ -279,9 +302,7 @@ async function startPairProcsWith(
     throw new Error('sanity: slave key differs');
   master.close();
   slave.close();
-  return { a: kmeA.child, b: kmeB.child, url, children: [kmeA.child, kmeB.child], encryption };
 }
-type PairProcs = Awaited<ReturnType<typeof startPairProcsWith>>;
 
 /** One timed run against a pair: supply (untimed), warm-up, measure, sanity checks. */
 async function measureWith(
@@ -292,7 +313,7 @@ async function measureWith(
   await Promise.all([ask(p.a, `supply:${o.blocksPerRun}`), ask(p.b, `supply:${o.blocksPerRun}`)]);
   await load(p.url, o.tlsOptions, 2, connections); // warm-up
   const before = await ask(p.a, 'stats');
-  await ask(p.b, 'stats');
+  const beforeB = await ask(p.b, 'stats');
   const ours = await load(p.url, o.tlsOptions, o.seconds, connections);
   const after = await ask(p.a, 'stats');
   const afterB = await ask(p.b, 'stats');
@@ -309,13 +330,18 @@ async function measureWith(
     throw new Error(`sanity: ${delivered} deliveries logged for ${ours.total_2xx} answers`);
   const c0 = before.commits as { batches: number; ops: number };
   const c1 = after.commits as { batches: number; ops: number };
-  const u0 = before.cpu as NodeJS.CpuUsage;
-  const u1 = after.cpu as NodeJS.CpuUsage;
+  const cpuUs = (a: Record<string, unknown>, b: Record<string, unknown>) => {
+    const u0 = a.cpu as NodeJS.CpuUsage;
+    const u1 = b.cpu as NodeJS.CpuUsage;
+    return +((u1.user - u0.user + u1.system - u0.system) / Math.max(1, delivered)).toFixed(1);
+  };
   return {
     ours,
     delivered,
     opsPerCommit: +((c1.ops - c0.ops) / Math.max(1, c1.batches - c0.batches)).toFixed(2),
-    cpuUsPerRequest: +((u1.user - u0.user + u1.system - u0.system) / Math.max(1, delivered)).toFixed(1),
+    cpuUsPerRequest: cpuUs(before, after),
+    /** KME B's CPU time (applying the pushed reservations) per key KME A delivered. */
+    cpuUsPerRequestB: cpuUs(beforeB, afterB),
     /** Event-loop delay during the timed run (monitorEventLoopDelay, 1 ms resolution), KME A and B. */
     loopDelayMs: { kme_a: after.loopDelayMs, kme_b: afterB.loopDelayMs },
   };
@@ -393,6 +419,7 @@ async function main(): Promise<void> {
         keys_delivered: on.delivered,
         ops_per_commit: on.opsPerCommit,
         kme_a_cpu_us_per_request: on.cpuUsPerRequest,
+        kme_b_cpu_us_per_request: on.cpuUsPerRequestB,
         loop_delay_ms: on.loopDelayMs,
         encryption_off: {
           requests_per_second: Math.round(off.ours.requests_per_second),

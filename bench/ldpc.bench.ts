@@ -47,7 +47,7 @@ import {
 import { benchContext, writeBenchResult } from './meta.ts';
 
 /** Runs pool only with runs of the same decoder. */
-const DECODER = 'box-plus-wasm-2';
+const DECODER = 'box-plus-wasm-3';
 
 interface FrameResult {
   q: number;

@@ -46,6 +46,11 @@ export const PEER_RETRY_MS = 1000;
 /** Reservations made within this window travel to the peer in one message (slaves that ask sooner pull). */
 export const PUSH_DELAY_MS = 5;
 /**
+ * Most reservations in one push: the outbox rows are read and the message built on the event loop, and the
+ * peer applies them before it answers (a backlog after a peer's outage is sent as several pushes in a row).
+ */
+export const PUSH_MAX_RESERVATIONS = 1024;
+/**
  * Relay link keys are fetched by the next hop within the request that carries their reservation; one
  * still stored after this long belongs to a hop that failed and is erased (`reclaimOrphans`).
  */
@@ -494,7 +499,7 @@ export class KmeCore {
 
   async #flush(peerId: string): Promise<void> {
     while (!this.#closed) {
-      const rs = await this.backend.outbox(peerId, 5000);
+      const rs = await this.backend.outbox(peerId, PUSH_MAX_RESERVATIONS);
       if (rs.length === 0) return;
       let refused: string[];
       try {

@@ -3,7 +3,9 @@
  * whose reservation is on disk is delivered after its COMMIT alone (the WAL fsync is held back and the
  * answer still comes); a power loss (the files as they were at the last fsync, reopened in another boot)
  * discards every received copy, so the one delivered lazily is never handed out again; a killed process
- * (same boot, files as left) and a clean close followed by a reboot discard nothing.
+ * (same boot, files as left) and a clean close followed by a reboot discard nothing. A long push is
+ * applied in slices, one group-commit batch each, made durable by one fsync before it is answered; the
+ * owner sends a long outbox as several pushes of at most PUSH_MAX_RESERVATIONS.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,10 +13,11 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isQkdnetError } from '../common/index.ts';
+import { KmeCore, PUSH_MAX_RESERVATIONS } from './core.ts';
 import { reservationOf, testBlock } from './kme-pair.fixture.ts';
 import { mustDiscardArmed } from './slave-copies.ts';
 import { KeyStore } from './store.ts';
-import { SqliteBackend } from './store-backend.ts';
+import { APPLY_SLICE_RESERVATIONS, SqliteBackend } from './store-backend.ts';
 import { chunksFor } from './supply.ts';
 
 const now = 1_700_000_000_000;
@@ -143,6 +146,95 @@ test('a clean close records it: a reboot then discards nothing; a copy not yet o
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a push of 100 reservations is applied in slices over several batches, one fsync, answered and armed after it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-slave-copies-'));
+  try {
+    const a = KeyStore.open({ path: ':memory:' });
+    const store = KeyStore.open({ path: join(dir, 'b.db'), bootId: 'boot-1', lock: false });
+    const blk = testBlock(7, 'blk-0', 8192); // 256 chunks, 128 of them a's
+    a.addChunks('kme-b', chunksFor('kme-a', 'kme-b', blk));
+    store.addChunks('kme-a', chunksFor('kme-b', 'kme-a', blk));
+    const take = { peer: 'kme-b', master: 'sae-a', slaves: ['sae-b'], localSlaves: [], sizeBits: 256 };
+    const keys = a.takeForMaster({ ...take, number: 100, nowMs: now });
+    const rs = keys.map((k) => reservationOf(k));
+    // One reservation in the third slice names a chunk b never received: refused alone.
+    const bad = { ...rs[70]!, chunkIds: ['00000000-0000-4000-8000-000000000000'] };
+    rs[70] = bad;
+    const b = new SqliteBackend(store);
+    const realSync = store.syncWal.bind(store);
+    let syncs = 0;
+    let release = () => {};
+    store.syncWal = () => {
+      syncs++;
+      return new Promise<void>((r) => (release = () => void realSync().then(r)));
+    };
+    const batches0 = b.stats().batches;
+    let answered = false;
+    const applied = b.applyReservations('kme-a', rs, now).then((refused) => ((answered = true), refused));
+    // Every slice is committed in its own batch, the event loop free in between.
+    const slices = Math.ceil(rs.length / APPLY_SLICE_RESERVATIONS);
+    assert.ok(slices >= 4);
+    for (let i = 0; i < 20 && b.stats().batches - batches0 < slices; i++)
+      await new Promise((r) => setImmediate(r));
+    assert.equal(b.stats().batches - batches0, slices);
+    assert.equal(syncs, 1, 'one fsync for the whole push');
+    assert.equal(answered, false, 'the push was answered before its fsync returned');
+    release();
+    assert.deepEqual(await applied, [bad.keyId]);
+    assert.equal(store.pendingKeyCount(), 99);
+    // Armed: the first slice's copy is delivered without an fsync of its own.
+    store.syncWal = () => {
+      syncs++;
+      return new Promise<void>(() => undefined);
+    };
+    const [got] = await b.takeForSlave('sae-b', 'sae-a', [keys[0]!.keyId], now, {});
+    assert.deepEqual(Buffer.from(got!.key), Buffer.from(keys[0]!.key));
+    assert.equal(syncs, 1);
+    // Applying the same push again (the peer re-sends after a crash) changes nothing: the delivered copy
+    // does not come back.
+    store.syncWal = realSync;
+    assert.deepEqual(await b.applyReservations('kme-a', rs, now), [bad.keyId]);
+    assert.equal(store.pendingKeyCount(), 98);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an outbox of 2,500 reservations travels in pushes of at most PUSH_MAX_RESERVATIONS, each cleared once acknowledged', async () => {
+  const store = KeyStore.open({ path: ':memory:' });
+  store.addChunks('kme-b', chunksFor('kme-a', 'kme-b', testBlock(7, 'blk-0', 2500 * 64)));
+  const take = {
+    peer: 'kme-b',
+    master: 'sae-a',
+    slaves: ['sae-b'],
+    localSlaves: [],
+    remoteSlaves: ['sae-b'],
+  };
+  store.takeForMaster({ ...take, number: 2500, sizeBits: 256, nowMs: now });
+  const sizes: number[] = [];
+  const peer = {
+    send: async (_p: string, rs: readonly unknown[]) => (sizes.push(rs.length), []),
+    lookup: async () => [],
+    close: () => {},
+  };
+  const cfg = {
+    id: 'kme-a',
+    tls: { cert: 'x', key: 'x', ca: 'x' },
+    store: 'unused',
+    saes: [{ id: 'sae-a' }],
+    peers: [{ id: 'kme-b', url: 'https://127.0.0.1:1', saes: ['sae-b'] }],
+  };
+  const core = new KmeCore(cfg, store, peer);
+  core.pushReservations('kme-b');
+  for (let i = 0; i < 200 && store.outbox('kme-b', 1).length > 0; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  assert.equal(store.outbox('kme-b', 1).length, 0, 'the outbox was not emptied');
+  assert.deepEqual(sizes, [PUSH_MAX_RESERVATIONS, PUSH_MAX_RESERVATIONS, 2500 - 2 * PUSH_MAX_RESERVATIONS]);
+  core.stop();
+  store.close();
 });
 
 test('which openings discard: only an unclean stop followed by another boot (or an unknown one)', () => {

@@ -63,9 +63,9 @@ const MAX_ITEM_CHUNKS = 2 ** 32;
  * are SHA-256 of qkdnet's namespace ‖ `name` (with the version nibble 8 in byte 6 and the variant bits 10
  * in byte 8: 90 bits of hash), bytes 12–15 the chunk index `i` big-endian. Both ends derive the same IDs
  * from public names only, so an ID reveals no key material, just which block it came from and where
- * (`qkdnet_block_IDs` says as much); IDs of one block share their first 28 hex digits, so they are
- * adjacent in a B-tree index; two blocks collide only if 90 hash bits do. One hash per item, not per
- * chunk. (Stores written before this derivation keep their chunks' version-5 IDs: IDs are looked up,
+ * (`qkdnet_block_IDs` says as much); IDs of one block share their first 28 characters (24 hex digits),
+ * so they are adjacent in a B-tree index; two blocks collide only if 90 hash bits do. One hash per item,
+ * not per chunk. (Stores written before this derivation keep their chunks' version-5 IDs: IDs are looked up,
  * never recomputed, so both coexist; the two KMEs of a link must derive alike, docs/kme.md "Chunk IDs".)
  */
 export function chunkIds(name: string): (index: number) => string {

@@ -14,7 +14,7 @@
 //   syn i16[rows·ZP]      0, or −1 where the syndrome bit is 1
 //   scratch               4·maxDeg + 1 vectors
 
-const MAG: i16 = 2000; // largest message magnitude (125 nat)
+const MAG: i16 = 400; // largest message magnitude (25 nat): 73 of them stay within Int16
 const G0: i16 = 10; // g(x) = ln(1 + e^−x) ≈ max(0, 5/8 − x/4) nat = max(0, 10 − x/4) units
 const GS: i32 = 2;
 
