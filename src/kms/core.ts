@@ -27,6 +27,7 @@ import {
   TOMBSTONE_TTL_MS,
   type FormedKey,
   type MasterTake,
+  type OutboxRecord,
   type ReservationRecord,
 } from './store.ts';
 import { SqliteBackend, type KeyBackend } from './store-backend.ts';
@@ -459,7 +460,7 @@ export class KmeCore {
       if (!isQkdnetError(e, 'KMS_KEY_NOT_FOUND') || home === undefined || !this.#peer) throw e;
       // The owner's reservation may not have been pushed yet: pull it, then try once more (also when a
       // push landed in the same batch as the first attempt).
-      const known = await Promise.all(ids.map((id) => this.backend.knows(id)));
+      const known = await this.#commit(Promise.all(ids.map((id) => this.backend.knows(id))));
       const missing = ids.filter((_, i) => !known[i]);
       if (missing.length > 0) {
         const rs = await this.#peer.lookup(home, missing);
@@ -603,6 +604,14 @@ export class KmeCore {
     for (const e of req.extensionMandatory ?? []) apply(e, true);
     for (const e of req.extensionOptional ?? []) apply(e, false);
     return maxRank;
+  }
+
+  /**
+   * The peer KME's pull (`POST /api/v1/kme/{self}/lookup`): the outbox reservations among `keyIds` for
+   * `peerId`. A store failure is KMS_STORE_FAILED (503), as on every other route.
+   */
+  async lookup(peerId: string, keyIds: readonly string[]): Promise<OutboxRecord[]> {
+    return this.#commit(this.backend.outbox(peerId, keyIds.length, keyIds));
   }
 
   /** Awaits a store operation; a failure that is not a handled condition becomes KMS_STORE_FAILED (503). */

@@ -310,7 +310,7 @@ export async function etsi014Plugin(plain: FastifyInstance, opts: Etsi014PluginO
     },
     async (req) => {
       const ids = req.body.key_IDs.map((k) => k.toLowerCase());
-      const rs = await core.backend.outbox(req.params.sae, ids.length, ids);
+      const rs = await core.lookup(req.params.sae, ids);
       return { reservations: rs.map(reservationToWire) };
     },
   );
