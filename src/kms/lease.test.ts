@@ -166,3 +166,44 @@ test('a long lease is formed in slices, one group-commit batch each, made durabl
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('confirmations that arrive before a batch runs are one operation of it, and each is committed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qkdnet-lease-'));
+  try {
+    const store = KeyStore.open({ path: join(dir, 'a.db'), lock: false });
+    store.addChunks('kme-b', chunksFor('kme-a', 'kme-b', testBlock(3, 'c-1', 4096)));
+    const backend = new SqliteBackend(store);
+    const take = { peer: 'kme-b', master: 'sae-a', slaves: ['sae-b'], localSlaves: [], sizeBits: 256 };
+    const keys = await backend.leaseForMaster({ ...take, number: 6, nowMs: 1 });
+    const batches: number[] = [];
+    const runBatch = store.runBatch.bind(store);
+    store.runBatch = (ops) => {
+      batches.push(ops.length);
+      return runBatch(ops);
+    };
+    const before = backend.stats();
+    // Six requests answered in one event-loop turn: one operation (one SAVEPOINT) for all their
+    // confirmations; the statistics still count six operations in one batch.
+    await Promise.all(keys.map((k) => backend.confirmLeased('sae-a', [k.keyId], 2)));
+    assert.deepEqual(batches, [1]);
+    const after = backend.stats();
+    assert.equal(after.ops - before.ops, 6);
+    assert.equal(after.batches - before.batches, 1);
+    const delivered = new Set(store.deliveries().map((d) => d.keyId));
+    for (const k of keys) assert.ok(delivered.has(k.keyId));
+    assert.equal(store.discardLeased(3), 0);
+    // A later turn's confirmation forms a group of its own; one that breaks the invariant (a key not
+    // leased) fails its whole group, and the next group works again.
+    const more = await backend.leaseForMaster({ ...take, number: 2, nowMs: 4 });
+    const bad = backend.confirmLeased('sae-a', [keys[0]!.keyId], 5);
+    const good = backend.confirmLeased('sae-a', [more[0]!.keyId], 5);
+    await assert.rejects(bad, /not leased/);
+    await assert.rejects(good, /not leased/);
+    await backend.confirmLeased('sae-a', [more[1]!.keyId], 6);
+    assert.ok(store.deliveries().some((d) => d.keyId === more[1]!.keyId));
+    assert.ok(!store.deliveries().some((d) => d.keyId === more[0]!.keyId));
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
