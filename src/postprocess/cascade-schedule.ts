@@ -13,8 +13,10 @@
  *
  * Pass 1 is not shuffled (the key arrives in random order); later passes use a seeded Fisher–Yates
  * permutation. Permutations are public and identical at both ends, each end deriving them from the seed
- * Bob announces; they are cached per (n, seed, pass), which helps only when a seed is reused (the
- * two-party runtime announces a fresh seed per frame, so there each frame pays for its own shuffles).
+ * Bob announces. The protocol ends (owners `alice`, `bob`) cache nothing: Bob announces a fresh seed per
+ * frame, so a cache only kept dead permutations alive (≈ 38 MB at each end) for the garbage collector to
+ * trace; their arrays go back to a small pool instead when a frame is done (`Shuffle.release`). Callers
+ * outside a protocol end (`shared`: tests, tools) keep a cache per (n, seed, pass).
  */
 import { createRng, popcount32, type Rng } from '../common/index.ts';
 import type { ReconcileAlgorithmName } from './reconciliation.ts';
@@ -89,25 +91,60 @@ export function cascadeSchedule(name: ReconcileAlgorithmName): CascadeSchedule {
 export type CacheOwner = 'alice' | 'bob' | 'shared';
 
 /**
+ * Spare permutation arrays (public data), by length: a fresh shuffle per frame otherwise allocates and
+ * zeroes 8n bytes (permutation and inverse) per shuffled pass at each end, for the collector to reclaim.
+ * Every array taken from here is overwritten whole before it is read.
+ */
+const spares = new Map<number, Uint32Array[]>();
+const SPARES_PER_LENGTH = 24;
+
+function takeArray(n: number): Uint32Array {
+  return spares.get(n)?.pop() ?? new Uint32Array(n);
+}
+
+function giveArray(a: Uint32Array): void {
+  let list = spares.get(a.length);
+  if (!list) spares.set(a.length, (list = []));
+  if (list.length < SPARES_PER_LENGTH) list.push(a);
+}
+
+/**
  * A public shuffle: `perm[i]` is the original index at shuffled position i, `inv` its inverse (built on
  * first use: Alice's responder never needs it).
  */
 export class Shuffle {
   readonly perm: Uint32Array;
   #inv: Uint32Array | null = null;
+  /** Not in a cache: its arrays may go back to the pool (`release`). */
+  readonly #own: boolean;
+  #released = false;
 
-  constructor(perm: Uint32Array) {
+  constructor(perm: Uint32Array, own = false) {
     this.perm = perm;
+    this.#own = own;
   }
 
   get inv(): Uint32Array {
+    if (this.#released) throw new Error('Shuffle used after release');
     if (!this.#inv) {
       const perm = this.perm;
-      const inv = new Uint32Array(perm.length);
+      const inv = this.#own ? takeArray(perm.length) : new Uint32Array(perm.length);
       for (let i = 0; i < perm.length; i++) inv[perm[i]!] = i;
       this.#inv = inv;
     }
     return this.#inv;
+  }
+
+  /**
+   * Hands the arrays back for the next frame's shuffles (a no-op for a cached shuffle). The caller drops
+   * every reference to this shuffle and to `perm` / `inv` first.
+   */
+  release(): void {
+    if (!this.#own || this.#released) return;
+    this.#released = true;
+    giveArray(this.perm);
+    if (this.#inv) giveArray(this.#inv);
+    this.#inv = null;
   }
 }
 
@@ -232,10 +269,10 @@ function isPartitionPass(n: number, k: number): boolean {
 /**
  * The shuffle of pass `pass` (1-based; pass 1 → null, the identity) with block size k over n bits, for a
  * public seed: a uniform permutation with its inverse. Two-block passes derive it partition first (the
- * masks of `passBlockMasks`, then each block's order by Fisher–Yates), so a pass whose two blocks are
- * even never needs it; a uniform subset with uniform orders inside is exactly a uniform permutation cut
- * in two. Other passes draw one Fisher–Yates permutation. Cached per (n, seed, pass, k), which helps only
- * when a seed is reused: the two-party runtime announces a fresh seed per frame.
+ * masks of `passBlockMasks`, given as `masks` when the caller has them, then each block's order by
+ * Fisher–Yates), so a pass whose two blocks are even never needs it; a uniform subset with uniform orders
+ * inside is exactly a uniform permutation cut in two. Other passes draw one Fisher–Yates permutation.
+ * Cached per (n, seed, pass, k) for `shared` callers only (see the top of this file).
  */
 export function passShuffle(
   n: number,
@@ -243,14 +280,16 @@ export function passShuffle(
   pass: number,
   k: number,
   end: CacheOwner = 'shared',
+  masks: Uint32Array | null = null,
 ): Shuffle | null {
   if (pass <= 1) return null;
-  const id = `${end}:${n}:${seed}:${pass}:${k}`;
-  const hit = cache.get(id);
+  const cached = end === 'shared';
+  const id = cached ? `${end}:${n}:${seed}:${pass}:${k}` : '';
+  const hit = cached ? cache.get(id) : undefined;
   if (hit) return hit;
-  const perm = new Uint32Array(n);
+  const perm = cached ? new Uint32Array(n) : takeArray(n);
   if (isPartitionPass(n, k)) {
-    const masks = passBlockMasks(n, seed, pass, k, end)!;
+    masks ??= passBlockMasks(n, seed, pass, k, end)!;
     const words = masks.length >>> 1;
     const mid = setPositions(masks.subarray(0, words), perm, 0);
     setPositions(masks.subarray(words), perm, mid);
@@ -261,7 +300,7 @@ export function passShuffle(
     for (let i = 0; i < n; i++) perm[i] = i;
     shuffleInPlace(perm, streamOf(seed, 'perm', n, pass, k));
   }
-  return remember(cache, id, new Shuffle(perm));
+  return cached ? remember(cache, id, new Shuffle(perm)) : new Shuffle(perm, true);
 }
 
 /** Packs bits of `src` in shuffled order into `out`: out bit i = src bit perm[i]. */
@@ -301,11 +340,12 @@ export function passBlockMasks(
 ): Uint32Array | null {
   const blocks = Math.ceil(n / k);
   if (pass <= 1 || blocks > MASKED_BLOCKS_MAX) return null;
-  const id = `${end}:${n}:${seed}:${pass}:${k}`;
-  const hit = maskCache.get(id);
+  const cached = end === 'shared';
+  const id = cached ? `${end}:${n}:${seed}:${pass}:${k}` : '';
+  const hit = cached ? maskCache.get(id) : undefined;
   if (hit) return hit;
-  if (isPartitionPass(n, k))
-    return remember(maskCache, id, partitionMasks(n, k, streamOf(seed, 'part', n, pass, k)));
+  const keep = (m: Uint32Array) => (cached ? remember(maskCache, id, m) : m);
+  if (isPartitionPass(n, k)) return keep(partitionMasks(n, k, streamOf(seed, 'part', n, pass, k)));
   const sh = passShuffle(n, seed, pass, k, end)!;
   const words = (n + 31) >>> 5;
   const masks = new Uint32Array(blocks * words);
@@ -317,7 +357,8 @@ export function passBlockMasks(
       masks[base + (j >>> 5)]! |= 1 << (j & 31);
     }
   }
-  return remember(maskCache, id, masks);
+  sh.release();
+  return keep(masks);
 }
 
 /** Parities of every block through `passBlockMasks`, into `out` (one byte per block). */

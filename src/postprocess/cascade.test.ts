@@ -66,6 +66,36 @@ test('pass shuffles are permutations, identical for the same seed, and pass 1 is
   }
 });
 
+test('a protocol end caches no shuffle (fresh seed per frame) and reuses released arrays, same permutations', () => {
+  for (const [n, k] of [
+    [1000, 64],
+    [1000, 500],
+  ] as const) {
+    const shared = passShuffle(n, 7, 2, k)!;
+    const a = passShuffle(n, 7, 2, k, 'bob')!;
+    const b = passShuffle(n, 7, 2, k, 'bob')!;
+    assert.notEqual(a, b); // not cached at an end
+    assert.deepEqual(a.perm, shared.perm);
+    assert.deepEqual(b.perm, shared.perm);
+    const inv = a.inv;
+    const perm = a.perm;
+    a.release();
+    assert.throws(() => a.inv, /after release/);
+    // The next shuffles of that length take the released arrays and overwrite them whole.
+    const c = passShuffle(n, 8, 2, k, 'alice')!;
+    assert.ok(c.perm === inv || c.perm === perm);
+    assert.deepEqual(c.perm, passShuffle(n, 8, 2, k)!.perm);
+    const cInv = c.inv;
+    assert.ok(cInv === inv || cInv === perm);
+    for (let i = 0; i < n; i++) assert.equal(cInv[c.perm[i]!], i);
+    // A cached shuffle is never handed back.
+    shared.release();
+    assert.deepEqual(passShuffle(n, 7, 2, k)!.perm, b.perm);
+    c.release();
+    b.release();
+  }
+});
+
 test('two-block partitions are uniform: each position lands in block 0 with probability k/n', () => {
   const n = 64;
   const k = 32;

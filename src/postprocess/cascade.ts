@@ -110,6 +110,7 @@ export class CascadeCorrector implements ErrorCorrector {
   #leaked = 0;
   #flipped = 0;
   #gaveUp = false;
+  #finished = false;
 
   constructor(schedule: CascadeSchedule, bobKey: BitArray, qberEstimate: number, shuffleSeed: number) {
     if (!(qberEstimate >= 0 && qberEstimate < 0.5))
@@ -140,6 +141,7 @@ export class CascadeCorrector implements ErrorCorrector {
   }
 
   receive(reply: ParityReply): CorrectorOutput {
+    if (this.#finished) throw new Error('Cascade reply after error correction ended');
     if (reply.round !== this.#round)
       throw new Error(`Cascade reply for round ${reply.round} while waiting for round ${this.#round}`);
     if (reply.parities.length !== this.#asked.length)
@@ -169,10 +171,25 @@ export class CascadeCorrector implements ErrorCorrector {
       this.#gaveUp = true;
       this.#asked = [];
       this.#queue = [];
-      return { type: 'reconcile-done', round: this.#round };
+      return this.#done();
     }
     if (this.#asked.length > 0) return this.#request(-1, 0, 0);
     if (this.#passes.length < this.#schedule.passes) return this.#beginPass(false);
+    return this.#done();
+  }
+
+  /**
+   * The end of error correction: shuffled copies of the key erased, permutations handed back for later
+   * frames (cascade-schedule.ts), and any further reply refused.
+   */
+  #done(): CorrectorOutput {
+    this.#finished = true;
+    for (const ps of this.#passes) {
+      if (ps.copy && ps.copy !== this.#key) ps.copy.fill(0);
+      ps.copy = null;
+      ps.shuffle?.release();
+      ps.shuffle = null;
+    }
     return { type: 'reconcile-done', round: this.#round };
   }
 
@@ -259,7 +276,7 @@ export class CascadeCorrector implements ErrorCorrector {
   /** The pass's shuffled copy of Bob's current key, built on first use. */
   #copyOf(ps: PassState): Uint32Array {
     if (!ps.copy) {
-      ps.shuffle ??= passShuffle(this.#n, this.#setup.shuffleSeed, ps.pass, ps.k, 'bob');
+      ps.shuffle ??= passShuffle(this.#n, this.#setup.shuffleSeed, ps.pass, ps.k, 'bob', ps.masks);
       ps.copy = new Uint32Array(this.#key.length);
       gatherShuffled(this.#key, ps.shuffle!.perm, this.#n, ps.copy);
     }
@@ -377,6 +394,8 @@ export class CascadeResponder implements ParityResponder {
   readonly #setup: ReconcileSetup;
   readonly #schedule: CascadeSchedule;
   readonly #copies: (Uint32Array | undefined)[] = [];
+  /** Block masks of the two-block passes, kept from the block parities for the pass's shuffle. */
+  readonly #masks: (Uint32Array | null | undefined)[] = [];
   #leaked = 0;
 
   constructor(aliceKey: BitArray, setup: ReconcileSetup) {
@@ -397,10 +416,11 @@ export class CascadeResponder implements ParityResponder {
     if (!c) {
       const n = this.#setup.n;
       const k = this.#schedule.blockSize(p + 1, this.#setup.qberEstimate, n);
-      const sh = passShuffle(n, this.#setup.shuffleSeed, p + 1, k, 'alice');
+      const sh = passShuffle(n, this.#setup.shuffleSeed, p + 1, k, 'alice', this.#masks[p] ?? null);
       if (sh) {
         c = new Uint32Array(this.#key.length);
         gatherShuffled(this.#key, sh.perm, this.#setup.n, c);
+        sh.release(); // the copy is all Alice needs of it
       } else c = this.#key;
       this.#copies[p] = c;
     }
@@ -421,6 +441,9 @@ export class CascadeResponder implements ParityResponder {
         throw new RangeError(`Cascade asks ${req.blockCount} block parities of ${blocks}`);
       const all = new Uint8Array(blocks);
       const masks = passBlockMasks(n, this.#setup.shuffleSeed, req.blockPass + 1, k, 'alice');
+      // Kept for the pass's shuffle only when they are the schedule's own (Bob names the block size).
+      if (k === this.#schedule.blockSize(req.blockPass + 1, this.#setup.qberEstimate, n))
+        this.#masks[req.blockPass] = masks;
       if (masks) maskedBlockParities(this.#key, masks, all);
       else {
         const c = this.#copy(req.blockPass);
