@@ -46,8 +46,14 @@ import {
 } from '../src/postprocess/index.ts';
 import { benchContext, writeBenchResult } from './meta.ts';
 
-/** Runs pool only with runs of the same decoder. */
-const DECODER = 'box-plus-wasm-3';
+/**
+ * Runs pool only with runs of a decoder of POOLED_WITH. Version 4: the kernel's box-plus on magnitudes
+ * (the same integers as version 3, a test holds it to the reference) and the first attempt capped at 20
+ * iterations (the messages are resumed after the reveal); the protocol's answers, leak accounting and
+ * confirmation are unchanged, so a frame is discarded in the same cases, and their counts pool.
+ */
+const DECODER = 'box-plus-wasm-4';
+const POOLED_WITH = ['box-plus-wasm-3', DECODER];
 
 interface FrameResult {
   q: number;
@@ -299,10 +305,10 @@ async function timeBoxed(n: number, seconds: number, run: number, workers: numbe
 function pooled(n: number): void {
   const files = readdirSync('bench/results').filter((f) => f.startsWith(`ldpc-n${n}-run`));
   const byQ = new Map<number, { frames: number; discarded: number; fSum: number; fMax: number }>();
-  const used: { file: string; commit: string; loadavg: number[]; frames: number }[] = [];
+  const used: { file: string; commit: string; decoder: string; loadavg: number[]; frames: number }[] = [];
   for (const file of files) {
     const d = JSON.parse(readFileSync(`bench/results/${file}`, 'utf8'));
-    if (d.decoder_version !== DECODER) continue;
+    if (!POOLED_WITH.includes(d.decoder_version)) continue;
     let frames = 0;
     for (const r of d.efficiency) {
       const acc = byQ.get(r.qber) ?? { frames: 0, discarded: 0, fSum: 0, fMax: 0 };
@@ -313,7 +319,7 @@ function pooled(n: number): void {
       byQ.set(r.qber, acc);
       frames += r.frames;
     }
-    used.push({ file, commit: d.commit, loadavg: d.machine.loadavg, frames });
+    used.push({ file, commit: d.commit, decoder: d.decoder_version, loadavg: d.machine.loadavg, frames });
   }
   const rows = [...byQ.entries()]
     .sort((a, b) => a[0] - b[0])
@@ -345,6 +351,7 @@ function pooled(n: number): void {
   writeBenchResult(`ldpc-n${n}-pooled`, {
     ...benchContext(),
     decoder_version: DECODER,
+    pooled_with: POOLED_WITH,
     runs: used,
     rows,
     all_qbers: allQbers,

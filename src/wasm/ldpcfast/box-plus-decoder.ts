@@ -106,20 +106,21 @@ function storeL(c: i32, s: i32, i0: i32, x: v128): void {
   }
 }
 
-/** a ⊞ b = sign(a)·sign(b)·max(0, min(|a|, |b|) + g(|a| + |b|) − g(||a| − |b||)), lane-wise. */
+/**
+ * |a ⊞ b| on magnitudes: max(0, min(a, b) + g(a + b) − g(|a − b|)), lane-wise. Signs are handled once per
+ * check (the extrinsic sign is the xor of the other edges' signs), so the box-plus chains run on
+ * magnitudes alone; g's clip at 0 and the final max(0, ·) are unsigned saturating subtractions. The same
+ * integers as a signed a ⊞ b: a magnitude that reaches 0 stays 0 along the chain, whatever the signs.
+ */
 // @ts-ignore: decorator
 @inline
-function boxPlus(a: v128, b: v128): v128 {
-  const zero = i16x8.splat(0);
+function boxPlusMag(a: v128, b: v128): v128 {
   const g0 = i16x8.splat(G0);
-  const aa = i16x8.abs(a);
-  const bb = i16x8.abs(b);
-  const neg = i16x8.shr_s(v128.xor(a, b), 15);
-  const mn = i16x8.min_s(aa, bb);
-  const c1 = i16x8.max_s(zero, i16x8.sub(g0, i16x8.shr_s(i16x8.add(aa, bb), GS)));
-  const c2 = i16x8.max_s(zero, i16x8.sub(g0, i16x8.shr_s(i16x8.abs(i16x8.sub(aa, bb)), GS)));
-  const mag = i16x8.max_s(zero, i16x8.sub(i16x8.add(mn, c1), c2));
-  return i16x8.sub(v128.xor(mag, neg), neg);
+  const mn = i16x8.min_u(a, b);
+  const mx = i16x8.max_u(a, b);
+  const c1 = i16x8.sub_sat_u(g0, i16x8.shr_u(i16x8.add(a, b), GS));
+  const c2 = i16x8.sub_sat_u(g0, i16x8.shr_u(i16x8.sub(mx, mn), GS));
+  return i16x8.sub_sat_u(i16x8.add(mn, c1), c2);
 }
 
 /** Lanes i0..i0+7 of block row r: one layered update of each of those checks. */
@@ -127,40 +128,44 @@ function chunk(r: i32, i0: i32): void {
   const lo = load<i32>(pRowPtr + (<usize>r << 2));
   const d = load<i32>(pRowPtr + (<usize>(r + 1) << 2)) - lo;
   const cap = i16x8.splat(MAG);
-  const ncap = i16x8.splat(-MAG);
+  // Signs of the check's inputs xored together, and the syndrome bit's flip.
+  let sgn = v128.load(pSyn + (<usize>(r * ZP + i0) << 1));
   for (let k = 0; k < d; k++) {
     const b = lo + k;
     const c = load<i32>(pCol + (<usize>b << 2));
     const s = load<i32>(pShift + (<usize>b << 2));
     const x = i16x8.sub_sat_s(loadL(c, s, i0), v128.load(pR + (<usize>(b * ZP + i0) << 1)));
     v128.store(pX + (<usize>k << 4), x);
-    v128.store(pA + (<usize>k << 4), i16x8.max_s(ncap, i16x8.min_s(cap, x)));
+    // |x| clipped to MAG (|−32768| wraps to 0x8000, which the unsigned min also clips).
+    v128.store(pA + (<usize>k << 4), i16x8.min_u(i16x8.abs(x), cap));
+    sgn = v128.xor(sgn, i16x8.shr_s(x, 15));
   }
-  // Forward F[k] = A[0] ⊞ … ⊞ A[k] (k ≤ d − 2), backward B[k] = A[k] ⊞ … ⊞ A[d − 1] (k ≥ 1).
+  // Forward F[k] = |A[0] ⊞ … ⊞ A[k]| (k ≤ d − 2), backward B[k] = |A[k] ⊞ … ⊞ A[d − 1]| (k ≥ 1).
   let f = v128.load(pA);
   v128.store(pF, f);
   for (let k = 1; k < d - 1; k++) {
-    f = boxPlus(f, v128.load(pA + (<usize>k << 4)));
+    f = boxPlusMag(f, v128.load(pA + (<usize>k << 4)));
     v128.store(pF + (<usize>k << 4), f);
   }
   let bk = v128.load(pA + (<usize>(d - 1) << 4));
   v128.store(pB + (<usize>(d - 1) << 4), bk);
   for (let k = d - 2; k > 0; k--) {
-    bk = boxPlus(v128.load(pA + (<usize>k << 4)), bk);
+    bk = boxPlusMag(v128.load(pA + (<usize>k << 4)), bk);
     v128.store(pB + (<usize>k << 4), bk);
   }
-  const flip = v128.load(pSyn + (<usize>(r * ZP + i0) << 1));
   for (let k = 0; k < d; k++) {
     let ext: v128;
     if (k == 0) ext = v128.load(pB + 16);
     else if (k == d - 1) ext = v128.load(pF + (<usize>(d - 2) << 4));
-    else ext = boxPlus(v128.load(pF + (<usize>(k - 1) << 4)), v128.load(pB + (<usize>(k + 1) << 4)));
-    const m = i16x8.sub(v128.xor(ext, flip), flip);
+    else ext = boxPlusMag(v128.load(pF + (<usize>(k - 1) << 4)), v128.load(pB + (<usize>(k + 1) << 4)));
+    const x = v128.load(pX + (<usize>k << 4));
+    const neg = v128.xor(sgn, i16x8.shr_s(x, 15));
+    const m = i16x8.sub(v128.xor(ext, neg), neg);
     const b = lo + k;
     v128.store(pR + (<usize>(b * ZP + i0) << 1), m);
     const c = load<i32>(pCol + (<usize>b << 2));
     const s = load<i32>(pShift + (<usize>b << 2));
-    storeL(c, s, i0, i16x8.add_sat_s(v128.load(pX + (<usize>k << 4)), m));
+    storeL(c, s, i0, i16x8.add_sat_s(x, m));
   }
 }
 
