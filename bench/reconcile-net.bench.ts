@@ -59,6 +59,12 @@ const WINDOW = flag('--window', 64);
 // Cascade round, verification, PA), so with 8 the two processes mostly waited on the wire at 1 ms RTT
 // (sifted-key ratio to one process 0.45 with 8 blocks, 0.51–0.62 with 32 in trial runs at load 3–4).
 const BLOCKS = flag('--blocks', quick ? 4 : 32);
+// LDPC: Bob's decoding is the work (≈ 0.15 s of CPU a frame against Alice's few ms), so 8 frames lasted
+// ≈ 2 s a row and the ratios were noise (0.77–1.43 between quiet runs). 64 frames, dealt over 2 lanes: Bob
+// (and the memory channel, both ends of a lane in one worker) decodes on both cores, so both channels
+// are CPU-bound the same way.
+const LDPC_FRAMES = flag('--ldpc-frames', quick ? 4 : 64);
+const LDPC_THREADS = flag('--ldpc-threads', 2);
 const RTTS = [0, 1, 10];
 const load0 = os.loadavg();
 
@@ -68,6 +74,7 @@ interface Row {
   rtt_ms: number;
   frames: number;
   window: number;
+  threads: number;
   throughput_mbps: number;
   wall_seconds: number;
   cpu_seconds_alice: number;
@@ -87,6 +94,7 @@ const pick = (j: ReconcileJson): Row => ({
   rtt_ms: j.rtt_ms,
   frames: j.frames,
   window: j.window,
+  threads: j.threads,
   throughput_mbps: +j.throughput_mbps.toFixed(3),
   wall_seconds: +j.wall_seconds.toFixed(3),
   cpu_seconds_alice: +j.cpu_seconds_alice.toFixed(3),
@@ -100,18 +108,18 @@ const pick = (j: ReconcileJson): Row => ({
 
 const rows: Row[] = [];
 for (const algorithm of RECONCILE_ALGORITHM_NAMES) {
-  // LDPC decodes at a fraction of Cascade's speed in plain JavaScript: fewer frames keep the run short.
-  const frames = algorithm === 'ldpc' ? Math.max(4, Math.min(8, Math.round(FRAMES / 5))) : FRAMES;
+  const isLdpc = algorithm === 'ldpc';
   const p = {
     mode: 'reconcile' as const,
     algorithm,
     qber: 0.02,
     blockSize: 1e5,
-    frames,
+    frames: isLdpc ? LDPC_FRAMES : FRAMES,
     window: WINDOW,
     seed: 'bench',
+    ...(isLdpc && LDPC_THREADS > 1 ? { threads: LDPC_THREADS } : {}),
   };
-  const mem = pick(measureReconcileMemory(p));
+  const mem = pick(await measureReconcileMemory(p));
   rows.push(mem);
   console.log(`${algorithm} memory: ${mem.throughput_mbps} Mbit/s (wall ${mem.wall_seconds} s)`);
   for (const rtt of RTTS) {
@@ -258,6 +266,8 @@ const result = {
     block_size: 1e5,
     window: WINDOW,
     frames: FRAMES,
+    ldpc_frames: LDPC_FRAMES,
+    ldpc_threads: LDPC_THREADS,
     shuffles: 'fresh public seed per frame; each end derives its own permutations',
     proxy: 'user-space delaying proxy (qkdnet netem) in the harness process, one-way delay rtt/2, 127.0.0.1',
     warm_up: `untimed in-process frames (${warmUpFrames('cascade-improved')} Cascade, ${warmUpFrames('ldpc')} LDPC) / blocks (${PIPELINE_WARMUP_BLOCKS}) in every process before the timed run`,

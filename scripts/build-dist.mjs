@@ -1,7 +1,7 @@
 // Compiles the CLI ahead of time: src/cli/main.ts → dist/cli.mjs, the live key-supply worker
 // src/server/key-worker.ts → dist/key-worker.mjs and the seed-sweep worker src/cli/commands/sweep-worker.ts →
 // dist/sweep-worker.mjs and the sites' two-party post-processing worker src/server/site-pp-worker.ts →
-// dist/site-pp-worker.mjs and the KME's southbound supply worker src/kms/supply-worker.ts → dist/supply-worker.mjs, one ES module each (esbuild; pure-JavaScript dependencies bundled in, see
+// dist/site-pp-worker.mjs and the KME's southbound supply worker src/kms/supply-worker.ts → dist/supply-worker.mjs and the reconciliation lanes' worker src/cli/pp-lane-worker.ts → dist/pp-lane-worker.mjs, one ES module each (esbuild; pure-JavaScript dependencies bundled in, see
 // scripts/bundle-options.mjs). bin/qkdnet.js loads dist/cli.mjs when it is newer than every file under src/, so a process
 // starts without compiling TypeScript (tsx) on the way; otherwise it falls back to the sources through
 // tsx. Runs during `npm install` / `npm ci` (prepare) and with `npm run build:dist`.
@@ -25,6 +25,7 @@ await esbuild.build({
     'sweep-worker': 'src/cli/commands/sweep-worker.ts',
     'site-pp-worker': 'src/server/site-pp-worker.ts',
     'supply-worker': 'src/kms/supply-worker.ts',
+    'pp-lane-worker': 'src/cli/pp-lane-worker.ts',
   },
   outdir: tmp,
   outExtension: { '.js': '.mjs' },
@@ -47,9 +48,11 @@ for (const f of [
   'site-pp-worker.mjs.map',
   'supply-worker.mjs',
   'supply-worker.mjs.map',
+  'pp-lane-worker.mjs',
+  'pp-lane-worker.mjs.map',
   'cli.mjs.map',
   'cli.mjs',
 ])
   renameSync(`${tmp}/${f}`, `dist/${f}`);
 rmSync(tmp, { recursive: true, force: true });
-console.log('build-dist: dist/cli.mjs and its four workers written');
+console.log('build-dist: dist/cli.mjs and its five workers written');

@@ -29,7 +29,7 @@ test('over tcp (two processes, 2 ms round trip) every frame verifies with the sa
       seed: 'tcp',
     };
     const tcp = await measureReconcileTcp(p, 2);
-    const mem = measureReconcileMemory(p);
+    const mem = await measureReconcileMemory(p);
     // Every frame still wrong after error correction (Cascade misses ≈ 1% of 2000-bit frames at 3%) is
     // discarded by verification, and only those.
     assert.equal(tcp.frames_discarded, Math.round(tcp.frame_error_rate * 6), algorithm);
@@ -78,4 +78,31 @@ test('the proxy cutting the connection mid-frame aborts the open frames at both 
       /^qkdnet: the peer disconnected with \d+ unit\(s\) open .* discarded at this end$/,
     );
   }
+});
+
+test('lanes over tcp: Bob in two worker threads, one connection each, every frame verified; ends must agree on lanes', async () => {
+  const p = {
+    mode: 'reconcile' as const,
+    algorithm: 'ldpc',
+    qber: 0.03,
+    blockSize: 4000,
+    frames: 6,
+    window: 3,
+    seed: 'tcp-lanes',
+    threads: 2,
+  };
+  const tcp = await measureReconcileTcp(p, 2);
+  const mem = await measureReconcileMemory(p);
+  assert.equal(tcp.threads, 2);
+  assert.equal(tcp.frames_discarded, 0);
+  assert.equal(tcp.frame_error_rate, 0);
+  for (const k of ['efficiency_mean', 'round_trips_mean', 'leaked_bits_mean'] as const)
+    assert.equal(tcp[k], mem[k], k);
+  const r = await runTwoProcesses<ReconcileEndReport>({
+    args: [...small, '--algorithm', 'ldpc', '--threads', '2'],
+    rttMs: 0,
+    bobArgs: ['--threads', '1'],
+  });
+  assert.notEqual(r.bob.code, 0);
+  assert.match(r.bob.error ?? '', /parameter (lane|threads) differs/);
 });

@@ -36,6 +36,22 @@ export interface ReconcileRunParams {
   readonly frames: number;
   readonly window: number;
   readonly seed: string;
+  /**
+   * Lanes (default 1): frames are dealt round-robin over this many connections, each run by its own
+   * worker thread at Bob (pp-lanes.ts), so his CPU-bound work (LDPC decoding) uses every core.
+   */
+  readonly threads?: number;
+}
+
+/** One lane of a run: frames f ≡ index (mod count), as units 0, 1, … of its own multiplexer. */
+export interface Lane {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** Frames of `lane` in a run of `frames` (all of them without lanes). */
+export function laneFrames(frames: number, lane?: Lane): number {
+  return lane ? Math.max(0, Math.ceil((frames - lane.index) / lane.count)) : frames;
 }
 
 /**
@@ -120,24 +136,30 @@ export function reconcileEnd(
   role: 'alice' | 'bob',
   p: ReconcileRunParams,
   report: ReconcileEndReport,
+  lane?: Lane,
 ): UnitMux {
   const alg = errorCorrection(p.algorithm);
-  const pools = new UnitPools(presharedPool(p.seed, p.frames));
-  const rng = createRng(`${p.seed}:${role}`);
+  const units = laneFrames(p.frames, lane);
+  // Each lane has its own pre-shared pool and streams (its own connection, carved in its unit order).
+  const tag = lane ? `${p.seed}:lane${lane.index}/${lane.count}` : p.seed;
+  const pools = new UnitPools(presharedPool(tag, units));
+  const rng = createRng(`${tag}:${role}`);
   const n = p.blockSize;
   const errors: number[] = [];
+  const frameOf = (unit: number) => (lane ? lane.index + unit * lane.count : unit);
   return new UnitMux({
     role: role === 'bob' ? 'initiator' : 'responder',
-    units: p.frames,
+    units,
     window: p.window,
-    create: (id) => {
+    create: (unit) => {
+      const id = frameOf(unit);
       const view = frameView(p, id, role);
-      errors[id] = view.errors;
+      errors[unit] = view.errors;
       if (role === 'alice')
-        return new ReconcileAliceFrame(id, pools.take(id), alg, view.key, rng.stream(`verify:${id}`));
+        return new ReconcileAliceFrame(unit, pools.take(unit), alg, view.key, rng.stream(`verify:${id}`));
       // A fresh public shuffle seed per frame, announced in the setup; Alice derives the same shuffles.
       const shuffleSeed = rng.nextUint32();
-      const end = new ReconcileBobFrame(id, pools.take(id), alg, view.key, {
+      const end = new ReconcileBobFrame(unit, pools.take(unit), alg, view.key, {
         qberEstimate: p.qber,
         shuffleSeed,
       });
@@ -145,7 +167,8 @@ export function reconcileEnd(
       return end;
     },
     onOutcome: (oc, unit) => {
-      report.frame_ok[oc.unit] = oc.ok;
+      const id = frameOf(oc.unit);
+      report.frame_ok[id] = oc.ok;
       if (oc.ok) report.frames_ok++;
       else {
         report.frames_discarded++;
@@ -158,16 +181,39 @@ export function reconcileEnd(
         report.round_trips.push(s.roundTrips);
         report.efficiency.push(s.leakedBits / (n * binaryEntropy(e)));
         const key = unit.key;
-        if (key) report.digests[oc.unit] = digest(key);
+        if (key) report.digests[id] = digest(key);
         key?.wipe();
       } else if (unit instanceof ReconcileAliceFrame) {
         report.leaked_bits.push(unit.leakedBits);
         const key = unit.key;
-        if (key) report.digests[oc.unit] = digest(key);
+        if (key) report.digests[id] = digest(key);
         key?.wipe();
       }
     },
   });
+}
+
+/** One end's report from its lanes' reports (CPU seconds are the caller's: the whole process's). */
+export function mergeReports(role: 'alice' | 'bob', frames: number, parts: ReconcileEndReport[]) {
+  const r = emptyReport(role, frames);
+  for (const x of parts) {
+    r.frames_ok += x.frames_ok;
+    r.frames_discarded += x.frames_discarded;
+    for (const [k, v] of Object.entries(x.discard_reasons))
+      r.discard_reasons[k] = (r.discard_reasons[k] ?? 0) + v;
+    r.leaked_bits.push(...x.leaked_bits);
+    r.round_trips.push(...x.round_trips);
+    r.efficiency.push(...x.efficiency);
+    x.digests.forEach((d, i) => {
+      if (d) r.digests[i] = d;
+      if (x.frame_ok[i]) r.frame_ok[i] = true;
+    });
+    r.bytes_sent += x.bytes_sent;
+    r.bytes_received += x.bytes_received;
+  }
+  r.wall_start_ms = Math.min(...parts.map((x) => x.wall_start_ms));
+  r.wall_end_ms = Math.max(...parts.map((x) => x.wall_end_ms));
+  return r;
 }
 
 /** A wire for in-process runs that encodes and decodes every item, as TCP does (warm-up, tests). */

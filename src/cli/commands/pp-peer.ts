@@ -6,12 +6,11 @@
  * --channel tcp` and `qkdnet link simulate --postprocess --channel tcp` start two of these through the
  * delaying proxy; on two machines, start one on each.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { Command } from 'commander';
-import { QkdnetError } from '../../common/index.ts';
-import { runMuxOverSocket, type PeerParams, type UnitMux } from '../../postprocess/index.ts';
 import { UsageError, parseNumber } from '../util.ts';
-import { cpuSeconds, emptyReport, reconcileEnd, warmUp, type ReconcileRunParams } from '../pp-reconcile.ts';
+import { warmUp, type ReconcileRunParams } from '../pp-reconcile.ts';
+import { acceptMany, acceptOne, connect, runBobLanes, runEnd, runLanesHere } from '../pp-lanes.ts';
 import { parseAlgorithm } from '../algorithms.ts';
 import {
   exampleSource,
@@ -33,6 +32,7 @@ interface Options {
   blockSize: string;
   frames: string;
   window: string;
+  threads: string;
   seed: string;
   idleTimeout: string;
   warmup: boolean;
@@ -51,48 +51,6 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
   return { host: text.slice(0, i).replace(/^\[|\]$/g, ''), port };
 }
 
-/** Accepts one connection on host:port, printing the bound port first. */
-function acceptOne(host: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer((s) => {
-      server.close();
-      resolve(s);
-    });
-    server.once('error', (e) => reject(new UsageError(`--listen: ${(e as Error).message}`)));
-    server.listen(port, host, () => {
-      process.stdout.write(`${JSON.stringify({ listening: (server.address() as net.AddressInfo).port })}\n`);
-    });
-  });
-}
-
-function connect(host: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, host, () => resolve(s));
-    s.once('error', (e) =>
-      reject(
-        new QkdnetError('PP_PEER_DISCONNECTED', `cannot reach the peer at ${host}:${port}: ${e.message}`),
-      ),
-    );
-  });
-}
-
-/** Runs one end over `socket`; returns the byte counters and wall times. */
-export async function runEnd(
-  socket: net.Socket,
-  mux: UnitMux,
-  role: 'alice' | 'bob',
-  params: PeerParams,
-  idleMs: number,
-) {
-  const start = Date.now();
-  const c = await runMuxOverSocket(socket, mux, {
-    role: role === 'bob' ? 'initiator' : 'responder',
-    params,
-    idleTimeoutMs: idleMs,
-  });
-  return { counters: c, start, end: Date.now() };
-}
-
 export function register(program: Command): void {
   program
     .command('pp-peer')
@@ -106,6 +64,11 @@ export function register(program: Command): void {
     .option('--block-size <n>', 'reconcile: frame length in bits', '100000')
     .option('--frames <f>', 'reconcile: frames; pipeline: blocks', '10')
     .option('--window <w>', 'units in flight at once', '8')
+    .option(
+      '--threads <k>',
+      'reconcile: lanes, one connection each; Bob runs each in a worker thread (both ends must agree)',
+      '1',
+    )
     .option('--seed <s>', 'shared simulation seed (both ends derive their own view from it)', '1')
     .option(
       '--source <s>',
@@ -196,6 +159,8 @@ instead, for reproducible bytes; the report then says key_provenance: simulated-
         return;
       }
       if (o.mode !== 'reconcile') throw new UsageError(`--mode: "${o.mode}" is not reconcile or pipeline`);
+      const threads = parseNumber(o.threads, '--threads', { min: 1, max: 64, integer: true });
+      if (threads > frames) throw new UsageError(`--threads ${threads} is more than --frames ${frames}`);
       const p: ReconcileRunParams = {
         mode: 'reconcile',
         algorithm,
@@ -204,20 +169,28 @@ instead, for reproducible bytes; the report then says key_provenance: simulated-
         frames,
         window,
         seed: o.seed,
+        ...(threads > 1 ? { threads } : {}),
       };
-      if (o.warmup) warmUp(p);
-      const socket =
-        role === 'alice' ? await acceptOne(addr.host, addr.port) : await connect(addr.host, addr.port);
-      const report = emptyReport(role, frames);
-      const cpu0 = cpuSeconds();
-      const mux = reconcileEnd(role, p, report);
       const { window: _w, ...agreed } = p; // the window is Bob's own choice
-      const r = await runEnd(socket, mux, role, agreed, idleMs);
-      report.cpu_seconds = cpuSeconds() - cpu0;
-      report.wall_start_ms = r.start;
-      report.wall_end_ms = r.end;
-      report.bytes_sent = r.counters.bytesSent;
-      report.bytes_received = r.counters.bytesReceived;
+      let report;
+      if (role === 'bob' && threads > 1) {
+        // Each lane warms up in its own worker before connecting.
+        report = await runBobLanes(p, threads, addr.host, addr.port, agreed, idleMs, o.warmup);
+      } else {
+        if (o.warmup) warmUp(p);
+        const accept = role === 'alice' ? acceptMany(addr.host, addr.port, threads) : null;
+        try {
+          report = await runLanesHere(
+            role,
+            accept?.sockets ?? [connect(addr.host, addr.port)],
+            p,
+            agreed,
+            idleMs,
+          );
+        } finally {
+          accept?.close();
+        }
+      }
       process.stdout.write(`${JSON.stringify(report)}\n`);
     });
 }

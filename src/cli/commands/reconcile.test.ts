@@ -41,10 +41,11 @@ test('reconcile --format json prints every documented field with plausible value
     'bytes_exchanged',
     'frames_discarded',
     'warmup_frames',
+    'threads',
   ]);
   assert.deepEqual(
-    [j.channel, j.rtt_ms, j.frames, j.frames_discarded, j.bytes_exchanged],
-    ['memory', 0, 8, 0, null],
+    [j.channel, j.rtt_ms, j.frames, j.frames_discarded, j.bytes_exchanged, j.threads],
+    ['memory', 0, 8, 0, null, 1],
   );
   assert.ok(j.wall_seconds > 0 && j.cpu_seconds_alice > 0 && j.cpu_seconds_bob > 0);
   assert.equal(j.algorithm, 'cascade-improved');

@@ -22,6 +22,7 @@ import {
   type ReconcileRunParams,
 } from '../pp-reconcile.ts';
 import { runTwoProcesses } from '../pp-net.ts';
+import { runMemoryLanes } from '../pp-lanes.ts';
 import { QkdnetError } from '../../common/index.ts';
 
 /** The JSON object `qkdnet reconcile --format json` prints. */
@@ -50,6 +51,8 @@ export interface ReconcileJson {
   /** Frames lost at verification, by decoder failure or by authentication. */
   frames_discarded: number;
   warmup_frames: number;
+  /** Lanes (connections; worker threads at Bob and on the memory channel); 1 without --threads. */
+  threads: number;
 }
 
 const EXAMPLES = `
@@ -82,6 +85,7 @@ interface Options {
   runs?: string;
   frames?: string;
   window: string;
+  threads: string;
   channel: string;
   rttMs?: string;
   seed: string;
@@ -128,14 +132,23 @@ export function summarize(
     bytes_exchanged: bytes,
     frames_discarded: Math.max(alice.frames_discarded, bob.frames_discarded),
     warmup_frames: warmUpFrames(p.algorithm),
+    threads: p.threads ?? 1,
   };
 }
 
-/** Both ends in this process (the memory channel), after an untimed warm-up. */
-export function measureReconcileMemory(
+/**
+ * Both ends in this process (the memory channel), after an untimed warm-up; with `threads` lanes, each
+ * lane's two ends in a worker thread of its own (pp-lanes.ts).
+ */
+export async function measureReconcileMemory(
   p: ReconcileRunParams,
   onProgress: (done: number) => void = () => {},
-): ReconcileJson {
+): Promise<ReconcileJson> {
+  if ((p.threads ?? 1) > 1) {
+    const r = await runMemoryLanes(p, p.threads!);
+    onProgress(p.frames);
+    return summarize(p, 'memory', 0, r.alice, r.bob, r.wall, null);
+  }
   warmUp(p);
   const alice = emptyReport('alice', p.frames);
   const bob = emptyReport('bob', p.frames);
@@ -176,6 +189,7 @@ export async function measureReconcileTcp(p: ReconcileRunParams, rttMs: number):
       // minutes without a byte, which the default 30 s would take for a dead peer.
       '--idle-timeout',
       '600',
+      ...((p.threads ?? 1) > 1 ? ['--threads', String(p.threads)] : []),
     ],
     rttMs,
   });
@@ -204,6 +218,11 @@ export function register(program: Command): void {
     .option('--runs <r>', 'the same as --frames (older name)')
     .option('--window <w>', 'frames in flight at once, 1..1024', '8')
     .option(
+      '--threads <k>',
+      'lanes: frames dealt over k connections, Bob (and the memory channel) one worker thread each, 1..64',
+      '1',
+    )
+    .option(
       '--channel <c>',
       'memory (both ends in this process) | tcp (two processes through a delaying proxy)',
       'memory',
@@ -226,6 +245,8 @@ export function register(program: Command): void {
         integer: true,
       });
       const window = parseNumber(o.window, '--window', { min: 1, max: 1024, integer: true });
+      const threads = parseNumber(o.threads, '--threads', { min: 1, max: 64, integer: true });
+      if (threads > frames) throw new UsageError(`--threads ${threads} is more than --frames ${frames}`);
       const format = parseFormat(o.format, ['text', 'json'] as const);
       const algorithm = parseAlgorithm(o.algorithm);
       if (o.channel !== 'memory' && o.channel !== 'tcp')
@@ -241,12 +262,13 @@ export function register(program: Command): void {
         frames,
         window,
         seed: o.seed,
+        ...(threads > 1 ? { threads } : {}),
       };
       const bar = new ProgressBar(`reconcile ${algorithm} (${o.channel})`, frames);
       const r =
         o.channel === 'tcp'
           ? await measureReconcileTcp(p, rttMs)
-          : measureReconcileMemory(p, (d) => bar.update(d));
+          : await measureReconcileMemory(p, (d) => bar.update(d));
       bar.done();
       if (format === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else
