@@ -96,6 +96,24 @@ test('a protocol end caches no shuffle (fresh seed per frame) and reuses release
   }
 });
 
+test('a Cascade corrector refuses replies once error correction has ended (its shuffles are handed back)', () => {
+  for (const alg of [cascadeImproved, cascadeOriginal]) {
+    const pair = noisyPair(2000, 0.03, createRng(`done:${alg.name}`));
+    const c = alg.corrector(pair.bob, { qberEstimate: 0.03, shuffleSeed: 9 });
+    const r = alg.responder(pair.alice, { algorithm: alg.name, n: 2000, qberEstimate: 0.03, shuffleSeed: 9 });
+    let m = c.start();
+    while (m.type !== 'reconcile-done') m = c.receive(r.handle(m));
+    // A well-formed reply for the next round: nothing asked, nothing pending.
+    const late = {
+      type: 'parity-reply',
+      round: m.round,
+      blockParities: new Uint8Array(0),
+      parities: new Uint8Array(0),
+    } as const;
+    assert.throws(() => c.receive(late), /after error correction ended/);
+  }
+});
+
 test('two-block partitions are uniform: each position lands in block 0 with probability k/n', () => {
   const n = 64;
   const k = 32;
