@@ -64,6 +64,8 @@ Examples:
   $ qkdnet reconcile --qber 0.03 --block-size 10000 --algorithm cascade-original --frames 200 --format json
   $ qkdnet reconcile --qber 0.03 --block-size 100000 --algorithm ldpc --channel tcp --rtt-ms 10
       rate-adaptive LDPC (one-way syndrome, blind retries): latency matters little
+  $ qkdnet reconcile --qber 0.02 --block-size 1e5 --algorithm ldpc --frames 64 --threads 2 --channel tcp
+      frames dealt over 2 connections (lanes), Bob decoding each lane in its own worker thread
 
 Efficiency f = every disclosed bit (parities; for ldpc the syndrome less the bits padded by punctured
 symbols, plus every revealed or confirmation bit) / (n·h(e)), with e the frame's actual error fraction
