@@ -12,7 +12,6 @@ import type https from 'node:https';
 import { QkdnetError, type ErrorCode, type Provenance } from '../common/index.ts';
 import type { Etsi014StatusFields } from './core.ts';
 import { FailoverGroup, type FailoverOptions, type Idempotency } from './failover.ts';
-import { KeptGetConnection } from './https-get.ts';
 import { createMtlsAgent, requestJson, type MtlsIdentity } from './https-json.ts';
 
 /** One key delivered to an SAE. */
@@ -75,22 +74,17 @@ export class Etsi014Client {
   readonly #group: FailoverGroup;
   readonly #agent: https.Agent;
   readonly #timeoutMs: number;
-  /** Per KME URL, a connection of its own for GETs (./https-get.ts); the agent carries the rest. */
-  readonly #gets = new Map<string, KeptGetConnection>();
-  readonly #newGet: (base: string) => KeptGetConnection;
 
   constructor(opts: Etsi014ClientOptions) {
     this.#group = new FailoverGroup([opts.url, ...(opts.urls ?? [])], opts.failover);
     this.url = this.#group.urls[0]!;
     // A qkdnet certificate must have the kme role (a foreign KME's certificate carries no qkdnet role);
     // the KME's id and key are checked when configured.
-    const expect = {
+    this.#agent = createMtlsAgent(opts, 16, {
       role: 'if-present',
       ...(opts.kmeId !== undefined ? { kmeId: opts.kmeId } : {}),
       ...(opts.pinSpki ? { pin: { spkiSha256: opts.pinSpki } } : {}),
-    } as const;
-    this.#agent = createMtlsAgent(opts, 16, expect);
-    this.#newGet = (base) => new KeptGetConnection(new URL(base).origin, opts, expect);
+    });
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
@@ -173,8 +167,6 @@ export class Etsi014Client {
   /** Closes pooled connections. */
   close(): void {
     this.#agent.destroy();
-    for (const g of this.#gets.values()) g.close();
-    this.#gets.clear();
   }
 
   /** The replica that answered last (requests go there first). */
@@ -186,16 +178,7 @@ export class Etsi014Client {
     let at = this.#group.current;
     const a = await this.#group.request(idem, (base) => {
       at = base;
-      const url = `${base}/api/v1/keys/${path}`;
-      if (method === 'GET') {
-        // GETs (the agents' calls inside the IKE window) over a connection of their own, read by hand;
-        // through the agent while that one is busy
-        let g = this.#gets.get(base);
-        if (!g) this.#gets.set(base, (g = this.#newGet(base)));
-        const u = new URL(url);
-        if (!g.busy) return g.get(u.pathname + u.search, this.#timeoutMs);
-      }
-      return requestJson(this.#agent, url, method, body, this.#timeoutMs);
+      return requestJson(this.#agent, `${base}/api/v1/keys/${path}`, method, body, this.#timeoutMs);
     });
     if (a.status === 200) return a.body;
     const msg = (a.body as { message?: unknown } | undefined)?.message;
